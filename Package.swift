@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+// secIRC — anonymous messenger over a mesh of UDP relays. Layout: docs/ARCHITECTURE.md.
+import PackageDescription
+
+/// One settings list for every Swift target: Swift 6 mode (strict concurrency) everywhere.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "secIRC",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "secirc-relay", targets: ["secirc-relay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries (Debian packages). Each is imported by exactly one wrapper target.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+
+        .target(name: "SecIRCCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: swiftSettings),
+        .target(
+            name: "SecIRCConfig",
+            dependencies: ["SecIRCCrypto", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SecIRCRelay",
+            dependencies: ["SecIRCCrypto", "SecIRCConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "secirc-relay",
+            dependencies: [
+                "SecIRCRelay", "SecIRCConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
+        .testTarget(name: "SecIRCCryptoTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCRelayTests", dependencies: ["SecIRCRelay", "SecIRCCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
+    ]
+)

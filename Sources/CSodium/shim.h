@@ -1,0 +1,4 @@
+#ifndef SECIRC_CSODIUM_SHIM_H
+#define SECIRC_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif

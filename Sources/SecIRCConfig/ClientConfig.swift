@@ -1,0 +1,92 @@
+internal import Foundation
+
+/// `client.yaml`: how one client daemon runs.
+public struct ClientConfig: Sendable, Equatable {
+    public enum CoverProfile: String, CaseIterable, Sendable {
+        /// No cover traffic: lowest latency, for tests and development only.
+        case off
+        /// Cover at the network's λ, real packets replace cover packets.
+        case balanced
+        /// Twice λ and longer delays.
+        case strong
+    }
+
+    public struct API: Sendable, Equatable {
+        /// Loopback only: the API can read every message.
+        public var listen = HostPort(host: "127.0.0.1", port: 6692)
+    }
+
+    public struct Network: Sendable, Equatable {
+        /// Relay HTTP base URLs the directory is first fetched from (only used if its signatures verify).
+        public var bootstrapURLs = ["http://127.0.0.1:6691"]
+        /// Relays per onion path.
+        public var pathLength = 3
+        /// Mailbox relays to register at.
+        public var mailboxRelays = 2
+        public var coverProfile = CoverProfile.balanced
+    }
+
+    public struct Storage: Sendable, Equatable {
+        /// A file holding the passphrase the storage key is derived from (Argon2id); empty = a 0600 key file.
+        public var passphraseFile = ""
+    }
+
+    public struct Messages: Sendable, Equatable {
+        public var maxFileBytes = 16 << 20
+        public var retryInitialSeconds = 2
+        public var retryMaxSeconds = 300
+    }
+
+    public var dataDirectory = "data/client"
+    public var api = API()
+    public var network = Network()
+    public var storage = Storage()
+    public var messages = Messages()
+    public var logLevel = LogLevel.info
+
+    public init() {}
+
+    /// Reads `path` (nil: defaults) with `SECIRC_CLIENT_*` overrides from `environment`.
+    public static func load(path: String?, environment: [String: String]? = nil) throws -> ClientConfig {
+        try ConfigLoading.load(path: path, defaultName: "client.yaml", environmentPrefix: "SECIRC_CLIENT_",
+                               environment: environment ?? ProcessInfo.processInfo.environment, decode: decode)
+    }
+
+    public static func parse(yaml: String, file: String = "client.yaml", environment: [String: String] = [:]) throws -> ClientConfig {
+        try ConfigLoading.parse(yaml: yaml, file: file, environmentPrefix: "SECIRC_CLIENT_", environment: environment, decode: decode)
+    }
+
+    private static func decode(_ root: ConfigReader.Section) throws -> ClientConfig {
+        var c = ClientConfig()
+        try root.section("client") { s in
+            c.dataDirectory = try s.string("data_dir", default: c.dataDirectory)
+        }
+        try root.section("api") { s in
+            c.api.listen = try s.hostPort("listen", default: c.api.listen)
+            guard c.api.listen.isLoopback else {
+                throw s.invalid("listen", "\"\(c.api.listen)\" is not a loopback address; the client API must stay on 127.0.0.1 or ::1")
+            }
+        }
+        try root.section("network") { s in
+            c.network.bootstrapURLs = try s.list("bootstrap_urls", default: c.network.bootstrapURLs, ConfigLoading.url)
+            c.network.pathLength = try s.int("path_length", default: c.network.pathLength, in: 1...5)
+            c.network.mailboxRelays = try s.int("mailbox_relays", default: c.network.mailboxRelays, in: 1...4)
+            c.network.coverProfile = try s.choice("cover_traffic", default: c.network.coverProfile)
+        }
+        try root.section("storage") { s in
+            c.storage.passphraseFile = try s.string("passphrase_file", default: c.storage.passphraseFile)
+        }
+        try root.section("messages") { s in
+            c.messages.maxFileBytes = try s.int("max_file_bytes", default: c.messages.maxFileBytes, in: 1024...(1 << 30))
+            c.messages.retryInitialSeconds = try s.int("retry_initial_seconds", default: c.messages.retryInitialSeconds, in: 1...3600)
+            c.messages.retryMaxSeconds = try s.int("retry_max_seconds", default: c.messages.retryMaxSeconds, in: 1...86_400)
+            if c.messages.retryMaxSeconds < c.messages.retryInitialSeconds {
+                throw s.invalid("retry_max_seconds", "is shorter than retry_initial_seconds")
+            }
+        }
+        try root.section("log") { s in
+            c.logLevel = try s.choice("level", default: c.logLevel)
+        }
+        return c
+    }
+}

@@ -1,0 +1,47 @@
+internal import Foundation
+
+/// Reading a config file from disk (or using defaults when none is named), shared by the three
+/// config types.
+enum ConfigLoading {
+    /// The YAML at `path` read by `decode`; with `path == nil`, an empty file (all defaults)
+    /// under the display name `<defaultName> (defaults)`. Environment overrides apply either way.
+    static func load<T>(path: String?, defaultName: String, environmentPrefix: String,
+                        environment: [String: String], decode: (ConfigReader.Section) throws -> T) throws -> T {
+        let file = path ?? "\(defaultName) (defaults)"
+        var text = ""
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError(file: path, keyPath: "", message: "cannot be read (missing, or no permission)")
+            }
+            guard data.count <= 1 << 20 else { throw ConfigError(file: path, keyPath: "", message: "larger than 1 MiB") }
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw ConfigError(file: path, keyPath: "", message: "is not UTF-8 text")
+            }
+            text = decoded
+        }
+        return try parse(yaml: text, file: file, environmentPrefix: environmentPrefix, environment: environment, decode: decode)
+    }
+
+    static func parse<T>(yaml: String, file: String, environmentPrefix: String,
+                         environment: [String: String], decode: (ConfigReader.Section) throws -> T) throws -> T {
+        let reader = ConfigReader(file: file, environmentPrefix: environmentPrefix, environment: environment)
+        let root = try reader.root(yaml: yaml)
+        let value = try decode(root)
+        try root.finish()
+        try reader.finish()
+        return value
+    }
+
+    /// `http://` or `https://` URL with a host.
+    static func url(_ text: String) throws(ConfigValueError) -> String {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty
+        else { throw ConfigValueError("\"\(text)\" is not an http:// or https:// URL") }
+        return text
+    }
+}
+
+/// How much the daemons log. `info` never carries client addresses, mailbox or user IDs.
+public enum LogLevel: String, CaseIterable, Sendable {
+    case trace, debug, info, notice, warning, error, critical
+}

@@ -1,0 +1,84 @@
+internal import Foundation
+public import SecIRCCrypto
+
+/// `security.yaml`: who governs the network (the first ring) and the network parameters the
+/// first ring signs into every directory.
+public struct SecurityConfig: Sendable, Equatable {
+    /// A first-ring member: its identity key and where to reach it.
+    public struct Member: Sendable, Equatable {
+        public var publicKey: SigningPublicKey
+        public var udp: HostPort
+        public var http: String
+        public var id: ID { publicKey.id }
+    }
+
+    public struct FirstRing: Sendable, Equatable {
+        /// Empty: this relay alone is the first ring (the single-machine default).
+        public var members: [Member] = []
+        /// Signatures a directory needs; nil = floor(n/2)+1.
+        public var threshold: Int?
+
+        /// The threshold in force for a ring of `count` members.
+        public func effectiveThreshold(memberCount count: Int) -> Int { threshold ?? count / 2 + 1 }
+    }
+
+    public struct Network: Sendable, Equatable {
+        /// Mean client cover-traffic rate λ (packets per second) under the balanced profile.
+        public var coverRatePerSecond = 2.0
+        /// Mean per-hop delay μ in milliseconds.
+        public var meanDelayMilliseconds = 50
+    }
+
+    public var firstRing = FirstRing()
+    public var network = Network()
+
+    public init() {}
+
+    /// Reads `path` (nil: defaults) with `SECIRC_SECURITY_*` overrides from `environment`.
+    public static func load(path: String?, environment: [String: String]? = nil) throws -> SecurityConfig {
+        try ConfigLoading.load(path: path, defaultName: "security.yaml", environmentPrefix: "SECIRC_SECURITY_",
+                               environment: environment ?? ProcessInfo.processInfo.environment, decode: decode)
+    }
+
+    public static func parse(yaml: String, file: String = "security.yaml", environment: [String: String] = [:]) throws -> SecurityConfig {
+        try ConfigLoading.parse(yaml: yaml, file: file, environmentPrefix: "SECIRC_SECURITY_", environment: environment, decode: decode)
+    }
+
+    private static func decode(_ root: ConfigReader.Section) throws -> SecurityConfig {
+        var c = SecurityConfig()
+        try root.section("first_ring") { s in
+            c.firstRing.members = try s.sections("members", maxCount: 64) { m in
+                let key = try m.scalar("public_key", default: nil as SigningPublicKey?) { (text) throws(ConfigValueError) in
+                    do { return try SigningPublicKey(bytes: Hex.decode(text)) } catch {
+                        throw ConfigValueError("\"\(text)\" is not a 64-hex-digit Ed25519 public key")
+                    }
+                }
+                guard let key else { throw m.invalid("public_key", "required") }
+                let udp = try m.scalar("udp", default: nil as HostPort?) { (text) throws(ConfigValueError) in try HostPort(parsing: text) }
+                guard let udp else { throw m.invalid("udp", "required") }
+                let http = try m.scalar("http", default: nil as String?, ConfigLoading.url)
+                guard let http else { throw m.invalid("http", "required") }
+                return Member(publicKey: key, udp: udp, http: http)
+            }
+            var seen: Set<SigningPublicKey> = []
+            for (index, member) in c.firstRing.members.enumerated() where !seen.insert(member.publicKey).inserted {
+                throw s.invalid("members", "entry [\(index)] repeats public key \(member.publicKey.rawValue.hex)")
+            }
+            let count = max(c.firstRing.members.count, 1)
+            c.firstRing.threshold = try s.scalar("threshold", default: nil as Int?) { (text) throws(ConfigValueError) in
+                guard let t = Int(text) else { throw ConfigValueError("\"\(text)\" is not a whole number") }
+                if t == 0 { return nil }
+                guard (1...count).contains(t) else { throw ConfigValueError("\(t) is outside 1...\(count) (the number of members)") }
+                guard t > count / 2 else {
+                    throw ConfigValueError("\(t) is not a majority of \(count) members: two disjoint groups could sign rival directories")
+                }
+                return t
+            }
+        }
+        try root.section("network") { s in
+            c.network.coverRatePerSecond = try s.double("cover_rate_per_s", default: c.network.coverRatePerSecond, in: 0.01...1000)
+            c.network.meanDelayMilliseconds = try s.int("mean_delay_ms", default: c.network.meanDelayMilliseconds, in: 0...60_000)
+        }
+        return c
+    }
+}

@@ -1,0 +1,141 @@
+internal import Foundation
+
+/// `server.yaml`: how one relay runs. Every key has a default that works on one machine;
+/// `config/server.yaml` documents each.
+public struct ServerConfig: Sendable, Equatable {
+    public struct Relay: Sendable, Equatable {
+        /// Free-form name shown to operators (not used for routing).
+        public var name = "secirc-relay"
+        /// Where the identity key, onion keys, admin token and TLS files live.
+        public var dataDirectory = "data/relay"
+    }
+
+    public struct UDP: Sendable, Equatable {
+        public var listen = HostPort(host: "0.0.0.0", port: 6690)
+        /// The address other relays and clients use; nil = derived from `listen`.
+        public var advertise: HostPort?
+        public var socketBufferBytes = 4 << 20
+        /// Datagrams per recvmmsg/sendmmsg call.
+        public var batch = 32
+        /// Packets waiting for the peel stage; beyond it they are dropped and counted.
+        public var queuePackets = 8192
+    }
+
+    public enum TLSMode: String, CaseIterable, Sendable {
+        /// Plain HTTP (the directory is signed, so it stays trustworthy).
+        case off
+        /// HTTPS with a key and certificate made on first start in the data dir.
+        case selfSigned = "self_signed"
+        /// HTTPS with `cert_file` and `key_file`.
+        case files
+    }
+
+    public struct HTTP: Sendable, Equatable {
+        public var listen = HostPort(host: "0.0.0.0", port: 6691)
+        /// The base URL published in the descriptor; nil = derived from `listen`.
+        public var publicURL: String?
+        public var tls = TLSMode.off
+        public var certificateFile = ""
+        public var keyFile = ""
+        public var maxBodyBytes = 64 << 10
+        public var threads = 2
+    }
+
+    public struct Mailbox: Sendable, Equatable {
+        public var ttlSeconds = 7 * 86_400
+        public var maxMessagesPerMailbox = 1_000
+        public var maxMailboxes = 100_000
+        public var maxTotalBytes = 256 << 20
+    }
+
+    public struct Keys: Sendable, Equatable {
+        /// Onion key lifetime. Seconds are allowed, for tests.
+        public var rotationSeconds = 86_400
+        /// How long the previous onion key is still accepted after a rotation.
+        public var graceSeconds = 3_600
+    }
+
+    public struct Directory: Sendable, Equatable {
+        /// How often the first ring signs a new directory.
+        public var periodSeconds = 3_600
+        /// Where a relay that is not in the first ring fetches the directory and uploads its descriptor.
+        public var bootstrapURLs: [String] = []
+    }
+
+    public var relay = Relay()
+    public var udp = UDP()
+    public var http = HTTP()
+    public var mailbox = Mailbox()
+    public var keys = Keys()
+    public var directory = Directory()
+    public var logLevel = LogLevel.info
+
+    public init() {}
+
+    /// Reads `path` (nil: defaults) with `SECIRC_SERVER_*` overrides from `environment`.
+    public static func load(path: String?, environment: [String: String]? = nil) throws -> ServerConfig {
+        try ConfigLoading.load(path: path, defaultName: "server.yaml", environmentPrefix: "SECIRC_SERVER_",
+                               environment: environment ?? ProcessInfo.processInfo.environment, decode: decode)
+    }
+
+    /// Parses YAML text; `file` is the name errors show.
+    public static func parse(yaml: String, file: String = "server.yaml", environment: [String: String] = [:]) throws -> ServerConfig {
+        try ConfigLoading.parse(yaml: yaml, file: file, environmentPrefix: "SECIRC_SERVER_", environment: environment, decode: decode)
+    }
+
+    private static func decode(_ root: ConfigReader.Section) throws -> ServerConfig {
+        var c = ServerConfig()
+        try root.section("relay") { s in
+            c.relay.name = try s.string("name", default: c.relay.name, maxLength: 64)
+            c.relay.dataDirectory = try s.string("data_dir", default: c.relay.dataDirectory)
+        }
+        try root.section("udp") { s in
+            c.udp.listen = try s.hostPort("listen", default: c.udp.listen)
+            c.udp.advertise = try s.scalar("advertise", default: nil) { (text) throws(ConfigValueError) in
+                text.isEmpty ? nil : try HostPort(parsing: text)
+            }
+            if let advertise = c.udp.advertise, advertise.isWildcard || advertise.port == 0 {
+                throw s.invalid("advertise", "\"\(advertise)\" cannot be reached by others (wildcard host or port 0)")
+            }
+            c.udp.socketBufferBytes = try s.int("socket_buffer_bytes", default: c.udp.socketBufferBytes, in: (64 << 10)...(256 << 20))
+            c.udp.batch = try s.int("batch", default: c.udp.batch, in: 1...1024)
+            c.udp.queuePackets = try s.int("queue_packets", default: c.udp.queuePackets, in: 16...(1 << 20))
+        }
+        try root.section("http") { s in
+            c.http.listen = try s.hostPort("listen", default: c.http.listen)
+            c.http.publicURL = try s.scalar("public_url", default: nil) { (text) throws(ConfigValueError) in
+                text.isEmpty ? nil : try ConfigLoading.url(text)
+            }
+            c.http.tls = try s.choice("tls", default: c.http.tls)
+            c.http.certificateFile = try s.string("cert_file", default: c.http.certificateFile)
+            c.http.keyFile = try s.string("key_file", default: c.http.keyFile)
+            if c.http.tls == .files {
+                if c.http.certificateFile.isEmpty { throw s.invalid("cert_file", "required when tls is \"files\"") }
+                if c.http.keyFile.isEmpty { throw s.invalid("key_file", "required when tls is \"files\"") }
+            }
+            c.http.maxBodyBytes = try s.int("max_body_bytes", default: c.http.maxBodyBytes, in: 1024...(16 << 20))
+            c.http.threads = try s.int("threads", default: c.http.threads, in: 1...64)
+        }
+        try root.section("mailbox") { s in
+            c.mailbox.ttlSeconds = try s.int("ttl_seconds", default: c.mailbox.ttlSeconds, in: 1...(90 * 86_400))
+            c.mailbox.maxMessagesPerMailbox = try s.int("max_messages_per_mailbox", default: c.mailbox.maxMessagesPerMailbox, in: 1...1_000_000)
+            c.mailbox.maxMailboxes = try s.int("max_mailboxes", default: c.mailbox.maxMailboxes, in: 1...10_000_000)
+            c.mailbox.maxTotalBytes = try s.int("max_total_bytes", default: c.mailbox.maxTotalBytes, in: (1 << 20)...(64 << 30))
+        }
+        try root.section("keys") { s in
+            c.keys.rotationSeconds = try s.int("rotation_seconds", default: c.keys.rotationSeconds, in: 1...(365 * 86_400))
+            c.keys.graceSeconds = try s.int("grace_seconds", default: c.keys.graceSeconds, in: 0...(365 * 86_400))
+            if c.keys.graceSeconds > c.keys.rotationSeconds {
+                throw s.invalid("grace_seconds", "\(c.keys.graceSeconds) is longer than rotation_seconds (\(c.keys.rotationSeconds))")
+            }
+        }
+        try root.section("directory") { s in
+            c.directory.periodSeconds = try s.int("period_seconds", default: c.directory.periodSeconds, in: 1...(7 * 86_400))
+            c.directory.bootstrapURLs = try s.list("bootstrap_urls", default: [], ConfigLoading.url)
+        }
+        try root.section("log") { s in
+            c.logLevel = try s.choice("level", default: c.logLevel)
+        }
+        return c
+    }
+}
