@@ -1,0 +1,127 @@
+import SecIRCConfig
+import SecIRCCrypto
+import Testing
+
+@Suite struct ClientConfigTests {
+    @Test func exampleFileIsTheDefaults() throws {
+        #expect(try ClientConfig.load(path: Fixtures.repoFile("config/client.yaml"), environment: [:]) == ClientConfig())
+    }
+
+    @Test func apiMustStayOnLoopback() {
+        #expect {
+            try ClientConfig.parse(yaml: "api:\n  listen: 0.0.0.0:6692")
+        } throws: { error in
+            "\(error)" == "client.yaml: api.listen: \"0.0.0.0:6692\" is not a loopback address; the client API must stay on 127.0.0.1 or ::1"
+        }
+        #expect(throws: Never.self) { try ClientConfig.parse(yaml: "api:\n  listen: \"[::1]:7000\"") }
+    }
+
+    @Test func readsKeysAndOverrides() throws {
+        let c = try ClientConfig.parse(
+            yaml: "network:\n  path_length: 5\n  cover_traffic: off\n",
+            environment: ["SECIRC_CLIENT_API_LISTEN": "127.0.0.1:9000"])
+        #expect(c.network.pathLength == 5)
+        #expect(c.network.coverProfile == .off)
+        #expect(c.api.listen.port == 9000)
+    }
+
+    @Test func pathLengthIsBounded() {
+        #expect(throws: ConfigError.self) { try ClientConfig.parse(yaml: "network:\n  path_length: 6") }
+    }
+}
+
+@Suite struct SecurityConfigTests {
+    private static func key(_ seed: UInt8) throws -> SigningPublicKey {
+        try SigningPrivateKey(seed: [UInt8](repeating: seed, count: 32)).publicKey
+    }
+
+    @Test func exampleFileIsTheDefaults() throws {
+        let c = try SecurityConfig.load(path: Fixtures.repoFile("config/security.yaml"), environment: [:])
+        #expect(c == SecurityConfig())
+        #expect(c.firstRing.members.isEmpty)
+    }
+
+    @Test func readsMembersAndThreshold() throws {
+        let (a, b, d) = (try Self.key(1), try Self.key(2), try Self.key(3))
+        let yaml = """
+            first_ring:
+              members:
+                - {public_key: \(a.rawValue.hex), udp: "10.0.0.1:6690", http: "http://10.0.0.1:6691"}
+                - {public_key: \(b.rawValue.hex), udp: "10.0.0.2:6690", http: "http://10.0.0.2:6691"}
+                - {public_key: \(d.rawValue.hex), udp: "10.0.0.3:6690", http: "http://10.0.0.3:6691"}
+            """
+        let c = try SecurityConfig.parse(yaml: yaml)
+        #expect(c.firstRing.members.map(\.publicKey) == [a, b, d])
+        #expect(c.firstRing.members[0].id == a.id)
+        #expect(c.firstRing.threshold == nil)
+        #expect(c.firstRing.effectiveThreshold(memberCount: 3) == 2)
+
+        let explicit = try SecurityConfig.parse(yaml: yaml + "\n  threshold: 3")
+        #expect(explicit.firstRing.threshold == 3)
+    }
+
+    @Test(arguments: [
+        ("first_ring:\n  members:\n    - {public_key: zz, udp: \"a:1\", http: \"http://a\"}",
+         "security.yaml: first_ring.members[0].public_key: \"zz\" is not a 64-hex-digit Ed25519 public key"),
+        ("first_ring:\n  members:\n    - {udp: \"a:1\", http: \"http://a\"}",
+         "security.yaml: first_ring.members[0].public_key: required"),
+        ("first_ring:\n  members:\n    - {public_key: \(String(repeating: "ab", count: 32)), udp: \"a:1\", http: \"http://a\", colour: red}",
+         "security.yaml: first_ring.members[0].colour: unknown key"),
+        ("first_ring:\n  threshold: 2", "security.yaml: first_ring.threshold: 2 is outside 1...1 (the number of members)"),
+        ("network:\n  mean_delay_ms: -1", "security.yaml: network.mean_delay_ms: -1 is outside 0...60000"),
+    ])
+    func badValuesNameFileAndKeyPath(yaml: String, message: String) {
+        do {
+            _ = try SecurityConfig.parse(yaml: yaml)
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect("\(error)" == message)
+        }
+    }
+
+    @Test func minorityThresholdIsRefused() throws {
+        let keys = try (1...4).map { try Self.key(UInt8($0)) }
+        let members = keys.enumerated().map { i, k in
+            "    - {public_key: \(k.rawValue.hex), udp: \"10.0.0.\(i):6690\", http: \"http://10.0.0.\(i):6691\"}"
+        }.joined(separator: "\n")
+        #expect {
+            try SecurityConfig.parse(yaml: "first_ring:\n  threshold: 2\n  members:\n\(members)")
+        } throws: { error in
+            "\(error)".contains("first_ring.threshold: 2 is not a majority of 4 members")
+        }
+    }
+
+    @Test func duplicateMemberIsRefused() throws {
+        let k = try Self.key(9).rawValue.hex
+        let yaml = """
+            first_ring:
+              members:
+                - {public_key: \(k), udp: "10.0.0.1:6690", http: "http://10.0.0.1:6691"}
+                - {public_key: \(k), udp: "10.0.0.2:6690", http: "http://10.0.0.2:6691"}
+            """
+        #expect {
+            try SecurityConfig.parse(yaml: yaml)
+        } throws: { error in
+            "\(error)".contains("first_ring.members: entry [1] repeats public key")
+        }
+    }
+}
+
+@Suite struct HostPortTests {
+    @Test(arguments: ["0.0.0.0:6690", "127.0.0.1:0", "[::1]:6690", "relay-1.example.net:443", "localhost:1"])
+    func parsesAndPrintsBack(text: String) throws {
+        #expect(try HostPort(parsing: text).description == text)
+    }
+
+    @Test(arguments: ["", "abc", ":80", "host:", "host:65536", "::1:80", "[::1]80", "a b:1", "[x]:1", "host:-1"])
+    func rejects(text: String) {
+        #expect(throws: ConfigValueError.self) { try HostPort(parsing: text) }
+    }
+
+    @Test func loopbackAndWildcard() throws {
+        #expect(try HostPort(parsing: "127.0.0.2:1").isLoopback)
+        #expect(try HostPort(parsing: "[::1]:1").isLoopback)
+        #expect(try !HostPort(parsing: "10.0.0.1:1").isLoopback)
+        #expect(try HostPort(parsing: "0.0.0.0:1").isWildcard)
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system packages secIRC builds against (Debian/Ubuntu), only those missing.
+# Runs apt-get update first whenever it installs anything (always under CI=true).
+set -euo pipefail
+
+packages=(pkg-config gcc libsodium-dev libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev openssl wrk)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ] || [ "${CI:-}" = "true" ]; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+        sudo="sudo"
+    fi
+    echo "install-deps: installing ${missing[*]:-(checking all)}" >&2
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+if ! command -v swift >/dev/null; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        echo "install-deps: swift is at /opt/swift/usr/bin; add it to PATH" >&2
+    else
+        echo "install-deps: Swift 6 is required (https://www.swift.org/install/linux/)" >&2
+    fi
+    exit 1
+fi
