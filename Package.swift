@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
 
         .target(name: "SecIRCCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: swiftSettings),
+        .target(name: "SecIRCCore", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
         .target(
             name: "SecIRCConfig",
             dependencies: ["SecIRCCrypto", .product(name: "Yams", package: "Yams")],
@@ -46,6 +47,9 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .testTarget(name: "SecIRCCryptoTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecIRCCoreTests", dependencies: ["SecIRCCore", "SecIRCCrypto"],
+            exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCRelayTests", dependencies: ["SecIRCRelay", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),

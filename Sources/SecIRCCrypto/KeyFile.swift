@@ -1,39 +1,45 @@
 #if canImport(Glibc)
 import Glibc
+private let systemRead = Glibc.read
+private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
 import Darwin
+private let systemRead = Darwin.read
+private let systemWrite = Darwin.write
 #endif
+internal import Foundation
 
 /// Secret files on disk: written 0600 through a temporary file and an atomic rename, refused
 /// on read when anyone but the owner may read them (as ssh does).
 public enum KeyFile {
-    /// Writes `secret` to `path` with mode 0600. Fails if `path` exists unless `replace` is true.
+    /// Writes `secret` to `path` with mode 0600. Fails if `path` exists unless `replace` is true;
+    /// the check and the creation are one atomic step (link(2) fails on an existing name).
     public static func write(_ secret: SecureBytes, to path: String, replace: Bool = false) throws {
-        if !replace, access(path, F_OK) == 0 {
-            throw CryptoError.keyFile(path: path, reason: "already exists")
-        }
-        let temporary = path + ".tmp-\(getpid())"
+        let temporary = path + ".tmp-\(getpid())-\(UUID().uuidString)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CryptoError.keyFile(path: temporary, reason: errnoText()) }
-        var ok = false
-        defer {
-            if !ok { unlink(temporary) }
-        }
+        defer { unlink(temporary) }
+        var failure: String?
         let written = secret.withUnsafeBytes { buffer -> Bool in
             var offset = 0
             while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { return false }
                 offset += n
             }
             return true
         }
-        let synced = written && fsync(fd) == 0
+        if !written || fsync(fd) != 0 { failure = errnoText() }
         close(fd)
-        guard synced else { throw CryptoError.keyFile(path: temporary, reason: errnoText()) }
-        guard rename(temporary, path) == 0 else { throw CryptoError.keyFile(path: path, reason: errnoText()) }
-        ok = true
+        if let failure { throw CryptoError.keyFile(path: temporary, reason: failure) }
+        if replace {
+            guard rename(temporary, path) == 0 else { throw CryptoError.keyFile(path: path, reason: errnoText()) }
+        } else {
+            guard link(temporary, path) == 0 else {
+                throw CryptoError.keyFile(path: path, reason: errno == EEXIST ? "already exists" : errnoText())
+            }
+        }
     }
 
     /// Text form of `write`, for PEM keys and tokens.
@@ -59,7 +65,7 @@ public enum KeyFile {
         return try SecureBytes(count: size) { buffer in
             var offset = 0
             while offset < size {
-                let n = Glibc.read(fd, buffer.baseAddress! + offset, size - offset)
+                let n = systemRead(fd, buffer.baseAddress! + offset, size - offset)
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { throw CryptoError.keyFile(path: path, reason: n == 0 ? "changed while reading" : errnoText()) }
                 offset += n

@@ -50,13 +50,18 @@ public struct SelfSignedCertificate: Sendable {
     /// The SHA-256 fingerprint (lowercase hex of the DER) of the first certificate in `pem`,
     /// for certificates the operator supplied.
     public static func fingerprint(ofPEM pem: String) throws -> String {
-        guard let bio = BIO_new_mem_buf(pem, Int32(pem.utf8.count)) else { throw CryptoError.openSSL(OpenSSLError.drain()) }
-        defer { BIO_free(bio) }
-        guard let cert = PEM_read_bio_X509(bio, nil, nil, nil) else {
-            throw CryptoError.invalidEncoding("no PEM certificate: \(OpenSSLError.drain())")
+        // BIO_new_mem_buf does not copy: the text must stay alive until the read is done.
+        try pem.utf8CString.withUnsafeBufferPointer { text in
+            guard let bio = BIO_new_mem_buf(text.baseAddress, Int32(text.count - 1)) else {
+                throw CryptoError.openSSL(OpenSSLError.drain())
+            }
+            defer { BIO_free(bio) }
+            guard let cert = PEM_read_bio_X509(bio, nil, nil, nil) else {
+                throw CryptoError.invalidEncoding("no PEM certificate: \(OpenSSLError.drain())")
+            }
+            defer { X509_free(cert) }
+            return try fingerprint(of: cert)
         }
-        defer { X509_free(cert) }
-        return try fingerprint(of: cert)
     }
 
     private static func fingerprint(of cert: OpaquePointer) throws -> String {
