@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "secirc-relay", targets: ["secirc-relay"]),
+        .executable(name: "secirc-bench", targets: ["secirc-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -43,6 +44,13 @@ let package = Package(
                 "SecIRCRelay", "SecIRCConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "secirc-bench",
+            dependencies: [
+                "SecIRCCore", "SecIRCCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 

@@ -1,0 +1,159 @@
+public import SecIRCCrypto
+
+/// The first ring: who may sign directories, and how many signatures make one valid.
+public struct Roster: Codable, Hashable, Sendable {
+    public struct Member: Codable, Hashable, Sendable {
+        public var identityKey: SigningPublicKey
+        public var udp: String
+        public var http: String
+        public var id: ID { identityKey.id }
+
+        public init(identityKey: SigningPublicKey, udp: String, http: String) {
+            self.identityKey = identityKey
+            self.udp = udp
+            self.http = http
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case udp, http
+            case identityKey = "identity_key"
+        }
+    }
+
+    public var members: [Member]
+    /// Signatures needed: a majority (floor(n/2)+1 by default).
+    public var threshold: Int
+
+    public init(members: [Member], threshold: Int? = nil) {
+        self.members = members
+        self.threshold = threshold ?? members.count / 2 + 1
+    }
+
+    /// 1...64 distinct members; the threshold is a majority and at most n.
+    public func validate() throws {
+        let n = members.count
+        guard (1...64).contains(n) else { throw DirectoryError.invalid("roster of \(n) members") }
+        guard Set(members.map(\.identityKey)).count == n else { throw DirectoryError.invalid("roster repeats a member") }
+        guard threshold > n / 2, threshold <= n else { throw DirectoryError.invalid("threshold \(threshold) of \(n) is not a majority") }
+    }
+
+    public var keys: Set<SigningPublicKey> { Set(members.map(\.identityKey)) }
+}
+
+/// Network-wide parameters the first ring signs into every directory.
+public struct NetworkParameters: Codable, Hashable, Sendable {
+    /// Datagram size (must equal the geometry clients and relays use).
+    public var packetSize: Int
+    public var maxHops: Int
+    /// Mean cover-traffic rate λ per client, packets per second.
+    public var coverRate: Double
+    /// Mean per-hop delay μ in milliseconds.
+    public var meanDelayMs: Int
+
+    public init(geometry: PacketGeometry = .standard, coverRate: Double, meanDelayMs: Int) {
+        packetSize = geometry.datagramSize
+        maxHops = geometry.maxHops
+        self.coverRate = coverRate
+        self.meanDelayMs = meanDelayMs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case packetSize = "packet_size"
+        case maxHops = "max_hops"
+        case coverRate = "cover_rate"
+        case meanDelayMs = "mean_delay_ms"
+    }
+}
+
+/// The relay directory for one period: every admitted relay's signed descriptor, the network
+/// parameters and the roster, chained to the previous directory by its hash. Valid with
+/// signatures of at least `threshold` members of the roster the verifier trusts.
+public struct RelayDirectory: SignedContent, Hashable {
+    public static let documentType = "secirc-directory-v1"
+
+    public var version: Int
+    /// Increases by one each period.
+    public var serial: UInt64
+    /// `bodyHash` of the previous directory; zeros for the first.
+    public var previous: Bytes32
+    /// Unix seconds.
+    public var validAfter: Int64
+    public var validUntil: Int64
+    public var network: NetworkParameters
+    public var roster: Roster
+    /// Each relay's own signed descriptor.
+    public var relays: [SignedDocument]
+
+    public init(version: Int = 1, serial: UInt64, previous: Bytes32, validAfter: Int64, validUntil: Int64,
+                network: NetworkParameters, roster: Roster, relays: [SignedDocument]) {
+        self.version = version
+        self.serial = serial
+        self.previous = previous
+        self.validAfter = validAfter
+        self.validUntil = validUntil
+        self.network = network
+        self.roster = roster
+        self.relays = relays
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, serial, previous, network, roster, relays
+        case validAfter = "valid_after"
+        case validUntil = "valid_until"
+    }
+
+    public static let maximumRelays = 10_000
+
+    public func validate() throws {
+        guard version == 1 else { throw DirectoryError.invalid("directory version \(version)") }
+        guard validUntil > validAfter else { throw DirectoryError.invalid("empty validity window") }
+        guard relays.count <= Self.maximumRelays else { throw DirectoryError.invalid("more than \(Self.maximumRelays) relays") }
+        try roster.validate()
+    }
+
+    /// The relays' descriptors, each checked against its own signature. Throws if any fails:
+    /// the first ring vouched for every one.
+    public func descriptors() throws -> [RelayDescriptor] {
+        var seen: Set<ID> = []
+        return try relays.map { document in
+            let descriptor = try Unverified<RelayDescriptor>(document).verified()
+            guard seen.insert(descriptor.id).inserted else { throw DirectoryError.invalid("relay \(descriptor.id) listed twice") }
+            return descriptor
+        }
+    }
+
+    /// The body as a document for the roster members to sign.
+    public func unsignedDocument() -> SignedDocument {
+        SignedDocument(type: Self.documentType, body: DocumentCoding.encode(self))
+    }
+}
+
+extension Unverified where Content == RelayDirectory {
+    /// Checks that at least `trusted.threshold` distinct members of `trusted` signed the exact
+    /// bytes, then that the directory is valid at `now` (Unix seconds) and well-formed,
+    /// including every relay descriptor's own signature.
+    public func verified(trusting trusted: Roster, now: Int64) throws -> RelayDirectory {
+        try trusted.validate()
+        let valid = document.validSigners(among: trusted.keys).count
+        guard valid >= trusted.threshold else {
+            throw DirectoryError.insufficientSignatures(valid: valid, required: trusted.threshold)
+        }
+        let directory = try decodeBody()
+        guard now >= directory.validAfter, now < directory.validUntil else {
+            throw DirectoryError.notValidAt(now: now, validAfter: directory.validAfter, validUntil: directory.validUntil)
+        }
+        _ = try directory.descriptors()
+        return directory
+    }
+}
+
+extension RelayDirectory {
+    /// Throws unless this directory follows `previous`, whose signed envelope is
+    /// `previousDocument`: it names that body's hash and the next serial.
+    public func checkFollows(_ previous: RelayDirectory, document previousDocument: SignedDocument) throws {
+        guard self.previous == previousDocument.bodyHash else { throw DirectoryError.brokenChain("previous hash differs") }
+        guard serial == previous.serial &+ 1 else {
+            throw DirectoryError.brokenChain("serial \(serial) does not follow \(previous.serial)")
+        }
+    }
+}

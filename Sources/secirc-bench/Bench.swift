@@ -1,0 +1,12 @@
+// secirc-bench: benchmarks of the project against the C references in ../shared/bench, run in
+// the same invocation (machines here are noisy: ratios hold, absolute figures drift).
+// Run release-built: `swift run -c release secirc-bench sphinx`. The last line is the ratio.
+import ArgumentParser
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secirc-bench",
+        abstract: "secIRC benchmarks, each compared with its C reference in the same run.",
+        subcommands: [SphinxBench.self])
+}
