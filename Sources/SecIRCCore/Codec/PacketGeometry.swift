@@ -10,10 +10,10 @@
 /// ```
 public struct PacketGeometry: Hashable, Sendable {
     // Specification constants (the same for every geometry).
-    /// Link header: type, receiver index, counter.
-    public static let linkHeaderLength = 1 + 4 + 8
+    /// Link header: type, receiver index, counter (defined by the link format).
+    public static let linkHeaderLength = LinkWireFormat.transportHeaderLength
     /// Poly1305 tag of the link AEAD.
-    public static let linkTagLength = 16
+    public static let linkTagLength = LinkWireFormat.tagLength
     /// The frame kind inside the link encryption (Sphinx packet, control message, padding).
     public static let frameKindLength = 1
     /// Onion-key epoch in front of the Sphinx header.
