@@ -30,13 +30,21 @@ let package = Package(
 
         .target(name: "SecIRCCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "SecIRCCore", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
+        .target(name: "SecIRCTransport", dependencies: ["SecIRCCore"], swiftSettings: swiftSettings),
         .target(
             name: "SecIRCConfig",
             dependencies: ["SecIRCCrypto", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
         .target(
+            name: "SecIRCHTTP",
+            dependencies: ["CMicroHTTPD", "CJansson", "SecIRCCrypto"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "SecIRCRelay",
-            dependencies: ["SecIRCCrypto", "SecIRCConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "secirc-relay",
@@ -49,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -59,7 +67,11 @@ let package = Package(
             name: "SecIRCCoreTests", dependencies: ["SecIRCCore", "SecIRCCrypto"],
             exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig"], swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCRelayTests", dependencies: ["SecIRCRelay", "SecIRCCrypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntegrationTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecIRCTransportTests", dependencies: ["SecIRCTransport", "SecIRCCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCRelayTests", dependencies: ["SecIRCRelay", "SecIRCCrypto", "SecIRCCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCHTTPTests", dependencies: ["SecIRCHTTP", "SecIRCCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport"], swiftSettings: swiftSettings),
     ]
 )

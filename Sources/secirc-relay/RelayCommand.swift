@@ -1,20 +1,21 @@
 // secirc-relay: the relay daemon. Thin: parses flags, loads configuration, hands over to SecIRCRelay.
 import ArgumentParser
+import Dispatch
 import Foundation
 import Logging
 import SecIRCConfig
-import SecIRCCrypto
 import SecIRCRelay
 
 @main
-struct RelayCommand: ParsableCommand {
+struct RelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secirc-relay",
         abstract: "secIRC relay: forwards onion packets over UDP and keeps mailboxes for offline users.",
         discussion: """
             Without --config/--security every key takes its default (see config/*.yaml). \
             SECIRC_SERVER_<KEY_PATH> and SECIRC_SECURITY_<KEY_PATH> environment variables override single keys, \
-            e.g. SECIRC_SERVER_UDP_LISTEN=0.0.0.0:6690. Exit status 78 means the configuration was refused.
+            e.g. SECIRC_SERVER_UDP_LISTEN=0.0.0.0:6690. Exit status 78 means the configuration was refused, \
+            1 that the relay could not start (a key file or an address in use). SIGTERM or SIGINT drains and stops it.
             """)
 
     @Option(name: .long, help: ArgumentHelp("server.yaml to read.", valueName: "file"))
@@ -32,7 +33,7 @@ struct RelayCommand: ParsableCommand {
     @Option(name: .customLong("http-listen"), help: ArgumentHelp("HTTP address (overrides http.listen).", valueName: "host:port"))
     var httpListen: String?
 
-    func run() throws {
+    func run() async throws {
         let settings: RelaySettings
         do {
             settings = try RelaySettings.load(serverPath: config, securityPath: security, dataDirectory: dataDir,
@@ -41,24 +42,32 @@ struct RelayCommand: ParsableCommand {
             FileHandle.standardError.write(Data("secirc-relay: \(error)\n".utf8))
             throw ExitCode(78)
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: settings.server.logLevel.rawValue) ?? .info
-            return handler
-        }
+        let logLevel = LogLevelControl(settings.server.logLevel)
+        LoggingSystem.bootstrap { label in logLevel.handler(label: label) }
         let logger = Logger(label: "secirc.relay")
 
-        var rng = SystemRandom()
-        let identity: RelayIdentity
+        let node: RelayNode
         do {
-            identity = try RelayIdentity.loadOrCreate(dataDirectory: settings.server.relay.dataDirectory, using: &rng)
-        } catch {
+            node = try RelayNode(settings: settings, logLevel: logLevel, logger: logger)
+            try node.start()
+        } catch let error as ConfigError {
             FileHandle.standardError.write(Data("secirc-relay: \(error)\n".utf8))
+            throw ExitCode(78)
+        } catch {
+            FileHandle.standardError.write(Data("secirc-relay: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        logger.info("\(identity.created ? "created" : "loaded") identity key",
-                    metadata: ["data_dir": "\(settings.server.relay.dataDirectory)"])
-        print("relay id \(identity.id)")
-        for line in settings.summary { print(line) }
+        let banner = ["relay id \(node.identity.id)", "udp \(node.udpAddress)", "http port \(node.httpPort)"] + settings.summary
+        FileHandle.standardOutput.write(Data((banner.joined(separator: "\n") + "\n").utf8))
+
+        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { node.shutdown() }
+            source.resume()
+            return source
+        }
+        await node.waitUntilStopped()
+        signals.forEach { $0.cancel() }
     }
 }

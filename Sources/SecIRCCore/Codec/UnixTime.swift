@@ -5,7 +5,6 @@ public struct UnixTime: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
     public init(seconds: Int64) { nanoseconds = seconds * 1_000_000_000 }
-    public init(seconds: Double) { nanoseconds = Int64(seconds * 1e9) }
 
     /// Whole seconds (rounded down).
     public var seconds: Int64 { nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000 }

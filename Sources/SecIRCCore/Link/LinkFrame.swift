@@ -1,0 +1,142 @@
+public import SecIRCCrypto
+
+/// The kind byte at the front of every link frame (docs/PROTOCOL.md §4, Frames). Open: an
+/// unknown kind is data (the receiver counts and drops it).
+public struct LinkFrameKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let padding = LinkFrameKind(rawValue: 0)
+    public static let sphinx = LinkFrameKind(rawValue: 1)
+    public static let fetchChallengeRequest = LinkFrameKind(rawValue: 2)
+    public static let fetchChallenge = LinkFrameKind(rawValue: 3)
+    public static let fetchRequest = LinkFrameKind(rawValue: 4)
+    public static let mailboxMessage = LinkFrameKind(rawValue: 5)
+    public static let fetchDone = LinkFrameKind(rawValue: 6)
+
+    public var description: String { "frame(\(rawValue))" }
+}
+
+/// Outcome of a mailbox fetch, in `fetchDone`.
+public struct FetchStatus: RawRepresentable, Hashable, Sendable {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let ok = FetchStatus(rawValue: 0)
+    /// The signature or the key did not match the mailbox.
+    public static let denied = FetchStatus(rawValue: 1)
+    /// The nonce was not issued on this link, or was used already.
+    public static let staleNonce = FetchStatus(rawValue: 2)
+}
+
+/// One link frame: the plaintext of a transport packet, always `geometry.linkFrameLength`
+/// bytes when encoded (zero padding after the fields).
+///
+/// Mailbox fetch (client → its mailbox relay, over an NK link): `fetchChallengeRequest`,
+/// answered by `fetchChallenge` with a fresh nonce; then `fetchRequest` carries the mailbox's
+/// Ed25519 public key (whose SHA-256 is the mailbox ID), the nonce, the highest sequence number
+/// the client already holds (`ackThrough`: the relay deletes those), and a signature over
+/// `"secIRC mailbox fetch v1" || relay ID || nonce || ackThrough(8)`. The relay answers with
+/// `mailboxMessage` frames and a closing `fetchDone`.
+public enum LinkFrame: Sendable, Hashable {
+    case padding
+    /// A Sphinx packet: exactly `geometry.sphinxPacketLength` bytes.
+    case sphinx([UInt8])
+    case fetchChallengeRequest(mailbox: Bytes32)
+    case fetchChallenge(mailbox: Bytes32, nonce: Bytes32)
+    case fetchRequest(mailboxKey: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature)
+    /// `body` is exactly `geometry.bodyLength` bytes (a Sphinx body as delivered).
+    case mailboxMessage(mailbox: Bytes32, sequence: UInt64, remaining: UInt32, body: [UInt8])
+    case fetchDone(mailbox: Bytes32, status: FetchStatus, remaining: UInt32)
+    case unknown(LinkFrameKind)
+
+    /// What the mailbox key signs for a fetch.
+    public static func fetchSignedBytes(relay: Bytes32, nonce: Bytes32, ackThrough: UInt64) -> [UInt8] {
+        var writer = ByteWriter(capacity: 96)
+        writer.write(Array("secIRC mailbox fetch v1".utf8))
+        writer.write(relay)
+        writer.write(nonce)
+        writer.write(ackThrough)
+        return writer.bytes
+    }
+
+    /// The frame as `geometry.linkFrameLength` bytes.
+    public func encoded(geometry: PacketGeometry = .standard) -> [UInt8] {
+        var w = ByteWriter(capacity: geometry.linkFrameLength)
+        switch self {
+        case .padding:
+            w.write(LinkFrameKind.padding.rawValue)
+        case let .sphinx(packet):
+            precondition(packet.count == geometry.sphinxPacketLength, "a Sphinx frame carries one whole packet")
+            w.write(LinkFrameKind.sphinx.rawValue)
+            w.write(packet)
+        case let .fetchChallengeRequest(mailbox):
+            w.write(LinkFrameKind.fetchChallengeRequest.rawValue)
+            w.write(mailbox)
+        case let .fetchChallenge(mailbox, nonce):
+            w.write(LinkFrameKind.fetchChallenge.rawValue)
+            w.write(mailbox)
+            w.write(nonce)
+        case let .fetchRequest(key, nonce, ackThrough, signature):
+            w.write(LinkFrameKind.fetchRequest.rawValue)
+            w.write(key.rawValue)
+            w.write(nonce)
+            w.write(ackThrough)
+            w.write(signature.bytes)
+        case let .mailboxMessage(mailbox, sequence, remaining, body):
+            precondition(body.count == geometry.bodyLength, "a mailbox message carries one whole body")
+            w.write(LinkFrameKind.mailboxMessage.rawValue)
+            w.write(mailbox)
+            w.write(sequence)
+            w.write(remaining)
+            w.write(body)
+        case let .fetchDone(mailbox, status, remaining):
+            w.write(LinkFrameKind.fetchDone.rawValue)
+            w.write(mailbox)
+            w.write(status.rawValue)
+            w.write(remaining)
+        case let .unknown(kind):
+            w.write(kind.rawValue)
+        }
+        w.writeZeros(geometry.linkFrameLength - w.bytes.count)
+        return w.bytes
+    }
+
+    /// Parses a frame; it must be exactly `geometry.linkFrameLength` bytes. Padding after the
+    /// fields is not checked (it is inside the link AEAD).
+    public static func decode(_ bytes: [UInt8], geometry: PacketGeometry = .standard) throws(DecodeError) -> LinkFrame {
+        guard bytes.count == geometry.linkFrameLength else {
+            if bytes.count < geometry.linkFrameLength { throw .incomplete(deficit: geometry.linkFrameLength - bytes.count) }
+            throw .trailingBytes(count: bytes.count - geometry.linkFrameLength)
+        }
+        var r = ByteReader(bytes)
+        do {
+            let kind = LinkFrameKind(rawValue: try r.readUInt8())
+            switch kind {
+            case .padding: return .padding
+            case .sphinx: return .sphinx(try r.readBytes(geometry.sphinxPacketLength))
+            case .fetchChallengeRequest: return .fetchChallengeRequest(mailbox: try r.readBytes32())
+            case .fetchChallenge: return .fetchChallenge(mailbox: try r.readBytes32(), nonce: try r.readBytes32())
+            case .fetchRequest:
+                let key = SigningPublicKey(rawValue: try r.readBytes32())
+                let nonce = try r.readBytes32()
+                let ack = try r.readUInt64()
+                guard let signature = try? Signature(bytes: r.readBytes(Signature.byteCount)) else {
+                    throw DecodeError.invalidValue("signature")
+                }
+                return .fetchRequest(mailboxKey: key, nonce: nonce, ackThrough: ack, signature: signature)
+            case .mailboxMessage:
+                return .mailboxMessage(mailbox: try r.readBytes32(), sequence: try r.readUInt64(), remaining: try r.readUInt32(),
+                                       body: try r.readBytes(geometry.bodyLength))
+            case .fetchDone:
+                return .fetchDone(mailbox: try r.readBytes32(), status: FetchStatus(rawValue: try r.readUInt8()),
+                                  remaining: try r.readUInt32())
+            default:
+                return .unknown(kind)
+            }
+        } catch let error as DecodeError {
+            throw error
+        } catch {
+            throw .invalidValue("\(error)")
+        }
+    }
+}

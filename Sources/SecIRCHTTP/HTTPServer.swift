@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+internal import CMicroHTTPD
+import Synchronization
+
+/// An HTTP(S) server on libmicrohttpd: `threads` epoll event loops (a thread pool) sharing one
+/// listening socket; handlers run synchronously on those threads.
+///
+/// Started once; `stop()` (also run by `deinit`) closes event streams, resumes their
+/// connections and stops the daemon. Do not call `stop()` from a handler.
+public final class HTTPServer: Sendable {
+    /// GnuTLS priorities: TLS 1.2 and 1.3 only.
+    static let tlsPriorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+    /// Longest `stop()` waits for closed event streams to finish sending.
+    static let streamDrainSeconds = 1.0
+
+    private let configuration: HTTPServerConfiguration
+    private let core: ServerCore
+    private let lifecycle = Mutex(Lifecycle.idle)
+    private let port = Atomic<UInt16>(0)
+
+    private enum Lifecycle: Sendable {
+        case idle
+        case running(Daemon)
+        case stopped
+    }
+
+    /// The running daemon and what must live as long as it.
+    ///
+    /// @unchecked Sendable: `daemon` is touched only by `start` and `stop`, under `lifecycle`'s
+    /// mutex or after taking it out of there (so by one thread); the TLS strings are read by
+    /// libmicrohttpd during start and freed after `MHD_stop_daemon` returns.
+    private struct Daemon: @unchecked Sendable {
+        let daemon: OpaquePointer
+        let tlsKey: UnsafeMutablePointer<CChar>?
+        let tlsCertificate: UnsafeMutablePointer<CChar>?
+    }
+
+    /// `metrics` is called with the status of every response this server answers (on a server
+    /// thread; keep it cheap).
+    public init(configuration: HTTPServerConfiguration, router: HTTPRouter, metrics: (@Sendable (Int) -> Void)? = nil) {
+        self.configuration = configuration
+        self.core = ServerCore(router: router, maxBodyBytes: configuration.maxBodyBytes, metrics: metrics)
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The port listened on (the one chosen when configured with 0); 0 before `start()`.
+    public var boundPort: UInt16 { port.load(ordering: .acquiring) }
+
+    /// Binds and starts serving. Errors say why: a bad value, not an address, the address in
+    /// use, TLS certificate or key rejected.
+    public func start() throws(HTTPServerError) {
+        try configuration.validate()
+        try lifecycle.withLock { (state: inout Lifecycle) throws(HTTPServerError) in
+            guard case .idle = state else { throw .alreadyStarted }
+            let listener = try ListenSocket.open(host: configuration.host, port: configuration.port)
+            let tlsKey = configuration.tls.map { strdup($0.privateKeyPEM.value)! }
+            let tlsCertificate = configuration.tls.map { strdup($0.certificatePEM)! }
+
+            var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+                | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+            if configuration.tls != nil { flags |= MHD_USE_TLS.rawValue }
+            if listener.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
+
+            let cls = Unmanaged.passUnretained(core).toOpaque()
+            let daemon = secirc_mhd_start_daemon(
+                UInt32(flags), listener.descriptor,
+                { cls, connection, url, method, _, upload, uploadSize, requestState in
+                    guard let cls, let connection, let url, let method, let uploadSize, let requestState else { return MHD_Result.NO }
+                    return Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().access(
+                        connection: connection, url: url, method: method, upload: upload,
+                        uploadSize: uploadSize, requestState: requestState)
+                }, cls,
+                { _, _, requestState, _ in
+                    guard let requestState, let raw = requestState.pointee else { return }
+                    if raw != PendingRequest.bodiless { Unmanaged<PendingRequest>.fromOpaque(raw).release() }
+                    requestState.pointee = nil
+                }, nil,
+                { cls, format, arguments in
+                    guard let cls, let format, let arguments else { return }
+                    var buffer = [CChar](repeating: 0, count: 512)
+                    _ = vsnprintf(&buffer, buffer.count, format, arguments)
+                    let message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().log(message)
+                }, cls,
+                { _, _, text in
+                    // Keep the path and query raw: the router matches raw paths and
+                    // query values are decoded by PercentDecoding.
+                    guard let text else { return 0 }
+                    return strlen(text)
+                },
+                UInt32(configuration.threads), UInt32(configuration.connectionTimeoutSeconds),
+                UInt32(configuration.maxConnections), 0,
+                tlsKey, tlsCertificate, configuration.tls == nil ? nil : Self.tlsPriorities)
+            let messages = core.endStartup()
+            guard let daemon else {
+                close(listener.descriptor)
+                Self.wipeAndFree(tlsKey)
+                free(tlsCertificate)
+                let detail = messages.isEmpty ? "no reason given" : messages.joined(separator: "; ")
+                if configuration.tls != nil, messages.isEmpty || messages.contains(where: Self.isTLSMessage) {
+                    throw .tlsRejected(detail)
+                }
+                throw .startFailed(detail)
+            }
+            port.store(listener.port, ordering: .releasing)
+            state = .running(Daemon(daemon: daemon, tlsKey: tlsKey, tlsCertificate: tlsCertificate))
+        }
+    }
+
+    /// Stops serving: refuses new event streams, stops accepting, closes open streams (which
+    /// resumes their suspended connections, as libmicrohttpd requires) and gives them up to
+    /// `streamDrainSeconds` to end cleanly, then stops the daemon, which waits for handlers
+    /// that are running and closes every connection. Idempotent.
+    public func stop() {
+        let running: Daemon? = lifecycle.withLock { state in
+            switch state {
+            case let .running(daemon):
+                state = .stopped
+                return daemon
+            case .idle:
+                state = .stopped
+                return nil
+            case .stopped:
+                return nil
+            }
+        }
+        guard let running else { return }
+        let streams = core.beginShutdown()
+        let listenSocket = MHD_quiesce_daemon(running.daemon)
+        for stream in streams { stream.close() }
+        // Let the streams send what they hold and their final chunk (their responses are then
+        // freed and unregistered), for at most `streamDrainSeconds`: a client that does not
+        // read must not hold up the stop.
+        var waited = 0.0
+        while core.openStreamCount > 0 && waited < Self.streamDrainSeconds {
+            usleep(1_000)
+            waited += 0.001
+        }
+        MHD_stop_daemon(running.daemon)
+        if listenSocket >= 0 { close(listenSocket) }
+        Self.wipeAndFree(running.tlsKey)
+        free(running.tlsCertificate)
+    }
+
+    private static func isTLSMessage(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return ["tls", "certificate", "key", "gnutls", "https"].contains { lowered.contains($0) }
+    }
+
+    private static func wipeAndFree(_ text: UnsafeMutablePointer<CChar>?) {
+        guard let text else { return }
+        memset(text, 0, strlen(text))
+        free(text)
+    }
+}

@@ -1,0 +1,44 @@
+/// How an `HTTPServer` listens. Defaults suit a loopback API; every limit is explicit.
+public struct HTTPServerConfiguration: Sendable {
+    /// IPv4 or IPv6 address literal (`127.0.0.1`, `0.0.0.0`, `::1`, `::`; brackets allowed).
+    /// `localhost` means `127.0.0.1`. `::` accepts IPv4 too (dual stack).
+    public var host: String
+    /// 0 picks a free port; read it from `HTTPServer.boundPort`.
+    public var port: UInt16
+    /// Event-loop threads (epoll each); handlers run on them.
+    public var threads: Int = 2
+    /// Largest request body; a larger one is answered 413 `payload_too_large` (at once when
+    /// `Content-Length` says so, without reading the body).
+    public var maxBodyBytes: Int = 65536
+    /// HTTPS when set.
+    public var tls: HTTPTLS?
+    /// Idle connections are closed after this long.
+    public var connectionTimeoutSeconds: Int = 30
+    /// Concurrent connections across all threads.
+    public var maxConnections: Int = 1024
+
+    public init(host: String = "127.0.0.1", port: UInt16 = 0, threads: Int = 2, maxBodyBytes: Int = 65536,
+                tls: HTTPTLS? = nil, connectionTimeoutSeconds: Int = 30, maxConnections: Int = 1024) {
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.maxBodyBytes = maxBodyBytes
+        self.tls = tls
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.maxConnections = maxConnections
+    }
+
+    /// Throws `invalidConfiguration` naming the first bad value.
+    func validate() throws(HTTPServerError) {
+        guard (1...64).contains(threads) else { throw .invalidConfiguration("threads must be 1...64, got \(threads)") }
+        guard (0...(1 << 30)).contains(maxBodyBytes) else {
+            throw .invalidConfiguration("maxBodyBytes must be 0...\(1 << 30), got \(maxBodyBytes)")
+        }
+        guard (1...86_400).contains(connectionTimeoutSeconds) else {
+            throw .invalidConfiguration("connectionTimeoutSeconds must be 1...86400, got \(connectionTimeoutSeconds)")
+        }
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw .invalidConfiguration("maxConnections must be 1...1000000, got \(maxConnections)")
+        }
+    }
+}

@@ -1,0 +1,314 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+internal import CMicroHTTPD
+import Synchronization
+
+/// What the libmicrohttpd callbacks of one server reach through their `cls` pointer: the router,
+/// the limits, the metrics hook and the open event streams. It outlives the daemon (the server
+/// stops the daemon before letting it go).
+final class ServerCore: Sendable {
+    let router: HTTPRouter
+    let maxBodyBytes: Int
+    let metrics: (@Sendable (Int) -> Void)?
+
+    private struct Streams: Sendable {
+        var stopping = false
+        var open: [ObjectIdentifier: HTTPEventStream] = [:]
+    }
+
+    private let streams = Mutex(Streams())
+    /// libmicrohttpd's messages while `start()` runs, to say why it failed; later messages are
+    /// counted only (they could name client addresses).
+    private let startupMessages = Mutex<[String]?>([])
+    private let laterMessages = Atomic<Int>(0)
+
+    /// Bytes of an over-long chunked body read and dropped before the connection is closed
+    /// without an answer.
+    let discardLimit: Int
+
+    init(router: HTTPRouter, maxBodyBytes: Int, metrics: (@Sendable (Int) -> Void)?) {
+        self.router = router
+        self.maxBodyBytes = maxBodyBytes
+        self.discardLimit = max(1 << 20, maxBodyBytes)
+        self.metrics = metrics
+    }
+
+    // MARK: Messages
+
+    func log(_ message: String) {
+        let kept = startupMessages.withLock { messages -> Bool in
+            guard messages != nil else { return false }
+            if messages!.count < 32 { messages!.append(message) }
+            return true
+        }
+        if !kept { laterMessages.add(1, ordering: .relaxed) }
+    }
+
+    /// Stops collecting and returns what libmicrohttpd said during start-up.
+    func endStartup() -> [String] {
+        startupMessages.withLock { messages in
+            defer { messages = nil }
+            return messages ?? []
+        }
+    }
+
+    // MARK: Event streams
+
+    /// Records a stream that is about to answer a request; false once the server is stopping.
+    func register(_ stream: HTTPEventStream) -> Bool {
+        streams.withLock { streams in
+            guard !streams.stopping else { return false }
+            streams.open[ObjectIdentifier(stream)] = stream
+            return true
+        }
+    }
+
+    func unregister(_ stream: HTTPEventStream) {
+        _ = streams.withLock { $0.open.removeValue(forKey: ObjectIdentifier(stream)) }
+    }
+
+    /// Streams whose responses libmicrohttpd has not freed yet.
+    var openStreamCount: Int { streams.withLock { $0.open.count } }
+
+    /// Refuses new streams and returns the open ones (to be closed before the daemon stops).
+    func beginShutdown() -> [HTTPEventStream] {
+        streams.withLock { streams in
+            streams.stopping = true
+            return Array(streams.open.values)
+        }
+    }
+
+    // MARK: Requests
+
+    /// The access handler (DESIGN: answer on the second call). First call: headers are in;
+    /// remember the request in `con_cls`, or answer 413 at once when `Content-Length` is over
+    /// the limit. Upload calls: collect the body. Last call: route and answer.
+    func access(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+                upload: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
+                requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
+        guard let raw = requestState.pointee else {
+            let declared = declaredLength(connection)
+            if declared == nil, MHD_lookup_connection_value(connection, .HEADER_KIND, "Transfer-Encoding") == nil {
+                // No body can follow: mark the first call without allocating.
+                requestState.pointee = PendingRequest.bodiless
+                return MHD_Result.YES
+            }
+            let pending = PendingRequest()
+            requestState.pointee = Unmanaged.passRetained(pending).toOpaque()
+            if let declared, declared > UInt64(maxBodyBytes) {
+                pending.tooLarge = true
+                pending.answered = true
+                // Queued in the first call, so libmicrohttpd closes the connection afterwards
+                // instead of reading the body.
+                return queue(.error(.payloadTooLarge(limit: maxBodyBytes)), isHead: false, on: connection)
+            }
+            return MHD_Result.YES
+        }
+        if raw == PendingRequest.bodiless {
+            // Second call of a request without a body: answer it.
+            requestState.pointee = nil
+            uploadSize.pointee = 0
+            return answer(connection: connection, url: url, method: method, body: [])
+        }
+        let pending = Unmanaged<PendingRequest>.fromOpaque(raw).takeUnretainedValue()
+        if pending.answered {
+            uploadSize.pointee = 0
+            return MHD_Result.YES
+        }
+        let count = uploadSize.pointee
+        if count > 0 {
+            uploadSize.pointee = 0
+            if pending.tooLarge {
+                // libmicrohttpd 0.9.75 refuses a response queued while the body is arriving, so
+                // the rest is read and dropped, then 413 is the answer; past `discardLimit`
+                // the connection is closed without one.
+                pending.discarded += count
+                return pending.discarded > discardLimit ? MHD_Result.NO : MHD_Result.YES
+            }
+            if count > maxBodyBytes - pending.body.count {
+                // A body without Content-Length (chunked) that grew over the limit.
+                pending.tooLarge = true
+                pending.discarded = pending.body.count + count - maxBodyBytes
+                pending.body = []
+                return MHD_Result.YES
+            }
+            if let upload {
+                upload.withMemoryRebound(to: UInt8.self, capacity: count) {
+                    pending.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+                }
+            }
+            return MHD_Result.YES
+        }
+
+        pending.answered = true
+        if pending.tooLarge { return queue(.error(.payloadTooLarge(limit: maxBodyBytes)), isHead: false, on: connection) }
+        let body = pending.body
+        pending.body = []
+        return answer(connection: connection, url: url, method: method, body: body)
+    }
+
+    /// Builds the request, routes it and queues the response.
+    private func answer(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+                        body: [UInt8]) -> MHD_Result {
+        let request = HTTPRequest(
+            method: Self.method(method),
+            path: String(cString: url),
+            query: Self.values(of: connection, kind: .GET_ARGUMENT_KIND, lowercaseNames: false),
+            lowercasedHeaders: Self.values(of: connection, kind: .HEADER_KIND, lowercaseNames: true),
+            body: body)
+        let response = router.respond(to: request)
+        return queue(response, isHead: request.method == .head, on: connection)
+    }
+
+    /// The common methods without building a string.
+    private static func method(_ text: UnsafePointer<CChar>) -> HTTPMethod {
+        if strcmp(text, "GET") == 0 { return .get }
+        if strcmp(text, "POST") == 0 { return .post }
+        if strcmp(text, "HEAD") == 0 { return .head }
+        return HTTPMethod(rawValue: String(cString: text))
+    }
+
+    /// `Content-Length` as a number, when present and well-formed.
+    private func declaredLength(_ connection: OpaquePointer) -> UInt64? {
+        guard let text = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") else { return nil }
+        var value: UInt64 = 0
+        var pointer = text
+        guard pointer.pointee != 0 else { return nil }
+        while pointer.pointee != 0 {
+            let c = UInt8(bitPattern: pointer.pointee)
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(c - UInt8(ascii: "0")))
+            if overflow1 || overflow2 { return UInt64.max }
+            value = sum
+            pointer += 1
+        }
+        return value
+    }
+
+    /// Headers (names lowercased, repeats joined with ", ") or query arguments (percent-decoded,
+    /// last repeat wins).
+    private static func values(of connection: OpaquePointer, kind: MHD_ValueKind, lowercaseNames: Bool) -> [String: String] {
+        var collected = Collected(lowercaseNames: lowercaseNames)
+        withUnsafeMutablePointer(to: &collected) { pointer in
+            _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+                guard let cls, let key else { return MHD_Result.YES }
+                let collected = cls.assumingMemoryBound(to: Collected.self)
+                collected.pointee.add(key, value)
+                return MHD_Result.YES
+            }, pointer)
+        }
+        return collected.values
+    }
+
+    private struct Collected {
+        let lowercaseNames: Bool
+        var values: [String: String] = [:]
+
+        mutating func add(_ key: UnsafePointer<CChar>, _ value: UnsafePointer<CChar>?) {
+            if lowercaseNames {
+                let name = ASCII.lowercased(String(cString: key))
+                let text = value.map { String(cString: $0) } ?? ""
+                if let existing = values[name] { values[name] = existing + ", " + text } else { values[name] = text }
+            } else {
+                let name = PercentDecoding.decode(key, plusAsSpace: true)
+                values[name] = value.map { PercentDecoding.decode($0, plusAsSpace: true) } ?? ""
+            }
+        }
+    }
+
+    // MARK: Responses
+
+    /// Hands `response` to libmicrohttpd. For HEAD, libmicrohttpd sends the headers of the full
+    /// body and omits it; a stream is not started.
+    func queue(_ response: HTTPResponse, isHead: Bool, on connection: OpaquePointer) -> MHD_Result {
+        let status = (100...599).contains(response.status) ? response.status : 500
+        var body = response.body
+        if isHead, case let .stream(stream) = body {
+            stream.close()
+            body = .bytes([])
+        }
+        let made: OpaquePointer?
+        switch body {
+        case let .bytes(bytes):
+            made = bytes.withUnsafeBytes {
+                MHD_create_response_from_buffer($0.count, UnsafeMutableRawPointer(mutating: $0.baseAddress),
+                                                .RESPMEM_MUST_COPY)
+            }
+        case let .stream(stream):
+            guard register(stream) else {
+                stream.close()
+                return queue(.error(.unavailable("server is stopping")), isHead: isHead, on: connection)
+            }
+            guard stream.attach(connection) else {
+                unregister(stream)
+                return queue(.error(.internalError), isHead: isHead, on: connection)
+            }
+            let binding = Unmanaged.passRetained(StreamBinding(stream: stream, core: self)).toOpaque()
+            made = MHD_create_response_from_callback(secirc_mhd_size_unknown(), 4096, { cls, _, buffer, max in
+                guard let cls, let buffer else { return secirc_mhd_content_reader_end_with_error() }
+                let binding = Unmanaged<StreamBinding>.fromOpaque(cls).takeUnretainedValue()
+                return binding.stream.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: max))
+            }, binding, { cls in
+                guard let cls else { return }
+                let binding = Unmanaged<StreamBinding>.fromOpaque(cls).takeRetainedValue()
+                binding.stream.detach()
+                binding.core.unregister(binding.stream)
+            })
+            if made == nil {
+                let released = Unmanaged<StreamBinding>.fromOpaque(binding).takeRetainedValue()
+                released.stream.detach()
+                unregister(stream)
+            }
+        }
+        guard let made else { return MHD_Result.NO }
+        for (name, value) in response.headers where Self.isSendable(name: name, value: value) {
+            _ = MHD_add_response_header(made, name, value)
+        }
+        let result = MHD_queue_response(connection, UInt32(status), made)
+        MHD_destroy_response(made)
+        metrics?(status)
+        return result
+    }
+
+    /// Headers the server owns, and text that would break the header block, are not sent.
+    private static func isSendable(name: String, value: String) -> Bool {
+        var name = name
+        var value = value
+        let nameOK = name.withUTF8 { bytes -> Bool in
+            guard !bytes.isEmpty else { return false }
+            for byte in bytes where byte <= 0x20 || byte >= 0x7f || byte == UInt8(ascii: ":") { return false }
+            return !isServerOwned(bytes)
+        }
+        guard nameOK else { return false }
+        return value.withUTF8 { bytes in !bytes.contains { $0 == 0x0a || $0 == 0x0d || $0 == 0 } }
+    }
+
+    /// `Content-Length`, `Transfer-Encoding`, `Connection`, `Date`, `Keep-Alive`, `Upgrade`.
+    private static func isServerOwned(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let first = name[0] | 0x20
+        guard first == UInt8(ascii: "c") || first == UInt8(ascii: "t") || first == UInt8(ascii: "d")
+                || first == UInt8(ascii: "k") || first == UInt8(ascii: "u") else { return false }
+        for owned: StaticString in ["content-length", "transfer-encoding", "connection", "date", "keep-alive", "upgrade"]
+        where owned.utf8CodeUnitCount == name.count {
+            let expected = UnsafeBufferPointer(start: owned.utf8Start, count: owned.utf8CodeUnitCount)
+            if zip(name, expected).allSatisfy({ ($0 | 0x20) == $1 }) { return true }
+        }
+        return false
+    }
+}
+
+/// The content reader's `cls`: keeps the stream and the core alive until libmicrohttpd frees
+/// the response.
+final class StreamBinding: Sendable {
+    let stream: HTTPEventStream
+    let core: ServerCore
+
+    init(stream: HTTPEventStream, core: ServerCore) {
+        self.stream = stream
+        self.core = core
+    }
+}

@@ -1,0 +1,85 @@
+internal import SecIRCConfig
+
+/// The effective configuration for `GET /v1/admin/config`. Nothing in server.yaml or
+/// security.yaml is a secret itself, but paths to key material are shown only as set/unset.
+public struct RedactedConfig: Encodable, Sendable {
+    struct Server: Encodable {
+        var name: String
+        var dataDir: String
+        var udpListen: String
+        var udpAdvertise: String?
+        var udpBatch: Int
+        var udpQueuePackets: Int
+        var httpListen: String
+        var httpPublicURL: String?
+        var tls: String
+        var tlsKeyFile: String
+        var maxBodyBytes: Int
+        var mailboxTTLSeconds: Int
+        var mailboxMaxMessagesPerMailbox: Int
+        var mailboxMaxMailboxes: Int
+        var mailboxMaxTotalBytes: Int
+        var keyRotationSeconds: Int
+        var keyGraceSeconds: Int
+        var directoryPeriodSeconds: Int
+        var directoryBootstrapURLs: [String]
+        var logLevel: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, tls
+            case dataDir = "relay.data_dir"
+            case udpListen = "udp.listen"
+            case udpAdvertise = "udp.advertise"
+            case udpBatch = "udp.batch"
+            case udpQueuePackets = "udp.queue_packets"
+            case httpListen = "http.listen"
+            case httpPublicURL = "http.public_url"
+            case tlsKeyFile = "http.key_file"
+            case maxBodyBytes = "http.max_body_bytes"
+            case mailboxTTLSeconds = "mailbox.ttl_seconds"
+            case mailboxMaxMessagesPerMailbox = "mailbox.max_messages_per_mailbox"
+            case mailboxMaxMailboxes = "mailbox.max_mailboxes"
+            case mailboxMaxTotalBytes = "mailbox.max_total_bytes"
+            case keyRotationSeconds = "keys.rotation_seconds"
+            case keyGraceSeconds = "keys.grace_seconds"
+            case directoryPeriodSeconds = "directory.period_seconds"
+            case directoryBootstrapURLs = "directory.bootstrap_urls"
+            case logLevel = "log.level"
+        }
+    }
+
+    struct Security: Encodable {
+        var firstRingMembers: [String]
+        var threshold: Int
+        var coverRate: Double
+        var meanDelayMs: Int
+        enum CodingKeys: String, CodingKey {
+            case threshold
+            case firstRingMembers = "first_ring.members"
+            case coverRate = "network.cover_rate_per_s"
+            case meanDelayMs = "network.mean_delay_ms"
+        }
+    }
+
+    let server: Server
+    let security: Security
+
+    public init(_ settings: RelaySettings) {
+        let s = settings.server
+        server = Server(
+            name: s.relay.name, dataDir: s.relay.dataDirectory, udpListen: s.udp.listen.description,
+            udpAdvertise: s.udp.advertise?.description, udpBatch: s.udp.batch, udpQueuePackets: s.udp.queuePackets,
+            httpListen: s.http.listen.description, httpPublicURL: s.http.publicURL, tls: s.http.tls.rawValue,
+            tlsKeyFile: s.http.keyFile.isEmpty ? "" : "<set>", maxBodyBytes: s.http.maxBodyBytes,
+            mailboxTTLSeconds: s.mailbox.ttlSeconds, mailboxMaxMessagesPerMailbox: s.mailbox.maxMessagesPerMailbox,
+            mailboxMaxMailboxes: s.mailbox.maxMailboxes, mailboxMaxTotalBytes: s.mailbox.maxTotalBytes,
+            keyRotationSeconds: s.keys.rotationSeconds, keyGraceSeconds: s.keys.graceSeconds,
+            directoryPeriodSeconds: s.directory.periodSeconds, directoryBootstrapURLs: s.directory.bootstrapURLs,
+            logLevel: s.logLevel.rawValue)
+        let ring = settings.security.firstRing
+        security = Security(firstRingMembers: ring.members.map { $0.id.hex },
+                            threshold: ring.effectiveThreshold(memberCount: max(ring.members.count, 1)),
+                            coverRate: settings.security.network.coverRatePerSecond,
+                            meanDelayMs: settings.security.network.meanDelayMilliseconds)
+    }
+}

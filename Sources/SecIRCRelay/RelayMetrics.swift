@@ -1,0 +1,106 @@
+public import SecIRCCore
+import Synchronization
+
+/// Why the relay itself (not Sphinx, the link layer or the mailbox store) dropped something.
+public enum RelayDropReason: String, Sendable, CaseIterable {
+    /// No link to the next relay is possible: it is not in the directory.
+    case noRoute = "no_route"
+    /// A bounded queue (delay queue, a peer's handshake queue) was full.
+    case queueFull = "queue_full"
+    /// A frame kind this relay does not know.
+    case unknownFrame = "unknown_frame"
+    /// A frame that is not valid for its kind.
+    case malformedFrame = "malformed_frame"
+    /// Received while draining.
+    case draining
+    /// Packets waiting for a handshake that never completed.
+    case handshakeTimeout = "handshake_timeout"
+    /// A mailbox fetch whose nonce or signature failed.
+    case fetchDenied = "fetch_denied"
+}
+
+/// The data plane's counters. The data plane owns one and increments it with plain adds (no
+/// atomics on the hot path); it publishes a copy to `RelayMetrics` a few times a second.
+/// Only totals: nothing per client, per address or per mailbox.
+public struct RelayCounters: Sendable, Equatable {
+    public var datagramsReceived = 0
+    public var datagramsSent = 0
+    public var sendFailures = 0
+    public var forwarded = 0
+    public var delivered = 0
+    public var coverDropped = 0
+    public var fetches = 0
+    public var handshakes = 0
+    public var keyRotations = 0
+    public var sphinxRejects: [SphinxRejectReason: Int] = [:]
+    public var linkDrops: [LinkDropReason: Int] = [:]
+    public var mailboxDrops: [MailboxStore.DropReason: Int] = [:]
+    public var relayDrops: [RelayDropReason: Int] = [:]
+    // Gauges.
+    public var mailboxMessages = 0
+    public var mailboxBytes = 0
+    public var mailboxes = 0
+    public var linkSessions = 0
+    public var connectedPeers = 0
+    public var delayQueue = 0
+    public var currentEpoch: UInt32 = 0
+
+    public init() {}
+
+    /// Every dropped packet, whatever the layer.
+    public var totalDrops: Int {
+        sphinxRejects.values.reduce(0, +) + linkDrops.values.reduce(0, +) + mailboxDrops.values.reduce(0, +)
+            + relayDrops.values.reduce(0, +)
+    }
+}
+
+/// What `/metrics` shows: the latest data-plane counters plus HTTP statuses, in Prometheus
+/// text format. Thread-safe.
+public final class RelayMetrics: Sendable {
+    private let counters = Mutex(RelayCounters())
+    private let httpStatuses = Mutex([Int: Int]())
+
+    public init() {}
+
+    public func publish(_ snapshot: RelayCounters) { counters.withLock { $0 = snapshot } }
+    public var snapshot: RelayCounters { counters.withLock { $0 } }
+    public func countHTTP(status: Int) { httpStatuses.withLock { $0[status, default: 0] += 1 } }
+
+    /// Prometheus text exposition format 0.0.4.
+    public func render() -> String {
+        let c = snapshot
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, value) in samples { out += "\(name)\(labels) \(value)\n" }
+        }
+        func labelled<K: RawRepresentable & CaseIterable>(_ layer: String, _ values: [K: Int]) -> [(String, Int)] where K.RawValue == String {
+            K.allCases.map { ("{layer=\"\(layer)\",reason=\"\($0.rawValue)\"}", values[$0, default: 0]) }
+        }
+        metric("secirc_datagrams_received_total", "counter", "UDP datagrams received.", [("", c.datagramsReceived)])
+        metric("secirc_datagrams_sent_total", "counter", "UDP datagrams sent.", [("", c.datagramsSent)])
+        metric("secirc_send_failures_total", "counter", "Datagrams the kernel did not take.", [("", c.sendFailures)])
+        metric("secirc_packets_forwarded_total", "counter", "Sphinx packets peeled and forwarded.", [("", c.forwarded)])
+        metric("secirc_packets_delivered_total", "counter", "Sphinx packets delivered to a mailbox.", [("", c.delivered)])
+        metric("secirc_cover_dropped_total", "counter", "Cover packets that ended here.", [("", c.coverDropped)])
+        metric("secirc_packets_dropped_total", "counter", "Packets dropped, by layer and reason.",
+               labelled("sphinx", c.sphinxRejects) + labelled("link", c.linkDrops)
+                   + labelled("mailbox", c.mailboxDrops) + labelled("relay", c.relayDrops))
+        metric("secirc_sphinx_replays_total", "counter", "Sphinx packets refused as replays.",
+               [("", c.sphinxRejects[.replay, default: 0])])
+        metric("secirc_handshakes_total", "counter", "Link handshakes completed.", [("", c.handshakes)])
+        metric("secirc_mailbox_fetches_total", "counter", "Authenticated mailbox fetches.", [("", c.fetches)])
+        metric("secirc_onion_key_rotations_total", "counter", "Onion key rotations.", [("", c.keyRotations)])
+        metric("secirc_mailbox_messages", "gauge", "Messages held in all mailboxes.", [("", c.mailboxMessages)])
+        metric("secirc_mailbox_bytes", "gauge", "Bytes held in all mailboxes.", [("", c.mailboxBytes)])
+        metric("secirc_mailboxes", "gauge", "Mailboxes holding mail.", [("", c.mailboxes)])
+        metric("secirc_link_sessions", "gauge", "Link sessions (relays and clients).", [("", c.linkSessions)])
+        metric("secirc_peers", "gauge", "Relays with an established link.", [("", c.connectedPeers)])
+        metric("secirc_delay_queue_packets", "gauge", "Packets waiting out their mixing delay.", [("", c.delayQueue)])
+        metric("secirc_onion_epoch", "gauge", "Current onion-key epoch.", [("", Int(c.currentEpoch))])
+        let statuses = httpStatuses.withLock { $0 }.sorted { $0.key < $1.key }
+        metric("secirc_http_requests_total", "counter", "HTTP requests answered, by status.",
+               statuses.map { ("{status=\"\($0.key)\"}", $0.value) })
+        return out
+    }
+}

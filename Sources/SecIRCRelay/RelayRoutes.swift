@@ -1,0 +1,226 @@
+import Foundation
+internal import SecIRCConfig
+public import SecIRCCore
+internal import SecIRCCrypto
+public import SecIRCHTTP
+internal import SecIRCTransport
+
+/// The relay's HTTP API (openapi/relay.yaml). Handlers run on libmicrohttpd's threads and only
+/// read shared state or queue data-plane commands: none blocks on the packet pipeline.
+public struct RelayRoutes: Sendable {
+    public let state: RelayState
+    public let metrics: RelayMetrics
+    public let settings: RelaySettings
+    public let adminToken: HTTPBearerToken
+    public let logLevel: LogLevelControl
+    public let commands: @Sendable (DataPlaneCommand) -> Void
+    public let onionKeys: @Sendable () -> [RelayDescriptor.OnionKeyEntry]
+    public let clock: @Sendable () -> UnixTime
+    /// Called after `POST /v1/admin/drain` (the relay stops once drained).
+    public let drain: @Sendable () -> Void
+
+    public init(state: RelayState, metrics: RelayMetrics, settings: RelaySettings, adminToken: HTTPBearerToken,
+                logLevel: LogLevelControl, commands: @escaping @Sendable (DataPlaneCommand) -> Void,
+                onionKeys: @escaping @Sendable () -> [RelayDescriptor.OnionKeyEntry],
+                clock: @escaping @Sendable () -> UnixTime, drain: @escaping @Sendable () -> Void) {
+        self.state = state
+        self.metrics = metrics
+        self.settings = settings
+        self.adminToken = adminToken
+        self.logLevel = logLevel
+        self.commands = commands
+        self.onionKeys = onionKeys
+        self.clock = clock
+        self.drain = drain
+    }
+
+    /// Every route, on a fresh router.
+    public func router() -> HTTPRouter {
+        let router = HTTPRouter()
+        let admin = HTTPAuth.bearer(adminToken)
+        router.get("/healthz") { _ in .json(["status": "ok"]) }
+        router.get("/readyz") { _ in readyz() }
+        router.get("/v1/directory") { request in directory(request) }
+        router.get("/v1/relays") { request in try relays(request) }
+        router.get("/v1/relay") { _ in try ownDescriptor() }
+        router.post("/v1/descriptors") { request in try upload(request) }
+        router.get("/metrics") { _ in .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
+        router.get("/v1/admin/status", auth: admin) { _ in status() }
+        router.get("/v1/admin/peers", auth: admin) { _ in peers() }
+        router.post("/v1/admin/peers", auth: admin) { request in try addPeer(request) }
+        router.delete("/v1/admin/peers/:id", auth: admin) { request in try removePeer(request) }
+        router.post("/v1/admin/keys/rotate", auth: admin) { _ in
+            commands(.rotateKeys)
+            return .json(["status": "rotating"], status: 202)
+        }
+        router.post("/v1/admin/drain", auth: admin) { _ in
+            drain()
+            return .json(["status": "draining"], status: 202)
+        }
+        router.get("/v1/admin/log-level", auth: admin) { _ in .json(["level": logLevel.level.rawValue]) }
+        router.put("/v1/admin/log-level", auth: admin) { request in try setLogLevel(request) }
+        router.get("/v1/admin/config", auth: admin) { _ in .json(RedactedConfig(settings)) }
+        return router
+    }
+
+    // MARK: Public routes
+
+    private func readyz() -> HTTPResponse {
+        let (ready, reason) = state.readiness(now: clock())
+        if ready { return .json(["status": "ready"]) }
+        return .error(HTTPError(503, "not_ready", reason))
+    }
+
+    private func directory(_ request: HTTPRequest) -> HTTPResponse {
+        guard let served = state.directory else { return .error(HTTPError(503, "no_directory", "no directory yet")) }
+        let cache = [("ETag", served.etag), ("Cache-Control", "no-cache")]
+        if let match = request.header("If-None-Match"), match.split(separator: ",").contains(where: {
+            $0.trimmingCharacters(in: .whitespaces) == served.etag || $0.trimmingCharacters(in: .whitespaces) == "*"
+        }) {
+            return HTTPResponse(status: 304, headers: cache)
+        }
+        return .jsonBytes(served.json, headers: cache)
+    }
+
+    struct RelaySummary: Encodable {
+        var id: String
+        var udp: String
+        var http: String
+        var flags: [String]
+        var capacity: Int
+        var onionKeys: [RelayDescriptor.OnionKeyEntry]
+        var published: Int64
+        enum CodingKeys: String, CodingKey {
+            case id, udp, http, flags, capacity, published
+            case onionKeys = "onion_keys"
+        }
+    }
+
+    private func relays(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        guard let served = state.directory else { return .error(HTTPError(503, "no_directory", "no directory yet")) }
+        var limit = RelayDirectory.maximumRelays
+        if let text = request.query["limit"] {
+            guard let value = Int(text), (1...RelayDirectory.maximumRelays).contains(value) else {
+                throw HTTPError(400, "invalid_parameter", "limit must be a whole number from 1 to \(RelayDirectory.maximumRelays)")
+            }
+            limit = value
+        }
+        let flag = request.query["flag"]
+        if let flag, flag.isEmpty || flag.utf8.count > 32 { throw HTTPError(400, "invalid_parameter", "flag must be 1 to 32 bytes") }
+        let list = served.descriptors.filter { flag == nil || $0.flags.contains(flag!) }.prefix(limit).map {
+            RelaySummary(id: $0.id.hex, udp: $0.udp, http: $0.http, flags: $0.flags, capacity: $0.capacity,
+                         onionKeys: $0.onionKeys, published: $0.published)
+        }
+        return .json(["serial": AnyEncodable(served.directory.serial), "relays": AnyEncodable(Array(list))])
+    }
+
+    private func ownDescriptor() throws(HTTPError) -> HTTPResponse {
+        guard let descriptor = state.descriptor else { throw HTTPError(503, "not_ready", "descriptor not signed yet") }
+        return .json([
+            "id": AnyEncodable(state.relayID.hex),
+            "descriptor": AnyEncodable(descriptor),
+            "tls_fingerprint": AnyEncodable(state.tlsFingerprint),
+            "first_ring": AnyEncodable(state.isAuthority),
+        ])
+    }
+
+    private func upload(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        let document = try request.decodeJSON(SignedDocument.self)
+        do {
+            let (id, new) = try state.acceptUpload(document, now: clock())
+            return .json(["id": id.hex, "status": new ? "added" : "updated"], status: 202)
+        } catch RelayState.UploadRefusal.notFirstRing {
+            throw HTTPError(409, "not_first_ring", "this relay does not sign the directory; upload to a first-ring member")
+        } catch let RelayState.UploadRefusal.rejected(error) {
+            throw HTTPError(422, "invalid_descriptor", error.description)
+        } catch {
+            throw HTTPError(422, "invalid_descriptor", "descriptor refused")
+        }
+    }
+
+    // MARK: Admin routes
+
+    private func status() -> HTTPResponse {
+        let c = metrics.snapshot
+        let served = state.directory
+        let (ready, reason) = state.readiness(now: clock())
+        return .json([
+            "id": AnyEncodable(state.relayID.hex),
+            "ready": AnyEncodable(ready),
+            "readiness": AnyEncodable(reason),
+            "draining": AnyEncodable(state.isDraining),
+            "first_ring": AnyEncodable(state.isAuthority),
+            "directory_serial": AnyEncodable(served?.directory.serial),
+            "directory_relays": AnyEncodable(served?.descriptors.count),
+            "onion_epoch": AnyEncodable(c.currentEpoch),
+            "onion_keys": AnyEncodable(onionKeys()),
+            "link_sessions": AnyEncodable(c.linkSessions),
+            "peers": AnyEncodable(c.connectedPeers),
+            "mailbox_messages": AnyEncodable(c.mailboxMessages),
+            "delay_queue": AnyEncodable(c.delayQueue),
+            "datagrams_received": AnyEncodable(c.datagramsReceived),
+            "datagrams_sent": AnyEncodable(c.datagramsSent),
+            "drops": AnyEncodable(c.totalDrops),
+        ])
+    }
+
+    struct PeerBody: Codable {
+        var id: String
+        var udp: String
+        var linkKey: String
+        enum CodingKeys: String, CodingKey {
+            case id, udp
+            case linkKey = "link_key"
+        }
+    }
+
+    private func peers() -> HTTPResponse {
+        let list = (state.directory?.descriptors ?? []).filter { $0.id != state.relayID }.map {
+            PeerBody(id: $0.id.hex, udp: $0.udp, linkKey: $0.linkKey.rawValue.hex)
+        }
+        return .json(["directory_peers": AnyEncodable(list), "connected": AnyEncodable(metrics.snapshot.connectedPeers)])
+    }
+
+    private func addPeer(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        let body = try request.decodeJSON(PeerBody.self)
+        guard let id = try? ID(hex: body.id) else { throw HTTPError(400, "invalid_request", "id: expected 64 hex digits") }
+        guard let key = try? AgreementPublicKey(bytes: Hex.decode(body.linkKey)) else {
+            throw HTTPError(400, "invalid_request", "link_key: expected 64 hex digits")
+        }
+        let address: SocketAddress
+        do {
+            let hostPort = try HostPort(parsing: body.udp)
+            address = try SocketAddress(host: hostPort.host, port: hostPort.port)
+        } catch {
+            throw HTTPError(400, "invalid_request", "udp: \"\(body.udp)\" is not a reachable host:port")
+        }
+        commands(.addPeer(PeerInfo(id: id, address: address, linkKey: key)))
+        return .json(["status": "added", "id": id.hex], status: 201)
+    }
+
+    private func removePeer(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        guard let text = request.pathParameters["id"], let id = try? ID(hex: text) else {
+            throw HTTPError(400, "invalid_request", "id: expected 64 hex digits")
+        }
+        commands(.removePeer(id))
+        return .noContent
+    }
+
+    private func setLogLevel(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        struct Body: Decodable { var level: String }
+        let body = try request.decodeJSON(Body.self)
+        guard let level = LogLevel(rawValue: body.level) else {
+            let words = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
+            throw HTTPError(400, "invalid_request", "level: one of \(words)")
+        }
+        logLevel.level = level
+        return .json(["level": level.rawValue])
+    }
+}
+
+/// Encodes any Encodable value (for small heterogeneous JSON objects).
+struct AnyEncodable: Encodable {
+    private let encodeValue: (any Encoder) throws -> Void
+    init<T: Encodable>(_ value: T) { encodeValue = value.encode }
+    func encode(to encoder: any Encoder) throws { try encodeValue(encoder) }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import SecIRCCrypto
+import SecIRCHTTP
+
+/// The relay's directory endpoint under load: requests per second of an in-process
+/// `HTTPServer` serving `GET /v1/directory` (JSON of `--body-bytes`, with an ETag) against
+/// `mhd_ref` (plain C libmicrohttpd, same body size, same thread count), both driven by
+/// `wrk -t2 -c64`.
+struct HTTPBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "http",
+        abstract: "GET /v1/directory requests per second vs the C libmicrohttpd reference; last line: http_directory_ratio_vs_c <x>.")
+
+    @Option(help: "Size of the JSON directory body in bytes.")
+    var bodyBytes: Int = 6000
+
+    @Option(help: "Seconds of wrk load per measurement.")
+    var seconds: Int = 10
+
+    @Option(help: "Rounds of each (alternating Swift and C); medians are reported.")
+    var rounds: Int = 1
+
+    @Option(help: "Server threads (Swift thread pool and mhd_ref THREADS).")
+    var threads: Int = 2
+
+    @Option(help: "wrk connections.")
+    var connections: Int = 64
+
+    @Option(help: "mhd_ref mode: static (one shared response) or dyn (a response per request).")
+    var refMode: String = "static"
+
+    func validate() throws {
+        guard bodyBytes >= 16 else { throw ValidationError("--body-bytes must be at least 16") }
+        guard seconds >= 1, rounds >= 1, threads >= 1, connections >= 1 else {
+            throw ValidationError("--seconds, --rounds, --threads and --connections must be positive")
+        }
+        guard ["static", "dyn"].contains(refMode) else { throw ValidationError("--ref-mode is static or dyn") }
+    }
+
+    func run() throws {
+        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: FileManager.default.isExecutableFile) else {
+            throw BenchError("wrk not found (apt-get install wrk)")
+        }
+        let reference = try Reference.locate()
+        let refBinary = try compileReference(reference)
+        let body = Self.directoryBody(bytes: bodyBytes)
+        let bodyFile = reference.buildDirectory.appendingPathComponent("directory.json")
+        try Data(body).write(to: bodyFile)
+
+        let etag = "\"" + Hex.encode(BLAKE2b.hash(body, outputLength: 16)) + "\""
+        let router = HTTPRouter()
+        router.get("/v1/directory") { request in
+            if request.header("if-none-match") == etag { return HTTPResponse(status: 304, headers: [("ETag", etag)]) }
+            return .jsonBytes(body, headers: [("ETag", etag)])
+        }
+        let server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: threads),
+                                router: router)
+        try server.start()
+        defer { server.stop() }
+        try Self.checkBodyLength(port: server.boundPort, expected: bodyBytes, who: "HTTPServer")
+
+        var swiftRates: [Double] = []
+        var cRates: [Double] = []
+        for _ in 0..<rounds {
+            swiftRates.append(try runWrk(wrk, reference, port: server.boundPort))
+            cRates.append(try measureReference(refBinary, reference, wrk: wrk, bodyFile: bodyFile.path))
+            FileHandle.standardError.write(Data(String(format: "round: swift %.0f req/s, ref %.0f req/s\n",
+                                                       swiftRates.last!, cRates.last!).utf8))
+        }
+        let swiftRate = median(swiftRates), cRate = median(cRates)
+        print("http_body_bytes \(bodyBytes)")
+        print(String(format: "swift_http_req_per_s %.0f", swiftRate))
+        print(String(format: "ref_http_req_per_s %.0f", cRate))
+        print(String(format: "http_directory_ratio_vs_c %.3f", swiftRate / cRate))
+    }
+
+    /// mhd_ref reads at most 4096 bytes of its body file (`static char body[4096]`); for larger
+    /// bodies a copy with only that buffer enlarged is compiled, so both serve the same bytes.
+    private func compileReference(_ reference: Reference) throws -> String {
+        let source = try String(contentsOf: reference.sourceDirectory.appendingPathComponent("mhd_ref.c"), encoding: .utf8)
+        let buffer = "static char body[4096];"
+        guard bodyBytes > 4096, source.contains(buffer) else {
+            return try reference.compile("mhd_ref", libraries: ["microhttpd"])
+        }
+        let patched = source.replacingOccurrences(of: buffer, with: "static char body[\(bodyBytes)];")
+        try patched.write(to: reference.buildDirectory.appendingPathComponent("mhd_ref_sized.c"), atomically: true, encoding: .utf8)
+        FileHandle.standardError.write(Data("note: mhd_ref compiled with body[\(bodyBytes)] instead of body[4096]\n".utf8))
+        let local = Reference(sourceDirectory: reference.buildDirectory, buildDirectory: reference.buildDirectory)
+        return try local.compile("mhd_ref_sized", libraries: ["microhttpd"])
+    }
+
+    private func measureReference(_ binary: String, _ reference: Reference, wrk: String, bodyFile: String) throws -> Double {
+        let port = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [String(port), bodyFile, String(threads), refMode, String(seconds + 30)]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try Self.waitForListener(port: port, deadline: 5)
+        try Self.checkBodyLength(port: port, expected: bodyBytes, who: "mhd_ref")
+        return try runWrk(wrk, reference, port: port)
+    }
+
+    /// `wrk -t2 -c<connections> -d<seconds>s` on /v1/directory; requests per second. Any non-2xx
+    /// answer fails the run.
+    private func runWrk(_ wrk: String, _ reference: Reference, port: UInt16) throws -> Double {
+        let result = try reference.run(wrk, ["-t2", "-c\(connections)", "-d\(seconds)s", "http://127.0.0.1:\(port)/v1/directory"])
+        guard result.status == 0 else { throw BenchError("wrk failed: \(result.output)") }
+        if result.output.contains("Non-2xx") { throw BenchError("non-2xx answers under load: \(result.output)") }
+        for line in result.output.split(separator: "\n") where line.hasPrefix("Requests/sec:") {
+            if let value = Double(line.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces)) { return value }
+        }
+        throw BenchError("no Requests/sec in wrk output: \(result.output)")
+    }
+
+    /// A JSON document shaped like a signed relay directory, exactly `bytes` long.
+    static func directoryBody(bytes: Int) -> [UInt8] {
+        var rng = SeededRandom(seed: "http bench directory")
+        func hex(_ count: Int) -> String { Hex.encode(rng.bytes(count)) }
+        let signatures = #""signatures":[{"signer":"\#(hex(32))","signature":"\#(hex(64))"}]"#
+        func render(_ relays: [String], padding: Int) -> String {
+            #"{"directory":{"epoch":1234,"relays":[\#(relays.joined(separator: ","))]},\#(signatures),"padding":"\#(String(repeating: "0", count: padding))"}"#
+        }
+        var relays: [String] = []
+        while true {
+            let index = relays.count
+            let relay = #"{"id":"\#(hex(32))","onion_key":"\#(hex(32))","address":"10.0.\#(index / 250).\#(index % 250 + 1):6690","flags":["stable","fast"],"capacity":\#(1000 + index)}"#
+            if render(relays + [relay], padding: 0).utf8.count > bytes { break }
+            relays.append(relay)
+        }
+        var text = render(relays, padding: 0)
+        if text.utf8.count > bytes { text = #"{"padding":""}"# }
+        let missing = bytes - text.utf8.count
+        text = text.replacingOccurrences(of: #""padding":""#, with: #""padding":""# + String(repeating: "0", count: missing))
+        return Array(text.utf8)
+    }
+
+    /// A port that was free a moment ago.
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchError("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok else { throw BenchError("cannot find a free port") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// Connects to 127.0.0.1:port; -1 if refused.
+    private static func connectLoopback(_ port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if connected != 0 {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// Waits (polling every 10 ms) until something listens on `port`.
+    static func waitForListener(port: UInt16, deadline seconds: Double) throws {
+        let end = monotonicSeconds() + seconds
+        while monotonicSeconds() < end {
+            let fd = connectLoopback(port)
+            if fd >= 0 {
+                close(fd)
+                return
+            }
+            usleep(10_000)
+        }
+        throw BenchError("nothing listening on port \(port) after \(seconds) s")
+    }
+
+    /// One GET /v1/directory; fails unless it is 200 with a Content-Length of `expected`.
+    static func checkBodyLength(port: UInt16, expected: Int, who: String) throws {
+        let fd = connectLoopback(port)
+        guard fd >= 0 else { throw BenchError("\(who): cannot connect") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET /v1/directory HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var response: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response += chunk[0..<n]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.1 200"),
+              let line = text.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+              Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) == expected else {
+            throw BenchError("\(who) does not serve a \(expected)-byte body: \(text.prefix(200))")
+        }
+    }
+}

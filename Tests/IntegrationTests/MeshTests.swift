@@ -1,0 +1,121 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCTransport
+import Testing
+
+/// Three `secirc-relay` processes on loopback, one of them the first ring: the mesh an operator
+/// gets from one command each.
+@Suite(.serialized) struct MeshTests {
+    /// Starts A (first ring), B and C; waits until all are ready and A's directory lists all three.
+    static func startMesh(root: String, rotationSeconds: Int = 3_600, graceSeconds: Int = 60) async throws -> [RelayProcess] {
+        let a = try RelayProcess(name: "a", root: root, firstRing: nil, rotationSeconds: rotationSeconds, graceSeconds: graceSeconds)
+        let b = try RelayProcess(name: "b", root: root, firstRing: a, rotationSeconds: rotationSeconds, graceSeconds: graceSeconds)
+        let c = try RelayProcess(name: "c", root: root, firstRing: a, rotationSeconds: rotationSeconds, graceSeconds: graceSeconds)
+        let relays = [a, b, c]
+        for relay in relays { try relay.start() }
+        for relay in relays {
+            try await eventually("\(relay.name) ready") { try await relay.request("/readyz").status == 200 }
+        }
+        try await eventually("directory of 3 relays") {
+            let list = try await a.json("/v1/relays")
+            return (list["relays"] as? [Any])?.count == 3
+        }
+        for relay in relays {
+            try await eventually("\(relay.name) holds the 3-relay directory") {
+                let list = try await relay.json("/v1/relays")
+                return (list["relays"] as? [Any])?.count == 3
+            }
+        }
+        return relays
+    }
+
+    /// The verified directory from `relay`, trusting A alone.
+    static func descriptors(from relay: RelayProcess, firstRing a: RelayProcess) async throws -> [ID: RelayDescriptor] {
+        let (_, data, _) = try await relay.request("/v1/directory")
+        let roster = Roster(members: [Roster.Member(identityKey: a.identity.publicKey, udp: "127.0.0.1:\(a.udpPort)", http: a.http)])
+        let directory = try Unverified<RelayDirectory>(json: Array(data)).verified(trusting: roster, now: Int64(Date().timeIntervalSince1970))
+        return Dictionary(uniqueKeysWithValues: try directory.descriptors().map { ($0.id, $0) })
+    }
+
+    @Test func onionPacketCrossesThreeRelaysToAMailbox() async throws {
+        let root = try Processes.temporaryDirectory()
+        let relays = try await Self.startMesh(root: root)
+        defer {
+            relays.forEach { $0.terminate() }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let (a, b, c) = (relays[0], relays[1], relays[2])
+        let directory = try await Self.descriptors(from: a, firstRing: a)
+        let path = [a, b, c].map { directory[$0.id]! }
+
+        var rng = SystemRandom()
+        let mailboxKey = SigningPrivateKey(using: &rng)
+        let body = Array("hello through the mesh".utf8) + [UInt8](repeating: 0, count: PacketGeometry.standard.bodyLength - 22)
+        let entry = try LinkClient(to: path[0])
+        try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: mailboxKey.publicKey.id.rawValue, body: body, delayMilliseconds: 3)))
+
+        let exit = try LinkClient(to: path[2])
+        var fetched: [(UInt64, [UInt8])] = []
+        try await eventually("mail at C") {
+            fetched = try exit.fetch(mailbox: mailboxKey).messages
+            return !fetched.isEmpty
+        }
+        #expect(fetched.count == 1)
+        #expect(fetched.first?.1 == body)
+
+        // Acknowledged mail is deleted; a wrong key is refused.
+        #expect(try exit.fetch(mailbox: mailboxKey, ackThrough: fetched[0].0).messages.isEmpty)
+        let stranger = SigningPrivateKey(using: &rng)
+        #expect(try exit.fetch(mailbox: stranger).messages.isEmpty)
+
+        try await eventually("B counts the forwarded packet") {
+            String(decoding: try await b.request("/metrics").body, as: UTF8.self).contains("secirc_packets_forwarded_total 1\n")
+        }
+        for relay in relays {
+            #expect(!relay.logText.contains("127.0.0.1:\(entry.transport.localAddress.port)"), "no client address in \(relay.name)'s log")
+        }
+    }
+
+    @Test func keyRotationDuringSteadyTrafficLosesNoPacket() async throws {
+        let root = try Processes.temporaryDirectory()
+        let relays = try await Self.startMesh(root: root)
+        defer {
+            relays.forEach { $0.terminate() }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let (a, b, c) = (relays[0], relays[1], relays[2])
+        let directory = try await Self.descriptors(from: a, firstRing: a)
+        let path = [a, b, c].map { directory[$0.id]! }
+        var rng = SystemRandom()
+        let mailboxKey = SigningPrivateKey(using: &rng)
+        let entry = try LinkClient(to: path[0])
+        let total = 200
+        for i in 0..<total {
+            if i == total / 3 { #expect(try await b.request("/v1/admin/keys/rotate", method: "POST", token: b.adminToken).status == 202) }
+            if i == 2 * total / 3 { #expect(try await c.request("/v1/admin/keys/rotate", method: "POST", token: c.adminToken).status == 202) }
+            var body = [UInt8](repeating: 0, count: PacketGeometry.standard.bodyLength)
+            body[0] = UInt8(i >> 8)
+            body[1] = UInt8(i & 0xff)
+            try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: mailboxKey.publicKey.id.rawValue, body: body)))
+            if i % 20 == 19 { _ = try entry.receiveFrames(timeout: .milliseconds(20)) { _ in false } } // pace: ~1k packets/s
+        }
+        let exit = try LinkClient(to: path[2])
+        var received = Set<Int>()
+        var ack: UInt64 = 0
+        try await eventually("all \(total) packets at C") {
+            let (messages, _) = try exit.fetch(mailbox: mailboxKey, ackThrough: ack)
+            for (sequence, body) in messages {
+                received.insert(Int(body[0]) << 8 | Int(body[1]))
+                ack = max(ack, sequence)
+            }
+            return received.count == total
+        }
+        #expect(received.count == total)
+        let status = try await b.json("/v1/admin/status", token: b.adminToken)
+        #expect((status["onion_keys"] as? [Any])?.count == 2)
+    }
+}

@@ -1,0 +1,182 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCRelay
+import Testing
+
+@Suite struct MailboxStoreTests {
+    static let limits = MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 3, maxMailboxes: 2, maxTotalBytes: 100)
+    let a = try! Bytes32(Array(repeating: 1, count: 32))
+    let b = try! Bytes32(Array(repeating: 2, count: 32))
+    let c = try! Bytes32(Array(repeating: 3, count: 32))
+    let t0 = UnixTime(seconds: 1_000)
+
+    @Test func deliverFetchAcknowledge() {
+        var store = MailboxStore(limits: Self.limits)
+        let first2 = [store.deliver([1], to: a, now: t0), store.deliver([2], to: a, now: t0)]
+        #expect(first2 == [nil, nil])
+        let first = store.fetch(a, ackThrough: 0, limit: 1)
+        #expect(first.messages.map(\.body) == [[1]])
+        #expect(first.remaining == 1)
+        let again = store.fetch(a, ackThrough: 0, limit: 10)
+        #expect(again.messages.map(\.sequence) == [1, 2], "unacknowledged mail is fetched again")
+        let after = store.fetch(a, ackThrough: 2, limit: 10)
+        #expect(after.messages.isEmpty && after.remaining == 0)
+        #expect(store.messageCount == 0 && store.totalBytes == 0 && store.mailboxCount == 0)
+    }
+
+    @Test func everyCapIsEnforcedAndNamed() {
+        var store = MailboxStore(limits: Self.limits)
+        var results: [MailboxStore.DropReason?] = []
+        for i in 0..<3 { results.append(store.deliver([UInt8(i)], to: a, now: t0)) }
+        results.append(store.deliver([9], to: a, now: t0))
+        results.append(store.deliver([9], to: b, now: t0))
+        results.append(store.deliver([9], to: c, now: t0))
+        results.append(store.deliver([UInt8](repeating: 0, count: 97), to: b, now: t0))
+        #expect(results == [nil, nil, nil, .mailboxFull, nil, .tooManyMailboxes, .storeFull])
+        #expect(store.totalBytes == 4)
+    }
+
+    @Test func oldMailExpires() {
+        var store = MailboxStore(limits: Self.limits)
+        _ = store.deliver([1], to: a, now: t0)
+        _ = store.deliver([2], to: a, now: t0.adding(.seconds(30)))
+        #expect(store.expire(now: t0.adding(.seconds(59))) == 0)
+        #expect(store.expire(now: t0.adding(.seconds(60))) == 1)
+        #expect(store.depth(of: a) == 1)
+        #expect(store.expire(now: t0.adding(.seconds(100))) == 1)
+        #expect(store.mailboxCount == 0)
+    }
+}
+
+@Suite struct OnionKeyRingTests {
+    @Test func rotationKeepsPreviousForTheGraceWindow() {
+        var rng = SeededRandom(seed: "ring")
+        let t0 = UnixTime(seconds: 5_000)
+        var ring = OnionKeyRing(period: .seconds(10), grace: .seconds(4), now: t0, rng: &rng)
+        let first = ring.current.epoch
+        #expect(ring.next.epoch == first + 1)
+        #expect(ring.acceptedKeys.map(\.epoch) == [first, first + 1])
+        #expect(ring.tick(now: t0.adding(.seconds(9)), rng: &rng).installed.isEmpty)
+
+        let change = ring.tick(now: t0.adding(.seconds(10)), rng: &rng)
+        #expect(change.installed.map(\.epoch) == [first + 2])
+        #expect(change.retired.isEmpty)
+        #expect(ring.acceptedKeys.map(\.epoch) == [first, first + 1, first + 2])
+
+        let graceOver = ring.tick(now: t0.adding(.seconds(14)), rng: &rng)
+        #expect(graceOver.retired == [first])
+        #expect(ring.acceptedKeys.map(\.epoch) == [first + 1, first + 2])
+    }
+
+    @Test func forcedRotationsRetireOlderKeysAtOnce() {
+        var rng = SeededRandom(seed: "forced")
+        let t0 = UnixTime(seconds: 100)
+        var ring = OnionKeyRing(period: .seconds(3_600), grace: .seconds(60), now: t0, rng: &rng)
+        let e = ring.current.epoch
+        _ = ring.rotate(now: t0, rng: &rng)
+        let second = ring.rotate(now: t0, rng: &rng)
+        #expect(second.retired == [e])
+        #expect(ring.acceptedKeys.map(\.epoch) == [e + 1, e + 2, e + 3])
+        #expect(ring.nextRotation == t0.adding(.seconds(3_600)))
+    }
+
+    @Test func descriptorEntriesPublishNextAPeriodAhead() {
+        var rng = SeededRandom(seed: "entries")
+        let ring = OnionKeyRing(period: .seconds(10), grace: .seconds(2), now: UnixTime(seconds: 1_000), rng: &rng)
+        let entries = ring.descriptorEntries
+        #expect(entries.map(\.validAfter) == [1_000, 1_010])
+        #expect(entries.map(\.validUntil) == [1_012, 1_022])
+        #expect(entries[1].key == ring.next.publicKey)
+    }
+}
+
+@Suite struct DelayQueueTests {
+    @Test func releasesInDueOrderAndIsBounded() {
+        var queue = DelayQueue(capacity: 3)
+        let r = Bytes32.zero
+        let t = UnixTime(seconds: 10)
+        let pushed = [
+            queue.push([3], to: r, due: t.adding(.milliseconds(30))),
+            queue.push([1], to: r, due: t.adding(.milliseconds(10))),
+            queue.push([2], to: r, due: t.adding(.milliseconds(10))),
+            queue.push([4], to: r, due: t),
+        ]
+        #expect(pushed == [true, true, true, false])
+        #expect(queue.nextDue == t.adding(.milliseconds(10)))
+        #expect(queue.popDue(now: t) == nil)
+        let now = t.adding(.milliseconds(30))
+        var order: [UInt8] = []
+        while let entry = queue.popDue(now: now) { order += entry.packet }
+        #expect(order == [1, 2, 3])
+        #expect(queue.isEmpty)
+    }
+}
+
+@Suite struct DirectoryAuthorityTests {
+    @Test func signsChainedDirectoriesFromVerifiedUploads() throws {
+        var rng = SeededRandom(seed: "authority")
+        let ringKey = SigningPrivateKey(using: &rng)
+        let roster = Roster(members: [Roster.Member(identityKey: ringKey.publicKey, udp: "127.0.0.1:1", http: "http://127.0.0.1:2")])
+        var authority = DirectoryAuthority(identity: ringKey, roster: roster, network: NetworkParameters(coverRate: 1, meanDelayMs: 5),
+                                           period: .seconds(60))
+        let now = UnixTime(seconds: 10_000)
+        let relayKey = SigningPrivateKey(using: &rng)
+        let descriptor = RelayDescriptor(
+            identityKey: relayKey.publicKey, linkKey: AgreementPrivateKey(using: &rng).publicKey, udp: "127.0.0.1:3",
+            http: "http://127.0.0.1:4",
+            onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: 10_000, validUntil: 20_000)],
+            capacity: 1, flags: [], published: 10_000)
+        #expect(try authority.accept(descriptor.signed(by: relayKey), now: now) == relayKey.publicKey.id)
+
+        var forged = try descriptor.signed(by: relayKey)
+        forged.body[10] ^= 1
+        #expect(throws: DirectoryAuthority.UploadError.self) { try authority.accept(forged, now: now) }
+        #expect(throws: DirectoryAuthority.UploadError.stale) {
+            try authority.accept(descriptor.signed(by: relayKey), now: now.adding(.seconds(3_600)))
+        }
+
+        let (first, _) = authority.sign(now: now)
+        let one = try Unverified<RelayDirectory>(first).verified(trusting: roster, now: now.seconds)
+        #expect(one.relays.count == 1 && one.serial == 1 && one.previous == .zero)
+        let (second, _) = authority.sign(now: now.adding(.seconds(60)))
+        let two = try Unverified<RelayDirectory>(second).verified(trusting: roster, now: now.seconds + 60)
+        try two.checkFollows(one, document: first)
+
+        // Three periods without a refresh: the relay is left out.
+        let (third, _) = authority.sign(now: now.adding(.seconds(181)))
+        #expect(try Unverified<RelayDirectory>(third).verified(trusting: roster, now: now.seconds + 181).relays.isEmpty)
+    }
+}
+
+@Suite struct LinkFrameTests {
+    @Test func everyFrameRoundTripsAtFullLength() throws {
+        var rng = SeededRandom(seed: "frames")
+        let g = PacketGeometry.standard
+        let key = SigningPrivateKey(using: &rng)
+        let m = try Bytes32(rng.bytes(32))
+        let frames: [LinkFrame] = [
+            .padding, .sphinx(rng.bytes(g.sphinxPacketLength)), .fetchChallengeRequest(mailbox: m),
+            .fetchChallenge(mailbox: m, nonce: m),
+            .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 7, signature: key.sign([1])),
+            .mailboxMessage(mailbox: m, sequence: 9, remaining: 2, body: rng.bytes(g.bodyLength)),
+            .fetchDone(mailbox: m, status: .denied, remaining: 0), .unknown(LinkFrameKind(rawValue: 200)),
+        ]
+        for frame in frames {
+            let bytes = frame.encoded()
+            #expect(bytes.count == g.linkFrameLength)
+            #expect(try LinkFrame.decode(bytes) == frame)
+        }
+    }
+
+    @Test func wrongLengthsAndRandomFramesNeverTrap() {
+        #expect(throws: DecodeError.incomplete(deficit: 1)) { try LinkFrame.decode([UInt8](repeating: 0, count: 1202)) }
+        #expect(throws: DecodeError.trailingBytes(count: 1)) { try LinkFrame.decode([UInt8](repeating: 0, count: 1204)) }
+        var rng = SeededRandom(seed: "frame fuzz")
+        for _ in 0..<5_000 {
+            var bytes = rng.bytes(PacketGeometry.standard.linkFrameLength)
+            bytes[0] = UInt8.random(in: 0...7, using: &rng)
+            _ = try? LinkFrame.decode(bytes)
+            _ = try? LinkFrame.decode(rng.bytes(Int.random(in: 0...1300, using: &rng)))
+        }
+    }
+}
