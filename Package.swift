@@ -69,7 +69,13 @@ let package = Package(
         .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCTransportTests", dependencies: ["SecIRCTransport", "SecIRCCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCRelayTests", dependencies: ["SecIRCRelay", "SecIRCCrypto", "SecIRCCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecIRCRelayTests",
+            dependencies: [
+                "SecIRCRelay", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCHTTPTests", dependencies: ["SecIRCHTTP", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport"], swiftSettings: swiftSettings),

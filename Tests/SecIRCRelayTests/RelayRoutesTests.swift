@@ -1,0 +1,223 @@
+import Foundation
+import SecIRCConfig
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCHTTP
+import SecIRCRelay
+import SecIRCTransport
+import Synchronization
+import Testing
+import Yams
+
+/// The relay's HTTP routes without a socket, against a state the test controls.
+final class RoutesFixture: Sendable {
+    let state: RelayState
+    let metrics = RelayMetrics()
+    let routes: RelayRoutes
+    let router: HTTPRouter
+    let ring: SigningPrivateKey
+    let commands = Locked<[String]>([])
+    let drained = Locked(false)
+    static let token = String(repeating: "ab", count: 32)
+    static let now = UnixTime(seconds: 50_000)
+
+    init(authority: Bool = true) throws {
+        var rng = SeededRandom(seed: "routes")
+        ring = SigningPrivateKey(using: &rng)
+        let roster = Roster(members: [Roster.Member(identityKey: ring.publicKey, udp: "127.0.0.1:6690", http: "http://127.0.0.1:6691")])
+        let directoryAuthority = authority
+            ? DirectoryAuthority(identity: ring, roster: roster, network: NetworkParameters(coverRate: 2, meanDelayMs: 50), period: .seconds(60))
+            : nil
+        state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, authority: directoryAuthority, tlsFingerprint: nil)
+        let settings = try RelaySettings.load(serverPath: nil, securityPath: nil, environment: [:])
+        let commands = self.commands
+        let drained = self.drained
+        routes = RelayRoutes(
+            state: state, metrics: metrics, settings: settings, adminToken: HTTPBearerToken(SecureBytes(Array(Self.token.utf8))),
+            logLevel: LogLevelControl(.info), commands: { command in commands.update { $0.append("\(command)") } },
+            onionKeys: { [] }, clock: { Self.now }, drain: { drained.update { $0 = true } })
+        router = routes.router()
+    }
+
+    func descriptor(_ key: SigningPrivateKey, port: Int, rng: inout SeededRandom) throws -> SignedDocument {
+        try RelayDescriptor(
+            identityKey: key.publicKey, linkKey: AgreementPrivateKey(using: &rng).publicKey, udp: "127.0.0.1:\(port)",
+            http: "http://127.0.0.1:\(port + 1)",
+            onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: 50_000, validUntil: 60_000)],
+            capacity: 5, flags: ["mailbox"], published: Self.now.seconds).signed(by: key)
+    }
+
+    /// Signs and installs a directory with the own descriptor and `others`.
+    func installDirectory(others: Int) throws {
+        var rng = SeededRandom(seed: "routes directory")
+        state.setDescriptor(try descriptor(ring, port: 6690, rng: &rng), now: Self.now)
+        for i in 0..<others {
+            _ = try state.acceptUpload(descriptor(SigningPrivateKey(using: &rng), port: 7000 + 10 * i, rng: &rng), now: Self.now)
+        }
+        let (document, directory) = try #require(state.signDirectoryIfNeeded(now: Self.now, force: true))
+        state.install(document: document, directory: directory, descriptors: try directory.descriptors())
+        state.setUDPReady()
+    }
+
+    func handle(_ method: HTTPMethod, _ path: String, query: [String: String] = [:], headers: [String: String] = [:],
+                body: String = "", token: String? = nil) -> HTTPResponse {
+        var headers = headers
+        if let token { headers["authorization"] = "Bearer \(token)" }
+        return router.handle(HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array(body.utf8)))
+    }
+}
+
+/// A value shared with `@Sendable` closures.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value { mutex.withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+}
+
+extension HTTPResponse {
+    var bytes: [UInt8] {
+        if case let .bytes(bytes) = body { return bytes }
+        return []
+    }
+    var object: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:] }
+    var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+}
+
+@Suite struct RelayRoutesTests {
+    @Test func healthAndReadiness() throws {
+        let f = try RoutesFixture()
+        #expect(f.handle(.get, "/healthz").status == 200)
+        let notReady = f.handle(.get, "/readyz")
+        #expect(notReady.status == 503 && notReady.errorCode == "not_ready")
+        try f.installDirectory(others: 0)
+        #expect(f.handle(.get, "/readyz").status == 200)
+        f.state.setDraining()
+        #expect(f.handle(.get, "/readyz").status == 503)
+    }
+
+    @Test func directoryHasETagAndAnswers304() throws {
+        let f = try RoutesFixture()
+        #expect(f.handle(.get, "/v1/directory").status == 503)
+        try f.installDirectory(others: 2)
+        let response = f.handle(.get, "/v1/directory")
+        #expect(response.status == 200)
+        let etag = try #require(response.header("ETag"))
+        #expect(etag == f.state.directory?.etag)
+        #expect(response.bytes == f.state.directory?.json)
+        let roster = f.state.trustedRoster
+        #expect(try Unverified<RelayDirectory>(json: response.bytes).verified(trusting: roster, now: RoutesFixture.now.seconds).relays.count == 3)
+        #expect(f.handle(.get, "/v1/directory", headers: ["if-none-match": etag]).status == 304)
+        #expect(f.handle(.get, "/v1/directory", headers: ["if-none-match": "\"other\""]).status == 200)
+    }
+
+    @Test func relaysFilterAndLimit() throws {
+        let f = try RoutesFixture()
+        try f.installDirectory(others: 2)
+        #expect((f.handle(.get, "/v1/relays").object["relays"] as? [Any])?.count == 3)
+        #expect((f.handle(.get, "/v1/relays", query: ["limit": "2"]).object["relays"] as? [Any])?.count == 2)
+        #expect((f.handle(.get, "/v1/relays", query: ["flag": "first_ring"]).object["relays"] as? [Any])?.count == 0)
+        #expect(f.handle(.get, "/v1/relays", query: ["limit": "0"]).errorCode == "invalid_parameter")
+        #expect(f.handle(.get, "/v1/relays", query: ["limit": "x"]).status == 400)
+    }
+
+    @Test func descriptorUploadIsVerified() throws {
+        let f = try RoutesFixture()
+        var rng = SeededRandom(seed: "upload")
+        let good = try f.descriptor(SigningPrivateKey(using: &rng), port: 9000, rng: &rng)
+        let accepted = f.handle(.post, "/v1/descriptors", body: String(decoding: good.jsonBytes(), as: UTF8.self))
+        #expect(accepted.status == 202)
+        #expect(accepted.object["status"] as? String == "added")
+        var forged = good
+        forged.body[20] ^= 1
+        #expect(f.handle(.post, "/v1/descriptors", body: String(decoding: forged.jsonBytes(), as: UTF8.self)).status == 422)
+        #expect(f.handle(.post, "/v1/descriptors", body: "{\"type\":1}").status == 400)
+        #expect(f.handle(.post, "/v1/descriptors", body: "not json").status == 400)
+
+        let member = try RoutesFixture(authority: false)
+        let refused = member.handle(.post, "/v1/descriptors", body: String(decoding: good.jsonBytes(), as: UTF8.self))
+        #expect(refused.status == 409 && refused.errorCode == "not_first_ring")
+    }
+
+    @Test(arguments: [
+        (HTTPMethod.get, "/v1/admin/status"), (.get, "/v1/admin/peers"), (.post, "/v1/admin/keys/rotate"),
+        (.post, "/v1/admin/drain"), (.get, "/v1/admin/log-level"), (.get, "/v1/admin/config"),
+        (.delete, "/v1/admin/peers/\(String(repeating: "0", count: 64))"),
+    ])
+    func adminNeedsTheToken(method: HTTPMethod, path: String) throws {
+        let f = try RoutesFixture()
+        #expect(f.handle(method, path).status == 401)
+        #expect(f.handle(method, path, token: "wrong").status == 401)
+        #expect(f.handle(method, path, token: RoutesFixture.token).status < 300)
+    }
+
+    @Test func adminActionsReachTheDataPlane() throws {
+        let f = try RoutesFixture()
+        let t = RoutesFixture.token
+        #expect(f.handle(.post, "/v1/admin/keys/rotate", token: t).status == 202)
+        let id = String(repeating: "1", count: 64), key = String(repeating: "2", count: 64)
+        let added = f.handle(.post, "/v1/admin/peers", body: "{\"id\":\"\(id)\",\"udp\":\"127.0.0.1:7000\",\"link_key\":\"\(key)\"}", token: t)
+        #expect(added.status == 201)
+        #expect(f.handle(.post, "/v1/admin/peers", body: "{\"id\":\"zz\",\"udp\":\"127.0.0.1:7000\",\"link_key\":\"\(key)\"}", token: t).status == 400)
+        #expect(f.handle(.post, "/v1/admin/peers", body: "{\"id\":\"\(id)\",\"udp\":\"nowhere\",\"link_key\":\"\(key)\"}", token: t).status == 400)
+        #expect(f.handle(.delete, "/v1/admin/peers/\(id)", token: t).status == 204)
+        #expect(f.handle(.delete, "/v1/admin/peers/xyz", token: t).status == 400)
+        let log = f.commands.value
+        #expect(log.count == 3)
+        #expect(log[0] == "rotateKeys")
+        #expect(log[1].hasPrefix("addPeer"))
+        #expect(log[2].hasPrefix("removePeer"))
+        #expect(f.handle(.post, "/v1/admin/drain", token: t).status == 202)
+        #expect(f.drained.value)
+    }
+
+    @Test func logLevelAndConfig() throws {
+        let f = try RoutesFixture()
+        let t = RoutesFixture.token
+        #expect(f.handle(.put, "/v1/admin/log-level", body: "{\"level\":\"debug\"}", token: t).object["level"] as? String == "debug")
+        #expect(f.handle(.get, "/v1/admin/log-level", token: t).object["level"] as? String == "debug")
+        #expect(f.handle(.put, "/v1/admin/log-level", body: "{\"level\":\"loud\"}", token: t).status == 400)
+        let config = f.handle(.get, "/v1/admin/config", token: t).object
+        #expect((config["server"] as? [String: Any])?["udp.listen"] as? String == "0.0.0.0:6690")
+    }
+
+    @Test func metricsAreTotalsOnly() throws {
+        let f = try RoutesFixture()
+        var counters = RelayCounters()
+        counters.forwarded = 7
+        counters.sphinxRejects[.replay] = 2
+        f.metrics.publish(counters)
+        let text = String(decoding: f.handle(.get, "/metrics").bytes, as: UTF8.self)
+        #expect(text.contains("secirc_packets_forwarded_total 7\n"))
+        #expect(text.contains("secirc_sphinx_replays_total 2\n"))
+        #expect(text.contains("secirc_packets_dropped_total{layer=\"sphinx\",reason=\"replay\"} 2\n"))
+        #expect(!text.contains("127.0.0.1"))
+    }
+
+    @Test func unknownRoutesAndMethodsAreJSONErrors() throws {
+        let f = try RoutesFixture()
+        #expect(f.handle(.get, "/nope").errorCode == "not_found")
+        #expect(f.handle(.delete, "/v1/directory").status == 405)
+    }
+
+    /// openapi/relay.yaml lists exactly the routes the relay serves.
+    @Test func openAPIMatchesTheRoutes() throws {
+        let f = try RoutesFixture()
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("openapi/relay.yaml")
+        let spec = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+        let paths = try #require(spec["paths"] as? [String: Any])
+        var documented: Set<String> = []
+        for (path, item) in paths {
+            for method in (item as? [String: Any] ?? [:]).keys where ["get", "post", "put", "delete", "patch"].contains(method) {
+                documented.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        let served = Set(f.router.routes.map { method, pattern in
+            "\(method.rawValue) " + pattern.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                .reduce("") { $0 + "/" + $1 }
+        })
+        #expect(documented == served)
+    }
+}
