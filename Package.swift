@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -55,6 +55,12 @@ struct EventQueue: Sendable {
         return wake()
     }
 
+    /// Appends `chunk` only when nothing is waiting: a keep-alive never displaces an event.
+    mutating func enqueueIfIdle(_ chunk: [UInt8]) -> Wake {
+        guard count == 0 else { return .none }
+        return enqueue(chunk)
+    }
+
     /// Marks the stream closed; what is queued is still sent, then the response ends.
     mutating func close() -> Wake {
         guard !closed else { return .none }

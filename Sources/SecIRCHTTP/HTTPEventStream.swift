@@ -109,6 +109,19 @@ extension HTTPEventStream {
         }
     }
 
+    /// An SSE comment line, sent to idle streams so that a client that went away is noticed
+    /// (libmicrohttpd cannot see a suspended connection close) and proxies keep the stream.
+    static let heartbeat: [UInt8] = Array(":\n\n".utf8)
+
+    /// Queues a heartbeat if nothing else is queued.
+    func sendHeartbeat() {
+        state.withLock { state in
+            if state.queue.enqueueIfIdle(Self.heartbeat) == .resume, let connection = state.connection {
+                MHD_resume_connection(connection.pointer)
+            }
+        }
+    }
+
     /// The content reader: fills `buffer`, or suspends the connection when nothing is queued.
     /// Runs on the connection's libmicrohttpd thread.
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {

@@ -37,6 +37,7 @@ public final class HTTPServer: Sendable {
         let daemon: OpaquePointer
         let tlsKey: UnsafeMutablePointer<CChar>?
         let tlsCertificate: UnsafeMutablePointer<CChar>?
+        let heartbeat: Heartbeat?
     }
 
     /// `metrics` is called with the status of every response this server answers (on a server
@@ -110,7 +111,10 @@ public final class HTTPServer: Sendable {
                 throw .startFailed(detail)
             }
             port.store(listener.port, ordering: .releasing)
-            state = .running(Daemon(daemon: daemon, tlsKey: tlsKey, tlsCertificate: tlsCertificate))
+            let heartbeat = configuration.eventStreamHeartbeatSeconds > 0
+                ? Heartbeat(interval: Double(configuration.eventStreamHeartbeatSeconds)) { [core] in core.heartbeat() }
+                : nil
+            state = .running(Daemon(daemon: daemon, tlsKey: tlsKey, tlsCertificate: tlsCertificate, heartbeat: heartbeat))
         }
     }
 
@@ -132,6 +136,7 @@ public final class HTTPServer: Sendable {
             }
         }
         guard let running else { return }
+        running.heartbeat?.stop()
         let streams = core.beginShutdown()
         let listenSocket = MHD_quiesce_daemon(running.daemon)
         for stream in streams { stream.close() }

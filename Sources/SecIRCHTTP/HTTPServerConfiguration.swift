@@ -16,9 +16,13 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionTimeoutSeconds: Int = 30
     /// Concurrent connections across all threads.
     public var maxConnections: Int = 1024
+    /// An idle event stream gets an SSE comment this often, so that clients that went away
+    /// are noticed and free their connection; 0 disables.
+    public var eventStreamHeartbeatSeconds: Int = 15
 
     public init(host: String = "127.0.0.1", port: UInt16 = 0, threads: Int = 2, maxBodyBytes: Int = 65536,
-                tls: HTTPTLS? = nil, connectionTimeoutSeconds: Int = 30, maxConnections: Int = 1024) {
+                tls: HTTPTLS? = nil, connectionTimeoutSeconds: Int = 30, maxConnections: Int = 1024,
+                eventStreamHeartbeatSeconds: Int = 15) {
         self.host = host
         self.port = port
         self.threads = threads
@@ -26,6 +30,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.tls = tls
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.maxConnections = maxConnections
+        self.eventStreamHeartbeatSeconds = eventStreamHeartbeatSeconds
     }
 
     /// Throws `invalidConfiguration` naming the first bad value.
@@ -39,6 +44,9 @@ public struct HTTPServerConfiguration: Sendable {
         }
         guard (1...1_000_000).contains(maxConnections) else {
             throw .invalidConfiguration("maxConnections must be 1...1000000, got \(maxConnections)")
+        }
+        guard (0...3_600).contains(eventStreamHeartbeatSeconds) else {
+            throw .invalidConfiguration("eventStreamHeartbeatSeconds must be 0...3600, got \(eventStreamHeartbeatSeconds)")
         }
     }
 }

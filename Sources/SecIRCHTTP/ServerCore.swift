@@ -70,6 +70,12 @@ final class ServerCore: Sendable {
         _ = streams.withLock { $0.open.removeValue(forKey: ObjectIdentifier(stream)) }
     }
 
+    /// A keep-alive comment to every idle open stream.
+    func heartbeat() {
+        let open = streams.withLock { $0.stopping ? [] : Array($0.open.values) }
+        for stream in open { stream.sendHeartbeat() }
+    }
+
     /// Streams whose responses libmicrohttpd has not freed yet.
     var openStreamCount: Int { streams.withLock { $0.open.count } }
 

@@ -440,6 +440,7 @@ public final class DataPlane: @unchecked Sendable {
 
     private func dropPeer(_ id: ID, now: UnixTime) {
         guard let peer = peers.removeValue(forKey: id) else { return }
+        logger.debug("peer removed", metadata: ["relay": "\(id)"])
         if let index = peer.session { sessions[index] = nil }
         if let index = peer.initiator.pendingIndex { pendingHandshakes[index] = nil }
         counters.relayDrops[.noRoute, default: 0] += peer.queued.count
@@ -472,6 +473,7 @@ public final class DataPlane: @unchecked Sendable {
         for (index, session) in sessions {
             switch session.link.timerAction(now: now) {
             case .expired:
+                logger.debug("link session expired", metadata: ["relay": "\(session.relay.map { "\($0)" } ?? "-")"])
                 sessions[index] = nil
                 if let relay = session.relay, peers[relay]?.session == index { peers[relay]?.session = nil }
             case .rekeyNeeded:

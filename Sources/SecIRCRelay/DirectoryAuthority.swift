@@ -13,12 +13,16 @@ public struct DirectoryAuthority: Sendable {
     public let period: Duration
     /// A directory stays valid this many periods, so clients have slack to refresh.
     public let validityPeriods = 3
-    /// Descriptors not refreshed within this many periods are left out.
+    /// Descriptors not refreshed within this many periods (and at least `minimumDescriptorLifetime`)
+    /// are left out.
     public let descriptorLifetimePeriods = 3
+    public let minimumDescriptorLifetime = Duration.seconds(30)
     /// Bound on stored descriptors (each is small; this caps memory under upload floods).
     public let maximumDescriptors = RelayDirectory.maximumRelays
 
     private var descriptors: [ID: (document: SignedDocument, descriptor: RelayDescriptor, received: UnixTime)] = [:]
+    /// This relay's own descriptor: always in the directory, whatever its age.
+    private var own: SignedDocument?
     public private(set) var latest: (document: SignedDocument, directory: RelayDirectory)?
 
     public init(identity: SigningPrivateKey, roster: Roster, network: NetworkParameters, period: Duration) {
@@ -53,6 +57,7 @@ public struct DirectoryAuthority: Sendable {
         }
         let slack = max(period.components.seconds, 600)
         guard abs(descriptor.published - now.seconds) <= slack else { throw .stale }
+        if descriptor.identityKey == identity.publicKey { throw .invalid("this is the first ring's own identity") }
         if descriptors[descriptor.id] == nil, descriptors.count >= maximumDescriptors { throw .full }
         if let existing = descriptors[descriptor.id], existing.descriptor.published > descriptor.published {
             return descriptor.id // an older upload arriving late changes nothing
@@ -61,14 +66,26 @@ public struct DirectoryAuthority: Sendable {
         return descriptor.id
     }
 
-    /// Relays whose descriptors are held (own included once accepted).
+    /// Relays whose descriptors are held (own not counted).
     public var relayCount: Int { descriptors.count }
+
+    /// Sets this relay's own signed descriptor, listed in every directory it signs.
+    public mutating func setOwn(_ document: SignedDocument) throws {
+        let descriptor = try Unverified<RelayDescriptor>(document).verified()
+        guard descriptor.identityKey == identity.publicKey else { throw DirectoryError.invalid("own descriptor has another identity") }
+        own = document
+        descriptors[descriptor.id] = nil
+    }
 
     /// Signs the next directory from the fresh descriptors.
     public mutating func sign(now: UnixTime) -> (document: SignedDocument, directory: RelayDirectory) {
-        let cutoff = now.adding(.zero - period * descriptorLifetimePeriods)
+        let cutoff = now.adding(.zero - max(period * descriptorLifetimePeriods, minimumDescriptorLifetime))
         descriptors = descriptors.filter { $0.value.received >= cutoff }
-        let relays = descriptors.values.sorted { $0.descriptor.id < $1.descriptor.id }.map(\.document)
+        var entries = descriptors.values.map { ($0.descriptor.id, $0.document) }
+        if let own, let descriptor = try? Unverified<RelayDescriptor>(own).verified() {
+            entries.append((descriptor.id, own))
+        }
+        let relays = entries.sorted { $0.0 < $1.0 }.map(\.1)
         let serial = (latest?.directory.serial ?? 0) + 1
         let validFor = period.components.seconds * Int64(validityPeriods)
         let directory = RelayDirectory(serial: serial, previous: latest?.document.bodyHash ?? .zero,

@@ -159,8 +159,15 @@ public final class RelayNode: Sendable {
         var lastFetch: UnixTime?
         var uploadedVersion = -1
         var lastUpload: UnixTime?
+        var lastPublished = clock()
+        // Re-sign the own descriptor so its published time stays fresh for the first ring.
+        let republish = min(period, .seconds(300))
         while !stopFlag.isSet {
             let now = clock()
+            if now.duration(since: lastPublished) >= republish {
+                lastPublished = now
+                publishDescriptor()
+            }
             if state.isAuthority {
                 let due = lastSigned.map { now.duration(since: $0) >= period } ?? true
                 if let (document, directory) = state.signDirectoryIfNeeded(now: now, force: due) {

@@ -69,7 +69,7 @@ public final class RelayState: Sendable {
         inner.withLock { s in
             s.descriptor = document
             s.descriptorVersion += 1
-            _ = try? s.authority?.accept(document, now: now)
+            try? s.authority?.setOwn(document)
             s.directoryDirty = true
         }
     }

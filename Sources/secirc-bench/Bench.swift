@@ -8,5 +8,5 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secirc-bench",
         abstract: "secIRC benchmarks, each compared with its C reference in the same run.",
-        subcommands: [SphinxBench.self, HTTPBench.self])
+        subcommands: [SphinxBench.self, ForwardBench.self, HTTPBench.self])
 }

@@ -72,6 +72,17 @@ struct EventQueueTests {
         #expect(Self.read(&single).1 == Array("aaa".utf8))
     }
 
+    @Test("a keep-alive is queued only when nothing waits")
+    func idleOnly() {
+        var queue = EventQueue(capacity: 2)
+        _ = Self.read(&queue)
+        #expect(queue.enqueueIfIdle(Array(":\n\n".utf8)) == .resume)
+        #expect(queue.enqueueIfIdle(Array(":\n\n".utf8)) == .none)
+        _ = queue.enqueue(Array("e".utf8))
+        #expect(queue.dropped == 0)
+        #expect(Self.read(&queue).1 == Array(":\n\ne".utf8))
+    }
+
     @Test("detach closes and forgets")
     func detach() {
         var queue = EventQueue(capacity: 4)

@@ -112,7 +112,7 @@ struct LiveEventStreamTests {
     }
 
     @Test("many events from another thread while the client reads")
-    func manyEvents() async throws {
+    func manyEvents() throws {
         let streams = Streams()
         let server = try startServer(Self.makeRouter(streams))
         defer { server.stop() }
@@ -120,12 +120,13 @@ struct LiveEventStreamTests {
         try connection.send("GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
         _ = try connection.readHead()
         let stream = try #require(streams.last)
-        let sender = Task.detached {
+        // A thread, not a task: this test blocks its own thread on the socket.
+        let sender = Thread {
             for i in 0..<2_000 { stream.send(event: nil, data: "\(i)") }
             stream.close()
         }
+        sender.start()
         let received = try connection.readChunks { _ in false }
-        await sender.value
         let events = String(decoding: received, as: UTF8.self).components(separatedBy: "\n\n").dropLast()
         // Slow reading may drop events (counted), never reorder or corrupt them.
         #expect(events.count + stream.droppedEvents == 2_000)
@@ -153,6 +154,20 @@ struct LiveEventStreamTests {
         }
         #expect(stream.isClosed)
         #expect(try rawRequest(port: server.boundPort, "GET", "/v1/plain").text == "plain")
+    }
+
+    @Test("an idle stream gets heartbeat comments")
+    func heartbeat() throws {
+        let streams = Streams()
+        let server = HTTPServer(configuration: HTTPServerConfiguration(eventStreamHeartbeatSeconds: 1),
+                                router: Self.makeRouter(streams))
+        try server.start()
+        defer { server.stop() }
+        let connection = try RawHTTPConnection(port: server.boundPort)
+        try connection.send("GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try connection.readHead()
+        let received = try connection.readChunks { $0.count >= 3 }
+        #expect(String(decoding: received, as: UTF8.self) == ":\n\n")
     }
 
     @Test("HEAD on an event stream route: headers only, stream closed")

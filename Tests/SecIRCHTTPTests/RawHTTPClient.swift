@@ -44,7 +44,7 @@ final class RawHTTPConnection {
             inet_pton(AF_INET6, host, &address.sin6_addr)
             connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                    Self.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size), timeout: timeout)
                 }
             }
         } else {
@@ -54,7 +54,7 @@ final class RawHTTPConnection {
             inet_pton(AF_INET, host, &address.sin_addr)
             connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    Self.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size), timeout: timeout)
                 }
             }
         }
@@ -66,6 +66,30 @@ final class RawHTTPConnection {
     }
 
     deinit { close(descriptor) }
+
+    /// connect(2) that gives up after `timeout` (a full backlog would otherwise block for
+    /// minutes); 0 or -1 with errno set, like connect.
+    private static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t,
+                                timeout: TimeInterval) -> Int32 {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        defer { _ = fcntl(fd, F_SETFL, flags) }
+        if Glibc.connect(fd, address, length) == 0 { return 0 }
+        guard errno == EINPROGRESS else { return -1 }
+        var pending = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&pending, 1, Int32(timeout * 1000)) == 1 else {
+            errno = ETIMEDOUT
+            return -1
+        }
+        var error: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size)
+        if error != 0 {
+            errno = error
+            return -1
+        }
+        return 0
+    }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 

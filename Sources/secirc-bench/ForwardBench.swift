@@ -1,0 +1,449 @@
+import ArgumentParser
+import Foundation
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCTransport
+import Synchronization
+
+/// Forwarding through a chain of three relays on loopback vs three `sphinx_hop_ref fwd`.
+struct ForwardBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Packets/s and latency through three relays vs the C chain; last line: relay_forward_ratio_vs_c <x>.",
+        discussion: """
+            Starts three release-built secirc-relay processes (A is the first ring), registers an in-process sink \
+            as a fourth relay, and sends pre-built Sphinx packets A → B → C → sink over a client link at rising \
+            offered rates. The C reference is three sphinx_hop_ref fwd processes fed by udp_send and counted by \
+            udp_sink at the same rates; latency by udp_pingpong through the same chain. The figure compared is the \
+            highest rate delivered with ≥ 99.5% of packets.
+            """)
+
+    @Option(help: "Offered rates, packets per second, comma-separated.")
+    var rates = "1500,3000,4500,6000,7500,9000"
+
+    @Option(help: "Packets per rate.")
+    var packets = 3_000
+
+    @Option(help: "Packets for the latency measurement (sent at 200/s).")
+    var latencyPackets = 600
+
+    @Option(help: "Run the relays and C programs under `taskset -c <cpus>` (e.g. 0 for one core).")
+    var cpus: String?
+
+    func run() throws {
+        let offered = rates.split(separator: ",").compactMap { Double($0) }
+        guard !offered.isEmpty else { throw BenchError("no rates") }
+        let reference = try Reference.locate()
+
+        // Swift: three relays, a sink, a sender.
+        let relayBinary = try buildRelay()
+        let mesh = try BenchMesh(binary: relayBinary, cpus: cpus)
+        defer { mesh.stop() }
+        let sink = try Sink()
+        try sink.register(with: mesh)
+        let idleRSS = mesh.relays.map { residentMiB(pid: $0.processIdentifier) }
+        let sender = try Sender(to: mesh.descriptor(of: mesh.relays[0]))
+        let path = try [mesh.relays[0], mesh.relays[1], mesh.relays[2]].map { try mesh.descriptor(of: $0) }
+
+        let latency = try measureLatency(sender: sender, sink: sink, path: path)
+        var swiftTrials: [(rate: Double, delivered: Double, fraction: Double)] = []
+        for rate in offered {
+            let trial = try trial(rate: rate, sender: sender, sink: sink, path: path, mesh: mesh)
+            swiftTrials.append(trial)
+            print(String(format: "swift offered %.0f/s delivered %.0f/s (%.1f%%)", rate, trial.delivered, trial.fraction * 100))
+        }
+        let peakRSS = mesh.relays.map { residentMiB(pid: $0.processIdentifier, peak: true) }
+        mesh.stop()
+        sink.stop()
+
+        // C: the same chain of plain forwarders.
+        let forwarder = try reference.compile("sphinx_hop_ref", libraries: ["sodium"])
+        let send = try reference.compile("udp_send", libraries: ["sodium"])
+        let count = try reference.compile("udp_sink", libraries: ["sodium"])
+        let pingpong = try reference.compile("udp_pingpong", libraries: ["sodium"])
+        var cTrials: [(rate: Double, delivered: Double, fraction: Double)] = []
+        for rate in offered {
+            let trial = try cTrial(rate: rate, forwarder: forwarder, send: send, sink: count)
+            cTrials.append(trial)
+            print(String(format: "c     offered %.0f/s delivered %.0f/s (%.1f%%)", rate, trial.delivered, trial.fraction * 100))
+        }
+        let cLatency = try cLatency(forwarder: forwarder, pingpong: pingpong)
+
+        func lossless(_ trials: [(rate: Double, delivered: Double, fraction: Double)]) -> Double {
+            trials.filter { $0.fraction >= 0.995 }.map(\.delivered).max() ?? 0
+        }
+        let swiftRate = lossless(swiftTrials), cRate = lossless(cTrials)
+        print(String(format: "swift_forward_lossless_pps %.0f", swiftRate))
+        print(String(format: "ref_forward_lossless_pps %.0f", cRate))
+        print(String(format: "swift_latency_us p50 %.0f p99 %.0f (client → A → B → C → sink, one way)", latency.p50, latency.p99))
+        print(String(format: "ref_latency_us p50 %.0f p99 %.0f (client → f1 → f2 → f3 → client, plain UDP forwarding, udp_pingpong)", cLatency.p50, cLatency.p99))
+        print(String(format: "relay_rss_idle_mib %@", idleRSS.map { String(format: "%.1f", $0) }.joined(separator: " ")))
+        print(String(format: "relay_rss_peak_mib %@", peakRSS.map { String(format: "%.1f", $0) }.joined(separator: " ")))
+        print(String(format: "relay_forward_ratio_vs_c %.3f", cRate > 0 ? swiftRate / cRate : 0))
+    }
+
+    private func buildRelay() throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swift", "build", "-c", "release", "--product", "secirc-relay", "--package-path", packageRoot.path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("swift build -c release --product secirc-relay failed") }
+        return packageRoot.appendingPathComponent(".build/release/secirc-relay").path
+    }
+
+    private func measureLatency(sender: Sender, sink: Sink, path: [RelayDescriptor]) throws -> (p50: Double, p99: Double) {
+        let batch = try sender.build(count: latencyPackets, path: path, sink: sink)
+        sink.reset()
+        try sender.send(batch, rate: 200)
+        try sink.waitIdle(expecting: batch.count)
+        let latencies = sink.latencies(sendTimes: sender.sendTimes).sorted()
+        return (percentile(latencies, 0.5), percentile(latencies, 0.99))
+    }
+
+    private func trial(rate: Double, sender: Sender, sink: Sink, path: [RelayDescriptor], mesh: BenchMesh) throws -> (rate: Double, delivered: Double, fraction: Double) {
+        let batch = try sender.build(count: packets, path: path, sink: sink)
+        sink.reset()
+        try sender.send(batch, rate: rate)
+        try sink.waitIdle(expecting: batch.count)
+        let (received, span) = sink.summary()
+        if ProcessInfo.processInfo.environment["SECIRC_BENCH_DEBUG"] != nil {
+            for port in mesh.httpPorts {
+                let text = String(decoding: BlockingHTTP.request("http://127.0.0.1:\(port)/metrics")?.body ?? Data(), as: UTF8.self)
+                print(text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasSuffix(" 0") }.joined(separator: "\n"))
+            }
+        }
+        return (rate, span > 0 ? Double(received - 1) / span : 0, Double(received) / Double(batch.count))
+    }
+
+    private func taskset(_ arguments: [String]) -> (String, [String]) {
+        guard let cpus else { return (arguments[0], Array(arguments.dropFirst())) }
+        return ("/usr/bin/taskset", ["-c", cpus] + arguments)
+    }
+
+    private func start(_ arguments: [String], output: Pipe? = nil) throws -> Process {
+        let process = Process()
+        let (executable, rest) = taskset(arguments)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = rest
+        process.standardOutput = output ?? FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    private func cTrial(rate: Double, forwarder: String, send: String, sink: String) throws -> (rate: Double, delivered: Double, fraction: Double) {
+        let ports = (0..<4).map { _ in freePort(udp: true) }
+        let seconds = String(Int(Double(packets) / rate) + 10)
+        var chain: [Process] = []
+        for i in 0..<3 { chain.append(try start([forwarder, "fwd", String(ports[i]), String(ports[i + 1]), seconds])) }
+        let output = Pipe()
+        let counter = try start([sink, String(ports[3]), String(packets), seconds], output: output)
+        Thread.sleep(forTimeInterval: 0.2) // let the forwarders bind before the first datagram
+        let sender = try start([send, String(ports[0]), String(packets), "1232", "0", String(Int(rate)), seconds])
+        sender.waitUntilExit()
+        counter.waitUntilExit()
+        chain.forEach { $0.terminate() }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let fields = Dictionary(uniqueKeysWithValues: text.split(separator: " ").compactMap { part -> (String, Double)? in
+            let kv = part.split(separator: "=")
+            guard kv.count == 2, let value = Double(kv[1].trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+            return (String(kv[0]), value)
+        })
+        let rx = fields["rx"] ?? 0
+        return (rate, fields["pps"] ?? 0, rx / Double(packets))
+    }
+
+    private func cLatency(forwarder: String, pingpong: String) throws -> (p50: Double, p99: Double) {
+        let ports = (0..<4).map { _ in freePort(udp: true) }
+        var chain: [Process] = []
+        for i in 0..<3 { chain.append(try start([forwarder, "fwd", String(ports[i]), String(i == 2 ? ports[3] : ports[i + 1]), "30"])) }
+        Thread.sleep(forTimeInterval: 0.2)
+        let output = Pipe()
+        // sphinx_hop_ref does its hop only on full 1232-byte datagrams and rewrites their first
+        // bytes, which udp_pingpong uses to recognise its echo: 1231 bytes measure the plain chain.
+        let client = try start([pingpong, String(ports[3]), String(ports[0]), String(latencyPackets), "1231", "0", "20"], output: output)
+        client.waitUntilExit()
+        chain.forEach { $0.terminate() }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        func value(_ key: String) -> Double {
+            text.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Double($0.dropFirst(key.count + 1)) } ?? 0
+        }
+        return (value("p50"), value("p99"))
+    }
+}
+
+/// Three relay processes: A (first ring), B and C.
+final class BenchMesh {
+    let root: String
+    var relays: [Process] = []
+    var httpPorts: [UInt16] = []
+    var firstRingKey: SigningPrivateKey
+
+    init(binary: String, cpus: String?) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("secirc-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var rng = SystemRandom()
+        firstRingKey = SigningPrivateKey(using: &rng)
+        var aUDP: UInt16 = 0
+        for (i, name) in ["a", "b", "c"].enumerated() {
+            let dir = root + "/" + name
+            try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let udp = freePort(udp: true), http = freePort(udp: false)
+            if i == 0 {
+                try KeyFile.write(firstRingKey.seed(), to: dir + "/data/identity.key")
+                aUDP = udp
+            }
+            try """
+                relay: {data_dir: \(dir)/data}
+                udp: {listen: "127.0.0.1:\(udp)", queue_packets: 65536}
+                http: {listen: "127.0.0.1:\(http)"}
+                directory: {period_seconds: 1}
+                log: {level: \(ProcessInfo.processInfo.environment["SECIRC_BENCH_DEBUG"] != nil ? "debug" : "warning")}
+                """.write(toFile: dir + "/server.yaml", atomically: true, encoding: .utf8)
+            let members = i == 0 ? "[]" : """
+                [{public_key: \(firstRingKey.publicKey.rawValue.hex), udp: "127.0.0.1:\(aUDP)", http: "http://127.0.0.1:\(httpPorts[0])"}]
+                """
+            try "first_ring: {members: \(members)}\n".write(toFile: dir + "/security.yaml", atomically: true, encoding: .utf8)
+            let process = Process()
+            let arguments = [binary, "--config", dir + "/server.yaml", "--security", dir + "/security.yaml"]
+            if let cpus {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+                process.arguments = ["-c", cpus] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = Array(arguments.dropFirst())
+            }
+            _ = FileManager.default.createFile(atPath: dir + "/relay.log", contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/relay.log"))
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            relays.append(process)
+            httpPorts.append(http)
+        }
+        for port in httpPorts {
+            try BlockingHTTP.wait("relay on \(port) ready") { BlockingHTTP.request("http://127.0.0.1:\(port)/readyz")?.status == 200 }
+        }
+        try waitForRelays(3)
+    }
+
+    func waitForRelays(_ count: Int) throws {
+        for port in httpPorts {
+            try BlockingHTTP.wait("\(count) relays in the directory at \(port)") {
+                (BlockingHTTP.json("http://127.0.0.1:\(port)/v1/relays")?["relays"] as? [Any])?.count == count
+            }
+        }
+    }
+
+    func descriptor(of relay: Process) throws -> RelayDescriptor {
+        guard let index = relays.firstIndex(where: { $0 === relay }),
+              let object = BlockingHTTP.json("http://127.0.0.1:\(httpPorts[index])/v1/relay"),
+              let document = object["descriptor"],
+              let data = try? JSONSerialization.data(withJSONObject: document)
+        else { throw BenchError("no descriptor") }
+        return try Unverified<RelayDescriptor>(json: Array(data)).verified()
+    }
+
+    func stop() {
+        for relay in relays where relay.isRunning {
+            relay.terminate()
+            relay.waitUntilExit()
+        }
+        if ProcessInfo.processInfo.environment["SECIRC_BENCH_DEBUG"] == nil { try? FileManager.default.removeItem(atPath: root) }
+    }
+}
+
+/// The fourth hop: a minimal relay in this process that peels the last layer and timestamps arrivals.
+final class Sink: @unchecked Sendable {
+    // @unchecked: link state is touched only by the sink thread; results are behind a Mutex.
+    let transport: UDPTransport
+    let identity: SigningPrivateKey
+    let linkKey: AgreementPrivateKey
+    let onionKey: OnionKey
+    let mailbox: Bytes32
+    private var responder: LinkResponder
+    private var sessions: [UInt32: (LinkSession, SocketAddress)] = [:]
+    private var processor = SphinxProcessor()
+    private var rng = SystemRandom()
+    private let arrivals = Mutex<[(Int, Double)]>([])
+    private let stopped = Atomic<Bool>(false)
+
+    init() throws {
+        transport = try UDPTransport(bind: SocketAddress(host: "127.0.0.1", port: 0))
+        var rng = SystemRandom()
+        identity = SigningPrivateKey(using: &rng)
+        linkKey = AgreementPrivateKey(using: &rng)
+        onionKey = OnionKey(epoch: 1, privateKey: AgreementPrivateKey(using: &rng))
+        mailbox = try Bytes32(rng.bytes(32))
+        responder = LinkResponder(localStatic: linkKey, now: LinkTime.now(), rng: &rng)
+        processor.install(onionKey)
+        let thread = Thread { [self] in loop() }
+        thread.start()
+    }
+
+    var descriptor: RelayDescriptor {
+        let now = LinkTime.now().seconds
+        return RelayDescriptor(identityKey: identity.publicKey, linkKey: linkKey.publicKey, udp: transport.localAddress.description,
+                               http: "http://127.0.0.1:9", onionKeys: [.init(epoch: 1, key: onionKey.publicKey, validAfter: now - 60,
+                                                                               validUntil: now + 86_400)],
+                               capacity: 1, flags: ["bench-sink"], published: now)
+    }
+
+    /// Uploads the sink's descriptor to the first ring, waits until every relay lists it, and
+    /// keeps uploading it every 2 s (as a relay does) so it stays in the directory.
+    func register(with mesh: BenchMesh) throws {
+        let url = "http://127.0.0.1:\(mesh.httpPorts[0])/v1/descriptors"
+        guard BlockingHTTP.request(url, method: "POST", body: try descriptor.signed(by: identity).jsonBytes())?.status == 202 else {
+            throw BenchError("sink descriptor refused")
+        }
+        try mesh.waitForRelays(4)
+        let thread = Thread { [self] in
+            while !stopped.load(ordering: .acquiring) {
+                Thread.sleep(forTimeInterval: 2)
+                if let document = try? descriptor.signed(by: identity) {
+                    _ = BlockingHTTP.request(url, method: "POST", body: document.jsonBytes())
+                }
+            }
+        }
+        thread.start()
+    }
+
+    private func loop() {
+        let batch = DatagramBatch(capacity: 64, maxDatagramSize: 2048)
+        while !stopped.load(ordering: .acquiring) {
+            let n: Int
+            do { n = try transport.receive(into: batch, timeout: .milliseconds(50)) } catch {
+                if case .closed = error { return }
+                FileHandle.standardError.write(Data("sink: receive failed: \(error)\n".utf8))
+                continue
+            }
+            let now = LinkTime.now()
+            for i in 0..<n {
+                let bytes = batch.withDatagram(i) { Array($0) }
+                let address = batch.address(i)
+                if bytes.first == LinkMessageType.transport.rawValue, let index = LinkPacket.receiverIndex(of: bytes),
+                   let entry = sessions[index] {
+                    var session = entry.0
+                    let plaintext = session.open(bytes, now: now).plaintext
+                    sessions[index] = (session, entry.1)
+                    guard let plaintext, case let .sphinx(packet)? = try? LinkFrame.decode(plaintext) else { continue }
+                    var peeled = packet
+                    guard case .deliver = processor.peel(&peeled) else { continue }
+                    let body = processor.body(ofDelivered: peeled)
+                    let sequence = body.prefix(8).reduce(0) { $0 << 8 | Int($1) }
+                    let at = Date().timeIntervalSince1970
+                    arrivals.withLock { $0.append((sequence, at)) }
+                } else if case let .established(session, send) = responder.receive(bytes, source: address.bytes, underLoad: false,
+                                                                                 now: now, rng: &rng) {
+                    sessions[session.localIndex] = (session, address)
+                    try? transport.send(send, to: address)
+                }
+            }
+        }
+    }
+
+    func reset() { arrivals.withLock { $0.removeAll() } }
+
+    /// Waits until `expecting` packets arrived or nothing arrived for a second.
+    func waitIdle(expecting: Int) throws {
+        var lastCount = -1
+        var lastChange = Date()
+        while true {
+            let count = arrivals.withLock { $0.count }
+            if count >= expecting { return }
+            if count != lastCount {
+                lastCount = count
+                lastChange = Date()
+            } else if Date().timeIntervalSince(lastChange) > 1.0 {
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    /// Packets received and the time from the first to the last arrival.
+    func summary() -> (Int, Double) {
+        arrivals.withLock { list in
+            guard let first = list.first?.1, let last = list.last?.1 else { return (0, 0) }
+            return (list.count, last - first)
+        }
+    }
+
+    /// One-way latencies in microseconds.
+    func latencies(sendTimes: [Double]) -> [Double] {
+        arrivals.withLock { list in
+            list.compactMap { sequence, at in sequence < sendTimes.count ? (at - sendTimes[sequence]) * 1e6 : nil }
+        }
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+    }
+}
+
+/// The client: an anonymous link to A, pre-built packets, paced sending.
+final class Sender {
+    let transport: UDPTransport
+    let relay: SocketAddress
+    var session: LinkSession
+    private(set) var sendTimes: [Double] = []
+
+    init(to entry: RelayDescriptor) throws {
+        transport = try UDPTransport(bind: SocketAddress(host: "127.0.0.1", port: 0))
+        relay = try SocketAddress(parsing: entry.udp)
+        var initiator = LinkInitiator(anonymousTo: entry.linkKey)
+        var rng = SystemRandom()
+        try transport.send(initiator.initiation(now: LinkTime.now(), rng: &rng), to: relay)
+        let batch = DatagramBatch(capacity: 8)
+        let deadline = Date().addingTimeInterval(5)
+        var established: LinkSession?
+        while established == nil, Date() < deadline {
+            let n = try transport.receive(into: batch, timeout: .milliseconds(100))
+            for i in 0..<n {
+                if case let .established(session, send) = initiator.receive(batch.withDatagram(i) { Array($0) }, now: LinkTime.now()) {
+                    if let send { try transport.send(send, to: relay) }
+                    established = session
+                }
+            }
+        }
+        guard let established else { throw BenchError("no link to the entry relay") }
+        session = established
+    }
+
+    /// `count` packets A → B → C → sink, the sequence number in the first 8 body bytes.
+    func build(count: Int, path: [RelayDescriptor], sink: Sink) throws -> [[UInt8]] {
+        var rng = SystemRandom()
+        let builder = SphinxPacketBuilder()
+        var hops = path.enumerated().map { i, relay in
+            SphinxHop(onionKey: relay.onionKeys[0].key, epoch: relay.onionKeys[0].epoch,
+                      command: .forward(to: (i + 1 < path.count ? path[i + 1].id : sink.identity.publicKey.id).rawValue,
+                                        delayMilliseconds: 0, nextEpoch: 0))
+        }
+        hops.append(SphinxHop(onionKey: sink.onionKey.publicKey, epoch: 1, command: .deliver(to: sink.mailbox)))
+        return try (0..<count).map { sequence in
+            var body = [UInt8](repeating: 0, count: 64)
+            for b in 0..<8 { body[b] = UInt8(truncatingIfNeeded: sequence >> (56 - 8 * b)) }
+            return LinkFrame.sphinx(try builder.build(path: hops, body: body, using: &rng)).encoded()
+        }
+    }
+
+    /// Sends the frames at `rate` per second, recording each send time by sequence number.
+    func send(_ frames: [[UInt8]], rate: Double) throws {
+        sendTimes = [Double](repeating: 0, count: frames.count)
+        let start = Date().timeIntervalSince1970
+        for (sequence, frame) in frames.enumerated() {
+            let ahead = start + Double(sequence) / rate - Date().timeIntervalSince1970
+            if ahead > 0 { Thread.sleep(forTimeInterval: ahead) } // as udp_send paces: sleep, never spin
+            guard let packet = session.seal(frame, now: LinkTime.now()).packet else { throw BenchError("seal refused") }
+            sendTimes[sequence] = Date().timeIntervalSince1970
+            try transport.send(packet, to: relay)
+        }
+    }
+}
+
+enum LinkTime {
+    static func now() -> UnixTime { UnixTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) }
+}
