@@ -176,7 +176,9 @@ public final class RelayNode: Sendable {
                     logger.debug("signed directory", metadata: ["serial": "\(directory.serial)", "relays": "\(directory.relays.count)"])
                 }
             } else {
-                if lastFetch.map({ now.duration(since: $0) >= refresh }) ?? true {
+                // Until the directory lists this relay (just uploaded), ask every second.
+                let listed = state.directory?.descriptors.contains { $0.id == identity.id } ?? false
+                if lastFetch.map({ now.duration(since: $0) >= (listed ? refresh : .seconds(1)) }) ?? true {
                     lastFetch = now
                     await fetchDirectory(now: now)
                 }

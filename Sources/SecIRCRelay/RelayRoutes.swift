@@ -116,8 +116,10 @@ public struct RelayRoutes: Sendable {
 
     private func ownDescriptor() throws(HTTPError) -> HTTPResponse {
         guard let descriptor = state.descriptor else { throw HTTPError(503, "not_ready", "descriptor not signed yet") }
+        let identityKey = (try? Unverified<RelayDescriptor>(descriptor).verified())?.identityKey.rawValue.hex
         return .json([
             "id": AnyEncodable(state.relayID.hex),
+            "identity_key": AnyEncodable(identityKey),
             "descriptor": AnyEncodable(descriptor),
             "tls_fingerprint": AnyEncodable(state.tlsFingerprint),
             "first_ring": AnyEncodable(state.isAuthority),
