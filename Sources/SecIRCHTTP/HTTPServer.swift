@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 internal import CMicroHTTPD
+import SecIRCCrypto
 import Synchronization
 
 /// An HTTP(S) server on libmicrohttpd: `threads` epoll event loops (a thread pool) sharing one
@@ -143,12 +144,12 @@ public final class HTTPServer: Sendable {
         // Let the streams send what they hold and their final chunk (their responses are then
         // freed and unregistered), for at most `streamDrainSeconds`: a client that does not
         // read must not hold up the stop.
-        var waited = 0.0
-        while core.openStreamCount > 0 && waited < Self.streamDrainSeconds {
+        let deadline = ContinuousClock.now + .milliseconds(Int(Self.streamDrainSeconds * 1000))
+        while core.openStreamCount > 0 && ContinuousClock.now < deadline {
             usleep(1_000)
-            waited += 0.001
         }
         MHD_stop_daemon(running.daemon)
+        core.responses.removeAll()
         if listenSocket >= 0 { close(listenSocket) }
         Self.wipeAndFree(running.tlsKey)
         free(running.tlsCertificate)
@@ -161,7 +162,7 @@ public final class HTTPServer: Sendable {
 
     private static func wipeAndFree(_ text: UnsafeMutablePointer<CChar>?) {
         guard let text else { return }
-        memset(text, 0, strlen(text))
+        ConstantTime.wipe(UnsafeMutableRawBufferPointer(start: text, count: strlen(text)))
         free(text)
     }
 }

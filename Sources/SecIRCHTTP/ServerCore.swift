@@ -20,10 +20,11 @@ final class ServerCore: Sendable {
     }
 
     private let streams = Mutex(Streams())
+    /// Responses for byte bodies handlers return repeatedly.
+    let responses = ResponseCache()
     /// libmicrohttpd's messages while `start()` runs, to say why it failed; later messages are
-    /// counted only (they could name client addresses).
+    /// dropped (they could name client addresses, and this module does not log).
     private let startupMessages = Mutex<[String]?>([])
-    private let laterMessages = Atomic<Int>(0)
 
     /// Bytes of an over-long chunked body read and dropped before the connection is closed
     /// without an answer.
@@ -39,12 +40,9 @@ final class ServerCore: Sendable {
     // MARK: Messages
 
     func log(_ message: String) {
-        let kept = startupMessages.withLock { messages -> Bool in
-            guard messages != nil else { return false }
-            if messages!.count < 32 { messages!.append(message) }
-            return true
+        startupMessages.withLock { messages in
+            if messages != nil, messages!.count < 32 { messages!.append(message) }
         }
-        if !kept { laterMessages.add(1, ordering: .relaxed) }
     }
 
     /// Stops collecting and returns what libmicrohttpd said during start-up.
@@ -96,15 +94,15 @@ final class ServerCore: Sendable {
                 upload: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
                 requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
         guard let raw = requestState.pointee else {
-            let declared = declaredLength(connection)
-            if declared == nil, MHD_lookup_connection_value(connection, .HEADER_KIND, "Transfer-Encoding") == nil {
+            let lengthHeader = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length")
+            if lengthHeader == nil, MHD_lookup_connection_value(connection, .HEADER_KIND, "Transfer-Encoding") == nil {
                 // No body can follow: mark the first call without allocating.
                 requestState.pointee = PendingRequest.bodiless
                 return MHD_Result.YES
             }
             let pending = PendingRequest()
             requestState.pointee = Unmanaged.passRetained(pending).toOpaque()
-            if let declared, declared > UInt64(maxBodyBytes) {
+            if let lengthHeader, Self.parseLength(lengthHeader) > UInt64(maxBodyBytes) {
                 pending.tooLarge = true
                 pending.answered = true
                 // Queued in the first call, so libmicrohttpd closes the connection afterwards
@@ -113,13 +111,19 @@ final class ServerCore: Sendable {
             }
             return MHD_Result.YES
         }
+        let pending: PendingRequest
         if raw == PendingRequest.bodiless {
-            // Second call of a request without a body: answer it.
-            requestState.pointee = nil
-            uploadSize.pointee = 0
-            return answer(connection: connection, url: url, method: method, body: [])
+            if uploadSize.pointee == 0 {
+                // Second call of a request without a body: answer it.
+                requestState.pointee = nil
+                return answer(connection: connection, url: url, method: method, body: [])
+            }
+            // A body after all (libmicrohttpd accepted framing we did not expect): collect it.
+            pending = PendingRequest()
+            requestState.pointee = Unmanaged.passRetained(pending).toOpaque()
+        } else {
+            pending = Unmanaged<PendingRequest>.fromOpaque(raw).takeUnretainedValue()
         }
-        let pending = Unmanaged<PendingRequest>.fromOpaque(raw).takeUnretainedValue()
         if pending.answered {
             uploadSize.pointee = 0
             return MHD_Result.YES
@@ -177,15 +181,15 @@ final class ServerCore: Sendable {
         return HTTPMethod(rawValue: String(cString: text))
     }
 
-    /// `Content-Length` as a number, when present and well-formed.
-    private func declaredLength(_ connection: OpaquePointer) -> UInt64? {
-        guard let text = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") else { return nil }
+    /// A `Content-Length` value; `UInt64.max` when it is not a plain decimal number or overflows
+    /// (libmicrohttpd rejects such requests itself; this only has to be conservative).
+    private static func parseLength(_ text: UnsafePointer<CChar>) -> UInt64 {
         var value: UInt64 = 0
         var pointer = text
-        guard pointer.pointee != 0 else { return nil }
+        guard pointer.pointee != 0 else { return UInt64.max }
         while pointer.pointee != 0 {
             let c = UInt8(bitPattern: pointer.pointee)
-            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return UInt64.max }
             let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) = times10.addingReportingOverflow(UInt64(c - UInt8(ascii: "0")))
             if overflow1 || overflow2 { return UInt64.max }
@@ -238,8 +242,14 @@ final class ServerCore: Sendable {
             body = .bytes([])
         }
         let made: OpaquePointer?
+        var cacheable: [UInt8]?
         switch body {
         case let .bytes(bytes):
+            if let result = responses.queue(bytes, status: status, headers: response.headers, on: connection) {
+                metrics?(status)
+                return result
+            }
+            cacheable = bytes
             made = bytes.withUnsafeBytes {
                 MHD_create_response_from_buffer($0.count, UnsafeMutableRawPointer(mutating: $0.baseAddress),
                                                 .RESPMEM_MUST_COPY)
@@ -275,7 +285,11 @@ final class ServerCore: Sendable {
             _ = MHD_add_response_header(made, name, value)
         }
         let result = MHD_queue_response(connection, UInt32(status), made)
-        MHD_destroy_response(made)
+        if let cacheable, responses.insert(cacheable, status: status, headers: response.headers, response: made) {
+            // The cache owns `made` now.
+        } else {
+            MHD_destroy_response(made)
+        }
         metrics?(status)
         return result
     }

@@ -45,6 +45,10 @@ public final class DataPlane: @unchecked Sendable {
         public var batchSize = 32
         public var delayQueueCapacity = 8192
         public var pendingPerPeer = 256
+        /// All peers' handshake queues together (frames), so unreachable relays cannot pile up memory.
+        public var pendingTotal = 8192
+        /// Link sessions held at once (clients and relays); new handshakes beyond it are refused.
+        public var maxSessions = 65_536
         public var mailbox: MailboxStore.Limits
         public var keyPeriod: Duration
         public var keyGrace: Duration
@@ -98,6 +102,7 @@ public final class DataPlane: @unchecked Sendable {
     private var mailboxes: MailboxStore
     private var counters = RelayCounters()
     private var draining = false
+    private var queuedTotal = 0
     private var handshakeWindow: (second: Int64, count: Int) = (0, 0)
     private var lastHousekeeping = UnixTime(nanoseconds: 0)
     private var lastPublish = UnixTime(nanoseconds: 0)
@@ -209,6 +214,7 @@ public final class DataPlane: @unchecked Sendable {
             switch responder.receive(bytes, source: address.bytes, underLoad: underLoad, now: now, rng: &rng) {
             case let .established(link, send: response):
                 guard sessions[link.localIndex] == nil else { return count(.unknownIndex) }
+                guard sessions.count < configuration.maxSessions else { return count(.sessionLimit) }
                 let relay = link.remoteStatic.flatMap { key in peers.values.first { $0.info.linkKey == key }?.info.id }
                 sessions[link.localIndex] = Session(link: link, address: address, relay: relay)
                 counters.handshakes += 1
@@ -327,8 +333,11 @@ public final class DataPlane: @unchecked Sendable {
             counters.forwarded += 1
             return
         }
-        guard peer.queued.count < configuration.pendingPerPeer else { return count(.queueFull) }
+        guard peer.queued.count < configuration.pendingPerPeer, queuedTotal < configuration.pendingTotal else {
+            return count(.queueFull)
+        }
         peer.queued.append(frame)
+        queuedTotal += 1
         if peer.firstQueued == nil { peer.firstQueued = now }
         peers[id] = peer
         initiate(id, now: now, force: false)
@@ -337,6 +346,7 @@ public final class DataPlane: @unchecked Sendable {
     private func flushQueued(_ relay: ID, now: UnixTime) {
         guard var peer = peers[relay], let index = peer.session else { return }
         let frames = peer.queued
+        queuedTotal -= frames.count
         peer.queued = []
         peer.firstQueued = nil
         peers[relay] = peer
@@ -444,6 +454,7 @@ public final class DataPlane: @unchecked Sendable {
         if let index = peer.session { sessions[index] = nil }
         if let index = peer.initiator.pendingIndex { pendingHandshakes[index] = nil }
         counters.relayDrops[.noRoute, default: 0] += peer.queued.count
+        queuedTotal -= peer.queued.count
     }
 
     private func rotate(now: UnixTime) {
@@ -485,6 +496,7 @@ public final class DataPlane: @unchecked Sendable {
         for (id, peer) in peers where !peer.queued.isEmpty {
             if let first = peer.firstQueued, now.duration(since: first) > .seconds(30) {
                 counters.relayDrops[.handshakeTimeout, default: 0] += peer.queued.count
+                queuedTotal -= peer.queued.count
                 peers[id]?.queued = []
                 peers[id]?.firstQueued = nil
             } else {

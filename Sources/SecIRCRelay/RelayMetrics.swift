@@ -17,6 +17,8 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case handshakeTimeout = "handshake_timeout"
     /// A mailbox fetch whose nonce or signature failed.
     case fetchDenied = "fetch_denied"
+    /// A handshake refused because the relay holds its maximum of link sessions.
+    case sessionLimit = "session_limit"
 }
 
 /// The data plane's counters. The data plane owns one and increments it with plain adds (no

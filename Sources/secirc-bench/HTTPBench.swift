@@ -19,7 +19,10 @@ struct HTTPBench: ParsableCommand {
     var seconds: Int = 10
 
     @Option(help: "Rounds of each (alternating Swift and C); medians are reported.")
-    var rounds: Int = 1
+    var rounds: Int = 3
+
+    @Option(help: "Seconds of unmeasured wrk load before each measurement.")
+    var warmup: Int = 1
 
     @Option(help: "Server threads (Swift thread pool and mhd_ref THREADS).")
     var threads: Int = 2
@@ -32,8 +35,8 @@ struct HTTPBench: ParsableCommand {
 
     func validate() throws {
         guard bodyBytes >= 16 else { throw ValidationError("--body-bytes must be at least 16") }
-        guard seconds >= 1, rounds >= 1, threads >= 1, connections >= 1 else {
-            throw ValidationError("--seconds, --rounds, --threads and --connections must be positive")
+        guard seconds >= 1, rounds >= 1, threads >= 1, connections >= 1, warmup >= 0 else {
+            throw ValidationError("--seconds, --rounds, --threads and --connections must be positive, --warmup not negative")
         }
         guard ["static", "dyn"].contains(refMode) else { throw ValidationError("--ref-mode is static or dyn") }
     }
@@ -59,17 +62,29 @@ struct HTTPBench: ParsableCommand {
         try server.start()
         defer { server.stop() }
         try Self.checkBodyLength(port: server.boundPort, expected: bodyBytes, who: "HTTPServer")
+        FileHandle.standardError.write(Data("serving \(bodyBytes)-byte bodies; wrk -t2 -c\(connections) -d\(seconds)s, \(rounds) round(s)\n".utf8))
 
-        var swiftRates: [Double] = []
-        var cRates: [Double] = []
+        var swiftRates: [Double] = [], cRates: [Double] = []
+        var swiftCPU: [Double] = [], cCPU: [Double] = []
         for _ in 0..<rounds {
-            swiftRates.append(try runWrk(wrk, reference, port: server.boundPort))
-            cRates.append(try measureReference(refBinary, reference, wrk: wrk, bodyFile: bodyFile.path))
-            FileHandle.standardError.write(Data(String(format: "round: swift %.0f req/s, ref %.0f req/s\n",
-                                                       swiftRates.last!, cRates.last!).utf8))
+            // Our process is the server (wrk is a child, not counted in /proc/self/stat).
+            if warmup > 0 { _ = try runWrk(wrk, reference, port: server.boundPort, seconds: warmup) }
+            let cpuBefore = Self.cpuSeconds()
+            let swift = try runWrk(wrk, reference, port: server.boundPort)
+            swiftCPU.append((Self.cpuSeconds() - cpuBefore) / swift.requests * 1e6)
+            swiftRates.append(swift.rate)
+            let (c, cSeconds) = try measureReference(refBinary, reference, wrk: wrk, bodyFile: bodyFile.path)
+            cRates.append(c.rate)
+            cCPU.append(cSeconds / c.requests * 1e6)
+            FileHandle.standardError.write(Data(String(
+                format: "round: swift %.0f req/s %.1f cpu-us/req, ref %.0f req/s %.1f cpu-us/req\n",
+                swift.rate, swiftCPU.last!, c.rate, cCPU.last!).utf8))
         }
         let swiftRate = median(swiftRates), cRate = median(cRates)
         print("http_body_bytes \(bodyBytes)")
+        // Server CPU per request: steadier than req/s when other work shares the machine.
+        print(String(format: "swift_http_cpu_us_per_req %.2f", median(swiftCPU)))
+        print(String(format: "ref_http_cpu_us_per_req %.2f", median(cCPU)))
         print(String(format: "swift_http_req_per_s %.0f", swiftRate))
         print(String(format: "ref_http_req_per_s %.0f", cRate))
         print(String(format: "http_directory_ratio_vs_c %.3f", swiftRate / cRate))
@@ -90,11 +105,12 @@ struct HTTPBench: ParsableCommand {
         return try local.compile("mhd_ref_sized", libraries: ["microhttpd"])
     }
 
-    private func measureReference(_ binary: String, _ reference: Reference, wrk: String, bodyFile: String) throws -> Double {
+    /// Runs mhd_ref under wrk; the load and the CPU seconds mhd_ref used meanwhile.
+    private func measureReference(_ binary: String, _ reference: Reference, wrk: String, bodyFile: String) throws -> (Load, Double) {
         let port = try Self.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [String(port), bodyFile, String(threads), refMode, String(seconds + 30)]
+        process.arguments = [String(port), bodyFile, String(threads), refMode, String(seconds + warmup + 30)]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         defer {
@@ -103,19 +119,48 @@ struct HTTPBench: ParsableCommand {
         }
         try Self.waitForListener(port: port, deadline: 5)
         try Self.checkBodyLength(port: port, expected: bodyBytes, who: "mhd_ref")
-        return try runWrk(wrk, reference, port: port)
+        if warmup > 0 { _ = try runWrk(wrk, reference, port: port, seconds: warmup) }
+        let pid = String(process.processIdentifier)
+        let cpuBefore = Self.cpuSeconds(pid: pid)
+        let load = try runWrk(wrk, reference, port: port)
+        return (load, Self.cpuSeconds(pid: pid) - cpuBefore)
     }
 
     /// `wrk -t2 -c<connections> -d<seconds>s` on /v1/directory; requests per second. Any non-2xx
     /// answer fails the run.
-    private func runWrk(_ wrk: String, _ reference: Reference, port: UInt16) throws -> Double {
-        let result = try reference.run(wrk, ["-t2", "-c\(connections)", "-d\(seconds)s", "http://127.0.0.1:\(port)/v1/directory"])
+    private func runWrk(_ wrk: String, _ reference: Reference, port: UInt16, seconds: Int? = nil) throws -> Load {
+        let duration = seconds ?? self.seconds
+        let result = try reference.run(wrk, ["-t2", "-c\(connections)", "-d\(duration)s", "http://127.0.0.1:\(port)/v1/directory"])
         guard result.status == 0 else { throw BenchError("wrk failed: \(result.output)") }
         if result.output.contains("Non-2xx") { throw BenchError("non-2xx answers under load: \(result.output)") }
-        for line in result.output.split(separator: "\n") where line.hasPrefix("Requests/sec:") {
-            if let value = Double(line.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces)) { return value }
+        var rate: Double?
+        var requests: Double?
+        for line in result.output.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("Requests/sec:") {
+                rate = Double(trimmed.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces))
+            } else if trimmed.contains(" requests in ") {
+                requests = Double(trimmed.split(separator: " ")[0])
+            }
         }
-        throw BenchError("no Requests/sec in wrk output: \(result.output)")
+        guard let rate, let requests else { throw BenchError("no Requests/sec in wrk output: \(result.output)") }
+        return Load(rate: rate, requests: requests)
+    }
+
+    /// What one wrk run achieved.
+    struct Load {
+        let rate: Double
+        let requests: Double
+    }
+
+    /// CPU seconds (user + system) used so far by process `pid` (`self` for this process).
+    static func cpuSeconds(pid: String = "self") -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14, stime 15 (1-based in proc(5)).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// A JSON document shaped like a signed relay directory, exactly `bytes` long.

@@ -168,6 +168,39 @@ struct LiveServerTests {
         #expect(try connection.readResponse().text == "ab%2Fcd")
     }
 
+    @Test("repeated large bodies: the same array is reused, a new array or header is never confused with it")
+    func responseReuse() throws {
+        let shared = [UInt8](repeating: UInt8(ascii: "s"), count: 4096)
+        let counter = Mutex(0)
+        let router = HTTPRouter()
+        router.get("/v1/shared") { request in
+            .jsonBytes(shared, headers: [("X-Version", request.query["v"] ?? "none")])
+        }
+        router.get("/v1/fresh") { _ in
+            let n = counter.withLock { value -> Int in
+                value += 1
+                return value
+            }
+            return HTTPResponse(headers: [("X-N", "\(n)")], body: [UInt8](repeating: UInt8(ascii: "a") + UInt8(n % 26), count: 2048))
+        }
+        let server = try startServer(router)
+        defer { server.stop() }
+        let connection = try RawHTTPConnection(port: server.boundPort)
+        for round in 0..<30 {
+            try connection.send("GET /v1/shared?v=\(round % 3) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let sharedResponse = try connection.readResponse()
+            #expect(sharedResponse.body == shared)
+            #expect(sharedResponse.headers["x-version"] == "\(round % 3)")
+            try connection.send("GET /v1/fresh HTTP/1.1\r\nHost: x\r\n\r\n")
+            let fresh = try connection.readResponse()
+            let n = try #require(fresh.headers["x-n"].flatMap(Int.init))
+            #expect(fresh.body == [UInt8](repeating: UInt8(ascii: "a") + UInt8(n % 26), count: 2048))
+        }
+        let head = try rawRequest(port: server.boundPort, "HEAD", "/v1/shared?v=1")
+        #expect(head.headers["content-length"] == "4096")
+        #expect(head.body.isEmpty)
+    }
+
     @Test("server-owned headers and header injection are not sent")
     func headerSafety() throws {
         let server = try startServer(Self.makeRouter())
