@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -73,13 +73,13 @@ public struct RelayRoutes: Sendable {
 
     private func directory(_ request: HTTPRequest) -> HTTPResponse {
         guard let served = state.directory else { return .error(HTTPError(503, "no_directory", "no directory yet")) }
-        let cache = [("ETag", served.etag), ("Cache-Control", "no-cache")]
         if let match = request.header("If-None-Match"), match.split(separator: ",").contains(where: {
-            $0.trimmingCharacters(in: .whitespaces) == served.etag || $0.trimmingCharacters(in: .whitespaces) == "*"
+            let tag = $0.trimmingCharacters(in: .whitespaces)
+            return tag == served.etag || tag == "*"
         }) {
-            return HTTPResponse(status: 304, headers: cache)
+            return HTTPResponse(status: 304, headers: served.headers)
         }
-        return .jsonBytes(served.json, headers: cache)
+        return .jsonBytes(served.json, headers: served.headers)
     }
 
     struct RelaySummary: Encodable {

@@ -5,13 +5,24 @@ import Synchronization
 /// What the relay's HTTP side and control loop share: the directory it serves, its own signed
 /// descriptor, the first-ring duty (when it has one) and readiness. Thread-safe.
 public final class RelayState: Sendable {
-    /// The directory as served: exact signed bytes, their ETag, and the verified content.
-    public struct ServedDirectory: Sendable {
-        public var json: [UInt8]
-        public var etag: String
-        public var document: SignedDocument
-        public var directory: RelayDirectory
-        public var descriptors: [RelayDescriptor]
+    /// The directory as served: exact signed bytes, their ETag and the response headers, and the
+    /// verified content. Immutable and shared by reference, so serving it costs one retain.
+    public final class ServedDirectory: Sendable {
+        public let json: [UInt8]
+        public let etag: String
+        public let headers: [(String, String)]
+        public let document: SignedDocument
+        public let directory: RelayDirectory
+        public let descriptors: [RelayDescriptor]
+
+        init(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor]) {
+            json = document.jsonBytes()
+            etag = "\"\(document.bodyHash.hex)\""
+            headers = [("ETag", etag), ("Cache-Control", "no-cache")]
+            self.document = document
+            self.directory = directory
+            self.descriptors = descriptors
+        }
     }
 
     private struct Inner {
@@ -58,9 +69,7 @@ public final class RelayState: Sendable {
 
     /// Installs a directory already verified against the trusted roster.
     public func install(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor]) {
-        let json = document.jsonBytes()
-        let served = ServedDirectory(json: json, etag: "\"\(document.bodyHash.hex)\"", document: document,
-                                     directory: directory, descriptors: descriptors)
+        let served = ServedDirectory(document: document, directory: directory, descriptors: descriptors)
         inner.withLock { $0.directory = served }
     }
 

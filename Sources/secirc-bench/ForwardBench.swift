@@ -46,6 +46,7 @@ struct ForwardBench: ParsableCommand {
         let path = try [mesh.relays[0], mesh.relays[1], mesh.relays[2]].map { try mesh.descriptor(of: $0) }
 
         let latency = try measureLatency(sender: sender, sink: sink, path: path)
+        sink.peelArrivals.store(false, ordering: .relaxed)
         var swiftTrials: [(rate: Double, delivered: Double, fraction: Double)] = []
         for rate in offered {
             let trial = try trial(rate: rate, sender: sender, sink: sink, path: path, mesh: mesh)
@@ -270,6 +271,10 @@ final class Sink: @unchecked Sendable {
     private var rng = SystemRandom()
     private let arrivals = Mutex<[(Int, Double)]>([])
     private let stopped = Atomic<Bool>(false)
+    /// Peel the last layer (to read the sequence number, for latency) or only count link-authentic
+    /// arrivals (for throughput, as udp_sink only counts: the sink's own Sphinx work would
+    /// otherwise take CPU from the three relays it measures).
+    let peelArrivals = Atomic<Bool>(true)
 
     init() throws {
         transport = try UDPTransport(bind: SocketAddress(host: "127.0.0.1", port: 0))
@@ -330,6 +335,11 @@ final class Sink: @unchecked Sendable {
                     let plaintext = session.open(bytes, now: now).plaintext
                     sessions[index] = (session, entry.1)
                     guard let plaintext, case let .sphinx(packet)? = try? LinkFrame.decode(plaintext) else { continue }
+                    if !peelArrivals.load(ordering: .relaxed) {
+                        let at = Date().timeIntervalSince1970
+                        arrivals.withLock { $0.append((-1, at)) }
+                        continue
+                    }
                     var peeled = packet
                     guard case .deliver = processor.peel(&peeled) else { continue }
                     let body = processor.body(ofDelivered: peeled)

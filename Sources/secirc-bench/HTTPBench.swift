@@ -1,10 +1,14 @@
 import ArgumentParser
 import Foundation
+import SecIRCConfig
+import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+import SecIRCRelay
 
-/// The relay's directory endpoint under load: requests per second of an in-process
-/// `HTTPServer` serving `GET /v1/directory` (JSON of `--body-bytes`, with an ETag) against
+/// The relay's directory endpoint under load: requests per second of the relay's own routes
+/// (`RelayRoutes`, in-process on an `HTTPServer`) serving `GET /v1/directory` — a real signed
+/// directory of `--relays` relays, with its ETag — against
 /// `mhd_ref` (plain C libmicrohttpd, same body size, same thread count), both driven by
 /// `wrk -t2 -c64`.
 struct HTTPBench: ParsableCommand {
@@ -12,8 +16,8 @@ struct HTTPBench: ParsableCommand {
         commandName: "http",
         abstract: "GET /v1/directory requests per second vs the C libmicrohttpd reference; last line: http_directory_ratio_vs_c <x>.")
 
-    @Option(help: "Size of the JSON directory body in bytes.")
-    var bodyBytes: Int = 6000
+    @Option(help: "Relays in the signed directory served (5 give about 6 KB).")
+    var relays: Int = 5
 
     @Option(help: "Seconds of wrk load per measurement.")
     var seconds: Int = 10
@@ -34,7 +38,7 @@ struct HTTPBench: ParsableCommand {
     var refMode: String = "static"
 
     func validate() throws {
-        guard bodyBytes >= 16 else { throw ValidationError("--body-bytes must be at least 16") }
+        guard (1...1000).contains(relays) else { throw ValidationError("--relays must be 1...1000") }
         guard seconds >= 1, rounds >= 1, threads >= 1, connections >= 1, warmup >= 0 else {
             throw ValidationError("--seconds, --rounds, --threads and --connections must be positive, --warmup not negative")
         }
@@ -46,17 +50,12 @@ struct HTTPBench: ParsableCommand {
             throw BenchError("wrk not found (apt-get install wrk)")
         }
         let reference = try Reference.locate()
-        let refBinary = try compileReference(reference)
-        let body = Self.directoryBody(bytes: bodyBytes)
+        let (router, body) = try Self.relayDirectoryRoutes(relays: relays)
+        let bodyBytes = body.count
+        let refBinary = try compileReference(reference, bodyBytes: bodyBytes)
         let bodyFile = reference.buildDirectory.appendingPathComponent("directory.json")
         try Data(body).write(to: bodyFile)
 
-        let etag = "\"" + Hex.encode(BLAKE2b.hash(body, outputLength: 16)) + "\""
-        let router = HTTPRouter()
-        router.get("/v1/directory") { request in
-            if request.header("if-none-match") == etag { return HTTPResponse(status: 304, headers: [("ETag", etag)]) }
-            return .jsonBytes(body, headers: [("ETag", etag)])
-        }
         let server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: threads),
                                 router: router)
         try server.start()
@@ -73,7 +72,7 @@ struct HTTPBench: ParsableCommand {
             let swift = try runWrk(wrk, reference, port: server.boundPort)
             swiftCPU.append((Self.cpuSeconds() - cpuBefore) / swift.requests * 1e6)
             swiftRates.append(swift.rate)
-            let (c, cSeconds) = try measureReference(refBinary, reference, wrk: wrk, bodyFile: bodyFile.path)
+            let (c, cSeconds) = try measureReference(refBinary, reference, wrk: wrk, bodyFile: bodyFile.path, bodyBytes: bodyBytes)
             cRates.append(c.rate)
             cCPU.append(cSeconds / c.requests * 1e6)
             FileHandle.standardError.write(Data(String(
@@ -92,7 +91,7 @@ struct HTTPBench: ParsableCommand {
 
     /// mhd_ref reads at most 4096 bytes of its body file (`static char body[4096]`); for larger
     /// bodies a copy with only that buffer enlarged is compiled, so both serve the same bytes.
-    private func compileReference(_ reference: Reference) throws -> String {
+    private func compileReference(_ reference: Reference, bodyBytes: Int) throws -> String {
         let source = try String(contentsOf: reference.sourceDirectory.appendingPathComponent("mhd_ref.c"), encoding: .utf8)
         let buffer = "static char body[4096];"
         guard bodyBytes > 4096, source.contains(buffer) else {
@@ -106,7 +105,7 @@ struct HTTPBench: ParsableCommand {
     }
 
     /// Runs mhd_ref under wrk; the load and the CPU seconds mhd_ref used meanwhile.
-    private func measureReference(_ binary: String, _ reference: Reference, wrk: String, bodyFile: String) throws -> (Load, Double) {
+    private func measureReference(_ binary: String, _ reference: Reference, wrk: String, bodyFile: String, bodyBytes: Int) throws -> (Load, Double) {
         let port = try Self.freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -164,25 +163,37 @@ struct HTTPBench: ParsableCommand {
     }
 
     /// A JSON document shaped like a signed relay directory, exactly `bytes` long.
-    static func directoryBody(bytes: Int) -> [UInt8] {
+    /// The relay's real routes over a signed directory of `relays` relays; returns the router and
+    /// the exact bytes `GET /v1/directory` serves.
+    static func relayDirectoryRoutes(relays: Int) throws -> (HTTPRouter, [UInt8]) {
         var rng = SeededRandom(seed: "http bench directory")
-        func hex(_ count: Int) -> String { Hex.encode(rng.bytes(count)) }
-        let signatures = #""signatures":[{"signer":"\#(hex(32))","signature":"\#(hex(64))"}]"#
-        func render(_ relays: [String], padding: Int) -> String {
-            #"{"directory":{"epoch":1234,"relays":[\#(relays.joined(separator: ","))]},\#(signatures),"padding":"\#(String(repeating: "0", count: padding))"}"#
+        let now = UnixTime(seconds: Int64(Date().timeIntervalSince1970))
+        let ring = SigningPrivateKey(using: &rng)
+        let roster = Roster(members: [Roster.Member(identityKey: ring.publicKey, udp: "127.0.0.1:6690", http: "http://127.0.0.1:6691")])
+        let authority = DirectoryAuthority(identity: ring, roster: roster, network: NetworkParameters(coverRate: 2, meanDelayMs: 50),
+                                           period: .seconds(3_600))
+        let state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, authority: authority, tlsFingerprint: nil)
+        func descriptor(_ key: SigningPrivateKey, _ i: Int) throws -> SignedDocument {
+            try RelayDescriptor(
+                identityKey: key.publicKey, linkKey: AgreementPrivateKey(using: &rng).publicKey, udp: "10.0.0.\(i + 1):6690",
+                http: "http://10.0.0.\(i + 1):6691",
+                onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: now.seconds, validUntil: now.seconds + 86_400),
+                            .init(epoch: 2, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: now.seconds + 86_400,
+                                  validUntil: now.seconds + 172_800)],
+                capacity: 10_000, flags: ["mailbox"], published: now.seconds).signed(by: key)
         }
-        var relays: [String] = []
-        while true {
-            let index = relays.count
-            let relay = #"{"id":"\#(hex(32))","onion_key":"\#(hex(32))","address":"10.0.\#(index / 250).\#(index % 250 + 1):6690","flags":["stable","fast"],"capacity":\#(1000 + index)}"#
-            if render(relays + [relay], padding: 0).utf8.count > bytes { break }
-            relays.append(relay)
-        }
-        var text = render(relays, padding: 0)
-        if text.utf8.count > bytes { text = #"{"padding":""}"# }
-        let missing = bytes - text.utf8.count
-        text = text.replacingOccurrences(of: #""padding":""#, with: #""padding":""# + String(repeating: "0", count: missing))
-        return Array(text.utf8)
+        state.setDescriptor(try descriptor(ring, 0), now: now)
+        for i in 1..<relays { _ = try state.acceptUpload(descriptor(SigningPrivateKey(using: &rng), i), now: now) }
+        guard let (document, directory) = state.signDirectoryIfNeeded(now: now, force: true) else { throw BenchError("no directory") }
+        state.install(document: document, directory: directory, descriptors: try directory.descriptors())
+        state.setUDPReady()
+        let settings = try RelaySettings.load(serverPath: nil, securityPath: nil, environment: [:])
+        var tokenRNG = SystemRandom()
+        let routes = RelayRoutes(
+            state: state, metrics: RelayMetrics(), settings: settings,
+            adminToken: HTTPBearerToken(SecureBytes(Array(Hex.encode(tokenRNG.bytes(32)).utf8))), logLevel: LogLevelControl(.warning),
+            commands: { _ in }, onionKeys: { [] }, clock: { now }, drain: {})
+        return (routes.router(), state.directory?.json ?? [])
     }
 
     /// A port that was free a moment ago.
