@@ -136,6 +136,11 @@ public struct ServerConfig: Sendable, Equatable {
         try root.section("log") { s in
             c.logLevel = try s.choice("level", default: c.logLevel)
         }
+        if c.directory.periodSeconds >= c.keys.rotationSeconds {
+            throw root.reader.error(["directory", "period_seconds"],
+                                    "\(c.directory.periodSeconds) is not shorter than keys.rotation_seconds (\(c.keys.rotationSeconds)): "
+                                        + "next onion keys would not reach senders before they take over")
+        }
         return c
     }
 }

@@ -59,6 +59,8 @@ import Testing
         ("http:\n  tls: files", "server.yaml: http.cert_file: required when tls is \"files\""),
         ("http:\n  public_url: ftp://x", "server.yaml: http.public_url: \"ftp://x\" is not an http:// or https:// URL"),
         ("keys:\n  rotation_seconds: 10\n  grace_seconds: 20", "server.yaml: keys.grace_seconds: 20 is longer than rotation_seconds (10)"),
+        ("keys:\n  rotation_seconds: 60\n  grace_seconds: 5\ndirectory:\n  period_seconds: 60",
+         "server.yaml: directory.period_seconds: 60 is not shorter than keys.rotation_seconds (60): next onion keys would not reach senders before they take over"),
         ("directory:\n  bootstrap_urls: [\"http://a:1\", nope]", "server.yaml: directory.bootstrap_urls[1]: \"nope\" is not an http:// or https:// URL"),
         ("log:\n  level: loud", "server.yaml: log.level: \"loud\" is not one of \"trace\", \"debug\", \"info\", \"notice\", \"warning\", \"error\", \"critical\""),
         ("relay:\n  name: \"a\\u0007b\"", "server.yaml: relay.name: contains control characters"),
