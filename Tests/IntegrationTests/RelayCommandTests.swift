@@ -8,7 +8,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func runUntilID() async throws -> String {
             let log = dir + "/out.log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let process = Process()
             process.executableURL = Processes.productsDirectory.appendingPathComponent("secirc-relay")
             process.arguments = ["--data-dir", dir + "/data", "--udp-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]

@@ -51,7 +51,7 @@ final class RelayProcess: @unchecked Sendable {
             "  members:\n    - {public_key: \(ring.identity.publicKey.rawValue.hex), udp: \"127.0.0.1:\(ring.udpPort)\", http: \"\(ring.http)\"}\n"
         } ?? "  members: []\n"
         try "first_ring:\n\(members)network: {mean_delay_ms: 5}\n".write(toFile: directory + "/security.yaml", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: directory + "/relay.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/relay.log", contents: nil)
         log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/relay.log"))
     }
 
