@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // C libraries (Debian packages). Each is imported by exactly one wrapper target.
@@ -28,7 +29,10 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
 
-        .target(name: "SecIRCCrypto", dependencies: ["CSodium", "COpenSSL"], swiftSettings: swiftSettings),
+        .target(
+            name: "SecIRCCrypto",
+            dependencies: ["CSodium", "COpenSSL", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .target(name: "SecIRCCore", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
         .target(name: "SecIRCTransport", dependencies: ["SecIRCCore"], swiftSettings: swiftSettings),
         .target(

@@ -77,6 +77,12 @@ import Testing
         #expect(try await relay.request("/healthz").status == 200)
         #expect(try await relay.request("/readyz").status == 200)
         #expect(relay.process.isRunning)
+        let metrics = String(decoding: try await relay.request("/metrics").body, as: UTF8.self)
+        for status in ["200", "400", "401", "404", "405", "413"] {
+            #expect(metrics.contains("secirc_http_requests_total{status=\"\(status)\"}"), "HTTP \(status) counted")
+        }
+        #expect(metrics.contains("secirc_packets_dropped_total{layer=\"link\",reason=\"bad_mac1\"}"))
+        #expect(!metrics.contains("secirc_packets_dropped_total{layer=\"link\",reason=\"bad_mac1\"} 0\n"), "flipped initiations counted")
         let status = try await relay.json("/v1/admin/status", token: relay.adminToken)
         #expect((status["drops"] as? Int ?? 0) > 1_000)
     }
