@@ -41,6 +41,22 @@ import Testing
         return Dictionary(uniqueKeysWithValues: try directory.descriptors().map { ($0.id, $0) })
     }
 
+    /// Fetches (and acknowledges) mail until `expecting` distinct packet numbers (first two body
+    /// bytes) have arrived or the deadline passes; returns the numbers seen.
+    static func fetchNumbered(from exit: LinkClient, mailbox: SigningPrivateKey, expecting: Int) async throws -> Set<Int> {
+        var received = Set<Int>()
+        var ack: UInt64 = 0
+        try await eventually("all \(expecting) packets at the exit") {
+            let (messages, _) = try exit.fetch(mailbox: mailbox, ackThrough: ack)
+            for (sequence, body) in messages {
+                received.insert(Int(body[0]) << 8 | Int(body[1]))
+                ack = max(ack, sequence)
+            }
+            return received.count == expecting
+        }
+        return received
+    }
+
     @Test func onionPacketCrossesThreeRelaysToAMailbox() async throws {
         let root = try Processes.temporaryDirectory()
         let relays = try await Self.startMesh(root: root)
@@ -103,17 +119,7 @@ import Testing
             try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: mailboxKey.publicKey.id.rawValue, body: body)))
             if i % 20 == 19 { _ = try entry.receiveFrames(timeout: .milliseconds(20)) { _ in false } } // pace: ~1k packets/s
         }
-        let exit = try LinkClient(to: path[2])
-        var received = Set<Int>()
-        var ack: UInt64 = 0
-        try await eventually("all \(total) packets at C") {
-            let (messages, _) = try exit.fetch(mailbox: mailboxKey, ackThrough: ack)
-            for (sequence, body) in messages {
-                received.insert(Int(body[0]) << 8 | Int(body[1]))
-                ack = max(ack, sequence)
-            }
-            return received.count == total
-        }
+        let received = try await Self.fetchNumbered(from: LinkClient(to: path[2]), mailbox: mailboxKey, expecting: total)
         #expect(received.count == total)
         let status = try await b.json("/v1/admin/status", token: b.adminToken)
         #expect((status["onion_keys"] as? [Any])?.count == 2)
@@ -153,17 +159,7 @@ import Testing
             _ = try entry.receiveFrames(timeout: .milliseconds(100)) { _ in false } // ~10 packets a second
         }
         #expect(epochsSeen.count >= 3, "B rotated at least twice during the run")
-        let exit = try LinkClient(to: directory[c.id]!)
-        var received = Set<Int>()
-        var ack: UInt64 = 0
-        try await eventually("all \(sent) packets at C") {
-            let (messages, _) = try exit.fetch(mailbox: mailboxKey, ackThrough: ack)
-            for (sequence, body) in messages {
-                received.insert(Int(body[0]) << 8 | Int(body[1]))
-                ack = max(ack, sequence)
-            }
-            return received.count == sent
-        }
+        let received = try await Self.fetchNumbered(from: LinkClient(to: directory[c.id]!), mailbox: mailboxKey, expecting: sent)
         #expect(received.count == sent)
         let metrics = String(decoding: try await b.request("/metrics").body, as: UTF8.self)
         #expect(metrics.contains("secirc_packets_dropped_total{layer=\"sphinx\",reason=\"unknown_epoch\"} 0\n"))

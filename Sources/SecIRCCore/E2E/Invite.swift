@@ -67,17 +67,10 @@ public struct Invite: Hashable, Sendable {
         let name = displayNameHint.map { Array($0.utf8) } ?? []
         w.write(UInt8(name.count))
         w.write(name)
-        self.identityKey = identity.publicKey
-        self.expiry = expiry
-        self.identityAgreementKey = identityAgreementKey
-        self.signedPrekeyID = signedPrekeyID
-        self.signedPrekey = signedPrekey
-        self.pqPrekeyID = pqPrekeyID
-        self.pqPrekey = pqPrekey
-        self.mailboxes = mailboxes
-        self.displayNameHint = displayNameHint
-        body = w.bytes
-        signature = identity.sign(Self.signatureContext + w.bytes)
+        self.init(identityKey: identity.publicKey, expiry: expiry, identityAgreementKey: identityAgreementKey,
+                  signedPrekeyID: signedPrekeyID, signedPrekey: signedPrekey, pqPrekeyID: pqPrekeyID, pqPrekey: pqPrekey,
+                  mailboxes: mailboxes, displayNameHint: displayNameHint, body: w.bytes,
+                  signature: identity.sign(Self.signatureContext + w.bytes))
     }
 
     /// `secirc:` followed by unpadded base64url of `body || signature`.
