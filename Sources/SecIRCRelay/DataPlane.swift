@@ -56,6 +56,9 @@ public final class DataPlane: @unchecked Sendable {
         /// Handshakes per second above which initiations need a cookie (mac2).
         public var handshakesPerSecondUnderLoad = 500
         public var fetchBatch = 32
+        /// Longest per-hop delay a packet may ask for; longer ones are dropped (an attacker could
+        /// otherwise fill the bounded delay queue with packets that never leave).
+        public var maxDelayMilliseconds: UInt32 = 60_000
 
         public init(relayID: ID, linkKey: AgreementPrivateKey, mailbox: MailboxStore.Limits, keyPeriod: Duration, keyGrace: Duration) {
             self.relayID = relayID
@@ -279,6 +282,7 @@ public final class DataPlane: @unchecked Sendable {
         var packet = packet
         switch sphinx.peel(&packet) {
         case let .forward(relay, delay):
+            guard delay <= configuration.maxDelayMilliseconds else { return count(.delayTooLong) }
             if delay == 0 {
                 forward(packet, to: relay, now: now)
             } else if !delays.push(packet, to: relay, due: now.adding(.milliseconds(Int64(delay)))) {

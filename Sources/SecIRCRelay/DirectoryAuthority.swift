@@ -56,7 +56,8 @@ public struct DirectoryAuthority: Sendable {
             throw .invalid("\(error)")
         }
         let slack = max(period.components.seconds, 600)
-        guard abs(descriptor.published - now.seconds) <= slack else { throw .stale }
+        // `published` comes from outside: compare without arithmetic that could overflow.
+        guard descriptor.published >= now.seconds - slack, descriptor.published <= now.seconds + slack else { throw .stale }
         if descriptor.identityKey == identity.publicKey { throw .invalid("this is the first ring's own identity") }
         if descriptors[descriptor.id] == nil, descriptors.count >= maximumDescriptors { throw .full }
         if let existing = descriptors[descriptor.id], existing.descriptor.published > descriptor.published {

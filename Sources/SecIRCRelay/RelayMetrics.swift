@@ -19,6 +19,8 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case fetchDenied = "fetch_denied"
     /// A handshake refused because the relay holds its maximum of link sessions.
     case sessionLimit = "session_limit"
+    /// A Sphinx packet asked for a per-hop delay above the relay's maximum.
+    case delayTooLong = "delay_too_long"
 }
 
 /// The data plane's counters. The data plane owns one and increments it with plain adds (no

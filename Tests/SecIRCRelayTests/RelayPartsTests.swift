@@ -134,6 +134,11 @@ import Testing
         #expect(throws: DirectoryAuthority.UploadError.stale) {
             try authority.accept(descriptor.signed(by: relayKey), now: now.adding(.seconds(3_600)))
         }
+        for published in [Int64.min, Int64.max, -1] { // hostile timestamps are refused, not trapped on
+            var odd = descriptor
+            odd.published = published
+            #expect(throws: DirectoryAuthority.UploadError.stale) { try authority.accept(odd.signed(by: relayKey), now: now) }
+        }
 
         let (first, _) = authority.sign(now: now)
         let one = try Unverified<RelayDirectory>(first).verified(trusting: roster, now: now.seconds)

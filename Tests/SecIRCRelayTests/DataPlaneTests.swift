@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCRelay
+import SecIRCTransport
+import Testing
+
+/// The data plane alone, over the in-memory transport: a client link, Sphinx packets in, counters out.
+@Suite struct DataPlaneTests {
+    static func now() -> UnixTime { UnixTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)) }
+
+    /// A running data plane, a client transport on the same in-memory network, and an
+    /// established anonymous link from the client.
+    final class Harness: @unchecked Sendable {
+        // @unchecked: the client side is used by the test only; the data plane runs on its thread.
+        let network = InMemoryNetwork()
+        let relay: DataPlane
+        let metrics = RelayMetrics()
+        let client: InMemoryTransport
+        let relayAddress: SocketAddress
+        var session: LinkSession
+        let linkKey: AgreementPrivateKey
+
+        init() throws {
+            var rng = SystemRandom()
+            linkKey = AgreementPrivateKey(using: &rng)
+            relayAddress = try SocketAddress(host: "10.1.0.1", port: 6690)
+            let transport = try network.bind(relayAddress)
+            client = try network.bind(SocketAddress(host: "10.1.0.2", port: 5000))
+            let configuration = DataPlane.Configuration(
+                relayID: SigningPrivateKey(using: &rng).publicKey.id, linkKey: linkKey,
+                mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+                keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
+            relay = DataPlane(configuration: configuration, transport: transport, metrics: metrics,
+                              logger: Logger(label: "test"), clock: { DataPlaneTests.now() }, keysChanged: { _ in })
+            let thread = Thread { [relay] in relay.run() }
+            thread.start()
+
+            var initiator = LinkInitiator(anonymousTo: linkKey.publicKey)
+            try client.send(initiator.initiation(now: DataPlaneTests.now(), rng: &rng), to: relayAddress)
+            let batch = DatagramBatch(capacity: 4)
+            guard try client.receive(into: batch, timeout: .seconds(5)) == 1,
+                  case let .established(session, send) = initiator.receive(batch.withDatagram(0) { Array($0) }, now: DataPlaneTests.now())
+            else { throw CancellationError() }
+            if let send { try client.send(send, to: relayAddress) }
+            self.session = session
+        }
+
+        func send(_ frame: LinkFrame) throws {
+            try client.send(session.seal(frame.encoded(), now: DataPlaneTests.now()).packet!, to: relayAddress)
+        }
+
+        /// Waits (with a deadline) until the published counters satisfy `condition`.
+        func counters(within seconds: Double = 5, _ condition: (RelayCounters) -> Bool) async throws -> RelayCounters {
+            let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+            while ContinuousClock.now < deadline {
+                if condition(metrics.snapshot) { return metrics.snapshot }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return metrics.snapshot
+        }
+
+        deinit { relay.stop() }
+    }
+
+    @Test func packetsAskingForTooLongADelayAreDroppedAndCounted() async throws {
+        let h = try Harness()
+        var rng = SystemRandom()
+        let current = try #require(h.relay.onionKeyEntries.first)
+        let next = try Bytes32(rng.bytes(32))
+        let packet = try SphinxPacketBuilder().build(
+            path: [SphinxHop(onionKey: current.key, epoch: current.epoch,
+                             command: .forward(to: next, delayMilliseconds: 3_600_000, nextEpoch: 0))],
+            body: [1], using: &rng)
+        try h.send(.sphinx(packet))
+        let counters = try await h.counters { $0.relayDrops[.delayTooLong, default: 0] == 1 }
+        #expect(counters.relayDrops[.delayTooLong] == 1)
+        #expect(counters.delayQueue == 0)
+    }
+
+    @Test func deliveredMailIsFetchedWithTheMailboxKey() async throws {
+        let h = try Harness()
+        var rng = SystemRandom()
+        let current = try #require(h.relay.onionKeyEntries.first)
+        let mailboxKey = SigningPrivateKey(using: &rng)
+        let packet = try SphinxPacketBuilder().build(
+            path: [SphinxHop(onionKey: current.key, epoch: current.epoch, command: .deliver(to: mailboxKey.publicKey.id.rawValue))],
+            body: Array("in memory".utf8), using: &rng)
+        try h.send(.sphinx(packet))
+        let counters = try await h.counters { $0.delivered == 1 }
+        #expect(counters.delivered == 1)
+        #expect(counters.mailboxMessages == 1)
+    }
+}
