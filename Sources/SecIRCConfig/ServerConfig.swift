@@ -17,7 +17,7 @@ public struct ServerConfig: Sendable, Equatable {
         public var socketBufferBytes = 4 << 20
         /// Datagrams per recvmmsg/sendmmsg call.
         public var batch = 32
-        /// Packets waiting for the peel stage; beyond it they are dropped and counted.
+        /// Packets waiting out their per-hop mixing delay; beyond it they are dropped and counted.
         public var queuePackets = 8192
     }
 
