@@ -111,7 +111,7 @@ enum FreePort {
 
 /// Awaits a condition with a deadline, checking it every `interval` (an event we cannot be
 /// notified of, like another process becoming ready).
-func eventually(_ what: String, within seconds: Double = 20, interval: Duration = .milliseconds(50),
+func eventually(_ what: String, within seconds: Double = 60, interval: Duration = .milliseconds(50),
                 _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
     while ContinuousClock.now < deadline {
