@@ -21,15 +21,36 @@ import Testing
         let relayAddress: SocketAddress
         var session: LinkSession
         let linkKey: AgreementPrivateKey
+        let relayID: ID
+
+        /// A second data plane on the same network (a peer relay).
+        static func peer(on network: InMemoryNetwork, host: String) throws -> (DataPlane, RelayMetrics, PeerInfo) {
+            var rng = SystemRandom()
+            let key = AgreementPrivateKey(using: &rng)
+            let id = SigningPrivateKey(using: &rng).publicKey.id
+            let address = try SocketAddress(host: host, port: 6690)
+            let metrics = RelayMetrics()
+            let plane = DataPlane(
+                configuration: DataPlane.Configuration(
+                    relayID: id, linkKey: key,
+                    mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+                    keyPeriod: .seconds(3_600), keyGrace: .seconds(60)),
+                transport: try network.bind(address), metrics: metrics, logger: Logger(label: "peer"),
+                clock: { DataPlaneTests.now() }, keysChanged: { _ in })
+            let thread = Thread { [plane] in plane.run() }
+            thread.start()
+            return (plane, metrics, PeerInfo(id: id, address: address, linkKey: key.publicKey))
+        }
 
         init() throws {
             var rng = SystemRandom()
             linkKey = AgreementPrivateKey(using: &rng)
+            relayID = SigningPrivateKey(using: &rng).publicKey.id
             relayAddress = try SocketAddress(host: "10.1.0.1", port: 6690)
             let transport = try network.bind(relayAddress)
             client = try network.bind(SocketAddress(host: "10.1.0.2", port: 5000))
             let configuration = DataPlane.Configuration(
-                relayID: SigningPrivateKey(using: &rng).publicKey.id, linkKey: linkKey,
+                relayID: relayID, linkKey: linkKey,
                 mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
                 keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
             relay = DataPlane(configuration: configuration, transport: transport, metrics: metrics,
@@ -91,5 +112,33 @@ import Testing
         let counters = try await h.counters { $0.delivered == 1 }
         #expect(counters.delivered == 1)
         #expect(counters.mailboxMessages == 1)
+    }
+
+    /// An operator-added peer (admin API's POST /v1/admin/peers) gets a relay link (Noise IK)
+    /// on demand, and packets forwarded to it arrive.
+    @Test func operatorAddedPeerIsLinkedAndReached() async throws {
+        let h = try Harness()
+        let (peer, peerMetrics, info) = try Harness.peer(on: h.network, host: "10.1.0.3")
+        defer { peer.stop() }
+        h.relay.send(.addPeer(info))
+        var rng = SystemRandom()
+        let first = try #require(h.relay.onionKeyEntries.first)
+        let second = try #require(peer.onionKeyEntries.first)
+        let mailbox = SigningPrivateKey(using: &rng).publicKey.id.rawValue
+        let packet = try SphinxPacketBuilder().build(path: [
+            SphinxHop(onionKey: first.key, epoch: first.epoch, command: .forward(to: info.id.rawValue, delayMilliseconds: 5, nextEpoch: 0)),
+            SphinxHop(onionKey: second.key, epoch: second.epoch, command: .deliver(to: mailbox)),
+        ], body: [7], using: &rng)
+        try h.send(.sphinx(packet))
+        var delivered = 0
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while delivered == 0, ContinuousClock.now < deadline {
+            delivered = peerMetrics.snapshot.delivered
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(delivered == 1)
+        let counters = try await h.counters { $0.forwarded == 1 && $0.connectedPeers == 1 }
+        #expect(counters.forwarded == 1)
+        #expect(counters.connectedPeers == 1)
     }
 }
