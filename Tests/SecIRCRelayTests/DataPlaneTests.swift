@@ -42,7 +42,7 @@ import Testing
             return (plane, metrics, PeerInfo(id: id, address: address, linkKey: key.publicKey))
         }
 
-        init() throws {
+        init(handshakesPerSecondUnderLoad: Int = 500) throws {
             var rng = SystemRandom()
             linkKey = AgreementPrivateKey(using: &rng)
             relayID = SigningPrivateKey(using: &rng).publicKey.id
@@ -53,19 +53,26 @@ import Testing
                 relayID: relayID, linkKey: linkKey,
                 mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
                 keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
-            relay = DataPlane(configuration: configuration, transport: transport, metrics: metrics,
+            var tuned = configuration
+            tuned.handshakesPerSecondUnderLoad = handshakesPerSecondUnderLoad
+            relay = DataPlane(configuration: tuned, transport: transport, metrics: metrics,
                               logger: Logger(label: "test"), clock: { DataPlaneTests.now() }, keysChanged: { _ in })
             let thread = Thread { [relay] in relay.run() }
             thread.start()
 
             var initiator = LinkInitiator(anonymousTo: linkKey.publicKey)
-            try client.send(initiator.initiation(now: DataPlaneTests.now(), rng: &rng), to: relayAddress)
             let batch = DatagramBatch(capacity: 4)
-            guard try client.receive(into: batch, timeout: .seconds(5)) == 1,
-                  case let .established(session, send) = initiator.receive(batch.withDatagram(0) { Array($0) }, now: DataPlaneTests.now())
-            else { throw CancellationError() }
-            if let send { try client.send(send, to: relayAddress) }
-            self.session = session
+            var established: LinkSession?
+            for _ in 0..<2 where established == nil { // a relay under load first answers with a cookie
+                try client.send(initiator.initiation(now: DataPlaneTests.now(), rng: &rng), to: relayAddress)
+                guard try client.receive(into: batch, timeout: .seconds(5)) == 1 else { break }
+                if case let .established(session, send) = initiator.receive(batch.withDatagram(0) { Array($0) }, now: DataPlaneTests.now()) {
+                    if let send { try client.send(send, to: relayAddress) }
+                    established = session
+                }
+            }
+            guard let established else { throw CancellationError() }
+            self.session = established
         }
 
         func send(_ frame: LinkFrame) throws {
@@ -140,5 +147,29 @@ import Testing
         let counters = try await h.counters { $0.forwarded == 1 && $0.connectedPeers == 1 }
         #expect(counters.forwarded == 1)
         #expect(counters.connectedPeers == 1)
+    }
+
+    /// Past the handshake rate it treats as load, the relay answers initiations with a cookie
+    /// reply (no X25519 work) until the initiator proves its address with mac2.
+    @Test func underLoadInitiationsGetCookies() async throws {
+        let h = try Harness(handshakesPerSecondUnderLoad: 0) // every initiation counts as load
+        var rng = SystemRandom()
+        var initiator = LinkInitiator(anonymousTo: h.linkKey.publicKey)
+        try h.client.send(initiator.initiation(now: DataPlaneTests.now(), rng: &rng), to: h.relayAddress)
+        let batch = DatagramBatch(capacity: 4)
+        #expect(try h.client.receive(into: batch, timeout: .seconds(5)) == 1)
+        let reply = batch.withDatagram(0) { Array($0) }
+        #expect(LinkPacket.messageType(of: reply) == .cookieReply)
+        guard case .cookieStored = initiator.receive(reply, now: DataPlaneTests.now()) else {
+            Issue.record("cookie not accepted")
+            return
+        }
+        // With the cookie (mac2), the next initiation is answered with a response.
+        try h.client.send(initiator.initiation(now: DataPlaneTests.now(), rng: &rng), to: h.relayAddress)
+        #expect(try h.client.receive(into: batch, timeout: .seconds(5)) == 1)
+        let response = batch.withDatagram(0) { Array($0) }
+        #expect(LinkPacket.messageType(of: response) == .response)
+        let counters = try await h.counters { $0.linkDrops[.needsCookie, default: 0] >= 1 }
+        #expect(counters.linkDrops[.needsCookie, default: 0] >= 1)
     }
 }
