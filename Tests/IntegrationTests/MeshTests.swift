@@ -33,6 +33,12 @@ import Testing
         return relays
     }
 
+    /// Ends the relay processes and removes their files.
+    static func stopMesh(_ relays: [RelayProcess], root: String) {
+        relays.forEach { $0.terminate() }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
     /// The verified directory from `relay`, trusting A alone.
     static func descriptors(from relay: RelayProcess, firstRing a: RelayProcess) async throws -> [ID: RelayDescriptor] {
         let (_, data, _) = try await relay.request("/v1/directory")
@@ -60,10 +66,7 @@ import Testing
     @Test func onionPacketCrossesThreeRelaysToAMailbox() async throws {
         let root = try Processes.temporaryDirectory()
         let relays = try await Self.startMesh(root: root)
-        defer {
-            relays.forEach { $0.terminate() }
-            try? FileManager.default.removeItem(atPath: root)
-        }
+        defer { Self.stopMesh(relays, root: root) }
         let (a, b, c) = (relays[0], relays[1], relays[2])
         let directory = try await Self.descriptors(from: a, firstRing: a)
         let path = [a, b, c].map { directory[$0.id]! }
@@ -99,10 +102,7 @@ import Testing
     @Test func keyRotationDuringSteadyTrafficLosesNoPacket() async throws {
         let root = try Processes.temporaryDirectory()
         let relays = try await Self.startMesh(root: root)
-        defer {
-            relays.forEach { $0.terminate() }
-            try? FileManager.default.removeItem(atPath: root)
-        }
+        defer { Self.stopMesh(relays, root: root) }
         let (a, b, c) = (relays[0], relays[1], relays[2])
         let directory = try await Self.descriptors(from: a, firstRing: a)
         let path = [a, b, c].map { directory[$0.id]! }
@@ -130,10 +130,7 @@ import Testing
     @Test func scheduledRotationsLoseNoPacket() async throws {
         let root = try Processes.temporaryDirectory()
         let relays = try await Self.startMesh(root: root, rotationSeconds: 3, graceSeconds: 2)
-        defer {
-            relays.forEach { $0.terminate() }
-            try? FileManager.default.removeItem(atPath: root)
-        }
+        defer { Self.stopMesh(relays, root: root) }
         let (a, b, c) = (relays[0], relays[1], relays[2])
         var directory = try await Self.descriptors(from: a, firstRing: a)
         var rng = SystemRandom()
