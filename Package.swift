@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "secirc-relay", targets: ["secirc-relay"]),
+        .executable(name: "secirc-client", targets: ["secirc-client"]),
+        .executable(name: "secirc", targets: ["secirc"]),
         .executable(name: "secirc-bench", targets: ["secirc-bench"]),
     ],
     dependencies: [
@@ -21,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries (Debian packages). Each is imported by exactly one wrapper target.
@@ -58,10 +61,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        .target(
+            name: "SecIRCClient",
+            dependencies: [
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "secirc-client",
+            dependencies: [
+                "SecIRCClient", "SecIRCConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        // The `secirc` command line: a client of the daemon's HTTP API, and `secirc devnet`.
+        .target(
+            name: "SecIRCCLI",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "secirc", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -82,6 +107,15 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCHTTPTests", dependencies: ["SecIRCHTTP", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport"], swiftSettings: swiftSettings),
+            name: "SecIRCClientTests",
+            dependencies: [
+                "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCCLI"],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -24,6 +24,8 @@ public struct ClientConfig: Sendable, Equatable {
         /// Mailbox relays to register at.
         public var mailboxRelays = 2
         public var coverProfile = CoverProfile.balanced
+        /// How often the mailboxes are fetched (milliseconds).
+        public var pollIntervalMilliseconds = 1000
     }
 
     public struct Storage: Sendable, Equatable {
@@ -38,6 +40,8 @@ public struct ClientConfig: Sendable, Equatable {
     }
 
     public var dataDirectory = "data/client"
+    /// The name offered in this client's invites ("" = none).
+    public var displayName = ""
     public var api = API()
     public var network = Network()
     public var storage = Storage()
@@ -60,6 +64,8 @@ public struct ClientConfig: Sendable, Equatable {
         var c = ClientConfig()
         try root.section("client") { s in
             c.dataDirectory = try s.string("data_dir", default: c.dataDirectory)
+            c.displayName = try s.string("display_name", default: c.displayName)
+            guard c.displayName.utf8.count <= 64 else { throw s.invalid("display_name", "longer than 64 bytes") }
         }
         try root.section("api") { s in
             c.api.listen = try s.hostPort("listen", default: c.api.listen)
@@ -72,6 +78,7 @@ public struct ClientConfig: Sendable, Equatable {
             c.network.pathLength = try s.int("path_length", default: c.network.pathLength, in: 1...5)
             c.network.mailboxRelays = try s.int("mailbox_relays", default: c.network.mailboxRelays, in: 1...4)
             c.network.coverProfile = try s.choice("cover_traffic", default: c.network.coverProfile)
+            c.network.pollIntervalMilliseconds = try s.int("poll_interval_ms", default: c.network.pollIntervalMilliseconds, in: 50...60_000)
         }
         try root.section("storage") { s in
             c.storage.passphraseFile = try s.string("passphrase_file", default: c.storage.passphraseFile)

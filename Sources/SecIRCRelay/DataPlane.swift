@@ -135,7 +135,7 @@ public final class DataPlane: @unchecked Sendable {
         sphinx = SphinxProcessor(replayCapacity: configuration.replayCapacity)
         for key in keys.acceptedKeys { sphinx.install(key) }
         delays = DelayQueue(capacity: configuration.delayQueueCapacity)
-        mailboxes = MailboxStore(limits: configuration.mailbox)
+        mailboxes = MailboxStore(limits: configuration.mailbox, firstSequence: UInt64(max(clock().nanoseconds / 1000, 1)))
         inbound = DatagramBatch(capacity: configuration.batchSize, maxDatagramSize: 2048)
         outbound = DatagramBatch(capacity: configuration.batchSize, maxDatagramSize: 2048)
         publishedKeys = Mutex(keys.descriptorEntries)

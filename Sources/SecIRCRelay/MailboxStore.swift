@@ -6,7 +6,10 @@ public import SecIRCCore
 /// is dropped and counted, never queued without bound. Nothing here is ever written to disk.
 ///
 /// Delivery is at least once: `fetch` returns messages with increasing sequence numbers and
-/// deletes only those the owner acknowledges (`ackThrough`) on its next fetch.
+/// deletes only those the owner acknowledges (`ackThrough`) on its next fetch. Sequence numbers
+/// come from one store-wide counter that starts at `firstSequence` (the relay passes its start
+/// time in microseconds), so a number is never reused — not after a mailbox empties, nor after
+/// a restart — and a late acknowledgement can never delete mail its owner has not seen.
 /// Not thread-safe: the relay's data plane owns it.
 public struct MailboxStore: Sendable {
     public struct Limits: Sendable, Equatable {
@@ -38,7 +41,6 @@ public struct MailboxStore: Sendable {
 
     private struct Box {
         var messages: [Message] = []
-        var nextSequence: UInt64 = 1
     }
 
     public let limits: Limits
@@ -46,7 +48,12 @@ public struct MailboxStore: Sendable {
     public private(set) var totalBytes = 0
     public private(set) var messageCount = 0
 
-    public init(limits: Limits) { self.limits = limits }
+    private var nextSequence: UInt64
+
+    public init(limits: Limits, firstSequence: UInt64 = 1) {
+        self.limits = limits
+        nextSequence = max(firstSequence, 1)
+    }
 
     public var mailboxCount: Int { boxes.count }
 
@@ -56,8 +63,8 @@ public struct MailboxStore: Sendable {
         if totalBytes + body.count > limits.maxTotalBytes { return .storeFull }
         var box = boxes[mailbox] ?? Box()
         guard box.messages.count < limits.maxMessagesPerMailbox else { return .mailboxFull }
-        box.messages.append(Message(sequence: box.nextSequence, body: body, expires: now.adding(limits.ttl)))
-        box.nextSequence += 1
+        box.messages.append(Message(sequence: nextSequence, body: body, expires: now.adding(limits.ttl)))
+        nextSequence += 1
         boxes[mailbox] = box
         totalBytes += body.count
         messageCount += 1

@@ -24,6 +24,19 @@ import Testing
         #expect(store.messageCount == 0 && store.totalBytes == 0 && store.mailboxCount == 0)
     }
 
+    @Test func sequenceNumbersAreNeverReusedSoALateAckCannotDeleteNewMail() {
+        var store = MailboxStore(limits: Self.limits, firstSequence: 1_000)
+        _ = store.deliver([1], to: a, now: t0)
+        let first = store.fetch(a, ackThrough: 0, limit: 10)
+        #expect(first.messages.map(\.sequence) == [1_000])
+        #expect(store.fetch(a, ackThrough: 1_000, limit: 10).messages.isEmpty)
+        #expect(store.mailboxCount == 0, "the emptied mailbox is gone")
+        _ = store.deliver([2], to: a, now: t0)
+        // The owner acknowledges 1,000 again (its acknowledgement was lost): the new mail stays.
+        let again = store.fetch(a, ackThrough: 1_000, limit: 10)
+        #expect(again.messages.map(\.sequence) == [1_001])
+    }
+
     @Test func everyCapIsEnforcedAndNamed() {
         var store = MailboxStore(limits: Self.limits)
         var results: [MailboxStore.DropReason?] = []

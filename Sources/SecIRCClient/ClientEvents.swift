@@ -1,0 +1,36 @@
+public import SecIRCHTTP
+import Synchronization
+
+/// Fans client events out to every open `GET /v1/events` stream. A slow reader loses events
+/// (its stream's queue is bounded, and counts what it dropped); the messages stay in the store.
+public final class ClientEvents: Sendable {
+    private let streams = Mutex<[HTTPEventStream]>([])
+
+    public init() {}
+
+    /// A new stream that receives every event from now on.
+    public func subscribe() -> HTTPEventStream {
+        let stream = HTTPEventStream(capacity: 1024)
+        streams.withLock { $0.append(stream) }
+        return stream
+    }
+
+    public var subscriberCount: Int { streams.withLock { list in list.filter { !$0.isClosed }.count } }
+
+    public func publish(_ event: ClientEvent) {
+        let (name, data) = ClientJSON.event(event)
+        let open = streams.withLock { list -> [HTTPEventStream] in
+            list.removeAll { $0.isClosed }
+            return list
+        }
+        for stream in open { stream.send(event: name, data: data) }
+    }
+
+    public func closeAll() {
+        let all = streams.withLock { list -> [HTTPEventStream] in
+            defer { list.removeAll() }
+            return list
+        }
+        for stream in all { stream.close() }
+    }
+}

@@ -1,0 +1,84 @@
+import Dispatch
+import Foundation
+public import Logging
+import SecIRCConfig
+public import SecIRCCore
+import SecIRCCrypto
+import SecIRCHTTP
+public import SecIRCTransport
+
+/// One client daemon: its store and keys, the network thread, and the local HTTP API.
+/// `start()` launches both; `shutdown()` stops them and returns when the network thread is done.
+public final class ClientNode: Sendable {
+    public static let tokenFileName = "api.token"
+    public let settings: ClientSettings
+    public let messenger: Messenger
+    public let network = NetworkState()
+    public let events = ClientEvents()
+    private let worker: NetworkWorker
+    private let http: HTTPServer
+    private let logger: Logger
+    private let workerDone = DispatchSemaphore(value: 0)
+
+    /// Opens (or creates) the data directory, its keys and database, and binds the UDP socket.
+    /// Throws with a message for the user when something is in the way.
+    public init(settings: ClientSettings, logger: Logger, clock: @escaping @Sendable () -> UnixTime = ClientNode.systemClock,
+                transport: (any DatagramTransport)? = nil) throws {
+        self.settings = settings
+        self.logger = logger
+        let config = settings.client
+        let directory = config.dataDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ClientError.storage("cannot create data directory \(directory): \(error.localizedDescription)")
+        }
+        let key = try StorageKey.loadOrCreate(dataDirectory: directory, passphraseFile: config.storage.passphraseFile)
+        let store = try ClientStore(path: directory + "/" + ClientStore.fileName, key: key)
+        messenger = try Messenger(store: store, displayName: config.displayName,
+                                  retryInitialSeconds: config.messages.retryInitialSeconds,
+                                  retryMaxSeconds: config.messages.retryMaxSeconds)
+        let token = try HTTPBearerToken.loadOrCreate(path: directory + "/" + Self.tokenFileName)
+        let udp = try transport ?? UDPTransport(bind: SocketAddress(host: "0.0.0.0", port: 0))
+        worker = NetworkWorker(settings: settings, roster: try settings.trustedRoster(), messenger: messenger, state: network,
+                               events: events, transport: udp, logger: logger, clock: clock)
+        let routes = ClientRoutes(messenger: messenger, network: network, events: events, settings: settings, token: token,
+                                  clock: clock, poke: { [worker] in worker.poke() })
+        var httpConfiguration = HTTPServerConfiguration(host: config.api.listen.host, port: config.api.listen.port)
+        httpConfiguration.maxBodyBytes = 65536
+        http = HTTPServer(configuration: httpConfiguration, router: routes.router())
+    }
+
+    public static let systemClock: @Sendable () -> UnixTime = {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        return UnixTime(nanoseconds: Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec))
+    }
+
+    /// The API port actually bound.
+    public var apiPort: UInt16 { http.boundPort }
+
+    public var tokenPath: String { settings.client.dataDirectory + "/" + Self.tokenFileName }
+
+    public func start() throws {
+        try http.start()
+        let thread = Thread { [worker, workerDone] in
+            worker.run()
+            workerDone.signal()
+        }
+        thread.name = "secirc-client-network"
+        thread.start()
+        logger.info("client started", metadata: ["id": "\(messenger.identity.id)", "api_port": "\(apiPort)"])
+    }
+
+    /// Stops the network thread and the API. Nothing is lost: the outbox and every received
+    /// message are already in the store.
+    public func shutdown() {
+        worker.stop()
+        workerDone.wait()
+        events.closeAll()
+        http.stop()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import SecIRCConfig
+public import SecIRCCore
+import SecIRCCrypto
+public import SecIRCHTTP
+
+/// The client's local HTTP API (openapi/client.yaml). Every route but `/healthz` needs the
+/// bearer token from `<data-dir>/api.token`. Handlers run on libmicrohttpd's threads; they
+/// read and write the store (one transaction each) and wake the network thread when
+/// something was queued.
+public struct ClientRoutes: Sendable {
+    public let messenger: Messenger
+    public let network: NetworkState
+    public let events: ClientEvents
+    public let settings: ClientSettings
+    public let token: HTTPBearerToken
+    public let clock: @Sendable () -> UnixTime
+    public let poke: @Sendable () -> Void
+
+    public init(messenger: Messenger, network: NetworkState, events: ClientEvents, settings: ClientSettings,
+                token: HTTPBearerToken, clock: @escaping @Sendable () -> UnixTime, poke: @escaping @Sendable () -> Void) {
+        self.messenger = messenger
+        self.network = network
+        self.events = events
+        self.settings = settings
+        self.token = token
+        self.clock = clock
+        self.poke = poke
+    }
+
+    public func router() -> HTTPRouter {
+        let router = HTTPRouter()
+        let auth = HTTPAuth.bearer(token)
+        router.get("/healthz") { _ in .json(["status": "ok"]) }
+        router.get("/v1/identity", auth: auth) { _ in identity() }
+        router.get("/v1/invite", auth: auth) { _ in try mapped { try invite() } }
+        router.get("/v1/contacts", auth: auth) { _ in try mapped { try contacts() } }
+        router.post("/v1/contacts", auth: auth) { request in try mapped { try addContact(request) } }
+        router.get("/v1/contacts/:id", auth: auth) { request in try mapped { try contact(request) } }
+        router.put("/v1/contacts/:id", auth: auth) { request in try mapped { try rename(request) } }
+        router.delete("/v1/contacts/:id", auth: auth) { request in try mapped { try removeContact(request) } }
+        router.get("/v1/conversations", auth: auth) { _ in try mapped { try conversations() } }
+        router.get("/v1/conversations/:id/messages", auth: auth) { request in try mapped { try messages(request) } }
+        router.post("/v1/conversations/:id/messages", auth: auth) { request in try mapped { try send(request) } }
+        router.get("/v1/messages/:id", auth: auth) { request in try mapped { try message(request) } }
+        router.get("/v1/network", auth: auth) { _ in try mapped { try networkState() } }
+        router.get("/v1/events", auth: auth) { _ in .eventStream(events.subscribe()) }
+        return router
+    }
+
+    /// Client errors become their HTTP status; anything else is a 500 without details.
+    private func mapped(_ body: () throws -> HTTPResponse) throws -> HTTPResponse {
+        do { return try body() } catch let error as HTTPError { throw error } catch let error as ClientError {
+            switch error {
+            case let .invalidInvite(m): throw HTTPError(400, "invalid_invite", m)
+            case let .invalidRequest(m): throw HTTPError.invalidRequest(m)
+            case let .notFound(m): throw HTTPError.notFound(m)
+            case let .conflict(m): throw HTTPError.conflict(m)
+            case let .notReady(m): throw HTTPError.unavailable(m)
+            case .storage: throw HTTPError.internalError
+            }
+        } catch {
+            throw HTTPError.internalError
+        }
+    }
+
+    // MARK: Identity and invite
+
+    private func identity() -> HTTPResponse {
+        .json(["id": messenger.identity.id.hex, "identity_key": messenger.identity.signingKey.rawValue.hex])
+    }
+
+    private struct InviteBody: Encodable {
+        var uri: String
+        var expiresMs: Int64
+        var mailboxes: [ClientJSON.Mailbox]
+        enum CodingKeys: String, CodingKey {
+            case uri, mailboxes
+            case expiresMs = "expires_ms"
+        }
+    }
+
+    private func invite() throws -> HTTPResponse {
+        let invite = try messenger.invite(now: clock())
+        return .json(InviteBody(uri: invite.uri, expiresMs: Int64(clamping: invite.expiry) * 1000,
+                                mailboxes: invite.mailboxes.map(ClientJSON.Mailbox.init)))
+    }
+
+    // MARK: Contacts
+
+    private struct ContactList: Encodable { var contacts: [ClientJSON.Contact] }
+
+    private func contacts() throws -> HTTPResponse {
+        .json(ContactList(contacts: try messenger.store.contacts().map(ClientJSON.Contact.init)))
+    }
+
+    private struct AddContact: Decodable {
+        var invite: String
+        var name: String?
+    }
+
+    private func addContact(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try request.decodeJSON(AddContact.self)
+        let record = try messenger.addContact(inviteURI: body.invite, name: body.name, now: clock())
+        poke()
+        return .json(ClientJSON.Contact(record), status: 201)
+    }
+
+    private func contactID(_ request: HTTPRequest) throws -> ID {
+        guard let text = request.pathParameters["id"], text.count == 64, let id = try? ID(hex: text.lowercased()) else {
+            throw HTTPError.notFound("no contact \(request.pathParameters["id"]?.prefix(80) ?? "")")
+        }
+        return id
+    }
+
+    private func contact(_ request: HTTPRequest) throws -> HTTPResponse {
+        let id = try contactID(request)
+        guard let record = try messenger.store.contact(id: id) else { throw ClientError.notFound("no contact \(id.hex)") }
+        return .json(ClientJSON.Contact(record))
+    }
+
+    private struct Rename: Decodable { var name: String }
+
+    private func rename(_ request: HTTPRequest) throws -> HTTPResponse {
+        let id = try contactID(request)
+        let body = try request.decodeJSON(Rename.self)
+        return .json(ClientJSON.Contact(try messenger.store.rename(contact: id, to: Messenger.validName(body.name))))
+    }
+
+    private func removeContact(_ request: HTTPRequest) throws -> HTTPResponse {
+        try messenger.store.removeContact(id: contactID(request))
+        return .noContent
+    }
+
+    // MARK: Conversations and messages
+
+    private struct Conversation: Encodable {
+        var contact: ClientJSON.Contact
+        var last: ClientJSON.Message?
+        var count: Int
+    }
+
+    private struct ConversationList: Encodable { var conversations: [Conversation] }
+
+    private func conversations() throws -> HTTPResponse {
+        let summaries = try messenger.store.conversationSummaries()
+        let list = try messenger.store.contacts().map { contact in
+            Conversation(contact: ClientJSON.Contact(contact), last: summaries[contact.id].map { ClientJSON.Message($0.last) },
+                         count: summaries[contact.id]?.count ?? 0)
+        }
+        return .json(ConversationList(conversations: list))
+    }
+
+    private struct MessagePage: Encodable {
+        var messages: [ClientJSON.Message]
+        var nextBefore: Int64?
+        enum CodingKeys: String, CodingKey {
+            case messages
+            case nextBefore = "next_before"
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(messages, forKey: .messages)
+            try c.encode(nextBefore, forKey: .nextBefore) // null, not absent
+        }
+    }
+
+    private func messages(_ request: HTTPRequest) throws -> HTTPResponse {
+        let id = try contactID(request)
+        guard try messenger.store.contact(id: id) != nil else { throw ClientError.notFound("no contact \(id.hex)") }
+        let limit = try Self.integer(request.query["limit"], name: "limit", default: 50, range: 1...500)
+        let before = try request.query["before"].map { try Self.integer($0, name: "before", default: 0, range: 1...Int64.max) }
+        let page = try messenger.store.messages(contact: id, before: before, limit: Int(limit))
+        return .json(MessagePage(messages: page.messages.map(ClientJSON.Message.init),
+                                 nextBefore: page.more ? page.messages.first?.cursor : nil))
+    }
+
+    private static func integer(_ text: String?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+        guard let text else { return value }
+        guard let number = Int64(text), range.contains(number) else {
+            throw HTTPError.invalidRequest("query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    private struct SendText: Decodable { var text: String }
+
+    private func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        let id = try contactID(request)
+        let body = try request.decodeJSON(SendText.self)
+        let record = try messenger.queueText(to: id, text: body.text, now: clock())
+        poke()
+        return .json(ClientJSON.Message(record), status: 202)
+    }
+
+    private func message(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let text = request.pathParameters["id"], let id = try? MessageID(hex: text.lowercased()),
+              let record = try messenger.store.message(id: id), record.kind == .text
+        else { throw HTTPError.notFound("no message \(request.pathParameters["id"]?.prefix(80) ?? "")") }
+        return .json(ClientJSON.Message(record))
+    }
+
+    // MARK: Network
+
+    private struct NetworkBody: Encodable {
+        struct Directory: Encodable {
+            var serial: UInt64
+            var validAfter: Int64
+            var validUntil: Int64
+            var ageSeconds: Int64
+            var relays: Int
+            enum CodingKeys: String, CodingKey {
+                case serial, relays
+                case validAfter = "valid_after"
+                case validUntil = "valid_until"
+                case ageSeconds = "age_seconds"
+            }
+        }
+        struct Relay: Encodable {
+            var id: String
+            var udp: String
+            var linked: Bool
+        }
+        var directory: Directory?
+        var mailboxes: [ClientJSON.Mailbox]
+        var relays: [Relay]
+        var pathLength: Int
+        var coverTraffic: String
+        var coverPacketsSent: Int
+        var packetsSent: Int
+        var packetsReceived: Int
+        var outbox: Int
+        enum CodingKeys: String, CodingKey {
+            case directory, mailboxes, relays, outbox
+            case pathLength = "path_length"
+            case coverTraffic = "cover_traffic"
+            case coverPacketsSent = "cover_packets_sent"
+            case packetsSent = "packets_sent"
+            case packetsReceived = "packets_received"
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(directory, forKey: .directory) // null, not absent
+            try c.encode(mailboxes, forKey: .mailboxes)
+            try c.encode(relays, forKey: .relays)
+            try c.encode(pathLength, forKey: .pathLength)
+            try c.encode(coverTraffic, forKey: .coverTraffic)
+            try c.encode(coverPacketsSent, forKey: .coverPacketsSent)
+            try c.encode(packetsSent, forKey: .packetsSent)
+            try c.encode(packetsReceived, forKey: .packetsReceived)
+            try c.encode(outbox, forKey: .outbox)
+        }
+    }
+
+    private func networkState() throws -> HTTPResponse {
+        let snapshot = network.snapshot
+        let now = clock()
+        let directory = snapshot.directory.map { d in
+            NetworkBody.Directory(serial: d.serial, validAfter: d.validAfter, validUntil: d.validUntil,
+                                  ageSeconds: snapshot.fetchedAt.map { max(now.seconds - $0.seconds, 0) } ?? 0,
+                                  relays: snapshot.descriptors.count)
+        }
+        return .json(NetworkBody(
+            directory: directory, mailboxes: messenger.mailboxes.map { ClientJSON.Mailbox($0.address) },
+            relays: snapshot.descriptors.map { NetworkBody.Relay(id: $0.id.hex, udp: $0.udp, linked: snapshot.linked.contains($0.id)) },
+            pathLength: settings.client.network.pathLength, coverTraffic: settings.client.network.coverProfile.rawValue,
+            coverPacketsSent: snapshot.coverPacketsSent, packetsSent: snapshot.packetsSent,
+            packetsReceived: snapshot.packetsReceived, outbox: try messenger.store.outboxCount()))
+    }
+}

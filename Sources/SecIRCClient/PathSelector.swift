@@ -1,0 +1,65 @@
+import Foundation
+public import SecIRCCore
+public import SecIRCCrypto
+
+/// Onion paths: random distinct relays from the verified directory, ending at the relay that
+/// holds the destination mailbox, each hop with the onion key valid now and a delay drawn from
+/// an exponential distribution (mean μ; 0 when cover traffic is off).
+public enum PathSelector {
+    public enum PathError: Error, Equatable, CustomStringConvertible {
+        case unknownRelay(ID)
+        public var description: String {
+            switch self {
+            case let .unknownRelay(id): "relay \(id) is not in the directory"
+            }
+        }
+    }
+
+    /// `length` relays (fewer when the directory has fewer), all different, the last being `last`.
+    public static func path(to last: ID, relays: [RelayDescriptor], length: Int,
+                            rng: inout some RandomSource) throws -> [RelayDescriptor] {
+        guard let final = relays.first(where: { $0.id == last }) else { throw PathError.unknownRelay(last) }
+        let others = relays.filter { $0.id != last }.shuffled(using: &rng)
+        return Array(others.prefix(max(length - 1, 0))) + [final]
+    }
+
+    /// The onion key `relay` accepts at `now`: the newest whose validity covers it, else the first listed.
+    public static func onionKey(of relay: RelayDescriptor, now: UnixTime) -> RelayDescriptor.OnionKeyEntry? {
+        relay.onionKeys.filter { $0.validAfter <= now.seconds && now.seconds < $0.validUntil }
+            .max { $0.validAfter < $1.validAfter } ?? relay.onionKeys.first
+    }
+
+    /// A Sphinx packet along `path` delivering `body` to `mailbox` at the path's last relay.
+    public static func packet(path: [RelayDescriptor], mailbox: Bytes32, body: [UInt8], meanDelayMs: Double,
+                              now: UnixTime, rng: inout some RandomSource) throws -> [UInt8] {
+        var hops: [SphinxHop] = []
+        for (i, relay) in path.enumerated() {
+            guard let entry = onionKey(of: relay, now: now) else { throw PathError.unknownRelay(relay.id) }
+            let command: RoutingCommand = i == path.count - 1
+                ? .deliver(to: mailbox)
+                : .forward(to: path[i + 1].id.rawValue, delayMilliseconds: exponential(mean: meanDelayMs, rng: &rng), nextEpoch: 0)
+            hops.append(SphinxHop(onionKey: entry.key, epoch: entry.epoch, command: command))
+        }
+        return try SphinxPacketBuilder().build(path: hops, body: body, using: &rng)
+    }
+
+    /// A delay in milliseconds from Exp(1/mean), capped at 60 s (what relays accept).
+    static func exponential(mean: Double, rng: inout some RandomSource) -> UInt32 {
+        guard mean > 0 else { return 0 }
+        let u = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &rng)
+        return UInt32(min(-log(u) * mean, 60_000))
+    }
+
+    /// A Poisson-distributed count with the given mean (Knuth; means here are small).
+    static func poisson(mean: Double, rng: inout some RandomSource) -> Int {
+        guard mean > 0 else { return 0 }
+        let limit = exp(-min(mean, 50))
+        var product = Double.random(in: 0..<1, using: &rng)
+        var count = 0
+        while product > limit {
+            count += 1
+            product *= Double.random(in: 0..<1, using: &rng)
+        }
+        return count
+    }
+}

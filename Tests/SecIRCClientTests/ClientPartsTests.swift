@@ -1,0 +1,85 @@
+import Foundation
+@testable import SecIRCClient
+import SecIRCConfig
+import SecIRCCore
+import SecIRCCrypto
+import Testing
+
+@Suite struct ClientSettingsTests {
+    static let ring = "[{public_key: \(String(repeating: "ab", count: 32)), udp: '127.0.0.1:7001', http: 'http://127.0.0.1:8001'}]"
+
+    @Test func aClientWithoutTrustAnchorsIsRefused() {
+        do {
+            _ = try ClientSettings.load(configPath: nil, securityPath: nil, environment: [:])
+            Issue.record("accepted an empty first ring")
+        } catch {
+            #expect("\(error)".contains("first_ring.members"))
+        }
+    }
+
+    @Test func flagsOverrideAndTheAPIStaysOnLoopback() throws {
+        let env = ["SECIRC_SECURITY_FIRST_RING_MEMBERS": Self.ring, "SECIRC_CLIENT_NETWORK_POLL_INTERVAL_MS": "100"]
+        let settings = try ClientSettings.load(configPath: nil, securityPath: nil, dataDirectory: "/tmp/x", apiListen: "127.0.0.1:7777",
+                                               environment: env)
+        #expect(settings.client.dataDirectory == "/tmp/x" && settings.client.api.listen.port == 7777)
+        #expect(settings.client.network.pollIntervalMilliseconds == 100)
+        #expect(try settings.trustedRoster().members.count == 1)
+        #expect(throws: ConfigError.self) {
+            try ClientSettings.load(configPath: nil, securityPath: nil, apiListen: "0.0.0.0:7777", environment: env)
+        }
+        #expect(throws: ConfigError.self) {
+            try ClientSettings.load(configPath: nil, securityPath: nil, dataDirectory: "", environment: env)
+        }
+    }
+}
+
+@Suite struct PathSelectorTests {
+    @Test func pathsAreDistinctAndEndAtTheMailboxRelay() throws {
+        let relays = try FakeRelays.make(5)
+        var rng = SeededRandom(seed: "paths")
+        for _ in 0..<100 {
+            let path = try PathSelector.path(to: relays[2].id, relays: relays, length: 3, rng: &rng)
+            #expect(path.count == 3 && path.last?.id == relays[2].id && Set(path.map(\.id)).count == 3)
+        }
+        #expect(try PathSelector.path(to: relays[0].id, relays: Array(relays.prefix(2)), length: 3, rng: &rng).count == 2)
+        #expect(throws: PathSelector.PathError.self) {
+            try PathSelector.path(to: ID(rawValue: .zero), relays: relays, length: 3, rng: &rng)
+        }
+        let packet = try PathSelector.packet(path: Array(relays.prefix(3)), mailbox: .zero, body: [1, 2, 3], meanDelayMs: 50,
+                                             now: .t0, rng: &rng)
+        #expect(packet.count == PacketGeometry.standard.sphinxPacketLength)
+    }
+
+    @Test func delaysAndCoverCountsHaveTheirMeans() {
+        var rng = SeededRandom(seed: "distributions")
+        let delays = (0..<20_000).map { Double(PathSelector.exponential(mean: 50, rng: &rng)) }
+        let meanDelay = delays.reduce(0, +) / Double(delays.count)
+        #expect(abs(meanDelay - 49.5) < 2, "mean \(meanDelay) (whole milliseconds, so about 0.5 below μ)")
+        #expect(PathSelector.exponential(mean: 0, rng: &rng) == 0)
+        let counts = (0..<20_000).map { Double(PathSelector.poisson(mean: 2, rng: &rng)) }
+        #expect(abs(counts.reduce(0, +) / Double(counts.count) - 2) < 0.1)
+        #expect(PathSelector.poisson(mean: 0, rng: &rng) == 0)
+    }
+}
+
+@Suite struct StorageKeyTests {
+    @Test func aKeyFileIsMadeOnceWith0600() throws {
+        let dir = TemporaryDirectory()
+        let first = try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: "")
+        #expect(try KeyFile.permissions(of: dir.path + "/" + StorageKey.keyFileName) == 0o600)
+        #expect(try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: "") == first)
+    }
+
+    @Test func aPassphraseDerivesTheSameKeyAndAWrongOneIsCaught() throws {
+        let dir = TemporaryDirectory()
+        let cheap = Argon2id.Cost(operations: 1, memoryBytes: 8 << 20)
+        let file = dir.path + "/pass"
+        try KeyFile.write(text: "correct horse\n", to: file)
+        let key = try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: file, cost: cheap)
+        #expect(try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: file, cost: cheap) == key)
+        _ = try ClientStore(path: dir.path + "/db.sqlite", key: key)
+        try KeyFile.write(text: "wrong horse\n", to: file, replace: true)
+        let wrong = try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: file, cost: cheap)
+        #expect(throws: ClientError.self) { try ClientStore(path: dir.path + "/db.sqlite", key: wrong) }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+@testable import SecIRCClient
+import SecIRCConfig
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCHTTP
+import Synchronization
+import Testing
+import Yams
+
+/// The client API's routes without a socket.
+final class ClientRoutesFixture {
+    static let token = String(repeating: "cd", count: 32)
+    let user: User
+    let network = NetworkState()
+    let events = ClientEvents()
+    let router: HTTPRouter
+    let pokes = Mutex(0)
+
+    init(mailboxes: Bool = true) throws {
+        let relays = try FakeRelays.make(3)
+        user = try User("carol", relays: mailboxes ? relays : [])
+        let settings = ClientSettings(client: ClientConfig(), security: SecurityConfig())
+        let routes = ClientRoutes(messenger: user.messenger, network: network, events: events, settings: settings,
+                                  token: HTTPBearerToken(SecureBytes(Array(Self.token.utf8))), clock: { .t0 },
+                                  poke: { [pokes] in pokes.withLock { $0 += 1 } })
+        router = routes.router()
+    }
+
+    func handle(_ method: HTTPMethod, _ path: String, query: [String: String] = [:], body: String = "",
+                token: String? = ClientRoutesFixture.token) -> HTTPResponse {
+        var headers: [String: String] = [:]
+        if let token { headers["authorization"] = "Bearer \(token)" }
+        return router.handle(HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array(body.utf8)))
+    }
+}
+
+extension HTTPResponse {
+    var bytes: [UInt8] {
+        if case let .bytes(bytes) = body { return bytes }
+        return []
+    }
+    var object: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]) ?? [:] }
+    var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+}
+
+@Suite struct ClientRoutesTests {
+    static let protected: [(HTTPMethod, String)] = [
+        (.get, "/v1/identity"), (.get, "/v1/invite"), (.get, "/v1/contacts"), (.post, "/v1/contacts"),
+        (.get, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.put, "/v1/contacts/\(String(repeating: "0", count: 64))"),
+        (.delete, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.get, "/v1/conversations"),
+        (.get, "/v1/conversations/\(String(repeating: "0", count: 64))/messages"),
+        (.post, "/v1/conversations/\(String(repeating: "0", count: 64))/messages"),
+        (.get, "/v1/messages/\(String(repeating: "0", count: 32))"), (.get, "/v1/network"), (.get, "/v1/events"),
+    ]
+
+    @Test func everyRouteButHealthNeedsTheToken() throws {
+        let f = try ClientRoutesFixture()
+        #expect(f.handle(.get, "/healthz", token: nil).status == 200)
+        for (method, path) in Self.protected {
+            for token in [nil, "", "wrong", String(repeating: "cd", count: 31) + "ce"] as [String?] {
+                let response = f.handle(method, path, body: "{}", token: token)
+                #expect(response.status == 401, "\(method) \(path) with token \(token ?? "none")")
+                #expect(response.errorCode == "unauthorized")
+            }
+        }
+    }
+
+    @Test func identityAndInvite() throws {
+        let f = try ClientRoutesFixture()
+        let identity = f.handle(.get, "/v1/identity").object
+        #expect(identity["id"] as? String == f.user.id.hex)
+        let invite = f.handle(.get, "/v1/invite")
+        #expect(invite.status == 200)
+        let uri = try #require(invite.object["uri"] as? String)
+        #expect(try Invite.parse(uri: uri, now: .t0).identityKey.id == f.user.id)
+        #expect((invite.object["mailboxes"] as? [Any])?.count == 2)
+        let early = try ClientRoutesFixture(mailboxes: false)
+        let unavailable = early.handle(.get, "/v1/invite")
+        #expect(unavailable.status == 503 && unavailable.errorCode == "unavailable")
+    }
+
+    @Test func contactsCanBeAddedListedRenamedAndRemoved() throws {
+        let f = try ClientRoutesFixture()
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        let uri = try dave.messenger.invite(now: .t0).uri
+        let added = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(uri)"}"#)
+        #expect(added.status == 201)
+        #expect(added.object["name"] as? String == "dave" && added.object["session"] as? String == "initiated")
+        #expect(f.pokes.withLock { $0 } == 1, "the network thread is woken to send the introduction")
+        #expect(f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(uri)"}"#).status == 409)
+        let path = "/v1/contacts/\(dave.id.hex)"
+        #expect(f.handle(.get, path).object["id"] as? String == dave.id.hex)
+        let renamed = f.handle(.put, path, body: #"{"name":"David"}"#)
+        #expect(renamed.status == 200 && renamed.object["name"] as? String == "David")
+        #expect(f.handle(.put, path, body: #"{"name":""}"#).status == 400)
+        #expect((f.handle(.get, "/v1/contacts").object["contacts"] as? [[String: Any]])?.first?["name"] as? String == "David")
+        #expect(f.handle(.delete, path).status == 204)
+        #expect(f.handle(.get, path).status == 404)
+        #expect(f.handle(.delete, path).status == 404)
+    }
+
+    @Test func badInvitesAreExplained() throws {
+        let f = try ClientRoutesFixture()
+        for invite in ["secirc:AAAA", "http://x", "secirc:" + String(repeating: "A", count: 5000)] {
+            let response = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(invite)"}"#)
+            #expect(response.status == 400 && response.errorCode == "invalid_invite", "\(invite.prefix(20))")
+        }
+    }
+
+    @Test func malformedBodiesGetA4xxJSONError() throws {
+        let f = try ClientRoutesFixture()
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        _ = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.messenger.invite(now: .t0).uri)"}"#)
+        let bodies = ["", "{", "[]", "null", "42", #"{"text":5}"#, #"{"text":"a","text":"b"}"#, #"{"txt":"a"}"#,
+                      String(repeating: "[", count: 100) + String(repeating: "]", count: 100), #"{"text":""}"#,
+                      #"{"text":"\#(String(repeating: "x", count: 16385))"}"#, "\u{FF}\u{FE}"]
+        for body in bodies {
+            let response = f.handle(.post, "/v1/conversations/\(dave.id.hex)/messages", body: body)
+            #expect((400..<500).contains(response.status), "body \(body.prefix(30))")
+            #expect(response.errorCode != nil)
+        }
+        for body in ["", "{}", #"{"invite":7}"#, #"{"invite":"x","name":[]}"#] {
+            #expect(f.handle(.post, "/v1/contacts", body: body).status == 400)
+        }
+        #expect(f.handle(.get, "/v1/conversations/nothex/messages").status == 404)
+        #expect(f.handle(.get, "/v1/conversations/\(dave.id.hex)/messages", query: ["limit": "0"]).status == 400)
+        #expect(f.handle(.get, "/v1/conversations/\(dave.id.hex)/messages", query: ["before": "x"]).status == 400)
+        #expect(f.handle(.get, "/v1/messages/zz").status == 404)
+        #expect(f.handle(.post, "/v1/conversations/\(String(repeating: "1", count: 64))/messages", body: #"{"text":"hi"}"#).status == 404)
+    }
+
+    @Test func sentMessagesArePagedOldestFirst() throws {
+        let f = try ClientRoutesFixture()
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        _ = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.messenger.invite(now: .t0).uri)"}"#)
+        let path = "/v1/conversations/\(dave.id.hex)/messages"
+        for i in 0..<7 {
+            let sent = f.handle(.post, path, body: #"{"text":"m\#(i)"}"#)
+            #expect(sent.status == 202 && sent.object["state"] as? String == "queued")
+        }
+        let page = f.handle(.get, path, query: ["limit": "3"]).object
+        #expect((page["messages"] as? [[String: Any]])?.map { $0["text"] as? String } == ["m4", "m5", "m6"])
+        let before = try #require(page["next_before"] as? Int)
+        let older = f.handle(.get, path, query: ["limit": "5", "before": "\(before)"]).object
+        #expect((older["messages"] as? [[String: Any]])?.map { $0["text"] as? String } == ["m0", "m1", "m2", "m3"])
+        #expect(older["next_before"] is NSNull)
+        let id = try #require((page["messages"] as? [[String: Any]])?.first?["id"] as? String)
+        #expect(f.handle(.get, "/v1/messages/\(id)").object["text"] as? String == "m4")
+        let conversations = f.handle(.get, "/v1/conversations").object["conversations"] as? [[String: Any]]
+        #expect(conversations?.first?["count"] as? Int == 7)
+        #expect(f.handle(.get, "/v1/network").object["outbox"] as? Int == 8, "seven texts and the introduction")
+    }
+
+    /// openapi/client.yaml lists exactly the routes the client serves.
+    @Test func openAPIMatchesTheRoutes() throws {
+        let f = try ClientRoutesFixture()
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("openapi/client.yaml")
+        let spec = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+        let paths = try #require(spec["paths"] as? [String: Any])
+        var documented: Set<String> = []
+        for (path, item) in paths {
+            for method in (item as? [String: Any] ?? [:]).keys where ["get", "post", "put", "delete", "patch"].contains(method) {
+                documented.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        let served = Set(f.router.routes.map { method, pattern in
+            "\(method.rawValue) " + pattern.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                .reduce("") { $0 + "/" + $1 }
+        })
+        #expect(documented == served)
+    }
+}

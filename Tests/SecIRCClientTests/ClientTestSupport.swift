@@ -1,0 +1,97 @@
+import Foundation
+@testable import SecIRCClient
+import SecIRCCore
+import SecIRCCrypto
+import Testing
+
+/// A fresh, private temporary directory, removed when the value is.
+final class TemporaryDirectory: Sendable {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "secirc-client-tests-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Relay descriptors good enough to choose mailboxes and build paths from.
+enum FakeRelays {
+    static func make(_ count: Int, seed: String = "relays") throws -> [RelayDescriptor] {
+        var rng = SeededRandom(seed: seed)
+        return (0..<count).map { i in
+            RelayDescriptor(identityKey: SigningPrivateKey(using: &rng).publicKey, linkKey: AgreementPrivateKey(using: &rng).publicKey,
+                            udp: "127.0.0.1:\(7000 + i)", http: "http://127.0.0.1:\(8000 + i)",
+                            onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: 0, validUntil: Int64.max)],
+                            capacity: 10, flags: ["mailbox"], published: 1)
+        }
+    }
+}
+
+/// One user's messenger over a store in its own directory; `reopen()` is a restart.
+final class User {
+    let directory = TemporaryDirectory()
+    let name: String
+    let key: SymmetricKey
+    var messenger: Messenger
+    var reassembler = Reassembler()
+    var events: [ClientEvent] = []
+
+    init(_ name: String, relays: [RelayDescriptor]) throws {
+        self.name = name
+        var rng = SystemRandom()
+        key = SymmetricKey(using: &rng)
+        messenger = try Self.open(directory.path, key: key, name: name)
+        _ = try messenger.chooseMailboxes(from: relays, count: 2)
+    }
+
+    static func open(_ path: String, key: SymmetricKey, name: String) throws -> Messenger {
+        try Messenger(store: ClientStore(path: path + "/" + ClientStore.fileName, key: key), displayName: name,
+                      retryInitialSeconds: 2, retryMaxSeconds: 60)
+    }
+
+    func reopen() throws {
+        messenger = try Self.open(directory.path, key: key, name: name)
+        reassembler = Reassembler()
+    }
+
+    var id: ID { messenger.identity.id }
+
+    /// Every due outbox message, encrypted for its next attempt.
+    func drainOutbox(now: UnixTime) throws -> [Outgoing] {
+        try messenger.dueOutbox(now: now).compactMap { try messenger.prepareSend($0, now: now) }
+    }
+
+    /// The packets of `outgoing` as the mailbox relay would hold them, opened and reassembled here.
+    /// Returns the receipts this user would send back.
+    @discardableResult
+    func receive(_ outgoing: Outgoing, now: UnixTime, shuffle: Bool = false) throws -> [Outgoing] {
+        var rng = SystemRandom()
+        var bodies = try SealedPacket.fragments(of: outgoing.message, transferID: outgoing.transferID).map {
+            try SealedPacket.seal($0, to: outgoing.recipient, rng: &rng)
+        }
+        #expect(bodies.allSatisfy { $0.count == PacketGeometry.standard.bodyLength })
+        if shuffle { bodies.reverse() }
+        var receipts: [Outgoing] = []
+        for body in bodies {
+            let fragment = try SealedPacket.open(body, with: messenger.identity.keys.agreement)
+            guard let message = try reassembler.add(fragment, now: now) else { continue }
+            let received = messenger.receive(message, now: now)
+            events += received.events
+            if let (contact, ids) = received.receipt, let receipt = try messenger.prepareReceipt(to: contact, ids: ids, now: now) {
+                receipts.append(receipt)
+            }
+        }
+        return receipts
+    }
+
+    func texts(with contact: ID) throws -> [String] {
+        try messenger.store.messages(contact: contact, before: nil, limit: 500).messages.map(\.text)
+    }
+
+    func state(of id: MessageID) throws -> MessageRecord.State? { try messenger.store.message(id: id)?.state }
+}
+
+extension UnixTime {
+    static let t0 = UnixTime(seconds: 1_800_000_000)
+    func plus(seconds: Int64) -> UnixTime { adding(.seconds(seconds)) }
+}

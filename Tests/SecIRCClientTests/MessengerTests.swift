@@ -1,0 +1,210 @@
+import Foundation
+@testable import SecIRCClient
+import SecIRCCore
+import SecIRCCrypto
+import Testing
+
+/// Two users' messengers talking through the real sealed-packet and fragment layers, with the
+/// network replaced by the test: it decides what is lost, reordered, duplicated or delayed.
+@Suite struct MessengerTests {
+    let relays: [RelayDescriptor]
+    init() throws { relays = try FakeRelays.make(3) }
+
+    /// Alice adds Bob's invite; the introduction reaches Bob, Bob's receipt reaches Alice.
+    func introduce() throws -> (alice: User, bob: User) {
+        let alice = try User("alice", relays: relays)
+        let bob = try User("bob", relays: relays)
+        let uri = try bob.messenger.invite(now: .t0).uri
+        let contact = try alice.messenger.addContact(inviteURI: uri, name: nil, now: .t0)
+        #expect(contact.name == "bob" && contact.session == .initiated && contact.id == bob.id)
+        let intro = try alice.drainOutbox(now: .t0)
+        #expect(intro.count == 1)
+        let receipts = try bob.receive(intro[0], now: .t0)
+        #expect(try bob.messenger.store.contact(id: alice.id)?.session == .established)
+        #expect(try bob.messenger.store.contact(id: alice.id)?.name == "alice")
+        #expect(bob.events.contains { if case let .contact(c) = $0 { c.id == alice.id } else { false } })
+        #expect(receipts.count == 1)
+        try alice.receive(receipts[0], now: .t0)
+        #expect(try alice.messenger.store.contact(id: bob.id)?.session == .established)
+        #expect(try alice.messenger.store.outboxCount() == 0, "the introduction was acknowledged")
+        return (alice, bob)
+    }
+
+    @Test func messagesBothWaysAreDeliveredAndAcknowledged() throws {
+        let (alice, bob) = try introduce()
+        let hello = try alice.messenger.queueText(to: bob.id, text: "hello bob", now: .t0)
+        #expect(hello.state == .queued)
+        let out = try alice.drainOutbox(now: .t0)
+        #expect(try alice.state(of: hello.id) == .sent)
+        for receipt in try bob.receive(out[0], now: .t0) { try alice.receive(receipt, now: .t0) }
+        #expect(try alice.state(of: hello.id) == .delivered)
+        #expect(alice.events.contains(.receipt(id: hello.id, contact: bob.id)))
+        #expect(try bob.texts(with: alice.id) == ["hello bob"])
+
+        let reply = try bob.messenger.queueText(to: alice.id, text: "hi alice", now: .t0)
+        for receipt in try alice.receive(try bob.drainOutbox(now: .t0)[0], now: .t0) { try bob.receive(receipt, now: .t0) }
+        #expect(try bob.state(of: reply.id) == .delivered)
+        #expect(try alice.texts(with: bob.id) == ["hello bob", "hi alice"])
+    }
+
+    @Test func aLostPacketIsSentAgainWithBackoffAndShownOnce() throws {
+        let (alice, bob) = try introduce()
+        let message = try alice.messenger.queueText(to: bob.id, text: "are you there?", now: .t0)
+        let first = try alice.drainOutbox(now: .t0)
+        #expect(first.count == 1)
+        #expect(try alice.drainOutbox(now: .t0.plus(seconds: 1)).isEmpty, "not due again before the backoff")
+        let second = try alice.drainOutbox(now: .t0.plus(seconds: 2))
+        #expect(second.count == 1 && second[0].attempt == 2)
+        #expect(second[0].mailbox != first[0].mailbox, "retries alternate between the recipient's mailboxes")
+        #expect(try alice.drainOutbox(now: .t0.plus(seconds: 5)).isEmpty, "the next backoff is 4 s")
+        #expect(try alice.drainOutbox(now: .t0.plus(seconds: 6)).count == 1)
+
+        // The second attempt arrives first, then the late first one: shown once, acknowledged both times.
+        let receipts = try bob.receive(second[0], now: .t0) + bob.receive(first[0], now: .t0)
+        #expect(receipts.count == 2)
+        #expect(try bob.texts(with: alice.id) == ["are you there?"])
+        #expect(bob.events.filter { if case .message = $0 { true } else { false } }.count == 1)
+        try alice.receive(receipts[1], now: .t0)
+        #expect(try alice.state(of: message.id) == .delivered)
+        #expect(try alice.drainOutbox(now: .t0.plus(seconds: 600)).isEmpty, "delivered messages are not sent again")
+        // A receipt for a delivered message changes nothing and announces nothing.
+        let before = alice.events.count
+        try alice.receive(receipts[0], now: .t0)
+        #expect(alice.events.count == before)
+    }
+
+    @Test func reorderedDroppedAndDuplicatedMessagesAllArriveOnce() throws {
+        let (alice, bob) = try introduce()
+        let texts = (0..<12).map { "message \($0)" }
+        for text in texts { _ = try alice.messenger.queueText(to: bob.id, text: text, now: .t0) }
+        var packets = try alice.drainOutbox(now: .t0)
+        #expect(packets.count == 12)
+        // Lose three, duplicate two, reverse the order; fragments of each arrive backwards too.
+        let lost = Set([2, 5, 9])
+        var delivered = packets.enumerated().filter { !lost.contains($0.offset) }.map(\.element)
+        delivered += [packets[0], packets[7]]
+        delivered.reverse()
+        for packet in delivered {
+            for receipt in try bob.receive(packet, now: .t0, shuffle: true) { try alice.receive(receipt, now: .t0) }
+        }
+        #expect(try alice.messenger.store.outboxCount() == 3)
+        packets = try alice.drainOutbox(now: .t0.plus(seconds: 2))
+        #expect(packets.count == 3)
+        for packet in packets {
+            for receipt in try bob.receive(packet, now: .t0) { try alice.receive(receipt, now: .t0) }
+        }
+        #expect(try alice.messenger.store.outboxCount() == 0)
+        #expect(Set(try bob.texts(with: alice.id)) == Set(texts))
+        #expect(try bob.texts(with: alice.id).count == 12)
+    }
+
+    @Test func aRestartOfEitherSideLosesNothingAndDuplicatesNothing() throws {
+        let (alice, bob) = try introduce()
+        let queued = try alice.messenger.queueText(to: bob.id, text: "before the restart", now: .t0)
+        // Alice stops before sending: the outbox is on disk.
+        try alice.reopen()
+        let out = try alice.drainOutbox(now: .t0)
+        #expect(out.count == 1 && out[0].transferID == queued.id)
+        // Bob receives, then restarts before his receipt leaves; the relay hands him the packet again.
+        _ = try bob.receive(out[0], now: .t0)
+        try bob.reopen()
+        let receipts = try bob.receive(out[0], now: .t0)
+        #expect(try bob.texts(with: alice.id) == ["before the restart"])
+        try alice.reopen()
+        for receipt in receipts { try alice.receive(receipt, now: .t0) }
+        #expect(try alice.state(of: queued.id) == .delivered)
+        // The sessions continue after both restarts.
+        _ = try bob.messenger.queueText(to: alice.id, text: "after", now: .t0)
+        for packet in try bob.drainOutbox(now: .t0) { try alice.receive(packet, now: .t0) }
+        #expect(try alice.texts(with: bob.id) == ["before the restart", "after"])
+    }
+
+    @Test func bothAddingEachOtherAtOnceConvergesOnOneSession() throws {
+        let alice = try User("alice", relays: relays)
+        let bob = try User("bob", relays: relays)
+        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+        _ = try bob.messenger.addContact(inviteURI: alice.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+        _ = try alice.messenger.queueText(to: bob.id, text: "from alice", now: .t0)
+        _ = try bob.messenger.queueText(to: alice.id, text: "from bob", now: .t0)
+        // Exchange everything until both outboxes are empty (a few rounds of retries).
+        var now = UnixTime.t0
+        for _ in 0..<6 {
+            let fromAlice = try alice.drainOutbox(now: now)
+            let fromBob = try bob.drainOutbox(now: now)
+            for packet in fromAlice { for receipt in try bob.receive(packet, now: now) { try alice.receive(receipt, now: now) } }
+            for packet in fromBob { for receipt in try alice.receive(packet, now: now) { try bob.receive(receipt, now: now) } }
+            now = now.plus(seconds: 120)
+        }
+        #expect(try alice.messenger.store.outboxCount() == 0 && bob.messenger.store.outboxCount() == 0)
+        #expect(try alice.texts(with: bob.id) == ["from alice", "from bob"] || alice.texts(with: bob.id) == ["from bob", "from alice"])
+        #expect(try Set(bob.texts(with: alice.id)) == ["from alice", "from bob"])
+        #expect(try alice.messenger.store.contact(id: bob.id)?.session == .established)
+        #expect(try bob.messenger.store.contact(id: alice.id)?.session == .established)
+    }
+
+    @Test func aReplayedSessionSetupIsRefused() throws {
+        let alice = try User("alice", relays: relays)
+        let bob = try User("bob", relays: relays)
+        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+        let intro = try alice.drainOutbox(now: .t0)[0]
+        _ = try bob.receive(intro, now: .t0)
+        // Bob removes Alice; a replay of the same set-up must not bring back a session.
+        try bob.messenger.store.removeContact(id: alice.id)
+        let receipts = try bob.receive(intro, now: .t0)
+        #expect(receipts.isEmpty)
+        #expect(try bob.messenger.store.contact(id: alice.id) == nil)
+    }
+
+    @Test func invitesThatAreTamperedExpiredOwnOrRepeatedAreRefused() throws {
+        let alice = try User("alice", relays: relays)
+        let bob = try User("bob", relays: relays)
+        let uri = try bob.messenger.invite(now: .t0).uri
+        var bytes = Array(uri.utf8)
+        bytes[40] = bytes[40] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(throws: ClientError.self) { try alice.messenger.addContact(inviteURI: String(decoding: bytes, as: UTF8.self), name: nil, now: .t0) }
+        let expired = UnixTime.t0.plus(seconds: Messenger.inviteLifetimeSeconds + 1)
+        do {
+            _ = try alice.messenger.addContact(inviteURI: uri, name: nil, now: expired)
+            Issue.record("an expired invite was accepted")
+        } catch let ClientError.invalidInvite(message) {
+            #expect(message.contains("expired"))
+        }
+        #expect(throws: ClientError.invalidRequest("this is your own invite")) {
+            try alice.messenger.addContact(inviteURI: alice.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+        }
+        #expect(throws: ClientError.self) { try alice.messenger.addContact(inviteURI: "https://example.org", name: nil, now: .t0) }
+        _ = try alice.messenger.addContact(inviteURI: uri, name: "Bobby", now: .t0)
+        #expect(try alice.messenger.store.contact(id: bob.id)?.name == "Bobby")
+        #expect(throws: ClientError.conflict("\(bob.id.hex) is already a contact")) {
+            try alice.messenger.addContact(inviteURI: uri, name: nil, now: .t0)
+        }
+    }
+
+    @Test func garbageFromTheNetworkIsDroppedWithAReason() throws {
+        let (alice, _) = try introduce()
+        var rng = SeededRandom(seed: "garbage")
+        for length in [0, 1, 17, 60, 500, 2000] {
+            #expect(alice.messenger.receive(rng.bytes(length), now: .t0).dropped != nil)
+        }
+    }
+
+    @Test func theDatabaseHoldsNoPlaintextAndRefusesAnotherKey() throws {
+        let (alice, bob) = try introduce()
+        let secret = "the eagle lands at midnight"
+        _ = try alice.messenger.queueText(to: bob.id, text: secret, now: .t0)
+        for packet in try alice.drainOutbox(now: .t0) { _ = try bob.receive(packet, now: .t0) }
+        for user in [alice, bob] {
+            let path = user.directory.path + "/" + ClientStore.fileName
+            var contents = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+            for suffix in ["-wal", "-journal"] { contents += (try? Data(contentsOf: URL(fileURLWithPath: path + suffix))) ?? Data() }
+            #expect(contents.count > 0)
+            #expect(contents.range(of: Data(secret.utf8)) == nil, "message text is sealed in \(user.name)'s store")
+            let seed = user.messenger.identity.keys.signing.seed().unsafeCopy()
+            #expect(contents.range(of: Data(seed)) == nil, "the identity key is sealed")
+        }
+        var rng = SystemRandom()
+        #expect(throws: ClientError.self) {
+            _ = try ClientStore(path: alice.directory.path + "/" + ClientStore.fileName, key: SymmetricKey(using: &rng))
+        }
+    }
+}
