@@ -14,7 +14,7 @@ final class RelayProcess: @unchecked Sendable {
     let udpPort: UInt16
     let httpPort: UInt16
     let identity: SigningPrivateKey
-    let process = Process()
+    private(set) var process = Process()
     private let log: FileHandle
 
     var http: String { "http://127.0.0.1:\(httpPort)" }
@@ -62,6 +62,14 @@ final class RelayProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+    }
+
+    /// Stops the relay and starts it again with the same keys, ports and configuration: its
+    /// mailboxes (memory only) are gone, its onion keys are new.
+    func restart() throws {
+        terminate()
+        process = Process()
+        try start()
     }
 
     var logText: String { (try? String(contentsOfFile: directory + "/relay.log", encoding: .utf8)) ?? "" }

@@ -15,7 +15,7 @@ final class ClientRoutesFixture {
     let network = NetworkState()
     let events = ClientEvents()
     let router: HTTPRouter
-    let pokes = Mutex(0)
+    let pokes = PokeCounter()
 
     init(mailboxes: Bool = true) throws {
         let relays = try FakeRelays.make(3)
@@ -23,7 +23,7 @@ final class ClientRoutesFixture {
         let settings = ClientSettings(client: ClientConfig(), security: SecurityConfig())
         let routes = ClientRoutes(messenger: user.messenger, network: network, events: events, settings: settings,
                                   token: HTTPBearerToken(SecureBytes(Array(Self.token.utf8))), clock: { .t0 },
-                                  poke: { [pokes] in pokes.withLock { $0 += 1 } })
+                                  poke: { [pokes] in pokes.add() })
         router = routes.router()
     }
 
@@ -33,6 +33,12 @@ final class ClientRoutesFixture {
         if let token { headers["authorization"] = "Bearer \(token)" }
         return router.handle(HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array(body.utf8)))
     }
+}
+
+final class PokeCounter: Sendable {
+    private let value = Mutex(0)
+    func add() { value.withLock { $0 += 1 } }
+    var count: Int { value.withLock { $0 } }
 }
 
 extension HTTPResponse {
@@ -87,7 +93,7 @@ extension HTTPResponse {
         let added = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(uri)"}"#)
         #expect(added.status == 201)
         #expect(added.object["name"] as? String == "dave" && added.object["session"] as? String == "initiated")
-        #expect(f.pokes.withLock { $0 } == 1, "the network thread is woken to send the introduction")
+        #expect(f.pokes.count == 1, "the network thread is woken to send the introduction")
         #expect(f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(uri)"}"#).status == 409)
         let path = "/v1/contacts/\(dave.id.hex)"
         #expect(f.handle(.get, path).object["id"] as? String == dave.id.hex)

@@ -41,7 +41,7 @@ final class User {
         var rng = SystemRandom()
         key = SymmetricKey(using: &rng)
         messenger = try Self.open(directory.path, key: key, name: name)
-        _ = try messenger.chooseMailboxes(from: relays, count: 2)
+        if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, count: 2) }
     }
 
     static func open(_ path: String, key: SymmetricKey, name: String) throws -> Messenger {
