@@ -17,6 +17,9 @@ public enum ClientEvent: Sendable, Equatable {
 /// One session message ready to leave: fragment it, seal each fragment to `recipient` and send
 /// it to one of `mailboxes`.
 public struct Outgoing: Sendable {
+    /// The envelope's message ID (the same on every attempt).
+    public var messageID: MessageID
+    /// Fresh for every attempt, so the fragments of two attempts never mix (§7.4).
     public var transferID: MessageID
     public var message: [UInt8]
     public var recipient: AgreementPublicKey
@@ -224,7 +227,7 @@ public final class Messenger: Sendable {
         let message = SessionMessage(messageID: envelope.id, sender: identity.signingKey, setup: setup, ratchetMessage: ratchetMessage)
         let contact = try store.contact(db, id: contactID)!
         guard !contact.mailboxes.isEmpty else { return nil }
-        return Outgoing(transferID: envelope.id, message: message.encoded, recipient: contact.agreementKey,
+        return Outgoing(messageID: envelope.id, transferID: MessageID(using: &rng), message: message.encoded, recipient: contact.agreementKey,
                         mailboxes: contact.mailboxes, attempt: attempt)
     }
 

@@ -64,12 +64,13 @@ final class User {
     /// The packets of `outgoing` as the mailbox relay would hold them, opened and reassembled here.
     /// Returns the receipts this user would send back.
     @discardableResult
-    func receive(_ outgoing: Outgoing, now: UnixTime, shuffle: Bool = false) throws -> [Outgoing] {
+    func receive(_ outgoing: Outgoing, now: UnixTime, shuffle: Bool = false, only: Set<Int>? = nil) throws -> [Outgoing] {
         var rng = SystemRandom()
         var bodies = try SealedPacket.fragments(of: outgoing.message, transferID: outgoing.transferID).map {
             try SealedPacket.seal($0, to: outgoing.recipient, rng: &rng)
         }
         #expect(bodies.allSatisfy { $0.count == PacketGeometry.standard.bodyLength })
+        if let only { bodies = bodies.enumerated().filter { only.contains($0.offset) }.map(\.element) }
         if shuffle { bodies.reverse() }
         var receipts: [Outgoing] = []
         for body in bodies {

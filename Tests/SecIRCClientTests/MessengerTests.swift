@@ -73,6 +73,21 @@ import Testing
         #expect(alice.events.count == before)
     }
 
+    @Test func aRetryIsWholeEvenWhenTheFirstAttemptArrivedInPart() throws {
+        let alice = try User("alice", relays: relays)
+        let bob = try User("bob", relays: relays)
+        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+        let first = try alice.drainOutbox(now: .t0)[0]
+        let count = try SealedPacket.fragments(of: first.message, transferID: first.transferID).count
+        #expect(count >= 2, "a session set-up takes several packets")
+        // Only the later fragments of the first attempt arrive; they wait in the reassembler.
+        #expect(try bob.receive(first, now: .t0, only: Set(1..<count)).isEmpty)
+        let second = try alice.drainOutbox(now: .t0.plus(seconds: 2))[0]
+        #expect(second.transferID != first.transferID)
+        #expect(try bob.receive(second, now: .t0).count == 1)
+        #expect(try bob.messenger.store.contact(id: alice.id) != nil)
+    }
+
     @Test func reorderedDroppedAndDuplicatedMessagesAllArriveOnce() throws {
         let (alice, bob) = try introduce()
         let texts = (0..<12).map { "message \($0)" }
@@ -104,7 +119,7 @@ import Testing
         // Alice stops before sending: the outbox is on disk.
         try alice.reopen()
         let out = try alice.drainOutbox(now: .t0)
-        #expect(out.count == 1 && out[0].transferID == queued.id)
+        #expect(out.count == 1 && out[0].messageID == queued.id && out[0].transferID != queued.id)
         // Bob receives, then restarts before his receipt leaves; the relay hands him the packet again.
         _ = try bob.receive(out[0], now: .t0)
         try bob.reopen()

@@ -5,7 +5,7 @@
 /// once: de-duplication of whole messages happens above, by message ID.
 ///
 /// Fragments are accepted as `Fragment` values whatever their source, so `add` checks them again
-/// (count, index, lengths) without assuming a geometry. Not safe for concurrent mutation (it is a value).
+/// (count, index, lengths) without assuming a geometry. A value: every copy is independent.
 public struct Reassembler: Sendable {
     public let maxTransfers: Int
     public let maxBytes: Int
