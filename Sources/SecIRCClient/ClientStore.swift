@@ -44,6 +44,8 @@ public final class ClientStore: Sendable {
                     session TEXT NOT NULL,
                     ratchet BLOB NOT NULL,
                     associated_data BLOB NOT NULL,
+                    session_created INTEGER NOT NULL,
+                    session_initiator TEXT NOT NULL,
                     setup BLOB
                 );
                 CREATE TABLE messages (

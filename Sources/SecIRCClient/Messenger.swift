@@ -133,11 +133,13 @@ public final class Messenger: Sendable {
         try store.write { db in
             guard try store.contact(db, id: id) == nil else { throw ClientError.conflict("\(id.hex) is already a contact") }
             try db.execute(sql: """
-                INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session, ratchet, associated_data, setup)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session, ratchet, associated_data,
+                                      session_created, session_initiator, setup)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id.hex, Data(invite.identityKey.bytes), Data(invite.identityAgreementKey.bytes), name, now.milliseconds,
                                  ClientStore.encode(mailboxes: invite.mailboxes), ContactRecord.Session.initiated.rawValue,
                                  store.sealer.seal(setup.ratchet.serialized(), purpose: "ratchet \(id.hex)"), Data(ad),
+                                 Int64(clamping: card.created), identity.id.hex,
                                  store.sealer.seal(setupBytes.bytes, purpose: "setup \(id.hex)")])
             _ = try store.insertMessage(db, id: MessageID(using: &rng), contact: id, direction: .outgoing, kind: .introduction,
                                         timestampMs: now.milliseconds, body: [], state: .queued, nextAttemptMs: now.milliseconds)
@@ -341,8 +343,8 @@ public final class Messenger: Sendable {
 
     /// Answers a session set-up: the contact card must be signed by the sender and name the
     /// agreement key the set-up used (binding it to the Ed25519 identity); a set-up is accepted
-    /// once (replays are refused); when both sides started a session at once, the one started
-    /// by the lower ID wins on both sides.
+    /// once (replays are refused); of two sessions with the same contact, both sides keep the
+    /// same one (see below).
     private func acceptSetup(_ db: Database, _ setup: SessionMessage.Setup, from message: SessionMessage,
                              existing: ContactRecord?, now: UnixTime) throws -> SetupOutcome {
         let card = setup.card
@@ -353,8 +355,17 @@ public final class Messenger: Sendable {
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM seen_setups WHERE hash = ?", arguments: [setupHash]) ?? false {
             return .refused("replayed session set-up")
         }
-        if let existing, existing.session == .initiated, identity.id < existing.id {
-            return .refused("simultaneous session set-up: ours wins")
+        // Of two sessions between the same people (both added each other at once, or one
+        // reinstalled), both sides keep the same one: the newer contact card, and for cards of
+        // the same second the one whose initiator has the lower ID. Both sides compare the same
+        // two (created, initiator) pairs, so they agree whatever their clocks say.
+        if existing != nil, let row = try Row.fetchOne(db, sql: "SELECT session_created, session_initiator FROM contacts WHERE id = ?",
+                                                      arguments: [message.sender.id.hex]) {
+            let currentCreated: Int64 = row["session_created"]
+            let currentInitiator = try ID(hex: row["session_initiator"])
+            let incomingCreated = Int64(clamping: card.created)
+            let newer = incomingCreated > currentCreated || (incomingCreated == currentCreated && message.sender.id < currentInitiator)
+            guard newer else { return .refused("session set-up older than the session in use") }
         }
         var ratchet: DoubleRatchet
         do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: identity.prekeys, message: setup.initialMessage) } catch {
@@ -370,13 +381,16 @@ public final class Messenger: Sendable {
         let record = ContactRecord(id: id, identityKey: card.identityKey, agreementKey: card.agreementKey, name: name,
                                    addedMs: existing?.addedMs ?? now.milliseconds, mailboxes: card.mailboxes, session: .established)
         try db.execute(sql: """
-            INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session, ratchet, associated_data, setup)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+            INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session, ratchet, associated_data,
+                                  session_created, session_initiator, setup)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
             ON CONFLICT(id) DO UPDATE SET agreement_key = excluded.agreement_key, mailboxes = excluded.mailboxes,
-                session = excluded.session, ratchet = excluded.ratchet, associated_data = excluded.associated_data, setup = NULL
+                session = excluded.session, ratchet = excluded.ratchet, associated_data = excluded.associated_data,
+                session_created = excluded.session_created, session_initiator = excluded.session_initiator, setup = NULL
             """, arguments: [id.hex, Data(card.identityKey.bytes), Data(card.agreementKey.bytes), name, record.addedMs,
                              ClientStore.encode(mailboxes: card.mailboxes), ContactRecord.Session.established.rawValue,
-                             store.sealer.seal(ratchet.serialized(), purpose: "ratchet \(id.hex)"), Data(ad)])
+                             store.sealer.seal(ratchet.serialized(), purpose: "ratchet \(id.hex)"), Data(ad),
+                             Int64(clamping: card.created), id.hex])
         try db.execute(sql: "INSERT INTO seen_setups (hash, seen_ms) VALUES (?, ?)", arguments: [setupHash, now.milliseconds])
         return .accepted(ratchet, plaintext, record)
     }

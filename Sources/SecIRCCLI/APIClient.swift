@@ -1,0 +1,218 @@
+import Foundation
+
+/// A small blocking HTTP/1.1 client for loopback daemons, over POSIX sockets: one request per
+/// connection (`Connection: close`), Content-Length, chunked and close-delimited responses,
+/// and a streaming reader for `text/event-stream` (``events(path:)``). The same client talks to
+/// relays (no token) in `secirc devnet`.
+///
+/// A value type holding only its configuration; every call opens its own connection, so one
+/// client may be used from several threads.
+public struct APIClient: Sendable {
+    /// The base URL as given (for messages).
+    public let baseURL: String
+    /// The numeric address connected to.
+    public let host: String
+    public let port: UInt16
+    /// Sent as `Authorization: Bearer <token>` when set.
+    public var token: String?
+    /// Seconds a request may wait for the daemon's answer.
+    public var timeout: Double
+
+    /// The default API address of `secirc-client` (config `api.listen`).
+    public static let defaultURL = "http://127.0.0.1:6692"
+
+    /// `baseURL` is `http://HOST:PORT` with HOST an IPv4 literal, `[IPv6]` or `localhost`.
+    public init(baseURL: String, token: String? = nil, timeout: Double = 30) throws(APIError) {
+        let trimmed = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        guard trimmed.lowercased().hasPrefix("http://") else { throw .invalidURL(baseURL) }
+        let authority = trimmed.dropFirst("http://".count)
+        guard !authority.contains("/"), !authority.contains("@") else { throw .invalidURL(baseURL) }
+        var host: String
+        let portText: Substring
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw .invalidURL(baseURL) }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let rest = authority[authority.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw .invalidURL(baseURL) }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = authority.lastIndex(of: ":") else { throw .invalidURL(baseURL) }
+            host = String(authority[..<colon])
+            portText = authority[authority.index(after: colon)...]
+        }
+        if host.lowercased() == "localhost" { host = "127.0.0.1" }
+        guard let port = UInt16(portText), port > 0, Self.isNumericAddress(host) else { throw .invalidURL(baseURL) }
+        self.baseURL = trimmed
+        self.host = host
+        self.port = port
+        self.token = token
+        self.timeout = timeout
+    }
+
+    private static func isNumericAddress(_ host: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
+    // MARK: Requests
+
+    /// Sends one request and returns the response whatever its status.
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil,
+                     accept: String = "application/json") throws(APIError) -> APIResponse {
+        let connection = try connect(timeout: timeout)
+        try write(request(method, path, body: body, accept: accept), to: connection)
+        var parser = HTTPResponseParser()
+        var body: [UInt8] = []
+        do {
+            while !parser.isComplete {
+                let bytes = try receive(from: connection)
+                if bytes.isEmpty {
+                    try parser.finish()
+                    break
+                }
+                body += try parser.consume(bytes)
+            }
+        } catch let error as HTTPParseError {
+            throw .invalidResponse(error.description)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw .invalidResponse("\(error)")
+        }
+        guard let head = parser.head else { throw .invalidResponse("no response head") }
+        return APIResponse(head: head, body: body)
+    }
+
+    /// Sends one request; returns the body of a 2xx answer, or throws the API's error.
+    @discardableResult
+    public func call(_ method: String, _ path: String, json: [String: String]? = nil) throws(APIError) -> [UInt8] {
+        var body: [UInt8]?
+        if let json {
+            do {
+                body = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
+            } catch {
+                throw .invalidResponse("cannot encode the request: \(error)")
+            }
+        }
+        let response = try send(method, path, body: body)
+        guard (200..<300).contains(response.status) else { throw Self.error(from: response) }
+        return response.body
+    }
+
+    /// Sends one request and decodes the JSON of a 2xx answer.
+    public func decode<T: Decodable>(_ type: T.Type, _ path: String, method: String = "GET",
+                                     json: [String: String]? = nil) throws(APIError) -> T {
+        let body = try call(method, path, json: json)
+        return try Self.decode(type, from: body)
+    }
+
+    /// Decodes JSON bytes, as an ``APIError/invalidResponse(_:)`` when they do not fit.
+    public static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(APIError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(body))
+        } catch {
+            let text = String(decoding: body.prefix(200), as: UTF8.self)
+            throw .invalidResponse("\(error) in \(text)")
+        }
+    }
+
+    /// The error a non-2xx response stands for: its `{"error":{"code","message"}}`, or the
+    /// status and the start of the body when the body is not that.
+    public static func error(from response: APIResponse) -> APIError {
+        struct Envelope: Decodable {
+            struct Inner: Decodable {
+                var code: String
+                var message: String
+            }
+            var error: Inner
+        }
+        if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(response.body)) {
+            return .api(status: response.status, code: envelope.error.code, message: envelope.error.message)
+        }
+        let text = String(decoding: response.body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return .api(status: response.status, code: "http_\(response.status)",
+                    message: text.isEmpty ? response.head.reason : text)
+    }
+
+    // MARK: Event stream
+
+    /// Opens `GET path` as an event stream (`/v1/events`). A non-200 answer throws its error.
+    /// `idleTimeout` bounds the wait for any byte (the daemon sends a heartbeat every 15 s).
+    public func events(path: String = "/v1/events", idleTimeout: Double = 60) throws(APIError) -> EventStream {
+        let connection = try connect(timeout: idleTimeout)
+        try write(request("GET", path, body: nil, accept: "text/event-stream"), to: connection)
+        var parser = HTTPResponseParser(maxBodyBytes: .max)
+        var early: [UInt8] = []
+        do {
+            while parser.head == nil {
+                let bytes = try receive(from: connection)
+                if bytes.isEmpty {
+                    try parser.finish()
+                    throw HTTPParseError.truncated
+                }
+                early += try parser.consume(bytes)
+            }
+        } catch let error as HTTPParseError {
+            throw .invalidResponse(error.description)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw .invalidResponse("\(error)")
+        }
+        guard let head = parser.head else { throw .invalidResponse("no response head") }
+        guard head.status == 200 else {
+            // Read the rest of the (small) error body.
+            var rest = early
+            while !parser.isComplete, let bytes = try? receive(from: connection), !bytes.isEmpty {
+                guard let more = try? parser.consume(bytes) else { break }
+                rest += more
+            }
+            throw Self.error(from: APIResponse(head: head, body: rest))
+        }
+        return EventStream(connection: connection, parser: parser, initialBody: early, client: self, idleTimeout: idleTimeout)
+    }
+
+    // MARK: Plumbing
+
+    private func request(_ method: String, _ path: String, body: [UInt8]?, accept: String) -> [UInt8] {
+        var head = "\(method) \(path) HTTP/1.1\r\n"
+        head += "Host: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
+        head += "User-Agent: secirc\r\nAccept: \(accept)\r\nConnection: close\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        if let body {
+            head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        } else if ["POST", "PUT", "PATCH"].contains(method) {
+            head += "Content-Length: 0\r\n"
+        }
+        head += "\r\n"
+        return Array(head.utf8) + (body ?? [])
+    }
+
+    func connect(timeout: Double) throws(APIError) -> TCPConnection {
+        do {
+            return try TCPConnection(host: host, port: port, timeout: timeout)
+        } catch {
+            if error.errno == ECONNREFUSED { throw .daemonNotRunning(url: baseURL) }
+            throw .connection(url: baseURL, reason: error.description)
+        }
+    }
+
+    private func write(_ bytes: [UInt8], to connection: TCPConnection) throws(APIError) {
+        do {
+            try connection.send(bytes)
+        } catch {
+            if error.errno == EAGAIN || error.errno == EWOULDBLOCK { throw .timedOut(url: baseURL, seconds: timeout) }
+            throw .connection(url: baseURL, reason: error.description)
+        }
+    }
+
+    func receive(from connection: TCPConnection, timeout: Double? = nil) throws(APIError) -> [UInt8] {
+        do {
+            return try connection.receive()
+        } catch {
+            if error.errno == EAGAIN || error.errno == EWOULDBLOCK { throw .timedOut(url: baseURL, seconds: timeout ?? self.timeout) }
+            if error.errno == ECONNRESET { return [] }
+            throw .connection(url: baseURL, reason: error.description)
+        }
+    }
+}

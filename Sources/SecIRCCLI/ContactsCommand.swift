@@ -1,0 +1,78 @@
+import ArgumentParser
+
+/// `secirc contacts [list|add|rename|remove]`.
+struct ContactsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contacts",
+        abstract: "List, add, rename and remove contacts.",
+        subcommands: [List.self, Add.self, Rename.self, Remove.self],
+        defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the contacts (the default).")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let session = try DaemonSession(options: global)
+            try session.show(session.call("GET", "/v1/contacts"), as: ContactList.self) { TextFormat.contacts($0.contacts) }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add", abstract: "Add a contact from their invite; the daemon sends them the session set-up.")
+
+        @Argument(help: ArgumentHelp("Their invite (secirc invite on their side).", valueName: "uri"))
+        var uri: String
+
+        @Option(name: .long, help: ArgumentHelp("The name to give them (default: the name in the invite).", valueName: "name"))
+        var name: String?
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let session = try DaemonSession(options: global)
+            var body = ["invite": uri]
+            if let name { body["name"] = name }
+            try session.show(session.call("POST", "/v1/contacts", json: body), as: Contact.self) { "added \(TextFormat.contact($0))" }
+        }
+    }
+
+    struct Rename: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a contact.")
+
+        @Argument(help: ArgumentHelp("The contact: a name, an id or a unique id prefix.", valueName: "contact"))
+        var contact: String
+
+        @Argument(help: ArgumentHelp("The new name (1 to 64 characters).", valueName: "name"))
+        var name: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let session = try DaemonSession(options: global)
+            let old = try session.contact(contact)
+            try session.show(session.call("PUT", "/v1/contacts/\(old.id)", json: ["name": name]), as: Contact.self) {
+                "renamed \(old.name) to \($0.name) (\($0.id.prefix(16)))"
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove", abstract: "Remove a contact with its session and messages.")
+
+        @Argument(help: ArgumentHelp("The contact: a name, an id or a unique id prefix.", valueName: "contact"))
+        var contact: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let session = try DaemonSession(options: global)
+            let target = try session.contact(contact)
+            try session.call("DELETE", "/v1/contacts/\(target.id)")
+            if !global.json { Console.out("removed \(target.name) (\(target.id.prefix(16))) and its messages") }
+        }
+    }
+}

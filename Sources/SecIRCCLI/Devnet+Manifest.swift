@@ -1,0 +1,64 @@
+import Foundation
+
+extension Devnet {
+    /// `devnet.json`: `{"relays":[{name,http,udp,data_dir,admin_token_file}],
+    /// "clients":{"alice":{api,token_file,data_dir,id},...}}`.
+    public var manifest: [String: Any] {
+        [
+            "directory": directory,
+            "relays": relays.map { relay -> [String: Any] in
+                ["name": relay.name, "http": relay.http, "udp": relay.udp, "data_dir": relay.dataDirectory,
+                 "admin_token_file": relay.adminTokenFile, "first_ring": relay.name == relays.first?.name]
+            },
+            "clients": Dictionary(uniqueKeysWithValues: clients.map { client -> (String, [String: Any]) in
+                (client.name, ["api": client.apiURL, "token_file": client.tokenFile, "data_dir": client.dataDirectory, "id": client.id])
+            }),
+        ]
+    }
+
+    /// Where `devnet.json` is.
+    public var manifestPath: String { directory + "/devnet.json" }
+
+    func writeManifest() throws(DevnetError) {
+        do {
+            let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
+        } catch {
+            throw .cannotPrepare(path: manifestPath, reason: "\(error)")
+        }
+    }
+
+    /// What `secirc devnet` prints once the network is up: every endpoint and commands to try.
+    /// `secirc` is how to run the command line (a path when it is not on PATH); `staysUp` adds
+    /// how to stop it.
+    public func summary(secirc: String, staysUp: Bool = true) -> String {
+        var lines = ["", "secirc devnet is up: \(relays.count) relays, \(clients.count) clients (in \(directory))", "", "relays:"]
+        lines += TextFormat.table(relays.enumerated().map { index, relay in
+            ["  \(relay.name)", relay.http, "udp \(relay.udp)", index == 0 ? "first ring" : "trusts \(relays[0].name)",
+             "admin token \(relay.adminTokenFile)"]
+        }).split(separator: "\n").map(String.init)
+        lines += ["", "clients:"]
+        lines += TextFormat.table(clients.map { client in
+            ["  \(client.name)", client.apiURL, "token \(client.tokenFile)", "data \(client.dataDirectory)"]
+        }).split(separator: "\n").map(String.init)
+        if clients.count >= 2 {
+            let (a, b) = (clients[0], clients[1])
+            let flags = { (client: Client) in "--api \(client.apiURL) --token-file \(client.tokenFile)" }
+            lines += [
+                "",
+                "try:",
+                "  \(secirc) \(flags(a)) send \(b.name) hi",
+                "  \(secirc) \(flags(b)) messages \(a.name)",
+                "  \(secirc) \(flags(b)) watch",
+                "  export SECIRC_API=\(a.apiURL) SECIRC_TOKEN_FILE=\(a.tokenFile)   # then: \(secirc) contacts, \(secirc) network",
+                "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" \(a.apiURL)/v1/contacts",
+                "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" -d '{\"text\":\"hi\"}' \(a.apiURL)/v1/conversations/\(b.id)/messages",
+                "  curl -N -H \"Authorization: Bearer $(cat \(b.tokenFile))\" \(b.apiURL)/v1/events",
+                "  curl -H \"Authorization: Bearer $(cat \(relays[0].adminTokenFile))\" \(relays[0].http)/v1/admin/status",
+            ]
+        }
+        lines += ["", "endpoints: \(manifestPath)", "logs: \(directory)/<name>.log"]
+        if staysUp { lines.append("Ctrl-C stops everything.") }
+        return lines.joined(separator: "\n")
+    }
+}

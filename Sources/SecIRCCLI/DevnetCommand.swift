@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+
+/// `secirc devnet`: three relays and two clients on this machine.
+struct DevnetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devnet",
+        abstract: "Run a secIRC network on this machine: relays a (first ring), b, c and clients alice and bob, contacts of each other.",
+        discussion: """
+            Every process listens on 127.0.0.1 at a free port; their configuration, data and logs (<name>.log) go to --dir \
+            (default: a new directory under /tmp, removed on a clean stop), and <dir>/devnet.json lists the endpoints. \
+            Runs until Ctrl-C or SIGTERM, then stops everything. With --smoke, alice and bob send each other a message \
+            and it exits: 0 when both were delivered and received within 60 s.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Directory for configuration, data and logs (kept).", valueName: "dir"))
+    var dir: String?
+
+    @Flag(name: .long, help: "Check that alice and bob can message each other, then stop (exit 0 when they can).")
+    var smoke = false
+
+    @Option(name: .customLong("bin-dir"), help: ArgumentHelp(
+        "Where secirc-relay and secirc-client are (default: next to this secirc).", valueName: "dir"))
+    var binDir: String?
+
+    @Option(name: .customLong("mean-delay-ms"), help: ArgumentHelp(
+        "The network's mean per-hop mixing delay (security.yaml network.mean_delay_ms; default 50).", valueName: "ms"))
+    var meanDelay: Int?
+
+    func validate() throws {
+        if let meanDelay, !(0...60_000).contains(meanDelay) { throw ValidationError("--mean-delay-ms must be 0 to 60000.") }
+    }
+
+    /// The running executable (`/proc/self/exe`).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    func run() throws {
+        let executable = Self.executablePath
+        var options = DevnetOptions(binDirectory: binDir ?? (executable as NSString).deletingLastPathComponent, directory: dir)
+        options.meanDelayMilliseconds = meanDelay
+        let stop = StopFlag()
+        let signals = stop.catchSignals()
+        defer { signals.forEach { $0.cancel() } }
+        let devnet = Devnet(options: options, progress: { Console.out("devnet: \($0)") }, interrupted: { stop.isSet })
+
+        do {
+            try devnet.start()
+        } catch .interrupted {
+            Console.out("devnet: interrupted; stopping")
+            devnet.stop()
+            if devnet.directoryIsTemporary { devnet.removeDirectory() }
+            return
+        } catch {
+            devnet.stop()
+            throw CLIError("devnet: \(error)" + (devnet.directory.isEmpty ? "" : "\n(logs and data kept in \(devnet.directory))"))
+        }
+        Console.out(devnet.summary(secirc: Self.displayName(of: executable), staysUp: !smoke))
+
+        if smoke {
+            Console.out("")
+            Console.out("devnet: smoke test")
+            let result: Devnet.SmokeResult
+            do {
+                result = try devnet.smoke()
+            } catch {
+                devnet.stop()
+                throw CLIError("devnet: smoke test: \(error)\n(logs and data kept in \(devnet.directory))")
+            }
+            result.lines.forEach { Console.out("  \($0)") }
+            devnet.stop()
+            guard result.passed else {
+                throw CLIError("devnet: smoke test failed (logs and data kept in \(devnet.directory))")
+            }
+            Console.out("devnet: smoke test passed")
+            if devnet.directoryIsTemporary { devnet.removeDirectory() }
+            return
+        }
+
+        while !stop.isSet {
+            do {
+                try devnet.checkChildren()
+            } catch {
+                devnet.stop()
+                throw CLIError("devnet: \(error)\n(logs and data kept in \(devnet.directory))")
+            }
+            usleep(200_000)
+        }
+        Console.out("devnet: stopping")
+        devnet.stop()
+        if devnet.directoryIsTemporary { devnet.removeDirectory() }
+        Console.out("devnet: stopped")
+    }
+
+    /// How to type the running executable: `secirc` when PATH finds this one, else the path it
+    /// was started by (`.build/debug/secirc`), else its path relative to the working directory
+    /// when it is below it, else the absolute path.
+    static func displayName(of executable: String) -> String {
+        func resolved(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for directory in path.split(separator: ":") where resolved(directory + "/secirc") == executable {
+            return "secirc"
+        }
+        let typed = CommandLine.arguments.first ?? ""
+        if typed.contains("/"), resolved(typed) == executable { return typed }
+        let cwd = FileManager.default.currentDirectoryPath
+        if executable.hasPrefix(cwd + "/") { return String(executable.dropFirst(cwd.count + 1)) }
+        return executable
+    }
+}

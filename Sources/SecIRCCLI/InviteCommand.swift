@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// `secirc invite`: the `secirc:` invite to give a contact.
+struct InviteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invite",
+        abstract: "Print this client's invite (a secirc: URI) for a contact to add.",
+        discussion: "Only the URI goes to stdout, so `secirc contacts add \"$(secirc --api <theirs> invite)\"` works.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let session = try DaemonSession(options: global)
+        let body = try session.call("GET", "/v1/invite")
+        if global.json { return Console.json(body) }
+        let invite = try APIClient.decode(InviteResponse.self, from: body)
+        Console.out(invite.uri)
+        if let expires = invite.expiresMilliseconds {
+            Console.error("valid until \(TextFormat.time(expires)); the other side runs: secirc contacts add <this URI>")
+        }
+    }
+}
