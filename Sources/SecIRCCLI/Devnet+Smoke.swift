@@ -11,7 +11,7 @@ extension Devnet {
     /// The end-to-end check of `secirc devnet --smoke`: the first client sends the second a
     /// message and the second sends one back; passes when, within `timeout` seconds, both are
     /// "delivered" on the sender's side and listed "received" on the receiver's.
-    public func smoke(timeout: Double = 60) throws(DevnetError) -> SmokeResult {
+    public func smoke(timeout: Double = 60, label: String = "smoke test") throws(DevnetError) -> SmokeResult {
         guard clients.count >= 2 else { return SmokeResult(lines: ["needs two clients"], passed: false) }
         struct Sent {
             var from: Client
@@ -25,7 +25,7 @@ extension Devnet {
         }
         var sent: [Sent] = []
         for (from, to) in [(clients[0], clients[1]), (clients[1], clients[0])] {
-            let text = "smoke test: \(from.name) to \(to.name) \(UUID().uuidString.prefix(8).lowercased())"
+            let text = "\(label): \(from.name) to \(to.name) \(UUID().uuidString.prefix(8).lowercased())"
             let body: [UInt8]
             do {
                 body = try from.api.call("POST", "/v1/conversations/\(to.id)/messages", json: ["text": text])

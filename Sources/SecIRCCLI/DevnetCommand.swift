@@ -78,6 +78,15 @@ struct DevnetCommand: ParsableCommand {
             return
         }
 
+        // Show the network at work: alice and bob greet each other through 3-hop onion paths.
+        Console.out("")
+        Console.out("devnet: alice and bob greet each other (end-to-end encrypted, through 3-hop onion paths)")
+        if let greeting = try? devnet.smoke(label: "hello") {
+            greeting.lines.forEach { Console.out("  \($0)") }
+            if !greeting.passed { Console.out("devnet: the greeting did not get through; see the logs in \(devnet.directory)") }
+        }
+        Console.out("devnet: up; Ctrl-C stops everything")
+
         while !stop.isSet {
             do {
                 try devnet.checkChildren()

@@ -2,7 +2,33 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import SecIRCCLI
+import Synchronization
 import Testing
+
+/// Collects a daemon's Server-Sent Events on a thread of its own (the reader blocks).
+final class EventCollector: Sendable {
+    private let events = EventList()
+    private let stream: EventStream
+
+    private final class EventList: Sendable {
+        let list = Mutex<[ServerSentEvent]>([])
+    }
+
+    init(_ client: ClientProcess) throws {
+        stream = try APIClient(baseURL: client.api, token: client.token).events(idleTimeout: 60)
+        let thread = Thread { [stream, events] in
+            while let event = try? stream.next() { events.list.withLock { $0.append(event) } }
+        }
+        thread.start()
+    }
+
+    func contains(_ name: String, with text: String) -> Bool {
+        events.list.withLock { list in list.contains { $0.event == name && $0.data.contains(text) } }
+    }
+
+    func stop() { stream.cancel() }
+}
 
 /// Two client daemons talking through three relays, as real processes over real UDP and HTTP.
 @Suite(.serialized) struct ClientMeshTests {
@@ -45,12 +71,21 @@ import Testing
         func delivered(_ id: String, by sender: ClientProcess) async throws -> Bool {
             try await sender.get("/v1/messages/\(id)")["state"] as? String == "delivered"
         }
+        let bobEvents = try EventCollector(bob)
+        let aliceEvents = try EventCollector(alice)
+        defer {
+            bobEvents.stop()
+            aliceEvents.stop()
+        }
         let first = try await alice.send("one", to: bobID)
         let reply = try await bob.send("one back", to: aliceID)
         try await eventually("both first messages delivered") {
             let one = try await delivered(first, by: alice)
             let other = try await delivered(reply, by: bob)
             return one && other
+        }
+        try await eventually("bob's event stream shows the message, alice's the receipt") {
+            bobEvents.contains("message", with: "\"text\":\"one\"") && aliceEvents.contains("receipt", with: first)
         }
 
         let bobMailboxes = try await bob.get("/v1/network")["mailboxes"] as? [[String: Any]]
