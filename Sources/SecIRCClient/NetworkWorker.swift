@@ -66,6 +66,8 @@ final class NetworkWorker: @unchecked Sendable {
 
     private func nextWakeMilliseconds() -> Int {
         var wait = settings.client.network.pollIntervalMilliseconds
+        // Without a directory nothing can be sent: the outbox waits for the next attempt to fetch one.
+        guard state.snapshot.directory != nil else { return wait }
         if let due = try? messenger.nextOutboxDue() {
             wait = min(wait, Int(max(due.nanoseconds - clock().nanoseconds, 0) / 1_000_000))
         }

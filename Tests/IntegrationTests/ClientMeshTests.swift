@@ -132,4 +132,23 @@ final class EventCollector: Sendable {
         #expect((network["directory"] as? [String: Any])?["relays"] as? Int == 3)
         #expect(network["outbox"] as? Int == 0)
     }
+
+    /// With the balanced profile a client sends loop cover packets at the directory's rate λ
+    /// (2/s here) through 3-hop paths to its own mailboxes, and fetches them back.
+    @Test func coverTrafficLoopsBackToItsSender() async throws {
+        let root = try Processes.temporaryDirectory()
+        let relays = try await MeshTests.startMesh(root: root)
+        let carol = try ClientProcess(name: "carol", root: root, firstRing: relays[0], bootstrap: relays, cover: "balanced")
+        defer {
+            carol.terminate()
+            MeshTests.stopMesh(relays, root: root)
+        }
+        try carol.start()
+        try await carol.waitReady()
+        try await eventually("cover packets go out and come back") {
+            let network = try await carol.get("/v1/network")
+            return network["cover_traffic"] as? String == "balanced"
+                && (network["cover_packets_sent"] as? Int ?? 0) >= 4 && (network["packets_received"] as? Int ?? 0) >= 2
+        }
+    }
 }

@@ -18,7 +18,7 @@ final class ClientProcess: @unchecked Sendable {
         (try? String(contentsOfFile: directory + "/data/api.token", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 
-    init(name: String, root: String, firstRing a: RelayProcess, bootstrap: [RelayProcess]) throws {
+    init(name: String, root: String, firstRing a: RelayProcess, bootstrap: [RelayProcess], cover: String = "off") throws {
         self.name = name
         directory = root + "/" + name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -26,7 +26,7 @@ final class ClientProcess: @unchecked Sendable {
         let client = """
             client: {data_dir: \(directory)/data, display_name: \(name)}
             api: {listen: "127.0.0.1:\(apiPort)"}
-            network: {bootstrap_urls: [\(bootstrap.map(\.http).joined(separator: ", "))], cover_traffic: off, poll_interval_ms: 100}
+            network: {bootstrap_urls: [\(bootstrap.map(\.http).joined(separator: ", "))], cover_traffic: \(cover), poll_interval_ms: 100}
             messages: {retry_initial_seconds: 1, retry_max_seconds: 4}
             """
         try client.write(toFile: directory + "/client.yaml", atomically: true, encoding: .utf8)
