@@ -19,6 +19,12 @@ public final class ClientStore: Sendable {
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
+            // Write-ahead log, synced on every commit: a committed message survives a crash or a
+            // power cut, at one fsync per transaction instead of the rollback journal's several.
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try Self.migrator.migrate(queue)
         } catch let error as ClientError {
