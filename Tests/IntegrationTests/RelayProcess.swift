@@ -98,6 +98,34 @@ final class RelayProcess: @unchecked Sendable {
     }
 }
 
+extension RelayProcess {
+    /// Sends only a request head (no body) over a plain socket and returns the status code of
+    /// the answer: for checks that the server answers on the headers alone (413 before the
+    /// body), which a client that insists on writing the whole body would race.
+    func statusForHeadOnly(_ head: String) throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = httpPort.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(head.utf8)
+        guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 12 else { throw POSIXError(.ETIMEDOUT) }
+        let line = String(decoding: buffer[..<n], as: UTF8.self)
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
+
 enum FreePort {
     static func udp() throws -> UInt16 { try bindEphemeral(type: Int32(SOCK_DGRAM.rawValue)) }
     static func tcp() throws -> UInt16 { try bindEphemeral(type: Int32(SOCK_STREAM.rawValue)) }
