@@ -6,6 +6,7 @@ public import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
 public import SecIRCTransport
+import Synchronization
 
 /// One client daemon: its store and keys, the network thread, and the local HTTP API.
 /// `start()` launches both; `shutdown()` stops them and returns when the network thread is done.
@@ -19,6 +20,8 @@ public final class ClientNode: Sendable {
     private let http: HTTPServer
     private let logger: Logger
     private let workerDone = DispatchSemaphore(value: 0)
+    private let started = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
 
     /// Opens (or creates) the data directory, its keys and database, and binds the UDP socket.
     /// Throws with a message for the user when something is in the way.
@@ -34,6 +37,8 @@ public final class ClientNode: Sendable {
         } catch {
             throw ClientError.storage("cannot create data directory \(directory): \(error.localizedDescription)")
         }
+        // A directory that existed before may be open to others: it holds keys and messages.
+        chmod(directory, 0o700)
         let key = try StorageKey.loadOrCreate(dataDirectory: directory, passphraseFile: config.storage.passphraseFile)
         let store = try ClientStore(path: directory + "/" + ClientStore.fileName, key: key)
         messenger = try Messenger(store: store, displayName: config.displayName,
@@ -61,7 +66,9 @@ public final class ClientNode: Sendable {
 
     public var tokenPath: String { settings.client.dataDirectory + "/" + Self.tokenFileName }
 
+    /// Starts the API and the network thread; a second call does nothing.
     public func start() throws {
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         try http.start()
         let thread = Thread { [worker, workerDone] in
             worker.run()
@@ -75,8 +82,9 @@ public final class ClientNode: Sendable {
     /// Stops the network thread and the API. Nothing is lost: the outbox and every received
     /// message are already in the store.
     public func shutdown() {
+        guard stopped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         worker.stop()
-        workerDone.wait()
+        if started.load(ordering: .acquiring) { workerDone.wait() }
         events.closeAll()
         http.stop()
         logger.info("stopped")

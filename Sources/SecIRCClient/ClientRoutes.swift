@@ -138,6 +138,13 @@ public struct ClientRoutes: Sendable {
         var contact: ClientJSON.Contact
         var last: ClientJSON.Message?
         var count: Int
+        enum CodingKeys: String, CodingKey { case contact, last, count }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(contact, forKey: .contact)
+            try c.encode(last, forKey: .last) // null, not absent
+            try c.encode(count, forKey: .count)
+        }
     }
 
     private struct ConversationList: Encodable { var conversations: [Conversation] }

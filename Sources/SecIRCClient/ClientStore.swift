@@ -24,9 +24,15 @@ public final class ClientStore: Sendable {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                // Deleted rows (a removed contact's name, keys, message times) are overwritten.
+                try db.execute(sql: "PRAGMA secure_delete = ON")
             }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try Self.migrator.migrate(queue)
+            // The database and its log hold the social graph in the clear: owner only.
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                chmod(path + suffix, 0o600)
+            }
         } catch let error as ClientError {
             throw error
         } catch {
@@ -52,6 +58,7 @@ public final class ClientStore: Sendable {
                     associated_data BLOB NOT NULL,
                     session_created INTEGER NOT NULL,
                     session_initiator TEXT NOT NULL,
+                    generation INTEGER NOT NULL DEFAULT 1,
                     setup BLOB
                 );
                 CREATE TABLE messages (
@@ -65,11 +72,14 @@ public final class ClientStore: Sendable {
                     state TEXT NOT NULL,
                     attempts INTEGER NOT NULL DEFAULT 0,
                     next_attempt_ms INTEGER,
+                    payload BLOB,
+                    payload_generation INTEGER,
                     UNIQUE (contact, direction, id)
                 );
                 CREATE INDEX messages_outbox ON messages(next_attempt_ms) WHERE next_attempt_ms IS NOT NULL;
                 CREATE INDEX messages_id ON messages(id);
                 CREATE TABLE seen_setups (hash BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL);
+                CREATE TABLE removed_contacts (id TEXT PRIMARY KEY, session_created INTEGER NOT NULL, session_initiator TEXT NOT NULL);
                 """)
         }
         return migrator
@@ -146,8 +156,14 @@ public final class ClientStore: Sendable {
         }
     }
 
+    /// Removes a contact with its session and messages. What its session was is kept, so that an
+    /// old session set-up still in flight cannot bring the contact back (only a newer one can).
     public func removeContact(id: ID) throws {
         try write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO removed_contacts (id, session_created, session_initiator)
+                SELECT id, session_created, session_initiator FROM contacts WHERE id = ?
+                """, arguments: [id.hex])
             try db.execute(sql: "DELETE FROM contacts WHERE id = ?", arguments: [id.hex])
             guard db.changesCount == 1 else { throw ClientError.notFound("no contact \(id.hex)") }
         }

@@ -115,9 +115,14 @@ public final class Messenger: Sendable {
         }
         let id = invite.identityKey.id
         guard id != identity.id else { throw ClientError.invalidRequest("this is your own invite") }
-        let name = try Self.validName(name ?? invite.displayNameHint ?? String(id.hex.prefix(8)))
+        // A name given by the caller must be valid; the invite's hint is only a suggestion.
+        let name = try name.map(Self.validName) ?? invite.displayNameHint.flatMap { try? Self.validName($0) } ?? String(id.hex.prefix(8))
         var rng = SystemRandom()
-        let card = try card(now: now)
+        // A session set-up must be newer than any session this pair had before (see acceptSetup).
+        let removed = try store.read { db in
+            try Int64.fetchOne(db, sql: "SELECT session_created FROM removed_contacts WHERE id = ?", arguments: [id.hex])
+        }
+        let card = try card(now: removed.map { max(now, UnixTime(seconds: $0 + 1)) } ?? now)
         let setup: (ratchet: DoubleRatchet, initialMessage: InitialMessage)
         do { setup = try SessionSetup.initiate(identity: identity.keys, invite: invite, rng: &rng) } catch {
             throw ClientError.invalidInvite("session set-up failed: \(error)")
@@ -132,6 +137,7 @@ public final class Messenger: Sendable {
                                    addedMs: now.milliseconds, mailboxes: invite.mailboxes, session: .initiated)
         try store.write { db in
             guard try store.contact(db, id: id) == nil else { throw ClientError.conflict("\(id.hex) is already a contact") }
+            try db.execute(sql: "DELETE FROM removed_contacts WHERE id = ?", arguments: [id.hex])
             try db.execute(sql: """
                 INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session, ratchet, associated_data,
                                       session_created, session_initiator, setup)
@@ -149,8 +155,11 @@ public final class Messenger: Sendable {
 
     static func validName(_ name: String) throws -> String {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 64, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw ClientError.invalidRequest("a name is 1 to 64 characters without control characters")
+        // No control or format characters (a right-to-left override could disguise a name).
+        guard !trimmed.isEmpty, trimmed.count <= 64,
+              !trimmed.unicodeScalars.contains(where: { [.control, .format].contains($0.properties.generalCategory) })
+        else {
+            throw ClientError.invalidRequest("a name is 1 to 64 characters without control or format characters")
         }
         return trimmed
     }
@@ -186,22 +195,42 @@ public final class Messenger: Sendable {
         try store.nextOutboxDueMs().map { UnixTime(nanoseconds: $0 * 1_000_000) }
     }
 
-    /// Encrypts the next attempt of an outbox message under the contact's current session and
-    /// schedules the one after (exponential backoff). Nil when it was delivered meanwhile.
+    /// The next attempt of an outbox message, scheduling the one after (exponential backoff)
+    /// first, so a message that cannot be prepared is not due again at once. The session
+    /// message is encrypted once per session and kept (sealed) on the outbox row: a retry sends
+    /// the same bytes in a new transfer, so retries never use up ratchet message numbers (a
+    /// receiver accepts a gap of at most `DoubleRatchet.maxSkip`). It is encrypted again only
+    /// when the contact's session was replaced since. Nil when it was delivered meanwhile or
+    /// cannot be sent to this contact.
     public func prepareSend(_ message: MessageRecord, now: UnixTime) throws -> Outgoing? {
         var rng = SystemRandom()
         return try store.write { db -> Outgoing? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT attempts, next_attempt_ms FROM messages WHERE cursor = ?",
-                                             arguments: [message.cursor]),
+            guard let row = try Row.fetchOne(db, sql: """
+                    SELECT attempts, next_attempt_ms, payload, payload_generation FROM messages WHERE cursor = ?
+                    """, arguments: [message.cursor]),
                   (row["next_attempt_ms"] as Int64?) != nil
             else { return nil }
             let attempts: Int = row["attempts"] + 1
-            let envelope = Envelope(id: message.id, kind: message.kind, timestampMs: UInt64(max(message.timestampMs, 0)), body: message.body)
-            guard let outgoing = try encrypt(db, envelope: envelope, to: message.contact, attempt: attempts, rng: &rng) else { return nil }
             let backoff = min(retryInitialMs << min(attempts - 1, 20), retryMaxMs)
-            try db.execute(sql: "UPDATE messages SET attempts = ?, next_attempt_ms = ?, state = ? WHERE cursor = ?",
-                           arguments: [attempts, now.milliseconds + backoff, MessageRecord.State.sent.rawValue, message.cursor])
-            return outgoing
+            try db.execute(sql: "UPDATE messages SET attempts = ?, next_attempt_ms = ? WHERE cursor = ?",
+                           arguments: [attempts, now.milliseconds + backoff, message.cursor])
+            guard let contact = try store.contact(db, id: message.contact), !contact.mailboxes.isEmpty,
+                  let generation = try Int64.fetchOne(db, sql: "SELECT generation FROM contacts WHERE id = ?", arguments: [contact.id.hex])
+            else { return nil }
+            let bytes: [UInt8]
+            if let sealed = row["payload"] as Data?, (row["payload_generation"] as Int64?) == generation {
+                bytes = try store.sealer.open(sealed, purpose: "payload \(message.id.hex)")
+            } else {
+                let envelope = Envelope(id: message.id, kind: message.kind, timestampMs: UInt64(max(message.timestampMs, 0)), body: message.body)
+                do { bytes = try encrypt(db, envelope: envelope, to: contact.id, rng: &rng) } catch {
+                    return nil // the ratchet refused (state unchanged); the backoff above stands
+                }
+                try db.execute(sql: "UPDATE messages SET payload = ?, payload_generation = ? WHERE cursor = ?",
+                               arguments: [store.sealer.seal(bytes, purpose: "payload \(message.id.hex)"), generation, message.cursor])
+            }
+            try db.execute(sql: "UPDATE messages SET state = ? WHERE cursor = ?", arguments: [MessageRecord.State.sent.rawValue, message.cursor])
+            return Outgoing(messageID: message.id, transferID: MessageID(using: &rng), message: bytes, recipient: contact.agreementKey,
+                            mailboxes: contact.mailboxes, attempt: attempts)
         }
     }
 
@@ -209,14 +238,21 @@ public final class Messenger: Sendable {
     /// makes the sender send again, and the duplicate is acknowledged again).
     public func prepareReceipt(to contact: ID, ids: [MessageID], now: UnixTime) throws -> Outgoing? {
         var rng = SystemRandom()
-        let envelope = Envelope.receipt(for: ids, id: MessageID(using: &rng), timestampMs: UInt64(max(now.milliseconds, 0)))
-        return try store.write { db in try encrypt(db, envelope: envelope, to: contact, attempt: 1, rng: &rng) }
+        let envelope = Envelope.receipt(for: Array(ids.prefix(Envelope.maximumReceiptCount)), id: MessageID(using: &rng),
+                                        timestampMs: UInt64(max(now.milliseconds, 0)))
+        return try store.write { db -> Outgoing? in
+            guard let record = try store.contact(db, id: contact), !record.mailboxes.isEmpty else { return nil }
+            let bytes = try encrypt(db, envelope: envelope, to: contact, rng: &rng)
+            return Outgoing(messageID: envelope.id, transferID: MessageID(using: &rng), message: bytes, recipient: record.agreementKey,
+                            mailboxes: record.mailboxes, attempt: 1)
+        }
     }
 
-    private func encrypt(_ db: Database, envelope: Envelope, to contactID: ID, attempt: Int,
-                         rng: inout SystemRandom) throws -> Outgoing? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT agreement_key, mailboxes, session, ratchet, associated_data, setup FROM contacts WHERE id = ?",
-                                         arguments: [contactID.hex]) else { return nil }
+    /// Encrypts `envelope` under the contact's current ratchet (saving the advanced state) into
+    /// an encoded session message, with the session set-up while it is not yet established.
+    private func encrypt(_ db: Database, envelope: Envelope, to contactID: ID, rng: inout SystemRandom) throws -> [UInt8] {
+        guard let row = try Row.fetchOne(db, sql: "SELECT ratchet, associated_data, setup FROM contacts WHERE id = ?",
+                                         arguments: [contactID.hex]) else { throw ClientError.notFound("no contact \(contactID.hex)") }
         var ratchet = try DoubleRatchet(serialized: store.sealer.openSecret(row["ratchet"], purpose: "ratchet \(contactID.hex)"))
         let ad = Array(row["associated_data"] as Data)
         var setup: SessionMessage.Setup?
@@ -226,11 +262,7 @@ public final class Messenger: Sendable {
         let ratchetMessage = try ratchet.encrypt(envelope.encoded, associatedData: ad, rng: &rng)
         try db.execute(sql: "UPDATE contacts SET ratchet = ? WHERE id = ?",
                        arguments: [store.sealer.seal(ratchet.serialized(), purpose: "ratchet \(contactID.hex)"), contactID.hex])
-        let message = SessionMessage(messageID: envelope.id, sender: identity.signingKey, setup: setup, ratchetMessage: ratchetMessage)
-        let contact = try store.contact(db, id: contactID)!
-        guard !contact.mailboxes.isEmpty else { return nil }
-        return Outgoing(messageID: envelope.id, transferID: MessageID(using: &rng), message: message.encoded, recipient: contact.agreementKey,
-                        mailboxes: contact.mailboxes, attempt: attempt)
+        return SessionMessage(messageID: envelope.id, sender: identity.signingKey, setup: setup, ratchetMessage: ratchetMessage).encoded
     }
 
     private static func decodeSetup(_ bytes: [UInt8]) throws -> SessionMessage.Setup {
@@ -315,7 +347,7 @@ public final class Messenger: Sendable {
         case .receipt:
             for id in (try? envelope.receiptIDs()) ?? [] {
                 try db.execute(sql: """
-                    UPDATE messages SET state = 'delivered', next_attempt_ms = NULL
+                    UPDATE messages SET state = 'delivered', next_attempt_ms = NULL, payload = NULL
                     WHERE contact = ? AND direction = 'out' AND id = ? AND state != 'delivered'
                     """, arguments: [contact.id.hex, Data(id.bytes)])
                 if db.changesCount > 0 { result.events.append(.receipt(id: id, contact: contact.id)) }
@@ -359,13 +391,18 @@ public final class Messenger: Sendable {
         // reinstalled), both sides keep the same one: the newer contact card, and for cards of
         // the same second the one whose initiator has the lower ID. Both sides compare the same
         // two (created, initiator) pairs, so they agree whatever their clocks say.
-        if existing != nil, let row = try Row.fetchOne(db, sql: "SELECT session_created, session_initiator FROM contacts WHERE id = ?",
-                                                      arguments: [message.sender.id.hex]) {
+        let current = existing != nil ? "contacts" : "removed_contacts"
+        if let row = try Row.fetchOne(db, sql: "SELECT session_created, session_initiator FROM \(current) WHERE id = ?",
+                                      arguments: [message.sender.id.hex]) {
             let currentCreated: Int64 = row["session_created"]
             let currentInitiator = try ID(hex: row["session_initiator"])
             let incomingCreated = Int64(clamping: card.created)
             let newer = incomingCreated > currentCreated || (incomingCreated == currentCreated && message.sender.id < currentInitiator)
-            guard newer else { return .refused("session set-up older than the session in use") }
+            guard newer else {
+                // Remember it: it must not win later, when this contact may have been removed.
+                try db.execute(sql: "INSERT OR IGNORE INTO seen_setups (hash, seen_ms) VALUES (?, ?)", arguments: [setupHash, now.milliseconds])
+                return .refused("session set-up older than the session in use")
+            }
         }
         var ratchet: DoubleRatchet
         do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: identity.prekeys, message: setup.initialMessage) } catch {
@@ -386,12 +423,14 @@ public final class Messenger: Sendable {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
             ON CONFLICT(id) DO UPDATE SET agreement_key = excluded.agreement_key, mailboxes = excluded.mailboxes,
                 session = excluded.session, ratchet = excluded.ratchet, associated_data = excluded.associated_data,
-                session_created = excluded.session_created, session_initiator = excluded.session_initiator, setup = NULL
+                session_created = excluded.session_created, session_initiator = excluded.session_initiator, setup = NULL,
+                generation = contacts.generation + 1
             """, arguments: [id.hex, Data(card.identityKey.bytes), Data(card.agreementKey.bytes), name, record.addedMs,
                              ClientStore.encode(mailboxes: card.mailboxes), ContactRecord.Session.established.rawValue,
                              store.sealer.seal(ratchet.serialized(), purpose: "ratchet \(id.hex)"), Data(ad),
                              Int64(clamping: card.created), id.hex])
         try db.execute(sql: "INSERT INTO seen_setups (hash, seen_ms) VALUES (?, ?)", arguments: [setupHash, now.milliseconds])
+        try db.execute(sql: "DELETE FROM removed_contacts WHERE id = ?", arguments: [id.hex])
         return .accepted(ratchet, plaintext, record)
     }
 }

@@ -67,7 +67,7 @@ final class NetworkWorker: @unchecked Sendable {
     private func nextWakeMilliseconds() -> Int {
         var wait = settings.client.network.pollIntervalMilliseconds
         // Without a directory nothing can be sent: the outbox waits for the next attempt to fetch one.
-        guard state.snapshot.directory != nil else { return wait }
+        guard state.snapshot.directory != nil, !messenger.mailboxes.isEmpty else { return wait }
         if let due = try? messenger.nextOutboxDue() {
             wait = min(wait, Int(max(due.nanoseconds - clock().nanoseconds, 0) / 1_000_000))
         }
@@ -171,8 +171,14 @@ final class NetworkWorker: @unchecked Sendable {
                     break
                 }
                 for (_, body) in fetched.messages { receive(body, relays: relays) }
-                // Everything fetched is now stored: the next fetch deletes it at the relay.
-                pendingAck[relay.id] = fetched.messages.map(\.sequence).max() ?? 0
+                // Everything fetched is now stored: the next fetch deletes it at the relay — but
+                // only a whole batch: acknowledging past a lost datagram would delete unseen mail.
+                // (Sequence numbers are never reused, so repeating an old acknowledgement is harmless.)
+                guard fetched.isComplete else {
+                    state.drop("fetch_incomplete")
+                    break
+                }
+                if let last = fetched.messages.map(\.sequence).max() { pendingAck[relay.id] = last }
                 if fetched.remaining == 0 { break }
             }
         }
@@ -247,7 +253,8 @@ final class NetworkWorker: @unchecked Sendable {
     /// Wraps `body` in a Sphinx packet along a random path ending at the mailbox's relay and
     /// hands it to the path's first relay.
     private func sendOnion(_ body: [UInt8], to mailbox: MailboxAddress, relays: [RelayDescriptor], freshLink: Bool) throws {
-        let path = try PathSelector.path(to: mailbox.relayID, relays: relays, length: settings.client.network.pathLength, rng: &rng)
+        let path = try PathSelector.path(to: mailbox.relayID, relays: relays, length: settings.client.network.pathLength,
+                                         avoiding: links.downRelays, rng: &rng)
         let meanDelay = Double(state.snapshot.directory?.network.meanDelayMs ?? 0) * settings.client.network.coverProfile.delayFactor
         let packet = try PathSelector.packet(path: path, mailbox: mailbox.mailboxID, body: body, meanDelayMs: meanDelay,
                                              now: clock(), rng: &rng)
@@ -278,6 +285,7 @@ final class NetworkWorker: @unchecked Sendable {
                 state.update { $0.coverPacketsSent += 1 }
             } catch {
                 state.drop("cover_failed")
+                break // a relay is not answering: no burst of waits for it
             }
         }
     }

@@ -15,11 +15,14 @@ public enum PathSelector {
         }
     }
 
-    /// `length` relays (fewer when the directory has fewer), all different, the last being `last`.
-    public static func path(to last: ID, relays: [RelayDescriptor], length: Int,
+    /// `length` relays (fewer when the directory has fewer), all different, the last being `last`;
+    /// relays in `avoiding` (not answering just now) are used before it only when nothing else is left.
+    public static func path(to last: ID, relays: [RelayDescriptor], length: Int, avoiding: Set<ID> = [],
                             rng: inout some RandomSource) throws -> [RelayDescriptor] {
         guard let final = relays.first(where: { $0.id == last }) else { throw PathError.unknownRelay(last) }
-        let others = relays.filter { $0.id != last }.shuffled(using: &rng)
+        let candidates = relays.filter { $0.id != last }
+        let live = candidates.filter { !avoiding.contains($0.id) }
+        let others = (live.count >= length - 1 ? live : candidates).shuffled(using: &rng)
         return Array(others.prefix(max(length - 1, 0))) + [final]
     }
 

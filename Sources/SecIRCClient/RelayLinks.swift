@@ -25,6 +25,10 @@ public final class RelayLinks {
         public var messages: [(sequence: UInt64, body: [UInt8])] = []
         public var status: FetchStatus?
         public var remaining: UInt32 = 0
+        /// How many messages the relay sent in this batch (`fetchDone`).
+        public var sent: UInt32 = 0
+        /// Every message of the batch arrived: it may be acknowledged.
+        public var isComplete: Bool { status == .ok && messages.count == Int(sent) }
     }
 
     private struct Link {
@@ -40,6 +44,17 @@ public final class RelayLinks {
     private var rng = SystemRandom()
     /// Frames that arrived for another exchange than the one being waited for.
     private var stray = 0
+    /// Relays that did not answer a handshake, until when they are left out of new paths.
+    private var down: [ID: ContinuousClock.Instant] = [:]
+    /// How long a relay that did not answer is left alone.
+    public var downTime: Duration = .seconds(30)
+
+    /// Relays to leave out of paths for now (they did not answer a handshake).
+    public var downRelays: Set<ID> {
+        let now = ContinuousClock.now
+        down = down.filter { $0.value > now }
+        return Set(down.keys)
+    }
 
     public init(transport: any DatagramTransport, clock: @escaping @Sendable () -> UnixTime, timeout: Duration = .seconds(2)) {
         self.transport = transport
@@ -103,6 +118,7 @@ public final class RelayLinks {
                 }
             }
         }
+        down[relay.id] = ContinuousClock.now.advanced(by: downTime)
         throw LinkError.timeout("link handshake with relay \(relay.id) at \(relay.udp)")
     }
 
@@ -143,9 +159,10 @@ public final class RelayLinks {
             case let .mailboxMessage(m, sequence, _, body) where m == mailbox:
                 fetched.messages.append((sequence, body))
                 return false
-            case let .fetchDone(m, status, remaining) where m == mailbox:
+            case let .fetchDone(m, status, remaining, sent) where m == mailbox:
                 fetched.status = status
                 fetched.remaining = remaining
+                fetched.sent = sent
                 return true
             default:
                 return false

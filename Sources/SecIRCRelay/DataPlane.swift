@@ -308,13 +308,13 @@ public final class DataPlane: @unchecked Sendable {
         guard let issued = session.nonces.removeValue(forKey: mailbox), issued == nonce else {
             sessions[index] = session
             count(.fetchDenied)
-            return reply(.fetchDone(mailbox: mailbox, status: .staleNonce, remaining: 0), on: index, now: now)
+            return reply(.fetchDone(mailbox: mailbox, status: .staleNonce, remaining: 0, sent: 0), on: index, now: now)
         }
         sessions[index] = session
         let signed = LinkFrame.fetchSignedBytes(relay: configuration.relayID.rawValue, nonce: nonce, ackThrough: ackThrough)
         guard (try? key.verify(signature, for: signed)) != nil else {
             count(.fetchDenied)
-            return reply(.fetchDone(mailbox: mailbox, status: .denied, remaining: 0), on: index, now: now)
+            return reply(.fetchDone(mailbox: mailbox, status: .denied, remaining: 0, sent: 0), on: index, now: now)
         }
         counters.fetches += 1
         let (messages, remaining) = mailboxes.fetch(mailbox, ackThrough: ackThrough, limit: configuration.fetchBatch)
@@ -322,7 +322,8 @@ public final class DataPlane: @unchecked Sendable {
             let left = UInt32(clamping: remaining + messages.count - i - 1)
             reply(.mailboxMessage(mailbox: mailbox, sequence: message.sequence, remaining: left, body: message.body), on: index, now: now)
         }
-        reply(.fetchDone(mailbox: mailbox, status: .ok, remaining: UInt32(clamping: remaining)), on: index, now: now)
+        reply(.fetchDone(mailbox: mailbox, status: .ok, remaining: UInt32(clamping: remaining), sent: UInt32(messages.count)),
+              on: index, now: now)
     }
 
     // MARK: Sending

@@ -2,6 +2,7 @@ import Foundation
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCTransport
+import Testing
 
 /// A minimal client of a relay, as the client daemon will be: an anonymous (Noise NK) link over
 /// real UDP, Sphinx packets out, authenticated mailbox fetches in.
@@ -86,7 +87,10 @@ final class LinkClient {
         for frame in frames {
             switch frame {
             case let .mailboxMessage(_, sequence, _, body): messages.append((sequence, body))
-            case let .fetchDone(_, s, _): status = s
+            case let .fetchDone(_, s, _, sent):
+                status = s
+                // The batch size the relay announces is what arrived (loopback loses nothing).
+                #expect(Int(sent) == messages.count)
             default: break
             }
         }

@@ -225,4 +225,47 @@ import Testing
             _ = try ClientStore(path: alice.directory.path + "/" + ClientStore.fileName, key: SymmetricKey(using: &rng))
         }
     }
+
+    /// Retries send the same encrypted bytes: days of retries use no ratchet message numbers, so
+    /// the receiver (who accepts a gap of at most `DoubleRatchet.maxSkip`) still decrypts.
+    @Test func retriesForDaysDoNotUseUpTheRatchet() throws {
+        let (alice, bob) = try introduce()
+        _ = try alice.messenger.queueText(to: bob.id, text: "still there?", now: .t0)
+        var now = UnixTime.t0
+        var attempts: [Outgoing] = []
+        for _ in 0..<(DoubleRatchet.maxSkip + 50) {
+            attempts += try alice.drainOutbox(now: now)
+            now = now.plus(seconds: 3_600)
+        }
+        #expect(attempts.count == DoubleRatchet.maxSkip + 50)
+        #expect(Set(attempts.map(\.message)).count == 1, "the same session message every time")
+        #expect(Set(attempts.map(\.transferID)).count == attempts.count, "in a new transfer every time")
+        for receipt in try bob.receive(attempts.last!, now: now) { try alice.receive(receipt, now: now) }
+        #expect(try bob.texts(with: alice.id) == ["still there?"])
+        _ = try alice.messenger.queueText(to: bob.id, text: "and now?", now: now)
+        for packet in try alice.drainOutbox(now: now) { _ = try bob.receive(packet, now: now) }
+        #expect(try bob.texts(with: alice.id) == ["still there?", "and now?"])
+    }
+
+    /// A removed contact stays removed against set-ups of its old sessions (replayed, or a
+    /// competing one that lost), and comes back with a newer one.
+    @Test func aRemovedContactComesBackOnlyWithANewerSession() throws {
+        let alice = try User("alice", relays: relays)
+        let bob = try User("bob", relays: relays)
+        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+        let oldSetup = try alice.drainOutbox(now: .t0)[0]
+        for receipt in try bob.receive(oldSetup, now: .t0) { try alice.receive(receipt, now: .t0) }
+        try bob.messenger.store.removeContact(id: alice.id)
+        // Alice's session from before is refused (its set-up was seen) ...
+        #expect(try bob.receive(oldSetup, now: .t0.plus(seconds: 5)).isEmpty)
+        #expect(try bob.messenger.store.contact(id: alice.id) == nil)
+        // ... but when Bob adds Alice again, a new session starts and both sides use it.
+        _ = try bob.messenger.addContact(inviteURI: alice.messenger.invite(now: .t0).uri, name: nil, now: .t0.plus(seconds: 10))
+        let hello = try bob.messenger.queueText(to: alice.id, text: "sorry, again", now: .t0.plus(seconds: 10))
+        for packet in try bob.drainOutbox(now: .t0.plus(seconds: 10)) {
+            for receipt in try alice.receive(packet, now: .t0.plus(seconds: 10)) { try bob.receive(receipt, now: .t0.plus(seconds: 10)) }
+        }
+        #expect(try bob.state(of: hello.id) == .delivered)
+        #expect(try alice.texts(with: bob.id) == ["sorry, again"])
+    }
 }

@@ -177,7 +177,7 @@ import Testing
             .fetchChallenge(mailbox: m, nonce: m),
             .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 7, signature: key.sign([1])),
             .mailboxMessage(mailbox: m, sequence: 9, remaining: 2, body: rng.bytes(g.bodyLength)),
-            .fetchDone(mailbox: m, status: .denied, remaining: 0), .unknown(LinkFrameKind(rawValue: 200)),
+            .fetchDone(mailbox: m, status: .denied, remaining: 0, sent: 0), .unknown(LinkFrameKind(rawValue: 200)),
         ]
         for frame in frames {
             let bytes = frame.encoded()

@@ -46,7 +46,9 @@ public enum LinkFrame: Sendable, Hashable {
     case fetchRequest(mailboxKey: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature)
     /// `body` is exactly `geometry.bodyLength` bytes (a Sphinx body as delivered).
     case mailboxMessage(mailbox: Bytes32, sequence: UInt64, remaining: UInt32, body: [UInt8])
-    case fetchDone(mailbox: Bytes32, status: FetchStatus, remaining: UInt32)
+    /// `sent`: how many `mailboxMessage` frames came before it in this batch, so that the owner
+    /// acknowledges a batch only when all of it arrived (a lost datagram costs a repeat).
+    case fetchDone(mailbox: Bytes32, status: FetchStatus, remaining: UInt32, sent: UInt32)
     case unknown(LinkFrameKind)
 
     /// What the mailbox key signs for a fetch.
@@ -89,11 +91,12 @@ public enum LinkFrame: Sendable, Hashable {
             w.write(sequence)
             w.write(remaining)
             w.write(body)
-        case let .fetchDone(mailbox, status, remaining):
+        case let .fetchDone(mailbox, status, remaining, sent):
             w.write(LinkFrameKind.fetchDone.rawValue)
             w.write(mailbox)
             w.write(status.rawValue)
             w.write(remaining)
+            w.write(sent)
         case let .unknown(kind):
             w.write(kind.rawValue)
         }
@@ -129,7 +132,7 @@ public enum LinkFrame: Sendable, Hashable {
                                        body: try r.readBytes(geometry.bodyLength))
             case .fetchDone:
                 return .fetchDone(mailbox: try r.readBytes32(), status: FetchStatus(rawValue: try r.readUInt8()),
-                                  remaining: try r.readUInt32())
+                                  remaining: try r.readUInt32(), sent: try r.readUInt32())
             default:
                 return .unknown(kind)
             }
