@@ -33,6 +33,29 @@ import Testing
     }
 }
 
+@Suite struct ClientConfigKeyTests {
+    @Test(arguments: [
+        ("network:\n  poll_interval_ms: 10", "client.yaml: network.poll_interval_ms"),
+        ("network:\n  poll_interval_ms: fast", "client.yaml: network.poll_interval_ms"),
+        ("client:\n  display_name: \(String(repeating: "x", count: 65))", "client.yaml: client.display_name"),
+        ("client:\n  display_nam: bob", "client.yaml: client.display_nam"),
+    ])
+    func badValuesNameTheFileAndKey(yaml: String, prefix: String) {
+        do {
+            _ = try ClientConfig.parse(yaml: yaml)
+            Issue.record("accepted \(yaml)")
+        } catch {
+            #expect("\(error)".hasPrefix(prefix), "\(error)")
+        }
+    }
+
+    @Test func theNewKeysHaveWorkingDefaults() throws {
+        let config = try ClientConfig.parse(yaml: "client:\n  display_name: carol\nnetwork:\n  poll_interval_ms: 250")
+        #expect(config.displayName == "carol" && config.network.pollIntervalMilliseconds == 250)
+        #expect(ClientConfig().network.pollIntervalMilliseconds == 1000 && ClientConfig().displayName.isEmpty)
+    }
+}
+
 @Suite struct PathSelectorTests {
     @Test func pathsAreDistinctAndEndAtTheMailboxRelay() throws {
         let relays = try FakeRelays.make(5)
