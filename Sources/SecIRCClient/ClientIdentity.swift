@@ -3,30 +3,25 @@ import GRDB
 public import SecIRCCore
 public import SecIRCCrypto
 
-/// The user's long-term keys: the Ed25519 identity (ID = SHA-256 of its public key), the X25519
-/// identity-agreement key, and the prekeys offered in invites. Made on first start, kept sealed.
+/// The user's long-term keys: the Ed25519 identity (ID = SHA-256 of its public key) and the
+/// X25519 identity-agreement key. Made on first start, kept sealed.
 public struct ClientIdentity: Sendable {
     public let keys: SessionSetup.Identity
-    public let prekeys: SessionSetup.Prekeys
 
     public var id: ID { keys.signing.publicKey.id }
     public var signingKey: SigningPublicKey { keys.signing.publicKey }
     public var agreementKey: AgreementPublicKey { keys.agreement.publicKey }
 
     static func loadOrCreate(_ store: ClientStore, rng: inout some RandomSource) throws -> ClientIdentity {
-        let fresh = ClientIdentity(keys: SessionSetup.Identity(using: &rng),
-                                   prekeys: SessionSetup.Prekeys(signedPrekeyID: 1, pqPrekeyID: 1, using: &rng))
+        let fresh = ClientIdentity(keys: SessionSetup.Identity(using: &rng))
         return try store.write { db in
-            if let identity = try store.metaSecret(db, "identity"), let prekeys = try store.metaSecret(db, "prekeys") {
-                return try decode(identity: identity, prekeys: prekeys)
-            }
-            try store.setMetaSecret(db, "identity", fresh.encodedIdentity())
-            try store.setMetaSecret(db, "prekeys", fresh.encodedPrekeys())
+            if let identity = try store.metaSecret(db, "identity") { return try decode(identity) }
+            try store.setMetaSecret(db, "identity", fresh.encoded())
             return fresh
         }
     }
 
-    private func encodedIdentity() -> SecureBytes {
+    private func encoded() -> SecureBytes {
         let seed = keys.signing.seed()
         return SecureBytes(count: 64) { out in
             seed.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[0..<32]).copyMemory(from: $0) }
@@ -34,34 +29,87 @@ public struct ClientIdentity: Sendable {
         }
     }
 
-    private func encodedPrekeys() -> SecureBytes {
-        let pqSeed = prekeys.pqPrekey.seed()
-        return SecureBytes(count: 4 + 32 + 4 + KEMPrivateKey.seedByteCount) { out in
-            out.storeBytes(of: prekeys.signedPrekeyID.bigEndian, toByteOffset: 0, as: UInt32.self)
-            prekeys.signedPrekey.withUnsafeScalar { UnsafeMutableRawBufferPointer(rebasing: out[4..<36]).copyMemory(from: $0) }
-            out.storeBytes(of: prekeys.pqPrekeyID.bigEndian, toByteOffset: 36, as: UInt32.self)
-            pqSeed.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[40...]).copyMemory(from: $0) }
+    private static func decode(_ identity: SecureBytes) throws -> ClientIdentity {
+        guard identity.count == 64 else { throw ClientError.storage("stored identity has the wrong size") }
+        return ClientIdentity(keys: SessionSetup.Identity(signing: try SigningPrivateKey(seed: identity.slice(0..<32)),
+                                                          agreement: try AgreementPrivateKey(secret: identity.slice(32..<64))))
+    }
+}
+
+/// The prekeys behind this client's invites. Each new invite gets a new pair (a signed X25519
+/// prekey and an ML-KEM-768 prekey, with one ID); a pair is kept until a day after its invite
+/// expires and then deleted, so a session set-up made from an expired invite is refused here
+/// too, not only by the person who was given the invite.
+public struct PrekeyRing: Sendable {
+    public struct Entry: Sendable {
+        public var prekeys: SessionSetup.Prekeys
+        /// Unix seconds after which set-ups for these prekeys are refused.
+        public var retireAfter: Int64
+    }
+
+    public static let grace: Int64 = 86_400
+    public static let maximumEntries = 16
+    public private(set) var entries: [Entry]
+
+    /// The entry for a set-up's prekey IDs, if it is still in service at `now`.
+    public func entry(signedPrekeyID: UInt32, pqPrekeyID: UInt32, now: UnixTime) -> Entry? {
+        entries.first {
+            $0.prekeys.signedPrekeyID == signedPrekeyID && $0.prekeys.pqPrekeyID == pqPrekeyID && $0.retireAfter > now.seconds
         }
     }
 
-    private static func decode(identity: SecureBytes, prekeys: SecureBytes) throws -> ClientIdentity {
-        guard identity.count == 64, prekeys.count == 40 + KEMPrivateKey.seedByteCount else {
-            throw ClientError.storage("stored identity has the wrong size")
+    /// Adds a fresh pair for an invite expiring at `expiry`, dropping retired ones.
+    mutating func rotate(expiry: Int64, now: UnixTime, rng: inout some RandomSource) -> SessionSetup.Prekeys {
+        let id = (entries.map(\.prekeys.signedPrekeyID).max() ?? 0) &+ 1
+        let prekeys = SessionSetup.Prekeys(signedPrekeyID: id, pqPrekeyID: id, using: &rng)
+        entries.removeAll { $0.retireAfter <= now.seconds }
+        entries.append(Entry(prekeys: prekeys, retireAfter: expiry + Self.grace))
+        if entries.count > Self.maximumEntries { entries.removeFirst(entries.count - Self.maximumEntries) }
+        return prekeys
+    }
+
+    static let entryLength = 4 + 32 + 4 + KEMPrivateKey.seedByteCount + 8
+
+    static func load(_ db: Database, store: ClientStore) throws -> PrekeyRing {
+        guard let secret = try store.metaSecret(db, "prekeys") else { return PrekeyRing(entries: []) }
+        guard secret.count % entryLength == 0 else { throw ClientError.storage("stored prekeys have the wrong size") }
+        var entries: [Entry] = []
+        for offset in stride(from: 0, to: secret.count, by: entryLength) {
+            let numbers = secret.withUnsafeBytes { raw in
+                (UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)),
+                 UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 36, as: UInt32.self)),
+                 Int64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + entryLength - 8, as: Int64.self)))
+            }
+            let prekeys = SessionSetup.Prekeys(
+                signedPrekeyID: numbers.0, signedPrekey: try AgreementPrivateKey(secret: secret.slice((offset + 4)..<(offset + 36))),
+                pqPrekeyID: numbers.1, pqPrekey: try KEMPrivateKey(seed: secret.slice((offset + 40)..<(offset + entryLength - 8))))
+            entries.append(Entry(prekeys: prekeys, retireAfter: numbers.2))
         }
-        func slice(_ secret: SecureBytes, _ range: Range<Int>) -> SecureBytes {
-            secret.withUnsafeBytes { raw in
-                SecureBytes(count: range.count) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[range])) }
+        return PrekeyRing(entries: entries)
+    }
+
+    func save(_ db: Database, store: ClientStore) throws {
+        let secret = SecureBytes(count: entries.count * Self.entryLength) { out in
+            for (i, entry) in entries.enumerated() {
+                let base = i * Self.entryLength
+                let p = entry.prekeys
+                out.storeBytes(of: p.signedPrekeyID.bigEndian, toByteOffset: base, as: UInt32.self)
+                p.signedPrekey.withUnsafeScalar { UnsafeMutableRawBufferPointer(rebasing: out[(base + 4)..<(base + 36)]).copyMemory(from: $0) }
+                out.storeBytes(of: p.pqPrekeyID.bigEndian, toByteOffset: base + 36, as: UInt32.self)
+                p.pqPrekey.seed().withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: out[(base + 40)..<(base + Self.entryLength - 8)]).copyMemory(from: $0)
+                }
+                out.storeBytes(of: entry.retireAfter.bigEndian, toByteOffset: base + Self.entryLength - 8, as: Int64.self)
             }
         }
-        let ids = prekeys.withUnsafeBytes { raw in
-            (UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
-             UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 36, as: UInt32.self)))
-        }
-        return ClientIdentity(
-            keys: SessionSetup.Identity(signing: try SigningPrivateKey(seed: slice(identity, 0..<32)),
-                                        agreement: try AgreementPrivateKey(secret: slice(identity, 32..<64))),
-            prekeys: SessionSetup.Prekeys(signedPrekeyID: ids.0, signedPrekey: try AgreementPrivateKey(secret: slice(prekeys, 4..<36)),
-                                          pqPrekeyID: ids.1, pqPrekey: try KEMPrivateKey(seed: slice(prekeys, 40..<prekeys.count))))
+        try store.setMetaSecret(db, "prekeys", secret)
+    }
+}
+
+extension SecureBytes {
+    /// A copy of `range`, itself secret.
+    func slice(_ range: Range<Int>) -> SecureBytes {
+        withUnsafeBytes { raw in SecureBytes(count: range.count) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[range])) } }
     }
 }
 
@@ -89,12 +137,9 @@ public struct MailboxKey: Sendable {
 
     private static func decode(_ secret: SecureBytes) throws -> [MailboxKey] {
         guard secret.count % 64 == 0 else { throw ClientError.storage("stored mailbox keys have the wrong size") }
-        return try secret.withUnsafeBytes { raw in
-            try stride(from: 0, to: raw.count, by: 64).map { offset in
-                let seed = SecureBytes(count: 32) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(offset + 32)..<(offset + 64)])) }
-                return MailboxKey(relayID: ID(rawValue: Bytes32(copying: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 32)]))),
-                                  key: try SigningPrivateKey(seed: seed))
-            }
+        return try stride(from: 0, to: secret.count, by: 64).map { offset in
+            MailboxKey(relayID: ID(rawValue: secret.withUnsafeBytes { Bytes32(copying: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + 32)])) }),
+                       key: try SigningPrivateKey(seed: secret.slice((offset + 32)..<(offset + 64))))
         }
     }
 }

@@ -78,20 +78,27 @@ public final class Messenger: Sendable {
         return keys
     }
 
-    /// This client's invite, made again when it is within a day of expiring.
+    /// This client's invite, made again (with a fresh pair of prekeys) when it is within a day
+    /// of expiring or the mailboxes changed.
     public func invite(now: UnixTime) throws -> Invite {
         let addresses = mailboxes.map(\.address)
         guard !addresses.isEmpty else { throw ClientError.notReady("no verified directory yet: mailbox relays are not chosen") }
-        if let text = try store.read({ db in try store.meta(db, "invite") }),
-           let invite = try? Invite.parse(uri: String(decoding: text, as: UTF8.self), now: now.adding(.seconds(86_400))),
-           invite.mailboxes == addresses {
+        var rng = SystemRandom()
+        return try store.write { db in
+            if let text = try store.meta(db, "invite"),
+               let invite = try? Invite.parse(uri: String(decoding: text, as: UTF8.self), now: now.adding(.seconds(86_400))),
+               invite.mailboxes == addresses {
+                return invite
+            }
+            let expiry = now.seconds + Self.inviteLifetimeSeconds
+            var ring = try PrekeyRing.load(db, store: store)
+            let prekeys = ring.rotate(expiry: expiry, now: now, rng: &rng)
+            try ring.save(db, store: store)
+            let invite = try SessionSetup.makeInvite(identity: identity.keys, prekeys: prekeys, mailboxes: addresses,
+                                                     expiry: UInt64(expiry), displayNameHint: displayName.isEmpty ? nil : displayName)
+            try store.setMeta(db, "invite", Array(invite.uri.utf8))
             return invite
         }
-        let invite = try SessionSetup.makeInvite(identity: identity.keys, prekeys: identity.prekeys, mailboxes: addresses,
-                                                 expiry: UInt64(now.seconds + Self.inviteLifetimeSeconds),
-                                                 displayNameHint: displayName.isEmpty ? nil : displayName)
-        try store.write { db in try store.setMeta(db, "invite", Array(invite.uri.utf8)) }
-        return invite
     }
 
     private func card(now: UnixTime) throws -> ContactCard {
@@ -405,7 +412,11 @@ public final class Messenger: Sendable {
             }
         }
         var ratchet: DoubleRatchet
-        do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: identity.prekeys, message: setup.initialMessage) } catch {
+        let initial = setup.initialMessage
+        guard let prekeys = try PrekeyRing.load(db, store: store)
+            .entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now)?.prekeys
+        else { return .refused("session set-up for unknown or retired prekeys (from an expired invite?)") }
+        do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: prekeys, message: initial) } catch {
             return .refused("session set-up failed: \(error)")
         }
         let ad = Self.associatedData(initiator: card.agreementKey, initiatorKey: card.identityKey,

@@ -268,4 +268,21 @@ import Testing
         #expect(try bob.state(of: hello.id) == .delivered)
         #expect(try alice.texts(with: bob.id) == ["sorry, again"])
     }
+
+    /// Each invite has its own prekeys, retired a day after it expires: a set-up made from an
+    /// expired invite (by someone who kept it, or a clock far behind) is refused by its owner too.
+    @Test func aSetUpFromAnExpiredInviteIsRefusedByItsOwner() throws {
+        let alice = try User("alice", relays: relays)
+        let bob = try User("bob", relays: relays)
+        let old = try bob.messenger.invite(now: .t0)
+        // Bob's invite is renewed when it nears expiry: new prekeys, and the old ones still work for a while.
+        let renewed = try bob.messenger.invite(now: .t0.plus(seconds: Messenger.inviteLifetimeSeconds - 3_600))
+        #expect(renewed.signedPrekeyID != old.signedPrekeyID && renewed.uri != old.uri)
+        _ = try alice.messenger.addContact(inviteURI: old.uri, name: nil, now: .t0)
+        let intro = try alice.drainOutbox(now: .t0)[0]
+        let late = UnixTime.t0.plus(seconds: Messenger.inviteLifetimeSeconds + PrekeyRing.grace + 1)
+        #expect(try bob.receive(intro, now: late).isEmpty, "no receipt: refused")
+        #expect(try bob.messenger.store.contact(id: alice.id) == nil)
+        #expect(try bob.receive(intro, now: .t0.plus(seconds: 60)).count == 1, "accepted while the prekeys are in service")
+    }
 }
