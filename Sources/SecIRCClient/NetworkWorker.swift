@@ -250,26 +250,56 @@ final class NetworkWorker: @unchecked Sendable {
         }
     }
 
-    /// Wraps `body` in a Sphinx packet along a random path ending at the mailbox's relay and
-    /// hands it to the path's first relay.
+    /// A real packet waiting for the next slot of the cover stream.
+    private struct Paced {
+        var packet: [UInt8]
+        var entry: RelayDescriptor
+        var freshLink: Bool
+    }
+
+    /// Real packets waiting to take the place of cover packets (when cover traffic is on).
+    private var paced: [Paced] = []
+    static let pacedCapacity = 4096
+
+    /// Wraps `body` in a Sphinx packet along a random path ending at the mailbox's relay, and
+    /// hands it to the path's first relay: at once when cover traffic is off, otherwise in the
+    /// place of the next cover packet, so that the client's sending times are the Poisson
+    /// process whether it has something to say or not (Loopix).
     private func sendOnion(_ body: [UInt8], to mailbox: MailboxAddress, relays: [RelayDescriptor], freshLink: Bool) throws {
+        let (packet, entry) = try onion(body, to: mailbox, relays: relays)
+        guard coverRate > 0 else { return try transmit(packet, via: entry, freshLink: freshLink) }
+        guard paced.count < Self.pacedCapacity else {
+            // More real traffic than the cover rate carries for a long while: send rather than lose it.
+            state.drop("pacing_overflow")
+            return try transmit(packet, via: entry, freshLink: freshLink)
+        }
+        paced.append(Paced(packet: packet, entry: entry, freshLink: freshLink))
+    }
+
+    private func onion(_ body: [UInt8], to mailbox: MailboxAddress, relays: [RelayDescriptor]) throws -> ([UInt8], RelayDescriptor) {
         let path = try PathSelector.path(to: mailbox.relayID, relays: relays, length: settings.client.network.pathLength,
                                          avoiding: links.downRelays, rng: &rng)
         let meanDelay = Double(state.snapshot.directory?.network.meanDelayMs ?? 0) * settings.client.network.coverProfile.delayFactor
         let packet = try PathSelector.packet(path: path, mailbox: mailbox.mailboxID, body: body, meanDelayMs: meanDelay,
                                              now: clock(), rng: &rng)
-        if freshLink { links.forget(path[0]) }
-        try links.send(.sphinx(packet), to: path[0])
+        return (packet, path[0])
+    }
+
+    private func transmit(_ packet: [UInt8], via entry: RelayDescriptor, freshLink: Bool) throws {
+        if freshLink { links.forget(entry) }
+        try links.send(.sphinx(packet), to: entry)
         state.update { $0.packetsSent += 1 }
     }
 
     // MARK: Cover traffic
 
-    /// Packets per second of loop cover traffic (Poisson), from the directory's λ and the profile.
+    /// Packets per second of the client's sending stream (Poisson), from the directory's λ and the profile.
     private var coverRate: Double {
         (state.snapshot.directory?.network.coverRate ?? 0) * settings.client.network.coverProfile.rateFactor
     }
 
+    /// Sends the packets of the Poisson stream due since the last call: each one a waiting real
+    /// packet if there is one, else a loop cover packet (random bytes to one of our own mailboxes).
     private func sendCover(_ snapshot: NetworkState.Snapshot) {
         let rate = coverRate
         let now = ContinuousClock.now
@@ -281,8 +311,14 @@ final class NetworkWorker: @unchecked Sendable {
         while count > 0 {
             count -= 1
             do {
-                try sendOnion(rng.bytes(PacketGeometry.standard.bodyLength), to: own.address, relays: snapshot.descriptors, freshLink: false)
-                state.update { $0.coverPacketsSent += 1 }
+                if !paced.isEmpty {
+                    let next = paced.removeFirst()
+                    try transmit(next.packet, via: next.entry, freshLink: next.freshLink)
+                } else {
+                    let (packet, entry) = try onion(rng.bytes(PacketGeometry.standard.bodyLength), to: own.address, relays: snapshot.descriptors)
+                    try transmit(packet, via: entry, freshLink: false)
+                    state.update { $0.coverPacketsSent += 1 }
+                }
             } catch {
                 state.drop("cover_failed")
                 break // a relay is not answering: no burst of waits for it

@@ -139,16 +139,31 @@ final class EventCollector: Sendable {
         let root = try Processes.temporaryDirectory()
         let relays = try await MeshTests.startMesh(root: root)
         let carol = try ClientProcess(name: "carol", root: root, firstRing: relays[0], bootstrap: relays, cover: "balanced")
+        let dave = try ClientProcess(name: "dave", root: root, firstRing: relays[0], bootstrap: relays, cover: "balanced")
         defer {
             carol.terminate()
+            dave.terminate()
             MeshTests.stopMesh(relays, root: root)
         }
         try carol.start()
+        try dave.start()
         try await carol.waitReady()
+        try await dave.waitReady()
         try await eventually("cover packets go out and come back") {
             let network = try await carol.get("/v1/network")
             return network["cover_traffic"] as? String == "balanced"
                 && (network["cover_packets_sent"] as? Int ?? 0) >= 4 && (network["packets_received"] as? Int ?? 0) >= 2
+        }
+        // Real packets take the place of cover packets, and still arrive.
+        try await eventually("dave's invite names two mailbox relays") {
+            (try await dave.get("/v1/invite")["mailboxes"] as? [Any])?.count == 2
+        }
+        let invite = try #require(try await dave.get("/v1/invite")["uri"] as? String)
+        let added = try await carol.request("/v1/contacts", method: "POST", json: ["invite": invite])
+        let daveID = try #require(added.object["id"] as? String)
+        let id = try await carol.send("under cover", to: daveID)
+        try await eventually("delivered under cover traffic") {
+            try await carol.get("/v1/messages/\(id)")["state"] as? String == "delivered"
         }
     }
 }
