@@ -43,4 +43,6 @@ public struct MessageRecord: Sendable, Equatable {
 extension EnvelopeKind {
     /// The first message of a new contact: carries the session set-up, shown to nobody.
     static let introduction = EnvelopeKind(rawValue: 7)
+    /// A new contact card (the sender's mailboxes changed), shown to nobody.
+    static let cardUpdate = EnvelopeKind(rawValue: 8)
 }

@@ -78,6 +78,28 @@ public final class Messenger: Sendable {
         return keys
     }
 
+    /// Gives up the mailboxes at `relays` (gone from the directory for a long while), chooses
+    /// others from `listed`, and tells every contact the new mailboxes with a signed contact card
+    /// (through the outbox, like any message). Returns the new mailboxes.
+    public func replaceMailboxes(at relays: Set<ID>, listed: [RelayDescriptor], count: Int, now: UnixTime) throws -> [MailboxKey] {
+        let kept = mailboxes.filter { !relays.contains($0.relayID) }
+        guard kept.count < mailboxes.count else { return mailboxes }
+        let candidates = listed.filter { !relays.contains($0.id) }
+        try MailboxKey.save(kept, in: store)
+        mailboxKeys.withLock { $0 = kept }
+        let chosen = try chooseMailboxes(from: candidates, count: count)
+        let card = try card(now: now).encoded
+        var rng = SystemRandom()
+        try store.write { db in
+            for contact in try String.fetchAll(db, sql: "SELECT id FROM contacts") {
+                _ = try store.insertMessage(db, id: MessageID(using: &rng), contact: ID(hex: contact), direction: .outgoing,
+                                            kind: .cardUpdate, timestampMs: now.milliseconds, body: card, state: .queued,
+                                            nextAttemptMs: now.milliseconds)
+            }
+        }
+        return chosen
+    }
+
     /// This client's invite, made again (with a fresh pair of prekeys) when it is within a day
     /// of expiring or the mailboxes changed.
     public func invite(now: UnixTime) throws -> Invite {
@@ -362,6 +384,17 @@ public final class Messenger: Sendable {
         default:
             result.receipt = (contact.id, [envelope.id])
             guard try !alreadyReceived(db, envelope.id, from: contact.id) else { break }
+            if envelope.kind == .cardUpdate {
+                // The contact's new mailboxes, signed by its identity, for the agreement key in use.
+                guard let card = try? ContactCard.decode(envelope.body), card.identityKey == contact.identityKey,
+                      card.agreementKey == contact.agreementKey
+                else {
+                    result.dropped = "contact card update that does not match the contact"
+                    break
+                }
+                try db.execute(sql: "UPDATE contacts SET mailboxes = ? WHERE id = ?",
+                               arguments: [ClientStore.encode(mailboxes: card.mailboxes), contact.id.hex])
+            }
             let record = try store.insertMessage(db, id: envelope.id, contact: contact.id, direction: .incoming, kind: envelope.kind,
                                                  timestampMs: Int64(clamping: envelope.timestampMs), body: envelope.body,
                                                  state: .received, nextAttemptMs: nil)

@@ -79,6 +79,7 @@ final class NetworkWorker: @unchecked Sendable {
         refreshDirectoryIfDue()
         let snapshot = state.snapshot
         guard snapshot.directory != nil, !snapshot.descriptors.isEmpty else { return }
+        replaceLostMailboxes(snapshot.descriptors)
         if messenger.mailboxes.count < settings.client.network.mailboxRelays {
             do { _ = try messenger.chooseMailboxes(from: snapshot.descriptors, count: settings.client.network.mailboxRelays) } catch {
                 logger.warning("cannot choose mailbox relays", metadata: ["error": "\(error)"])
@@ -93,6 +94,31 @@ final class NetworkWorker: @unchecked Sendable {
         sendDueOutbox(snapshot.descriptors)
         sendCover(snapshot)
         state.update { $0.linked = links.linkedRelays }
+    }
+
+    /// Since when each of our mailbox relays is missing from the directory.
+    private var unlistedSince: [ID: ContinuousClock.Instant] = [:]
+    /// How long a mailbox relay may be missing from the directory before it is replaced (a
+    /// restarting relay is missing for a period or two).
+    var mailboxReplaceAfter: Duration = .seconds(600)
+
+    private func replaceLostMailboxes(_ relays: [RelayDescriptor]) {
+        let listed = Set(relays.map(\.id))
+        let now = ContinuousClock.now
+        for mailbox in messenger.mailboxes {
+            if listed.contains(mailbox.relayID) { unlistedSince[mailbox.relayID] = nil } else if unlistedSince[mailbox.relayID] == nil {
+                unlistedSince[mailbox.relayID] = now
+            }
+        }
+        let lost = Set(unlistedSince.filter { now - $0.value >= mailboxReplaceAfter }.keys)
+        guard !lost.isEmpty else { return }
+        do {
+            _ = try messenger.replaceMailboxes(at: lost, listed: relays, count: settings.client.network.mailboxRelays, now: clock())
+            for id in lost { unlistedSince[id] = nil; pendingAck[id] = nil }
+            logger.info("mailbox relays replaced; contacts are told the new ones", metadata: ["replaced": "\(lost.count)"])
+        } catch {
+            logger.warning("cannot replace mailbox relays", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: Directory

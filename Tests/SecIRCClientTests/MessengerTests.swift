@@ -285,4 +285,24 @@ import Testing
         #expect(try bob.messenger.store.contact(id: alice.id) == nil)
         #expect(try bob.receive(intro, now: .t0.plus(seconds: 60)).count == 1, "accepted while the prekeys are in service")
     }
+
+    /// When a mailbox relay leaves the network, the client takes another and tells its contacts
+    /// with a signed card; they send to the new mailboxes from then on.
+    @Test func contactsLearnOfReplacedMailboxes() throws {
+        let (alice, bob) = try introduce()
+        let spare = try FakeRelays.make(1, seed: "spare")
+        let gone = bob.messenger.mailboxes[0].relayID
+        let listed = relays.filter { $0.id != gone } + spare
+        let mailboxes = try bob.messenger.replaceMailboxes(at: [gone], listed: listed, count: 2, now: .t0)
+        #expect(mailboxes.count == 2 && !mailboxes.contains { $0.relayID == gone })
+        let updates = try bob.drainOutbox(now: .t0)
+        #expect(updates.count == 1)
+        for receipt in try alice.receive(updates[0], now: .t0) { try bob.receive(receipt, now: .t0) }
+        #expect(try bob.messenger.store.outboxCount() == 0)
+        #expect(try alice.messenger.store.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
+        #expect(try alice.texts(with: bob.id).isEmpty, "a card update is not shown as a message")
+        _ = try alice.messenger.queueText(to: bob.id, text: "new address?", now: .t0)
+        let out = try alice.drainOutbox(now: .t0)
+        #expect(mailboxes.map(\.address).contains(out[0].mailbox))
+    }
 }
