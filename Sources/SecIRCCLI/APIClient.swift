@@ -62,12 +62,22 @@ public struct APIClient: Sendable {
         let connection = try connect(timeout: timeout)
         try write(request(method, path, body: body, accept: accept), to: connection)
         var parser = HTTPResponseParser()
+        let body = try read(from: connection, into: &parser, until: { $0.isComplete }, endIsTruncation: false)
+        guard let head = parser.head else { throw .invalidResponse("no response head") }
+        return APIResponse(head: head, body: body)
+    }
+
+    /// Feeds `parser` from `connection` until `done` says so or the server closes (an error
+    /// when `endIsTruncation`); returns the body bytes read. Parse errors become `invalidResponse`.
+    private func read(from connection: TCPConnection, into parser: inout HTTPResponseParser,
+                      until done: (HTTPResponseParser) -> Bool, endIsTruncation: Bool) throws(APIError) -> [UInt8] {
         var body: [UInt8] = []
         do {
-            while !parser.isComplete {
+            while !done(parser) {
                 let bytes = try receive(from: connection)
                 if bytes.isEmpty {
                     try parser.finish()
+                    if endIsTruncation { throw HTTPParseError.truncated }
                     break
                 }
                 body += try parser.consume(bytes)
@@ -79,8 +89,7 @@ public struct APIClient: Sendable {
         } catch {
             throw .invalidResponse("\(error)")
         }
-        guard let head = parser.head else { throw .invalidResponse("no response head") }
-        return APIResponse(head: head, body: body)
+        return body
     }
 
     /// Sends one request; returns the body of a 2xx answer, or throws the API's error.
@@ -142,23 +151,7 @@ public struct APIClient: Sendable {
         let connection = try connect(timeout: idleTimeout)
         try write(request("GET", path, body: nil, accept: "text/event-stream"), to: connection)
         var parser = HTTPResponseParser(maxBodyBytes: .max)
-        var early: [UInt8] = []
-        do {
-            while parser.head == nil {
-                let bytes = try receive(from: connection)
-                if bytes.isEmpty {
-                    try parser.finish()
-                    throw HTTPParseError.truncated
-                }
-                early += try parser.consume(bytes)
-            }
-        } catch let error as HTTPParseError {
-            throw .invalidResponse(error.description)
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw .invalidResponse("\(error)")
-        }
+        let early = try read(from: connection, into: &parser, until: { $0.head != nil }, endIsTruncation: true)
         guard let head = parser.head else { throw .invalidResponse("no response head") }
         guard head.status == 200 else {
             // Read the rest of the (small) error body.
