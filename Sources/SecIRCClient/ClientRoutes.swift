@@ -236,9 +236,12 @@ public struct ClientRoutes: Sendable {
         var coverPacketsSent: Int
         var packetsSent: Int
         var packetsReceived: Int
+        var coverPacketsReceived: Int
+        var drops: [String: Int]
         var outbox: Int
         enum CodingKeys: String, CodingKey {
-            case directory, mailboxes, relays, outbox
+            case directory, mailboxes, relays, outbox, drops
+            case coverPacketsReceived = "cover_packets_received"
             case pathLength = "path_length"
             case coverTraffic = "cover_traffic"
             case coverPacketsSent = "cover_packets_sent"
@@ -255,6 +258,8 @@ public struct ClientRoutes: Sendable {
             try c.encode(coverPacketsSent, forKey: .coverPacketsSent)
             try c.encode(packetsSent, forKey: .packetsSent)
             try c.encode(packetsReceived, forKey: .packetsReceived)
+            try c.encode(coverPacketsReceived, forKey: .coverPacketsReceived)
+            try c.encode(drops, forKey: .drops)
             try c.encode(outbox, forKey: .outbox)
         }
     }
@@ -272,6 +277,7 @@ public struct ClientRoutes: Sendable {
             relays: snapshot.descriptors.map { NetworkBody.Relay(id: $0.id.hex, udp: $0.udp, linked: snapshot.linked.contains($0.id)) },
             pathLength: settings.client.network.pathLength, coverTraffic: settings.client.network.coverProfile.rawValue,
             coverPacketsSent: snapshot.coverPacketsSent, packetsSent: snapshot.packetsSent,
-            packetsReceived: snapshot.packetsReceived, outbox: try messenger.store.outboxCount()))
+            packetsReceived: snapshot.packetsReceived, coverPacketsReceived: snapshot.coverPacketsReceived,
+            drops: snapshot.dropped, outbox: try messenger.store.outboxCount()))
     }
 }

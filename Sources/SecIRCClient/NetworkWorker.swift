@@ -93,7 +93,10 @@ final class NetworkWorker: @unchecked Sendable {
         }
         sendDueOutbox(snapshot.descriptors)
         sendCover(snapshot)
-        state.update { $0.linked = links.linkedRelays }
+        state.update {
+            $0.linked = links.linkedRelays
+            if links.strayDatagrams > 0 { $0.dropped["stray_datagram"] = links.strayDatagrams }
+        }
     }
 
     /// Since when each of our mailbox relays is missing from the directory.

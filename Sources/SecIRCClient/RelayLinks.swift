@@ -42,8 +42,9 @@ public final class RelayLinks {
     private var links: [SocketAddress: Link] = [:]
     private let batch = DatagramBatch(capacity: 32, maxDatagramSize: 2048)
     private var rng = SystemRandom()
-    /// Frames that arrived for another exchange than the one being waited for.
-    private var stray = 0
+    /// Datagrams dropped because they belonged to no exchange being waited for (late answers,
+    /// another relay's frames, handshake noise).
+    public private(set) var strayDatagrams = 0
     /// Relays that did not answer a handshake, until when they are left out of new paths.
     private var down: [ID: ContinuousClock.Instant] = [:]
     /// How long a relay that did not answer is left alone.
@@ -113,7 +114,7 @@ public final class RelayLinks {
                         // Under load the relay wants proof of our address first: send again at once.
                         try transport.send(initiator.initiation(now: clock(), rng: &rng), to: address)
                     case .drop:
-                        stray += 1
+                        strayDatagrams += 1
                     }
                 }
             }
@@ -129,7 +130,7 @@ public final class RelayLinks {
         while ContinuousClock.now < deadline {
             let n = try transport.receive(into: batch, timeout: .milliseconds(50))
             for i in 0..<n {
-                guard batch.address(i) == address, var link = links[address] else { stray += 1; continue }
+                guard batch.address(i) == address, var link = links[address] else { strayDatagrams += 1; continue }
                 let bytes = batch.withDatagram(i) { Array($0) }
                 let opened = link.session.open(bytes, now: clock())
                 links[address] = link

@@ -155,7 +155,9 @@ extension HTTPResponse {
         #expect(f.handle(.get, "/v1/messages/\(id)").object["text"] as? String == "m4")
         let conversations = f.handle(.get, "/v1/conversations").object["conversations"] as? [[String: Any]]
         #expect(conversations?.first?["count"] as? Int == 7)
-        #expect(f.handle(.get, "/v1/network").object["outbox"] as? Int == 8, "seven texts and the introduction")
+        let network = f.handle(.get, "/v1/network").object
+        #expect(network["outbox"] as? Int == 8, "seven texts and the introduction")
+        #expect(network["drops"] is [String: Any] && network["directory"] is NSNull)
     }
 
     /// openapi/client.yaml lists exactly the routes the client serves.
