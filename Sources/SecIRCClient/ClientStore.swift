@@ -59,6 +59,7 @@ public final class ClientStore: Sendable {
                     session_created INTEGER NOT NULL,
                     session_initiator TEXT NOT NULL,
                     generation INTEGER NOT NULL DEFAULT 1,
+                    card_created INTEGER NOT NULL DEFAULT 0,
                     setup BLOB
                 );
                 CREATE TABLE messages (

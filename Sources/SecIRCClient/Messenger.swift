@@ -392,8 +392,10 @@ public final class Messenger: Sendable {
                     result.dropped = "contact card update that does not match the contact"
                     break
                 }
-                try db.execute(sql: "UPDATE contacts SET mailboxes = ? WHERE id = ?",
-                               arguments: [ClientStore.encode(mailboxes: card.mailboxes), contact.id.hex])
+                // Updates may arrive out of order: only a newer card than the last one applied counts.
+                try db.execute(sql: "UPDATE contacts SET mailboxes = ?, card_created = ? WHERE id = ? AND card_created < ?",
+                               arguments: [ClientStore.encode(mailboxes: card.mailboxes), Int64(clamping: card.created), contact.id.hex,
+                                           Int64(clamping: card.created)])
             }
             let record = try store.insertMessage(db, id: envelope.id, contact: contact.id, direction: .incoming, kind: envelope.kind,
                                                  timestampMs: Int64(clamping: envelope.timestampMs), body: envelope.body,

@@ -304,5 +304,12 @@ import Testing
         _ = try alice.messenger.queueText(to: bob.id, text: "new address?", now: .t0)
         let out = try alice.drainOutbox(now: .t0)
         #expect(mailboxes.map(\.address).contains(out[0].mailbox))
+
+        // An older card update arriving late changes nothing.
+        let stale = try bob.messenger.replaceMailboxes(at: [mailboxes[0].relayID], listed: listed + FakeRelays.make(1, seed: "later"),
+                                                       count: 2, now: .t0.plus(seconds: -60))
+        for packet in try bob.drainOutbox(now: .t0) { _ = try alice.receive(packet, now: .t0) }
+        #expect(try alice.messenger.store.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
+        #expect(stale.map(\.address) != mailboxes.map(\.address))
     }
 }
