@@ -187,6 +187,9 @@ final class NetworkWorker: @unchecked Sendable {
                 state.drop("mailbox_relay_unlisted")
                 continue
             }
+            // A relay that just failed a handshake is tried again when its time out is over,
+            // not at every poll (each try blocks this thread for the handshake timeout).
+            if links.downRelays.contains(relay.id) { continue }
             for _ in 0..<8 {
                 let fetched: RelayLinks.Fetched
                 do { fetched = try links.fetch(mailbox: mailbox.key, at: relay, ackThrough: pendingAck[relay.id] ?? 0) } catch {
