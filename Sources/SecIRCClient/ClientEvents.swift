@@ -11,7 +11,10 @@ public final class ClientEvents: Sendable {
     /// A new stream that receives every event from now on.
     public func subscribe() -> HTTPEventStream {
         let stream = HTTPEventStream(capacity: 1024)
-        streams.withLock { $0.append(stream) }
+        streams.withLock { list in
+            list.removeAll { $0.isClosed } // streams whose readers left, even when nothing was published since
+            list.append(stream)
+        }
         return stream
     }
 
