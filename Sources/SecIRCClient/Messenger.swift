@@ -37,6 +37,8 @@ public struct Outgoing: Sendable {
 public final class Messenger: Sendable {
     public static let maximumTextBytes = 16 * 1024
     public static let inviteLifetimeSeconds: Int64 = 7 * 24 * 3600
+    /// New contacts accepted from incoming session set-ups per hour, at most.
+    public static let maximumNewContactsPerHour = 20
     public let store: ClientStore
     public let identity: ClientIdentity
     public let displayName: String
@@ -447,6 +449,15 @@ public final class Messenger: Sendable {
             }
         }
         var ratchet: DoubleRatchet
+        if existing == nil {
+            // Anyone holding a valid invite can start a session, so new contacts that arrive this
+            // way are rate-limited: a flood of fresh identities cannot fill the contact list. A
+            // refused set-up is not remembered: the sender's retries get in once the hour allows.
+            let recent = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM contacts WHERE session_initiator = id AND added_ms > ?
+                """, arguments: [now.milliseconds - 3_600_000]) ?? 0
+            guard recent < Self.maximumNewContactsPerHour else { return .refused("too many new contacts in the last hour") }
+        }
         let initial = setup.initialMessage
         guard let prekeys = try PrekeyRing.load(db, store: store)
             .entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now)?.prekeys

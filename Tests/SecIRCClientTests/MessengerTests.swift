@@ -312,4 +312,22 @@ import Testing
         #expect(try alice.messenger.store.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
         #expect(stale.map(\.address) != mailboxes.map(\.address))
     }
+
+    /// Strangers holding the invite can add themselves, but only so many an hour; a refused one
+    /// gets in with a later retry.
+    @Test func newContactsFromSetUpsAreRateLimited() throws {
+        let bob = try User("bob", relays: relays)
+        let uri = try bob.messenger.invite(now: .t0).uri
+        var intros: [Outgoing] = []
+        for i in 0...Messenger.maximumNewContactsPerHour {
+            let stranger = try User("s\(i)", relays: relays)
+            _ = try stranger.messenger.addContact(inviteURI: uri, name: nil, now: .t0)
+            intros += try stranger.drainOutbox(now: .t0)
+        }
+        var accepted = 0
+        for intro in intros where try !bob.receive(intro, now: .t0).isEmpty { accepted += 1 }
+        #expect(accepted == Messenger.maximumNewContactsPerHour)
+        #expect(try bob.messenger.store.contacts().count == Messenger.maximumNewContactsPerHour)
+        #expect(try bob.receive(intros.last!, now: .t0.plus(seconds: 3_601)).count == 1, "a retry an hour later gets in")
+    }
 }
