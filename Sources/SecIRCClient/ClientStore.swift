@@ -172,14 +172,7 @@ public final class ClientStore: Sendable {
 
     private static func contact(_ row: Row) throws -> ContactRecord {
         let hex: String = row["id"]
-        let mailboxBytes = Array(row["mailboxes"] as Data)
-        var mailboxes: [MailboxAddress] = []
-        var offset = 0
-        while offset + 64 <= mailboxBytes.count {
-            mailboxes.append(MailboxAddress(relayID: ID(rawValue: try Bytes32(mailboxBytes[offset..<(offset + 32)])),
-                                            mailboxID: try Bytes32(mailboxBytes[(offset + 32)..<(offset + 64)])))
-            offset += 64
-        }
+        let mailboxes = try MailboxAddress.decodeList(Array(row["mailboxes"] as Data))
         return ContactRecord(
             id: try ID(hex: hex),
             identityKey: try SigningPublicKey(bytes: Array(row["identity_key"] as Data)),
@@ -188,9 +181,7 @@ public final class ClientStore: Sendable {
             session: ContactRecord.Session(rawValue: row["session"]) ?? .initiated)
     }
 
-    static func encode(mailboxes: [MailboxAddress]) -> Data {
-        Data(mailboxes.flatMap { $0.relayID.rawValue.bytes + $0.mailboxID.bytes })
-    }
+    static func encode(mailboxes: [MailboxAddress]) -> Data { Data(MailboxAddress.encode(mailboxes)) }
 
     // MARK: Messages
 

@@ -69,12 +69,7 @@ public final class RelayLinks {
     public func close() { transport.close() }
 
     static func address(of relay: RelayDescriptor) throws(LinkError) -> SocketAddress {
-        guard let colon = relay.udp.lastIndex(of: ":"), let port = UInt16(relay.udp[relay.udp.index(after: colon)...]) else {
-            throw .badAddress(relay.udp)
-        }
-        var host = String(relay.udp[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        do { return try SocketAddress(host: host, port: port) } catch { throw .badAddress(relay.udp) }
+        do { return try SocketAddress(parsing: relay.udp) } catch { throw .badAddress("\(relay.udp): \(error)") }
     }
 
     /// Sends one frame to `relay`, making the link first when there is none (or it is about to expire).

@@ -60,10 +60,7 @@ public struct Invite: Hashable, Sendable {
         w.write(pqPrekeyID)
         w.write(pqPrekey.bytes)
         w.write(UInt8(mailboxes.count))
-        for mailbox in mailboxes {
-            w.write(mailbox.relayID.rawValue)
-            w.write(mailbox.mailboxID)
-        }
+        for mailbox in mailboxes { mailbox.write(to: &w) }
         let name = displayNameHint.map { Array($0.utf8) } ?? []
         w.write(UInt8(name.count))
         w.write(name)
@@ -175,7 +172,7 @@ public struct Invite: Hashable, Sendable {
                 // At most 255 × 64 bytes; the count is range-checked after the signature.
                 var mailboxes: [MailboxAddress] = []
                 for _ in 0..<count {
-                    mailboxes.append(MailboxAddress(relayID: ID(rawValue: try r.readBytes32()), mailboxID: try r.readBytes32()))
+                    mailboxes.append(try MailboxAddress(reading: &r))
                 }
                 let displayName = try r.readBytes(Int(try r.readUInt8()))
                 try r.finish()

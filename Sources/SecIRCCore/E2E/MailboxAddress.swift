@@ -12,3 +12,30 @@ public struct MailboxAddress: Hashable, Sendable {
         self.mailboxID = mailboxID
     }
 }
+
+extension MailboxAddress {
+    /// Reads one address: relay ID (32) || mailbox ID (32).
+    public init(reading r: inout ByteReader) throws {
+        self.init(relayID: ID(rawValue: try r.readBytes32()), mailboxID: try r.readBytes32())
+    }
+
+    /// Writes relay ID (32) || mailbox ID (32).
+    public func write(to w: inout ByteWriter) {
+        w.write(relayID.rawValue)
+        w.write(mailboxID)
+    }
+
+    /// Addresses back to back, no count (`encodedLength` bytes each).
+    public static func encode(_ addresses: [MailboxAddress]) -> [UInt8] {
+        var w = ByteWriter(capacity: addresses.count * encodedLength)
+        for address in addresses { address.write(to: &w) }
+        return w.bytes
+    }
+
+    /// The inverse of `encode`: throws unless `bytes` holds whole addresses.
+    public static func decodeList(_ bytes: [UInt8]) throws -> [MailboxAddress] {
+        guard bytes.count % encodedLength == 0 else { throw DecodeError.trailingBytes(count: bytes.count % encodedLength) }
+        var r = ByteReader(bytes)
+        return try (0..<(bytes.count / encodedLength)).map { _ in try MailboxAddress(reading: &r) }
+    }
+}
