@@ -67,6 +67,16 @@ public final class HTTPRouter: Sendable {
         table.withLock { $0.all.map { ($0.method, $0.pattern.text) } }
     }
 
+    /// Every route as an OpenAPI operation, `"GET /v1/contacts/{id}"` (`:name` → `{name}`), to
+    /// compare with a spec's `paths`.
+    public var openAPIOperations: Set<String> {
+        Set(routes.map { method, pattern in
+            "\(method.rawValue) " + pattern.split(separator: "/")
+                .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                .reduce("") { $0 + "/" + $1 }
+        })
+    }
+
     /// Routes `request` and runs its handler, without a socket. For `HEAD` the body is dropped
     /// (`Content-Length` aside, as a server would send it).
     public func handle(_ request: HTTPRequest) -> HTTPResponse {

@@ -98,6 +98,14 @@ struct RouterTests {
                            "POST /v1/fail", "POST /v1/conflict", "PUT /v1/thing"])
     }
 
+    @Test("openAPIOperations writes path parameters the OpenAPI way")
+    func openAPIOperations() {
+        #expect(Self.makeRouter().openAPIOperations == [
+            "GET /healthz", "GET /v1/admin/peers/{id}", "GET /v1/admin/peers/count", "DELETE /v1/admin/peers/{id}",
+            "GET /v1/ring/{epoch}/votes/{relay}", "POST /v1/fail", "POST /v1/conflict", "PUT /v1/thing",
+        ])
+    }
+
     @Test("header lookup is case-insensitive; unknown methods are 405")
     func headersAndMethods() {
         let router = HTTPRouter()
