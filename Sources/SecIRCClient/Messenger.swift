@@ -27,7 +27,14 @@ public struct Outgoing: Sendable {
     /// 1 for the first send; picks the mailbox so that retries alternate between them.
     public var attempt: Int
 
-    public var mailbox: MailboxAddress { mailboxes[(attempt - 1) % mailboxes.count] }
+    /// The recipient's mailboxes in the order this attempt tries them: attempt k starts at
+    /// mailbox k mod n, so retries alternate.
+    public var mailboxesInTurn: [MailboxAddress] {
+        mailboxes.indices.map { mailboxes[(attempt - 1 + $0) % mailboxes.count] }
+    }
+
+    /// The mailbox this attempt is for.
+    public var mailbox: MailboxAddress { mailboxesInTurn[0] }
 }
 
 /// The end-to-end messaging logic over the store, with no network: contacts from invites,

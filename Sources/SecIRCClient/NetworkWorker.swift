@@ -271,8 +271,7 @@ final class NetworkWorker: @unchecked Sendable {
 
     private func send(_ outgoing: Outgoing, relays: [RelayDescriptor], freshLink: Bool) throws {
         // Try the mailbox this attempt names, then the others.
-        let ordered = (0..<outgoing.mailboxes.count).map { outgoing.mailboxes[(outgoing.attempt - 1 + $0) % outgoing.mailboxes.count] }
-        guard let mailbox = ordered.first(where: { m in relays.contains { $0.id == m.relayID } }) else {
+        guard let mailbox = outgoing.mailboxesInTurn.first(where: { m in relays.contains { $0.id == m.relayID } }) else {
             throw RelayLinks.LinkError.refused("none of the recipient's mailbox relays is in the directory")
         }
         let fragments = try SealedPacket.fragments(of: outgoing.message, transferID: outgoing.transferID)

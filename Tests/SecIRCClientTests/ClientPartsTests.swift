@@ -68,6 +68,15 @@ import Testing
         #expect(throws: PathSelector.PathError.self) {
             try PathSelector.path(to: ID(rawValue: .zero), relays: relays, length: 3, rng: &rng)
         }
+        // Relays that did not answer are left out while others remain, and used when nothing else is left.
+        let down: Set<ID> = [relays[0].id, relays[1].id]
+        for _ in 0..<50 {
+            let path = try PathSelector.path(to: relays[4].id, relays: relays, length: 3, avoiding: down, rng: &rng)
+            #expect(path.allSatisfy { !down.contains($0.id) })
+        }
+        let squeezed = try PathSelector.path(to: relays[4].id, relays: Array(relays[0...2]) + [relays[4]], length: 3,
+                                             avoiding: down, rng: &rng)
+        #expect(squeezed.count == 3, "fewer live relays than hops: the path still has its length")
         let packet = try PathSelector.packet(path: Array(relays.prefix(3)), mailbox: .zero, body: [1, 2, 3], meanDelayMs: 50,
                                              now: .t0, rng: &rng)
         #expect(packet.count == PacketGeometry.standard.sphinxPacketLength)
@@ -105,5 +114,23 @@ import Testing
         try KeyFile.write(text: "wrong horse\n", to: file, replace: true)
         let wrong = try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: file, cost: cheap)
         #expect(throws: ClientError.self) { try ClientStore(path: dir.path + "/db.sqlite", key: wrong) }
+    }
+}
+
+@Suite struct FetchBatchTests {
+    /// Only a whole batch may be acknowledged: a lost datagram must cost a repeat, not a message.
+    @Test func aBatchIsCompleteOnlyWhenEveryAnnouncedMessageArrived() {
+        var fetched = RelayLinks.Fetched()
+        fetched.status = .ok
+        fetched.sent = 2
+        fetched.messages = [(7, [1])]
+        #expect(!fetched.isComplete)
+        fetched.messages.append((8, [2]))
+        #expect(fetched.isComplete)
+        fetched.status = .denied
+        #expect(!fetched.isComplete)
+        var empty = RelayLinks.Fetched()
+        empty.status = .ok
+        #expect(empty.isComplete)
     }
 }

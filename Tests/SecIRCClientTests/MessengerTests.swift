@@ -220,6 +220,9 @@ import Testing
             let seed = user.messenger.identity.keys.signing.seed().unsafeCopy()
             #expect(contents.range(of: Data(seed)) == nil, "the identity key is sealed")
         }
+        for suffix in ["", "-wal"] {
+            #expect(try KeyFile.permissions(of: alice.directory.path + "/" + ClientStore.fileName + suffix) == 0o600)
+        }
         var rng = SystemRandom()
         #expect(throws: ClientError.self) {
             _ = try ClientStore(path: alice.directory.path + "/" + ClientStore.fileName, key: SymmetricKey(using: &rng))
