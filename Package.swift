@@ -37,7 +37,12 @@ let package = Package(
             dependencies: ["CSodium", "COpenSSL", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(name: "SecIRCCore", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
-        .target(name: "SecIRCTransport", dependencies: ["SecIRCCore"], swiftSettings: swiftSettings),
+        .target(name: "SecIRCTransport", swiftSettings: swiftSettings),
+        // Sans-I/O engines (links, relay, client network, directory, messenger rules): no socket,
+        // no thread, no wall clock, no system RNG. `SecIRCTransport` only for `SocketAddress`.
+        .target(
+            name: "SecIRCNode", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport"],
+            swiftSettings: swiftSettings),
         .target(
             name: "SecIRCConfig",
             dependencies: ["SecIRCCrypto", .product(name: "Yams", package: "Yams")],
@@ -49,7 +54,7 @@ let package = Package(
         .target(
             name: "SecIRCRelay",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -64,7 +69,7 @@ let package = Package(
         .target(
             name: "SecIRCClient",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,6 +103,9 @@ let package = Package(
         .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCTransportTests", dependencies: ["SecIRCTransport", "SecIRCCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecIRCNodeTests", dependencies: ["SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCRelayTests",
             dependencies: [
