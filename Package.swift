@@ -51,10 +51,14 @@ let package = Package(
             name: "SecIRCHTTP",
             dependencies: ["CMicroHTTPD", "CJansson", "SecIRCCrypto"],
             swiftSettings: swiftSettings),
+        // The I/O edge of the daemons: the one event loop (socket, clock, timers, HTTP fetches).
+        .target(
+            name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto"],
+            swiftSettings: swiftSettings),
         .target(
             name: "SecIRCRelay",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -91,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCCLI",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCCLI", "SecIRCNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -109,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "SecIRCRelayTests",
             dependencies: [
-                "SecIRCRelay", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport",
+                "SecIRCRelay", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
@@ -117,13 +121,13 @@ let package = Package(
         .testTarget(
             name: "SecIRCClientTests",
             dependencies: [
-                "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport",
+                "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCCLI"],
+            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCCLI", "SecIRCNode"],
             swiftSettings: swiftSettings),
     ]
 )

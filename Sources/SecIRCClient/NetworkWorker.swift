@@ -6,6 +6,7 @@ import FoundationNetworking
 import Logging
 import SecIRCConfig
 import SecIRCCore
+import SecIRCNode
 import SecIRCCrypto
 import SecIRCTransport
 import Synchronization

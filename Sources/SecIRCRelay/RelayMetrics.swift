@@ -1,62 +1,6 @@
-public import SecIRCCore
+import SecIRCCore
+public import SecIRCNode
 import Synchronization
-
-/// Why the relay itself (not Sphinx, the link layer or the mailbox store) dropped something.
-public enum RelayDropReason: String, Sendable, CaseIterable {
-    /// No link to the next relay is possible: it is not in the directory.
-    case noRoute = "no_route"
-    /// A bounded queue (delay queue, a peer's handshake queue) was full.
-    case queueFull = "queue_full"
-    /// A frame kind this relay does not know.
-    case unknownFrame = "unknown_frame"
-    /// A frame that is not valid for its kind.
-    case malformedFrame = "malformed_frame"
-    /// Received while draining.
-    case draining
-    /// Packets waiting for a handshake that never completed.
-    case handshakeTimeout = "handshake_timeout"
-    /// A mailbox fetch whose nonce or signature failed.
-    case fetchDenied = "fetch_denied"
-    /// A handshake refused because the relay holds its maximum of link sessions.
-    case sessionLimit = "session_limit"
-    /// A Sphinx packet asked for a per-hop delay above the relay's maximum.
-    case delayTooLong = "delay_too_long"
-}
-
-/// The data plane's counters. The data plane owns one and increments it with plain adds (no
-/// atomics on the hot path); it publishes a copy to `RelayMetrics` a few times a second.
-/// Only totals: nothing per client, per address or per mailbox.
-public struct RelayCounters: Sendable, Equatable {
-    public var datagramsReceived = 0
-    public var datagramsSent = 0
-    public var sendFailures = 0
-    public var forwarded = 0
-    public var delivered = 0
-    public var coverDropped = 0
-    public var fetches = 0
-    public var handshakes = 0
-    public var keyRotations = 0
-    public var sphinxRejects: [SphinxRejectReason: Int] = [:]
-    public var linkDrops: [LinkDropReason: Int] = [:]
-    public var mailboxDrops: [MailboxStore.DropReason: Int] = [:]
-    public var relayDrops: [RelayDropReason: Int] = [:]
-    // Gauges.
-    public var mailboxMessages = 0
-    public var mailboxBytes = 0
-    public var mailboxes = 0
-    public var linkSessions = 0
-    public var connectedPeers = 0
-    public var delayQueue = 0
-    public var currentEpoch: UInt32 = 0
-
-    public init() {}
-
-    /// Every dropped packet, whatever the layer.
-    public var totalDrops: Int {
-        sphinxRejects.values.reduce(0, +) + linkDrops.values.reduce(0, +) + mailboxDrops.values.reduce(0, +)
-            + relayDrops.values.reduce(0, +)
-    }
-}
 
 /// What `/metrics` shows: the latest data-plane counters plus HTTP statuses, in Prometheus
 /// text format. Thread-safe.
@@ -95,6 +39,8 @@ public final class RelayMetrics: Sendable {
         metric("secirc_handshakes_total", "counter", "Link handshakes completed.", [("", c.handshakes)])
         metric("secirc_mailbox_fetches_total", "counter", "Authenticated mailbox fetches.", [("", c.fetches)])
         metric("secirc_onion_key_rotations_total", "counter", "Onion key rotations.", [("", c.keyRotations)])
+        metric("secirc_directory_refused_total", "counter", "Fetched directories not used (unreachable, unverifiable, older).",
+               [("", c.directoryRefusals)])
         metric("secirc_mailbox_messages", "gauge", "Messages held in all mailboxes.", [("", c.mailboxMessages)])
         metric("secirc_mailbox_bytes", "gauge", "Bytes held in all mailboxes.", [("", c.mailboxBytes)])
         metric("secirc_mailboxes", "gauge", "Mailboxes holding mail.", [("", c.mailboxes)])

@@ -1,35 +1,35 @@
 import Foundation
 internal import SecIRCConfig
-public import SecIRCCore
+import SecIRCCore
 internal import SecIRCCrypto
 public import SecIRCHTTP
+public import SecIRCNode
 internal import SecIRCTransport
 
-/// The relay's HTTP API (openapi/relay.yaml). Handlers run on libmicrohttpd's threads and only
-/// read shared state or queue data-plane commands: none blocks on the packet pipeline.
+/// The relay's HTTP API (openapi/relay.yaml). Handlers run on libmicrohttpd's threads: reads
+/// come from the published ``RelayState`` and metrics; what changes the relay (uploads, peers,
+/// key rotation) is a command to the relay's engine, answered within one turn of its loop.
 public struct RelayRoutes: Sendable {
     public let state: RelayState
     public let metrics: RelayMetrics
     public let settings: RelaySettings
     public let adminToken: HTTPBearerToken
     public let logLevel: LogLevelControl
-    public let commands: @Sendable (DataPlaneCommand) -> Void
-    public let onionKeys: @Sendable () -> [RelayDescriptor.OnionKeyEntry]
-    public let clock: @Sendable () -> UnixTime
+    /// Hands a command to the relay's engine and returns its reply (nil when the relay stopped).
+    public let perform: @Sendable (RelayEngine.Command) -> RelayEngine.Reply?
+    public let clock: any NodeClock
     /// Called after `POST /v1/admin/drain` (the relay stops once drained).
     public let drain: @Sendable () -> Void
 
     public init(state: RelayState, metrics: RelayMetrics, settings: RelaySettings, adminToken: HTTPBearerToken,
-                logLevel: LogLevelControl, commands: @escaping @Sendable (DataPlaneCommand) -> Void,
-                onionKeys: @escaping @Sendable () -> [RelayDescriptor.OnionKeyEntry],
-                clock: @escaping @Sendable () -> UnixTime, drain: @escaping @Sendable () -> Void) {
+                logLevel: LogLevelControl, perform: @escaping @Sendable (RelayEngine.Command) -> RelayEngine.Reply?,
+                clock: any NodeClock, drain: @escaping @Sendable () -> Void) {
         self.state = state
         self.metrics = metrics
         self.settings = settings
         self.adminToken = adminToken
         self.logLevel = logLevel
-        self.commands = commands
-        self.onionKeys = onionKeys
+        self.perform = perform
         self.clock = clock
         self.drain = drain
     }
@@ -50,7 +50,7 @@ public struct RelayRoutes: Sendable {
         router.post("/v1/admin/peers", auth: admin) { request in try addPeer(request) }
         router.delete("/v1/admin/peers/:id", auth: admin) { request in try removePeer(request) }
         router.post("/v1/admin/keys/rotate", auth: admin) { _ in
-            commands(.rotateKeys)
+            guard perform(.rotateKeys) != nil else { throw HTTPError.unavailable("the relay is stopping") }
             return .json(["status": "rotating"], status: 202)
         }
         router.post("/v1/admin/drain", auth: admin) { _ in
@@ -66,7 +66,7 @@ public struct RelayRoutes: Sendable {
     // MARK: Public routes
 
     private func readyz() -> HTTPResponse {
-        let (ready, reason) = state.readiness(now: clock())
+        let (ready, reason) = state.readiness(now: clock.now())
         if ready { return .json(["status": "ready"]) }
         return .error(HTTPError(503, "not_ready", reason))
     }
@@ -128,15 +128,15 @@ public struct RelayRoutes: Sendable {
 
     private func upload(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         let document = try request.decodeJSON(SignedDocument.self)
-        do {
-            let (id, new) = try state.acceptUpload(document, now: clock())
+        switch perform(.acceptDescriptor(document)) {
+        case let .accepted(id, new)?:
             return .json(["id": id.hex, "status": new ? "added" : "updated"], status: 202)
-        } catch RelayState.UploadRefusal.notFirstRing {
+        case .notFirstRing?:
             throw HTTPError(409, "not_first_ring", "this relay does not sign the directory; upload to a first-ring member")
-        } catch let RelayState.UploadRefusal.rejected(error) {
+        case let .refused(error)?:
             throw HTTPError(422, "invalid_descriptor", error.description)
-        } catch {
-            throw HTTPError(422, "invalid_descriptor", "descriptor refused")
+        case .done?, nil:
+            throw HTTPError.unavailable("the relay is stopping")
         }
     }
 
@@ -145,7 +145,7 @@ public struct RelayRoutes: Sendable {
     private func status() -> HTTPResponse {
         let c = metrics.snapshot
         let served = state.directory
-        let (ready, reason) = state.readiness(now: clock())
+        let (ready, reason) = state.readiness(now: clock.now())
         return .json([
             "id": AnyEncodable(state.relayID.hex),
             "ready": AnyEncodable(ready),
@@ -155,7 +155,7 @@ public struct RelayRoutes: Sendable {
             "directory_serial": AnyEncodable(served?.directory.serial),
             "directory_relays": AnyEncodable(served?.descriptors.count),
             "onion_epoch": AnyEncodable(c.currentEpoch),
-            "onion_keys": AnyEncodable(onionKeys()),
+            "onion_keys": AnyEncodable(state.onionKeys),
             "link_sessions": AnyEncodable(c.linkSessions),
             "peers": AnyEncodable(c.connectedPeers),
             "mailbox_messages": AnyEncodable(c.mailboxMessages),
@@ -196,7 +196,9 @@ public struct RelayRoutes: Sendable {
         } catch {
             throw HTTPError(400, "invalid_request", "udp: \"\(body.udp)\" is not a reachable host:port")
         }
-        commands(.addPeer(PeerInfo(id: id, address: address, linkKey: key)))
+        guard perform(.addPeer(LinkPeer(id: id, address: address, linkKey: key))) != nil else {
+            throw HTTPError.unavailable("the relay is stopping")
+        }
         return .json(["status": "added", "id": id.hex], status: 201)
     }
 
@@ -204,7 +206,7 @@ public struct RelayRoutes: Sendable {
         guard let text = request.pathParameters["id"], let id = try? ID(hex: text) else {
             throw HTTPError(400, "invalid_request", "id: expected 64 hex digits")
         }
-        commands(.removePeer(id))
+        guard perform(.removePeer(id)) != nil else { throw HTTPError.unavailable("the relay is stopping") }
         return .noContent
     }
 

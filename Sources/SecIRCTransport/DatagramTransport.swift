@@ -26,6 +26,11 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// other failures throw.
     func send(_ bytes: [UInt8], to address: SocketAddress) throws(TransportError)
 
+    /// Makes a blocked ``receive(into:timeout:)`` return 0 now, or the next one if none is
+    /// blocked (an event loop uses it when another thread hands it work). Wakes do not pile up:
+    /// several before a receive end one wait. No effect after ``close()``.
+    func wake()
+
     /// Wakes a blocked ``receive(into:timeout:)`` (it throws ``TransportError/closed``) and
     /// releases the socket. Later calls throw ``TransportError/closed``. Idempotent.
     func close()

@@ -14,6 +14,8 @@ final class InMemoryMailbox: Sendable {
     private struct State {
         var queue = FIFO<Datagram>()
         var closed = false
+        /// Set by ``wake()``: the next (or a blocked) receive returns 0.
+        var woken = false
         var waiters = 0
         var posted = 0
 
@@ -67,6 +69,10 @@ final class InMemoryMailbox: Sendable {
                     filled += 1
                 }
                 if filled > 0 { return .received(filled) }
+                if state.woken {
+                    state.woken = false
+                    return .timedOut
+                }
                 if deadline.hasPassed { return .timedOut }
                 state.waiters += 1
                 return .wait
@@ -88,6 +94,15 @@ final class InMemoryMailbox: Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// Ends one blocked receive (or the next) with nothing received.
+    func wake() {
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.woken = true
+            state.wakeOne(semaphore)
         }
     }
 

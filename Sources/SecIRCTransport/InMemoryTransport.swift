@@ -48,6 +48,10 @@ public final class InMemoryTransport: DatagramTransport {
         network.deliver(bytes, from: source(toward: address), to: address)
     }
 
+    public func wake() {
+        mailbox.wake()
+    }
+
     public func close() {
         network.unbind(localAddress, mailbox)
         mailbox.close()

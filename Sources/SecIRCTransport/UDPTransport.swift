@@ -28,6 +28,8 @@ public final class UDPTransport: DatagramTransport {
 
     private let socket: Int32
     private let wakeup: WakeupChannel
+    /// Readable after ``wake()``: ends one wait in ``receive(into:timeout:)``.
+    private let nudge: WakeupChannel
     /// An IPv6 socket: IPv4 destinations are written as IPv4-mapped addresses.
     private let isIPv6: Bool
     private let lifecycle = Mutex(Lifecycle())
@@ -56,6 +58,13 @@ public final class UDPTransport: DatagramTransport {
             wakeup = try WakeupChannel()
         } catch {
             _ = Glibc.close(opened.socket)
+            throw error
+        }
+        do {
+            nudge = try WakeupChannel()
+        } catch {
+            _ = Glibc.close(opened.socket)
+            wakeup.close()
             throw error
         }
         socket = opened.socket
@@ -91,13 +100,18 @@ public final class UDPTransport: DatagramTransport {
             }
             var descriptors = (
                 pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakeup.readEnd, events: Int16(POLLIN), revents: 0))
+                pollfd(fd: wakeup.readEnd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: nudge.readEnd, events: Int16(POLLIN), revents: 0))
             let ready = try Syscall.call("poll") {
                 withUnsafeMutableBytes(of: &descriptors) { raw in
-                    poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, deadline.pollMilliseconds)
+                    poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 3, deadline.pollMilliseconds)
                 }
             }
             if descriptors.1.revents != 0 { throw .closed }
+            if descriptors.2.revents != 0 {
+                nudge.drain()
+                return 0
+            }
             if ready == 0, deadline.hasPassed { return 0 }
         }
     }
@@ -163,6 +177,12 @@ public final class UDPTransport: DatagramTransport {
                 throw Syscall.error("sendto", code)
             }
         }
+    }
+
+    public func wake() {
+        guard (try? enter()) != nil else { return }
+        defer { leave() }
+        nudge.signal()
     }
 
     public func close() {
@@ -266,6 +286,7 @@ public final class UDPTransport: DatagramTransport {
         if let drops = queryReceiveBufferDrops() { receiveBufferDropsAtClose.store(drops, ordering: .relaxed) }
         _ = Glibc.close(socket)
         wakeup.close()
+        nudge.close()
     }
 
     private static func openSocket(

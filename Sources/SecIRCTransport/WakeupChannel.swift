@@ -25,6 +25,15 @@ struct WakeupChannel {
         _ = Syscall.attempt { write(writeEnd, &byte, 1) }
     }
 
+    /// Empties the read end, so it is not readable until the next ``signal()``.
+    func drain() {
+        var bytes = (UInt64(0), UInt64(0))
+        while true {
+            let (result, _) = Syscall.attempt { withUnsafeMutableBytes(of: &bytes) { read(readEnd, $0.baseAddress, $0.count) } }
+            if result <= 0 { return }
+        }
+    }
+
     /// Closes both ends. (`close` is not retried on `EINTR`: Linux releases the descriptor anyway.)
     func close() {
         _ = Glibc.close(readEnd)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCNode
 import SecIRCTransport
 import Synchronization
 
@@ -257,7 +258,8 @@ final class BenchMesh {
     }
 }
 
-/// The fourth hop: a minimal relay in this process that peels the last layer and timestamps arrivals.
+/// The fourth hop: a minimal relay in this process that peels the last layer and timestamps
+/// arrivals. Its links are the node layer's `LinkManager`, as in the relay.
 final class Sink: @unchecked Sendable {
     // @unchecked: link state is touched only by the sink thread; results are behind a Mutex.
     let transport: UDPTransport
@@ -265,8 +267,7 @@ final class Sink: @unchecked Sendable {
     let linkKey: AgreementPrivateKey
     let onionKey: OnionKey
     let mailbox: Bytes32
-    private var responder: LinkResponder
-    private var sessions: [UInt32: (LinkSession, SocketAddress)] = [:]
+    private var links: LinkManager
     private var processor = SphinxProcessor()
     private var rng = SystemRandom()
     private let arrivals = Mutex<[(Int, Double)]>([])
@@ -283,7 +284,7 @@ final class Sink: @unchecked Sendable {
         linkKey = AgreementPrivateKey(using: &rng)
         onionKey = OnionKey(epoch: 1, privateKey: AgreementPrivateKey(using: &rng))
         mailbox = try Bytes32(rng.bytes(32))
-        responder = LinkResponder(localStatic: linkKey, now: LinkTime.now(), rng: &rng)
+        links = LinkManager(configuration: LinkManager.Configuration(localStatic: linkKey), now: LinkTime.now(), rng: &rng)
         processor.install(onionKey)
         let thread = Thread { [self] in loop() }
         thread.start()
@@ -318,6 +319,7 @@ final class Sink: @unchecked Sendable {
 
     private func loop() {
         let batch = DatagramBatch(capacity: 64, maxDatagramSize: 2048)
+        var out: [Datagram] = []
         while !stopped.load(ordering: .acquiring) {
             let n: Int
             do { n = try transport.receive(into: batch, timeout: .milliseconds(50)) } catch {
@@ -328,30 +330,23 @@ final class Sink: @unchecked Sendable {
             let now = LinkTime.now()
             for i in 0..<n {
                 let bytes = batch.withDatagram(i) { Array($0) }
-                let address = batch.address(i)
-                if bytes.first == LinkMessageType.transport.rawValue, let index = LinkPacket.receiverIndex(of: bytes),
-                   let entry = sessions[index] {
-                    var session = entry.0
-                    let plaintext = session.open(bytes, now: now).plaintext
-                    sessions[index] = (session, entry.1)
-                    guard let plaintext, case let .sphinx(packet)? = try? LinkFrame.decode(plaintext) else { continue }
-                    if !peelArrivals.load(ordering: .relaxed) {
-                        let at = Date().timeIntervalSince1970
-                        arrivals.withLock { $0.append((-1, at)) }
-                        continue
-                    }
-                    var peeled = packet
-                    guard case .deliver = processor.peel(&peeled) else { continue }
-                    let body = processor.body(ofDelivered: peeled)
-                    let sequence = body.prefix(8).reduce(0) { $0 << 8 | Int($1) }
+                guard let delivery = links.receive(bytes, from: batch.address(i), now: now, rng: &rng, out: &out),
+                      case let .sphinx(packet)? = try? LinkFrame.decode(delivery.frame)
+                else { continue }
+                if !peelArrivals.load(ordering: .relaxed) {
                     let at = Date().timeIntervalSince1970
-                    arrivals.withLock { $0.append((sequence, at)) }
-                } else if case let .established(session, send) = responder.receive(bytes, source: address.bytes, underLoad: false,
-                                                                                 now: now, rng: &rng) {
-                    sessions[session.localIndex] = (session, address)
-                    try? transport.send(send, to: address)
+                    arrivals.withLock { $0.append((-1, at)) }
+                    continue
                 }
+                var peeled = packet
+                guard case .deliver = processor.peel(&peeled) else { continue }
+                let body = processor.body(ofDelivered: peeled)
+                let sequence = body.prefix(8).reduce(0) { $0 << 8 | Int($1) }
+                let at = Date().timeIntervalSince1970
+                arrivals.withLock { $0.append((sequence, at)) }
             }
+            for datagram in out { try? transport.send(datagram.bytes, to: datagram.address) }
+            out.removeAll(keepingCapacity: true)
         }
     }
 
@@ -394,33 +389,38 @@ final class Sink: @unchecked Sendable {
     }
 }
 
-/// The client: an anonymous link to A, pre-built packets, paced sending.
+/// The client: an anonymous link to A (the node layer's `LinkManager`), pre-built packets, paced sending.
 final class Sender {
     let transport: UDPTransport
-    let relay: SocketAddress
-    var session: LinkSession
+    let entry: LinkPeer
+    private var links: LinkManager
+    private var rng = SystemRandom()
+    private var out: [Datagram] = []
     private(set) var sendTimes: [Double] = []
 
-    init(to entry: RelayDescriptor) throws {
+    init(to relay: RelayDescriptor) throws {
         transport = try UDPTransport(bind: SocketAddress(host: "127.0.0.1", port: 0))
-        relay = try SocketAddress(parsing: entry.udp)
-        var initiator = LinkInitiator(anonymousTo: entry.linkKey)
-        var rng = SystemRandom()
-        try transport.send(initiator.initiation(now: LinkTime.now(), rng: &rng), to: relay)
+        entry = LinkPeer(id: relay.id, address: try SocketAddress(parsing: relay.udp), linkKey: relay.linkKey)
+        links = LinkManager(configuration: .client, now: LinkTime.now(), rng: &rng)
+        // A padding frame makes the link; it is established when the relay's response arrives.
+        links.send(LinkFrame.padding.encoded(), to: entry, now: LinkTime.now(), rng: &rng, out: &out)
+        try flush()
         let batch = DatagramBatch(capacity: 8)
         let deadline = Date().addingTimeInterval(5)
-        var established: LinkSession?
-        while established == nil, Date() < deadline {
+        while !links.linkedPeers.contains(entry.id), Date() < deadline {
             let n = try transport.receive(into: batch, timeout: .milliseconds(100))
             for i in 0..<n {
-                if case let .established(session, send) = initiator.receive(batch.withDatagram(i) { Array($0) }, now: LinkTime.now()) {
-                    if let send { try transport.send(send, to: relay) }
-                    established = session
-                }
+                _ = links.receive(batch.withDatagram(i) { Array($0) }, from: batch.address(i), now: LinkTime.now(), rng: &rng, out: &out)
             }
+            _ = links.tick(now: LinkTime.now(), rng: &rng, out: &out)
+            try flush()
         }
-        guard let established else { throw BenchError("no link to the entry relay") }
-        session = established
+        guard links.linkedPeers.contains(entry.id) else { throw BenchError("no link to the entry relay") }
+    }
+
+    private func flush() throws {
+        for datagram in out { try transport.send(datagram.bytes, to: datagram.address) }
+        out.removeAll(keepingCapacity: true)
     }
 
     /// `count` packets A → B → C → sink, the sequence number in the first 8 body bytes.
@@ -447,9 +447,11 @@ final class Sender {
         for (sequence, frame) in frames.enumerated() {
             let ahead = start + Double(sequence) / rate - Date().timeIntervalSince1970
             if ahead > 0 { Thread.sleep(forTimeInterval: ahead) } // as udp_send paces: sleep, never spin
-            guard let packet = session.seal(frame, now: LinkTime.now()).packet else { throw BenchError("seal refused") }
+            guard links.send(frame, to: entry.id, now: LinkTime.now(), rng: &rng, out: &out) == .sent else {
+                throw BenchError("link refused to send")
+            }
             sendTimes[sequence] = Date().timeIntervalSince1970
-            try transport.send(packet, to: relay)
+            try flush()
         }
     }
 }

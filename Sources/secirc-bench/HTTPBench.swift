@@ -4,6 +4,7 @@ import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+import SecIRCNode
 import SecIRCRelay
 
 /// The relay's directory endpoint under load: requests per second of the relay's own routes
@@ -170,9 +171,9 @@ struct HTTPBench: ParsableCommand {
         let now = UnixTime(seconds: Int64(Date().timeIntervalSince1970))
         let ring = SigningPrivateKey(using: &rng)
         let roster = Roster(members: [Roster.Member(identityKey: ring.publicKey, udp: "127.0.0.1:6690", http: "http://127.0.0.1:6691")])
-        let authority = DirectoryAuthority(identity: ring, roster: roster, network: NetworkParameters(coverRate: 2, meanDelayMs: 50),
+        var authority = DirectoryAuthority(identity: ring, roster: roster, network: NetworkParameters(coverRate: 2, meanDelayMs: 50),
                                            period: .seconds(3_600))
-        let state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, authority: authority, tlsFingerprint: nil)
+        let state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, isAuthority: true, tlsFingerprint: nil)
         func descriptor(_ key: SigningPrivateKey, _ i: Int) throws -> SignedDocument {
             try RelayDescriptor(
                 identityKey: key.publicKey, linkKey: AgreementPrivateKey(using: &rng).publicKey, udp: "10.0.0.\(i + 1):6690",
@@ -182,9 +183,11 @@ struct HTTPBench: ParsableCommand {
                                   validUntil: now.seconds + 172_800)],
                 capacity: 10_000, flags: ["mailbox"], published: now.seconds).signed(by: key)
         }
-        state.setDescriptor(try descriptor(ring, 0), now: now)
-        for i in 1..<relays { _ = try state.acceptUpload(descriptor(SigningPrivateKey(using: &rng), i), now: now) }
-        guard let (document, directory) = state.signDirectoryIfNeeded(now: now, force: true) else { throw BenchError("no directory") }
+        let own = try descriptor(ring, 0)
+        state.setDescriptor(own)
+        try authority.setOwn(own)
+        for i in 1..<relays { try authority.accept(descriptor(SigningPrivateKey(using: &rng), i), now: now) }
+        let (document, directory) = authority.sign(now: now)
         state.install(document: document, directory: directory, descriptors: try directory.descriptors())
         state.setUDPReady()
         let settings = try RelaySettings.load(serverPath: nil, securityPath: nil, environment: [:])
@@ -192,7 +195,7 @@ struct HTTPBench: ParsableCommand {
         let routes = RelayRoutes(
             state: state, metrics: RelayMetrics(), settings: settings,
             adminToken: HTTPBearerToken(SecureBytes(Array(Hex.encode(tokenRNG.bytes(32)).utf8))), logLevel: LogLevelControl(.warning),
-            commands: { _ in }, onionKeys: { [] }, clock: { now }, drain: {})
+            perform: { _ in .done }, clock: ManualClock(now), drain: {})
         return (routes.router(), state.directory?.json ?? [])
     }
 

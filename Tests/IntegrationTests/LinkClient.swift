@@ -1,17 +1,19 @@
 import Foundation
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCNode
 import SecIRCTransport
 import Testing
 
-/// A minimal client of a relay, as the client daemon will be: an anonymous (Noise NK) link over
-/// real UDP, Sphinx packets out, authenticated mailbox fetches in.
+/// A minimal client of a relay process for tests: the node layer's `LinkManager` (an anonymous
+/// Noise NK link) over real UDP, Sphinx packets out, authenticated mailbox fetches in.
 final class LinkClient {
     let transport: UDPTransport
-    let relayAddress: SocketAddress
-    let relayID: ID
-    var session: LinkSession
+    let relay: LinkPeer
+    private var links: LinkManager
     private var rng = SystemRandom()
+    private var out: [Datagram] = []
+    private var inbox: [LinkFrame] = []
     private let batch = DatagramBatch(capacity: 32, maxDatagramSize: 2048)
 
     enum ClientError: Error { case timeout(String), refused(String) }
@@ -19,27 +21,11 @@ final class LinkClient {
     /// Connects to the relay whose descriptor is `descriptor`.
     init(to descriptor: RelayDescriptor) throws {
         transport = try UDPTransport(bind: SocketAddress(host: "127.0.0.1", port: 0))
-        let parts = descriptor.udp.split(separator: ":")
-        relayAddress = try SocketAddress(host: String(parts[0]), port: UInt16(parts[1])!)
-        relayID = descriptor.id
-        var initiator = LinkInitiator(anonymousTo: descriptor.linkKey)
-        var rng = SystemRandom()
-        let now = Self.now()
-        try transport.send(initiator.initiation(now: now, rng: &rng), to: relayAddress)
-        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
-        var established: LinkSession?
-        while established == nil, ContinuousClock.now < deadline {
-            let n = try transport.receive(into: batch, timeout: .milliseconds(200))
-            for i in 0..<n {
-                let bytes = batch.withDatagram(i) { Array($0) }
-                if case let .established(session, send) = initiator.receive(bytes, now: Self.now()) {
-                    if let send { try transport.send(send, to: relayAddress) }
-                    established = session
-                }
-            }
-        }
-        guard let established else { throw ClientError.timeout("link handshake with \(descriptor.udp)") }
-        session = established
+        relay = LinkPeer(id: descriptor.id, address: try SocketAddress(parsing: descriptor.udp), linkKey: descriptor.linkKey)
+        links = LinkManager(configuration: .client, now: Self.now(), rng: &rng)
+        try send(.padding)
+        _ = try receiveFrames(timeout: .seconds(5)) { _ in self.links.linkedPeers.contains(self.relay.id) }
+        guard links.linkedPeers.contains(relay.id) else { throw ClientError.timeout("link handshake with \(descriptor.udp)") }
     }
 
     static func now() -> UnixTime {
@@ -47,8 +33,22 @@ final class LinkClient {
     }
 
     func send(_ frame: LinkFrame) throws {
-        guard let packet = session.seal(frame.encoded(), now: Self.now()).packet else { throw ClientError.refused("seal") }
-        try transport.send(packet, to: relayAddress)
+        guard links.send(frame.encoded(), to: relay, now: Self.now(), rng: &rng, out: &out) != .dropped else {
+            throw ClientError.refused("link refused the frame")
+        }
+        try flush()
+    }
+
+    /// `frame` sealed on the link, not sent (for tests that tamper with real packets).
+    func sealed(_ frame: LinkFrame) -> [UInt8]? {
+        var datagrams: [Datagram] = []
+        guard links.send(frame.encoded(), to: relay, now: Self.now(), rng: &rng, out: &datagrams) == .sent else { return nil }
+        return datagrams.last?.bytes
+    }
+
+    private func flush() throws {
+        for datagram in out { try transport.send(datagram.bytes, to: datagram.address) }
+        out.removeAll()
     }
 
     /// Frames received within `timeout`, until `stop` says enough.
@@ -59,10 +59,13 @@ final class LinkClient {
             let n = try transport.receive(into: batch, timeout: .milliseconds(100))
             for i in 0..<n {
                 let bytes = batch.withDatagram(i) { Array($0) }
-                if let plaintext = session.open(bytes, now: Self.now()).plaintext, let frame = try? LinkFrame.decode(plaintext) {
+                if let delivery = links.receive(bytes, from: batch.address(i), now: Self.now(), rng: &rng, out: &out),
+                   let frame = try? LinkFrame.decode(delivery.frame), frame != .padding {
                     frames.append(frame)
                 }
             }
+            _ = links.tick(now: Self.now(), rng: &rng, out: &out)
+            try flush()
         }
         return frames
     }
@@ -77,7 +80,7 @@ final class LinkClient {
         guard case let .fetchChallenge(_, nonce)? = challenge.first(where: { if case .fetchChallenge = $0 { true } else { false } }) else {
             throw ClientError.timeout("fetch challenge")
         }
-        let signature = key.sign(LinkFrame.fetchSignedBytes(relay: relayID.rawValue, nonce: nonce, ackThrough: ackThrough))
+        let signature = key.sign(LinkFrame.fetchSignedBytes(relay: relay.id.rawValue, nonce: nonce, ackThrough: ackThrough))
         try send(.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: ackThrough, signature: signature))
         let frames = try receiveFrames(timeout: .seconds(3)) { frames in
             frames.contains { if case .fetchDone = $0 { true } else { false } }

@@ -27,10 +27,10 @@ import Testing
         let descriptor = try Unverified<RelayDescriptor>(json: Array(documentData)).verified()
         let client = try LinkClient(to: descriptor)
         var rng = SystemRandom()
-        let realTransport = client.session.seal(LinkFrame.padding.encoded(), now: LinkClient.now()).packet!
+        let realTransport = try #require(client.sealed(.padding))
         var initiator = LinkInitiator(anonymousTo: descriptor.linkKey)
         let realInitiation = try initiator.initiation(now: LinkClient.now(), rng: &rng)
-        let target = client.relayAddress
+        let target = client.relay.address
         let batch = DatagramBatch(capacity: 32, maxDatagramSize: 2048)
         for i in 0..<10_000 {
             var bytes: [UInt8]

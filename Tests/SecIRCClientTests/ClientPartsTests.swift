@@ -1,5 +1,6 @@
 import Foundation
 @testable import SecIRCClient
+@testable import SecIRCNode
 import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto

@@ -17,6 +17,9 @@ import Testing
                           "SECIRC_SERVER_HTTP_PUBLIC_URL": "https://relay.example:7001"])
         let node = try RelayNode(settings: settings, logLevel: LogLevelControl(.warning), logger: Logger(label: "test"))
         try node.start()
+        // The loop signs the first descriptor in its first turn.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while node.state.descriptor == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         let document = try #require(node.state.descriptor)
         let descriptor = try Unverified<RelayDescriptor>(document).verified()
         #expect(descriptor.udp == "relay.example:7000")

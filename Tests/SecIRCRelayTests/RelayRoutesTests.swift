@@ -3,13 +3,15 @@ import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+import SecIRCNode
 import SecIRCRelay
 import SecIRCTransport
 import Synchronization
 import Testing
 import Yams
 
-/// The relay's HTTP routes without a socket, against a state the test controls.
+/// The relay's HTTP routes without a socket, against a state the test controls and a real
+/// relay engine (first ring or not) answering the commands, on a fixed time.
 final class RoutesFixture: Sendable {
     let state: RelayState
     let metrics = RelayMetrics()
@@ -18,6 +20,7 @@ final class RoutesFixture: Sendable {
     let ring: SigningPrivateKey
     let commands = Locked<[String]>([])
     let drained = Locked(false)
+    let engine: Locked<RelayEngine>
     static let token = String(repeating: "ab", count: 32)
     static let now = UnixTime(seconds: 50_000)
 
@@ -25,17 +28,30 @@ final class RoutesFixture: Sendable {
         var rng = SeededRandom(seed: "routes")
         ring = SigningPrivateKey(using: &rng)
         let roster = Roster(members: [Roster.Member(identityKey: ring.publicKey, udp: "127.0.0.1:6690", http: "http://127.0.0.1:6691")])
-        let directoryAuthority = authority
-            ? DirectoryAuthority(identity: ring, roster: roster, network: NetworkParameters(coverRate: 2, meanDelayMs: 50), period: .seconds(60))
-            : nil
-        state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, authority: directoryAuthority, tlsFingerprint: nil)
+        state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, isAuthority: authority, tlsFingerprint: nil)
+        // A first ring signs with the roster's key; a member relay has a key of its own.
+        let identity = authority ? ring : SigningPrivateKey(using: &rng)
+        let configuration = RelayEngine.Configuration(
+            identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
+            network: NetworkParameters(coverRate: 2, meanDelayMs: 50), directoryPeriod: .seconds(60),
+            advertisedUDP: "127.0.0.1:6690", advertisedHTTP: "http://127.0.0.1:6691",
+            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+            keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
+        let engine = Locked(RelayEngine(configuration: configuration, now: Self.now, rng: &rng))
+        self.engine = engine
         let settings = try RelaySettings.load(serverPath: nil, securityPath: nil, environment: [:])
         let commands = self.commands
         let drained = self.drained
         routes = RelayRoutes(
             state: state, metrics: metrics, settings: settings, adminToken: HTTPBearerToken(SecureBytes(Array(Self.token.utf8))),
-            logLevel: LogLevelControl(.info), commands: { command in commands.update { $0.append("\(command)") } },
-            onionKeys: { [] }, clock: { Self.now }, drain: { drained.update { $0 = true } })
+            logLevel: LogLevelControl(.info),
+            perform: { command in
+                commands.update { $0.append("\(command)") }
+                var rng = SeededRandom(seed: "commands")
+                var effects = NodeEffects<RelayEngine.Event>()
+                return engine.modify { $0.handle(command, now: Self.now, rng: &rng, effects: &effects) }
+            },
+            clock: ManualClock(Self.now), drain: { drained.update { $0 = true } })
         router = routes.router()
     }
 
@@ -50,11 +66,15 @@ final class RoutesFixture: Sendable {
     /// Signs and installs a directory with the own descriptor and `others`.
     func installDirectory(others: Int) throws {
         var rng = SeededRandom(seed: "routes directory")
-        state.setDescriptor(try descriptor(ring, port: 6690, rng: &rng), now: Self.now)
+        var authority = DirectoryAuthority(identity: ring, roster: state.trustedRoster,
+                                           network: NetworkParameters(coverRate: 2, meanDelayMs: 50), period: .seconds(60))
+        let own = try descriptor(ring, port: 6690, rng: &rng)
+        state.setDescriptor(own)
+        try authority.setOwn(own)
         for i in 0..<others {
-            _ = try state.acceptUpload(descriptor(SigningPrivateKey(using: &rng), port: 7000 + 10 * i, rng: &rng), now: Self.now)
+            try authority.accept(descriptor(SigningPrivateKey(using: &rng), port: 7000 + 10 * i, rng: &rng), now: Self.now)
         }
-        let (document, directory) = try #require(state.signDirectoryIfNeeded(now: Self.now, force: true))
+        let (document, directory) = authority.sign(now: Self.now)
         state.install(document: document, directory: directory, descriptors: try directory.descriptors())
         state.setUDPReady()
     }
@@ -73,6 +93,7 @@ final class Locked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
     var value: Value { mutex.withLock { $0 } }
     func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+    func modify<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
 }
 
 extension HTTPResponse {

@@ -288,3 +288,43 @@ enum RandomDatagram {
         }
     }
 }
+
+/// `wake()`: how an event loop is handed work from another thread without closing its socket.
+@Suite struct TransportWakeTests {
+    @Test(arguments: [Kind.udp, .memory])
+    func aWakeEndsABlockedReceiveWithNothingAndTheTransportStaysUsable(kind: Kind) async throws {
+        let link = try Link(kind)
+        defer { link.close() }
+        let b = link.b
+        let started = ContinuousClock.now
+        let waiter = Task.detached { try b.receive(into: DatagramBatch(capacity: 4), timeout: .seconds(30)) }
+        // Whether the receive is already blocked or not yet called, the wake ends it.
+        link.b.wake()
+        #expect(try await waiter.value == 0)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try link.a.send([7], to: link.b.localAddress)
+        #expect(try receive(1, on: link.b) == [Received(bytes: [7], from: link.a.localAddress)])
+    }
+
+    @Test(arguments: [Kind.udp, .memory])
+    func wakesBeforeAReceiveEndOneWaitOnly(kind: Kind) throws {
+        let link = try Link(kind)
+        defer { link.close() }
+        link.b.wake()
+        link.b.wake()
+        let batch = DatagramBatch(capacity: 4)
+        #expect(try link.b.receive(into: batch, timeout: .seconds(30)) == 0)
+        // The next one waits for its timeout again.
+        let started = ContinuousClock.now
+        #expect(try link.b.receive(into: batch, timeout: .milliseconds(100)) == 0)
+        #expect(ContinuousClock.now - started >= .milliseconds(90))
+    }
+
+    @Test(arguments: [Kind.udp, .memory])
+    func aWakeAfterCloseDoesNothing(kind: Kind) throws {
+        let link = try Link(kind)
+        link.close()
+        link.b.wake()
+        #expect(throws: TransportError.closed) { try link.b.receive(into: DatagramBatch(capacity: 1), timeout: .zero) }
+    }
+}

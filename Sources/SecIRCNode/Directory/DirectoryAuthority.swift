@@ -46,9 +46,29 @@ public struct DirectoryAuthority: Sendable {
         }
     }
 
-    /// Accepts a relay's signed descriptor; returns the relay's ID.
+    /// What an accepted upload changed.
+    public struct Acceptance: Sendable, Equatable {
+        public enum Change: Sendable, Equatable {
+            /// The relay was not held before.
+            case added
+            /// Its keys, addresses, capacity or flags changed: the next directory must say so.
+            case changed
+            /// The same content, signed again (or an older upload arriving late): nothing to sign.
+            case refreshed
+        }
+
+        public var id: ID
+        public var change: Change
+
+        public init(id: ID, change: Change) {
+            self.id = id
+            self.change = change
+        }
+    }
+
+    /// Accepts a relay's signed descriptor.
     @discardableResult
-    public mutating func accept(_ document: SignedDocument, now: UnixTime) throws(UploadError) -> ID {
+    public mutating func accept(_ document: SignedDocument, now: UnixTime) throws(UploadError) -> Acceptance {
         let descriptor: RelayDescriptor
         do {
             descriptor = try Unverified<RelayDescriptor>(document).verified()
@@ -60,11 +80,15 @@ public struct DirectoryAuthority: Sendable {
         guard descriptor.published >= now.seconds - slack, descriptor.published <= now.seconds + slack else { throw .stale }
         if descriptor.identityKey == identity.publicKey { throw .invalid("this is the first ring's own identity") }
         if descriptors[descriptor.id] == nil, descriptors.count >= maximumDescriptors { throw .full }
-        if let existing = descriptors[descriptor.id], existing.descriptor.published > descriptor.published {
-            return descriptor.id // an older upload arriving late changes nothing
+        let existing = descriptors[descriptor.id]?.descriptor
+        if let existing, existing.published > descriptor.published {
+            return Acceptance(id: descriptor.id, change: .refreshed) // an older upload arriving late changes nothing
         }
         descriptors[descriptor.id] = (document, descriptor, now)
-        return descriptor.id
+        guard let existing else { return Acceptance(id: descriptor.id, change: .added) }
+        var republished = existing
+        republished.published = descriptor.published
+        return Acceptance(id: descriptor.id, change: republished == descriptor ? .refreshed : .changed)
     }
 
     /// Relays whose descriptors are held (own not counted).

@@ -1,6 +1,6 @@
 import SecIRCCore
 import SecIRCCrypto
-import SecIRCRelay
+import SecIRCNode
 import Testing
 
 @Suite struct MailboxStoreTests {
@@ -139,7 +139,8 @@ import Testing
             http: "http://127.0.0.1:4",
             onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: 10_000, validUntil: 20_000)],
             capacity: 1, flags: [], published: 10_000)
-        #expect(try authority.accept(descriptor.signed(by: relayKey), now: now) == relayKey.publicKey.id)
+        #expect(try authority.accept(descriptor.signed(by: relayKey), now: now) == .init(id: relayKey.publicKey.id, change: .added))
+        #expect(try authority.accept(descriptor.signed(by: relayKey), now: now).change == .refreshed)
 
         var forged = try descriptor.signed(by: relayKey)
         forged.body[10] ^= 1

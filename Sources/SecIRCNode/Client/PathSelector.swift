@@ -1,4 +1,4 @@
-import Foundation
+internal import Glibc
 public import SecIRCCore
 public import SecIRCCrypto
 
@@ -54,7 +54,7 @@ public enum PathSelector {
     }
 
     /// A Poisson-distributed count with the given mean (Knuth; means here are small).
-    static func poisson(mean: Double, rng: inout some RandomSource) -> Int {
+    public static func poisson(mean: Double, rng: inout some RandomSource) -> Int {
         guard mean > 0 else { return 0 }
         let limit = exp(-min(mean, 50))
         var product = Double.random(in: 0..<1, using: &rng)

@@ -32,6 +32,10 @@ public struct OnionKeyRing: Sendable {
     /// When the next rotation is due.
     public var nextRotation: UnixTime { rotatedAt.adding(period) }
 
+    /// When `tick` next changes something: the end of the previous key's grace window or the
+    /// next rotation, whichever is first.
+    public var nextChange: UnixTime { previousUntil.map { min($0, nextRotation) } ?? nextRotation }
+
     /// The keys a peel must accept now, oldest first.
     public var acceptedKeys: [OnionKey] { [previous, current, next].compactMap { $0 } }
 

@@ -1,0 +1,26 @@
+public import SecIRCCore
+public import SecIRCCrypto
+
+/// What a client's network engine knows and its API reports (`GET /v1/network`): the verified
+/// directory, the relays linked, traffic counters and drops by reason.
+public struct ClientNetworkStatus: Sendable, Equatable {
+    public var directory: RelayDirectory?
+    public var descriptors: [RelayDescriptor] = []
+    /// When the directory in use was fetched and verified.
+    public var fetchedAt: UnixTime?
+    public var linked: Set<ID> = []
+    public var packetsSent = 0
+    public var packetsReceived = 0
+    public var coverPacketsSent = 0
+    public var coverPacketsReceived = 0
+    /// Drops by reason (`fetch_failed`, `send_failed`, `undecryptable`, ...): every drop a
+    /// front end can see.
+    public var dropped: [String: Int] = [:]
+
+    public init() {}
+
+    mutating func drop(_ reason: String, _ count: Int = 1) {
+        guard count > 0 else { return }
+        dropped[reason, default: 0] += count
+    }
+}

@@ -1,0 +1,94 @@
+public import SecIRCCore
+public import SecIRCCrypto
+import SecIRCTransport
+
+extension LinkManager {
+    /// Sends `frame` to the relay `id` over its current session, or queues it and starts a
+    /// handshake. Unknown peers are a counted drop (`noRoute`).
+    @discardableResult
+    public mutating func send(_ frame: [UInt8], to id: ID, now: UnixTime, rng: inout some RandomSource,
+                              out: inout [Datagram]) -> SendResult {
+        guard let peer = peers[id] else {
+            counters.noRoute += 1
+            return .dropped
+        }
+        if let index = peer.session, sessions[index] != nil, seal(frame, on: index, now: now, rng: &rng, out: &out) {
+            return .sent
+        }
+        guard peer.queued.count < configuration.pendingPerPeer, queuedTotal < configuration.pendingTotal else {
+            counters.queueFull += 1
+            return .dropped
+        }
+        peers[id]!.queued.append(frame)
+        if peers[id]!.firstQueued == nil { peers[id]!.firstQueued = now }
+        queuedTotal += 1
+        waiting.insert(id)
+        initiate(id, now: now, force: false, rng: &rng, out: &out)
+        return .queued
+    }
+
+    /// Sends `frame` to `peer`, adding it (not persistent) or updating it first: how a client
+    /// reaches the relays of its directory without keeping a peer list in step.
+    @discardableResult
+    public mutating func send(_ frame: [UInt8], to peer: LinkPeer, now: UnixTime, rng: inout some RandomSource,
+                              out: inout [Datagram]) -> SendResult {
+        if self.peer(peer.id) != peer { addPeer(peer, persistent: false) }
+        return send(frame, to: peer.id, now: now, rng: &rng, out: &out)
+    }
+
+    /// Answers on session `index` (the one a frame came on). False when the session is gone or
+    /// cannot send (counted).
+    @discardableResult
+    public mutating func reply(_ frame: [UInt8], on index: UInt32, now: UnixTime, rng: inout some RandomSource,
+                               out: inout [Datagram]) -> Bool {
+        guard sessions[index] != nil else { return false }
+        return seal(frame, on: index, now: now, rng: &rng, out: &out)
+    }
+
+    /// Seals `frame` on session `index` into `out`; false when the session refused (counted).
+    mutating func seal(_ frame: [UInt8], on index: UInt32, now: UnixTime, rng: inout some RandomSource,
+                       out: inout [Datagram]) -> Bool {
+        let result = sessions[index]!.link.seal(frame, now: now)
+        let address = sessions[index]!.address
+        switch result {
+        case let .send(packet):
+            out.append(Datagram(packet, to: address))
+            return true
+        case let .sendAndRekey(packet):
+            out.append(Datagram(packet, to: address))
+            if let peer = sessions[index]!.peer { initiate(peer, now: now, force: false, rng: &rng, out: &out) }
+            return true
+        case let .refused(reason):
+            counters.count(reason)
+            return false
+        }
+    }
+
+    /// Sends the frames queued for `id` on its current session.
+    mutating func flushQueued(_ id: ID, now: UnixTime, rng: inout some RandomSource, out: inout [Datagram]) {
+        guard let peer = peers[id], let index = peer.session, !peer.queued.isEmpty else { return }
+        peers[id]!.queued = []
+        peers[id]!.firstQueued = nil
+        queuedTotal -= peer.queued.count
+        waiting.remove(id)
+        for frame in peer.queued where !seal(frame, on: index, now: now, rng: &rng, out: &out) {
+            counters.queueFull += 1
+        }
+    }
+
+    /// Starts a handshake with `id` unless one was started within `handshakeRetry` (`force`:
+    /// regardless, e.g. right after a cookie arrived).
+    mutating func initiate(_ id: ID, now: UnixTime, force: Bool, rng: inout some RandomSource, out: inout [Datagram]) {
+        guard let peer = peers[id] else { return }
+        if !force, let last = peer.lastInitiation, now.duration(since: last) < configuration.handshakeRetry { return }
+        if let old = peer.initiator.pendingIndex { pendingHandshakes[old] = nil }
+        guard let initiation = try? peers[id]!.initiator.initiation(now: now, rng: &rng) else {
+            // A low-order link key in the directory: nothing can ever be sent to this relay.
+            counters.count(.decryptFailed)
+            return
+        }
+        if let index = peers[id]!.initiator.pendingIndex { pendingHandshakes[index] = id }
+        peers[id]!.lastInitiation = now
+        out.append(Datagram(initiation, to: peer.info.address))
+    }
+}

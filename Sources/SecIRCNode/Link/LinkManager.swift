@@ -1,0 +1,175 @@
+public import SecIRCCore
+public import SecIRCCrypto
+import SecIRCTransport
+
+/// Every link of one node over its one UDP socket: the sessions it answered (as a relay), the
+/// links it makes to relays (Noise IK as a relay, NK as an anonymous client), the frames waiting
+/// for a handshake, cookies under load, rekeying and expiry. The relay engine, the client
+/// engine, the benchmarks and the tests all use this one type.
+///
+/// A value type with no socket and no clock: each call takes `now` and the randomness, and
+/// appends the datagrams to send to `out`. What it drops it counts (`counters`).
+///
+/// Contract:
+/// - `send(_:to:)` seals a frame on the peer's current session, or queues it (bounded per peer
+///   and in total) and starts a handshake, resent every `handshakeRetry`; queued frames leave
+///   in order once the handshake completes, and are dropped (counted as handshake timeouts)
+///   after `handshakeGiveUp` — `tick` then names the peer, so a caller can avoid it for a while.
+/// - A session is rekeyed when sending on it says so (age or message count); an idle session
+///   simply expires (`LinkLimits.rejectAfterTime`), as in WireGuard.
+/// - A responder session from a known relay's static key becomes that relay's current session
+///   once confirmed, and frames queued for the relay leave on it.
+/// - New sessions beyond `maxSessions` are refused; while `acceptsHandshakes` is false (draining)
+///   initiations are refused.
+public struct LinkManager: Sendable {
+    public struct Configuration: Sendable {
+        /// The node's static link key: a relay's (it answers handshakes and makes IK links). Nil
+        /// for a client, which only makes anonymous NK links and answers nothing.
+        public var localStatic: AgreementPrivateKey?
+        /// Link sessions held at once; handshakes beyond it are refused.
+        public var maxSessions = 65_536
+        /// Frames one peer may have waiting for its handshake.
+        public var pendingPerPeer = 256
+        /// Frames all peers together may have waiting.
+        public var pendingTotal = 8192
+        /// Handshakes per second above which initiations need a cookie (mac2).
+        public var handshakesPerSecondUnderLoad = 500
+        /// An unanswered initiation is sent again after this long.
+        public var handshakeRetry: Duration = LinkTimers.rekeyTimeout
+        /// Frames waiting this long for a handshake are dropped.
+        public var handshakeGiveUp: Duration = .seconds(30)
+        /// How often session timers are looked at.
+        public var housekeepingInterval: Duration = .seconds(1)
+        public var limits: LinkLimits = .standard
+        public var geometry: PacketGeometry = .standard
+
+        public init(localStatic: AgreementPrivateKey?) {
+            self.localStatic = localStatic
+        }
+
+        /// A client's links: NK only, quick to retry and to give up (the client tries another
+        /// relay rather than wait).
+        public static var client: Configuration {
+            var configuration = Configuration(localStatic: nil)
+            configuration.handshakeRetry = .seconds(1)
+            configuration.handshakeGiveUp = .milliseconds(3500)
+            configuration.maxSessions = 1024
+            return configuration
+        }
+    }
+
+    /// What became of a frame given to `send`.
+    public enum SendResult: Sendable, Equatable {
+        /// Sealed and appended to the output.
+        case sent
+        /// Waiting for a handshake with the peer.
+        case queued
+        /// Dropped and counted (no such peer, queue full, session refused to seal).
+        case dropped
+    }
+
+    struct Session: Sendable {
+        var link: LinkSession
+        var address: SocketAddress
+        /// The relay at the other end, when known (our links to relays; IK sessions from relays).
+        var peer: ID?
+    }
+
+    struct Peer: Sendable {
+        var info: LinkPeer
+        /// Added by an operator: kept when the directory's peer list is replaced.
+        var persistent: Bool
+        var session: UInt32?
+        var initiator: LinkInitiator
+        var lastInitiation: UnixTime?
+        var firstQueued: UnixTime?
+        var queued: [[UInt8]] = []
+    }
+
+    public let configuration: Configuration
+    public internal(set) var counters = LinkCounters()
+    /// False while draining: initiations are refused.
+    public var acceptsHandshakes = true
+
+    var responder: LinkResponder?
+    var sessions: [UInt32: Session] = [:]
+    var peers: [ID: Peer] = [:]
+    var peerByKey: [AgreementPublicKey: ID] = [:]
+    var pendingHandshakes: [UInt32: ID] = [:]
+    /// Peers with frames waiting for a handshake.
+    var waiting: Set<ID> = []
+    var queuedTotal = 0
+    var handshakeWindow: (second: Int64, count: Int) = (0, 0)
+    var nextHousekeeping: UnixTime
+
+    public init(configuration: Configuration, now: UnixTime, rng: inout some RandomSource) {
+        self.configuration = configuration
+        if let key = configuration.localStatic {
+            responder = LinkResponder(localStatic: key, limits: configuration.limits, geometry: configuration.geometry,
+                                      now: now, rng: &rng)
+        }
+        nextHousekeeping = now.adding(configuration.housekeepingInterval)
+    }
+
+    // MARK: Peers
+
+    /// Replaces the peers that came from the directory with `list` (operator-added ones stay).
+    /// A peer whose address or key changed gets a new initiator; its old session is dropped.
+    public mutating func setPeers(_ list: [LinkPeer]) {
+        let ids = Set(list.map(\.id))
+        for (id, peer) in peers where !peer.persistent && !ids.contains(id) { removePeer(id) }
+        for info in list { upsert(info, persistent: false) }
+    }
+
+    /// Adds or updates one peer; `persistent` peers survive `setPeers`.
+    public mutating func addPeer(_ info: LinkPeer, persistent: Bool = true) {
+        upsert(info, persistent: persistent)
+    }
+
+    /// Forgets a peer with its session; frames waiting for it are dropped (counted as no route).
+    public mutating func removePeer(_ id: ID) {
+        guard let peer = peers.removeValue(forKey: id) else { return }
+        if peerByKey[peer.info.linkKey] == id { peerByKey[peer.info.linkKey] = nil }
+        if let index = peer.session { sessions[index] = nil }
+        if let index = peer.initiator.pendingIndex { pendingHandshakes[index] = nil }
+        counters.noRoute += peer.queued.count
+        queuedTotal -= peer.queued.count
+        waiting.remove(id)
+    }
+
+    /// Drops the peer's current session, so the next frame makes a new link (the relay may have
+    /// restarted and forgotten ours). Frames already waiting keep waiting.
+    public mutating func reset(_ id: ID) {
+        guard let index = peers[id]?.session else { return }
+        peers[id]?.session = nil
+        sessions[index] = nil
+    }
+
+    public func peer(_ id: ID) -> LinkPeer? { peers[id]?.info }
+
+    private mutating func upsert(_ info: LinkPeer, persistent: Bool) {
+        if let existing = peers[info.id], existing.info == info {
+            peers[info.id]?.persistent = existing.persistent || persistent
+            return
+        }
+        if peers[info.id] != nil { removePeer(info.id) }
+        let initiator = configuration.localStatic.map {
+            LinkInitiator(localStatic: $0, responderStatic: info.linkKey, limits: configuration.limits, geometry: configuration.geometry)
+        } ?? LinkInitiator(anonymousTo: info.linkKey, limits: configuration.limits, geometry: configuration.geometry)
+        peers[info.id] = Peer(info: info, persistent: persistent, session: nil, initiator: initiator)
+        peerByKey[info.linkKey] = info.id
+    }
+
+    // MARK: State
+
+    /// Link sessions held (both directions, confirmed or not).
+    public var sessionCount: Int { sessions.count }
+    /// Peers with a usable current session.
+    public var linkedPeers: Set<ID> {
+        Set(peers.values.filter { $0.session.map { sessions[$0] != nil } ?? false }.map(\.info.id))
+    }
+    /// Frames waiting for handshakes.
+    public var queuedFrames: Int { queuedTotal }
+    /// Whether session `index` still exists.
+    public func hasSession(_ index: UInt32) -> Bool { sessions[index] != nil }
+}

@@ -1,0 +1,131 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCTransport
+
+extension RelayEngine {
+    /// How often the own descriptor is signed again, so its published time stays fresh for the
+    /// first ring (and at once when the onion keys change).
+    var descriptorRefresh: Duration { min(configuration.directoryPeriod, .seconds(300)) }
+    /// A first ring signs at most this often when relays join or change.
+    static var signingDebounce: Duration { .milliseconds(200) }
+
+    /// Own descriptor, first-ring signing, directory fetch and descriptor upload, as due.
+    mutating func directoryDuties(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        if now >= nextDescriptorRefresh {
+            nextDescriptorRefresh = now.adding(descriptorRefresh)
+            signDescriptor(now: now, effects: &effects)
+        }
+        if authority != nil, let due = nextSigning, now >= due {
+            signDirectory(now: now, effects: &effects)
+        }
+        if let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
+            nextFetchID += 1
+            effects.fetches.append(request)
+        }
+        if let due = nextUpload, now >= due { upload(now: now, effects: &effects) }
+    }
+
+    private mutating func signDescriptor(now: UnixTime, effects: inout NodeEffects<Event>) {
+        let content = RelayDescriptor(
+            identityKey: configuration.identity.publicKey, linkKey: configuration.linkKey.publicKey,
+            udp: configuration.advertisedUDP, http: configuration.advertisedHTTP, onionKeys: keys.descriptorEntries,
+            capacity: configuration.capacity, flags: isFirstRing ? ["first_ring", "mailbox"] : ["mailbox"],
+            published: now.seconds)
+        guard let document = try? content.signed(by: configuration.identity) else { return }
+        descriptor = document
+        descriptorVersion += 1
+        effects.events.append(.descriptorSigned(document))
+        if authority != nil, (try? authority!.setOwn(document)) != nil { markDirectoryChanged(now: now) }
+    }
+
+    private mutating func markDirectoryChanged(now: UnixTime) {
+        let soonest = max(now, lastSigned.map { $0.adding(Self.signingDebounce) } ?? now)
+        nextSigning = min(nextSigning ?? soonest, soonest)
+    }
+
+    /// When the first ring last signed.
+    private var lastSigned: UnixTime? {
+        authority?.latest.map { UnixTime(seconds: $0.directory.validAfter) }
+    }
+
+    private mutating func signDirectory(now: UnixTime, effects: inout NodeEffects<Event>) {
+        guard let (document, _) = authority?.sign(now: now) else { return }
+        nextSigning = now.adding(configuration.directoryPeriod)
+        do {
+            if try tracker.install(document, now: now) { directoryInstalled(now: now, effects: &effects) }
+        } catch {
+            effects.events.append(.directoryRefused(error))
+        }
+    }
+
+    /// First ring: takes a relay's uploaded descriptor.
+    mutating func acceptDescriptor(_ document: SignedDocument, now: UnixTime) -> Reply {
+        guard authority != nil else { return .notFirstRing }
+        do {
+            let acceptance = try authority!.accept(document, now: now)
+            if acceptance.change != .refreshed { markDirectoryChanged(now: now) }
+            return .accepted(id: acceptance.id, new: acceptance.change == .added)
+        } catch {
+            return .refused(error)
+        }
+    }
+
+    /// The directory's relays become the link peers.
+    private mutating func directoryInstalled(now: UnixTime, effects: inout NodeEffects<Event>) {
+        guard let held = tracker.held else { return }
+        var peers: [LinkPeer] = []
+        for descriptor in held.descriptors where descriptor.id != relayID {
+            guard let address = configuration.resolve(descriptor.udp) else { continue }
+            peers.append(LinkPeer(id: descriptor.id, address: address, linkKey: descriptor.linkKey))
+        }
+        links.setPeers(peers)
+        effects.events.append(.directoryInstalled(held))
+    }
+
+    /// An HTTP answer: the directory fetch, or an upload.
+    mutating func directoryFetched(_ response: FetchResponse, now: UnixTime, effects: inout NodeEffects<Event>) {
+        if uploadsInFlight.remove(response.id) != nil {
+            if response.status == 202 { uploadAccepted = true }
+            if uploadsInFlight.isEmpty, uploadAccepted {
+                uploadedVersion = uploadingVersion
+                lastUpload = now
+                tracker.fetchSoon(now: now)
+            }
+            return
+        }
+        switch tracker.received(response, now: now) {
+        case .installed:
+            directoryInstalled(now: now, effects: &effects)
+        case let .refused(reason):
+            own.directoryRefusals += 1
+            effects.events.append(.directoryRefused(reason))
+        case .unchanged, .notMine:
+            break
+        }
+    }
+
+    /// When the next descriptor upload is due (relays that are not the first ring): when the
+    /// descriptor changed since the last accepted upload or a period passed, retried each second.
+    var nextUpload: UnixTime? {
+        guard authority == nil, descriptor != nil, uploadsInFlight.isEmpty, !configuration.roster.members.isEmpty else { return nil }
+        let retry = lastUploadAttempt.map { $0.adding(.seconds(1)) } ?? UnixTime(nanoseconds: .min)
+        if uploadedVersion != descriptorVersion { return retry }
+        return max(retry, (lastUpload ?? UnixTime(nanoseconds: .min)).adding(configuration.directoryPeriod))
+    }
+
+    private mutating func upload(now: UnixTime, effects: inout NodeEffects<Event>) {
+        guard let descriptor else { return }
+        lastUploadAttempt = now
+        uploadingVersion = descriptorVersion
+        uploadAccepted = false
+        let body = descriptor.jsonBytes()
+        for member in configuration.roster.members {
+            let base = member.http.hasSuffix("/") ? String(member.http.dropLast()) : member.http
+            let request = FetchRequest(id: nextFetchID, method: .post, url: base + "/v1/descriptors",
+                                       headers: ["Content-Type": "application/json"], body: body)
+            nextFetchID += 1
+            uploadsInFlight.insert(request.id)
+            effects.fetches.append(request)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import SecIRCCore
+import SecIRCCrypto
+
+extension RelayEngine {
+    /// A frame that arrived on a link: a Sphinx packet to peel, or a mailbox exchange.
+    mutating func handleFrame(_ delivery: LinkDelivery, now: UnixTime, rng: inout some RandomSource,
+                              effects: inout NodeEffects<Event>) {
+        let frame: LinkFrame
+        do { frame = try LinkFrame.decode(delivery.frame) } catch { return count(.malformedFrame) }
+        switch frame {
+        case .padding:
+            break
+        case let .sphinx(packet):
+            guard !isDraining else { return count(.draining) }
+            peel(packet, now: now, rng: &rng, effects: &effects)
+        case let .fetchChallengeRequest(mailbox):
+            challenge(mailbox, session: delivery.session, now: now, rng: &rng, effects: &effects)
+        case let .fetchRequest(key, nonce, ackThrough, signature):
+            fetch(key: key, nonce: nonce, ackThrough: ackThrough, signature: signature, session: delivery.session,
+                  now: now, rng: &rng, effects: &effects)
+        case .fetchChallenge, .mailboxMessage, .fetchDone, .unknown:
+            count(.unknownFrame)
+        }
+    }
+
+    /// Peels one Sphinx layer: forward (now or after its delay), deliver to a mailbox, or drop.
+    mutating func peel(_ packet: [UInt8], now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        var packet = packet
+        switch sphinx.peel(&packet) {
+        case let .forward(relay, delay):
+            guard delay <= configuration.maxDelayMilliseconds else { return count(.delayTooLong) }
+            if delay == 0 {
+                forward(packet, to: relay, now: now, rng: &rng, effects: &effects)
+            } else if !delays.push(packet, to: relay, due: now.adding(.milliseconds(Int64(delay)))) {
+                count(.queueFull)
+            }
+        case let .deliver(mailbox):
+            if let reason = mailboxes.deliver(sphinx.body(ofDelivered: packet), to: mailbox, now: now) {
+                own.mailboxDrops[reason, default: 0] += 1
+            } else {
+                own.delivered += 1
+            }
+        case .drop:
+            own.coverDropped += 1
+        case let .reject(reason):
+            own.sphinxRejects[reason, default: 0] += 1
+        }
+    }
+
+    /// Sends a peeled packet to the next relay over its link (a handshake first if needed).
+    mutating func forward(_ packet: [UInt8], to relay: Bytes32, now: UnixTime, rng: inout some RandomSource,
+                          effects: inout NodeEffects<Event>) {
+        let id = ID(rawValue: relay)
+        if id == relayID { return peel(packet, now: now, rng: &rng, effects: &effects) } // a path may pass here twice
+        if links.send(LinkFrame.sphinx(packet).encoded(), to: id, now: now, rng: &rng, out: &effects.datagrams) != .dropped {
+            own.forwarded += 1
+        }
+    }
+}

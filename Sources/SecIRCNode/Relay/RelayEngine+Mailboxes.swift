@@ -1,0 +1,46 @@
+import SecIRCCore
+import SecIRCCrypto
+
+extension RelayEngine {
+    /// Nonces a session may hold at once; more requests forget the older ones.
+    static var maximumNoncesPerSession: Int { 16 }
+
+    /// Answers a fetch-challenge request with a fresh nonce for that mailbox on this session.
+    mutating func challenge(_ mailbox: Bytes32, session: UInt32, now: UnixTime, rng: inout some RandomSource,
+                            effects: inout NodeEffects<Event>) {
+        if nonces[session, default: [:]].count >= Self.maximumNoncesPerSession { nonces[session] = [:] }
+        let nonce = Bytes32 { rng.fill($0) }
+        nonces[session, default: [:]][mailbox] = nonce
+        links.reply(LinkFrame.fetchChallenge(mailbox: mailbox, nonce: nonce).encoded(), on: session, now: now, rng: &rng,
+                    out: &effects.datagrams)
+    }
+
+    /// A fetch signed by the mailbox key over (relay, nonce, ackThrough): deletes what is
+    /// acknowledged, then sends a batch of what remains and `fetch done`.
+    mutating func fetch(key: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature, session: UInt32,
+                        now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        let mailbox = key.id.rawValue
+        func done(_ status: FetchStatus, remaining: Int, sent: Int, effects: inout NodeEffects<Event>) {
+            let frame = LinkFrame.fetchDone(mailbox: mailbox, status: status, remaining: UInt32(clamping: remaining),
+                                            sent: UInt32(clamping: sent))
+            links.reply(frame.encoded(), on: session, now: now, rng: &rng, out: &effects.datagrams)
+        }
+        guard let issued = nonces[session]?.removeValue(forKey: mailbox), issued == nonce else {
+            count(.fetchDenied)
+            return done(.staleNonce, remaining: 0, sent: 0, effects: &effects)
+        }
+        let signed = LinkFrame.fetchSignedBytes(relay: relayID.rawValue, nonce: nonce, ackThrough: ackThrough)
+        guard (try? key.verify(signature, for: signed)) != nil else {
+            count(.fetchDenied)
+            return done(.denied, remaining: 0, sent: 0, effects: &effects)
+        }
+        own.fetches += 1
+        let (messages, remaining) = mailboxes.fetch(mailbox, ackThrough: ackThrough, limit: configuration.fetchBatch)
+        for (i, message) in messages.enumerated() {
+            let left = UInt32(clamping: remaining + messages.count - i - 1)
+            let frame = LinkFrame.mailboxMessage(mailbox: mailbox, sequence: message.sequence, remaining: left, body: message.body)
+            links.reply(frame.encoded(), on: session, now: now, rng: &rng, out: &effects.datagrams)
+        }
+        done(.ok, remaining: remaining, sent: messages.count, effects: &effects)
+    }
+}

@@ -1,0 +1,262 @@
+public import SecIRCCore
+public import SecIRCCrypto
+public import SecIRCTransport
+
+/// A whole relay as a state machine (``NodeEngine``): its links (``LinkManager``), the onion
+/// layer (Sphinx peel with the ``OnionKeyRing``'s keys, replay filters), the per-hop delay queue,
+/// the mailboxes, its own signed descriptor, and the directory — signed here when this relay is
+/// the first ring alone, otherwise fetched and verified (``DirectoryTracker``) — whose relays
+/// become its link peers.
+///
+/// Stages of a datagram: link (decrypt, handshakes) → frame → Sphinx peel → delay queue or
+/// mailbox → link (encrypt to the next relay). Each stage is a file: `+Forwarding`,
+/// `+Mailboxes`, `+Directory`. Every drop is counted (``counters``); nothing is logged per packet.
+public struct RelayEngine: NodeEngine {
+    public struct Configuration: Sendable {
+        /// The relay's Ed25519 identity (its ID is SHA-256 of the public key); signs its descriptor,
+        /// and the directory when it is the first ring.
+        public var identity: SigningPrivateKey
+        /// The X25519 link static key (Noise).
+        public var linkKey: AgreementPrivateKey
+        /// The first ring whose signatures make a directory valid.
+        public var roster: Roster
+        /// Network parameters this relay signs into directories when it is the first ring.
+        public var network: NetworkParameters
+        /// The directory period (a first ring signs once per period, or sooner when relays join).
+        public var directoryPeriod: Duration
+        /// Where to fetch the directory (base URLs); empty: the roster members' HTTP URLs.
+        public var bootstrapURLs: [String] = []
+        /// The UDP address (host:port) and HTTP base URL written into the descriptor.
+        public var advertisedUDP: String
+        public var advertisedHTTP: String
+        public var capacity = 10_000
+        public var mailbox: MailboxStore.Limits
+        public var keyPeriod: Duration
+        public var keyGrace: Duration
+        public var delayQueueCapacity = 8192
+        public var replayCapacity = 1 << 19
+        public var fetchBatch = 32
+        /// Longest per-hop delay a packet may ask for; longer ones are dropped (an attacker could
+        /// otherwise fill the bounded delay queue with packets that never leave).
+        public var maxDelayMilliseconds: UInt32 = 60_000
+        /// The link layer's limits (sessions, handshake queues, cookies under load).
+        public var links: LinkManager.Configuration
+        /// Turns a descriptor's `udp` (host:port) into an address. The default takes numeric
+        /// addresses and resolves names with `getaddrinfo` (which may block on DNS: once per
+        /// directory installed); the simulator gives numeric addresses only.
+        public var resolve: @Sendable (String) -> SocketAddress? = { try? SocketAddress(parsing: $0) }
+
+        public init(identity: SigningPrivateKey, linkKey: AgreementPrivateKey, roster: Roster, network: NetworkParameters,
+                    directoryPeriod: Duration, advertisedUDP: String, advertisedHTTP: String, mailbox: MailboxStore.Limits,
+                    keyPeriod: Duration, keyGrace: Duration) {
+            self.identity = identity
+            self.linkKey = linkKey
+            self.roster = roster
+            self.network = network
+            self.directoryPeriod = directoryPeriod
+            self.advertisedUDP = advertisedUDP
+            self.advertisedHTTP = advertisedHTTP
+            self.mailbox = mailbox
+            self.keyPeriod = keyPeriod
+            self.keyGrace = keyGrace
+            links = LinkManager.Configuration(localStatic: linkKey)
+        }
+
+        public var relayID: ID { identity.publicKey.id }
+        /// This relay signs the directory: the roster is this relay alone.
+        public var isFirstRing: Bool { roster.members.count == 1 && roster.members[0].identityKey == identity.publicKey }
+    }
+
+    /// Requests from outside the loop.
+    public enum Command: Sendable {
+        /// An operator's peer (kept when the directory changes).
+        case addPeer(LinkPeer)
+        case removePeer(ID)
+        /// Rotate onion keys now.
+        case rotateKeys
+        /// Stop taking new packets and handshakes; forward what is queued.
+        case drain
+        /// First ring: a relay's uploaded descriptor.
+        case acceptDescriptor(SignedDocument)
+    }
+
+    public enum Reply: Sendable, Equatable {
+        case done
+        /// The descriptor was taken; `new` when the relay was not listed before.
+        case accepted(id: ID, new: Bool)
+        case notFirstRing
+        case refused(DirectoryAuthority.UploadError)
+    }
+
+    /// What the relay reports to its process (HTTP state, logs).
+    public enum Event: Sendable {
+        /// A new own descriptor was signed (start, key rotation, refresh).
+        case descriptorSigned(SignedDocument)
+        /// A verified directory is now in use (signed here or fetched).
+        case directoryInstalled(DirectoryTracker.Held)
+        /// A fetched directory was not used.
+        case directoryRefused(DirectoryTracker.Refusal)
+        /// The onion keys rotated; `epoch` is the current one.
+        case keysRotated(epoch: UInt32)
+    }
+
+    public let configuration: Configuration
+    var links: LinkManager
+    var sphinx: SphinxProcessor
+    var keys: OnionKeyRing
+    var delays: DelayQueue
+    var mailboxes: MailboxStore
+    var own = RelayCounters()
+    /// Mailbox-fetch nonces issued per link session (bounded per session).
+    var nonces: [UInt32: [Bytes32: Bytes32]] = [:]
+    public private(set) var isDraining = false
+
+    // Directory duties (`+Directory`).
+    var tracker: DirectoryTracker
+    var authority: DirectoryAuthority?
+    var authorityDirty = false
+    var nextSigning: UnixTime?
+    public internal(set) var descriptor: SignedDocument?
+    var descriptorVersion = 0
+    var nextDescriptorRefresh: UnixTime
+    var uploadedVersion = -1
+    var uploadingVersion = 0
+    var lastUpload: UnixTime?
+    var lastUploadAttempt: UnixTime?
+    var uploadsInFlight: Set<UInt64> = []
+    var uploadAccepted = false
+    var nextFetchID: UInt64 = 1
+    var nextHousekeeping: UnixTime
+
+    public init(configuration: Configuration, now: UnixTime, rng: inout some RandomSource) {
+        self.configuration = configuration
+        links = LinkManager(configuration: configuration.links, now: now, rng: &rng)
+        keys = OnionKeyRing(period: configuration.keyPeriod, grace: configuration.keyGrace, now: now, rng: &rng)
+        sphinx = SphinxProcessor(replayCapacity: configuration.replayCapacity)
+        for key in keys.acceptedKeys { sphinx.install(key) }
+        delays = DelayQueue(capacity: configuration.delayQueueCapacity)
+        // Sequence numbers never reused across restarts: start from the time in microseconds.
+        mailboxes = MailboxStore(limits: configuration.mailbox, firstSequence: UInt64(max(now.nanoseconds / 1000, 1)))
+        own.currentEpoch = keys.current.epoch
+        let sources = configuration.bootstrapURLs.isEmpty ? configuration.roster.members.map(\.http) : configuration.bootstrapURLs
+        tracker = DirectoryTracker(roster: configuration.roster, sources: configuration.isFirstRing ? [] : sources)
+        tracker.maximumRefresh = min(max(configuration.directoryPeriod / 2, .seconds(1)), .seconds(30))
+        tracker.expectListed = configuration.relayID
+        if configuration.isFirstRing {
+            authority = DirectoryAuthority(identity: configuration.identity, roster: configuration.roster,
+                                           network: configuration.network, period: configuration.directoryPeriod)
+        }
+        nextDescriptorRefresh = now
+        nextHousekeeping = now
+    }
+
+    public var relayID: ID { configuration.relayID }
+    public var isFirstRing: Bool { authority != nil }
+
+    // MARK: NodeEngine
+
+    public mutating func start(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        tick(now: now, rng: &rng, effects: &effects)
+    }
+
+    public mutating func receive(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout some RandomSource,
+                                 effects: inout NodeEffects<Event>) {
+        own.datagramsReceived += 1
+        guard let delivery = links.receive(bytes, from: address, now: now, rng: &rng, out: &effects.datagrams) else { return }
+        handleFrame(delivery, now: now, rng: &rng, effects: &effects)
+    }
+
+    public mutating func fetched(_ response: FetchResponse, now: UnixTime, rng: inout some RandomSource,
+                                 effects: inout NodeEffects<Event>) {
+        directoryFetched(response, now: now, effects: &effects)
+    }
+
+    public mutating func handle(_ command: Command, now: UnixTime, rng: inout some RandomSource,
+                                effects: inout NodeEffects<Event>) -> Reply {
+        switch command {
+        case let .addPeer(peer):
+            links.addPeer(peer, persistent: true)
+        case let .removePeer(id):
+            links.removePeer(id)
+        case .rotateKeys:
+            let change = keys.rotate(now: now, rng: &rng)
+            applyKeyChange(installed: [change.installed], retired: change.retired, now: now, effects: &effects)
+        case .drain:
+            isDraining = true
+            links.acceptsHandshakes = false
+        case let .acceptDescriptor(document):
+            return acceptDescriptor(document, now: now)
+        }
+        return .done
+    }
+
+    public mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        while let entry = delays.popDue(now: now) { forward(entry.packet, to: entry.relay, now: now, rng: &rng, effects: &effects) }
+        let change = keys.tick(now: now, rng: &rng)
+        applyKeyChange(installed: change.installed, retired: change.retired, now: now, effects: &effects)
+        let failed = links.tick(now: now, rng: &rng, out: &effects.datagrams)
+        _ = failed // the link manager counted the dropped frames (handshake timeouts)
+        if now >= nextHousekeeping {
+            nextHousekeeping = now.adding(.seconds(1))
+            let expired = mailboxes.expire(now: now)
+            if expired > 0 { own.mailboxDrops[.expired, default: 0] += expired }
+            if nonces.count > 0 { nonces = nonces.filter { links.hasSession($0.key) } }
+        }
+        directoryDuties(now: now, rng: &rng, effects: &effects)
+    }
+
+    public var nextDeadline: UnixTime? {
+        var next = min(links.nextDeadline, keys.nextChange, nextHousekeeping, nextDescriptorRefresh)
+        if let due = delays.nextDue { next = min(next, due) }
+        if let signing = nextSigning { next = min(next, signing) }
+        if let fetch = tracker.nextDeadline { next = min(next, fetch) }
+        if let upload = nextUpload { next = min(next, upload) }
+        return next
+    }
+
+    // MARK: State for the process
+
+    /// The onion keys to publish in the descriptor (current and next).
+    public var onionKeyEntries: [RelayDescriptor.OnionKeyEntry] { keys.descriptorEntries }
+
+    /// The directory in use.
+    public var directory: DirectoryTracker.Held? { tracker.held }
+
+    /// True when draining has finished: nothing waits in the delay queue or for a handshake.
+    public var isIdle: Bool { delays.isEmpty && links.queuedFrames == 0 }
+
+    /// Every counter and gauge, for `/metrics`.
+    public var counters: RelayCounters {
+        var c = own
+        let l = links.counters
+        c.handshakes = l.handshakes
+        c.linkDrops = l.dropped
+        c.relayDrops[.noRoute, default: 0] += l.noRoute
+        c.relayDrops[.queueFull, default: 0] += l.queueFull
+        c.relayDrops[.handshakeTimeout, default: 0] += l.handshakeTimeouts
+        c.relayDrops[.sessionLimit, default: 0] += l.sessionLimit
+        c.relayDrops[.draining, default: 0] += l.refusedWhileClosed
+        for key in c.relayDrops.keys where c.relayDrops[key] == 0 { c.relayDrops[key] = nil }
+        c.mailboxMessages = mailboxes.messageCount
+        c.mailboxBytes = mailboxes.totalBytes
+        c.mailboxes = mailboxes.mailboxCount
+        c.linkSessions = links.sessionCount
+        c.connectedPeers = links.linkedPeers.count
+        c.delayQueue = delays.count
+        return c
+    }
+
+    mutating func count(_ reason: RelayDropReason) { own.relayDrops[reason, default: 0] += 1 }
+
+    mutating func applyKeyChange(installed: [OnionKey], retired: [UInt32], now: UnixTime, effects: inout NodeEffects<Event>) {
+        guard !installed.isEmpty || !retired.isEmpty else { return }
+        for epoch in retired { sphinx.remove(epoch: epoch) }
+        for key in installed { sphinx.install(key) }
+        guard !installed.isEmpty else { return }
+        own.keyRotations += installed.count
+        own.currentEpoch = keys.current.epoch
+        effects.events.append(.keysRotated(epoch: keys.current.epoch))
+        // Publish the new keys at once: senders need the next key a period ahead.
+        nextDescriptorRefresh = now
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+public import SecIRCCore
+public import SecIRCCrypto
+public import SecIRCNode
+public import SecIRCTransport
+import Synchronization
+
+/// The one small event loop of a daemon: a thread that owns the UDP socket, reads the clock,
+/// keeps the engine's timer and carries out its effects — datagrams out in batches, HTTP
+/// exchanges handed to the fetcher (their answers come back into the loop), events to the
+/// process. Everything the node decides is in the engine (`SecIRCNode`); this file is only I/O.
+///
+/// Other threads reach the engine only through ``send(_:)`` and ``perform(_:)``, which queue a
+/// command and wake the socket's wait; the engine itself is touched by the loop thread alone.
+public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
+    // @unchecked: `engine`, `random` and the batches are used only by the loop thread once
+    // `start()` ran; the inbox and the flags are behind a Mutex and atomics.
+
+    /// What the loop tells the process, always on the loop thread.
+    public struct Hooks: Sendable {
+        /// The engine's events, after each turn that had any.
+        public var events: @Sendable ([Engine.Event]) -> Void
+        /// After every turn, with the engine as it stands (to publish counters and state).
+        public var turn: @Sendable (Engine, UnixTime) -> Void
+
+        public init(events: @escaping @Sendable ([Engine.Event]) -> Void = { _ in },
+                    turn: @escaping @Sendable (Engine, UnixTime) -> Void = { _, _ in }) {
+            self.events = events
+            self.turn = turn
+        }
+    }
+
+    private enum Input {
+        case command(Engine.Command, ReplyBox?)
+        case fetched(FetchResponse)
+    }
+
+    /// Where a ``perform(_:)`` caller waits for its reply.
+    private final class ReplyBox: Sendable {
+        let reply = Mutex<Engine.Reply?>(nil)
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    private var engine: Engine
+    private var random: BoxedRandom
+    private let transport: any DatagramTransport
+    private let clock: any NodeClock
+    private let fetcher: any HTTPFetching
+    private let hooks: Hooks
+    private let inbound: DatagramBatch
+    private let outbound: DatagramBatch
+    /// The longest the loop waits without a deadline (so a stop is noticed even if a wake is lost).
+    private let longestWait: Duration
+    private let inbox = Mutex<(items: [Input], closed: Bool)>(([], false))
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let sendFailures = Atomic<Int>(0)
+
+    /// - Parameters:
+    ///   - random: the randomness the engine draws (the daemons give `SystemRandom`).
+    ///   - batchSize: datagrams received and sent per system call.
+    public init(engine: Engine, transport: any DatagramTransport, clock: any NodeClock, random: any RandomSource,
+                fetcher: any HTTPFetching = URLSessionFetcher(), hooks: Hooks = Hooks(), batchSize: Int = 32,
+                longestWait: Duration = .seconds(1)) {
+        self.engine = engine
+        self.random = BoxedRandom(source: random)
+        self.transport = transport
+        self.clock = clock
+        self.fetcher = fetcher
+        self.hooks = hooks
+        self.longestWait = longestWait
+        inbound = DatagramBatch(capacity: batchSize, maxDatagramSize: 2048)
+        outbound = DatagramBatch(capacity: batchSize, maxDatagramSize: 2048)
+    }
+
+    /// Starts the loop thread (named `name`).
+    public func start(name: String) {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Queues a command; the engine takes it within one turn.
+    public func send(_ command: Engine.Command) {
+        enqueue(.command(command, nil))
+    }
+
+    /// Queues a command and waits for the engine's reply (nil once the loop has stopped).
+    /// Never call it from the loop thread (a hook).
+    public func perform(_ command: Engine.Command) -> Engine.Reply? {
+        let box = ReplyBox()
+        guard enqueue(.command(command, box)) else { return nil }
+        box.done.wait()
+        return box.reply.withLock { $0 }
+    }
+
+    /// Ends the loop after its current turn; ``waitUntilStopped()`` returns once it has.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        transport.wake()
+    }
+
+    /// Blocks until the loop thread has ended.
+    public func waitUntilStopped() {
+        finished.wait()
+        finished.signal() // later callers return at once too
+    }
+
+    /// Datagrams the socket did not take (buffer full or refused), for metrics.
+    public var datagramsNotSent: Int { sendFailures.load(ordering: .relaxed) }
+
+    @discardableResult
+    private func enqueue(_ input: Input) -> Bool {
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard !inbox.closed else { return false }
+            inbox.items.append(input)
+            return true
+        }
+        if accepted { transport.wake() }
+        return accepted
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        var effects = NodeEffects<Engine.Event>()
+        engine.start(now: clock.now(), rng: &random, effects: &effects)
+        carryOut(&effects)
+        while !stopping.load(ordering: .acquiring) {
+            let now = clock.now()
+            var wait = longestWait
+            if let deadline = engine.nextDeadline { wait = max(.zero, min(wait, deadline.duration(since: now))) }
+            let received: Int
+            do {
+                received = try transport.receive(into: inbound, timeout: wait)
+            } catch {
+                if case .closed = error { break }
+                continue
+            }
+            let turn = clock.now()
+            for i in 0..<received {
+                let bytes = inbound.withDatagram(i) { Array($0) }
+                engine.receive(bytes, from: inbound.address(i), now: turn, rng: &random, effects: &effects)
+            }
+            takeInbox(now: turn, effects: &effects)
+            if let deadline = engine.nextDeadline, deadline <= turn {
+                engine.tick(now: turn, rng: &random, effects: &effects)
+            }
+            carryOut(&effects)
+            hooks.turn(engine, turn)
+        }
+        // Whoever still waits for a reply gets none.
+        let left = inbox.withLock { inbox -> [Input] in
+            inbox.closed = true
+            defer { inbox.items.removeAll() }
+            return inbox.items
+        }
+        for case let .command(_, box?) in left { box.done.signal() }
+    }
+
+    private func takeInbox(now: UnixTime, effects: inout NodeEffects<Engine.Event>) {
+        let items = inbox.withLock { inbox -> [Input] in
+            defer { inbox.items.removeAll() }
+            return inbox.items
+        }
+        for item in items {
+            switch item {
+            case let .command(command, box):
+                let reply = engine.handle(command, now: now, rng: &random, effects: &effects)
+                if let box {
+                    box.reply.withLock { $0 = reply }
+                    box.done.signal()
+                }
+            case let .fetched(response):
+                engine.fetched(response, now: now, rng: &random, effects: &effects)
+            }
+        }
+    }
+
+    private func carryOut(_ effects: inout NodeEffects<Engine.Event>) {
+        for datagram in effects.datagrams {
+            if outbound.count == outbound.capacity { flush() }
+            outbound.append(datagram.bytes, to: datagram.address)
+        }
+        flush()
+        for request in effects.fetches {
+            fetcher.fetch(request) { [weak self] response in self?.enqueue(.fetched(response)) }
+        }
+        if !effects.events.isEmpty { hooks.events(effects.events) }
+        effects.removeAll()
+    }
+
+    private func flush() {
+        guard outbound.count > 0 else { return }
+        let total = outbound.count
+        let sent = (try? transport.send(outbound)) ?? 0
+        if sent < total { sendFailures.add(total - sent, ordering: .relaxed) }
+        outbound.removeAll()
+    }
+}
+
+/// Any ``RandomSource`` as a concrete one (an existential cannot be passed `inout` where a
+/// generic `some RandomSource` is expected).
+private struct BoxedRandom: RandomSource {
+    var source: any RandomSource
+    mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) { source.fill(buffer) }
+}

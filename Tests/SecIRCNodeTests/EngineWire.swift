@@ -1,0 +1,163 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+import SecIRCTransport
+
+/// Relay engines and bare client link managers on an in-test wire, on a manual clock: a datagram
+/// goes to the node at its address as soon as `run` is called, in order; HTTP exchanges go to
+/// the relay whose base URL they name (GET /v1/directory, POST /v1/descriptors). Nothing sleeps:
+/// `advance` moves the clock and runs every timer that falls due on the way.
+struct EngineWire {
+    var now = UnixTime(seconds: 1_800_000_000)
+    var rng = SeededRandom(seed: "wire")
+    var relays: [SocketAddress: RelayEngine] = [:]
+    var clients: [SocketAddress: LinkManager] = [:]
+    /// Frames that reached each client, in order.
+    var received: [SocketAddress: [LinkFrame]] = [:]
+    var events: [RelayEngine.Event] = []
+    /// Datagrams in flight: (from, datagram).
+    var inFlight: [(SocketAddress, Datagram)] = []
+    var pendingFetches: [(SocketAddress, FetchRequest)] = []
+    /// Addresses whose datagrams are dropped (a silent relay).
+    var silent: Set<SocketAddress> = []
+    var httpBase: [String: SocketAddress] = [:]
+
+    static func address(_ last: UInt8, port: UInt16 = 6690) -> SocketAddress {
+        try! SocketAddress(host: "10.0.0.\(last)", port: port)
+    }
+
+    /// A relay engine at 10.0.0.`last`; `firstRing` nil makes it the first ring alone.
+    mutating func addRelay(_ last: UInt8, firstRing: RelayEngine.Configuration? = nil,
+                           tune: (inout RelayEngine.Configuration) -> Void = { _ in }) -> RelayEngine.Configuration {
+        let address = Self.address(last)
+        let identity = SigningPrivateKey(using: &rng)
+        let http = "http://10.0.0.\(last):6691"
+        let roster = firstRing?.roster ?? Roster(members: [Roster.Member(identityKey: identity.publicKey, udp: "\(address)", http: http)])
+        var configuration = RelayEngine.Configuration(
+            identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
+            network: NetworkParameters(coverRate: 1, meanDelayMs: 10), directoryPeriod: .seconds(60),
+            advertisedUDP: "\(address)", advertisedHTTP: http,
+            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+            keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
+        tune(&configuration)
+        var engine = RelayEngine(configuration: configuration, now: now, rng: &rng)
+        var effects = NodeEffects<RelayEngine.Event>()
+        engine.start(now: now, rng: &rng, effects: &effects)
+        relays[address] = engine
+        httpBase[http] = address
+        take(effects, from: address)
+        return configuration
+    }
+
+    mutating func addClient(_ last: UInt8) -> SocketAddress {
+        let address = Self.address(last, port: 5000)
+        clients[address] = LinkManager(configuration: .client, now: now, rng: &rng)
+        return address
+    }
+
+    /// Sends a frame from a client to a relay (making the link first if needed).
+    mutating func send(_ frame: LinkFrame, from client: SocketAddress, to relay: SocketAddress) {
+        let engine = relays[relay]!
+        let peer = LinkPeer(id: engine.relayID, address: relay, linkKey: engine.configuration.linkKey.publicKey)
+        var out: [Datagram] = []
+        clients[client]!.send(frame.encoded(), to: peer, now: now, rng: &rng, out: &out)
+        inFlight += out.map { (client, $0) }
+        run()
+    }
+
+    mutating func command(_ command: RelayEngine.Command, at relay: SocketAddress) -> RelayEngine.Reply {
+        var effects = NodeEffects<RelayEngine.Event>()
+        let reply = relays[relay]!.handle(command, now: now, rng: &rng, effects: &effects)
+        take(effects, from: relay)
+        run()
+        return reply
+    }
+
+    mutating func take(_ effects: NodeEffects<RelayEngine.Event>, from address: SocketAddress) {
+        inFlight += effects.datagrams.map { (address, $0) }
+        pendingFetches += effects.fetches.map { (address, $0) }
+        events += effects.events
+    }
+
+    /// Delivers everything in flight (and what that causes) until the wire is quiet.
+    mutating func run() {
+        var guardrail = 0
+        while !inFlight.isEmpty || !pendingFetches.isEmpty {
+            guardrail += 1
+            precondition(guardrail < 100_000, "the wire never went quiet")
+            if !inFlight.isEmpty {
+                let (from, datagram) = inFlight.removeFirst()
+                if silent.contains(datagram.address) || silent.contains(from) { continue }
+                deliver(datagram, from: from)
+            } else {
+                let (from, request) = pendingFetches.removeFirst()
+                answer(request, from: from)
+            }
+        }
+    }
+
+    private mutating func deliver(_ datagram: Datagram, from: SocketAddress) {
+        if relays[datagram.address] != nil {
+            var effects = NodeEffects<RelayEngine.Event>()
+            relays[datagram.address]!.receive(datagram.bytes, from: from, now: now, rng: &rng, effects: &effects)
+            take(effects, from: datagram.address)
+        } else if clients[datagram.address] != nil {
+            var out: [Datagram] = []
+            if let delivery = clients[datagram.address]!.receive(datagram.bytes, from: from, now: now, rng: &rng, out: &out),
+               let frame = try? LinkFrame.decode(delivery.frame), frame != .padding {
+                received[datagram.address, default: []].append(frame)
+            }
+            inFlight += out.map { (datagram.address, $0) }
+        }
+    }
+
+    /// Answers an engine's HTTP exchange from the relay it names, as that relay's routes would.
+    private mutating func answer(_ request: FetchRequest, from: SocketAddress) {
+        var response = FetchResponse(id: request.id, status: nil)
+        if let base = httpBase.keys.first(where: { request.url.hasPrefix($0) }), let target = httpBase[base], !silent.contains(target) {
+            if request.url.hasSuffix("/v1/directory") {
+                if let held = relays[target]!.directory {
+                    response = request.headers["If-None-Match"] == held.etag
+                        ? FetchResponse(id: request.id, status: 304)
+                        : FetchResponse(id: request.id, status: 200, body: held.document.jsonBytes())
+                } else {
+                    response = FetchResponse(id: request.id, status: 503)
+                }
+            } else if request.url.hasSuffix("/v1/descriptors"), let body = request.body,
+                      let document = try? SignedDocument.decode(json: body) {
+                var effects = NodeEffects<RelayEngine.Event>()
+                let reply = relays[target]!.handle(.acceptDescriptor(document), now: now, rng: &rng, effects: &effects)
+                take(effects, from: target)
+                if case .accepted = reply { response = FetchResponse(id: request.id, status: 202) } else {
+                    response = FetchResponse(id: request.id, status: 422)
+                }
+            }
+        }
+        var effects = NodeEffects<RelayEngine.Event>()
+        relays[from]!.fetched(response, now: now, rng: &rng, effects: &effects)
+        take(effects, from: from)
+    }
+
+    /// Moves the clock by `duration`, running each relay's and client's timers as they fall due.
+    mutating func advance(by duration: Duration) {
+        let end = now.adding(duration)
+        while true {
+            var next = end
+            for engine in relays.values { if let due = engine.nextDeadline { next = min(next, due) } }
+            for links in clients.values { next = min(next, links.nextDeadline) }
+            now = max(now, next)
+            for address in relays.keys.sorted(by: { "\($0)" < "\($1)" }) where (relays[address]!.nextDeadline ?? end) <= now {
+                var effects = NodeEffects<RelayEngine.Event>()
+                relays[address]!.tick(now: now, rng: &rng, effects: &effects)
+                take(effects, from: address)
+            }
+            for address in clients.keys.sorted(by: { "\($0)" < "\($1)" }) where clients[address]!.nextDeadline <= now {
+                var out: [Datagram] = []
+                _ = clients[address]!.tick(now: now, rng: &rng, out: &out)
+                inFlight += out.map { (address, $0) }
+            }
+            run()
+            if now >= end { return }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+import SecIRCTransport
+import Testing
+
+/// The relay engine on a manual clock: datagrams in, effects out, no socket, no thread, no sleep.
+@Suite struct RelayEngineTests {
+    /// A one-hop packet for `relay` delivering `body` to `mailbox`, or forwarding with `delay`.
+    static func packet(for relay: RelayEngine, command: RoutingCommand, body: [UInt8] = [1, 2, 3], epoch: UInt32? = nil,
+                       rng: inout SeededRandom) throws -> [UInt8] {
+        let key = try #require(epoch.map { e in relay.onionKeyEntries.first { $0.epoch == e } } ?? relay.onionKeyEntries.first)
+        return try SphinxPacketBuilder().build(path: [SphinxHop(onionKey: key.key, epoch: key.epoch, command: command)],
+                                               body: body, using: &rng)
+    }
+
+    @Test func deliveredMailIsFetchedWithTheMailboxKeyAndDeletedOnceAcknowledged() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let relay = EngineWire.address(1)
+        let client = wire.addClient(9)
+        let mailboxKey = SigningPrivateKey(using: &wire.rng)
+        let mailbox = mailboxKey.publicKey.id.rawValue
+        wire.send(.sphinx(try Self.packet(for: wire.relays[relay]!, command: .deliver(to: mailbox), body: Array("hello".utf8),
+                                          rng: &wire.rng)), from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.delivered == 1)
+        #expect(wire.relays[relay]!.counters.mailboxMessages == 1)
+
+        func fetch(ackThrough: UInt64, signWith key: SigningPrivateKey = mailboxKey) -> [LinkFrame] {
+            wire.received[client] = []
+            wire.send(.fetchChallengeRequest(mailbox: mailbox), from: client, to: relay)
+            guard case let .fetchChallenge(_, nonce)? = wire.received[client]?.last else { return [] }
+            let id = wire.relays[relay]!.relayID.rawValue
+            let signature = key.sign(LinkFrame.fetchSignedBytes(relay: id, nonce: nonce, ackThrough: ackThrough))
+            wire.received[client] = []
+            wire.send(.fetchRequest(mailboxKey: mailboxKey.publicKey, nonce: nonce, ackThrough: ackThrough, signature: signature),
+                      from: client, to: relay)
+            return wire.received[client] ?? []
+        }
+        let forged = fetch(ackThrough: 0, signWith: SigningPrivateKey(using: &wire.rng))
+        #expect(forged == [.fetchDone(mailbox: mailbox, status: .denied, remaining: 0, sent: 0)])
+        let first = fetch(ackThrough: 0)
+        guard case let .mailboxMessage(_, sequence, 0, body)? = first.first else {
+            Issue.record("no mail: \(first)")
+            return
+        }
+        #expect(Array(body.prefix(5)) == Array("hello".utf8))
+        #expect(first.last == .fetchDone(mailbox: mailbox, status: .ok, remaining: 0, sent: 1))
+        // Not acknowledged: fetched again; acknowledged: deleted.
+        #expect(fetch(ackThrough: 0).count == 2)
+        #expect(fetch(ackThrough: sequence) == [.fetchDone(mailbox: mailbox, status: .ok, remaining: 0, sent: 0)])
+        #expect(wire.relays[relay]!.counters.mailboxMessages == 0)
+        #expect(wire.relays[relay]!.counters.relayDrops[.fetchDenied] == 1)
+    }
+
+    @Test func packetsAskingForTooLongADelayAreDroppedAndCounted() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let relay = EngineWire.address(1)
+        let client = wire.addClient(9)
+        let next = Bytes32 { wire.rng.fill($0) }
+        wire.send(.sphinx(try Self.packet(for: wire.relays[relay]!, command: .forward(to: next, delayMilliseconds: 3_600_000, nextEpoch: 0),
+                                          rng: &wire.rng)), from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.relayDrops[.delayTooLong] == 1)
+        #expect(wire.relays[relay]!.counters.delayQueue == 0)
+    }
+
+    /// A first ring and two relays that join through it: uploads, signing, fetching, peers.
+    static func mesh() -> EngineWire {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1)
+        _ = wire.addRelay(2, firstRing: ring)
+        _ = wire.addRelay(3, firstRing: ring)
+        wire.advance(by: .seconds(5))
+        return wire
+    }
+
+    @Test func relaysJoinThroughTheFirstRingAndLinkOnDemand() throws {
+        var wire = Self.mesh()
+        for address in (1...3).map({ EngineWire.address($0) }) {
+            #expect(wire.relays[address]!.directory?.descriptors.count == 3, "relay \(address) holds the whole directory")
+        }
+        #expect(wire.relays[EngineWire.address(1)]!.isFirstRing)
+        #expect(!wire.relays[EngineWire.address(2)]!.isFirstRing)
+
+        // A packet through 1 → 2 with a 250 ms mixing delay at 1, delivered at 2.
+        let client = wire.addClient(9)
+        let one = wire.relays[EngineWire.address(1)]!, two = wire.relays[EngineWire.address(2)]!
+        let k1 = try #require(one.onionKeyEntries.first), k2 = try #require(two.onionKeyEntries.first)
+        let packet = try SphinxPacketBuilder().build(path: [
+            SphinxHop(onionKey: k1.key, epoch: k1.epoch, command: .forward(to: two.relayID.rawValue, delayMilliseconds: 250, nextEpoch: 0)),
+            SphinxHop(onionKey: k2.key, epoch: k2.epoch, command: .deliver(to: Bytes32 { wire.rng.fill($0) })),
+        ], body: [7], using: &wire.rng)
+        wire.send(.sphinx(packet), from: client, to: EngineWire.address(1))
+        #expect(wire.relays[EngineWire.address(1)]!.counters.delayQueue == 1)
+        #expect(wire.relays[EngineWire.address(1)]!.nextDeadline! <= wire.now.adding(.milliseconds(250)))
+        wire.advance(by: .milliseconds(249))
+        #expect(wire.relays[EngineWire.address(2)]!.counters.delivered == 0)
+        wire.advance(by: .milliseconds(1))
+        #expect(wire.relays[EngineWire.address(2)]!.counters.delivered == 1)
+        #expect(wire.relays[EngineWire.address(1)]!.counters.forwarded == 1)
+        #expect(wire.relays[EngineWire.address(1)]!.counters.connectedPeers == 1)
+    }
+
+    @Test func aRelaysNewKeysReachTheDirectoryWithoutWaitingForThePeriod() throws {
+        var wire = Self.mesh()
+        let two = EngineWire.address(2)
+        _ = wire.command(.rotateKeys, at: two)
+        // The first ring signs at once; relays refresh within half a period (30 s at most).
+        wire.advance(by: .seconds(1))
+        let signed = wire.relays[EngineWire.address(1)]!.directory?.descriptors.first { $0.id == wire.relays[two]!.relayID }
+        #expect(signed?.onionKeys.map(\.epoch) == wire.relays[two]!.onionKeyEntries.map(\.epoch))
+        wire.advance(by: .seconds(30))
+        let current = wire.relays[two]!.onionKeyEntries.map(\.epoch)
+        for address in (1...3).map({ EngineWire.address($0) }) {
+            let listed = wire.relays[address]!.directory?.descriptors.first { $0.id == wire.relays[two]!.relayID }
+            #expect(listed?.onionKeys.map(\.epoch) == current, "relay \(address) has relay 2's rotated keys")
+        }
+    }
+
+    /// An operator's peer (POST /v1/admin/peers) that is in no directory is linked on demand.
+    @Test func operatorAddedPeerIsLinkedAndReached() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let peerConfiguration = wire.addRelay(2)
+        let one = EngineWire.address(1), two = EngineWire.address(2)
+        #expect(wire.command(.addPeer(LinkPeer(id: peerConfiguration.relayID, address: two,
+                                               linkKey: peerConfiguration.linkKey.publicKey)), at: one) == .done)
+        let client = wire.addClient(9)
+        let mailbox = Bytes32 { wire.rng.fill($0) }
+        let k1 = try #require(wire.relays[one]!.onionKeyEntries.first), k2 = try #require(wire.relays[two]!.onionKeyEntries.first)
+        let packet = try SphinxPacketBuilder().build(path: [
+            SphinxHop(onionKey: k1.key, epoch: k1.epoch, command: .forward(to: peerConfiguration.relayID.rawValue, delayMilliseconds: 0, nextEpoch: 0)),
+            SphinxHop(onionKey: k2.key, epoch: k2.epoch, command: .deliver(to: mailbox)),
+        ], body: [7], using: &wire.rng)
+        wire.send(.sphinx(packet), from: client, to: one)
+        #expect(wire.relays[two]!.counters.delivered == 1)
+        #expect(wire.relays[one]!.counters.handshakes >= 2, "the client's link and the IK link to the peer")
+        #expect(wire.command(.removePeer(peerConfiguration.relayID), at: one) == .done)
+        let again = try SphinxPacketBuilder().build(path: [
+            SphinxHop(onionKey: k1.key, epoch: k1.epoch, command: .forward(to: peerConfiguration.relayID.rawValue, delayMilliseconds: 0, nextEpoch: 0)),
+            SphinxHop(onionKey: k2.key, epoch: k2.epoch, command: .deliver(to: mailbox)),
+        ], body: [8], using: &wire.rng)
+        wire.send(.sphinx(again), from: client, to: one)
+        #expect(wire.relays[one]!.counters.relayDrops[.noRoute] == 1)
+    }
+
+    /// Frames for a relay that never answers wait for its handshake, which is sent again every
+    /// 5 s, and are dropped (counted) after 30 s.
+    @Test func framesForASilentPeerAreDroppedAfterTheGiveUp() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let one = EngineWire.address(1), ghost = EngineWire.address(7)
+        wire.silent.insert(ghost)
+        var rng = SeededRandom(seed: "ghost")
+        let ghostID = SigningPrivateKey(using: &rng).publicKey.id
+        _ = wire.command(.addPeer(LinkPeer(id: ghostID, address: ghost, linkKey: AgreementPrivateKey(using: &rng).publicKey)), at: one)
+        let client = wire.addClient(9)
+        wire.send(.sphinx(try Self.packet(for: wire.relays[one]!, command: .forward(to: ghostID.rawValue, delayMilliseconds: 0, nextEpoch: 0),
+                                          rng: &wire.rng)), from: client, to: one)
+        #expect(wire.relays[one]!.isIdle == false)
+        wire.advance(by: .seconds(29))
+        #expect(wire.relays[one]!.counters.relayDrops[.handshakeTimeout] == nil)
+        wire.advance(by: .seconds(1))
+        #expect(wire.relays[one]!.counters.relayDrops[.handshakeTimeout] == 1)
+        #expect(wire.relays[one]!.isIdle)
+    }
+
+    /// Past the handshake rate it treats as load, the relay answers initiations with a cookie
+    /// reply (no X25519 work) until the initiator proves its address with mac2.
+    @Test func underLoadInitiationsGetCookiesAndTheLinkStillComesUp() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1) { $0.links.handshakesPerSecondUnderLoad = 0 }
+        let relay = EngineWire.address(1)
+        let client = wire.addClient(9)
+        wire.send(.padding, from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.linkDrops[.needsCookie] == 1)
+        #expect(wire.clients[client]!.linkedPeers.count == 1)
+        #expect(wire.relays[relay]!.counters.handshakes == 1)
+    }
+
+    /// A packet built for the previous onion key still peels during the grace window after a
+    /// rotation, and not after it.
+    @Test func thePreviousOnionKeyServesForTheGraceWindow() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let relay = EngineWire.address(1)
+        let client = wire.addClient(9)
+        let old = try #require(wire.relays[relay]!.onionKeyEntries.first).epoch
+        let early = try Self.packet(for: wire.relays[relay]!, command: .deliver(to: Bytes32 { wire.rng.fill($0) }), rng: &wire.rng)
+        let late = try Self.packet(for: wire.relays[relay]!, command: .deliver(to: Bytes32 { wire.rng.fill($0) }), rng: &wire.rng)
+        #expect(wire.command(.rotateKeys, at: relay) == .done)
+        #expect(wire.relays[relay]!.onionKeyEntries.first?.epoch == old &+ 1)
+        wire.send(.sphinx(early), from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.delivered == 1)
+        wire.advance(by: .seconds(61))
+        wire.send(.sphinx(late), from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.delivered == 1)
+        #expect(wire.relays[relay]!.counters.sphinxRejects[.unknownEpoch] == 1)
+    }
+
+    @Test func drainingRefusesPacketsAndNewLinks() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let relay = EngineWire.address(1)
+        let linked = wire.addClient(8)
+        wire.send(.padding, from: linked, to: relay)
+        #expect(wire.command(.drain, at: relay) == .done)
+        wire.send(.sphinx(try Self.packet(for: wire.relays[relay]!, command: .deliver(to: Bytes32 { wire.rng.fill($0) }), rng: &wire.rng)),
+                  from: linked, to: relay)
+        let late = wire.addClient(9)
+        wire.send(.padding, from: late, to: relay)
+        #expect(wire.relays[relay]!.counters.relayDrops[.draining] == 2, "one packet, one initiation")
+        #expect(wire.relays[relay]!.counters.delivered == 0)
+        #expect(wire.clients[late]!.linkedPeers.isEmpty)
+    }
+
+    @Test func uploadsAreVerifiedAndOnlyTheFirstRingTakesThem() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1)
+        let member = wire.addRelay(2, firstRing: ring)
+        wire.advance(by: .seconds(2))
+        let document = try #require(wire.relays[EngineWire.address(2)]!.descriptor)
+        // Already taken through the member's own upload: the same content again is a refresh.
+        #expect(wire.command(.acceptDescriptor(document), at: EngineWire.address(1)) == .accepted(id: member.relayID, new: false))
+        var forged = document
+        forged.body[forged.body.count / 2] ^= 1
+        guard case .refused = wire.command(.acceptDescriptor(forged), at: EngineWire.address(1)) else {
+            Issue.record("a forged descriptor was taken")
+            return
+        }
+        #expect(wire.command(.acceptDescriptor(document), at: EngineWire.address(2)) == .notFirstRing)
+    }
+}
