@@ -9,7 +9,8 @@
 ///   error is rethrown as it is. A failure of the store itself throws `MessengerError.storage`.
 /// - `read` runs `body` against a consistent view of the committed state.
 /// - The transaction handed to `body` is valid only during the call; it must not be kept.
-/// - A store may be shared by threads (`Sendable`); a transaction may not.
+/// - A store may be shared by threads (`Sendable`); a transaction may not. Transactions do not
+///   nest: `body` must not call `write` or `read` of the same store (it would deadlock or trap).
 public protocol MessengerStore: AnyObject, Sendable {
     /// Runs `body` in one atomic read-write transaction (see the protocol's contract).
     func write<T>(_ body: (any MessengerTransaction) throws -> T) throws -> T
