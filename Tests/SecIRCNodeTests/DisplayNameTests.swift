@@ -21,7 +21,6 @@ import Testing
         ("line\nbreak", nil),
         ("evil\u{202E}txt.exe", nil), // right-to-left override (format)
         ("zero\u{200B}width", nil), // format
-        ("nul\u{0}", nil),
     ] as [(String, String?)])
     func namesAreTrimmedAndRefusedWithControlOrFormatCharacters(name: String, valid: String?) throws {
         if let valid {
