@@ -1,4 +1,5 @@
 public import SecIRCHTTP
+public import SecIRCNode
 import Synchronization
 
 /// Fans client events out to every open `GET /v1/events` stream. A slow reader loses events

@@ -1,6 +1,7 @@
 import Foundation
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCNode
 
 /// The JSON shapes of the client API (openapi/client.yaml).
 enum ClientJSON {

@@ -5,6 +5,7 @@ import SecIRCConfig
 public import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+public import SecIRCNode
 public import SecIRCTransport
 import Synchronization
 
@@ -40,10 +41,12 @@ public final class ClientNode: Sendable {
         // A directory that existed before may be open to others: it holds keys and messages.
         chmod(directory, 0o700)
         let key = try StorageKey.loadOrCreate(dataDirectory: directory, passphraseFile: config.storage.passphraseFile)
-        let store = try ClientStore(path: directory + "/" + ClientStore.fileName, key: key)
+        let store = try SQLiteMessengerStore(path: directory + "/" + SQLiteMessengerStore.fileName, key: key)
+        var rng = SystemRandom()
         messenger = try Messenger(store: store, displayName: config.displayName,
-                                  retryInitialSeconds: config.messages.retryInitialSeconds,
-                                  retryMaxSeconds: config.messages.retryMaxSeconds)
+                                  retry: RetrySchedule(initialSeconds: config.messages.retryInitialSeconds,
+                                                       maximumSeconds: config.messages.retryMaxSeconds),
+                                  rng: &rng)
         let token = try HTTPBearerToken.loadOrCreate(path: directory + "/" + Self.tokenFileName)
         let udp = try transport ?? UDPTransport(bind: SocketAddress(host: "0.0.0.0", port: 0))
         worker = NetworkWorker(settings: settings, roster: try settings.trustedRoster(), messenger: messenger, state: network,

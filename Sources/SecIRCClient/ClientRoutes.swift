@@ -3,6 +3,7 @@ import SecIRCConfig
 public import SecIRCCore
 import SecIRCCrypto
 public import SecIRCHTTP
+public import SecIRCNode
 
 /// The client's local HTTP API (openapi/client.yaml). Every route but `/healthz` needs the
 /// bearer token from `<data-dir>/api.token`. Handlers run on libmicrohttpd's threads; they
@@ -81,7 +82,8 @@ public struct ClientRoutes: Sendable {
     }
 
     private func invite() throws -> HTTPResponse {
-        let invite = try messenger.invite(now: clock())
+        var rng = SystemRandom()
+        let invite = try messenger.invite(now: clock(), rng: &rng)
         return .json(InviteBody(uri: invite.uri, expiresMs: Int64(clamping: invite.expiry) * 1000,
                                 mailboxes: invite.mailboxes.map(ClientJSON.Mailbox.init)))
     }
@@ -91,7 +93,7 @@ public struct ClientRoutes: Sendable {
     private struct ContactList: Encodable { var contacts: [ClientJSON.Contact] }
 
     private func contacts() throws -> HTTPResponse {
-        .json(ContactList(contacts: try messenger.store.contacts().map(ClientJSON.Contact.init)))
+        .json(ContactList(contacts: try messenger.contacts().map(ClientJSON.Contact.init)))
     }
 
     private struct AddContact: Decodable {
@@ -101,7 +103,8 @@ public struct ClientRoutes: Sendable {
 
     private func addContact(_ request: HTTPRequest) throws -> HTTPResponse {
         let body = try request.decodeJSON(AddContact.self)
-        let record = try messenger.addContact(inviteURI: body.invite, name: body.name, now: clock())
+        var rng = SystemRandom()
+        let record = try messenger.addContact(inviteURI: body.invite, name: body.name, now: clock(), rng: &rng)
         poke()
         return .json(ClientJSON.Contact(record), status: 201)
     }
@@ -115,7 +118,7 @@ public struct ClientRoutes: Sendable {
 
     private func contact(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
-        guard let record = try messenger.store.contact(id: id) else { throw ClientError.notFound("no contact \(id.hex)") }
+        guard let record = try messenger.contact(id: id) else { throw ClientError.notFound("no contact \(id.hex)") }
         return .json(ClientJSON.Contact(record))
     }
 
@@ -124,11 +127,11 @@ public struct ClientRoutes: Sendable {
     private func rename(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
         let body = try request.decodeJSON(Rename.self)
-        return .json(ClientJSON.Contact(try messenger.store.rename(contact: id, to: Messenger.validName(body.name))))
+        return .json(ClientJSON.Contact(try messenger.renameContact(id: id, to: body.name)))
     }
 
     private func removeContact(_ request: HTTPRequest) throws -> HTTPResponse {
-        try messenger.store.removeContact(id: contactID(request))
+        try messenger.removeContact(id: contactID(request))
         return .noContent
     }
 
@@ -150,8 +153,8 @@ public struct ClientRoutes: Sendable {
     private struct ConversationList: Encodable { var conversations: [Conversation] }
 
     private func conversations() throws -> HTTPResponse {
-        let summaries = try messenger.store.conversationSummaries()
-        let list = try messenger.store.contacts().map { contact in
+        let summaries = try messenger.conversationSummaries()
+        let list = try messenger.contacts().map { contact in
             Conversation(contact: ClientJSON.Contact(contact), last: summaries[contact.id].map { ClientJSON.Message($0.last) },
                          count: summaries[contact.id]?.count ?? 0)
         }
@@ -174,10 +177,10 @@ public struct ClientRoutes: Sendable {
 
     private func messages(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
-        guard try messenger.store.contact(id: id) != nil else { throw ClientError.notFound("no contact \(id.hex)") }
+        guard try messenger.contact(id: id) != nil else { throw ClientError.notFound("no contact \(id.hex)") }
         let limit = try Self.integer(request.query["limit"], name: "limit", default: 50, range: 1...500)
         let before = try request.query["before"].map { try Self.integer($0, name: "before", default: 0, range: 1...Int64.max) }
-        let page = try messenger.store.messages(contact: id, before: before, limit: Int(limit))
+        let page = try messenger.messages(with: id, before: before, limit: Int(limit))
         return .json(MessagePage(messages: page.messages.map(ClientJSON.Message.init),
                                  nextBefore: page.more ? page.messages.first?.cursor : nil))
     }
@@ -195,14 +198,15 @@ public struct ClientRoutes: Sendable {
     private func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
         let body = try request.decodeJSON(SendText.self)
-        let record = try messenger.queueText(to: id, text: body.text, now: clock())
+        var rng = SystemRandom()
+        let record = try messenger.queueText(to: id, text: body.text, now: clock(), rng: &rng)
         poke()
         return .json(ClientJSON.Message(record), status: 202)
     }
 
     private func message(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let text = request.pathParameters["id"], let id = try? MessageID(hex: text.lowercased()),
-              let record = try messenger.store.message(id: id), record.kind == .text
+              let record = try messenger.message(id: id), record.kind == .text
         else { throw HTTPError.notFound("no message \(request.pathParameters["id"]?.prefix(80) ?? "")") }
         return .json(ClientJSON.Message(record))
     }
@@ -278,6 +282,6 @@ public struct ClientRoutes: Sendable {
             pathLength: settings.client.network.pathLength, coverTraffic: settings.client.network.coverProfile.rawValue,
             coverPacketsSent: snapshot.coverPacketsSent, packetsSent: snapshot.packetsSent,
             packetsReceived: snapshot.packetsReceived, coverPacketsReceived: snapshot.coverPacketsReceived,
-            drops: snapshot.dropped, outbox: try messenger.store.outboxCount()))
+            drops: snapshot.dropped, outbox: try messenger.outboxCount()))
     }
 }

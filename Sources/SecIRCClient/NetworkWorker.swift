@@ -8,6 +8,7 @@ import SecIRCConfig
 import SecIRCCore
 import SecIRCNode
 import SecIRCCrypto
+import SecIRCNode
 import SecIRCTransport
 import Synchronization
 
@@ -82,7 +83,7 @@ final class NetworkWorker: @unchecked Sendable {
         guard snapshot.directory != nil, !snapshot.descriptors.isEmpty else { return }
         replaceLostMailboxes(snapshot.descriptors)
         if messenger.mailboxes.count < settings.client.network.mailboxRelays {
-            do { _ = try messenger.chooseMailboxes(from: snapshot.descriptors, count: settings.client.network.mailboxRelays) } catch {
+            do { _ = try messenger.chooseMailboxes(from: snapshot.descriptors, count: settings.client.network.mailboxRelays, rng: &rng) } catch {
                 logger.warning("cannot choose mailbox relays", metadata: ["error": "\(error)"])
                 return
             }
@@ -117,7 +118,8 @@ final class NetworkWorker: @unchecked Sendable {
         let lost = Set(unlistedSince.filter { now - $0.value >= mailboxReplaceAfter }.keys)
         guard !lost.isEmpty else { return }
         do {
-            _ = try messenger.replaceMailboxes(at: lost, listed: relays, count: settings.client.network.mailboxRelays, now: clock())
+            _ = try messenger.replaceMailboxes(at: lost, listed: relays, count: settings.client.network.mailboxRelays, now: clock(),
+                                               rng: &rng)
             for id in lost { unlistedSince[id] = nil; pendingAck[id] = nil }
             logger.info("mailbox relays replaced; contacts are told the new ones", metadata: ["replaced": "\(lost.count)"])
         } catch {
@@ -241,7 +243,7 @@ final class NetworkWorker: @unchecked Sendable {
         for event in received.events { events.publish(event) }
         if let (contact, ids) = received.receipt {
             do {
-                if let outgoing = try messenger.prepareReceipt(to: contact, ids: ids, now: clock()) {
+                if let outgoing = try messenger.prepareReceipt(to: contact, ids: ids, now: clock(), rng: &rng) {
                     try send(outgoing, relays: relays, freshLink: false)
                 }
             } catch {
@@ -260,7 +262,7 @@ final class NetworkWorker: @unchecked Sendable {
         }
         for message in due {
             do {
-                guard let outgoing = try messenger.prepareSend(message, now: clock()) else { continue }
+                guard let outgoing = try messenger.prepareSend(message, now: clock(), rng: &rng) else { continue }
                 // A retry makes a fresh link: the entry relay may have restarted and lost ours.
                 try send(outgoing, relays: relays, freshLink: outgoing.attempt > 1)
             } catch {

@@ -1,5 +1,6 @@
 import Foundation
 public import SecIRCCrypto
+import SecIRCNode
 
 /// The key that seals secrets and message bodies in the client's database: either a random
 /// 32-byte key in `<data-dir>/storage.key` (0600), or, when a passphrase file is configured,

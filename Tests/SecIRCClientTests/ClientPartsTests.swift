@@ -111,10 +111,10 @@ import Testing
         try KeyFile.write(text: "correct horse\n", to: file)
         let key = try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: file, cost: cheap)
         #expect(try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: file, cost: cheap) == key)
-        _ = try ClientStore(path: dir.path + "/db.sqlite", key: key)
+        _ = try SQLiteMessengerStore(path: dir.path + "/db.sqlite", key: key)
         try KeyFile.write(text: "wrong horse\n", to: file, replace: true)
         let wrong = try StorageKey.loadOrCreate(dataDirectory: dir.path, passphraseFile: file, cost: cheap)
-        #expect(throws: ClientError.self) { try ClientStore(path: dir.path + "/db.sqlite", key: wrong) }
+        #expect(throws: ClientError.self) { try SQLiteMessengerStore(path: dir.path + "/db.sqlite", key: wrong) }
     }
 }
 

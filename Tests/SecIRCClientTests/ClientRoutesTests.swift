@@ -89,7 +89,7 @@ extension HTTPResponse {
     @Test func contactsCanBeAddedListedRenamedAndRemoved() throws {
         let f = try ClientRoutesFixture()
         let dave = try User("dave", relays: FakeRelays.make(3))
-        let uri = try dave.messenger.invite(now: .t0).uri
+        let uri = try dave.invite(now: .t0).uri
         let added = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(uri)"}"#)
         #expect(added.status == 201)
         #expect(added.object["name"] as? String == "dave" && added.object["session"] as? String == "initiated")
@@ -117,7 +117,7 @@ extension HTTPResponse {
     @Test func malformedBodiesGetA4xxJSONError() throws {
         let f = try ClientRoutesFixture()
         let dave = try User("dave", relays: FakeRelays.make(3))
-        _ = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.messenger.invite(now: .t0).uri)"}"#)
+        _ = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.invite(now: .t0).uri)"}"#)
         let bodies = ["", "{", "[]", "null", "42", #"{"text":5}"#, #"{"text":"a","text":"b"}"#, #"{"txt":"a"}"#,
                       String(repeating: "[", count: 100) + String(repeating: "]", count: 100), #"{"text":""}"#,
                       #"{"text":"\#(String(repeating: "x", count: 16385))"}"#, "\u{FF}\u{FE}"]
@@ -139,7 +139,7 @@ extension HTTPResponse {
     @Test func sentMessagesArePagedOldestFirst() throws {
         let f = try ClientRoutesFixture()
         let dave = try User("dave", relays: FakeRelays.make(3))
-        _ = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.messenger.invite(now: .t0).uri)"}"#)
+        _ = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.invite(now: .t0).uri)"}"#)
         let path = "/v1/conversations/\(dave.id.hex)/messages"
         for i in 0..<7 {
             let sent = f.handle(.post, path, body: #"{"text":"m\#(i)"}"#)

@@ -2,6 +2,7 @@ import Foundation
 @testable import SecIRCClient
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCNode
 import Testing
 
 /// A fresh, private temporary directory, removed when the value is.
@@ -27,45 +28,71 @@ enum FakeRelays {
     }
 }
 
-/// One user's messenger over a store in its own directory; `reopen()` is a restart.
+/// Which `MessengerStore` a messenger test runs over: every behaviour test runs over both.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case memory, sqlite
+    var testDescription: String { rawValue }
+}
+
+/// One user's messenger over a store of `kind` (the SQLite one in its own directory);
+/// `reopen()` is a restart: a new messenger over what the store committed.
 final class User {
     let directory = TemporaryDirectory()
     let name: String
+    let kind: StoreKind
     let key: SymmetricKey
     var messenger: Messenger
     var reassembler = Reassembler()
     var events: [ClientEvent] = []
+    var rng = SystemRandom()
 
-    init(_ name: String, relays: [RelayDescriptor]) throws {
+    init(_ name: String, relays: [RelayDescriptor], store kind: StoreKind = .sqlite) throws {
         self.name = name
-        var rng = SystemRandom()
+        self.kind = kind
         key = SymmetricKey(using: &rng)
-        messenger = try Self.open(directory.path, key: key, name: name)
-        if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, count: 2) }
+        let store: any MessengerStore = switch kind {
+        case .memory: MemoryMessengerStore()
+        case .sqlite: try SQLiteMessengerStore(path: directory.path + "/" + SQLiteMessengerStore.fileName, key: key)
+        }
+        messenger = try Self.open(store, name: name, rng: &rng)
+        if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, count: 2, rng: &rng) }
     }
 
-    static func open(_ path: String, key: SymmetricKey, name: String) throws -> Messenger {
-        try Messenger(store: ClientStore(path: path + "/" + ClientStore.fileName, key: key), displayName: name,
-                      retryInitialSeconds: 2, retryMaxSeconds: 60)
+    static func open(_ store: any MessengerStore, name: String, rng: inout SystemRandom) throws -> Messenger {
+        try Messenger(store: store, displayName: name, retry: RetrySchedule(initialSeconds: 2, maximumSeconds: 60), rng: &rng)
     }
 
+    /// A restart: the SQLite database opened again, or a new memory store from the committed state.
     func reopen() throws {
-        messenger = try Self.open(directory.path, key: key, name: name)
+        let store: any MessengerStore = switch kind {
+        case .memory: MemoryMessengerStore((messenger.store as! MemoryMessengerStore).snapshot)
+        case .sqlite: try SQLiteMessengerStore(path: directory.path + "/" + SQLiteMessengerStore.fileName, key: key)
+        }
+        messenger = try Self.open(store, name: name, rng: &rng)
         reassembler = Reassembler()
     }
 
     var id: ID { messenger.identity.id }
 
+    func invite(now: UnixTime) throws -> Invite { try messenger.invite(now: now, rng: &rng) }
+
+    func add(_ other: User, name: String? = nil, now: UnixTime) throws -> ContactRecord {
+        try messenger.addContact(inviteURI: other.invite(now: now).uri, name: name, now: now, rng: &rng)
+    }
+
+    func queueText(to contact: ID, _ text: String, now: UnixTime) throws -> MessageRecord {
+        try messenger.queueText(to: contact, text: text, now: now, rng: &rng)
+    }
+
     /// Every due outbox message, encrypted for its next attempt.
     func drainOutbox(now: UnixTime) throws -> [Outgoing] {
-        try messenger.dueOutbox(now: now).compactMap { try messenger.prepareSend($0, now: now) }
+        try messenger.dueOutbox(now: now).compactMap { try messenger.prepareSend($0, now: now, rng: &rng) }
     }
 
     /// The packets of `outgoing` as the mailbox relay would hold them, opened and reassembled here.
     /// Returns the receipts this user would send back.
     @discardableResult
     func receive(_ outgoing: Outgoing, now: UnixTime, shuffle: Bool = false, only: Set<Int>? = nil) throws -> [Outgoing] {
-        var rng = SystemRandom()
         var bodies = try SealedPacket.fragments(of: outgoing.message, transferID: outgoing.transferID).map {
             try SealedPacket.seal($0, to: outgoing.recipient, rng: &rng)
         }
@@ -78,7 +105,8 @@ final class User {
             guard let message = try reassembler.add(fragment, now: now) else { continue }
             let received = messenger.receive(message, now: now)
             events += received.events
-            if let (contact, ids) = received.receipt, let receipt = try messenger.prepareReceipt(to: contact, ids: ids, now: now) {
+            if let (contact, ids) = received.receipt,
+               let receipt = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng) {
                 receipts.append(receipt)
             }
         }
@@ -86,10 +114,10 @@ final class User {
     }
 
     func texts(with contact: ID) throws -> [String] {
-        try messenger.store.messages(contact: contact, before: nil, limit: 500).messages.map(\.text)
+        try messenger.messages(with: contact, before: nil, limit: 500).messages.map(\.text)
     }
 
-    func state(of id: MessageID) throws -> MessageRecord.State? { try messenger.store.message(id: id)?.state }
+    func state(of id: MessageID) throws -> MessageRecord.State? { try messenger.message(id: id)?.state }
 }
 
 extension UnixTime {

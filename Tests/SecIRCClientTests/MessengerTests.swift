@@ -2,37 +2,40 @@ import Foundation
 @testable import SecIRCClient
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCNode
 import Testing
 
 /// Two users' messengers talking through the real sealed-packet and fragment layers, with the
 /// network replaced by the test: it decides what is lost, reordered, duplicated or delayed.
+/// Every behaviour test runs over both stores (memory and SQLite); what only the SQLite store
+/// does (sealing, file modes, the key check) is tested for it alone.
 @Suite struct MessengerTests {
     let relays: [RelayDescriptor]
     init() throws { relays = try FakeRelays.make(3) }
 
     /// Alice adds Bob's invite; the introduction reaches Bob, Bob's receipt reaches Alice.
-    func introduce() throws -> (alice: User, bob: User) {
-        let alice = try User("alice", relays: relays)
-        let bob = try User("bob", relays: relays)
-        let uri = try bob.messenger.invite(now: .t0).uri
-        let contact = try alice.messenger.addContact(inviteURI: uri, name: nil, now: .t0)
+    func introduce(_ store: StoreKind) throws -> (alice: User, bob: User) {
+        let alice = try User("alice", relays: relays, store: store)
+        let bob = try User("bob", relays: relays, store: store)
+        let uri = try bob.invite(now: .t0).uri
+        let contact = try alice.messenger.addContact(inviteURI: uri, name: nil, now: .t0, rng: &alice.rng)
         #expect(contact.name == "bob" && contact.session == .initiated && contact.id == bob.id)
         let intro = try alice.drainOutbox(now: .t0)
         #expect(intro.count == 1)
         let receipts = try bob.receive(intro[0], now: .t0)
-        #expect(try bob.messenger.store.contact(id: alice.id)?.session == .established)
-        #expect(try bob.messenger.store.contact(id: alice.id)?.name == "alice")
+        #expect(try bob.messenger.contact(id: alice.id)?.session == .established)
+        #expect(try bob.messenger.contact(id: alice.id)?.name == "alice")
         #expect(bob.events.contains { if case let .contact(c) = $0 { c.id == alice.id } else { false } })
         #expect(receipts.count == 1)
         try alice.receive(receipts[0], now: .t0)
-        #expect(try alice.messenger.store.contact(id: bob.id)?.session == .established)
-        #expect(try alice.messenger.store.outboxCount() == 0, "the introduction was acknowledged")
+        #expect(try alice.messenger.contact(id: bob.id)?.session == .established)
+        #expect(try alice.messenger.outboxCount() == 0, "the introduction was acknowledged")
         return (alice, bob)
     }
 
-    @Test func messagesBothWaysAreDeliveredAndAcknowledged() throws {
-        let (alice, bob) = try introduce()
-        let hello = try alice.messenger.queueText(to: bob.id, text: "hello bob", now: .t0)
+    @Test(arguments: StoreKind.allCases) func messagesBothWaysAreDeliveredAndAcknowledged(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
+        let hello = try alice.queueText(to: bob.id, "hello bob", now: .t0)
         #expect(hello.state == .queued)
         let out = try alice.drainOutbox(now: .t0)
         #expect(try alice.state(of: hello.id) == .sent)
@@ -41,15 +44,15 @@ import Testing
         #expect(alice.events.contains(.receipt(id: hello.id, contact: bob.id)))
         #expect(try bob.texts(with: alice.id) == ["hello bob"])
 
-        let reply = try bob.messenger.queueText(to: alice.id, text: "hi alice", now: .t0)
+        let reply = try bob.queueText(to: alice.id, "hi alice", now: .t0)
         for receipt in try alice.receive(try bob.drainOutbox(now: .t0)[0], now: .t0) { try bob.receive(receipt, now: .t0) }
         #expect(try bob.state(of: reply.id) == .delivered)
         #expect(try alice.texts(with: bob.id) == ["hello bob", "hi alice"])
     }
 
-    @Test func aLostPacketIsSentAgainWithBackoffAndShownOnce() throws {
-        let (alice, bob) = try introduce()
-        let message = try alice.messenger.queueText(to: bob.id, text: "are you there?", now: .t0)
+    @Test(arguments: StoreKind.allCases) func aLostPacketIsSentAgainWithBackoffAndShownOnce(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
+        let message = try alice.queueText(to: bob.id, "are you there?", now: .t0)
         let first = try alice.drainOutbox(now: .t0)
         #expect(first.count == 1)
         #expect(try alice.drainOutbox(now: .t0.plus(seconds: 1)).isEmpty, "not due again before the backoff")
@@ -73,10 +76,10 @@ import Testing
         #expect(alice.events.count == before)
     }
 
-    @Test func aRetryIsWholeEvenWhenTheFirstAttemptArrivedInPart() throws {
-        let alice = try User("alice", relays: relays)
-        let bob = try User("bob", relays: relays)
-        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+    @Test(arguments: StoreKind.allCases) func aRetryIsWholeEvenWhenTheFirstAttemptArrivedInPart(store: StoreKind) throws {
+        let alice = try User("alice", relays: relays, store: store)
+        let bob = try User("bob", relays: relays, store: store)
+        _ = try alice.add(bob, now: .t0)
         let first = try alice.drainOutbox(now: .t0)[0]
         let count = try SealedPacket.fragments(of: first.message, transferID: first.transferID).count
         #expect(count >= 2, "a session set-up takes several packets")
@@ -85,13 +88,13 @@ import Testing
         let second = try alice.drainOutbox(now: .t0.plus(seconds: 2))[0]
         #expect(second.transferID != first.transferID)
         #expect(try bob.receive(second, now: .t0).count == 1)
-        #expect(try bob.messenger.store.contact(id: alice.id) != nil)
+        #expect(try bob.messenger.contact(id: alice.id) != nil)
     }
 
-    @Test func reorderedDroppedAndDuplicatedMessagesAllArriveOnce() throws {
-        let (alice, bob) = try introduce()
+    @Test(arguments: StoreKind.allCases) func reorderedDroppedAndDuplicatedMessagesAllArriveOnce(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
         let texts = (0..<12).map { "message \($0)" }
-        for text in texts { _ = try alice.messenger.queueText(to: bob.id, text: text, now: .t0) }
+        for text in texts { _ = try alice.queueText(to: bob.id, text, now: .t0) }
         var packets = try alice.drainOutbox(now: .t0)
         #expect(packets.count == 12)
         // Lose three, duplicate two, reverse the order; fragments of each arrive backwards too.
@@ -102,20 +105,20 @@ import Testing
         for packet in delivered {
             for receipt in try bob.receive(packet, now: .t0, shuffle: true) { try alice.receive(receipt, now: .t0) }
         }
-        #expect(try alice.messenger.store.outboxCount() == 3)
+        #expect(try alice.messenger.outboxCount() == 3)
         packets = try alice.drainOutbox(now: .t0.plus(seconds: 2))
         #expect(packets.count == 3)
         for packet in packets {
             for receipt in try bob.receive(packet, now: .t0) { try alice.receive(receipt, now: .t0) }
         }
-        #expect(try alice.messenger.store.outboxCount() == 0)
+        #expect(try alice.messenger.outboxCount() == 0)
         #expect(Set(try bob.texts(with: alice.id)) == Set(texts))
         #expect(try bob.texts(with: alice.id).count == 12)
     }
 
-    @Test func aRestartOfEitherSideLosesNothingAndDuplicatesNothing() throws {
-        let (alice, bob) = try introduce()
-        let queued = try alice.messenger.queueText(to: bob.id, text: "before the restart", now: .t0)
+    @Test(arguments: StoreKind.allCases) func aRestartOfEitherSideLosesNothingAndDuplicatesNothing(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
+        let queued = try alice.queueText(to: bob.id, "before the restart", now: .t0)
         // Alice stops before sending: the outbox is on disk.
         try alice.reopen()
         let out = try alice.drainOutbox(now: .t0)
@@ -129,21 +132,21 @@ import Testing
         for receipt in receipts { try alice.receive(receipt, now: .t0) }
         #expect(try alice.state(of: queued.id) == .delivered)
         // The sessions continue after both restarts.
-        _ = try bob.messenger.queueText(to: alice.id, text: "after", now: .t0)
+        _ = try bob.queueText(to: alice.id, "after", now: .t0)
         for packet in try bob.drainOutbox(now: .t0) { try alice.receive(packet, now: .t0) }
         #expect(try alice.texts(with: bob.id) == ["before the restart", "after"])
     }
 
     /// Run with fresh identities each time (which ID is lower is chance), in the same second and
     /// a second apart.
-    @Test(arguments: [0, 0, 0, 0, 0, 0, 1, 1, 1, 1] as [Int64])
-    func bothAddingEachOtherAtOnceConvergesOnOneSession(bobDelaySeconds: Int64) throws {
-        let alice = try User("alice", relays: relays)
-        let bob = try User("bob", relays: relays)
-        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
-        _ = try bob.messenger.addContact(inviteURI: alice.messenger.invite(now: .t0).uri, name: nil, now: .t0.plus(seconds: bobDelaySeconds))
-        _ = try alice.messenger.queueText(to: bob.id, text: "from alice", now: .t0)
-        _ = try bob.messenger.queueText(to: alice.id, text: "from bob", now: .t0)
+    @Test(arguments: StoreKind.allCases, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1] as [Int64])
+    func bothAddingEachOtherAtOnceConvergesOnOneSession(store: StoreKind, bobDelaySeconds: Int64) throws {
+        let alice = try User("alice", relays: relays, store: store)
+        let bob = try User("bob", relays: relays, store: store)
+        _ = try alice.add(bob, now: .t0)
+        _ = try bob.add(alice, now: .t0.plus(seconds: bobDelaySeconds))
+        _ = try alice.queueText(to: bob.id, "from alice", now: .t0)
+        _ = try bob.queueText(to: alice.id, "from bob", now: .t0)
         // Exchange everything until both outboxes are empty (a few rounds of retries).
         var now = UnixTime.t0
         for _ in 0..<6 {
@@ -153,53 +156,53 @@ import Testing
             for packet in fromBob { for receipt in try alice.receive(packet, now: now) { try bob.receive(receipt, now: now) } }
             now = now.plus(seconds: 120)
         }
-        #expect(try alice.messenger.store.outboxCount() == 0 && bob.messenger.store.outboxCount() == 0)
+        #expect(try alice.messenger.outboxCount() == 0 && bob.messenger.outboxCount() == 0)
         #expect(try alice.texts(with: bob.id) == ["from alice", "from bob"] || alice.texts(with: bob.id) == ["from bob", "from alice"])
         #expect(try Set(bob.texts(with: alice.id)) == ["from alice", "from bob"])
-        #expect(try alice.messenger.store.contact(id: bob.id)?.session == .established)
-        #expect(try bob.messenger.store.contact(id: alice.id)?.session == .established)
+        #expect(try alice.messenger.contact(id: bob.id)?.session == .established)
+        #expect(try bob.messenger.contact(id: alice.id)?.session == .established)
     }
 
-    @Test func aReplayedSessionSetupIsRefused() throws {
-        let alice = try User("alice", relays: relays)
-        let bob = try User("bob", relays: relays)
-        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+    @Test(arguments: StoreKind.allCases) func aReplayedSessionSetupIsRefused(store: StoreKind) throws {
+        let alice = try User("alice", relays: relays, store: store)
+        let bob = try User("bob", relays: relays, store: store)
+        _ = try alice.add(bob, now: .t0)
         let intro = try alice.drainOutbox(now: .t0)[0]
         _ = try bob.receive(intro, now: .t0)
         // Bob removes Alice; a replay of the same set-up must not bring back a session.
-        try bob.messenger.store.removeContact(id: alice.id)
+        try bob.messenger.removeContact(id: alice.id)
         let receipts = try bob.receive(intro, now: .t0)
         #expect(receipts.isEmpty)
-        #expect(try bob.messenger.store.contact(id: alice.id) == nil)
+        #expect(try bob.messenger.contact(id: alice.id) == nil)
     }
 
-    @Test func invitesThatAreTamperedExpiredOwnOrRepeatedAreRefused() throws {
-        let alice = try User("alice", relays: relays)
-        let bob = try User("bob", relays: relays)
-        let uri = try bob.messenger.invite(now: .t0).uri
+    @Test(arguments: StoreKind.allCases) func invitesThatAreTamperedExpiredOwnOrRepeatedAreRefused(store: StoreKind) throws {
+        let alice = try User("alice", relays: relays, store: store)
+        let bob = try User("bob", relays: relays, store: store)
+        let uri = try bob.invite(now: .t0).uri
         var bytes = Array(uri.utf8)
         bytes[40] = bytes[40] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        #expect(throws: ClientError.self) { try alice.messenger.addContact(inviteURI: String(decoding: bytes, as: UTF8.self), name: nil, now: .t0) }
+        #expect(throws: ClientError.self) { try alice.messenger.addContact(inviteURI: String(decoding: bytes, as: UTF8.self), name: nil, now: .t0, rng: &alice.rng) }
         let expired = UnixTime.t0.plus(seconds: Messenger.inviteLifetimeSeconds + 1)
         do {
-            _ = try alice.messenger.addContact(inviteURI: uri, name: nil, now: expired)
+            _ = try alice.messenger.addContact(inviteURI: uri, name: nil, now: expired, rng: &alice.rng)
             Issue.record("an expired invite was accepted")
         } catch let ClientError.invalidInvite(message) {
             #expect(message.contains("expired"))
         }
         #expect(throws: ClientError.invalidRequest("this is your own invite")) {
-            try alice.messenger.addContact(inviteURI: alice.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+            try alice.add(alice, now: .t0)
         }
-        #expect(throws: ClientError.self) { try alice.messenger.addContact(inviteURI: "https://example.org", name: nil, now: .t0) }
-        _ = try alice.messenger.addContact(inviteURI: uri, name: "Bobby", now: .t0)
-        #expect(try alice.messenger.store.contact(id: bob.id)?.name == "Bobby")
+        #expect(throws: ClientError.self) { try alice.messenger.addContact(inviteURI: "https://example.org", name: nil, now: .t0, rng: &alice.rng) }
+        _ = try alice.messenger.addContact(inviteURI: uri, name: "Bobby", now: .t0, rng: &alice.rng)
+        #expect(try alice.messenger.contact(id: bob.id)?.name == "Bobby")
         #expect(throws: ClientError.conflict("\(bob.id.hex) is already a contact")) {
-            try alice.messenger.addContact(inviteURI: uri, name: nil, now: .t0)
+            try alice.messenger.addContact(inviteURI: uri, name: nil, now: .t0, rng: &alice.rng)
         }
     }
 
-    @Test func garbageFromTheNetworkIsDroppedWithAReason() throws {
-        let (alice, _) = try introduce()
+    @Test(arguments: StoreKind.allCases) func garbageFromTheNetworkIsDroppedWithAReason(store: StoreKind) throws {
+        let (alice, _) = try introduce(store)
         var rng = SeededRandom(seed: "garbage")
         for length in [0, 1, 17, 60, 500, 2000] {
             #expect(alice.messenger.receive(rng.bytes(length), now: .t0).dropped != nil)
@@ -207,12 +210,12 @@ import Testing
     }
 
     @Test func theDatabaseHoldsNoPlaintextAndRefusesAnotherKey() throws {
-        let (alice, bob) = try introduce()
+        let (alice, bob) = try introduce(.sqlite)
         let secret = "the eagle lands at midnight"
-        _ = try alice.messenger.queueText(to: bob.id, text: secret, now: .t0)
+        _ = try alice.queueText(to: bob.id, secret, now: .t0)
         for packet in try alice.drainOutbox(now: .t0) { _ = try bob.receive(packet, now: .t0) }
         for user in [alice, bob] {
-            let path = user.directory.path + "/" + ClientStore.fileName
+            let path = user.directory.path + "/" + SQLiteMessengerStore.fileName
             var contents = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
             for suffix in ["-wal", "-journal"] { contents += (try? Data(contentsOf: URL(fileURLWithPath: path + suffix))) ?? Data() }
             #expect(contents.count > 0)
@@ -221,19 +224,19 @@ import Testing
             #expect(contents.range(of: Data(seed)) == nil, "the identity key is sealed")
         }
         for suffix in ["", "-wal"] {
-            #expect(try KeyFile.permissions(of: alice.directory.path + "/" + ClientStore.fileName + suffix) == 0o600)
+            #expect(try KeyFile.permissions(of: alice.directory.path + "/" + SQLiteMessengerStore.fileName + suffix) == 0o600)
         }
         var rng = SystemRandom()
         #expect(throws: ClientError.self) {
-            _ = try ClientStore(path: alice.directory.path + "/" + ClientStore.fileName, key: SymmetricKey(using: &rng))
+            _ = try SQLiteMessengerStore(path: alice.directory.path + "/" + SQLiteMessengerStore.fileName, key: SymmetricKey(using: &rng))
         }
     }
 
     /// Retries send the same encrypted bytes: days of retries use no ratchet message numbers, so
     /// the receiver (who accepts a gap of at most `DoubleRatchet.maxSkip`) still decrypts.
-    @Test func retriesForDaysDoNotUseUpTheRatchet() throws {
-        let (alice, bob) = try introduce()
-        _ = try alice.messenger.queueText(to: bob.id, text: "still there?", now: .t0)
+    @Test(arguments: StoreKind.allCases) func retriesForDaysDoNotUseUpTheRatchet(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
+        _ = try alice.queueText(to: bob.id, "still there?", now: .t0)
         var now = UnixTime.t0
         var attempts: [Outgoing] = []
         for _ in 0..<(DoubleRatchet.maxSkip + 50) {
@@ -245,26 +248,26 @@ import Testing
         #expect(Set(attempts.map(\.transferID)).count == attempts.count, "in a new transfer every time")
         for receipt in try bob.receive(attempts.last!, now: now) { try alice.receive(receipt, now: now) }
         #expect(try bob.texts(with: alice.id) == ["still there?"])
-        _ = try alice.messenger.queueText(to: bob.id, text: "and now?", now: now)
+        _ = try alice.queueText(to: bob.id, "and now?", now: now)
         for packet in try alice.drainOutbox(now: now) { _ = try bob.receive(packet, now: now) }
         #expect(try bob.texts(with: alice.id) == ["still there?", "and now?"])
     }
 
     /// A removed contact stays removed against set-ups of its old sessions (replayed, or a
     /// competing one that lost), and comes back with a newer one.
-    @Test func aRemovedContactComesBackOnlyWithANewerSession() throws {
-        let alice = try User("alice", relays: relays)
-        let bob = try User("bob", relays: relays)
-        _ = try alice.messenger.addContact(inviteURI: bob.messenger.invite(now: .t0).uri, name: nil, now: .t0)
+    @Test(arguments: StoreKind.allCases) func aRemovedContactComesBackOnlyWithANewerSession(store: StoreKind) throws {
+        let alice = try User("alice", relays: relays, store: store)
+        let bob = try User("bob", relays: relays, store: store)
+        _ = try alice.add(bob, now: .t0)
         let oldSetup = try alice.drainOutbox(now: .t0)[0]
         for receipt in try bob.receive(oldSetup, now: .t0) { try alice.receive(receipt, now: .t0) }
-        try bob.messenger.store.removeContact(id: alice.id)
+        try bob.messenger.removeContact(id: alice.id)
         // Alice's session from before is refused (its set-up was seen) ...
         #expect(try bob.receive(oldSetup, now: .t0.plus(seconds: 5)).isEmpty)
-        #expect(try bob.messenger.store.contact(id: alice.id) == nil)
+        #expect(try bob.messenger.contact(id: alice.id) == nil)
         // ... but when Bob adds Alice again, a new session starts and both sides use it.
-        _ = try bob.messenger.addContact(inviteURI: alice.messenger.invite(now: .t0).uri, name: nil, now: .t0.plus(seconds: 10))
-        let hello = try bob.messenger.queueText(to: alice.id, text: "sorry, again", now: .t0.plus(seconds: 10))
+        _ = try bob.add(alice, now: .t0.plus(seconds: 10))
+        let hello = try bob.queueText(to: alice.id, "sorry, again", now: .t0.plus(seconds: 10))
         for packet in try bob.drainOutbox(now: .t0.plus(seconds: 10)) {
             for receipt in try alice.receive(packet, now: .t0.plus(seconds: 10)) { try bob.receive(receipt, now: .t0.plus(seconds: 10)) }
         }
@@ -274,63 +277,63 @@ import Testing
 
     /// Each invite has its own prekeys, retired a day after it expires: a set-up made from an
     /// expired invite (by someone who kept it, or a clock far behind) is refused by its owner too.
-    @Test func aSetUpFromAnExpiredInviteIsRefusedByItsOwner() throws {
-        let alice = try User("alice", relays: relays)
-        let bob = try User("bob", relays: relays)
-        let old = try bob.messenger.invite(now: .t0)
+    @Test(arguments: StoreKind.allCases) func aSetUpFromAnExpiredInviteIsRefusedByItsOwner(store: StoreKind) throws {
+        let alice = try User("alice", relays: relays, store: store)
+        let bob = try User("bob", relays: relays, store: store)
+        let old = try bob.invite(now: .t0)
         // Bob's invite is renewed when it nears expiry: new prekeys, and the old ones still work for a while.
-        let renewed = try bob.messenger.invite(now: .t0.plus(seconds: Messenger.inviteLifetimeSeconds - 3_600))
+        let renewed = try bob.invite(now: .t0.plus(seconds: Messenger.inviteLifetimeSeconds - 3_600))
         #expect(renewed.signedPrekeyID != old.signedPrekeyID && renewed.uri != old.uri)
-        _ = try alice.messenger.addContact(inviteURI: old.uri, name: nil, now: .t0)
+        _ = try alice.messenger.addContact(inviteURI: old.uri, name: nil, now: .t0, rng: &alice.rng)
         let intro = try alice.drainOutbox(now: .t0)[0]
         let late = UnixTime.t0.plus(seconds: Messenger.inviteLifetimeSeconds + PrekeyRing.grace + 1)
         #expect(try bob.receive(intro, now: late).isEmpty, "no receipt: refused")
-        #expect(try bob.messenger.store.contact(id: alice.id) == nil)
+        #expect(try bob.messenger.contact(id: alice.id) == nil)
         #expect(try bob.receive(intro, now: .t0.plus(seconds: 60)).count == 1, "accepted while the prekeys are in service")
     }
 
     /// When a mailbox relay leaves the network, the client takes another and tells its contacts
     /// with a signed card; they send to the new mailboxes from then on.
-    @Test func contactsLearnOfReplacedMailboxes() throws {
-        let (alice, bob) = try introduce()
+    @Test(arguments: StoreKind.allCases) func contactsLearnOfReplacedMailboxes(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
         let spare = try FakeRelays.make(1, seed: "spare")
         let gone = bob.messenger.mailboxes[0].relayID
         let listed = relays.filter { $0.id != gone } + spare
-        let mailboxes = try bob.messenger.replaceMailboxes(at: [gone], listed: listed, count: 2, now: .t0)
+        let mailboxes = try bob.messenger.replaceMailboxes(at: [gone], listed: listed, count: 2, now: .t0, rng: &bob.rng)
         #expect(mailboxes.count == 2 && !mailboxes.contains { $0.relayID == gone })
         let updates = try bob.drainOutbox(now: .t0)
         #expect(updates.count == 1)
         for receipt in try alice.receive(updates[0], now: .t0) { try bob.receive(receipt, now: .t0) }
-        #expect(try bob.messenger.store.outboxCount() == 0)
-        #expect(try alice.messenger.store.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
+        #expect(try bob.messenger.outboxCount() == 0)
+        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
         #expect(try alice.texts(with: bob.id).isEmpty, "a card update is not shown as a message")
-        _ = try alice.messenger.queueText(to: bob.id, text: "new address?", now: .t0)
+        _ = try alice.queueText(to: bob.id, "new address?", now: .t0)
         let out = try alice.drainOutbox(now: .t0)
         #expect(mailboxes.map(\.address).contains(out[0].mailbox))
 
         // An older card update arriving late changes nothing.
         let stale = try bob.messenger.replaceMailboxes(at: [mailboxes[0].relayID], listed: listed + FakeRelays.make(1, seed: "later"),
-                                                       count: 2, now: .t0.plus(seconds: -60))
+                                                       count: 2, now: .t0.plus(seconds: -60), rng: &bob.rng)
         for packet in try bob.drainOutbox(now: .t0) { _ = try alice.receive(packet, now: .t0) }
-        #expect(try alice.messenger.store.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
+        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
         #expect(stale.map(\.address) != mailboxes.map(\.address))
     }
 
     /// Strangers holding the invite can add themselves, but only so many an hour; a refused one
     /// gets in with a later retry.
-    @Test func newContactsFromSetUpsAreRateLimited() throws {
-        let bob = try User("bob", relays: relays)
-        let uri = try bob.messenger.invite(now: .t0).uri
+    @Test(arguments: StoreKind.allCases) func newContactsFromSetUpsAreRateLimited(store: StoreKind) throws {
+        let bob = try User("bob", relays: relays, store: store)
+        let uri = try bob.invite(now: .t0).uri
         var intros: [Outgoing] = []
         for i in 0...Messenger.maximumNewContactsPerHour {
-            let stranger = try User("s\(i)", relays: relays)
-            _ = try stranger.messenger.addContact(inviteURI: uri, name: nil, now: .t0)
+            let stranger = try User("s\(i)", relays: relays, store: store)
+            _ = try stranger.messenger.addContact(inviteURI: uri, name: nil, now: .t0, rng: &stranger.rng)
             intros += try stranger.drainOutbox(now: .t0)
         }
         var accepted = 0
         for intro in intros where try !bob.receive(intro, now: .t0).isEmpty { accepted += 1 }
         #expect(accepted == Messenger.maximumNewContactsPerHour)
-        #expect(try bob.messenger.store.contacts().count == Messenger.maximumNewContactsPerHour)
+        #expect(try bob.messenger.contacts().count == Messenger.maximumNewContactsPerHour)
         #expect(try bob.receive(intros.last!, now: .t0.plus(seconds: 3_601)).count == 1, "a retry an hour later gets in")
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+public import SecIRCCrypto
+public import SecIRCNode
+
+/// The client's `MessengerStore` on disk: SQLite through GRDB, `<data-dir>/client.sqlite`.
+/// Secret keys, session states, pending set-ups, outbox payloads and message bodies are sealed
+/// with the storage key (each bound to what it is); what stays in the clear is what a front end
+/// lists (contact names and keys, message states and times).
+///
+/// Every transaction is one SQLite transaction in WAL mode, synced on commit (`synchronous =
+/// FULL`); GRDB's queue serialises them, so the HTTP threads and the network thread may share
+/// the store. The database files are made 0600, and a wrong storage key is refused at open.
+public final class SQLiteMessengerStore: MessengerStore {
+    public static let fileName = "client.sqlite"
+    private let queue: DatabaseQueue
+    let sealer: StorageSealer
+
+    /// Opens (or creates and migrates) the database at `path`, sealing with `key`. Throws
+    /// `ClientError.storage` when it cannot be opened or `key` is not the one it was made with.
+    public init(path: String, key: SymmetricKey) throws {
+        sealer = StorageSealer(key: key)
+        do {
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            // Write-ahead log, synced on every commit: a committed message survives a crash or a
+            // power cut, at one fsync per transaction instead of the rollback journal's several.
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                // Deleted rows (a removed contact's name, keys, message times) are overwritten.
+                try db.execute(sql: "PRAGMA secure_delete = ON")
+            }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrator.migrate(queue)
+            // The database and its log hold the social graph in the clear: owner only.
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                chmod(path + suffix, 0o600)
+            }
+        } catch let error as ClientError {
+            throw error
+        } catch {
+            throw ClientError.storage("cannot open \(path): \(error)")
+        }
+        try checkKey()
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+                CREATE TABLE contacts (
+                    id TEXT PRIMARY KEY,
+                    identity_key BLOB NOT NULL,
+                    agreement_key BLOB NOT NULL,
+                    name TEXT NOT NULL,
+                    added_ms INTEGER NOT NULL,
+                    mailboxes BLOB NOT NULL,
+                    session TEXT NOT NULL,
+                    ratchet BLOB NOT NULL,
+                    associated_data BLOB NOT NULL,
+                    session_created INTEGER NOT NULL,
+                    session_initiator TEXT NOT NULL,
+                    generation INTEGER NOT NULL DEFAULT 1,
+                    card_created INTEGER NOT NULL DEFAULT 0,
+                    setup BLOB
+                );
+                CREATE TABLE messages (
+                    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id BLOB NOT NULL,
+                    contact TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    direction TEXT NOT NULL,
+                    kind INTEGER NOT NULL,
+                    timestamp_ms INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_ms INTEGER,
+                    payload BLOB,
+                    payload_generation INTEGER,
+                    UNIQUE (contact, direction, id)
+                );
+                CREATE INDEX messages_outbox ON messages(next_attempt_ms) WHERE next_attempt_ms IS NOT NULL;
+                CREATE INDEX messages_id ON messages(id);
+                CREATE TABLE seen_setups (hash BLOB PRIMARY KEY, seen_ms INTEGER NOT NULL);
+                CREATE TABLE removed_contacts (id TEXT PRIMARY KEY, session_created INTEGER NOT NULL, session_initiator TEXT NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    /// A known value sealed on first use: a wrong passphrase or key file is reported at start,
+    /// not as unreadable messages later.
+    private func checkKey() throws {
+        let check = Array("secIRC storage key check".utf8)
+        try database {
+            try queue.write { db in
+                if let sealed = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'") {
+                    guard (try? sealer.open(sealed, purpose: "key check")) == check else {
+                        throw ClientError.storage("the storage key does not open this database (wrong passphrase or key file)")
+                    }
+                } else {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('key_check', ?)",
+                                   arguments: [sealer.seal(check, purpose: "key check")])
+                }
+            }
+        }
+    }
+
+    public func write<T>(_ body: (any MessengerTransaction) throws -> T) throws -> T {
+        try database {
+            try queue.write { db in
+                let tx = SQLiteMessengerTransaction(db, sealer: sealer)
+                defer { tx.close() }
+                return try body(tx)
+            }
+        }
+    }
+
+    public func read<T>(_ body: (any MessengerReadTransaction) throws -> T) throws -> T {
+        try database {
+            try queue.read { db in
+                let tx = SQLiteMessengerTransaction(db, sealer: sealer)
+                defer { tx.close() }
+                return try body(tx)
+            }
+        }
+    }
+
+    /// GRDB's own failures (opening, committing) become `ClientError.storage`; what the body
+    /// threw (the transaction's operations throw only `ClientError`) passes as it is.
+    private func database<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DatabaseError { throw ClientError.storage("database: \(error)") }
+    }
+}

@@ -1,0 +1,36 @@
+public import SecIRCCore
+public import SecIRCCrypto
+
+/// A contact as listed (without its session secrets, which are in ``ContactSession``).
+public struct ContactRecord: Sendable, Equatable {
+    /// How far the end-to-end session with the contact has come.
+    public enum Session: String, Sendable {
+        /// We sent a session set-up and have not yet decrypted a reply.
+        case initiated
+        /// Both sides hold the session.
+        case established
+    }
+
+    /// SHA-256 of `identityKey`.
+    public var id: ID
+    public var identityKey: SigningPublicKey
+    /// The X25519 identity-agreement key of the session in use.
+    public var agreementKey: AgreementPublicKey
+    public var name: String
+    /// When the contact was added (Unix milliseconds).
+    public var addedMs: Int64
+    /// Where messages for the contact go, in order of preference.
+    public var mailboxes: [MailboxAddress]
+    public var session: Session
+
+    public init(id: ID, identityKey: SigningPublicKey, agreementKey: AgreementPublicKey, name: String, addedMs: Int64,
+                mailboxes: [MailboxAddress], session: Session) {
+        self.id = id
+        self.identityKey = identityKey
+        self.agreementKey = agreementKey
+        self.name = name
+        self.addedMs = addedMs
+        self.mailboxes = mailboxes
+        self.session = session
+    }
+}

@@ -1,0 +1,145 @@
+public import SecIRCCore
+import SecIRCCrypto
+
+extension Messenger {
+    /// Decrypts and stores one reassembled session message, in one transaction. Duplicates are
+    /// acknowledged again but stored and announced once. Never throws: what cannot be used is
+    /// dropped with a reason (and changes nothing).
+    public func receive(_ bytes: [UInt8], now: UnixTime) -> Received {
+        let message: SessionMessage
+        do { message = try SessionMessage.decode(bytes) } catch { return Received(dropped: "malformed session message: \(error)") }
+        do {
+            return try store.write { tx in try receive(tx, message, now: now) }
+        } catch {
+            return Received(dropped: "\(error)")
+        }
+    }
+
+    private func receive(_ tx: any MessengerTransaction, _ message: SessionMessage, now: UnixTime) throws -> Received {
+        var result = Received()
+        let senderID = message.sender.id
+        var contact = try tx.contact(id: senderID)
+        var plaintext: [UInt8]?
+        var ratchet: DoubleRatchet?
+        if contact != nil, let session = try tx.session(of: senderID) {
+            var current = session.ratchet
+            if let text = try? current.decrypt(message.ratchetMessage, associatedData: session.associatedData) {
+                plaintext = text
+                ratchet = current
+            }
+        }
+        if plaintext == nil, let setup = message.setup {
+            switch try acceptSetup(tx, setup, from: message, existing: contact, now: now) {
+            case let .accepted(newRatchet, text, record):
+                ratchet = newRatchet
+                plaintext = text
+                contact = record
+                result.events.append(.contact(record))
+            case let .refused(reason):
+                result.dropped = reason
+            }
+        }
+        guard var contact, let ratchet, let plaintext else {
+            if let contact, try tx.hasReceived(message.messageID, from: contact.id) {
+                result.receipt = (contact.id, [message.messageID])
+                result.dropped = nil
+            } else if result.dropped == nil {
+                result.dropped = "undecryptable message"
+            }
+            return result
+        }
+        if contact.session == .initiated {
+            contact.session = .established
+            try tx.setEstablished(contact.id)
+            if !result.events.contains(where: { if case .contact = $0 { true } else { false } }) { result.events.append(.contact(contact)) }
+        }
+        try tx.setRatchet(ratchet, of: contact.id)
+
+        let envelope: Envelope
+        do { envelope = try Envelope.decode(plaintext) } catch {
+            result.dropped = "malformed envelope: \(error)"
+            return result
+        }
+        switch envelope.kind {
+        case .receipt:
+            for id in (try? envelope.receiptIDs()) ?? [] where try tx.markDelivered(id, to: contact.id) {
+                result.events.append(.receipt(id: id, contact: contact.id))
+            }
+        default:
+            result.receipt = (contact.id, [envelope.id])
+            guard try !tx.hasReceived(envelope.id, from: contact.id) else { break }
+            if envelope.kind == .cardUpdate {
+                // The contact's new mailboxes, signed by its identity, for the agreement key in use.
+                guard let card = try? ContactCard.decode(envelope.body), card.identityKey == contact.identityKey,
+                      card.agreementKey == contact.agreementKey
+                else {
+                    result.dropped = "contact card update that does not match the contact"
+                    break
+                }
+                if ContactCardUpdate.applies(created: card.created, lastApplied: try tx.cardCreated(of: contact.id) ?? 0) {
+                    try tx.setMailboxes(card.mailboxes, cardCreated: Int64(clamping: card.created), of: contact.id)
+                }
+            }
+            let record = try tx.insertMessage(id: envelope.id, contact: contact.id, direction: .incoming, kind: envelope.kind,
+                                              timestampMs: Int64(clamping: envelope.timestampMs), body: envelope.body,
+                                              state: .received, nextAttemptMs: nil)
+            if envelope.kind == .text { result.events.append(.message(record)) }
+        }
+        return result
+    }
+
+    private enum SetupOutcome {
+        case accepted(DoubleRatchet, [UInt8], ContactRecord)
+        case refused(String)
+    }
+
+    /// Answers a session set-up: the contact card must be signed by the sender and name the
+    /// agreement key the set-up used (binding it to the Ed25519 identity); a set-up is accepted
+    /// once (replays are refused); of two sessions with the same contact, both sides keep the
+    /// same one (``SessionOrigin``); a removed contact comes back only with a newer session than
+    /// the one it had; new contacts are limited per hour (``NewContactLimit``).
+    private func acceptSetup(_ tx: any MessengerTransaction, _ setup: SessionMessage.Setup, from message: SessionMessage,
+                             existing: ContactRecord?, now: UnixTime) throws -> SetupOutcome {
+        let card = setup.card
+        guard card.identityKey == message.sender, card.agreementKey == setup.initialMessage.identityAgreementKey else {
+            return .refused("session set-up whose contact card does not match its sender")
+        }
+        let setupHash = SHA256.hash(setup.initialMessage.encoded)
+        if try tx.hasSeenSetup(setupHash) { return .refused("replayed session set-up") }
+        let id = card.identityKey.id
+        let incoming = SessionOrigin(created: Int64(clamping: card.created), initiator: message.sender.id)
+        let existingSession = existing != nil ? try tx.session(of: id) : nil
+        if let current = existing != nil ? existingSession?.origin : try tx.removedContact(id: id), !incoming.supersedes(current) {
+            // Remember it: it must not win later, when this contact may have been removed.
+            try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
+            return .refused("session set-up older than the session in use")
+        }
+        if existing == nil {
+            // A refused set-up is not remembered: the sender's retries get in once the hour allows.
+            let recent = try tx.countSelfStartedContacts(addedAfterMs: newContactLimit.windowStartMs(now: now))
+            guard newContactLimit.admits(recent: recent) else { return .refused("too many new contacts in the last hour") }
+        }
+        let initial = setup.initialMessage
+        guard let prekeys = try tx.prekeyRing()
+            .entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now)?.prekeys
+        else { return .refused("session set-up for unknown or retired prekeys (from an expired invite?)") }
+        var ratchet: DoubleRatchet
+        do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: prekeys, message: initial) } catch {
+            return .refused("session set-up failed: \(error)")
+        }
+        let ad = Self.associatedData(initiator: card.agreementKey, initiatorKey: card.identityKey,
+                                     responder: identity.agreementKey, responderKey: identity.signingKey)
+        guard let plaintext = try? ratchet.decrypt(message.ratchetMessage, associatedData: ad) else {
+            return .refused("session set-up with an undecryptable message")
+        }
+        let name = existing?.name ?? (try? DisplayName.validated(card.displayName ?? "")) ?? String(id.hex.prefix(8))
+        let record = ContactRecord(id: id, identityKey: card.identityKey, agreementKey: card.agreementKey, name: name,
+                                   addedMs: existing?.addedMs ?? now.milliseconds, mailboxes: card.mailboxes, session: .established)
+        let session = ContactSession(ratchet: ratchet, associatedData: ad, pendingSetup: nil, origin: incoming,
+                                     generation: existingSession.map { $0.generation + 1 } ?? 1)
+        if existing != nil { try tx.updateContact(record, session: session) } else { try tx.insertContact(record, session: session) }
+        try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
+        try tx.clearRemovedContact(id)
+        return .accepted(ratchet, plaintext, record)
+    }
+}

@@ -1,0 +1,144 @@
+public import SecIRCCore
+public import SecIRCCrypto
+import Synchronization
+
+/// The end-to-end messaging rules over a ``MessengerStore``, with no network, clock or system
+/// randomness: contacts from invites, PQXDH-style session set-up, the Double Ratchet, the outbox
+/// with backoff, receipts and de-duplication, the choice between simultaneous set-ups, refusal
+/// of replayed set-ups, removed contacts, contact-card updates, mailbox choice and replacement,
+/// the prekey ring and the limit on new contacts per hour.
+///
+/// Time (`now`) and randomness (`rng`) are arguments. Every state change is one store
+/// transaction, so a crash at any point loses nothing that was acknowledged (to the API caller
+/// or to the relay). Safe to call from several threads: the store serialises transactions.
+public final class Messenger: Sendable {
+    /// The longest text message, in UTF-8 bytes.
+    public static let maximumTextBytes = 16 * 1024
+    /// How long an invite is valid.
+    public static let inviteLifetimeSeconds: Int64 = 7 * 24 * 3600
+    /// An invite is made again when it is this close to expiring.
+    public static let inviteRenewalSeconds: Int64 = 86_400
+    /// New contacts accepted from incoming session set-ups per hour, at most.
+    public static let maximumNewContactsPerHour = 20
+
+    public let store: any MessengerStore
+    public let identity: ClientIdentity
+    /// Sent in contact cards and invites; empty for none.
+    public let displayName: String
+    public let retry: RetrySchedule
+    public let newContactLimit: NewContactLimit
+    /// A copy of the store's mailbox keys (read on every turn of the network loop). Lock order:
+    /// this lock, then the store's; never call `mailboxes` inside a store transaction.
+    let mailboxKeys: Mutex<[MailboxKey]>
+
+    /// Opens the messenger over `store`, making the identity with `rng` on first use.
+    public init(store: any MessengerStore, displayName: String, retry: RetrySchedule,
+                newContactLimit: NewContactLimit = NewContactLimit(maximum: Messenger.maximumNewContactsPerHour),
+                rng: inout some RandomSource) throws {
+        self.store = store
+        self.displayName = displayName
+        self.retry = retry
+        self.newContactLimit = newContactLimit
+        let (identity, keys) = try store.write { tx in
+            if let identity = try tx.identity() { return (identity, try tx.mailboxKeys()) }
+            let identity = ClientIdentity(keys: SessionSetup.Identity(using: &rng))
+            try tx.setIdentity(identity)
+            return (identity, try tx.mailboxKeys())
+        }
+        self.identity = identity
+        mailboxKeys = Mutex(keys)
+    }
+
+    // MARK: Mailboxes
+
+    /// The mailboxes this client owns, in the order chosen.
+    public var mailboxes: [MailboxKey] { mailboxKeys.withLock { $0 } }
+
+    /// Chooses this client's mailbox relays from a verified directory: up to `count`, topped up
+    /// when the directory grows (a young network may list one relay at first); chosen ones are
+    /// kept. Throws `notReady` when there are none and the directory lists no mailbox relay.
+    public func chooseMailboxes(from relays: [RelayDescriptor], count: Int, rng: inout some RandomSource) throws -> [MailboxKey] {
+        try mailboxKeys.withLock { current in
+            let chosen = try Self.toppedUp(current, from: relays, count: count, rng: &rng)
+            guard chosen.count > current.count else { return current }
+            try store.write { tx in try tx.setMailboxKeys(chosen) }
+            current = chosen
+            return chosen
+        }
+    }
+
+    /// Gives up the mailboxes at `relays` (gone from the directory for a long while), chooses
+    /// others from `listed`, and tells every contact the new mailboxes with a signed contact card
+    /// (through the outbox, like any message), all in one transaction. Returns the new mailboxes.
+    public func replaceMailboxes(at relays: Set<ID>, listed: [RelayDescriptor], count: Int, now: UnixTime,
+                                 rng: inout some RandomSource) throws -> [MailboxKey] {
+        try mailboxKeys.withLock { current in
+            let kept = current.filter { !relays.contains($0.relayID) }
+            guard kept.count < current.count else { return current }
+            let chosen = try Self.toppedUp(kept, from: listed.filter { !relays.contains($0.id) }, count: count, rng: &rng)
+            let card = try card(now: now, mailboxes: chosen).encoded
+            try store.write { tx in
+                try tx.setMailboxKeys(chosen)
+                for contact in try tx.contacts() {
+                    _ = try tx.insertMessage(id: MessageID(using: &rng), contact: contact.id, direction: .outgoing, kind: .cardUpdate,
+                                             timestampMs: now.milliseconds, body: card, state: .queued, nextAttemptMs: now.milliseconds)
+                }
+            }
+            current = chosen
+            return chosen
+        }
+    }
+
+    /// `current` and, when it has fewer than `count`, new keys at mailbox relays of `relays` it
+    /// does not use yet, in random order.
+    static func toppedUp(_ current: [MailboxKey], from relays: [RelayDescriptor], count: Int,
+                         rng: inout some RandomSource) throws(MessengerError) -> [MailboxKey] {
+        guard current.count < count else { return current }
+        let used = Set(current.map(\.relayID))
+        let candidates = relays.filter { $0.flags.contains("mailbox") && !used.contains($0.id) }
+        let added = candidates.shuffled(using: &rng).prefix(count - current.count)
+            .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
+        if added.isEmpty, current.isEmpty { throw .notReady("the directory lists no mailbox relays") }
+        return current + added
+    }
+
+    // MARK: Invite and card
+
+    /// This client's invite, made again (with a fresh pair of prekeys from `rng`) when it is
+    /// within ``inviteRenewalSeconds`` of expiring or the mailboxes changed.
+    public func invite(now: UnixTime, rng: inout some RandomSource) throws -> Invite {
+        let addresses = mailboxes.map(\.address)
+        guard !addresses.isEmpty else { throw MessengerError.notReady("no verified directory yet: mailbox relays are not chosen") }
+        return try store.write { tx in
+            if let uri = try tx.inviteURI(),
+               let invite = try? Invite.parse(uri: uri, now: now.adding(.seconds(Self.inviteRenewalSeconds))),
+               invite.mailboxes == addresses {
+                return invite
+            }
+            let expiry = now.seconds + Self.inviteLifetimeSeconds
+            var ring = try tx.prekeyRing()
+            let prekeys = ring.rotate(expiry: expiry, now: now, rng: &rng)
+            try tx.setPrekeyRing(ring)
+            let invite = try SessionSetup.makeInvite(identity: identity.keys, prekeys: prekeys, mailboxes: addresses,
+                                                     expiry: UInt64(expiry), displayNameHint: displayName.isEmpty ? nil : displayName)
+            try tx.setInviteURI(invite.uri)
+            return invite
+        }
+    }
+
+    /// Our contact card, signed, naming `mailboxes`.
+    func card(now: UnixTime, mailboxes: [MailboxKey]) throws(MessengerError) -> ContactCard {
+        do {
+            return try ContactCard(signingWith: identity.keys.signing, agreementKey: identity.agreementKey,
+                                   created: UInt64(max(now.seconds, 0)), mailboxes: mailboxes.map(\.address),
+                                   displayName: displayName.isEmpty ? nil : displayName)
+        } catch {
+            throw .notReady("cannot make a contact card: \(error)")
+        }
+    }
+
+    static func associatedData(initiator: AgreementPublicKey, initiatorKey: SigningPublicKey,
+                               responder: AgreementPublicKey, responderKey: SigningPublicKey) -> [UInt8] {
+        SessionSetup.associatedData(initiator: initiator, responder: responder) + initiatorKey.bytes + responderKey.bytes
+    }
+}

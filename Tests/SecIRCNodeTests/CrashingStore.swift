@@ -1,0 +1,135 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+import Synchronization
+
+/// A store that "crashes" at the k-th store operation once armed: that operation and every later
+/// one throws, and the transaction it happened in never commits, even when the body swallows
+/// the error (the process died). What was committed before stays.
+final class CrashingStore: MessengerStore {
+    struct Crash: Error {}
+
+    let inner: MemoryMessengerStore
+    private let countdown = Mutex<Int?>(nil)
+    private let crashed = Atomic<Bool>(false)
+
+    init(_ inner: MemoryMessengerStore) { self.inner = inner }
+
+    /// Crash at the `k`-th operation from now (1 is the next).
+    func arm(crashAt k: Int) { countdown.withLock { $0 = k } }
+
+    var hasCrashed: Bool { crashed.load(ordering: .relaxed) }
+
+    /// Counts one operation; throws from the crash on.
+    func tick() throws {
+        if hasCrashed { throw Crash() }
+        let crash = countdown.withLock { count -> Bool in
+            guard let current = count else { return false }
+            count = current - 1
+            return current <= 1
+        }
+        if crash {
+            crashed.store(true, ordering: .relaxed)
+            throw Crash()
+        }
+    }
+
+    func write<T>(_ body: (any MessengerTransaction) throws -> T) throws -> T {
+        try tick()
+        return try inner.write { tx in
+            let result = try body(CrashingTransaction(tx, store: self))
+            if hasCrashed { throw Crash() }
+            return result
+        }
+    }
+
+    func read<T>(_ body: (any MessengerReadTransaction) throws -> T) throws -> T {
+        try tick()
+        return try inner.read { tx in try body(CrashingReadTransaction(tx, store: self)) }
+    }
+}
+
+class CrashingReadTransaction: MessengerReadTransaction {
+    private let reader: any MessengerReadTransaction
+    let store: CrashingStore
+
+    init(_ reader: any MessengerReadTransaction, store: CrashingStore) {
+        self.reader = reader
+        self.store = store
+    }
+
+    func identity() throws -> ClientIdentity? { try store.tick(); return try reader.identity() }
+    func prekeyRing() throws -> PrekeyRing { try store.tick(); return try reader.prekeyRing() }
+    func mailboxKeys() throws -> [MailboxKey] { try store.tick(); return try reader.mailboxKeys() }
+    func inviteURI() throws -> String? { try store.tick(); return try reader.inviteURI() }
+    func contact(id: ID) throws -> ContactRecord? { try store.tick(); return try reader.contact(id: id) }
+    func contacts() throws -> [ContactRecord] { try store.tick(); return try reader.contacts() }
+    func session(of id: ID) throws -> ContactSession? { try store.tick(); return try reader.session(of: id) }
+    func cardCreated(of id: ID) throws -> Int64? { try store.tick(); return try reader.cardCreated(of: id) }
+    func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int {
+        try store.tick()
+        return try reader.countSelfStartedContacts(addedAfterMs: addedAfterMs)
+    }
+    func removedContact(id: ID) throws -> SessionOrigin? { try store.tick(); return try reader.removedContact(id: id) }
+    func hasSeenSetup(_ hash: Bytes32) throws -> Bool { try store.tick(); return try reader.hasSeenSetup(hash) }
+    func outboxEntry(cursor: Int64) throws -> OutboxEntry? { try store.tick(); return try reader.outboxEntry(cursor: cursor) }
+    func hasReceived(_ id: MessageID, from contact: ID) throws -> Bool { try store.tick(); return try reader.hasReceived(id, from: contact) }
+    func dueOutbox(nowMs: Int64, limit: Int) throws -> [MessageRecord] {
+        try store.tick()
+        return try reader.dueOutbox(nowMs: nowMs, limit: limit)
+    }
+    func nextOutboxDueMs() throws -> Int64? { try store.tick(); return try reader.nextOutboxDueMs() }
+    func outboxCount() throws -> Int { try store.tick(); return try reader.outboxCount() }
+    func textMessages(with contact: ID, before: Int64?, limit: Int) throws -> MessagePage {
+        try store.tick()
+        return try reader.textMessages(with: contact, before: before, limit: limit)
+    }
+    func conversationSummaries() throws -> [ID: ConversationSummary] { try store.tick(); return try reader.conversationSummaries() }
+    func message(id: MessageID) throws -> MessageRecord? { try store.tick(); return try reader.message(id: id) }
+}
+
+final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
+    private let tx: any MessengerTransaction
+
+    init(_ tx: any MessengerTransaction, store: CrashingStore) {
+        self.tx = tx
+        super.init(tx, store: store)
+    }
+
+    func setIdentity(_ identity: ClientIdentity) throws { try store.tick(); try tx.setIdentity(identity) }
+    func setPrekeyRing(_ ring: PrekeyRing) throws { try store.tick(); try tx.setPrekeyRing(ring) }
+    func setMailboxKeys(_ keys: [MailboxKey]) throws { try store.tick(); try tx.setMailboxKeys(keys) }
+    func setInviteURI(_ uri: String) throws { try store.tick(); try tx.setInviteURI(uri) }
+    func insertContact(_ contact: ContactRecord, session: ContactSession) throws {
+        try store.tick()
+        try tx.insertContact(contact, session: session)
+    }
+    func updateContact(_ contact: ContactRecord, session: ContactSession) throws {
+        try store.tick()
+        try tx.updateContact(contact, session: session)
+    }
+    func setRatchet(_ ratchet: DoubleRatchet, of id: ID) throws { try store.tick(); try tx.setRatchet(ratchet, of: id) }
+    func setEstablished(_ id: ID) throws { try store.tick(); try tx.setEstablished(id) }
+    func setMailboxes(_ mailboxes: [MailboxAddress], cardCreated: Int64, of id: ID) throws {
+        try store.tick()
+        try tx.setMailboxes(mailboxes, cardCreated: cardCreated, of: id)
+    }
+    func renameContact(_ id: ID, to name: String) throws -> Bool { try store.tick(); return try tx.renameContact(id, to: name) }
+    func deleteContact(_ id: ID) throws -> Bool { try store.tick(); return try tx.deleteContact(id) }
+    func setRemovedContact(_ id: ID, origin: SessionOrigin) throws { try store.tick(); try tx.setRemovedContact(id, origin: origin) }
+    func clearRemovedContact(_ id: ID) throws { try store.tick(); try tx.clearRemovedContact(id) }
+    func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws { try store.tick(); try tx.recordSeenSetup(hash, atMs: atMs) }
+    func insertMessage(id: MessageID, contact: ID, direction: MessageRecord.Direction, kind: EnvelopeKind, timestampMs: Int64,
+                       body: [UInt8], state: MessageRecord.State, nextAttemptMs: Int64?) throws -> MessageRecord {
+        try store.tick()
+        return try tx.insertMessage(id: id, contact: contact, direction: direction, kind: kind, timestampMs: timestampMs, body: body,
+                                    state: state, nextAttemptMs: nextAttemptMs)
+    }
+    func recordAttempt(cursor: Int64, attempts: Int, nextAttemptMs: Int64) throws {
+        try store.tick()
+        try tx.recordAttempt(cursor: cursor, attempts: attempts, nextAttemptMs: nextAttemptMs)
+    }
+    func setPayload(_ payload: StoredPayload, cursor: Int64) throws { try store.tick(); try tx.setPayload(payload, cursor: cursor) }
+    func setState(_ state: MessageRecord.State, cursor: Int64) throws { try store.tick(); try tx.setState(state, cursor: cursor) }
+    func markDelivered(_ id: MessageID, to contact: ID) throws -> Bool { try store.tick(); return try tx.markDelivered(id, to: contact) }
+}
