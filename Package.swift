@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "secirc-client", targets: ["secirc-client"]),
         .executable(name: "secirc", targets: ["secirc"]),
         .executable(name: "secirc-bench", targets: ["secirc-bench"]),
+        .executable(name: "secirc-sim", targets: ["secirc-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -73,7 +74,7 @@ let package = Package(
         .target(
             name: "SecIRCClient",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,6 +99,15 @@ let package = Package(
                 "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCCLI", "SecIRCNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings),
+
+        // The whole network in one process on virtual time, running the real engines.
+        .target(
+            name: "SecIRCSim", dependencies: ["SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "secirc-sim",
+            dependencies: ["SecIRCSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         .testTarget(name: "SecIRCCryptoTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
@@ -125,6 +135,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCCLI", "SecIRCNode"],

@@ -2,31 +2,34 @@ import Dispatch
 import Foundation
 public import Logging
 import SecIRCConfig
-public import SecIRCCore
+import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
 public import SecIRCNode
 public import SecIRCTransport
+public import SecIRCRuntime
 import Synchronization
 
-/// One client daemon: its store and keys, the network thread, and the local HTTP API.
-/// `start()` launches both; `shutdown()` stops them and returns when the network thread is done.
+/// One client daemon, composed: its store and keys (the ``Messenger``'s SQLite store), the
+/// network engine (`SecIRCNode.ClientEngine`) driven by one ``NodeLoop`` thread that owns the UDP
+/// socket, and the local HTTP API on libmicrohttpd's threads. `start()` launches both;
+/// `shutdown()` stops them and returns when the loop is done.
 public final class ClientNode: Sendable {
     public static let tokenFileName = "api.token"
     public let settings: ClientSettings
     public let messenger: Messenger
     public let network = NetworkState()
     public let events = ClientEvents()
-    private let worker: NetworkWorker
+    private let loop: NodeLoop<ClientEngine>
+    private let transport: any DatagramTransport
     private let http: HTTPServer
     private let logger: Logger
-    private let workerDone = DispatchSemaphore(value: 0)
     private let started = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
 
-    /// Opens (or creates) the data directory, its keys and database, and binds the UDP socket.
-    /// Throws with a message for the user when something is in the way.
-    public init(settings: ClientSettings, logger: Logger, clock: @escaping @Sendable () -> UnixTime = ClientNode.systemClock,
+    /// Opens (or creates) the data directory, its keys and database, and binds the UDP socket
+    /// (or uses `transport`). Throws with a message for the user when something is in the way.
+    public init(settings: ClientSettings, logger: Logger, clock: any NodeClock = SystemClock(),
                 transport: (any DatagramTransport)? = nil) throws {
         self.settings = settings
         self.logger = logger
@@ -49,19 +52,27 @@ public final class ClientNode: Sendable {
                                   rng: &rng)
         let token = try HTTPBearerToken.loadOrCreate(path: directory + "/" + Self.tokenFileName)
         let udp = try transport ?? UDPTransport(bind: SocketAddress(host: "0.0.0.0", port: 0))
-        worker = NetworkWorker(settings: settings, roster: try settings.trustedRoster(), messenger: messenger, state: network,
-                               events: events, transport: udp, logger: logger, clock: clock)
+        self.transport = udp
+        let engine = ClientEngine(configuration: try Self.engineConfiguration(settings), messenger: messenger, now: clock.now(), rng: &rng)
+        let publisher = Publisher(network: network, events: events, logger: logger)
+        loop = NodeLoop(engine: engine, transport: udp, clock: clock, random: SystemRandom(),
+                        hooks: NodeLoop<ClientEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }))
         let routes = ClientRoutes(messenger: messenger, network: network, events: events, settings: settings, token: token,
-                                  clock: clock, poke: { [worker] in worker.poke() })
+                                  clock: { clock.now() }, poke: { [loop] in loop.send(.outboxChanged) })
         var httpConfiguration = HTTPServerConfiguration(host: config.api.listen.host, port: config.api.listen.port)
         httpConfiguration.maxBodyBytes = 65536
         http = HTTPServer(configuration: httpConfiguration, router: routes.router())
     }
 
-    public static let systemClock: @Sendable () -> UnixTime = {
-        var t = timespec()
-        clock_gettime(CLOCK_REALTIME, &t)
-        return UnixTime(nanoseconds: Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec))
+    static func engineConfiguration(_ settings: ClientSettings) throws -> ClientEngine.Configuration {
+        let network = settings.client.network
+        var configuration = ClientEngine.Configuration(roster: try settings.trustedRoster(), bootstrapURLs: network.bootstrapURLs)
+        configuration.pathLength = network.pathLength
+        configuration.mailboxRelays = network.mailboxRelays
+        configuration.coverRateFactor = network.coverProfile.rateFactor
+        configuration.delayFactor = network.coverProfile.delayFactor
+        configuration.pollInterval = .milliseconds(network.pollIntervalMilliseconds)
+        return configuration
     }
 
     /// The API port actually bound.
@@ -69,27 +80,89 @@ public final class ClientNode: Sendable {
 
     public var tokenPath: String { settings.client.dataDirectory + "/" + Self.tokenFileName }
 
-    /// Starts the API and the network thread; a second call does nothing.
+    /// Starts the API and the loop; a second call does nothing.
     public func start() throws {
         guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         try http.start()
-        let thread = Thread { [worker, workerDone] in
-            worker.run()
-            workerDone.signal()
-        }
-        thread.name = "secirc-client-network"
-        thread.start()
+        loop.start(name: "secirc-client-loop")
         logger.info("client started", metadata: ["id": "\(messenger.identity.id)", "api_port": "\(apiPort)"])
     }
 
-    /// Stops the network thread and the API. Nothing is lost: the outbox and every received
-    /// message are already in the store.
+    /// Stops the loop and the API. Nothing is lost: the outbox and every received message are
+    /// already in the store.
     public func shutdown() {
         guard stopped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        worker.stop()
-        if started.load(ordering: .acquiring) { workerDone.wait() }
+        if started.load(ordering: .acquiring) {
+            loop.stop()
+            loop.waitUntilStopped()
+        }
+        transport.close()
         events.closeAll()
         http.stop()
         logger.info("stopped")
+    }
+}
+
+/// Carries what the client's loop reports to the API's state, the event streams and the log,
+/// on the loop thread.
+private final class Publisher: Sendable {
+    let network: NetworkState
+    let events: ClientEvents
+    let logger: Logger
+    private let lastPublish = Mutex(UnixTime(nanoseconds: 0))
+
+    init(network: NetworkState, events: ClientEvents, logger: Logger) {
+        self.network = network
+        self.events = events
+        self.logger = logger
+    }
+
+    func events(_ list: [ClientEngine.Event]) {
+        for event in list {
+            switch event {
+            case let .client(event):
+                events.publish(event)
+            case let .directoryRefused(reason):
+                if case .unreachable = reason {
+                    logger.debug("directory source did not answer", metadata: ["reason": "\(reason)"])
+                } else {
+                    logger.warning("directory refused", metadata: ["error": "\(reason)"])
+                }
+            case let .mailboxesReplaced(count):
+                logger.info("mailbox relays replaced; contacts are told the new ones", metadata: ["replaced": "\(count)"])
+            case let .problem(text):
+                logger.warning("\(text)")
+            }
+        }
+    }
+
+    /// After each turn, a few times a second: the status `GET /v1/network` reports.
+    func turn(_ engine: ClientEngine, at now: UnixTime) {
+        let due = lastPublish.withLock { last -> Bool in
+            guard now.duration(since: last) >= .milliseconds(50) || now < last else { return false }
+            last = now
+            return true
+        }
+        if due { network.publish(engine.status) }
+    }
+}
+
+extension ClientConfig.CoverProfile {
+    /// Multiplier of the directory's cover rate λ.
+    var rateFactor: Double {
+        switch self {
+        case .off: 0
+        case .balanced: 1
+        case .strong: 2
+        }
+    }
+
+    /// Multiplier of the directory's mean per-hop delay μ.
+    var delayFactor: Double {
+        switch self {
+        case .off: 0
+        case .balanced: 1
+        case .strong: 2
+        }
     }
 }

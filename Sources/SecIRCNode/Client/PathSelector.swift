@@ -52,17 +52,4 @@ public enum PathSelector {
         let u = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &rng)
         return UInt32(min(-log(u) * mean, 60_000))
     }
-
-    /// A Poisson-distributed count with the given mean (Knuth; means here are small).
-    public static func poisson(mean: Double, rng: inout some RandomSource) -> Int {
-        guard mean > 0 else { return 0 }
-        let limit = exp(-min(mean, 50))
-        var product = Double.random(in: 0..<1, using: &rng)
-        var count = 0
-        while product > limit {
-            count += 1
-            product *= Double.random(in: 0..<1, using: &rng)
-        }
-        return count
-    }
 }

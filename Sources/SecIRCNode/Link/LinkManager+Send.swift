@@ -83,7 +83,9 @@ extension LinkManager {
         if !force, let last = peer.lastInitiation, now.duration(since: last) < configuration.handshakeRetry { return }
         if let old = peer.initiator.pendingIndex { pendingHandshakes[old] = nil }
         guard let initiation = try? peers[id]!.initiator.initiation(now: now, rng: &rng) else {
-            // A low-order link key in the directory: nothing can ever be sent to this relay.
+            // A low-order link key in the directory: nothing can ever be sent to this relay (the
+            // waiting frames are given up on at the usual time).
+            peers[id]!.lastInitiation = now
             counters.count(.decryptFailed)
             return
         }

@@ -140,8 +140,10 @@ public struct LinkManager: Sendable {
     /// Drops the peer's current session, so the next frame makes a new link (the relay may have
     /// restarted and forgotten ours). Frames already waiting keep waiting.
     public mutating func reset(_ id: ID) {
-        guard let index = peers[id]?.session else { return }
-        peers[id]?.session = nil
+        guard peers[id] != nil else { return }
+        peers[id]!.lastInitiation = nil
+        guard let index = peers[id]!.session else { return }
+        peers[id]!.session = nil
         sessions[index] = nil
     }
 

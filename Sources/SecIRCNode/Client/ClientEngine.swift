@@ -1,0 +1,256 @@
+public import SecIRCCore
+public import SecIRCCrypto
+public import SecIRCTransport
+
+/// A client's network side as a state machine (``NodeEngine``): it keeps a verified directory
+/// (``DirectoryTracker``), chooses mailbox relays, fetches the mailboxes over anonymous links
+/// (``LinkManager``), hands what arrives to the ``Messenger`` (which stores it before anything
+/// is acknowledged), sends what the outbox says is due and the receipts along 3-hop onion paths,
+/// and keeps the client's sending times a Poisson process with cover traffic (Loopix): real
+/// packets take the place of cover packets.
+///
+/// It never blocks: a mailbox fetch is a little exchange of frames that the engine follows as
+/// they arrive (`+Mailboxes`), the directory comes through ``FetchRequest``s, and handshakes
+/// happen inside the link manager. Stages in files: `+Mailboxes`, `+Receiving`, `+Sending`.
+public struct ClientEngine: NodeEngine {
+    public struct Configuration: Sendable {
+        /// The first ring whose signatures make a directory usable.
+        public var roster: Roster
+        /// Base URLs to fetch the directory from.
+        public var bootstrapURLs: [String]
+        public var pathLength = 3
+        public var mailboxRelays = 2
+        /// Multiplier of the directory's cover rate λ (0: no cover traffic).
+        public var coverRateFactor = 1.0
+        /// Multiplier of the directory's mean per-hop delay μ (0: no mixing delay).
+        public var delayFactor = 1.0
+        /// How often the mailboxes are fetched.
+        public var pollInterval: Duration = .seconds(1)
+        /// A mailbox fetch not finished after this long failed (its link is made again).
+        public var fetchTimeout: Duration = .seconds(2)
+        /// Fetches in a row while a mailbox still holds more.
+        public var fetchRounds = 8
+        /// A relay whose handshake failed is left out of paths and fetches this long.
+        public var downTime: Duration = .seconds(30)
+        /// A mailbox relay missing from the directory this long is replaced (a restarting relay
+        /// is missing for a period or two).
+        public var mailboxReplaceAfter: Duration = .seconds(600)
+        /// Real packets waiting for a cover slot before they are sent at once instead.
+        public var pacedCapacity = 4096
+        public var links: LinkManager.Configuration = .client
+        /// Turns a descriptor's `udp` into an address (see `RelayEngine.Configuration.resolve`).
+        public var resolve: @Sendable (String) -> SocketAddress? = { try? SocketAddress(parsing: $0) }
+
+        public init(roster: Roster, bootstrapURLs: [String]) {
+            self.roster = roster
+            self.bootstrapURLs = bootstrapURLs
+        }
+    }
+
+    /// Requests from outside the loop.
+    public enum Command: Sendable {
+        /// The outbox changed (a message was queued, a contact added): look at it now.
+        case outboxChanged
+    }
+
+    /// Commands have nothing to answer.
+    public struct Reply: Sendable, Equatable {}
+
+    /// What the engine reports to its process.
+    public enum Event: Sendable {
+        /// From the messenger: a message, a receipt, a contact (for `GET /v1/events`).
+        case client(ClientEvent)
+        /// A fetched directory was not used.
+        case directoryRefused(DirectoryTracker.Refusal)
+        /// Mailbox relays gone from the directory were replaced; contacts are told by card update.
+        case mailboxesReplaced(Int)
+        /// Something the operator may want in the log (never message contents or addresses).
+        case problem(String)
+    }
+
+    /// One mailbox fetch in progress.
+    struct MailboxFetch: Sendable {
+        enum Stage: Sendable {
+            case awaitingChallenge
+            case awaitingMessages
+        }
+
+        var mailbox: MailboxKey
+        var stage: Stage
+        var started: UnixTime
+        var round: Int
+        var sequences: [UInt64] = []
+    }
+
+    /// A real packet waiting for the next slot of the cover stream.
+    struct Paced: Sendable {
+        var packet: [UInt8]
+        var entry: RelayDescriptor
+        var freshLink: Bool
+    }
+
+    public let configuration: Configuration
+    public let messenger: Messenger
+    var links: LinkManager
+    var tracker: DirectoryTracker
+    var reassembler = Reassembler()
+    /// In-progress fetches by mailbox ID.
+    var fetches: [Bytes32: MailboxFetch] = [:]
+    /// Per mailbox: the highest sequence stored since the last fetch, acknowledged by the next.
+    var pendingAck: [Bytes32: UInt64] = [:]
+    var nextPoll: UnixTime
+    var down: [ID: UnixTime] = [:]
+    var unlistedSince: [ID: UnixTime] = [:]
+    var outboxDue: UnixTime?
+    var nextCover: UnixTime?
+    var paced: [Paced] = []
+    var pacedHead = 0
+    /// What `GET /v1/network` reports (the loop publishes it after each turn).
+    public internal(set) var status = ClientNetworkStatus()
+    var nextFetchID: UInt64 = 1
+    var nextHousekeeping: UnixTime
+
+    /// - Parameter messenger: the end-to-end rules over the client's store (shared with the
+    ///   API, which queues messages and adds contacts; then it sends ``Command/outboxChanged``).
+    public init(configuration: Configuration, messenger: Messenger, now: UnixTime, rng: inout some RandomSource) {
+        self.configuration = configuration
+        self.messenger = messenger
+        links = LinkManager(configuration: configuration.links, now: now, rng: &rng)
+        tracker = DirectoryTracker(roster: configuration.roster, sources: configuration.bootstrapURLs)
+        nextPoll = now
+        nextHousekeeping = now
+    }
+
+    // MARK: NodeEngine
+
+    public mutating func start(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        outboxDue = try? messenger.nextOutboxDue()
+        tick(now: now, rng: &rng, effects: &effects)
+    }
+
+    public mutating func receive(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout some RandomSource,
+                                 effects: inout NodeEffects<Event>) {
+        guard let delivery = links.receive(bytes, from: address, now: now, rng: &rng, out: &effects.datagrams) else { return }
+        guard let frame = try? LinkFrame.decode(delivery.frame) else { return status.drop("malformed_frame") }
+        handleFrame(frame, from: delivery.peer, now: now, rng: &rng, effects: &effects)
+    }
+
+    public mutating func fetched(_ response: FetchResponse, now: UnixTime, rng: inout some RandomSource,
+                                 effects: inout NodeEffects<Event>) {
+        switch tracker.received(response, now: now) {
+        case .installed:
+            directoryInstalled(now: now, rng: &rng)
+        case let .refused(reason):
+            if case .unreachable = reason {} else { status.drop("directory_refused") }
+            effects.events.append(.directoryRefused(reason))
+        case .unchanged, .notMine:
+            break
+        }
+        tick(now: now, rng: &rng, effects: &effects)
+    }
+
+    public mutating func handle(_ command: Command, now: UnixTime, rng: inout some RandomSource,
+                                effects: inout NodeEffects<Event>) -> Reply {
+        switch command {
+        case .outboxChanged:
+            outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue
+            tick(now: now, rng: &rng, effects: &effects)
+        }
+        return Reply()
+    }
+
+    public mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        if let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
+            nextFetchID += 1
+            effects.fetches.append(request)
+        }
+        for relay in links.tick(now: now, rng: &rng, out: &effects.datagrams) { relayFailed(relay, now: now, reason: "send_failed") }
+        if now >= nextHousekeeping {
+            nextHousekeeping = now.adding(.seconds(1))
+            _ = reassembler.expire(now: now)
+            down = down.filter { $0.value > now }
+            status.linked = links.linkedPeers
+        }
+        if let held = tracker.held, tracker.isValid(at: now) {
+            replaceLostMailboxes(held.descriptors, now: now, rng: &rng, effects: &effects)
+            if messenger.mailboxes.count < configuration.mailboxRelays {
+                do { _ = try messenger.chooseMailboxes(from: held.descriptors, count: configuration.mailboxRelays, rng: &rng) } catch {
+                    effects.events.append(.problem("cannot choose mailbox relays: \(error)"))
+                }
+            }
+            expireFetches(now: now)
+            if now >= nextPoll {
+                nextPoll = now.adding(configuration.pollInterval)
+                pollMailboxes(held.descriptors, now: now, rng: &rng, effects: &effects)
+            }
+            if let due = outboxDue, due <= now { sendDueOutbox(held.descriptors, now: now, rng: &rng, effects: &effects) }
+            sendCover(held, now: now, rng: &rng, effects: &effects)
+        }
+    }
+
+    public var nextDeadline: UnixTime? {
+        var next = min(links.nextDeadline, nextHousekeeping)
+        if let fetch = tracker.nextDeadline { next = min(next, fetch) }
+        guard tracker.held != nil else { return next }
+        next = min(next, nextPoll)
+        if let due = outboxDue { next = min(next, due) }
+        if let cover = nextCover { next = min(next, cover) }
+        for fetch in fetches.values { next = min(next, fetch.started.adding(configuration.fetchTimeout)) }
+        return next
+    }
+
+    // MARK: Directory
+
+    private mutating func directoryInstalled(now: UnixTime, rng: inout some RandomSource) {
+        guard let held = tracker.held else { return }
+        status.directory = held.directory
+        status.descriptors = held.descriptors
+        status.fetchedAt = now
+        // The cover rate may have changed: draw the next slot from the new one.
+        nextCover = nil
+    }
+
+    /// Replaces mailbox relays that have been missing from the directory for a long while.
+    private mutating func replaceLostMailboxes(_ relays: [RelayDescriptor], now: UnixTime, rng: inout some RandomSource,
+                                               effects: inout NodeEffects<Event>) {
+        let listed = Set(relays.map(\.id))
+        for mailbox in messenger.mailboxes {
+            if listed.contains(mailbox.relayID) {
+                unlistedSince[mailbox.relayID] = nil
+            } else if unlistedSince[mailbox.relayID] == nil {
+                unlistedSince[mailbox.relayID] = now
+            }
+        }
+        let lost = Set(unlistedSince.filter { now.duration(since: $0.value) >= configuration.mailboxReplaceAfter }.keys)
+        guard !lost.isEmpty else { return }
+        do {
+            let gone = messenger.mailboxes.filter { lost.contains($0.relayID) }.map(\.address.mailboxID)
+            _ = try messenger.replaceMailboxes(at: lost, listed: relays, count: configuration.mailboxRelays, now: now, rng: &rng)
+            for id in lost { unlistedSince[id] = nil }
+            for mailbox in gone {
+                pendingAck[mailbox] = nil
+                fetches[mailbox] = nil
+            }
+            outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue
+            effects.events.append(.mailboxesReplaced(lost.count))
+        } catch {
+            effects.events.append(.problem("cannot replace mailbox relays: \(error)"))
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The relays to leave out of paths and fetches for now (they did not answer a handshake).
+    var downRelays: Set<ID> { Set(down.keys) }
+
+    /// A relay did not answer: leave it out for `downTime`, forget its link, count why.
+    mutating func relayFailed(_ relay: ID, now: UnixTime, reason: String) {
+        down[relay] = now.adding(configuration.downTime)
+        links.reset(relay)
+        status.drop(reason)
+    }
+
+    func linkPeer(_ relay: RelayDescriptor) -> LinkPeer? {
+        configuration.resolve(relay.udp).map { LinkPeer(id: relay.id, address: $0, linkKey: relay.linkKey) }
+    }
+}

@@ -1,0 +1,97 @@
+/// What to simulate: the network's size, the workload, and the faults. Every field has a
+/// default that runs in seconds; `secirc-sim --help` lists them as flags.
+public struct SimulationOptions: Sendable, Equatable {
+    /// Client cover-traffic profile (`client.yaml`'s `network.cover_traffic`).
+    public enum Cover: String, Sendable, CaseIterable {
+        case off, balanced, strong
+
+        /// Multiplier of the directory's cover rate λ.
+        var rateFactor: Double {
+            switch self {
+            case .off: 0
+            case .balanced: 1
+            case .strong: 2
+            }
+        }
+
+        /// Multiplier of the directory's mean per-hop delay μ.
+        var delayFactor: Double {
+            switch self {
+            case .off: 0
+            case .balanced: 1
+            case .strong: 2
+            }
+        }
+    }
+
+    /// A relay that stops at `at` (its memory — mailboxes, onion keys, links — is lost) and
+    /// starts again `downtime` later with the same identity and link keys, as a restarted process.
+    public struct Crash: Sendable, Equatable {
+        public enum Relay: Sendable, Equatable {
+            /// Relay number `n` (0 is the first ring).
+            case index(Int)
+            /// The relay holding the most clients' mailboxes (never the first ring).
+            case busiestMailbox
+        }
+
+        public var relay: Relay
+        /// From the start of the workload.
+        public var at: Duration
+        public var downtime: Duration
+
+        public init(relay: Relay, at: Duration, downtime: Duration) {
+            self.relay = relay
+            self.at = at
+            self.downtime = downtime
+        }
+    }
+
+    /// Between `from` and `until` (from the start of the workload), the nodes are cut in two
+    /// halves (even and odd numbers, relays and clients alike) that cannot reach each other.
+    public struct Partition: Sendable, Equatable {
+        public var from: Duration
+        public var until: Duration
+
+        public init(from: Duration, until: Duration) {
+            self.from = from
+            self.until = until
+        }
+    }
+
+    public var relays = 5
+    public var clients = 10
+    /// How long clients send (virtual time); then the network runs until every message is
+    /// delivered or `drain` has passed.
+    public var duration: Duration = .seconds(600)
+    public var seed = "secirc"
+    /// Each client's mean time between messages (exponential), each to a random contact.
+    public var messageInterval: Duration = .seconds(60)
+    /// Contacts each client adds (they add it back by the session set-up).
+    public var contacts = 3
+    public var cover: Cover = .off
+    /// Probability that a datagram is lost.
+    public var loss = 0.0
+    /// Probability that a datagram arrives twice.
+    public var duplicate = 0.0
+    /// Probability that a datagram is held back by an extra `latency` (so it arrives after later ones).
+    public var reorder = 0.0
+    /// One-way delay of every datagram, plus a uniform `0..<jitter`.
+    public var latency: Duration = .milliseconds(20)
+    public var jitter: Duration = .milliseconds(10)
+    public var crashes: [Crash] = []
+    public var partitions: [Partition] = []
+    /// The client's mailbox poll interval (`network.poll_interval_ms`).
+    public var pollInterval: Duration = .seconds(1)
+    /// The network's mean per-hop mixing delay μ (security.yaml `network.mean_delay_ms`).
+    public var meanDelayMilliseconds = 50
+    /// The network's cover rate λ, packets per second per client (security.yaml `network.cover_rate_per_s`).
+    public var coverRate = 2.0
+    public var directoryPeriod: Duration = .seconds(3_600)
+    /// The clients' resend backoff (client.yaml `messages.retry_*_seconds`).
+    public var retryInitial: Duration = .seconds(2)
+    public var retryMax: Duration = .seconds(300)
+    /// The longest the network runs after `duration` to deliver what is still on its way.
+    public var drain: Duration = .seconds(1_800)
+
+    public init() {}
+}

@@ -1,0 +1,165 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+import SecIRCTransport
+import Testing
+
+/// The one link manager, alone: a client side and a relay side exchanging datagrams by hand
+/// on a manual clock.
+@Suite struct LinkManagerTests {
+    struct Pair {
+        var now = UnixTime(seconds: 1_800_000_000)
+        var rng = SeededRandom(seed: "links")
+        var client: LinkManager
+        var relay: LinkManager
+        let relayPeer: LinkPeer
+        let clientAddress = try! SocketAddress(host: "10.0.0.9", port: 5000)
+        var atRelay: [[UInt8]] = []
+        var atClient: [[UInt8]] = []
+        /// What the relay saw arrive (frames, in order).
+        var relayFrames: [[UInt8]] = []
+
+        init(clientConfiguration: LinkManager.Configuration = .client, relayTune: (inout LinkManager.Configuration) -> Void = { _ in }) {
+            var rng = SeededRandom(seed: "pair keys")
+            let key = AgreementPrivateKey(using: &rng)
+            var relayConfiguration = LinkManager.Configuration(localStatic: key)
+            relayTune(&relayConfiguration)
+            relay = LinkManager(configuration: relayConfiguration, now: now, rng: &rng)
+            client = LinkManager(configuration: clientConfiguration, now: now, rng: &rng)
+            relayPeer = LinkPeer(id: SigningPrivateKey(using: &rng).publicKey.id, address: try! SocketAddress(host: "10.0.0.1", port: 6690),
+                                 linkKey: key.publicKey)
+        }
+
+        mutating func send(_ frame: [UInt8]) -> LinkManager.SendResult {
+            var out: [Datagram] = []
+            let result = client.send(frame, to: relayPeer, now: now, rng: &rng, out: &out)
+            atRelay += out.map(\.bytes)
+            return result
+        }
+
+        /// Delivers everything in flight both ways, optionally losing what goes to the relay.
+        mutating func exchange(dropToRelay: Bool = false) {
+            while !atRelay.isEmpty || !atClient.isEmpty {
+                for bytes in atRelay where !dropToRelay {
+                    var out: [Datagram] = []
+                    // Frame kind 0 is padding (the initiator's key-confirmation keepalive).
+                    if let delivery = relay.receive(bytes, from: clientAddress, now: now, rng: &rng, out: &out),
+                       delivery.frame.first != 0 {
+                        relayFrames.append(delivery.frame)
+                    }
+                    atClient += out.map(\.bytes)
+                }
+                atRelay = []
+                for bytes in atClient {
+                    var out: [Datagram] = []
+                    _ = client.receive(bytes, from: relayPeer.address, now: now, rng: &rng, out: &out)
+                    atRelay += out.map(\.bytes)
+                }
+                atClient = []
+            }
+        }
+
+        mutating func advance(by duration: Duration) -> [ID] {
+            now = now.adding(duration)
+            var out: [Datagram] = []
+            let failed = client.tick(now: now, rng: &rng, out: &out)
+            atRelay += out.map(\.bytes)
+            var relayOut: [Datagram] = []
+            _ = relay.tick(now: now, rng: &rng, out: &relayOut)
+            atClient += relayOut.map(\.bytes)
+            return failed
+        }
+    }
+
+    static let frame = [UInt8](repeating: 7, count: PacketGeometry.standard.linkFrameLength)
+
+    @Test func framesWaitForTheHandshakeAndLeaveInOrder() {
+        var pair = Pair()
+        let frames = (0..<3).map { i in [UInt8](repeating: UInt8(i + 1), count: 100) }
+        #expect(frames.map { pair.send($0) } == [.queued, .queued, .queued])
+        #expect(pair.client.queuedFrames == 3)
+        pair.exchange()
+        #expect(pair.relayFrames == frames)
+        #expect(pair.client.queuedFrames == 0)
+        #expect(pair.client.linkedPeers == [pair.relayPeer.id])
+        #expect(pair.send(Self.frame) == .sent)
+        #expect(pair.client.counters.handshakes == 1 && pair.relay.counters.handshakes == 1)
+    }
+
+    @Test func anUnansweredHandshakeIsResentThenGivenUpAndTheFramesCounted() {
+        var pair = Pair()
+        _ = pair.send(Self.frame)
+        pair.atRelay = [] // lost
+        #expect(pair.client.nextDeadline == pair.now.adding(.seconds(1)), "the client resends after a second")
+        #expect(pair.advance(by: .seconds(1)).isEmpty)
+        #expect(pair.atRelay.count == 1, "a second initiation")
+        pair.atRelay = []
+        #expect(pair.advance(by: .milliseconds(2_500)) == [pair.relayPeer.id], "given up after 3.5 s")
+        #expect(pair.client.counters.handshakeTimeouts == 1)
+        #expect(pair.client.queuedFrames == 0)
+    }
+
+    @Test func queuesAreBoundedPerPeer() {
+        var configuration = LinkManager.Configuration.client
+        configuration.pendingPerPeer = 2
+        var pair = Pair(clientConfiguration: configuration)
+        #expect([pair.send(Self.frame), pair.send(Self.frame), pair.send(Self.frame)] == [.queued, .queued, .dropped])
+        #expect(pair.client.counters.queueFull == 1)
+    }
+
+    /// Sending on a session older than `rekeyAfterTime` starts a new handshake while the old
+    /// session still carries frames; an idle session just expires.
+    @Test func rekeyOnSendAndExpiryWhenIdle() {
+        var pair = Pair()
+        _ = pair.send(Self.frame)
+        pair.exchange()
+        _ = pair.advance(by: .seconds(121))
+        #expect(pair.send(Self.frame) == .sent)
+        #expect(pair.atRelay.count == 2, "the frame and a new initiation")
+        pair.exchange()
+        #expect(pair.relay.counters.handshakes == 2)
+        #expect(pair.relay.sessionCount == 2, "the old session lives until it expires")
+        _ = pair.advance(by: .seconds(200))
+        #expect(pair.client.sessionCount == 0 && pair.relay.sessionCount == 0)
+        #expect(pair.client.linkedPeers.isEmpty)
+        #expect(pair.send(Self.frame) == .queued, "a new link is made for the next frame")
+    }
+
+    @Test func theSessionTableIsBounded() {
+        var pair = Pair { $0.maxSessions = 1 }
+        _ = pair.send(Self.frame)
+        pair.exchange()
+        var other = LinkManager(configuration: .client, now: pair.now, rng: &pair.rng)
+        var out: [Datagram] = []
+        other.send(Self.frame, to: pair.relayPeer, now: pair.now, rng: &pair.rng, out: &out)
+        var answers: [Datagram] = []
+        _ = pair.relay.receive(out[0].bytes, from: try! SocketAddress(host: "10.0.0.10", port: 5000), now: pair.now, rng: &pair.rng,
+                               out: &answers)
+        #expect(answers.isEmpty)
+        #expect(pair.relay.counters.sessionLimit == 1)
+    }
+
+    @Test func aResetMakesANewLinkForTheNextFrame() {
+        var pair = Pair()
+        _ = pair.send(Self.frame)
+        pair.exchange()
+        pair.client.reset(pair.relayPeer.id)
+        #expect(pair.send(Self.frame) == .queued)
+        pair.exchange()
+        #expect(pair.relay.counters.handshakes == 2)
+        #expect(pair.relayFrames.count == 2)
+    }
+
+    @Test func randomDatagramsAreCountedNeverTrap() {
+        var pair = Pair()
+        var out: [Datagram] = []
+        for _ in 0..<2_000 {
+            let bytes = pair.rng.bytes(Int.random(in: 0...1_300, using: &pair.rng))
+            _ = pair.relay.receive(bytes, from: pair.clientAddress, now: pair.now, rng: &pair.rng, out: &out)
+            _ = pair.client.receive(bytes, from: pair.relayPeer.address, now: pair.now, rng: &pair.rng, out: &out)
+        }
+        #expect(out.isEmpty)
+        let dropped = pair.relay.counters.dropped.values.reduce(0, +) + pair.client.counters.dropped.values.reduce(0, +)
+        #expect(dropped == 4_000)
+    }
+}
