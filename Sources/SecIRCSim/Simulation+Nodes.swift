@@ -17,7 +17,7 @@ extension Simulation {
     static func numeric(_ text: String) -> SocketAddress? { try? SocketAddress(parsing: text) }
 
     func setUpRelays() {
-        var keys = SeededRandom(seed: "\(options.seed)/relay keys")
+        var keys = BufferedRandom(seed: "\(options.seed)/relay keys")
         let identities = (0..<options.relays).map { _ in SigningPrivateKey(using: &keys) }
         let firstRingAddress = Self.relayAddress(0)
         let roster = Roster(members: [Roster.Member(identityKey: identities[0].publicKey, udp: "\(firstRingAddress)",
@@ -35,7 +35,7 @@ extension Simulation {
             configuration.resolve = Self.numeric
             relayConfigurations.append(configuration)
             relayAddresses.append(address)
-            relayRandom.append(SeededRandom(seed: "\(options.seed)/relay \(i)"))
+            relayRandom.append(BufferedRandom(seed: "\(options.seed)/relay \(i)"))
             relayUp.append(true)
             relayTimer.append(nil)
             nodeAt[address] = .relay(i)
@@ -49,10 +49,11 @@ extension Simulation {
 
     func setUpClients() {
         let roster = relayConfigurations[0].roster
-        let clientsStart = start.adding(.seconds(10))
-        var choices = SeededRandom(seed: "\(options.seed)/bootstrap")
+        // Clients come once the relays have joined (a few seconds): they verify one directory.
+        let clientsStart = start.adding(.seconds(30))
+        var choices = BufferedRandom(seed: "\(options.seed)/bootstrap")
         for i in 0..<options.clients {
-            var random = SeededRandom(seed: "\(options.seed)/client \(i)")
+            var random = BufferedRandom(seed: "\(options.seed)/client \(i)")
             // Three bootstrap sources: the first ring and two others.
             var sources = [0] + Array((1..<max(options.relays, 1)).shuffled(using: &choices).prefix(2))
             sources = Array(Set(sources)).sorted()
@@ -62,7 +63,7 @@ extension Simulation {
             configuration.delayFactor = options.cover.delayFactor
             configuration.pollInterval = options.pollInterval
             configuration.resolve = Self.numeric
-            let retry = RetrySchedule(initialMs: options.retryInitial.milliseconds, maximumMs: options.retryMax.milliseconds)
+            let retry = RetrySchedule(initialMs: options.effectiveRetryInitial.milliseconds, maximumMs: options.retryMax.milliseconds)
             let messenger: Messenger
             do {
                 // Every client here is added by several others at once: no hourly cap on new contacts.

@@ -12,7 +12,7 @@ import SecIRCTransport
 /// event (given deterministic hashing: `secirc-sim` sees to it).
 ///
 /// Timeline: relays start at 0 (relay 0 is the first ring, the others join through it);
-/// clients at 10 s; at 20 s each client adds `contacts` others from their invites; the
+/// clients at 30 s; at 40 s each client adds `contacts` others from their invites; the
 /// workload (and the clock of crash and partition times) starts at 60 s and lasts `duration`;
 /// then the network runs until every message arrived or `drain` has passed.
 public final class Simulation {
@@ -39,7 +39,7 @@ public final class Simulation {
     var relays: [RelayEngine] = []
     var relayConfigurations: [RelayEngine.Configuration] = []
     var relayUp: [Bool] = []
-    var relayRandom: [SeededRandom] = []
+    var relayRandom: [BufferedRandom] = []
     var relayTimer: [UnixTime?] = []
     var relayAddresses: [SocketAddress] = []
     /// Counters of relay engines that crashed (their memory is gone; what they counted is not).
@@ -47,15 +47,22 @@ public final class Simulation {
 
     var clients: [ClientEngine] = []
     var messengers: [Messenger] = []
-    var clientRandom: [SeededRandom] = []
+    var clientRandom: [BufferedRandom] = []
     var clientTimer: [UnixTime?] = []
     var clientAddresses: [SocketAddress] = []
     var contactsAdded: [[Int]] = []
 
     var nodeAt: [SocketAddress: NodeID] = [:]
     var relayByURL: [String: Int] = [:]
-    var network: SeededRandom
-    var workload: SeededRandom
+    var network: BufferedRandom
+    /// When the last datagram on each path arrives (so jitter does not reorder one path).
+    var lastArrival: [Path: UnixTime] = [:]
+
+    struct Path: Hashable {
+        var from: SocketAddress
+        var to: SocketAddress
+    }
+    var workload: BufferedRandom
     var stats = SimulationStats()
 
     var workloadStart: UnixTime { start.adding(.seconds(60)) }
@@ -64,8 +71,8 @@ public final class Simulation {
     public init(options: SimulationOptions) {
         self.options = options
         now = start
-        network = SeededRandom(seed: "\(options.seed)/network")
-        workload = SeededRandom(seed: "\(options.seed)/workload")
+        network = BufferedRandom(seed: "\(options.seed)/network")
+        workload = BufferedRandom(seed: "\(options.seed)/workload")
     }
 
     /// Runs the whole simulation and reports what happened.
@@ -73,7 +80,7 @@ public final class Simulation {
         stats.clients = options.clients
         setUpRelays()
         setUpClients()
-        queue.schedule(.contacts, at: start.adding(.seconds(20)))
+        queue.schedule(.contacts, at: start.adding(.seconds(40)))
         for crash in options.crashes { queue.schedule(.crash(crash), at: workloadStart.adding(crash.at)) }
         for client in clients.indices {
             queue.schedule(.send(client: client), at: workloadStart.adding(exponential(mean: options.messageInterval)))
@@ -196,9 +203,15 @@ public final class Simulation {
             }
             let copies = options.duplicate > 0 && Double.random(in: 0..<1, using: &network) < options.duplicate ? 2 : 1
             for _ in 0..<copies {
-                var delay = options.latency + jitter()
-                if options.reorder > 0, Double.random(in: 0..<1, using: &network) < options.reorder { delay += options.latency }
-                queue.schedule(.datagram(datagram, from: source), at: now.adding(delay))
+                // One path keeps its order (jitter does not overtake); `reorder` holds a datagram back.
+                let path = Path(from: source, to: datagram.address)
+                var at = max(now.adding(options.latency + jitter()), lastArrival[path] ?? now)
+                if options.reorder > 0, Double.random(in: 0..<1, using: &network) < options.reorder {
+                    at = at.adding(options.latency)
+                } else {
+                    lastArrival[path] = at
+                }
+                queue.schedule(.datagram(datagram, from: source), at: at)
             }
         }
     }

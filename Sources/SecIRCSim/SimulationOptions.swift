@@ -87,11 +87,16 @@ public struct SimulationOptions: Sendable, Equatable {
     /// The network's cover rate λ, packets per second per client (security.yaml `network.cover_rate_per_s`).
     public var coverRate = 2.0
     public var directoryPeriod: Duration = .seconds(3_600)
-    /// The clients' resend backoff (client.yaml `messages.retry_*_seconds`).
+    /// The clients' resend backoff (client.yaml `messages.retry_*_seconds`). The first resend
+    /// waits at least two poll intervals (a receipt needs one poll at each end), as a client
+    /// configured with a long poll interval should.
     public var retryInitial: Duration = .seconds(2)
     public var retryMax: Duration = .seconds(300)
     /// The longest the network runs after `duration` to deliver what is still on its way.
     public var drain: Duration = .seconds(1_800)
 
     public init() {}
+
+    /// The first resend's wait the clients use: `retryInitial`, or two poll intervals if longer.
+    public var effectiveRetryInitial: Duration { max(retryInitial, pollInterval * 2) }
 }

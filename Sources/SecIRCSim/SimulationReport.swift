@@ -70,6 +70,14 @@ extension Simulation {
         lines.append(("datagrams", "\(stats.datagrams)"))
         lines.append(("datagrams_per_message", format(Double(stats.datagrams) / Double(messages))))
         lines.append(("http_exchanges", "\(stats.httpExchanges)"))
+        let relayTotals = (crashedCounters + relays.map(\.counters)).reduce(into: (fetches: 0, handshakes: 0, peels: 0)) {
+            $0.fetches += $1.fetches
+            $0.handshakes += $1.handshakes
+            $0.peels += $1.forwarded + $1.delivered + $1.coverDropped
+        }
+        lines.append(("mailbox_fetches", "\(relayTotals.fetches)"))
+        lines.append(("link_handshakes", "\(relayTotals.handshakes)"))
+        lines.append(("sphinx_peels", "\(relayTotals.peels)"))
         lines.append(("crashes", stats.crashes.map { "relay\($0.relay)@\(($0.at.nanoseconds - workloadStart.nanoseconds) / 1_000_000_000)s" }
             .joined(separator: ",").nonEmpty ?? "none"))
         lines.append(("virtual_end_s", "\((stats.finished.nanoseconds - workloadStart.nanoseconds) / 1_000_000_000)"))

@@ -30,7 +30,7 @@ public struct RelayDescriptor: SignedContent, Hashable {
     /// Format version (1).
     public var version: Int
     /// Ed25519 identity: signs this descriptor, names the relay.
-    public var identityKey: SigningPublicKey
+    public var identityKey: SigningPublicKey { didSet { id = identityKey.id } }
     /// X25519 static key for the Noise link layer.
     public var linkKey: AgreementPublicKey
     /// `host:port` of the UDP data plane.
@@ -46,12 +46,14 @@ public struct RelayDescriptor: SignedContent, Hashable {
     /// Unix seconds when signed.
     public var published: Int64
 
-    public var id: ID { identityKey.id }
+    /// SHA-256 of `identityKey`, computed once (paths and fetches ask for it all the time).
+    public private(set) var id: ID
 
     public init(version: Int = 1, identityKey: SigningPublicKey, linkKey: AgreementPublicKey, udp: String, http: String,
                 onionKeys: [OnionKeyEntry], capacity: Int, flags: [String], published: Int64) {
         self.version = version
         self.identityKey = identityKey
+        id = identityKey.id
         self.linkKey = linkKey
         self.udp = udp
         self.http = http
@@ -66,6 +68,15 @@ public struct RelayDescriptor: SignedContent, Hashable {
         case identityKey = "identity_key"
         case linkKey = "link_key"
         case onionKeys = "onion_keys"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(version: c.decode(Int.self, forKey: .version), identityKey: c.decode(SigningPublicKey.self, forKey: .identityKey),
+                      linkKey: c.decode(AgreementPublicKey.self, forKey: .linkKey), udp: c.decode(String.self, forKey: .udp),
+                      http: c.decode(String.self, forKey: .http), onionKeys: c.decode([OnionKeyEntry].self, forKey: .onionKeys),
+                      capacity: c.decode(Int.self, forKey: .capacity), flags: c.decode([String].self, forKey: .flags),
+                      published: c.decode(Int64.self, forKey: .published))
     }
 
     public func validate() throws {

@@ -113,10 +113,10 @@ public struct RelayDirectory: SignedContent, Hashable {
 
     /// The relays' descriptors, each checked against its own signature. Throws if any fails:
     /// the first ring vouched for every one.
-    public func descriptors() throws -> [RelayDescriptor] {
+    public func descriptors(known: [Bytes32: RelayDescriptor] = [:]) throws -> [RelayDescriptor] {
         var seen: Set<ID> = []
         return try relays.map { document in
-            let descriptor = try Unverified<RelayDescriptor>(document).verified()
+            let descriptor = try known[document.bodyHash] ?? Unverified<RelayDescriptor>(document).verified()
             guard seen.insert(descriptor.id).inserted else { throw DirectoryError.invalid("relay \(descriptor.id) listed twice") }
             return descriptor
         }
@@ -133,6 +133,15 @@ extension Unverified where Content == RelayDirectory {
     /// bytes, then that the directory is valid at `now` (Unix seconds) and well-formed,
     /// including every relay descriptor's own signature.
     public func verified(trusting trusted: Roster, now: Int64) throws -> RelayDirectory {
+        try verifiedWithDescriptors(trusting: trusted, now: now).directory
+    }
+
+    /// ``verified(trusting:now:)``, also returning the verified descriptors. A descriptor whose
+    /// exact signed body is in `known` (by ``SignedDocument/bodyHash``: verified before, e.g. in
+    /// the directory held until now) is not verified again — the same bytes were signed by the
+    /// same key — so a new directory costs a signature check only for what changed.
+    public func verifiedWithDescriptors(trusting trusted: Roster, now: Int64, known: [Bytes32: RelayDescriptor] = [:]) throws
+        -> (directory: RelayDirectory, descriptors: [RelayDescriptor]) {
         try trusted.validate()
         let valid = document.validSigners(among: trusted.keys).count
         guard valid >= trusted.threshold else {
@@ -142,8 +151,7 @@ extension Unverified where Content == RelayDirectory {
         guard now >= directory.validAfter, now < directory.validUntil else {
             throw DirectoryError.notValidAt(now: now, validAfter: directory.validAfter, validUntil: directory.validUntil)
         }
-        _ = try directory.descriptors()
-        return directory
+        return (directory, try directory.descriptors(known: known))
     }
 }
 

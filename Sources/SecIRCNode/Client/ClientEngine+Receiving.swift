@@ -25,7 +25,7 @@ extension ClientEngine {
         guard let (contact, ids) = received.receipt, let held = tracker.held else { return }
         do {
             if let outgoing = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng) {
-                try send(outgoing, relays: held.descriptors, freshLink: false, now: now, rng: &rng, effects: &effects)
+                try send(outgoing, held: held, freshLink: false, now: now, rng: &rng, effects: &effects)
             }
         } catch {
             status.drop("receipt_failed")

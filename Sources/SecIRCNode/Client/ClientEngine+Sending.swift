@@ -17,7 +17,7 @@ extension ClientEngine {
 
     /// Sends what the outbox says is due. The messenger schedules each message's next attempt
     /// (exponential backoff) before it is prepared, so a failure here is retried later.
-    mutating func sendDueOutbox(_ relays: [RelayDescriptor], now: UnixTime, rng: inout some RandomSource,
+    mutating func sendDueOutbox(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
                                 effects: inout NodeEffects<Event>) {
         let due: [MessageRecord]
         do { due = try messenger.dueOutbox(now: now) } catch {
@@ -29,7 +29,7 @@ extension ClientEngine {
             do {
                 guard let outgoing = try messenger.prepareSend(message, now: now, rng: &rng) else { continue }
                 // A retry makes a fresh link: the entry relay may have restarted and lost ours.
-                try send(outgoing, relays: relays, freshLink: outgoing.attempt > 1, now: now, rng: &rng, effects: &effects)
+                try send(outgoing, held: held, freshLink: outgoing.attempt > 1, now: now, rng: &rng, effects: &effects)
             } catch {
                 status.drop("send_failed")
             }
@@ -39,15 +39,15 @@ extension ClientEngine {
 
     /// Fragments, seals and sends one session message to the first of the recipient's mailboxes
     /// (in this attempt's order) whose relay is listed.
-    mutating func send(_ outgoing: Outgoing, relays: [RelayDescriptor], freshLink: Bool, now: UnixTime,
+    mutating func send(_ outgoing: Outgoing, held: DirectoryTracker.Held, freshLink: Bool, now: UnixTime,
                        rng: inout some RandomSource, effects: inout NodeEffects<Event>) throws {
-        guard let mailbox = outgoing.mailboxesInTurn.first(where: { m in relays.contains { $0.id == m.relayID } }) else {
+        guard let mailbox = outgoing.mailboxesInTurn.first(where: { held.byID[$0.relayID] != nil }) else {
             throw SendError.noMailboxListed
         }
         let fragments = try SealedPacket.fragments(of: outgoing.message, transferID: outgoing.transferID)
         for fragment in fragments {
             let body = try SealedPacket.seal(fragment, to: outgoing.recipient, rng: &rng)
-            try sendOnion(body, to: mailbox, relays: relays, freshLink: freshLink && fragment.index == 0, now: now, rng: &rng,
+            try sendOnion(body, to: mailbox, held: held, freshLink: freshLink && fragment.index == 0, now: now, rng: &rng,
                           effects: &effects)
         }
     }
@@ -56,9 +56,9 @@ extension ClientEngine {
     /// hands it to the path's first relay: at once when cover traffic is off, otherwise in the
     /// place of the next cover packet, so that the client's sending times are the Poisson
     /// process whether it has something to say or not (Loopix).
-    private mutating func sendOnion(_ body: [UInt8], to mailbox: MailboxAddress, relays: [RelayDescriptor], freshLink: Bool,
+    private mutating func sendOnion(_ body: [UInt8], to mailbox: MailboxAddress, held: DirectoryTracker.Held, freshLink: Bool,
                                     now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) throws {
-        let (packet, entry) = try onion(body, to: mailbox, relays: relays, now: now, rng: &rng)
+        let (packet, entry) = try onion(body, to: mailbox, held: held, now: now, rng: &rng)
         guard coverRate > 0 else { return try transmit(packet, via: entry, freshLink: freshLink, now: now, rng: &rng, effects: &effects) }
         guard paced.count - pacedHead < configuration.pacedCapacity else {
             // More real traffic than the cover rate carries for a long while: send rather than lose it.
@@ -68,10 +68,11 @@ extension ClientEngine {
         paced.append(Paced(packet: packet, entry: entry, freshLink: freshLink))
     }
 
-    private func onion(_ body: [UInt8], to mailbox: MailboxAddress, relays: [RelayDescriptor], now: UnixTime,
+    private func onion(_ body: [UInt8], to mailbox: MailboxAddress, held: DirectoryTracker.Held, now: UnixTime,
                        rng: inout some RandomSource) throws -> ([UInt8], RelayDescriptor) {
-        let path = try PathSelector.path(to: mailbox.relayID, relays: relays, length: configuration.pathLength,
-                                         avoiding: downRelays, rng: &rng)
+        guard let last = held.byID[mailbox.relayID] else { throw PathSelector.PathError.unknownRelay(mailbox.relayID) }
+        let path = PathSelector.path(to: last, relays: held.descriptors, length: configuration.pathLength,
+                                     avoiding: downRelays, rng: &rng)
         let meanDelay = Double(tracker.held?.directory.network.meanDelayMs ?? 0) * configuration.delayFactor
         let packet = try PathSelector.packet(path: path, mailbox: mailbox.mailboxID, body: body, meanDelayMs: meanDelay,
                                              now: now, rng: &rng)
@@ -121,7 +122,7 @@ extension ClientEngine {
                     try transmit(next.packet, via: next.entry, freshLink: next.freshLink, now: now, rng: &rng, effects: &effects)
                 } else if let own = messenger.mailboxes.randomElement(using: &rng) {
                     let (packet, entry) = try onion(rng.bytes(PacketGeometry.standard.bodyLength), to: own.address,
-                                                    relays: held.descriptors, now: now, rng: &rng)
+                                                    held: held, now: now, rng: &rng)
                     try transmit(packet, via: entry, freshLink: false, now: now, rng: &rng, effects: &effects)
                     status.coverPacketsSent += 1
                 }

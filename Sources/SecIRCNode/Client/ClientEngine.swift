@@ -30,6 +30,8 @@ public struct ClientEngine: NodeEngine {
         public var fetchTimeout: Duration = .seconds(2)
         /// Fetches in a row while a mailbox still holds more.
         public var fetchRounds = 8
+        /// How long the rest of a batch may trail its `fetch done` (reordered datagrams).
+        public var fetchStragglers: Duration = .milliseconds(250)
         /// A relay whose handshake failed is left out of paths and fetches this long.
         public var downTime: Duration = .seconds(30)
         /// A mailbox relay missing from the directory this long is replaced (a restarting relay
@@ -73,6 +75,9 @@ public struct ClientEngine: NodeEngine {
         enum Stage: Sendable {
             case awaitingChallenge
             case awaitingMessages
+            /// `fetch done` arrived before some of the batch (datagrams may be reordered): the
+            /// rest may still come until `until`.
+            case finishing(status: FetchStatus, remaining: UInt32, sent: UInt32, until: UnixTime)
         }
 
         var mailbox: MailboxKey
@@ -109,6 +114,10 @@ public struct ClientEngine: NodeEngine {
     public internal(set) var status = ClientNetworkStatus()
     var nextFetchID: UInt64 = 1
     var nextHousekeeping: UnixTime
+    /// When lost mailbox relays are looked for next (and at once after a new directory).
+    var nextMailboxCheck: UnixTime
+    /// A directory valid at the last tick is held.
+    var directoryUsable = false
 
     /// - Parameter messenger: the end-to-end rules over the client's store (shared with the
     ///   API, which queues messages and adds contacts; then it sends ``Command/outboxChanged``).
@@ -119,6 +128,7 @@ public struct ClientEngine: NodeEngine {
         tracker = DirectoryTracker(roster: configuration.roster, sources: configuration.bootstrapURLs)
         nextPoll = now
         nextHousekeeping = now
+        nextMailboxCheck = now
     }
 
     // MARK: NodeEngine
@@ -171,19 +181,23 @@ public struct ClientEngine: NodeEngine {
             down = down.filter { $0.value > now }
             status.linked = links.linkedPeers
         }
-        if let held = tracker.held, tracker.isValid(at: now) {
-            replaceLostMailboxes(held.descriptors, now: now, rng: &rng, effects: &effects)
+        directoryUsable = tracker.isValid(at: now)
+        if let held = tracker.held, directoryUsable {
+            if now >= nextMailboxCheck {
+                nextMailboxCheck = now.adding(.seconds(30))
+                replaceLostMailboxes(held, now: now, rng: &rng, effects: &effects)
+            }
             if messenger.mailboxes.count < configuration.mailboxRelays {
                 do { _ = try messenger.chooseMailboxes(from: held.descriptors, count: configuration.mailboxRelays, rng: &rng) } catch {
                     effects.events.append(.problem("cannot choose mailbox relays: \(error)"))
                 }
             }
-            expireFetches(now: now)
+            expireFetches(now: now, rng: &rng, effects: &effects)
             if now >= nextPoll {
                 nextPoll = now.adding(configuration.pollInterval)
-                pollMailboxes(held.descriptors, now: now, rng: &rng, effects: &effects)
+                pollMailboxes(held, now: now, rng: &rng, effects: &effects)
             }
-            if let due = outboxDue, due <= now { sendDueOutbox(held.descriptors, now: now, rng: &rng, effects: &effects) }
+            if let due = outboxDue, due <= now { sendDueOutbox(held, now: now, rng: &rng, effects: &effects) }
             sendCover(held, now: now, rng: &rng, effects: &effects)
         }
     }
@@ -191,11 +205,15 @@ public struct ClientEngine: NodeEngine {
     public var nextDeadline: UnixTime? {
         var next = min(links.nextDeadline, nextHousekeeping)
         if let fetch = tracker.nextDeadline { next = min(next, fetch) }
-        guard tracker.held != nil else { return next }
+        // Without a usable directory nothing is sent or fetched: only its fetch is due.
+        guard directoryUsable else { return next }
         next = min(next, nextPoll)
         if let due = outboxDue { next = min(next, due) }
         if let cover = nextCover { next = min(next, cover) }
-        for fetch in fetches.values { next = min(next, fetch.started.adding(configuration.fetchTimeout)) }
+        for fetch in fetches.values {
+            next = min(next, fetch.started.adding(configuration.fetchTimeout))
+            if case let .finishing(_, _, _, until) = fetch.stage { next = min(next, until) }
+        }
         return next
     }
 
@@ -208,14 +226,15 @@ public struct ClientEngine: NodeEngine {
         status.fetchedAt = now
         // The cover rate may have changed: draw the next slot from the new one.
         nextCover = nil
+        nextMailboxCheck = now
     }
 
     /// Replaces mailbox relays that have been missing from the directory for a long while.
-    private mutating func replaceLostMailboxes(_ relays: [RelayDescriptor], now: UnixTime, rng: inout some RandomSource,
+    private mutating func replaceLostMailboxes(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
                                                effects: inout NodeEffects<Event>) {
-        let listed = Set(relays.map(\.id))
+        let relays = held.descriptors
         for mailbox in messenger.mailboxes {
-            if listed.contains(mailbox.relayID) {
+            if held.byID[mailbox.relayID] != nil {
                 unlistedSince[mailbox.relayID] = nil
             } else if unlistedSince[mailbox.relayID] == nil {
                 unlistedSince[mailbox.relayID] = now

@@ -20,10 +20,19 @@ public enum PathSelector {
     public static func path(to last: ID, relays: [RelayDescriptor], length: Int, avoiding: Set<ID> = [],
                             rng: inout some RandomSource) throws -> [RelayDescriptor] {
         guard let final = relays.first(where: { $0.id == last }) else { throw PathError.unknownRelay(last) }
-        let candidates = relays.filter { $0.id != last }
-        let live = candidates.filter { !avoiding.contains($0.id) }
-        let others = (live.count >= length - 1 ? live : candidates).shuffled(using: &rng)
-        return Array(others.prefix(max(length - 1, 0))) + [final]
+        return path(to: final, relays: relays, length: length, avoiding: avoiding, rng: &rng)
+    }
+
+    /// The same, given the last relay's descriptor. The others are a uniformly random ordered
+    /// choice (a partial Fisher–Yates shuffle: one random draw per hop, not per relay).
+    public static func path(to final: RelayDescriptor, relays: [RelayDescriptor], length: Int, avoiding: Set<ID> = [],
+                            rng: inout some RandomSource) -> [RelayDescriptor] {
+        let hops = max(length - 1, 0)
+        var pool = relays.filter { $0.id != final.id && !avoiding.contains($0.id) }
+        if pool.count < hops { pool = relays.filter { $0.id != final.id } }
+        let count = min(hops, pool.count)
+        for i in 0..<count { pool.swapAt(i, Int.random(in: i..<pool.count, using: &rng)) }
+        return Array(pool.prefix(count)) + [final]
     }
 
     /// The onion key `relay` accepts at `now`: the newest whose validity covers it, else the first listed.

@@ -14,11 +14,21 @@ public import SecIRCCrypto
 public struct DirectoryTracker: Sendable {
     /// The directory in use, with its signed envelope and verified descriptors.
     public struct Held: Sendable {
-        public var document: SignedDocument
-        public var directory: RelayDirectory
-        public var descriptors: [RelayDescriptor]
+        public let document: SignedDocument
+        public let directory: RelayDirectory
+        public let descriptors: [RelayDescriptor]
+        /// The descriptors by relay ID.
+        public let byID: [ID: RelayDescriptor]
         /// `"<hex of the body hash>"`, as relays serve it.
-        public var etag: String { "\"\(document.bodyHash.hex)\"" }
+        public let etag: String
+
+        init(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor]) {
+            self.document = document
+            self.directory = directory
+            self.descriptors = descriptors
+            byID = Dictionary(descriptors.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            etag = "\"\(document.bodyHash.hex)\""
+        }
     }
 
     /// What a fetch answer did.
@@ -126,8 +136,11 @@ public struct DirectoryTracker: Sendable {
         let directory: RelayDirectory
         let descriptors: [RelayDescriptor]
         do {
-            directory = try Unverified<RelayDirectory>(document).verified(trusting: roster, now: now.seconds)
-            descriptors = try directory.descriptors()
+            // Descriptors that were in the directory held are not verified again.
+            var known: [Bytes32: RelayDescriptor] = [:]
+            if let held { for (signed, descriptor) in zip(held.directory.relays, held.descriptors) { known[signed.bodyHash] = descriptor } }
+            (directory, descriptors) = try Unverified<RelayDirectory>(document)
+                .verifiedWithDescriptors(trusting: roster, now: now.seconds, known: known)
         } catch {
             throw .invalid("\(error)")
         }
@@ -165,7 +178,7 @@ public struct DirectoryTracker: Sendable {
 
     private func refreshInterval(now: UnixTime) -> Duration {
         guard let held, isValid(at: now) else { return retryInterval }
-        if let id = expectListed, !held.descriptors.contains(where: { $0.id == id }) { return retryInterval }
+        if let id = expectListed, held.byID[id] == nil { return retryInterval }
         let half = Duration.seconds(max(held.directory.validUntil - now.seconds, 0)) / 2
         return min(max(half, retryInterval), maximumRefresh)
     }
