@@ -51,6 +51,9 @@ let package = Package(
             name: "SecIRCHTTP",
             dependencies: ["CMicroHTTPD", "CJansson", "SecIRCCrypto"],
             swiftSettings: swiftSettings),
+        // The client API's contract (openapi/client.yaml) as Codable values, and a small blocking
+        // HTTP/1.1 client for it. Foundation only: the daemon imports it for the types alone.
+        .target(name: "SecIRCAPI", swiftSettings: swiftSettings),
         .target(
             name: "SecIRCRelay",
             dependencies: [
@@ -69,7 +72,7 @@ let package = Package(
         .target(
             name: "SecIRCClient",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -85,13 +88,13 @@ let package = Package(
         // The `secirc` command line: a client of the daemon's HTTP API, and `secirc devnet`.
         .target(
             name: "SecIRCCLI",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SecIRCAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         .executableTarget(name: "secirc", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCCLI",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -117,13 +120,14 @@ let package = Package(
         .testTarget(
             name: "SecIRCClientTests",
             dependencies: [
-                "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport",
+                "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCAPI",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCCLI"],
+            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCCLI"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -1,3 +1,5 @@
+public import SecIRCAPI
+
 /// An error the `secirc` command reports as `secirc: <description>` with exit status 1.
 public protocol CLIFailure: Error, CustomStringConvertible {}
 

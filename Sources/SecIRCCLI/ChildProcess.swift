@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SecIRCAPI
 
 /// A child process of `secirc devnet`: started with posix_spawn in its own process group (so a
 /// Ctrl-C in the terminal reaches only `secirc`, which then stops the children in order), with

@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCAPI
 
 extension Devnet {
     /// What ``smoke(timeout:)`` found.
@@ -49,7 +50,7 @@ extension Devnet {
                 if s.delivered == nil,
                    let body = try? s.from.api.call("GET", "/v1/messages/\(s.id)"),
                    let message = try? APIClient.decode(Message.self, from: body) {
-                    sent[index].senderState = message.state ?? "?"
+                    sent[index].senderState = message.state
                     if message.state == "delivered" { sent[index].delivered = .now - s.sentAt }
                 }
                 if s.received == nil,

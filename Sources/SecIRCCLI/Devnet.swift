@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+public import SecIRCAPI
 
 /// A whole secIRC network on this machine, as real processes: relays (the first is the first
 /// ring, the others trust it, like scripts/mesh.sh) and clients that have become each other's

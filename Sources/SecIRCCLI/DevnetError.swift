@@ -1,3 +1,5 @@
+public import SecIRCAPI
+
 /// Why `secirc devnet` could not start or keep its network.
 public enum DevnetError: CLIFailure, Equatable {
     /// A program it runs was not found.

@@ -1,4 +1,5 @@
 import Glibc
+import SecIRCAPI
 
 /// A TCP port on 127.0.0.1 nothing listens on right now (bound to port 0 and released).
 enum FreePort {

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import SecIRCCLI
+import SecIRCAPI
 import Synchronization
 import Testing
 

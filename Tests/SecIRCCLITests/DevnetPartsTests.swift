@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SecIRCAPI
 @testable import SecIRCCLI
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCAPI
 @testable import SecIRCClient
 import SecIRCCore
 import SecIRCCrypto
@@ -76,5 +77,21 @@ import Testing
         #expect(text.contains(#""directory":{"age_seconds":5,"relays":2,"serial":7,"valid_after":1799999990,"valid_until":1800003600},"drops":{"fetch_failed":2},"#))
         #expect(text.contains(#""relays":[{"id":"\#(relays[0].id.hex)","linked":false,"udp":"127.0.0.1:7000"},{"id":"\#(relays[1].id.hex)","linked":true,"udp":"127.0.0.1:7001"}]}"#))
         #expect(text.contains(#""packets_sent":3,"#))
+    }
+
+    /// An event's data is the JSON the routes answer with for the same message or contact.
+    @Test func eventsCarryTheRoutesJSON() throws {
+        let f = try ClientRoutesFixture()
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        _ = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.messenger.invite(now: .t0).uri)"}"#)
+        let id = try #require(f.handle(.post, "/v1/conversations/\(dave.id.hex)/messages", body: #"{"text":"hi"}"#).object["id"] as? String)
+        let message = try #require(try f.user.messenger.store.message(id: MessageID(hex: id)))
+        let contact = try #require(try f.user.messenger.store.contact(id: dave.id))
+        #expect(APIEvent(ClientEvent.message(message)).serverSentEvent
+            == ServerSentEvent(event: "message", data: Self.text(f.handle(.get, "/v1/messages/\(id)"))))
+        #expect(APIEvent(ClientEvent.contact(contact)).serverSentEvent
+            == ServerSentEvent(event: "contact", data: Self.text(f.handle(.get, "/v1/contacts/\(dave.id.hex)"))))
+        #expect(APIEvent(ClientEvent.receipt(id: message.id, contact: dave.id)).serverSentEvent
+            == ServerSentEvent(event: "receipt", data: #"{"contact":"\#(dave.id.hex)","id":"\#(id)","state":"delivered"}"#))
     }
 }
