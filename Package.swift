@@ -54,6 +54,9 @@ let package = Package(
         // The client API's contract (openapi/client.yaml) as Codable values, and a small blocking
         // HTTP/1.1 client for it. Foundation only: the daemon imports it for the types alone.
         .target(name: "SecIRCAPI", swiftSettings: swiftSettings),
+        // The one process launcher: child processes, free ports, and relays and clients started
+        // from configuration it writes (a devnet, the integration tests, the benchmarks).
+        .target(name: "SecIRCLauncher", dependencies: ["SecIRCAPI"], swiftSettings: swiftSettings),
         .target(
             name: "SecIRCRelay",
             dependencies: [
@@ -88,13 +91,13 @@ let package = Package(
         // The `secirc` command line: a client of the daemon's HTTP API, and `secirc devnet`.
         .target(
             name: "SecIRCCLI",
-            dependencies: ["SecIRCAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SecIRCAPI", "SecIRCLauncher", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         .executableTarget(name: "secirc", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCCLI",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCLauncher",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -124,10 +127,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCLauncher"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCLauncherTests", dependencies: ["SecIRCLauncher", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCCLI"],
+            name: "IntegrationTests",
+            dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCLauncher"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import SecIRCAPI
-import SecIRCCLI
+import SecIRCLauncher
 import Synchronization
 
 /// End-to-end messaging through the real daemons: a `Devnet` (relays a, b, c and client

@@ -1,6 +1,6 @@
 import Foundation
-@testable import SecIRCAPI
-@testable import SecIRCCLI
+import SecIRCAPI
+import SecIRCLauncher
 import Testing
 
 /// The POSIX HTTP client against a real socket: a tiny server on 127.0.0.1:0.
