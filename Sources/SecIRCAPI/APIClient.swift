@@ -2,9 +2,10 @@ import Foundation
 
 /// A small blocking HTTP/1.1 client for loopback daemons, over POSIX sockets: one request per
 /// connection (`Connection: close`), Content-Length, chunked and close-delimited responses,
-/// and a streaming reader for `text/event-stream` (``events(path:idleTimeout:)``). It is the one
-/// HTTP client of the project's own code: the `secirc` command line, the launcher (relays
-/// without a token), the integration tests and the benchmarks.
+/// and a streaming reader for `text/event-stream` (``events(path:idleTimeout:)``). It is the
+/// HTTP client of the `secirc` command line, of the launcher (relays, without a token), of the
+/// integration tests and of the benchmarks. (The daemons fetch directories, possibly over
+/// HTTPS, with URLSession.)
 ///
 /// A value type holding only its configuration; every call opens its own connection, so one
 /// client may be used from several threads.

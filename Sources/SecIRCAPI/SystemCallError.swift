@@ -4,6 +4,7 @@ import Glibc
 public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The call, e.g. "connect" or "posix_spawn /path/to/program".
     public let call: String
+    /// The `errno` it failed with.
     public let errno: Int32
 
     public init(call: String, errno: Int32) {

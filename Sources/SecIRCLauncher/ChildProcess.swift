@@ -25,6 +25,7 @@ public final class ChildProcess {
 
     /// A name for messages (`relay a`, `alice`).
     public let name: String
+    /// Its process id, which is also its process group's.
     public let pid: pid_t
     /// Where its stdout (and, without an ``errorLogPath``, its stderr) goes.
     public let logPath: String
@@ -32,6 +33,7 @@ public final class ChildProcess {
     public let errorLogPath: String?
     /// The log file's size when the child started: what comes after is this child's.
     private let logStart: UInt64
+    /// How it ended, once ``poll()`` has seen it end.
     public private(set) var termination: Termination?
 
     /// Starts `executable` (a path) with `arguments` and exactly `environment`. The log files are
@@ -93,6 +95,7 @@ public final class ChildProcess {
         return termination
     }
 
+    /// True until it has ended (polls).
     public var isRunning: Bool { poll() == nil }
 
     /// Sends `signal` while the child runs.

@@ -6,6 +6,7 @@ extension Devnet {
     public struct SmokeResult: Sendable {
         /// One line per message: who sent it, and whether it was delivered and received.
         public var lines: [String]
+        /// True when every message was delivered and received in time.
         public var passed: Bool
     }
 

@@ -63,11 +63,14 @@ public final class Devnet {
         var child: ChildProcess?
     }
 
+    /// How the network is laid out.
     public let options: DevnetOptions
     /// Where everything is (``DevnetOptions/directory`` or a new temporary directory); empty
     /// until the first process is started.
     public private(set) var directory = ""
+    /// The relays started, in order (the first is the first ring of ``start()``).
     public private(set) var relays: [Relay] = []
+    /// The clients started, in order.
     public private(set) var clients: [Client] = []
     /// True when ``directory`` was made for this network (nothing of the user's is in it).
     public private(set) var directoryIsTemporary = false
