@@ -56,6 +56,12 @@ let package = Package(
         .target(
             name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto"],
             swiftSettings: swiftSettings),
+        // The client API's contract (openapi/client.yaml) as Codable values, and a small blocking
+        // HTTP/1.1 client for it. Foundation only: the daemon imports it for the types alone.
+        .target(name: "SecIRCAPI", swiftSettings: swiftSettings),
+        // The one process launcher: child processes, free ports, and relays and clients started
+        // from configuration it writes (a devnet, the integration tests, the benchmarks).
+        .target(name: "SecIRCLauncher", dependencies: ["SecIRCAPI"], swiftSettings: swiftSettings),
         .target(
             name: "SecIRCRelay",
             dependencies: [
@@ -74,7 +80,7 @@ let package = Package(
         .target(
             name: "SecIRCClient",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime", "SecIRCAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,13 +96,13 @@ let package = Package(
         // The `secirc` command line: a client of the daemon's HTTP API, and `secirc devnet`.
         .target(
             name: "SecIRCCLI",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SecIRCAPI", "SecIRCLauncher", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         .executableTarget(name: "secirc", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCCLI", "SecIRCNode",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -131,14 +137,17 @@ let package = Package(
         .testTarget(
             name: "SecIRCClientTests",
             dependencies: [
-                "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode",
+                "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode", "SecIRCAPI",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim"], swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCLauncher"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCLauncherTests", dependencies: ["SecIRCLauncher", "SecIRCAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCCLI", "SecIRCNode"],
+            name: "IntegrationTests",
+            dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode"],
             swiftSettings: swiftSettings),
     ]
 )

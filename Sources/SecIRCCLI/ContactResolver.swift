@@ -1,3 +1,5 @@
+public import SecIRCAPI
+
 /// Finds the contact a command-line argument means: a contact name, a full id, or a unique
 /// id prefix.
 ///

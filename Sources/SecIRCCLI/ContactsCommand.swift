@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecIRCAPI
 
 /// `secirc contacts [list|add|rename|remove]`.
 struct ContactsCommand: ParsableCommand {
@@ -33,8 +34,7 @@ struct ContactsCommand: ParsableCommand {
 
         func run() throws {
             let session = try DaemonSession(options: global)
-            var body = ["invite": uri]
-            if let name { body["name"] = name }
+            let body = AddContactRequest(invite: uri, name: name)
             try session.show(session.call("POST", "/v1/contacts", json: body), as: Contact.self) { "added \(TextFormat.contact($0))" }
         }
     }
@@ -53,7 +53,7 @@ struct ContactsCommand: ParsableCommand {
         func run() throws {
             let session = try DaemonSession(options: global)
             let old = try session.contact(contact)
-            try session.show(session.call("PUT", "/v1/contacts/\(old.id)", json: ["name": name]), as: Contact.self) {
+            try session.show(session.call("PUT", "/v1/contacts/\(old.id)", json: RenameContactRequest(name: name)), as: Contact.self) {
                 "renamed \(old.name) to \($0.name) (\($0.id.prefix(16)))"
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCAPI
 
 /// What a daemon command works with: the API client the global options describe, and the
 /// token file's problem, if it could not be read, to report when the daemon asks for a token.
@@ -30,11 +31,21 @@ struct DaemonSession {
 
     var json: Bool { options.json }
 
-    /// One request; the body of a 2xx answer.
+    /// One request without a body; the body of a 2xx answer.
     @discardableResult
-    func call(_ method: String, _ path: String, json body: [String: String]? = nil) throws -> [UInt8] {
+    func call(_ method: String, _ path: String) throws -> [UInt8] {
         do {
-            return try client.call(method, path, json: body)
+            return try client.call(method, path)
+        } catch {
+            throw explain(error)
+        }
+    }
+
+    /// One request with `json` as its body; the body of a 2xx answer.
+    @discardableResult
+    func call(_ method: String, _ path: String, json: some Encodable) throws -> [UInt8] {
+        do {
+            return try client.call(method, path, json: json)
         } catch {
             throw explain(error)
         }
@@ -49,13 +60,8 @@ struct DaemonSession {
         return CLIError("\(code): \(message) (HTTP 401): the token in \(tokenPath) is not this daemon's (pass --token-file or --data-dir)")
     }
 
-    /// One request, its 2xx JSON decoded.
-    func decode<T: Decodable>(_ type: T.Type, _ path: String, method: String = "GET", json body: [String: String]? = nil) throws -> T {
-        try APIClient.decode(type, from: call(method, path, json: body))
-    }
-
     func contacts() throws -> [Contact] {
-        try decode(ContactList.self, "/v1/contacts").contacts
+        try APIClient.decode(ContactList.self, from: call("GET", "/v1/contacts")).contacts
     }
 
     /// The contact a command-line argument means (a name, an id, or a unique id prefix).

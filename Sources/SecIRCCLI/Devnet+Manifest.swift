@@ -1,4 +1,5 @@
 import Foundation
+public import SecIRCLauncher
 
 extension Devnet {
     /// `devnet.json`: `{"relays":[{name,http,udp,data_dir,admin_token_file}],
@@ -19,7 +20,8 @@ extension Devnet {
     /// Where `devnet.json` is.
     public var manifestPath: String { directory + "/devnet.json" }
 
-    func writeManifest() throws(DevnetError) {
+    /// Writes ``manifest`` to ``manifestPath``.
+    public func writeManifest() throws(DevnetError) {
         do {
             let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)

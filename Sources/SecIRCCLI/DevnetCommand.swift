@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SecIRCLauncher
 
 /// `secirc devnet`: three relays and two clients on this machine.
 struct DevnetCommand: ParsableCommand {
@@ -47,6 +48,7 @@ struct DevnetCommand: ParsableCommand {
 
         do {
             try devnet.start()
+            try devnet.writeManifest()
         } catch .interrupted {
             Console.out("devnet: interrupted; stopping")
             devnet.stop()

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import SecIRCAPI
 
 /// Options every daemon command takes: where the API is, where its token is, and the output
 /// form. Accepted before or after the subcommand (`secirc --api URL send bob hi`).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecIRCAPI
 
 /// `secirc id`: this client's id and identity key.
 struct IdentityCommand: ParsableCommand {
@@ -9,7 +10,7 @@ struct IdentityCommand: ParsableCommand {
     func run() throws {
         let session = try DaemonSession(options: global)
         try session.show(session.call("GET", "/v1/identity"), as: Identity.self) { identity in
-            TextFormat.table([["id", identity.id], ["identity key", identity.identityKey ?? "-"]])
+            TextFormat.table([["id", identity.id], ["identity key", identity.identityKey]])
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecIRCAPI
 
 /// `secirc invite`: the `secirc:` invite to give a contact.
 struct InviteCommand: ParsableCommand {
@@ -15,8 +16,6 @@ struct InviteCommand: ParsableCommand {
         if global.json { return Console.json(body) }
         let invite = try APIClient.decode(InviteResponse.self, from: body)
         Console.out(invite.uri)
-        if let expires = invite.expiresMilliseconds {
-            Console.error("valid until \(TextFormat.time(expires)); the other side runs: secirc contacts add <this URI>")
-        }
+        Console.error("valid until \(TextFormat.time(invite.expiresMilliseconds)); the other side runs: secirc contacts add <this URI>")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecIRCAPI
 
 /// `secirc messages <contact> [--limit N] [--before CURSOR]`.
 struct MessagesCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecIRCAPI
 
 /// `secirc network`: what the daemon knows of the relay network.
 struct NetworkCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import SecIRCAPI
 
 /// `secirc`: drives a running `secirc-client` through its HTTP API, and starts a whole network
 /// on this machine (`secirc devnet`).

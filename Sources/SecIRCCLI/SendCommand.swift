@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecIRCAPI
 
 /// `secirc send <contact> <text>`.
 struct SendCommand: ParsableCommand {
@@ -22,7 +23,7 @@ struct SendCommand: ParsableCommand {
     func run() throws {
         let session = try DaemonSession(options: global)
         let target = try session.contact(contact)
-        let body = try session.call("POST", "/v1/conversations/\(target.id)/messages", json: ["text": text.joined(separator: " ")])
-        try session.show(body, as: Message.self) { "\($0.state ?? "queued") \($0.id) to \(target.name)" }
+        let body = try session.call("POST", "/v1/conversations/\(target.id)/messages", json: SendTextRequest(text: text.joined(separator: " ")))
+        try session.show(body, as: Message.self) { "\($0.state) \($0.id) to \(target.name)" }
     }
 }

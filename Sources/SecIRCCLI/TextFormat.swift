@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCAPI
 
 /// The human-readable forms of the API's answers (what `secirc` prints without `--json`).
 /// Pure functions of their input and a time zone, so tests pin them.
@@ -27,47 +28,38 @@ enum TextFormat {
     static func contacts(_ contacts: [Contact], timeZone: TimeZone = .current) -> String {
         guard !contacts.isEmpty else { return "no contacts yet (add one: secirc contacts add <secirc:... invite>)" }
         let rows = contacts.map { contact in
-            [contact.name, String(contact.id.prefix(16)), contact.session ?? "-",
-             contact.addedMilliseconds.map { time($0, timeZone: timeZone) } ?? "-"]
+            [contact.name, String(contact.id.prefix(16)), contact.session, time(contact.addedMilliseconds, timeZone: timeZone)]
         }
         return table([["NAME", "ID", "SESSION", "ADDED"]] + rows)
     }
 
     static func contact(_ contact: Contact) -> String {
-        "\(contact.name) (\(contact.id.prefix(16))), session \(contact.session ?? "unknown")"
+        "\(contact.name) (\(contact.id.prefix(16))), session \(contact.session)"
     }
 
-    /// One message: `[time] you: text (state)` or `[time] name: text`.
+    /// One message: `[time] you → name: text (state)` or `[time] name: text`.
     static func message(_ message: Message, contactName: String, timeZone: TimeZone = .current) -> String {
-        let when = message.timestampMilliseconds.map { "[\(time($0, timeZone: timeZone))] " } ?? ""
-        let body = message.text ?? "(\(message.kind ?? "unknown") message)"
+        let when = "[\(time(message.timestampMilliseconds, timeZone: timeZone))] "
+        let body = message.kind == "text" ? message.text : "(\(message.kind) message)"
         if message.direction == "out" {
-            return "\(when)you → \(contactName): \(body) (\(message.state ?? "unknown"))"
+            return "\(when)you → \(contactName): \(body) (\(message.state))"
         }
         return "\(when)\(contactName): \(body)"
     }
 
     /// One event of `/v1/events` as a line; `names` maps contact ids to names.
     static func event(_ event: ServerSentEvent, names: [String: String], timeZone: TimeZone = .current) -> String {
-        let bytes = Array(event.data.utf8)
         func name(_ id: String) -> String { names[id] ?? String(id.prefix(16)) }
-        switch event.event {
-        case "message":
-            if let message = try? APIClient.decode(Message.self, from: bytes) {
-                return self.message(message, contactName: name(message.contact), timeZone: timeZone)
-            }
-        case "receipt":
-            if let receipt = try? APIClient.decode(Receipt.self, from: bytes) {
-                return "\(receipt.state) \(receipt.id.prefix(8)) to \(name(receipt.contact))"
-            }
-        case "contact":
-            if let contact = try? APIClient.decode(Contact.self, from: bytes) {
-                return "contact \(self.contact(contact))"
-            }
-        default:
-            break
+        switch APIEvent(event) {
+        case let .message(message)?:
+            return self.message(message, contactName: name(message.contact), timeZone: timeZone)
+        case let .receipt(receipt)?:
+            return "\(receipt.state) \(receipt.id.prefix(8)) to \(name(receipt.contact))"
+        case let .contact(contact)?:
+            return "contact \(self.contact(contact))"
+        case nil:
+            return "\(event.event) \(event.data)"
         }
-        return "\(event.event) \(event.data)"
     }
 
     /// An event as one JSON line: `{"event":"message","data":{...}}`.
@@ -84,26 +76,21 @@ enum TextFormat {
     static func network(_ status: NetworkStatus, timeZone: TimeZone = .current) -> String {
         var rows: [[String]] = []
         if let directory = status.directory {
-            var text = "serial \(directory.serial)"
-            if let relays = directory.relays { text += ", \(relays) relays" }
-            if let age = directory.ageSeconds { text += ", \(age) s old" }
-            if let until = directory.validUntil { text += ", valid until \(time(until * 1000, timeZone: timeZone))" }
-            rows.append(["directory", text])
+            rows.append(["directory", "serial \(directory.serial), \(directory.relays) relays, \(directory.ageSeconds) s old, "
+                + "valid until \(time(directory.validUntil * 1000, timeZone: timeZone))"])
         } else {
             rows.append(["directory", "none verified yet"])
         }
-        for relay in status.relays ?? [] {
-            rows.append(["relay", "\(relay.id.prefix(16))  \(relay.udp ?? "-")  \(relay.linked == true ? "linked" : "not linked")"])
+        for relay in status.relays {
+            rows.append(["relay", "\(relay.id.prefix(16))  \(relay.udp)  \(relay.linked ? "linked" : "not linked")"])
         }
-        for mailbox in status.mailboxes ?? [] {
+        for mailbox in status.mailboxes {
             rows.append(["mailbox", "\(mailbox.mailboxID.prefix(16)) at relay \(mailbox.relayID.prefix(16))"])
         }
-        if let length = status.pathLength { rows.append(["path length", "\(length)"]) }
-        if let cover = status.coverTraffic {
-            rows.append(["cover traffic", "\(cover)" + (status.coverPacketsSent.map { ", \($0) cover packets sent" } ?? "")])
-        }
-        rows.append(["packets", "\(status.packetsSent ?? 0) sent, \(status.packetsReceived ?? 0) received"])
-        if let outbox = status.outbox { rows.append(["outbox", "\(outbox) waiting"]) }
+        rows.append(["path length", "\(status.pathLength)"])
+        rows.append(["cover traffic", "\(status.coverTraffic), \(status.coverPacketsSent) cover packets sent"])
+        rows.append(["packets", "\(status.packetsSent) sent, \(status.packetsReceived) received"])
+        rows.append(["outbox", "\(status.outbox) waiting"])
         return table(rows)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecIRCAPI
 
 /// `secirc watch`: follows `/v1/events`.
 struct WatchCommand: ParsableCommand {
@@ -31,7 +32,7 @@ struct WatchCommand: ParsableCommand {
                 Console.out(TextFormat.eventJSON(event))
                 continue
             }
-            if event.event == "contact", let contact = try? APIClient.decode(Contact.self, from: Array(event.data.utf8)) {
+            if case let .contact(contact)? = APIEvent(event) {
                 names[contact.id] = contact.name
             }
             Console.out(TextFormat.event(event, names: names))

@@ -1,3 +1,4 @@
+import SecIRCAPI
 public import SecIRCHTTP
 public import SecIRCNode
 import Synchronization
@@ -22,12 +23,12 @@ public final class ClientEvents: Sendable {
     public var subscriberCount: Int { streams.withLock { list in list.filter { !$0.isClosed }.count } }
 
     public func publish(_ event: ClientEvent) {
-        let (name, data) = ClientJSON.event(event)
+        let sent = APIEvent(event).serverSentEvent
         let open = streams.withLock { list -> [HTTPEventStream] in
             list.removeAll { $0.isClosed }
             return list
         }
-        for stream in open { stream.send(event: name, data: data) }
+        for stream in open { stream.send(event: sent.event, data: sent.data) }
     }
 
     public func closeAll() {

@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCAPI
 import SecIRCConfig
 public import SecIRCCore
 import SecIRCCrypto
@@ -68,45 +69,28 @@ public struct ClientRoutes: Sendable {
     // MARK: Identity and invite
 
     private func identity() -> HTTPResponse {
-        .json(["id": messenger.identity.id.hex, "identity_key": messenger.identity.signingKey.rawValue.hex])
-    }
-
-    private struct InviteBody: Encodable {
-        var uri: String
-        var expiresMs: Int64
-        var mailboxes: [ClientJSON.Mailbox]
-        enum CodingKeys: String, CodingKey {
-            case uri, mailboxes
-            case expiresMs = "expires_ms"
-        }
+        .json(Identity(id: messenger.identity.id.hex, identityKey: messenger.identity.signingKey.rawValue.hex))
     }
 
     private func invite() throws -> HTTPResponse {
         var rng = SystemRandom()
         let invite = try messenger.invite(now: clock(), rng: &rng)
-        return .json(InviteBody(uri: invite.uri, expiresMs: Int64(clamping: invite.expiry) * 1000,
-                                mailboxes: invite.mailboxes.map(ClientJSON.Mailbox.init)))
+        return .json(InviteResponse(uri: invite.uri, expiresMilliseconds: Int64(clamping: invite.expiry) * 1000,
+                                    mailboxes: invite.mailboxes.map(Mailbox.init)))
     }
 
     // MARK: Contacts
 
-    private struct ContactList: Encodable { var contacts: [ClientJSON.Contact] }
-
     private func contacts() throws -> HTTPResponse {
-        .json(ContactList(contacts: try messenger.contacts().map(ClientJSON.Contact.init)))
-    }
-
-    private struct AddContact: Decodable {
-        var invite: String
-        var name: String?
+        .json(ContactList(contacts: try messenger.contacts().map(Contact.init)))
     }
 
     private func addContact(_ request: HTTPRequest) throws -> HTTPResponse {
-        let body = try request.decodeJSON(AddContact.self)
+        let body = try request.decodeJSON(AddContactRequest.self)
         var rng = SystemRandom()
         let record = try messenger.addContact(inviteURI: body.invite, name: body.name, now: clock(), rng: &rng)
         poke()
-        return .json(ClientJSON.Contact(record), status: 201)
+        return .json(Contact(record), status: 201)
     }
 
     private func contactID(_ request: HTTPRequest) throws -> ID {
@@ -119,15 +103,13 @@ public struct ClientRoutes: Sendable {
     private func contact(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
         guard let record = try messenger.contact(id: id) else { throw ClientError.notFound("no contact \(id.hex)") }
-        return .json(ClientJSON.Contact(record))
+        return .json(Contact(record))
     }
-
-    private struct Rename: Decodable { var name: String }
 
     private func rename(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
-        let body = try request.decodeJSON(Rename.self)
-        return .json(ClientJSON.Contact(try messenger.renameContact(id: id, to: body.name)))
+        let body = try request.decodeJSON(RenameContactRequest.self)
+        return .json(Contact(try messenger.renameContact(id: id, to: body.name)))
     }
 
     private func removeContact(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -137,42 +119,13 @@ public struct ClientRoutes: Sendable {
 
     // MARK: Conversations and messages
 
-    private struct Conversation: Encodable {
-        var contact: ClientJSON.Contact
-        var last: ClientJSON.Message?
-        var count: Int
-        enum CodingKeys: String, CodingKey { case contact, last, count }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(contact, forKey: .contact)
-            try c.encode(last, forKey: .last) // null, not absent
-            try c.encode(count, forKey: .count)
-        }
-    }
-
-    private struct ConversationList: Encodable { var conversations: [Conversation] }
-
     private func conversations() throws -> HTTPResponse {
         let summaries = try messenger.conversationSummaries()
         let list = try messenger.contacts().map { contact in
-            Conversation(contact: ClientJSON.Contact(contact), last: summaries[contact.id].map { ClientJSON.Message($0.last) },
+            Conversation(contact: Contact(contact), last: summaries[contact.id].map { Message($0.last) },
                          count: summaries[contact.id]?.count ?? 0)
         }
         return .json(ConversationList(conversations: list))
-    }
-
-    private struct MessagePage: Encodable {
-        var messages: [ClientJSON.Message]
-        var nextBefore: Int64?
-        enum CodingKeys: String, CodingKey {
-            case messages
-            case nextBefore = "next_before"
-        }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(messages, forKey: .messages)
-            try c.encode(nextBefore, forKey: .nextBefore) // null, not absent
-        }
     }
 
     private func messages(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -181,7 +134,7 @@ public struct ClientRoutes: Sendable {
         let limit = try Self.integer(request.query["limit"], name: "limit", default: 50, range: 1...500)
         let before = try request.query["before"].map { try Self.integer($0, name: "before", default: 0, range: 1...Int64.max) }
         let page = try messenger.messages(with: id, before: before, limit: Int(limit))
-        return .json(MessagePage(messages: page.messages.map(ClientJSON.Message.init),
+        return .json(MessagePage(messages: page.messages.map(Message.init),
                                  nextBefore: page.more ? page.messages.first?.cursor : nil))
     }
 
@@ -193,92 +146,35 @@ public struct ClientRoutes: Sendable {
         return number
     }
 
-    private struct SendText: Decodable { var text: String }
-
     private func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
-        let body = try request.decodeJSON(SendText.self)
+        let body = try request.decodeJSON(SendTextRequest.self)
         var rng = SystemRandom()
         let record = try messenger.queueText(to: id, text: body.text, now: clock(), rng: &rng)
         poke()
-        return .json(ClientJSON.Message(record), status: 202)
+        return .json(Message(record), status: 202)
     }
 
     private func message(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let text = request.pathParameters["id"], let id = try? MessageID(hex: text.lowercased()),
               let record = try messenger.message(id: id), record.kind == .text
         else { throw HTTPError.notFound("no message \(request.pathParameters["id"]?.prefix(80) ?? "")") }
-        return .json(ClientJSON.Message(record))
+        return .json(Message(record))
     }
 
     // MARK: Network
-
-    private struct NetworkBody: Encodable {
-        struct Directory: Encodable {
-            var serial: UInt64
-            var validAfter: Int64
-            var validUntil: Int64
-            var ageSeconds: Int64
-            var relays: Int
-            enum CodingKeys: String, CodingKey {
-                case serial, relays
-                case validAfter = "valid_after"
-                case validUntil = "valid_until"
-                case ageSeconds = "age_seconds"
-            }
-        }
-        struct Relay: Encodable {
-            var id: String
-            var udp: String
-            var linked: Bool
-        }
-        var directory: Directory?
-        var mailboxes: [ClientJSON.Mailbox]
-        var relays: [Relay]
-        var pathLength: Int
-        var coverTraffic: String
-        var coverPacketsSent: Int
-        var packetsSent: Int
-        var packetsReceived: Int
-        var coverPacketsReceived: Int
-        var drops: [String: Int]
-        var outbox: Int
-        enum CodingKeys: String, CodingKey {
-            case directory, mailboxes, relays, outbox, drops
-            case coverPacketsReceived = "cover_packets_received"
-            case pathLength = "path_length"
-            case coverTraffic = "cover_traffic"
-            case coverPacketsSent = "cover_packets_sent"
-            case packetsSent = "packets_sent"
-            case packetsReceived = "packets_received"
-        }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(directory, forKey: .directory) // null, not absent
-            try c.encode(mailboxes, forKey: .mailboxes)
-            try c.encode(relays, forKey: .relays)
-            try c.encode(pathLength, forKey: .pathLength)
-            try c.encode(coverTraffic, forKey: .coverTraffic)
-            try c.encode(coverPacketsSent, forKey: .coverPacketsSent)
-            try c.encode(packetsSent, forKey: .packetsSent)
-            try c.encode(packetsReceived, forKey: .packetsReceived)
-            try c.encode(coverPacketsReceived, forKey: .coverPacketsReceived)
-            try c.encode(drops, forKey: .drops)
-            try c.encode(outbox, forKey: .outbox)
-        }
-    }
 
     private func networkState() throws -> HTTPResponse {
         let snapshot = network.snapshot
         let now = clock()
         let directory = snapshot.directory.map { d in
-            NetworkBody.Directory(serial: d.serial, validAfter: d.validAfter, validUntil: d.validUntil,
+            NetworkStatus.Directory(serial: d.serial, validAfter: d.validAfter, validUntil: d.validUntil,
                                   ageSeconds: snapshot.fetchedAt.map { max(now.seconds - $0.seconds, 0) } ?? 0,
                                   relays: snapshot.descriptors.count)
         }
-        return .json(NetworkBody(
-            directory: directory, mailboxes: messenger.mailboxes.map { ClientJSON.Mailbox($0.address) },
-            relays: snapshot.descriptors.map { NetworkBody.Relay(id: $0.id.hex, udp: $0.udp, linked: snapshot.linked.contains($0.id)) },
+        return .json(NetworkStatus(
+            directory: directory, mailboxes: messenger.mailboxes.map { Mailbox($0.address) },
+            relays: snapshot.descriptors.map { NetworkStatus.Relay(id: $0.id.hex, udp: $0.udp, linked: snapshot.linked.contains($0.id)) },
             pathLength: settings.client.network.pathLength, coverTraffic: settings.client.network.coverProfile.rawValue,
             coverPacketsSent: snapshot.coverPacketsSent, packetsSent: snapshot.packetsSent,
             packetsReceived: snapshot.packetsReceived, coverPacketsReceived: snapshot.coverPacketsReceived,

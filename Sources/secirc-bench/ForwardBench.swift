@@ -3,6 +3,7 @@ import Foundation
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCNode
+import SecIRCLauncher
 import SecIRCTransport
 import Synchronization
 
@@ -42,7 +43,7 @@ struct ForwardBench: ParsableCommand {
         defer { mesh.stop() }
         let sink = try Sink()
         try sink.register(with: mesh)
-        let idleRSS = mesh.relays.map { residentMiB(pid: $0.processIdentifier) }
+        let idleRSS = mesh.relays.map { residentMiB(pid: mesh.pid(of: $0)) }
         let sender = try Sender(to: mesh.descriptor(of: mesh.relays[0]))
         let path = try [mesh.relays[0], mesh.relays[1], mesh.relays[2]].map { try mesh.descriptor(of: $0) }
 
@@ -54,7 +55,7 @@ struct ForwardBench: ParsableCommand {
             swiftTrials.append(trial)
             print(String(format: "swift offered %.0f/s delivered %.0f/s (%.1f%%)", rate, trial.delivered, trial.fraction * 100))
         }
-        let peakRSS = mesh.relays.map { residentMiB(pid: $0.processIdentifier, peak: true) }
+        let peakRSS = mesh.relays.map { residentMiB(pid: mesh.pid(of: $0), peak: true) }
         mesh.stop()
         sink.stop()
 
@@ -136,7 +137,7 @@ struct ForwardBench: ParsableCommand {
     }
 
     private func cTrial(rate: Double, forwarder: String, send: String, sink: String) throws -> (rate: Double, delivered: Double, fraction: Double) {
-        let ports = (0..<4).map { _ in freePort(udp: true) }
+        let ports = try (0..<4).map { _ in try FreePort.udp() }
         let seconds = String(Int(Double(packets) / rate) + 10)
         var chain: [Process] = []
         for i in 0..<3 { chain.append(try start([forwarder, "fwd", String(ports[i]), String(ports[i + 1]), seconds])) }
@@ -158,7 +159,7 @@ struct ForwardBench: ParsableCommand {
     }
 
     private func cLatency(forwarder: String, pingpong: String) throws -> (p50: Double, p99: Double) {
-        let ports = (0..<4).map { _ in freePort(udp: true) }
+        let ports = try (0..<4).map { _ in try FreePort.udp() }
         var chain: [Process] = []
         for i in 0..<3 { chain.append(try start([forwarder, "fwd", String(ports[i]), String(i == 2 ? ports[3] : ports[i + 1]), "30"])) }
         Thread.sleep(forTimeInterval: 0.2)
@@ -173,88 +174,6 @@ struct ForwardBench: ParsableCommand {
             text.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Double($0.dropFirst(key.count + 1)) } ?? 0
         }
         return (value("p50"), value("p99"))
-    }
-}
-
-/// Three relay processes: A (first ring), B and C.
-final class BenchMesh {
-    let root: String
-    var relays: [Process] = []
-    var httpPorts: [UInt16] = []
-    var firstRingKey: SigningPrivateKey
-
-    init(binary: String, cpus: String?) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("secirc-bench-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        var rng = SystemRandom()
-        firstRingKey = SigningPrivateKey(using: &rng)
-        var aUDP: UInt16 = 0
-        for (i, name) in ["a", "b", "c"].enumerated() {
-            let dir = root + "/" + name
-            try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let udp = freePort(udp: true), http = freePort(udp: false)
-            if i == 0 {
-                try KeyFile.write(firstRingKey.seed(), to: dir + "/data/identity.key")
-                aUDP = udp
-            }
-            try """
-                relay: {data_dir: \(dir)/data}
-                udp: {listen: "127.0.0.1:\(udp)", queue_packets: 65536}
-                http: {listen: "127.0.0.1:\(http)"}
-                directory: {period_seconds: 1}
-                log: {level: \(ProcessInfo.processInfo.environment["SECIRC_BENCH_DEBUG"] != nil ? "debug" : "warning")}
-                """.write(toFile: dir + "/server.yaml", atomically: true, encoding: .utf8)
-            let members = i == 0 ? "[]" : """
-                [{public_key: \(firstRingKey.publicKey.rawValue.hex), udp: "127.0.0.1:\(aUDP)", http: "http://127.0.0.1:\(httpPorts[0])"}]
-                """
-            try "first_ring: {members: \(members)}\n".write(toFile: dir + "/security.yaml", atomically: true, encoding: .utf8)
-            let process = Process()
-            let arguments = [binary, "--config", dir + "/server.yaml", "--security", dir + "/security.yaml"]
-            if let cpus {
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-                process.arguments = ["-c", cpus] + arguments
-            } else {
-                process.executableURL = URL(fileURLWithPath: binary)
-                process.arguments = Array(arguments.dropFirst())
-            }
-            _ = FileManager.default.createFile(atPath: dir + "/relay.log", contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/relay.log"))
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-            relays.append(process)
-            httpPorts.append(http)
-        }
-        for port in httpPorts {
-            try BlockingHTTP.wait("relay on \(port) ready") { BlockingHTTP.request("http://127.0.0.1:\(port)/readyz")?.status == 200 }
-        }
-        try waitForRelays(3)
-    }
-
-    func waitForRelays(_ count: Int) throws {
-        for port in httpPorts {
-            try BlockingHTTP.wait("\(count) relays in the directory at \(port)") {
-                (BlockingHTTP.json("http://127.0.0.1:\(port)/v1/relays")?["relays"] as? [Any])?.count == count
-            }
-        }
-    }
-
-    func descriptor(of relay: Process) throws -> RelayDescriptor {
-        guard let index = relays.firstIndex(where: { $0 === relay }),
-              let object = BlockingHTTP.json("http://127.0.0.1:\(httpPorts[index])/v1/relay"),
-              let document = object["descriptor"],
-              let data = try? JSONSerialization.data(withJSONObject: document)
-        else { throw BenchError("no descriptor") }
-        return try Unverified<RelayDescriptor>(json: Array(data)).verified()
-    }
-
-    func stop() {
-        for relay in relays where relay.isRunning {
-            relay.terminate()
-            relay.waitUntilExit()
-        }
-        if ProcessInfo.processInfo.environment["SECIRC_BENCH_DEBUG"] == nil { try? FileManager.default.removeItem(atPath: root) }
     }
 }
 

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
+import SecIRCAPI
 import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
 import SecIRCNode
+import SecIRCLauncher
 import SecIRCRelay
 
 /// The relay's directory endpoint under load: requests per second of the relay's own routes
@@ -107,7 +109,7 @@ struct HTTPBench: ParsableCommand {
 
     /// Runs mhd_ref under wrk; the load and the CPU seconds mhd_ref used meanwhile.
     private func measureReference(_ binary: String, _ reference: Reference, wrk: String, bodyFile: String, bodyBytes: Int) throws -> (Load, Double) {
-        let port = try Self.freePort()
+        let port = try FreePort.tcp()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [String(port), bodyFile, String(threads), refMode, String(seconds + warmup + 30)]
@@ -199,50 +201,12 @@ struct HTTPBench: ParsableCommand {
         return (routes.router(), state.directory?.json ?? [])
     }
 
-    /// A port that was free a moment ago.
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchError("socket failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else { throw BenchError("cannot find a free port") }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
-    /// Connects to 127.0.0.1:port; -1 if refused.
-    private static func connectLoopback(_ port: UInt16) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 {
-            close(fd)
-            return -1
-        }
-        return fd
-    }
-
-    /// Waits (polling every 10 ms) until something listens on `port`.
+    /// Waits (polling every 10 ms) until something answers HTTP on `port`.
     static func waitForListener(port: UInt16, deadline seconds: Double) throws {
+        let client = try APIClient(baseURL: "http://127.0.0.1:\(port)", timeout: 5)
         let end = monotonicSeconds() + seconds
         while monotonicSeconds() < end {
-            let fd = connectLoopback(port)
-            if fd >= 0 {
-                close(fd)
-                return
-            }
+            if (try? client.send("GET", "/v1/directory")) != nil { return }
             usleep(10_000)
         }
         throw BenchError("nothing listening on port \(port) after \(seconds) s")
@@ -250,25 +214,15 @@ struct HTTPBench: ParsableCommand {
 
     /// One GET /v1/directory; fails unless it is 200 with a Content-Length of `expected`.
     static func checkBodyLength(port: UInt16, expected: Int, who: String) throws {
-        let fd = connectLoopback(port)
-        guard fd >= 0 else { throw BenchError("\(who): cannot connect") }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array("GET /v1/directory HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            response += chunk[0..<n]
+        let response: APIResponse
+        do {
+            response = try APIClient(baseURL: "http://127.0.0.1:\(port)", timeout: 5).send("GET", "/v1/directory")
+        } catch {
+            throw BenchError("\(who): \(error)")
         }
-        let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1.1 200"),
-              let line = text.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
-              Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) == expected else {
-            throw BenchError("\(who) does not serve a \(expected)-byte body: \(text.prefix(200))")
+        guard response.status == 200, response.head.headers["content-length"] == String(expected), response.body.count == expected else {
+            throw BenchError("\(who) does not serve a \(expected)-byte body: HTTP \(response.status) "
+                             + String(decoding: response.body.prefix(200), as: UTF8.self))
         }
     }
 }

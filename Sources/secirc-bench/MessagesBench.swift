@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SecIRCCLI
+import SecIRCAPI
+import SecIRCLauncher
 import Synchronization
 
 /// End-to-end messaging through the real daemons: a `Devnet` (relays a, b, c and client
@@ -62,11 +63,8 @@ struct MessagesBench: ParsableCommand {
         let tag = UUID().uuidString.prefix(8).lowercased()
         Thread {
             while let event = try? stream.next() {
-                guard event.event == "message",
-                      let message = try? APIClient.decode(Message.self, from: Array(event.data.utf8)),
-                      let text = message.text, text.hasPrefix("bench \(tag) ")
-                else { continue }
-                if arrivals.record(text) { slots.release() }
+                guard case let .message(message)? = APIEvent(event), message.text.hasPrefix("bench \(tag) ") else { continue }
+                if arrivals.record(message.text) { slots.release() }
             }
             readerDone.signal()
         }.start()
@@ -86,7 +84,7 @@ struct MessagesBench: ParsableCommand {
                 try devnet.checkChildren()
                 let text = "bench \(tag) \(name) \(index)"
                 let at = ContinuousClock.now
-                try alice.api.call("POST", "/v1/conversations/\(bob.id)/messages", json: ["text": text])
+                try alice.api.call("POST", "/v1/conversations/\(bob.id)/messages", json: SendTextRequest(text: text))
                 sent.append((text, at))
             }
             let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(timeout * 1000)))

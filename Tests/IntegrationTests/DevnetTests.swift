@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCLauncher
 import Testing
 
 /// `secirc devnet` as the README runs it: three relays and two client daemons as real
@@ -7,26 +8,14 @@ import Testing
     @Test func smokeRunDeliversBothWaysAndWritesTheManifest() async throws {
         let dir = try Processes.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let log = dir + "/secirc.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let process = Process()
-        process.executableURL = Processes.productsDirectory.appendingPathComponent("secirc")
-        process.arguments = ["devnet", "--smoke", "--dir", dir + "/net", "--bin-dir", Processes.productsDirectory.path]
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SECIRC_") }
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        defer {
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-        }
+        let devnet = try ChildProcess(name: "secirc devnet", executable: Processes.product("secirc"),
+                                      arguments: ["devnet", "--smoke", "--dir", dir + "/net", "--bin-dir", Processes.productsDirectory.path],
+                                      environment: Processes.environment(), logPath: dir + "/secirc.log")
+        defer { devnet.stop(timeout: 30) } // SIGTERM: it stops its own children first
         // devnet bounds every stage itself (60 s each, the smoke test 60 s); this bounds the whole.
-        try await eventually("secirc devnet --smoke to finish", within: 400, interval: .milliseconds(200)) { !process.isRunning }
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(process.terminationStatus == 0, "secirc devnet --smoke:\n\(text)")
+        try await eventually("secirc devnet --smoke to finish", within: 400, interval: .milliseconds(200)) { !devnet.isRunning }
+        let text = devnet.log
+        #expect(devnet.termination == .exited(0), "secirc devnet --smoke:\n\(text)")
         #expect(text.contains("devnet: smoke test passed"))
 
         let manifest = try #require(

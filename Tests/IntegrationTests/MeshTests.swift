@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCTransport
@@ -10,40 +7,25 @@ import Testing
 /// Three `secirc-relay` processes on loopback, one of them the first ring: the mesh an operator
 /// gets from one command each.
 @Suite(.serialized) struct MeshTests {
-    /// Starts A (first ring), B and C; waits until all are ready and A's directory lists all three.
-    static func startMesh(root: String, rotationSeconds: Int = 3_600, graceSeconds: Int = 60) async throws -> [RelayProcess] {
-        let a = try RelayProcess(name: "a", root: root, firstRing: nil, rotationSeconds: rotationSeconds, graceSeconds: graceSeconds)
-        let b = try RelayProcess(name: "b", root: root, firstRing: a, rotationSeconds: rotationSeconds, graceSeconds: graceSeconds)
-        let c = try RelayProcess(name: "c", root: root, firstRing: a, rotationSeconds: rotationSeconds, graceSeconds: graceSeconds)
-        let relays = [a, b, c]
-        for relay in relays { try relay.start() }
-        for relay in relays {
-            try await eventually("\(relay.name) ready") { try await relay.request("/readyz").status == 200 }
+    /// Starts A (first ring), B and C; returns once all are ready and each holds a directory
+    /// listing all three.
+    static func startMesh(rotationSeconds: Int = 3_600, graceSeconds: Int = 60) throws -> TestNetwork {
+        let mesh = try TestNetwork { options in
+            options.keyRotationSeconds = rotationSeconds
+            options.keyGraceSeconds = graceSeconds
         }
-        try await eventually("directory of 3 relays") {
-            let list = try await a.json("/v1/relays")
-            return (list["relays"] as? [Any])?.count == 3
-        }
-        for relay in relays {
-            try await eventually("\(relay.name) holds the 3-relay directory") {
-                let list = try await relay.json("/v1/relays")
-                return (list["relays"] as? [Any])?.count == 3
-            }
-        }
-        return relays
-    }
-
-    /// Ends the relay processes and removes their files.
-    static func stopMesh(_ relays: [RelayProcess], root: String) {
-        relays.forEach { $0.terminate() }
-        try? FileManager.default.removeItem(atPath: root)
+        let a = try mesh.startRelay("a", trusting: nil)
+        try mesh.startRelay("b", trusting: a)
+        try mesh.startRelay("c", trusting: a)
+        try mesh.devnet.waitForDirectory()
+        return mesh
     }
 
     /// The verified directory from `relay`, trusting A alone.
-    static func descriptors(from relay: RelayProcess, firstRing a: RelayProcess) async throws -> [ID: RelayDescriptor] {
-        let (_, data, _) = try await relay.request("/v1/directory")
-        let roster = Roster(members: [Roster.Member(identityKey: a.identity.publicKey, udp: "127.0.0.1:\(a.udpPort)", http: a.http)])
-        let directory = try Unverified<RelayDirectory>(json: Array(data)).verified(trusting: roster, now: Int64(Date().timeIntervalSince1970))
+    static func descriptors(from relay: RelayProcess, firstRing a: RelayProcess) throws -> [ID: RelayDescriptor] {
+        let data = try relay.request("/v1/directory").body
+        let roster = Roster(members: [Roster.Member(identityKey: a.identityKey, udp: a.udp, http: a.http)])
+        let directory = try Unverified<RelayDirectory>(json: data).verified(trusting: roster, now: Int64(Date().timeIntervalSince1970))
         return Dictionary(uniqueKeysWithValues: try directory.descriptors().map { ($0.id, $0) })
     }
 
@@ -64,11 +46,11 @@ import Testing
     }
 
     @Test func onionPacketCrossesThreeRelaysToAMailbox() async throws {
-        let root = try Processes.temporaryDirectory()
-        let relays = try await Self.startMesh(root: root)
-        defer { Self.stopMesh(relays, root: root) }
+        let mesh = try Self.startMesh()
+        defer { mesh.stop() }
+        let relays = mesh.relays
         let (a, b, c) = (relays[0], relays[1], relays[2])
-        let directory = try await Self.descriptors(from: a, firstRing: a)
+        let directory = try Self.descriptors(from: a, firstRing: a)
         let path = [a, b, c].map { directory[$0.id]! }
 
         var rng = SystemRandom()
@@ -92,7 +74,7 @@ import Testing
         #expect(try exit.fetch(mailbox: stranger).messages.isEmpty)
 
         try await eventually("B counts the forwarded packet") {
-            String(decoding: try await b.request("/metrics").body, as: UTF8.self).contains("secirc_packets_forwarded_total 1\n")
+            String(decoding: try b.request("/metrics").body, as: UTF8.self).contains("secirc_packets_forwarded_total 1\n")
         }
         for relay in relays {
             #expect(!relay.logText.contains("127.0.0.1:\(entry.transport.localAddress.port)"), "no client address in \(relay.name)'s log")
@@ -100,19 +82,19 @@ import Testing
     }
 
     @Test func keyRotationDuringSteadyTrafficLosesNoPacket() async throws {
-        let root = try Processes.temporaryDirectory()
-        let relays = try await Self.startMesh(root: root)
-        defer { Self.stopMesh(relays, root: root) }
+        let mesh = try Self.startMesh()
+        defer { mesh.stop() }
+        let relays = mesh.relays
         let (a, b, c) = (relays[0], relays[1], relays[2])
-        let directory = try await Self.descriptors(from: a, firstRing: a)
+        let directory = try Self.descriptors(from: a, firstRing: a)
         let path = [a, b, c].map { directory[$0.id]! }
         var rng = SystemRandom()
         let mailboxKey = SigningPrivateKey(using: &rng)
         let entry = try LinkClient(to: path[0])
         let total = 200
         for i in 0..<total {
-            if i == total / 3 { #expect(try await b.request("/v1/admin/keys/rotate", method: "POST", token: b.adminToken).status == 202) }
-            if i == 2 * total / 3 { #expect(try await c.request("/v1/admin/keys/rotate", method: "POST", token: c.adminToken).status == 202) }
+            if i == total / 3 { #expect(try b.request("/v1/admin/keys/rotate", method: "POST", token: b.adminToken).status == 202) }
+            if i == 2 * total / 3 { #expect(try c.request("/v1/admin/keys/rotate", method: "POST", token: c.adminToken).status == 202) }
             var body = [UInt8](repeating: 0, count: PacketGeometry.standard.bodyLength)
             body[0] = UInt8(i >> 8)
             body[1] = UInt8(i & 0xff)
@@ -121,18 +103,18 @@ import Testing
         }
         let received = try await Self.fetchNumbered(from: LinkClient(to: path[2]), mailbox: mailboxKey, expecting: total)
         #expect(received.count == total)
-        let status = try await b.json("/v1/admin/status", token: b.adminToken)
+        let status = try b.json("/v1/admin/status", token: b.adminToken)
         #expect((status["onion_keys"] as? [Any])?.count == 2)
     }
 
     /// Relays rotate on their own every 3 s (grace 2 s) while a sender keeps its directory fresh
     /// and uses the newest key each descriptor says is valid: nothing is lost across three rotations.
     @Test func scheduledRotationsLoseNoPacket() async throws {
-        let root = try Processes.temporaryDirectory()
-        let relays = try await Self.startMesh(root: root, rotationSeconds: 3, graceSeconds: 2)
-        defer { Self.stopMesh(relays, root: root) }
+        let mesh = try Self.startMesh(rotationSeconds: 3, graceSeconds: 2)
+        defer { mesh.stop() }
+        let relays = mesh.relays
         let (a, b, c) = (relays[0], relays[1], relays[2])
-        var directory = try await Self.descriptors(from: a, firstRing: a)
+        var directory = try Self.descriptors(from: a, firstRing: a)
         var rng = SystemRandom()
         let mailboxKey = SigningPrivateKey(using: &rng)
         let entry = try LinkClient(to: directory[a.id]!)
@@ -140,7 +122,7 @@ import Testing
         var sent = 0
         var epochsSeen: Set<UInt32> = []
         while Date().timeIntervalSince(start) < 10 {
-            if sent % 5 == 0 { directory = try await Self.descriptors(from: a, firstRing: a) }
+            if sent % 5 == 0 { directory = try Self.descriptors(from: a, firstRing: a) }
             let path = [a, b, c].map { directory[$0.id]! }
             let now = Int64(Date().timeIntervalSince1970)
             let epochs = path.map { relay in
@@ -158,7 +140,7 @@ import Testing
         #expect(epochsSeen.count >= 3, "B rotated at least twice during the run")
         let received = try await Self.fetchNumbered(from: LinkClient(to: directory[c.id]!), mailbox: mailboxKey, expecting: sent)
         #expect(received.count == sent)
-        let metrics = String(decoding: try await b.request("/metrics").body, as: UTF8.self)
+        let metrics = String(decoding: try b.request("/metrics").body, as: UTF8.self)
         #expect(metrics.contains("secirc_packets_dropped_total{layer=\"sphinx\",reason=\"unknown_epoch\"} 0\n"))
     }
 }

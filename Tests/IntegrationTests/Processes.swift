@@ -1,6 +1,9 @@
 import Foundation
+import SecIRCLauncher
+import Testing
 
-/// Runs the package's built executables as real processes.
+/// Runs the package's built executables, and other programs, as real processes through the
+/// launcher's `ChildProcess`.
 enum Processes {
     /// The directory holding the built products (next to the test bundle).
     static var productsDirectory: URL {
@@ -8,31 +11,45 @@ enum Processes {
             .deletingLastPathComponent()
     }
 
+    /// The path of the built product `name`.
+    static func product(_ name: String) -> String {
+        productsDirectory.appendingPathComponent(name).path
+    }
+
+    /// This process's environment without `SECIRC_*` variables, with `extra` added.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SECIRC_") }.merging(extra) { _, new in new }
+    }
+
     struct Result {
+        /// The exit status, or 128 + the signal that ended it.
         var status: Int32
         var stdout: String
         var stderr: String
     }
 
-    /// Runs `name` with `arguments` to completion (these commands exit by themselves).
-    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                    in directory: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(name)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SECIRC_") }
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+    /// Runs the product `name` with `arguments` to completion (these commands exit by themselves).
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try run(executable: product(name), arguments, environment: Self.environment(environment))
+    }
+
+    /// Runs `executable` to completion; after `timeout` seconds it is killed and the test fails.
+    static func run(executable: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+                    timeout: Double = 60) throws -> Result {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let child = try ChildProcess(name: (executable as NSString).lastPathComponent, executable: executable, arguments: arguments,
+                                     environment: environment, logPath: directory + "/stdout", errorLogPath: directory + "/stderr")
+        let end = child.wait(timeout: timeout) ?? {
+            Issue.record("\(executable) did not end within \(Int(timeout)) s")
+            return child.stop(signal: SIGKILL, timeout: 0)
+        }()
+        let status: Int32 = switch end {
+        case let .exited(code): code
+        case let .signaled(signal): 128 + signal
+        }
+        func read(_ file: String) -> String { (try? String(contentsOfFile: directory + "/" + file, encoding: .utf8)) ?? "" }
+        return Result(status: status, stdout: read("stdout"), stderr: read("stderr"))
     }
 
     static func temporaryDirectory() throws -> String {
@@ -40,4 +57,17 @@ enum Processes {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+}
+
+/// Awaits a condition with a deadline, checking it every `interval` (an event we cannot be
+/// notified of, like another process becoming ready).
+func eventually(_ what: String, within seconds: Double = 60, interval: Duration = .milliseconds(50),
+                _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: interval)
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw CancellationError()
 }

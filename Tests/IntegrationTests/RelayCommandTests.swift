@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCLauncher
 import Testing
 
 /// `secirc-relay` as an operator runs it.
@@ -7,24 +8,18 @@ import Testing
         let dir = try Processes.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func runUntilID() async throws -> String {
-            let log = dir + "/out.log"
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let process = Process()
-            process.executableURL = Processes.productsDirectory.appendingPathComponent("secirc-relay")
-            process.arguments = ["--data-dir", dir + "/data", "--udp-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"]
-            process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SECIRC_") }
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line: Substring?
+            let relay = try ChildProcess(
+                name: "secirc-relay", executable: Processes.product("secirc-relay"),
+                arguments: ["--data-dir", dir + "/data", "--udp-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"],
+                environment: Processes.environment(), logPath: dir + "/out.log", errorLogPath: "/dev/null")
+            defer { relay.stop(timeout: 15) }
+            var id: String?
             try await eventually("relay id printed") {
-                line = (try String(contentsOfFile: log, encoding: .utf8)).split(separator: "\n").first { $0.hasPrefix("relay id ") }
-                return line != nil
+                id = relay.banner("relay id ")
+                return id != nil
             }
-            process.terminate()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
-            return String(line ?? "")
+            #expect(relay.stop(timeout: 15) == .exited(0))
+            return "relay id " + (id ?? "")
         }
         let first = try await runUntilID()
         let id = first.dropFirst("relay id ".count)

@@ -1,11 +1,16 @@
+import SecIRCAPI
 @testable import SecIRCCLI
 import Testing
 
 /// A <contact> argument: a name, a full id, or a unique id prefix.
 @Suite struct ContactResolverTests {
-    static let bob = Contact(id: "3fa2" + String(repeating: "1", count: 60), name: "bob")
-    static let bill = Contact(id: "3f99" + String(repeating: "2", count: 60), name: "bill")
-    static let cafe = Contact(id: "cafe" + String(repeating: "3", count: 60), name: "Café")
+    static func contact(_ id: String, _ name: String) -> Contact {
+        Contact(id: id, name: name, identityKey: String(repeating: "0", count: 64), addedMilliseconds: 0, session: "established")
+    }
+
+    static let bob = contact("3fa2" + String(repeating: "1", count: 60), "bob")
+    static let bill = contact("3f99" + String(repeating: "2", count: 60), "bill")
+    static let cafe = contact("cafe" + String(repeating: "3", count: 60), "Café")
     static let all = [bob, bill, cafe]
 
     @Test(arguments: [("bob", bob), ("bill", bill), ("Café", cafe), ("café", cafe), ("BOB", bob)])
@@ -30,12 +35,12 @@ import Testing
     }
 
     @Test func anExactNameWinsOverAnIDPrefix() throws {
-        let named = Contact(id: "0000" + String(repeating: "4", count: 60), name: "3fa2")
+        let named = Self.contact("0000" + String(repeating: "4", count: 60), "3fa2")
         #expect(try ContactResolver.resolve("3fa2", in: Self.all + [named]) == named)
     }
 
     @Test func twoContactsWithOneNameAreAmbiguous() {
-        let other = Contact(id: "abcd" + String(repeating: "5", count: 60), name: "bob")
+        let other = Self.contact("abcd" + String(repeating: "5", count: 60), "bob")
         #expect(throws: ContactResolutionError.ambiguous("bob", [Self.bob, other])) {
             try ContactResolver.resolve("bob", in: Self.all + [other])
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCAPI
 @testable import SecIRCCLI
 import Testing
 
@@ -16,7 +17,8 @@ import Testing
     }
 
     @Test func contacts() {
-        let bob = Contact(id: Self.bobID, name: "bob", addedMilliseconds: 1_700_000_000_000, session: "established")
+        let bob = Contact(id: Self.bobID, name: "bob", identityKey: String(repeating: "cd", count: 32),
+                          addedMilliseconds: 1_700_000_000_000, session: "established")
         #expect(TextFormat.contacts([bob], timeZone: Self.utc) == """
             NAME  ID                SESSION      ADDED
             bob   abababababababab  established  2023-11-14 22:13:20
@@ -37,7 +39,7 @@ import Testing
         #expect(TextFormat.event(message, names: names, timeZone: Self.utc) == "[2023-11-14 22:13:20] bob: yo")
         let receipt = ServerSentEvent(event: "receipt", data: #"{"id":"0123456789abcdef0123456789abcdef","contact":"\#(Self.bobID)","state":"delivered"}"#)
         #expect(TextFormat.event(receipt, names: names) == "delivered 01234567 to bob")
-        let contact = ServerSentEvent(event: "contact", data: #"{"id":"\#(Self.bobID)","name":"bob","session":"established"}"#)
+        let contact = ServerSentEvent(event: "contact", data: #"{"added_ms":1700000000000,"id":"\#(Self.bobID)","identity_key":"\#(String(repeating: "cd", count: 32))","name":"bob","session":"established"}"#)
         #expect(TextFormat.event(contact, names: [:]) == "contact bob (abababababababab), session established")
         let unknown = ServerSentEvent(event: "later", data: "{}")
         #expect(TextFormat.event(unknown, names: names) == "later {}")
@@ -54,13 +56,13 @@ import Testing
     }
 
     @Test func network() throws {
-        let json = #"{"directory":{"serial":4,"valid_after":1700000000,"valid_until":1700003600,"age_seconds":12,"relays":3},"mailboxes":[{"relay_id":"\#(Self.bobID)","mailbox_id":"\#(String(repeating: "cd", count: 32))"}],"relays":[{"id":"\#(Self.bobID)","udp":"127.0.0.1:7001","linked":true}],"path_length":3,"cover_traffic":"off","cover_packets_sent":0,"packets_sent":5,"packets_received":7,"outbox":0}"#
+        let json = #"{"directory":{"serial":4,"valid_after":1700000000,"valid_until":1700003600,"age_seconds":12,"relays":3},"mailboxes":[{"relay_id":"\#(Self.bobID)","mailbox_id":"\#(String(repeating: "cd", count: 32))"}],"relays":[{"id":"\#(Self.bobID)","udp":"127.0.0.1:7001","linked":true}],"path_length":3,"cover_traffic":"off","cover_packets_sent":0,"packets_sent":5,"packets_received":7,"cover_packets_received":0,"drops":{},"outbox":0}"#
         let status = try APIClient.decode(NetworkStatus.self, from: Array(json.utf8))
         let text = TextFormat.network(status, timeZone: Self.utc)
         #expect(text.contains("directory      serial 4, 3 relays, 12 s old, valid until 2023-11-14 23:13:20"))
         #expect(text.contains("relay          abababababababab  127.0.0.1:7001  linked"))
         #expect(text.contains("packets        5 sent, 7 received"))
-        let none = try APIClient.decode(NetworkStatus.self, from: Array(#"{"directory":null,"mailboxes":[],"relays":[]}"#.utf8))
+        let none = try APIClient.decode(NetworkStatus.self, from: Array(#"{"directory":null,"mailboxes":[],"relays":[],"path_length":3,"cover_traffic":"off","cover_packets_sent":0,"packets_sent":0,"packets_received":0,"cover_packets_received":0,"drops":{},"outbox":0}"#.utf8))
         #expect(TextFormat.network(none).contains("none verified yet"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
-@testable import SecIRCCLI
+import SecIRCAPI
+import SecIRCLauncher
 import Testing
 
 /// The POSIX HTTP client against a real socket: a tiny server on 127.0.0.1:0.
@@ -22,6 +23,30 @@ import Testing
         #expect(request.headers["host"] == "127.0.0.1:\(server.port)")
         let sent = try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: String]
         #expect(sent == ["invite": "secirc:x", "name": "bob"])
+    }
+
+    @Test func typedBodiesCustomHeadersAndRawRequests() throws {
+        let server = try TestHTTPServer { request in
+            request.path == "/v1/directory" ? [Array("HTTP/1.1 304 Not Modified\r\nETag: \"7\"\r\n\r\n".utf8)]
+                : [Reply.json(202, #"{"ok":true}"#, reason: "Accepted")]
+        }
+        defer { server.stop() }
+        let client = try APIClient(baseURL: server.url, token: "t")
+        try client.call("POST", "/v1/conversations/ab/messages", json: SendTextRequest(text: "a/b"))
+        let notModified = try client.send("GET", "/v1/directory", headers: [("If-None-Match", "\"7\"")])
+        #expect(notModified.status == 304 && notModified.head.headers["etag"] == "\"7\"" && notModified.body.isEmpty)
+        let raw = try client.send(raw: Array("POST /raw HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".utf8))
+        #expect(raw.status == 202 && raw.body == Array(#"{"ok":true}"#.utf8))
+        let plain = try client.send("PUT", "/text", body: Array("hi".utf8), contentType: "text/plain")
+        #expect(plain.status == 202)
+
+        let requests = server.received
+        #expect(requests.count == 4)
+        #expect(requests[0].body == Array(#"{"text":"a/b"}"#.utf8), "sorted keys, slashes as they are")
+        #expect(requests[0].headers["content-type"] == "application/json")
+        #expect(requests[1].headers["if-none-match"] == "\"7\"" && requests[1].headers["authorization"] == "Bearer t")
+        #expect(requests[2].method == "POST" && requests[2].body == Array("abc".utf8) && requests[2].headers["authorization"] == nil)
+        #expect(requests[3].headers["content-type"] == "text/plain" && requests[3].body == Array("hi".utf8))
     }
 
     @Test func chunkedResponseSplitAcrossWrites() throws {

@@ -1,4 +1,4 @@
-@testable import SecIRCCLI
+@testable import SecIRCAPI
 import Testing
 
 /// `text/event-stream` as the daemon's `/v1/events` sends it, split anywhere.

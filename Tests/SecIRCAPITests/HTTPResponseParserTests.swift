@@ -1,4 +1,4 @@
-@testable import SecIRCCLI
+@testable import SecIRCAPI
 import Testing
 
 /// The response decoder: every framing, fed in one piece and byte by byte.

@@ -1,10 +1,12 @@
 import Foundation
+import SecIRCAPI
 
 extension Devnet {
-    /// What ``smoke(timeout:)`` found.
+    /// What ``smoke(timeout:label:)`` found.
     public struct SmokeResult: Sendable {
         /// One line per message: who sent it, and whether it was delivered and received.
         public var lines: [String]
+        /// True when every message was delivered and received in time.
         public var passed: Bool
     }
 
@@ -26,14 +28,11 @@ extension Devnet {
         var sent: [Sent] = []
         for (from, to) in [(clients[0], clients[1]), (clients[1], clients[0])] {
             let text = "\(label): \(from.name) to \(to.name) \(UUID().uuidString.prefix(8).lowercased())"
-            let body: [UInt8]
-            do {
-                body = try from.api.call("POST", "/v1/conversations/\(to.id)/messages", json: ["text": text])
-            } catch {
-                throw .requestFailed(what: "\(from.name): sending to \(to.name)", error: error)
-            }
             let message: Message
-            do { message = try APIClient.decode(Message.self, from: body) } catch {
+            do {
+                message = try from.api.decode(Message.self, "/v1/conversations/\(to.id)/messages", method: "POST",
+                                              json: SendTextRequest(text: text))
+            } catch {
                 throw .requestFailed(what: "\(from.name): sending to \(to.name)", error: error)
             }
             progress("\(from.name) sent \(to.name) \"\(text)\" (message \(message.id))")
@@ -46,15 +45,12 @@ extension Devnet {
             try checkChildren()
             for index in sent.indices {
                 let s = sent[index]
-                if s.delivered == nil,
-                   let body = try? s.from.api.call("GET", "/v1/messages/\(s.id)"),
-                   let message = try? APIClient.decode(Message.self, from: body) {
-                    sent[index].senderState = message.state ?? "?"
+                if s.delivered == nil, let message = try? s.from.api.decode(Message.self, "/v1/messages/\(s.id)") {
+                    sent[index].senderState = message.state
                     if message.state == "delivered" { sent[index].delivered = .now - s.sentAt }
                 }
                 if s.received == nil,
-                   let body = try? s.to.api.call("GET", "/v1/conversations/\(s.from.id)/messages?limit=500"),
-                   let page = try? APIClient.decode(MessagePage.self, from: body),
+                   let page = try? s.to.api.decode(MessagePage.self, "/v1/conversations/\(s.from.id)/messages?limit=500"),
                    page.messages.contains(where: { $0.direction == "in" && $0.text == s.text && $0.state == "received" }) {
                     sent[index].received = .now - s.sentAt
                 }

@@ -2,8 +2,10 @@ import Foundation
 
 /// A small blocking HTTP/1.1 client for loopback daemons, over POSIX sockets: one request per
 /// connection (`Connection: close`), Content-Length, chunked and close-delimited responses,
-/// and a streaming reader for `text/event-stream` (``events(path:)``). The same client talks to
-/// relays (no token) in `secirc devnet`.
+/// and a streaming reader for `text/event-stream` (``events(path:idleTimeout:)``). It is the
+/// HTTP client of the `secirc` command line, of the launcher (relays, without a token), of the
+/// integration tests and of the benchmarks. (The daemons fetch directories, possibly over
+/// HTTPS, with URLSession.)
 ///
 /// A value type holding only its configuration; every call opens its own connection, so one
 /// client may be used from several threads.
@@ -12,6 +14,7 @@ public struct APIClient: Sendable {
     public let baseURL: String
     /// The numeric address connected to.
     public let host: String
+    /// The port connected to.
     public let port: UInt16
     /// Sent as `Authorization: Bearer <token>` when set.
     public var token: String?
@@ -56,11 +59,19 @@ public struct APIClient: Sendable {
 
     // MARK: Requests
 
-    /// Sends one request and returns the response whatever its status.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil,
-                     accept: String = "application/json") throws(APIError) -> APIResponse {
+    /// Sends one request and returns the response whatever its status. A `body` is sent with
+    /// `contentType`; `headers` are added as they are (after Host, User-Agent, Accept, Connection,
+    /// Authorization and the body's headers, which they should not repeat).
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+                     accept: String = "application/json", headers: [(String, String)] = []) throws(APIError) -> APIResponse {
+        try send(raw: request(method, path, body: body, contentType: contentType, accept: accept, headers: headers))
+    }
+
+    /// Writes `bytes` as they are (a whole request, or only part of one, for probing how a
+    /// server answers malformed or unfinished requests) and reads the response.
+    public func send(raw bytes: [UInt8]) throws(APIError) -> APIResponse {
         let connection = try connect(timeout: timeout)
-        try write(request(method, path, body: body, accept: accept), to: connection)
+        try write(bytes, to: connection)
         var parser = HTTPResponseParser()
         let body = try read(from: connection, into: &parser, until: { $0.isComplete }, endIsTruncation: false)
         guard let head = parser.head else { throw .invalidResponse("no response head") }
@@ -92,51 +103,57 @@ public struct APIClient: Sendable {
         return body
     }
 
-    /// Sends one request; returns the body of a 2xx answer, or throws the API's error.
+    /// Sends one request without a body; returns the body of a 2xx answer, or throws the API's
+    /// error.
     @discardableResult
-    public func call(_ method: String, _ path: String, json: [String: String]? = nil) throws(APIError) -> [UInt8] {
-        var body: [UInt8]?
-        if let json {
-            do {
-                body = Array(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
-            } catch {
-                throw .invalidResponse("cannot encode the request: \(error)")
-            }
+    public func call(_ method: String, _ path: String) throws(APIError) -> [UInt8] {
+        try succeeded(send(method, path))
+    }
+
+    /// Sends one request with `json` as its body (``AddContactRequest``, ``SendTextRequest``,
+    /// ...); returns the body of a 2xx answer, or throws the API's error.
+    @discardableResult
+    public func call(_ method: String, _ path: String, json: some Encodable) throws(APIError) -> [UInt8] {
+        let body: [UInt8]
+        do {
+            body = try APIJSON.encode(json)
+        } catch {
+            throw .invalidResponse("cannot encode the request: \(error)")
         }
-        let response = try send(method, path, body: body)
+        return try succeeded(send(method, path, body: body))
+    }
+
+    /// The body of a 2xx `response`; the API's error for any other.
+    private func succeeded(_ response: APIResponse) throws(APIError) -> [UInt8] {
         guard (200..<300).contains(response.status) else { throw Self.error(from: response) }
         return response.body
     }
 
-    /// Sends one request and decodes the JSON of a 2xx answer.
-    public func decode<T: Decodable>(_ type: T.Type, _ path: String, method: String = "GET",
-                                     json: [String: String]? = nil) throws(APIError) -> T {
-        let body = try call(method, path, json: json)
-        return try Self.decode(type, from: body)
+    /// Sends one request without a body and decodes the JSON of a 2xx answer.
+    public func decode<T: Decodable>(_ type: T.Type, _ path: String, method: String = "GET") throws(APIError) -> T {
+        try Self.decode(type, from: call(method, path))
+    }
+
+    /// Sends one request with `json` as its body and decodes the JSON of a 2xx answer.
+    public func decode<T: Decodable>(_ type: T.Type, _ path: String, method: String, json: some Encodable) throws(APIError) -> T {
+        try Self.decode(type, from: call(method, path, json: json))
     }
 
     /// Decodes JSON bytes, as an ``APIError/invalidResponse(_:)`` when they do not fit.
     public static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws(APIError) -> T {
         do {
-            return try JSONDecoder().decode(type, from: Data(body))
+            return try APIJSON.decode(type, from: body)
         } catch {
             let text = String(decoding: body.prefix(200), as: UTF8.self)
             throw .invalidResponse("\(error) in \(text)")
         }
     }
 
-    /// The error a non-2xx response stands for: its `{"error":{"code","message"}}`, or the
-    /// status and the start of the body when the body is not that.
+    /// The error a non-2xx response stands for: its ``ErrorBody``, or the status and the start
+    /// of the body when the body is not that.
     public static func error(from response: APIResponse) -> APIError {
-        struct Envelope: Decodable {
-            struct Inner: Decodable {
-                var code: String
-                var message: String
-            }
-            var error: Inner
-        }
-        if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(response.body)) {
-            return .api(status: response.status, code: envelope.error.code, message: envelope.error.message)
+        if let body = try? APIJSON.decode(ErrorBody.self, from: response.body) {
+            return .api(status: response.status, code: body.error.code, message: body.error.message)
         }
         let text = String(decoding: response.body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return .api(status: response.status, code: "http_\(response.status)",
@@ -149,7 +166,7 @@ public struct APIClient: Sendable {
     /// `idleTimeout` bounds the wait for any byte (the daemon sends a heartbeat every 15 s).
     public func events(path: String = "/v1/events", idleTimeout: Double = 60) throws(APIError) -> EventStream {
         let connection = try connect(timeout: idleTimeout)
-        try write(request("GET", path, body: nil, accept: "text/event-stream"), to: connection)
+        try write(request("GET", path, body: nil, contentType: "", accept: "text/event-stream", headers: []), to: connection)
         var parser = HTTPResponseParser(maxBodyBytes: .max)
         let early = try read(from: connection, into: &parser, until: { $0.head != nil }, endIsTruncation: true)
         guard let head = parser.head else { throw .invalidResponse("no response head") }
@@ -167,16 +184,18 @@ public struct APIClient: Sendable {
 
     // MARK: Plumbing
 
-    private func request(_ method: String, _ path: String, body: [UInt8]?, accept: String) -> [UInt8] {
+    private func request(_ method: String, _ path: String, body: [UInt8]?, contentType: String, accept: String,
+                         headers: [(String, String)]) -> [UInt8] {
         var head = "\(method) \(path) HTTP/1.1\r\n"
         head += "Host: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
         head += "User-Agent: secirc\r\nAccept: \(accept)\r\nConnection: close\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         if let body {
-            head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+            head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
         } else if ["POST", "PUT", "PATCH"].contains(method) {
             head += "Content-Length: 0\r\n"
         }
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         return Array(head.utf8) + (body ?? [])
     }

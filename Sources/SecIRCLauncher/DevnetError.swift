@@ -1,5 +1,7 @@
-/// Why `secirc devnet` could not start or keep its network.
-public enum DevnetError: CLIFailure, Equatable {
+public import SecIRCAPI
+
+/// Why a ``Devnet`` could not start or keep its network.
+public enum DevnetError: Error, Equatable, CustomStringConvertible {
     /// A program it runs was not found.
     case missingExecutable(path: String)
     case cannotPrepare(path: String, reason: String)
@@ -10,7 +12,7 @@ public enum DevnetError: CLIFailure, Equatable {
     case timedOut(waitingFor: String, seconds: Double, lastProblem: String?)
     /// A request that had to succeed failed.
     case requestFailed(what: String, error: APIError)
-    /// SIGINT or SIGTERM arrived while starting.
+    /// The `interrupted` check (SIGINT or SIGTERM, in `secirc devnet`) said stop while starting.
     case interrupted
 
     public var description: String {

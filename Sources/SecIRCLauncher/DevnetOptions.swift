@@ -1,12 +1,14 @@
-/// How `Devnet` lays out its network. The defaults are `secirc devnet`'s.
+/// How a ``Devnet`` lays out its network. The defaults are `secirc devnet`'s.
 public struct DevnetOptions: Sendable {
     /// Where configuration, data and logs go; nil: a new directory under /tmp.
     public var directory: String?
     /// The directory holding `secirc-relay` and `secirc-client`.
     public var binDirectory: String
-    /// The relays: the first is the first ring, the others trust it.
+    /// What ``Devnet/start()`` starts. The relays: the first is the first ring, the others
+    /// trust it.
     public var relayNames = ["a", "b", "c"]
-    /// The clients (each is also its display name); every pair becomes contacts.
+    /// The clients ``Devnet/start()`` starts (each is also its display name); every pair
+    /// becomes contacts.
     public var clientNames = ["alice", "bob"]
     /// `security.yaml` network.mean_delay_ms for every relay and client (nil: its default).
     public var meanDelayMilliseconds: Int?
@@ -20,8 +22,21 @@ public struct DevnetOptions: Sendable {
     /// receipt arrives, sooner than the defaults (2 and 300) on a network of one machine.
     public var retryInitialSeconds = 1
     public var retryMaxSeconds = 10
-    /// server.yaml directory.period_seconds of the first ring.
+    /// server.yaml directory.period_seconds of the relays.
     public var directoryPeriodSeconds = 10
+    /// server.yaml keys.rotation_seconds and keys.grace_seconds of the relays (nil: their defaults).
+    public var keyRotationSeconds: Int?
+    public var keyGraceSeconds: Int?
+    /// server.yaml udp.queue_packets of the relays (nil: its default).
+    public var relayQueuePackets: Int?
+    /// server.yaml log.level of the relays (nil: its default).
+    public var relayLogLevel: String?
+    /// server.yaml `http.tls: self_signed`: relays serve HTTPS with a certificate they make on
+    /// first start. The launcher speaks plain HTTP, so it then only waits for a relay's banner
+    /// and learns no identity key: such a relay cannot be another relay's first ring.
+    public var selfSignedTLS = false
+    /// Put before every daemon's command line, e.g. `["/usr/bin/taskset", "-c", "0"]`.
+    public var commandPrefix: [String] = []
     /// The deadline of each start-up stage, in seconds.
     public var stageTimeout: Double = 60
     /// The deadline for stopping children with SIGTERM before SIGKILL, in seconds.

@@ -1,0 +1,28 @@
+/// A contact (`Contact` in openapi/client.yaml): `GET /v1/contacts/{id}`, the answer to adding
+/// or renaming one, and the data of a `contact` event.
+public struct Contact: Codable, Sendable, Equatable {
+    /// SHA-256 of the contact's Ed25519 identity key, 64 lowercase hex digits.
+    public var id: String
+    /// 1 to 64 characters.
+    public var name: String
+    /// The contact's Ed25519 identity key, 64 lowercase hex digits.
+    public var identityKey: String
+    /// When the contact was added, unix milliseconds.
+    public var addedMilliseconds: Int64
+    /// "initiated" (we sent the session set-up and have decrypted no reply yet) or "established".
+    public var session: String
+
+    public init(id: String, name: String, identityKey: String, addedMilliseconds: Int64, session: String) {
+        self.id = id
+        self.name = name
+        self.identityKey = identityKey
+        self.addedMilliseconds = addedMilliseconds
+        self.session = session
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, session
+        case identityKey = "identity_key"
+        case addedMilliseconds = "added_ms"
+    }
+}

@@ -1,0 +1,37 @@
+import SecIRCAPI
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+
+// The client API's values (SecIRCAPI) made from what the store holds.
+
+extension Contact {
+    init(_ record: ContactRecord) {
+        self.init(id: record.id.hex, name: record.name, identityKey: record.identityKey.rawValue.hex,
+                  addedMilliseconds: record.addedMs, session: record.session.rawValue)
+    }
+}
+
+extension Message {
+    init(_ record: MessageRecord) {
+        self.init(id: record.id.hex, contact: record.contact.hex, direction: record.direction.rawValue,
+                  kind: record.kind == .text ? "text" : "other", text: record.text, timestampMilliseconds: record.timestampMs,
+                  state: record.state.rawValue, attempts: record.attempts, cursor: record.cursor)
+    }
+}
+
+extension Mailbox {
+    init(_ address: MailboxAddress) {
+        self.init(relayID: address.relayID.hex, mailboxID: address.mailboxID.hex)
+    }
+}
+
+extension APIEvent {
+    init(_ event: ClientEvent) {
+        switch event {
+        case let .message(record): self = .message(Message(record))
+        case let .receipt(id, contact): self = .receipt(Receipt(id: id.hex, contact: contact.hex))
+        case let .contact(record): self = .contact(Contact(record))
+        }
+    }
+}

@@ -1,0 +1,478 @@
+import Foundation
+public import Glibc
+public import SecIRCAPI
+
+/// A secIRC network on this machine, as real processes: relays (the first ring, and relays
+/// that trust it, like scripts/mesh.sh) and client daemons that have become each other's
+/// contacts. `secirc devnet` runs one, and so do the integration tests and `secirc-bench`.
+///
+/// ``start()`` starts the whole network of ``DevnetOptions``; ``startRelay(_:trusting:)``,
+/// ``waitForDirectory()``, ``startClient(_:coverTraffic:)``, ``waitForInvite(_:)`` and
+/// ``introduce(_:to:)`` are its steps, for a network of another shape. Each writes the
+/// configuration, starts the process and waits until it is ready.
+///
+/// Everything listens on 127.0.0.1: relays on ports the kernel picks (read from their start-up
+/// banners), client APIs on free ports. Configuration, data and logs are in ``directory``: one
+/// subdirectory per process, and `<name>.log` with its stdout and stderr. Every wait has a
+/// deadline and notices a child that died. Not for concurrent use: one thread starts, checks
+/// and stops it (the ``Client/api`` values may be used anywhere).
+public final class Devnet {
+    /// A relay of the network.
+    public struct Relay: Sendable {
+        public var name: String
+        /// Its HTTP base URL (`https://` with ``DevnetOptions/selfSignedTLS``).
+        public var http: String
+        /// Its HTTP port.
+        public var httpPort: UInt16
+        /// Its UDP address, host:port.
+        public var udp: String
+        /// Its configuration directory: server.yaml, security.yaml and data/.
+        public var directory: String
+        public var dataDirectory: String
+        public var adminTokenFile: String
+        /// Its stdout and stderr.
+        public var logPath: String
+        /// Ed25519 identity key (hex), from its `/v1/relay`; empty for a relay serving HTTPS.
+        public var identityKey: String
+    }
+
+    /// A client daemon of the network.
+    public struct Client: Sendable {
+        public var name: String
+        /// Its API base URL.
+        public var apiURL: String
+        public var tokenFile: String
+        /// Its configuration directory: client.yaml, security.yaml and data/.
+        public var directory: String
+        public var dataDirectory: String
+        /// Its stdout and stderr.
+        public var logPath: String
+        /// Its id (what its contacts know it by).
+        public var id: String
+        /// A client of its API, with its token.
+        public var api: APIClient
+    }
+
+    /// A process of the network, and how to start it again.
+    private struct Daemon {
+        var name: String
+        var isClient: Bool
+        var executable: String
+        var arguments: [String]
+        /// nil once stopped on purpose.
+        var child: ChildProcess?
+    }
+
+    /// How the network is laid out.
+    public let options: DevnetOptions
+    /// Where everything is (``DevnetOptions/directory`` or a new temporary directory); empty
+    /// until the first process is started.
+    public private(set) var directory = ""
+    /// The relays started, in order (the first is the first ring of ``start()``).
+    public private(set) var relays: [Relay] = []
+    /// The clients started, in order.
+    public private(set) var clients: [Client] = []
+    /// True when ``directory`` was made for this network (nothing of the user's is in it).
+    public private(set) var directoryIsTemporary = false
+
+    private var daemons: [Daemon] = []
+    let progress: (String) -> Void
+    let interrupted: () -> Bool
+
+    /// `progress` receives one line per step; `interrupted` is polled by every wait (true ends
+    /// it with ``DevnetError/interrupted``).
+    public init(options: DevnetOptions, progress: @escaping (String) -> Void = { _ in },
+                interrupted: @escaping () -> Bool = { false }) {
+        self.options = options
+        self.progress = progress
+        self.interrupted = interrupted
+    }
+
+    deinit { stop() }
+
+    /// The relay named `name`.
+    public func relay(_ name: String) -> Relay? {
+        relays.first { $0.name == name }
+    }
+
+    /// The client named `name`.
+    public func client(_ name: String) -> Client? {
+        clients.first { $0.name == name }
+    }
+
+    private var relayBinary: String { options.binDirectory + "/secirc-relay" }
+    private var clientBinary: String { options.binDirectory + "/secirc-client" }
+
+    // MARK: Start
+
+    /// Starts ``DevnetOptions/relayNames`` (the first is the first ring) and waits for their
+    /// directory, then ``DevnetOptions/clientNames``, and introduces every pair of clients. On
+    /// failure the children started so far keep running until ``stop()`` (their logs explain).
+    public func start() throws(DevnetError) {
+        for binary in [relayBinary, clientBinary] where !FileManager.default.isExecutableFile(atPath: binary) {
+            throw .missingExecutable(path: binary)
+        }
+        try prepareDirectory()
+        guard let firstName = options.relayNames.first else { throw .cannotPrepare(path: directory, reason: "no relays") }
+
+        let first = try startRelay(firstName, trusting: nil)
+        for name in options.relayNames.dropFirst() {
+            _ = try startRelay(name, trusting: first)
+        }
+        try waitForDirectory()
+
+        for name in options.clientNames {
+            _ = try startClient(name)
+        }
+        for client in clients {
+            try waitForInvite(client)
+        }
+        for i in clients.indices {
+            for j in clients.indices where j > i {
+                try introduce(clients[i], to: clients[j])
+            }
+        }
+    }
+
+    private func prepareDirectory() throws(DevnetError) {
+        guard directory.isEmpty else { return }
+        do {
+            if let requested = options.directory {
+                directory = URL(fileURLWithPath: requested).standardizedFileURL.path
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } else {
+                var template = Array((FileManager.default.temporaryDirectory.path + "/secirc-devnet-XXXXXX").utf8CString)
+                guard let made = mkdtemp(&template) else { throw SystemCallError(call: "mkdtemp", errno: errno) }
+                directory = String(cString: made)
+                directoryIsTemporary = true
+            }
+        } catch {
+            throw .cannotPrepare(path: options.directory ?? "a temporary directory", reason: "\(error)")
+        }
+    }
+
+    private func write(_ text: String, to path: String) throws(DevnetError) {
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw .cannotPrepare(path: path, reason: "\(error)")
+        }
+    }
+
+    private func logPath(_ name: String) -> String { directory + "/\(name).log" }
+
+    /// Starts `executable` as the process `name` (a fresh log on its first start, appended to
+    /// on a restart).
+    private func spawn(_ name: String, executable: String, arguments: [String], fresh: Bool) throws(DevnetError) -> ChildProcess {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SECIRC_") }
+        environment["SECIRC_DEVNET"] = directory
+        let command = options.commandPrefix + [executable] + arguments
+        do {
+            if fresh { try? FileManager.default.removeItem(atPath: logPath(name)) }
+            return try ChildProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()),
+                                    environment: environment, logPath: logPath(name))
+        } catch {
+            throw .cannotStart(name: name, reason: error.description)
+        }
+    }
+
+    /// Writes the configuration of relay `name` and starts it: the first ring when `firstRing`
+    /// is nil, else trusting `firstRing`. Returns once it has said where it listens and (unless
+    /// it serves HTTPS) answered `GET /v1/relay`.
+    @discardableResult
+    public func startRelay(_ name: String, trusting firstRing: Relay?) throws(DevnetError) -> Relay {
+        guard FileManager.default.isExecutableFile(atPath: relayBinary) else { throw .missingExecutable(path: relayBinary) }
+        try prepareDirectory()
+        let base = directory + "/" + name
+        let data = base + "/data"
+        progress("starting relay \(name)" + (firstRing.map { " (trusting \($0.name))" } ?? " (first ring)"))
+        try write(serverYAML(name, data: data), to: base + "/server.yaml")
+        try write(securityYAML(firstRing: firstRing), to: base + "/security.yaml")
+        let arguments = ["--config", base + "/server.yaml", "--security", base + "/security.yaml"]
+        let child = try spawn(name, executable: relayBinary, arguments: arguments, fresh: true)
+        daemons.append(Daemon(name: name, isClient: false, executable: relayBinary, arguments: arguments, child: child))
+
+        let (udp, httpPort) = try waitForRelayBanner(child)
+        let scheme = options.selfSignedTLS ? "https" : "http"
+        let http = "\(scheme)://127.0.0.1:\(httpPort)"
+        var identityKey = ""
+        if !options.selfSignedTLS {
+            let relayAPI = try api(http, token: nil)
+            identityKey = try waitFor("relay \(name)'s \(http)/v1/relay") { () throws -> String? in
+                let body = try relayAPI.call("GET", "/v1/relay")
+                return (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["identity_key"] as? String
+            }
+        }
+        let relay = Relay(name: name, http: http, httpPort: httpPort, udp: udp, directory: base, dataDirectory: data,
+                          adminTokenFile: data + "/admin.token", logPath: logPath(name), identityKey: identityKey)
+        relays.append(relay)
+        return relay
+    }
+
+    private func waitForRelayBanner(_ child: ChildProcess) throws(DevnetError) -> (udp: String, httpPort: UInt16) {
+        try waitFor("relay \(child.name) to start (its banner in \(child.logPath))") { () -> (String, UInt16)? in
+            guard let udp = child.banner("udp "), let port = child.banner("http port ").flatMap(UInt16.init) else { return nil }
+            return (udp, port)
+        }
+    }
+
+    func serverYAML(_ name: String, data: String) -> String {
+        var udp = "listen: \"127.0.0.1:0\""
+        if let queue = options.relayQueuePackets { udp += ", queue_packets: \(queue)" }
+        var text = """
+            # secirc devnet: relay \(name)
+            relay: {name: \(Self.yaml(name)), data_dir: \(Self.yaml(data))}
+            udp: {\(udp)}
+            http: {listen: "127.0.0.1:0"\(options.selfSignedTLS ? ", tls: self_signed" : "")}
+            directory: {period_seconds: \(options.directoryPeriodSeconds)}
+
+            """
+        var keys: [String] = []
+        if let rotation = options.keyRotationSeconds { keys.append("rotation_seconds: \(rotation)") }
+        if let grace = options.keyGraceSeconds { keys.append("grace_seconds: \(grace)") }
+        if !keys.isEmpty { text += "keys: {\(keys.joined(separator: ", "))}\n" }
+        if let level = options.relayLogLevel { text += "log: {level: \(Self.yaml(level))}\n" }
+        return text
+    }
+
+    func securityYAML(firstRing: Relay?) -> String {
+        var text = "# secirc devnet\nfirst_ring:\n"
+        if let ring = firstRing {
+            text += "  members:\n    - {public_key: \(ring.identityKey), udp: \(Self.yaml(ring.udp)), http: \(Self.yaml(ring.http))}\n"
+        } else {
+            text += "  members: []\n"
+        }
+        if let delay = options.meanDelayMilliseconds { text += "network: {mean_delay_ms: \(delay)}\n" }
+        return text
+    }
+
+    /// Waits until every relay is ready and holds a directory listing all of them.
+    public func waitForDirectory() throws(DevnetError) {
+        try waitForDirectory(listing: relays.count)
+    }
+
+    /// Waits until every relay is ready and holds a directory listing `count` relays (more than
+    /// ``relays`` when something else, like a benchmark's sink, has joined).
+    public func waitForDirectory(listing count: Int) throws(DevnetError) {
+        progress("waiting for a directory of \(count) relays")
+        for relay in relays {
+            let relayAPI = try api(relay.http, token: nil)
+            try waitFor("relay \(relay.name) to be ready with all \(count) relays in its directory") { () throws -> Bool? in
+                guard try relayAPI.send("GET", "/readyz").status == 200 else { return nil }
+                let body = try relayAPI.call("GET", "/v1/relays")
+                let listed = ((try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["relays"] as? [Any])?.count
+                return listed == count ? true : nil
+            }
+        }
+    }
+
+    /// Writes the configuration of client `name` (bootstrapping from every relay, trusting the
+    /// first as the first ring; `coverTraffic` overrides ``DevnetOptions/coverTraffic``) and
+    /// starts it. Returns once it has said who it is and its API token is written.
+    @discardableResult
+    public func startClient(_ name: String, coverTraffic: String? = nil) throws(DevnetError) -> Client {
+        guard FileManager.default.isExecutableFile(atPath: clientBinary) else { throw .missingExecutable(path: clientBinary) }
+        guard let ring = relays.first else { throw .cannotStart(name: name, reason: "no relays") }
+        let base = directory + "/" + name
+        let data = base + "/data"
+        progress("starting client \(name)")
+        let port: UInt16
+        do { port = try FreePort.tcp() } catch { throw .cannotStart(name: name, reason: "no free port: \(error)") }
+        let bootstrap = relays.map { Self.yaml($0.http) }.joined(separator: ", ")
+        try write("""
+            # secirc devnet: client \(name)
+            client: {data_dir: \(Self.yaml(data)), display_name: \(Self.yaml(name))}
+            api: {listen: "127.0.0.1:\(port)"}
+            network:
+              bootstrap_urls: [\(bootstrap)]
+              path_length: \(options.pathLength)
+              cover_traffic: \(Self.yaml(coverTraffic ?? options.coverTraffic))
+              poll_interval_ms: \(options.pollIntervalMilliseconds)
+            messages: {retry_initial_seconds: \(options.retryInitialSeconds), retry_max_seconds: \(options.retryMaxSeconds)}
+
+            """, to: base + "/client.yaml")
+        try write(securityYAML(firstRing: ring), to: base + "/security.yaml")
+        let arguments = [
+            "--config", base + "/client.yaml", "--security", base + "/security.yaml",
+            "--data-dir", data, "--api-listen", "127.0.0.1:\(port)",
+        ]
+        let child = try spawn(name, executable: clientBinary, arguments: arguments, fresh: true)
+        daemons.append(Daemon(name: name, isClient: true, executable: clientBinary, arguments: arguments, child: child))
+        let (id, apiURL, tokenFile) = try waitForClientBanner(child, port: port, data: data)
+        let token = try waitFor("\(tokenFile) to hold a token") { () -> String? in
+            let text = (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            return text?.isEmpty == false ? text : nil
+        }
+        let client = Client(name: name, apiURL: apiURL, tokenFile: tokenFile, directory: base, dataDirectory: data,
+                            logPath: logPath(name), id: id, api: try api(apiURL, token: token))
+        clients.append(client)
+        return client
+    }
+
+    private func waitForClientBanner(_ child: ChildProcess, port: UInt16, data: String) throws(DevnetError)
+        -> (id: String, apiURL: String, tokenFile: String) {
+        try waitFor("client \(child.name) to start (its banner in \(child.logPath))") { () -> (String, String, String)? in
+            guard let id = child.banner("client id ") else { return nil }
+            var url = child.banner("api ") ?? "http://127.0.0.1:\(port)"
+            if url.hasSuffix(":0") { url = "http://127.0.0.1:\(port)" }
+            let tokenFile = child.banner("token ") ?? data + "/api.token"
+            guard FileManager.default.fileExists(atPath: tokenFile) else { return nil }
+            return (id.trimmingCharacters(in: .whitespaces), url.trimmingCharacters(in: .whitespaces),
+                    tokenFile.trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// Waits until the client can make an invite (it holds a verified directory) that names
+    /// its mailbox relays (two, the default `mailbox_relays`, or every relay when fewer).
+    public func waitForInvite(_ client: Client) throws(DevnetError) {
+        progress("waiting for \(client.name) to verify the directory and register its mailboxes")
+        let wanted = min(2, relays.count)
+        try waitFor("\(client.name)'s GET /v1/invite to name \(wanted) mailbox relays (a verified directory)") { () throws -> Bool? in
+            try client.api.decode(InviteResponse.self, "/v1/invite").mailboxes.count >= wanted ? true : nil
+        }
+    }
+
+    /// `first` adds `second` from its invite; waits until `second` lists `first`, named right.
+    public func introduce(_ first: Client, to second: Client) throws(DevnetError) {
+        progress("introducing \(first.name) and \(second.name)")
+        let invite = try waitFor("\(second.name)'s invite") { () throws -> String? in
+            try second.api.decode(InviteResponse.self, "/v1/invite").uri
+        }
+        do {
+            try first.api.call("POST", "/v1/contacts", json: AddContactRequest(invite: invite, name: second.name))
+        } catch .api(409, _, _) {
+            // Already contacts (a --dir reused from an earlier run).
+        } catch {
+            throw .requestFailed(what: "\(first.name): POST /v1/contacts with \(second.name)'s invite", error: error)
+        }
+        let contact = try waitFor("\(second.name) to list \(first.name) as a contact (the session set-up to arrive)") {
+            () throws -> Contact? in
+            try second.api.decode(ContactList.self, "/v1/contacts").contacts.first { $0.id == first.id }
+        }
+        if contact.name != first.name {
+            do {
+                try second.api.call("PUT", "/v1/contacts/\(first.id)", json: RenameContactRequest(name: first.name))
+            } catch {
+                throw .requestFailed(what: "\(second.name): renaming its contact \(first.id.prefix(16)) to \(first.name)", error: error)
+            }
+        }
+    }
+
+    // MARK: Running
+
+    /// Throws ``DevnetError/childExited(name:how:log:tail:)`` if a child has ended (other than
+    /// by ``stop(_:signal:)``).
+    public func checkChildren() throws(DevnetError) {
+        for daemon in daemons {
+            if let child = daemon.child, let end = child.poll() {
+                throw .childExited(name: child.name, how: end.description, log: child.logPath, tail: child.logTail())
+            }
+        }
+    }
+
+    /// True while the process `name` runs.
+    public func isRunning(_ name: String) -> Bool {
+        daemons.first { $0.name == name }?.child?.isRunning ?? false
+    }
+
+    /// The process id of `name` while it runs.
+    public func pid(of name: String) -> pid_t? {
+        daemons.first { $0.name == name && $0.child?.isRunning == true }?.child?.pid
+    }
+
+    /// Stops the process `name` with `signal` (SIGKILL after ``DevnetOptions/stopTimeout``);
+    /// how it ended, nil if it was not running. ``restart(_:)`` starts it again.
+    @discardableResult
+    public func stop(_ name: String, signal: Int32 = SIGTERM) -> ChildProcess.Termination? {
+        guard let index = daemons.firstIndex(where: { $0.name == name }), let child = daemons[index].child else { return nil }
+        daemons[index].child = nil
+        return child.stop(signal: signal, timeout: options.stopTimeout)
+    }
+
+    /// Stops the process `name` if it runs and starts it again with the same configuration,
+    /// data and ports (a relay's data plane loses what it held in memory; its keys stay).
+    /// Returns once it has printed its banner again.
+    public func restart(_ name: String) throws(DevnetError) {
+        guard let index = daemons.firstIndex(where: { $0.name == name }) else {
+            throw .cannotStart(name: name, reason: "no such process in this devnet")
+        }
+        stop(name)
+        var daemon = daemons[index]
+        progress("restarting \(name)")
+        if let relay = relay(name) {
+            daemon.arguments += ["--udp-listen", relay.udp, "--http-listen", "127.0.0.1:\(relay.httpPort)"]
+        }
+        let child = try spawn(name, executable: daemon.executable, arguments: daemon.arguments, fresh: false)
+        daemons[index].child = child
+        if daemon.isClient, let client = client(name) {
+            _ = try waitForClientBanner(child, port: client.api.port, data: client.dataDirectory)
+        } else {
+            _ = try waitForRelayBanner(child)
+        }
+    }
+
+    /// Stops every child: clients first, then relays; SIGTERM, then SIGKILL after
+    /// ``DevnetOptions/stopTimeout``. Idempotent.
+    public func stop() {
+        let running = daemons.compactMap { daemon in daemon.child.map { (daemon.isClient, $0) } }
+        for i in daemons.indices { daemons[i].child = nil }
+        for group in [running.filter(\.0).map(\.1), running.filter { !$0.0 }.map(\.1)] where group.contains(where: \.isRunning) {
+            group.forEach { $0.send(SIGTERM) }
+            let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(options.stopTimeout * 1000)))
+            while group.contains(where: \.isRunning), ContinuousClock.now < deadline {
+                Self.pause()
+            }
+            for child in group where child.isRunning {
+                kill(child.pid, SIGKILL)
+                while child.isRunning { Self.pause() }
+            }
+        }
+    }
+
+    /// Removes ``directory`` (when it is temporary, or the caller wants its data gone).
+    public func removeDirectory() {
+        guard !directory.isEmpty else { return }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    // MARK: Plumbing
+
+    /// Polls `attempt` every 50 ms until it returns a value; the deadline is the stage timeout.
+    /// A dead child or an interruption ends the wait at once.
+    @discardableResult
+    func waitFor<T>(_ what: String, _ attempt: () throws -> T?) throws(DevnetError) -> T {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(options.stageTimeout * 1000)))
+        var problem: String?
+        while true {
+            if interrupted() { throw .interrupted }
+            try checkChildren()
+            do {
+                if let value = try attempt() { return value }
+            } catch {
+                problem = "\(error)"
+            }
+            guard ContinuousClock.now < deadline else { throw .timedOut(waitingFor: what, seconds: options.stageTimeout, lastProblem: problem) }
+            Self.pause()
+        }
+    }
+
+    static func pause() {
+        usleep(50_000)
+    }
+
+    private func api(_ url: String, token: String?) throws(DevnetError) -> APIClient {
+        do {
+            return try APIClient(baseURL: url, token: token, timeout: 10)
+        } catch {
+            throw .requestFailed(what: "the API at \(url)", error: error)
+        }
+    }
+
+    /// A YAML single-quoted scalar.
+    static func yaml(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}
