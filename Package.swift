@@ -147,7 +147,10 @@ let package = Package(
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode"],
+            dependencies: [
+                "SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode", "SecIRCRelay",
+                "SecIRCClient", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )

@@ -23,7 +23,7 @@ public final class RelayNode: Sendable {
     public let udpAddress: SocketAddress
     private let logger: Logger
     private let linkKey: AgreementPrivateKey
-    private let transport: UDPTransport
+    private let transport: any DatagramTransport
     private let http: HTTPServer
     private let tls: (HTTPTLS, fingerprint: String)?
     private let clock: any NodeClock
@@ -31,9 +31,11 @@ public final class RelayNode: Sendable {
     private let shutdownStarted = Atomic<Bool>(false)
     private let finished = Mutex<(done: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
 
-    /// Loads or creates the keys in the data directory and binds the UDP socket. Throws with a
-    /// message for the operator when something is in the way (address in use, bad key file).
-    public init(settings: RelaySettings, logLevel: LogLevelControl, logger: Logger, clock: any NodeClock = SystemClock()) throws {
+    /// Loads or creates the keys in the data directory and binds the UDP socket (or uses
+    /// `transport`, e.g. an in-memory network in tests). Throws with a message for the operator
+    /// when something is in the way (address in use, bad key file).
+    public init(settings: RelaySettings, logLevel: LogLevelControl, logger: Logger, clock: any NodeClock = SystemClock(),
+                transport: (any DatagramTransport)? = nil) throws {
         self.settings = settings
         self.logLevel = logLevel
         self.logger = logger
@@ -50,9 +52,10 @@ public final class RelayNode: Sendable {
         case .files: tls = try HTTPTLS.load(certificateFile: server.http.certificateFile, keyFile: server.http.keyFile)
         }
 
-        transport = try UDPTransport(bind: SocketAddress(host: server.udp.listen.host, port: server.udp.listen.port),
-                                     receiveBufferBytes: server.udp.socketBufferBytes, sendBufferBytes: server.udp.socketBufferBytes)
-        udpAddress = transport.localAddress
+        self.transport = try transport ?? UDPTransport(
+            bind: SocketAddress(host: server.udp.listen.host, port: server.udp.listen.port),
+            receiveBufferBytes: server.udp.socketBufferBytes, sendBufferBytes: server.udp.socketBufferBytes)
+        udpAddress = self.transport.localAddress
         let trusted = try Self.trustedRoster(settings: settings, identity: identity)
         let isAuthority = trusted.members.count == 1 && trusted.members[0].identityKey == identity.signingKey.publicKey
         state = RelayState(relayID: identity.id, trustedRoster: trusted, isAuthority: isAuthority, tlsFingerprint: tls?.fingerprint)
