@@ -9,7 +9,7 @@ import Testing
         var options = SimulationOptions()
         options.relays = 4
         options.clients = 8
-        options.duration = .seconds(240)
+        options.duration = .seconds(180)
         options.messageInterval = .seconds(30)
         options.seed = seed
         options.loss = 0.05
@@ -30,11 +30,29 @@ import Testing
     }
 
     @Test func theSameSeedGivesTheSameRun() {
-        let first = Simulation(options: Self.faulty(seed: "repeat")).run().description
-        let second = Simulation(options: Self.faulty(seed: "repeat")).run().description
-        #expect(first == second)
-        let other = Simulation(options: Self.faulty(seed: "another")).run().description
-        #expect(first != other)
+        var options = Self.faulty(seed: "repeat")
+        options.relays = 3
+        options.clients = 5
+        options.duration = .seconds(60)
+        options.crashes = []
+        let first = Simulation(options: options).run().description
+        #expect(first == Simulation(options: options).run().description)
+        options.seed = "another"
+        #expect(first != Simulation(options: options).run().description)
+    }
+
+    @Test func aPartitionHealsAndEveryMessageStillArrives() {
+        var options = SimulationOptions()
+        options.relays = 4
+        options.clients = 6
+        options.duration = .seconds(120)
+        options.messageInterval = .seconds(20)
+        options.seed = "partition"
+        options.partitions = [SimulationOptions.Partition(from: .seconds(20), until: .seconds(60))]
+        options.retryMax = .seconds(20)
+        let report = Simulation(options: options).run()
+        #expect(report["lost"] == "0" && report["duplicated"] == "0", "\(report)")
+        #expect(report.description.contains("drop network.partition"), "\(report)")
     }
 
     @Test func durationsParseAsWritten() {
