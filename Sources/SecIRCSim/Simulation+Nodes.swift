@@ -14,7 +14,12 @@ extension Simulation {
         try! SocketAddress(host: "10.2.\(i / 250).\(i % 250 + 1)", port: 5000)
     }
 
-    static func numeric(_ text: String) -> SocketAddress? { try? SocketAddress(parsing: text) }
+    /// Numeric `a.b.c.d:port` only: the simulator never asks a resolver.
+    static func numeric(_ text: String) -> SocketAddress? {
+        guard text.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") })
+        else { return nil }
+        return try? SocketAddress(parsing: text)
+    }
 
     func setUpRelays() {
         var keys = BufferedRandom(seed: "\(options.seed)/relay keys")
@@ -119,11 +124,10 @@ extension Simulation {
     /// One workload message from client `i` to a random contact of its own, then the next
     /// one's time.
     func sendMessage(from i: Int) {
-        guard now < workloadEnd else {
-            stats.clientsDone += 1
-            return
+        defer {
+            let next = now.adding(exponential(mean: options.messageInterval))
+            if next < workloadEnd { queue.schedule(.send(client: i), at: next) } else { stats.clientsDone += 1 }
         }
-        defer { queue.schedule(.send(client: i), at: now.adding(exponential(mean: options.messageInterval))) }
         guard let j = contactsAdded[i].randomElement(using: &workload),
               let contact = messengers[j].identity.id as ID?
         else { return }

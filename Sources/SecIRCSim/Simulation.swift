@@ -83,7 +83,8 @@ public final class Simulation {
         queue.schedule(.contacts, at: start.adding(.seconds(40)))
         for crash in options.crashes { queue.schedule(.crash(crash), at: workloadStart.adding(crash.at)) }
         for client in clients.indices {
-            queue.schedule(.send(client: client), at: workloadStart.adding(exponential(mean: options.messageInterval)))
+            let first = workloadStart.adding(exponential(mean: options.messageInterval))
+            if first < workloadEnd { queue.schedule(.send(client: client), at: first) } else { stats.clientsDone += 1 }
         }
         let hardStop = workloadEnd.adding(options.drain)
         while let (time, event) = queue.next() {

@@ -142,16 +142,17 @@ struct EngineWire {
     mutating func advance(by duration: Duration) {
         let end = now.adding(duration)
         while true {
+            run() // what is in flight first: it may make timers due sooner
             var next = end
             for engine in relays.values { if let due = engine.nextDeadline { next = min(next, due) } }
-            for links in clients.values { next = min(next, links.nextDeadline) }
+            for links in clients.values { if let due = links.nextDeadline { next = min(next, due) } }
             now = max(now, next)
             for address in relays.keys.sorted(by: { "\($0)" < "\($1)" }) where (relays[address]!.nextDeadline ?? end) <= now {
                 var effects = NodeEffects<RelayEngine.Event>()
                 relays[address]!.tick(now: now, rng: &rng, effects: &effects)
                 take(effects, from: address)
             }
-            for address in clients.keys.sorted(by: { "\($0)" < "\($1)" }) where clients[address]!.nextDeadline <= now {
+            for address in clients.keys.sorted(by: { "\($0)" < "\($1)" }) where (clients[address]!.nextDeadline ?? end) <= now {
                 var out: [Datagram] = []
                 _ = clients[address]!.tick(now: now, rng: &rng, out: &out)
                 inFlight += out.map { (address, $0) }

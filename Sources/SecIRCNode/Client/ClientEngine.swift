@@ -114,6 +114,8 @@ public struct ClientEngine: NodeEngine {
     public internal(set) var status = ClientNetworkStatus()
     var nextFetchID: UInt64 = 1
     var nextHousekeeping: UnixTime
+    /// The directory's relays as link peers, resolved when the directory is installed.
+    var linkPeers: [ID: LinkPeer] = [:]
     /// When lost mailbox relays are looked for next (and at once after a new directory).
     var nextMailboxCheck: UnixTime
     /// A directory valid at the last tick is held.
@@ -176,7 +178,7 @@ public struct ClientEngine: NodeEngine {
         }
         for relay in links.tick(now: now, rng: &rng, out: &effects.datagrams) { relayFailed(relay, now: now, reason: "send_failed") }
         if now >= nextHousekeeping {
-            nextHousekeeping = now.adding(.seconds(1))
+            nextHousekeeping = now.adding(Self.housekeepingInterval)
             _ = reassembler.expire(now: now)
             down = down.filter { $0.value > now }
             status.linked = links.linkedPeers
@@ -203,7 +205,8 @@ public struct ClientEngine: NodeEngine {
     }
 
     public var nextDeadline: UnixTime? {
-        var next = min(links.nextDeadline, nextHousekeeping)
+        var next = nextHousekeeping
+        if let links = links.nextDeadline { next = min(next, links) }
         if let fetch = tracker.nextDeadline { next = min(next, fetch) }
         // Without a usable directory nothing is sent or fetched: only its fetch is due.
         guard directoryUsable else { return next }
@@ -217,6 +220,9 @@ public struct ClientEngine: NodeEngine {
         return next
     }
 
+    /// How often fragments, down relays and the linked set are looked at.
+    static var housekeepingInterval: Duration { .seconds(5) }
+
     // MARK: Directory
 
     private mutating func directoryInstalled(now: UnixTime, rng: inout some RandomSource) {
@@ -224,6 +230,12 @@ public struct ClientEngine: NodeEngine {
         status.directory = held.directory
         status.descriptors = held.descriptors
         status.fetchedAt = now
+        linkPeers = [:]
+        for relay in held.descriptors {
+            if let address = configuration.resolve(relay.udp) {
+                linkPeers[relay.id] = LinkPeer(id: relay.id, address: address, linkKey: relay.linkKey)
+            }
+        }
         // The cover rate may have changed: draw the next slot from the new one.
         nextCover = nil
         nextMailboxCheck = now
@@ -269,7 +281,6 @@ public struct ClientEngine: NodeEngine {
         status.drop(reason)
     }
 
-    func linkPeer(_ relay: RelayDescriptor) -> LinkPeer? {
-        configuration.resolve(relay.udp).map { LinkPeer(id: relay.id, address: $0, linkKey: relay.linkKey) }
-    }
+    /// The link peer for a relay of the directory (its address resolved once per directory).
+    func linkPeer(_ relay: RelayDescriptor) -> LinkPeer? { linkPeers[relay.id] }
 }

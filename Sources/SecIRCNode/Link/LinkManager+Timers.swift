@@ -2,21 +2,21 @@ public import SecIRCCore
 public import SecIRCCrypto
 
 extension LinkManager {
-    /// When `tick` next has something to do: the next housekeeping, or sooner a handshake to
-    /// resend or give up on.
-    public var nextDeadline: UnixTime {
-        var next = nextHousekeeping
+    /// When `tick` next has something to do: a session to expire, a handshake to resend or give
+    /// up on. Nil when nothing waits.
+    public var nextDeadline: UnixTime? {
+        var next = expiries.earliest ?? UnixTime(nanoseconds: .max)
         for id in waiting {
             guard let peer = peers[id] else { continue }
             if let last = peer.lastInitiation { next = min(next, last.adding(configuration.handshakeRetry)) }
             if let first = peer.firstQueued { next = min(next, first.adding(configuration.handshakeGiveUp)) }
         }
-        return next
+        return next == UnixTime(nanoseconds: .max) ? nil : next
     }
 
     /// Runs the timers due at `now`: resends unanswered initiations, gives up on handshakes that
     /// took too long (returns those peers: their waiting frames were dropped and counted), and
-    /// every `housekeepingInterval` drops expired sessions.
+    /// drops expired sessions.
     public mutating func tick(now: UnixTime, rng: inout some RandomSource, out: inout [Datagram]) -> [ID] {
         var failed: [ID] = []
         for id in waiting.sorted(by: <) {
@@ -35,15 +35,11 @@ extension LinkManager {
                 initiate(id, now: now, force: false, rng: &rng, out: &out)
             }
         }
-        guard now >= nextHousekeeping else { return failed }
-        nextHousekeeping = now.adding(configuration.housekeepingInterval)
-        var expired: [UInt32] = []
-        for (index, session) in sessions where session.link.timerAction(now: now) == .expired {
-            expired.append(index)
-        }
-        for index in expired {
-            let peer = sessions.removeValue(forKey: index)?.peer
-            if let peer, peers[peer]?.session == index { peers[peer]!.session = nil }
+        while let index = expiries.popDue(now: now) {
+            // The index may have been reused by a later session, which expires later.
+            guard let session = sessions[index], session.link.expiresAt <= now else { continue }
+            sessions[index] = nil
+            if let peer = session.peer, peers[peer]?.session == index { peers[peer]!.session = nil }
         }
         return failed
     }

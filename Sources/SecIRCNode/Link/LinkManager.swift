@@ -38,8 +38,6 @@ public struct LinkManager: Sendable {
         public var handshakeRetry: Duration = LinkTimers.rekeyTimeout
         /// Frames waiting this long for a handshake are dropped.
         public var handshakeGiveUp: Duration = .seconds(30)
-        /// How often session timers are looked at.
-        public var housekeepingInterval: Duration = .seconds(1)
         public var limits: LinkLimits = .standard
         public var geometry: PacketGeometry = .standard
 
@@ -100,7 +98,8 @@ public struct LinkManager: Sendable {
     var waiting: Set<ID> = []
     var queuedTotal = 0
     var handshakeWindow: (second: Int64, count: Int) = (0, 0)
-    var nextHousekeeping: UnixTime
+    /// Sessions by expiry time (they are dropped when it comes; nothing walks the table).
+    var expiries = ExpiryQueue()
 
     public init(configuration: Configuration, now: UnixTime, rng: inout some RandomSource) {
         self.configuration = configuration
@@ -108,7 +107,6 @@ public struct LinkManager: Sendable {
             responder = LinkResponder(localStatic: key, limits: configuration.limits, geometry: configuration.geometry,
                                       now: now, rng: &rng)
         }
-        nextHousekeeping = now.adding(configuration.housekeepingInterval)
     }
 
     // MARK: Peers

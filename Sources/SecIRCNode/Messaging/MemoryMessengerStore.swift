@@ -3,7 +3,7 @@ import Synchronization
 /// The in-memory twin of the client's SQLite store, for tests and the whole-network simulator.
 ///
 /// Its state is a value (``State``): ``snapshot`` copies it in O(1), and `init(_:)` starts a
-/// store from a copy, which is how a simulation restarts a client "from disk". Transactions are
+/// store from a copy (how a test restarts a client "from disk"). Transactions are
 /// serialised by a `Mutex`. A write transaction takes the state out of the lock (no copy), works
 /// on it in place and logs how to undo each change; when the body throws, the log is played
 /// backwards, so a failed transaction leaves the state exactly as it was, as a rolled-back

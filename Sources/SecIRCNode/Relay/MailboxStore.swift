@@ -10,7 +10,7 @@ public import SecIRCCore
 /// come from one store-wide counter that starts at `firstSequence` (the relay passes its start
 /// time in microseconds), so a number is never reused — not after a mailbox empties, nor after
 /// a restart — and a late acknowledgement can never delete mail its owner has not seen.
-/// Not thread-safe: the relay's data plane owns it.
+/// Not thread-safe: the relay engine owns it.
 public struct MailboxStore: Sendable {
     public struct Limits: Sendable, Equatable {
         public var ttl: Duration

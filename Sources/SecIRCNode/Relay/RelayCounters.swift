@@ -22,8 +22,8 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case delayTooLong = "delay_too_long"
 }
 
-/// The data plane's counters. The data plane owns one and increments it with plain adds (no
-/// atomics on the hot path); it publishes a copy to `RelayMetrics` a few times a second.
+/// The relay's counters. `RelayEngine` keeps them with plain adds (no atomics on the hot path);
+/// its loop publishes a copy to `RelayMetrics` a few times a second.
 /// Only totals: nothing per client, per address or per mailbox.
 public struct RelayCounters: Sendable, Equatable {
     public var datagramsReceived = 0

@@ -41,9 +41,10 @@ public struct RelayEngine: NodeEngine {
         public var maxDelayMilliseconds: UInt32 = 60_000
         /// The link layer's limits (sessions, handshake queues, cookies under load).
         public var links: LinkManager.Configuration
-        /// Turns a descriptor's `udp` (host:port) into an address. The default takes numeric
-        /// addresses and resolves names with `getaddrinfo` (which may block on DNS: once per
-        /// directory installed); the simulator gives numeric addresses only.
+        /// Turns a descriptor's `udp` (host:port) into an address, once per directory installed.
+        /// The default takes numeric addresses and resolves names with `getaddrinfo` (which may
+        /// block on DNS: the one piece of I/O an engine may be configured with); the simulator
+        /// gives a numeric-only one.
         public var resolve: @Sendable (String) -> SocketAddress? = { try? SocketAddress(parsing: $0) }
 
         public init(identity: SigningPrivateKey, linkKey: AgreementPrivateKey, roster: Roster, network: NetworkParameters,
@@ -159,11 +160,20 @@ public struct RelayEngine: NodeEngine {
         tick(now: now, rng: &rng, effects: &effects)
     }
 
+    /// Counts the datagrams an entry point added to `effects` (what the relay asked to send).
+    private mutating func counting(_ effects: inout NodeEffects<Event>, _ body: (inout Self, inout NodeEffects<Event>) -> Void) {
+        let before = effects.datagrams.count
+        body(&self, &effects)
+        own.datagramsSent += effects.datagrams.count - before
+    }
+
     public mutating func receive(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout some RandomSource,
                                  effects: inout NodeEffects<Event>) {
         own.datagramsReceived += 1
-        guard let delivery = links.receive(bytes, from: address, now: now, rng: &rng, out: &effects.datagrams) else { return }
-        handleFrame(delivery, now: now, rng: &rng, effects: &effects)
+        counting(&effects) { engine, effects in
+            guard let delivery = engine.links.receive(bytes, from: address, now: now, rng: &rng, out: &effects.datagrams) else { return }
+            engine.handleFrame(delivery, now: now, rng: &rng, effects: &effects)
+        }
     }
 
     public mutating func fetched(_ response: FetchResponse, now: UnixTime, rng: inout some RandomSource,
@@ -172,6 +182,13 @@ public struct RelayEngine: NodeEngine {
     }
 
     public mutating func handle(_ command: Command, now: UnixTime, rng: inout some RandomSource,
+                                effects: inout NodeEffects<Event>) -> Reply {
+        var reply = Reply.done
+        counting(&effects) { engine, effects in reply = engine.apply(command, now: now, rng: &rng, effects: &effects) }
+        return reply
+    }
+
+    private mutating func apply(_ command: Command, now: UnixTime, rng: inout some RandomSource,
                                 effects: inout NodeEffects<Event>) -> Reply {
         switch command {
         case let .addPeer(peer):
@@ -191,13 +208,17 @@ public struct RelayEngine: NodeEngine {
     }
 
     public mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        counting(&effects) { engine, effects in engine.runTimers(now: now, rng: &rng, effects: &effects) }
+    }
+
+    private mutating func runTimers(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         while let entry = delays.popDue(now: now) { forward(entry.packet, to: entry.relay, now: now, rng: &rng, effects: &effects) }
         let change = keys.tick(now: now, rng: &rng)
         applyKeyChange(installed: change.installed, retired: change.retired, now: now, effects: &effects)
         let failed = links.tick(now: now, rng: &rng, out: &effects.datagrams)
         _ = failed // the link manager counted the dropped frames (handshake timeouts)
         if now >= nextHousekeeping {
-            nextHousekeeping = now.adding(.seconds(1))
+            nextHousekeeping = now.adding(Self.housekeepingInterval)
             let expired = mailboxes.expire(now: now)
             if expired > 0 { own.mailboxDrops[.expired, default: 0] += expired }
             if nonces.count > 0 { nonces = nonces.filter { links.hasSession($0.key) } }
@@ -206,7 +227,8 @@ public struct RelayEngine: NodeEngine {
     }
 
     public var nextDeadline: UnixTime? {
-        var next = min(links.nextDeadline, keys.nextChange, nextHousekeeping, nextDescriptorRefresh)
+        var next = min(keys.nextChange, nextHousekeeping, nextDescriptorRefresh)
+        if let links = links.nextDeadline { next = min(next, links) }
         if let due = delays.nextDue { next = min(next, due) }
         if let signing = nextSigning { next = min(next, signing) }
         if let fetch = tracker.nextDeadline { next = min(next, fetch) }
@@ -247,6 +269,9 @@ public struct RelayEngine: NodeEngine {
     }
 
     mutating func count(_ reason: RelayDropReason) { own.relayDrops[reason, default: 0] += 1 }
+
+    /// How often expired mail and the nonces of ended sessions are cleared.
+    static var housekeepingInterval: Duration { .seconds(10) }
 
     mutating func applyKeyChange(installed: [OnionKey], retired: [UInt32], now: UnixTime, effects: inout NodeEffects<Event>) {
         guard !installed.isEmpty || !retired.isEmpty else { return }
