@@ -142,6 +142,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecIRCRuntimeTests",
+            dependencies: ["SecIRCRuntime", "SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCLauncher"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCLauncherTests", dependencies: ["SecIRCLauncher", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
