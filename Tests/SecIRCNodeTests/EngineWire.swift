@@ -15,6 +15,9 @@ struct EngineWire {
     /// Frames that reached each client, in order.
     var received: [SocketAddress: [LinkFrame]] = [:]
     var events: [RelayEngine.Event] = []
+    /// Client engines (with in-memory messengers) and what they reported.
+    var clientEngines: [SocketAddress: ClientEngine] = [:]
+    var clientEvents: [SocketAddress: [ClientEngine.Event]] = [:]
     /// Datagrams in flight: (from, datagram).
     var inFlight: [(SocketAddress, Datagram)] = []
     var pendingFetches: [(SocketAddress, FetchRequest)] = []
@@ -101,6 +104,10 @@ struct EngineWire {
             var effects = NodeEffects<RelayEngine.Event>()
             relays[datagram.address]!.receive(datagram.bytes, from: from, now: now, rng: &rng, effects: &effects)
             take(effects, from: datagram.address)
+        } else if clientEngines[datagram.address] != nil {
+            var effects = NodeEffects<ClientEngine.Event>()
+            clientEngines[datagram.address]!.receive(datagram.bytes, from: from, now: now, rng: &rng, effects: &effects)
+            take(effects, fromClient: datagram.address)
         } else if clients[datagram.address] != nil {
             var out: [Datagram] = []
             if let delivery = clients[datagram.address]!.receive(datagram.bytes, from: from, now: now, rng: &rng, out: &out),
@@ -133,9 +140,47 @@ struct EngineWire {
                 }
             }
         }
+        if clientEngines[from] != nil {
+            var effects = NodeEffects<ClientEngine.Event>()
+            clientEngines[from]!.fetched(response, now: now, rng: &rng, effects: &effects)
+            take(effects, fromClient: from)
+            return
+        }
         var effects = NodeEffects<RelayEngine.Event>()
         relays[from]!.fetched(response, now: now, rng: &rng, effects: &effects)
         take(effects, from: from)
+    }
+
+    /// A client engine at 10.0.0.`last`:5000 with an in-memory messenger, bootstrapping from `sources`.
+    mutating func addClientEngine(_ last: UInt8, roster: Roster, sources: [String],
+                                  tune: (inout ClientEngine.Configuration) -> Void = { _ in }) throws -> SocketAddress {
+        let address = Self.address(last, port: 5000)
+        var configuration = ClientEngine.Configuration(roster: roster, bootstrapURLs: sources)
+        configuration.coverRateFactor = 0
+        configuration.delayFactor = 0
+        configuration.pollInterval = .milliseconds(500)
+        tune(&configuration)
+        let messenger = try Messenger(store: MemoryMessengerStore(), displayName: "c\(last)",
+                                      retry: RetrySchedule(initialMs: 2_000, maximumMs: 8_000), rng: &rng)
+        var engine = ClientEngine(configuration: configuration, messenger: messenger, now: now, rng: &rng)
+        var effects = NodeEffects<ClientEngine.Event>()
+        engine.start(now: now, rng: &rng, effects: &effects)
+        clientEngines[address] = engine
+        take(effects, fromClient: address)
+        return address
+    }
+
+    mutating func take(_ effects: NodeEffects<ClientEngine.Event>, fromClient address: SocketAddress) {
+        inFlight += effects.datagrams.map { (address, $0) }
+        pendingFetches += effects.fetches.map { (address, $0) }
+        clientEvents[address, default: []] += effects.events
+    }
+
+    mutating func outboxChanged(_ address: SocketAddress) {
+        var effects = NodeEffects<ClientEngine.Event>()
+        _ = clientEngines[address]!.handle(.outboxChanged, now: now, rng: &rng, effects: &effects)
+        take(effects, fromClient: address)
+        run()
     }
 
     /// Moves the clock by `duration`, running each relay's and client's timers as they fall due.
@@ -146,11 +191,17 @@ struct EngineWire {
             var next = end
             for engine in relays.values { if let due = engine.nextDeadline { next = min(next, due) } }
             for links in clients.values { if let due = links.nextDeadline { next = min(next, due) } }
+            for engine in clientEngines.values { if let due = engine.nextDeadline { next = min(next, due) } }
             now = max(now, next)
             for address in relays.keys.sorted(by: { "\($0)" < "\($1)" }) where (relays[address]!.nextDeadline ?? end) <= now {
                 var effects = NodeEffects<RelayEngine.Event>()
                 relays[address]!.tick(now: now, rng: &rng, effects: &effects)
                 take(effects, from: address)
+            }
+            for address in clientEngines.keys.sorted(by: { "\($0)" < "\($1)" }) where (clientEngines[address]!.nextDeadline ?? end) <= now {
+                var effects = NodeEffects<ClientEngine.Event>()
+                clientEngines[address]!.tick(now: now, rng: &rng, effects: &effects)
+                take(effects, fromClient: address)
             }
             for address in clients.keys.sorted(by: { "\($0)" < "\($1)" }) where (clients[address]!.nextDeadline ?? end) <= now {
                 var out: [Datagram] = []

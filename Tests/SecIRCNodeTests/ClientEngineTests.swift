@@ -1,0 +1,73 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+import SecIRCTransport
+import Testing
+
+/// The client's network engine on a manual clock, with real relay engines on the test wire.
+@Suite struct ClientEngineTests {
+    /// Three relays joined through the first ring, and two clients that hold the directory and
+    /// have chosen their mailboxes.
+    static func network(tuneClients: (inout ClientEngine.Configuration) -> Void = { _ in })
+        throws -> (wire: EngineWire, alice: SocketAddress, bob: SocketAddress) {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1)
+        _ = wire.addRelay(2, firstRing: ring)
+        _ = wire.addRelay(3, firstRing: ring)
+        wire.advance(by: .seconds(5))
+        let sources = ["http://10.0.0.1:6691", "http://10.0.0.2:6691"]
+        let alice = try wire.addClientEngine(11, roster: ring.roster, sources: sources, tune: tuneClients)
+        let bob = try wire.addClientEngine(12, roster: ring.roster, sources: sources, tune: tuneClients)
+        wire.advance(by: .seconds(2))
+        return (wire, alice, bob)
+    }
+
+    @Test func aMessageArrivesOnceAndItsReceiptMarksItDelivered() throws {
+        var (wire, alice, bob) = try Self.network()
+        let bobMessenger = wire.clientEngines[bob]!.messenger
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        #expect(bobMessenger.mailboxes.count == 2 && aliceMessenger.mailboxes.count == 2)
+        let invite = try bobMessenger.invite(now: wire.now, rng: &wire.rng)
+        _ = try aliceMessenger.addContact(inviteURI: invite.uri, name: "bob", now: wire.now, rng: &wire.rng)
+        let sent = try aliceMessenger.queueText(to: bobMessenger.identity.id, text: "hi bob", now: wire.now, rng: &wire.rng)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(3))
+
+        let shown = (wire.clientEvents[bob] ?? []).compactMap { event -> String? in
+            if case let .client(.message(record)) = event { return record.text }
+            return nil
+        }
+        #expect(shown == ["hi bob"], "shown once")
+        #expect(try aliceMessenger.message(id: sent.id)?.state == .delivered)
+        #expect(wire.clientEngines[alice]!.status.packetsSent >= 2, "the introduction and the text")
+        #expect(wire.clientEngines[bob]!.status.dropped["undecryptable"] == nil)
+    }
+
+    @Test func aDirectoryTheTrustedRingDidNotSignIsRefusedAndNothingIsSent() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        wire.advance(by: .seconds(1))
+        var rng = SeededRandom(seed: "stranger")
+        let stranger = Roster(members: [Roster.Member(identityKey: SigningPrivateKey(using: &rng).publicKey, udp: "10.0.0.1:6690",
+                                                      http: "http://10.0.0.1:6691")])
+        let client = try wire.addClientEngine(11, roster: stranger, sources: ["http://10.0.0.1:6691"])
+        wire.advance(by: .seconds(3))
+        let engine = try #require(wire.clientEngines[client])
+        #expect(engine.status.directory == nil)
+        #expect((engine.status.dropped["directory_refused"] ?? 0) >= 2, "tried again each second")
+        #expect(engine.messenger.mailboxes.isEmpty)
+        #expect(engine.status.packetsSent == 0)
+    }
+
+    /// With cover traffic, the client sends a Poisson stream at the directory's rate (λ = 1/s on
+    /// this wire): about λ·t packets, each a loop back to one of its own mailboxes, and it wakes
+    /// only when one leaves (no polling of the clock in between).
+    @Test func coverTrafficIsAPoissonStreamLoopingBack() throws {
+        var (wire, alice, _) = try Self.network { $0.coverRateFactor = 1 }
+        let before = wire.clientEngines[alice]!.status.coverPacketsSent
+        wire.advance(by: .seconds(200))
+        let sent = wire.clientEngines[alice]!.status.coverPacketsSent - before
+        #expect((150...250).contains(sent), "\(sent) cover packets in 200 s at λ = 1/s")
+        #expect(wire.clientEngines[alice]!.status.coverPacketsReceived > sent / 2, "loops come back to the own mailboxes")
+    }
+}
