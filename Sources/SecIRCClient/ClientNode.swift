@@ -69,8 +69,9 @@ public final class ClientNode: Sendable {
         var configuration = ClientEngine.Configuration(roster: try settings.trustedRoster(), bootstrapURLs: network.bootstrapURLs)
         configuration.pathLength = network.pathLength
         configuration.mailboxRelays = network.mailboxRelays
-        configuration.coverRateFactor = network.coverProfile.rateFactor
-        configuration.delayFactor = network.coverProfile.delayFactor
+        let cover = CoverProfile(rawValue: network.coverProfile.rawValue) ?? .balanced
+        configuration.coverRateFactor = cover.rateFactor
+        configuration.delayFactor = cover.delayFactor
         configuration.pollInterval = .milliseconds(network.pollIntervalMilliseconds)
         return configuration
     }
@@ -144,25 +145,5 @@ private final class Publisher: Sendable {
             return true
         }
         if due { network.publish(engine.status) }
-    }
-}
-
-extension ClientConfig.CoverProfile {
-    /// Multiplier of the directory's cover rate λ.
-    var rateFactor: Double {
-        switch self {
-        case .off: 0
-        case .balanced: 1
-        case .strong: 2
-        }
-    }
-
-    /// Multiplier of the directory's mean per-hop delay μ.
-    var delayFactor: Double {
-        switch self {
-        case .off: 0
-        case .balanced: 1
-        case .strong: 2
-        }
     }
 }

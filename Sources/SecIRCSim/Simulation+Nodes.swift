@@ -86,7 +86,7 @@ extension Simulation {
             clients.append(ClientEngine(configuration: configuration, messenger: messenger, now: clientsStart, rng: &random))
             clientRandom.append(random)
             clientTimer[i] = clientsStart
-            queue.schedule(.timer(.client(i)), at: clientsStart)
+            queue.insert(.timer(.client(i)), at: clientsStart)
         }
     }
 
@@ -112,7 +112,7 @@ extension Simulation {
             }
             outboxChanged(i)
         }
-        if waiting { queue.schedule(.contacts, at: now.adding(.seconds(5))) }
+        if waiting { queue.insert(.contacts, at: now.adding(.seconds(5))) }
     }
 
     func outboxChanged(_ i: Int) {
@@ -126,7 +126,7 @@ extension Simulation {
     func sendMessage(from i: Int) {
         defer {
             let next = now.adding(exponential(mean: options.messageInterval))
-            if next < workloadEnd { queue.schedule(.send(client: i), at: next) } else { stats.clientsDone += 1 }
+            if next < workloadEnd { queue.insert(.send(client: i), at: next) } else { stats.clientsDone += 1 }
         }
         guard let j = contactsAdded[i].randomElement(using: &workload),
               let contact = messengers[j].identity.id as ID?
@@ -157,7 +157,7 @@ extension Simulation {
         relayTimer[victim] = nil
         crashedCounters.append(relays[victim].counters)
         stats.crashes.append((victim, now))
-        queue.schedule(.restart(relay: victim), at: now.adding(crash.downtime))
+        queue.insert(.restart(relay: victim), at: now.adding(crash.downtime))
     }
 
     func restartRelay(_ i: Int) {

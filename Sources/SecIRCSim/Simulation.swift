@@ -16,12 +16,12 @@ import SecIRCTransport
 /// workload (and the clock of crash and partition times) starts at 60 s and lasts `duration`;
 /// then the network runs until every message arrived or `drain` has passed.
 public final class Simulation {
-    enum NodeID: Hashable {
+    enum NodeID: Hashable, Sendable {
         case relay(Int)
         case client(Int)
     }
 
-    enum Event {
+    enum Event: Sendable {
         case datagram(Datagram, from: SocketAddress)
         case timer(NodeID)
         case fetched(NodeID, FetchResponse)
@@ -34,7 +34,7 @@ public final class Simulation {
     public let options: SimulationOptions
     let start = UnixTime(seconds: 1_800_000_000)
     var now: UnixTime
-    var queue = EventQueue<Event>()
+    var queue = TimedHeap<Event>()
 
     var relays: [RelayEngine] = []
     var relayConfigurations: [RelayEngine.Configuration] = []
@@ -80,14 +80,14 @@ public final class Simulation {
         stats.clients = options.clients
         setUpRelays()
         setUpClients()
-        queue.schedule(.contacts, at: start.adding(.seconds(40)))
-        for crash in options.crashes { queue.schedule(.crash(crash), at: workloadStart.adding(crash.at)) }
+        queue.insert(.contacts, at: start.adding(.seconds(40)))
+        for crash in options.crashes { queue.insert(.crash(crash), at: workloadStart.adding(crash.at)) }
         for client in clients.indices {
             let first = workloadStart.adding(exponential(mean: options.messageInterval))
-            if first < workloadEnd { queue.schedule(.send(client: client), at: first) } else { stats.clientsDone += 1 }
+            if first < workloadEnd { queue.insert(.send(client: client), at: first) } else { stats.clientsDone += 1 }
         }
         let hardStop = workloadEnd.adding(options.drain)
-        while let (time, event) = queue.next() {
+        while let (time, event) = queue.popFirst() {
             if time > hardStop { break }
             now = time
             if now >= workloadEnd, stats.delivered.count == stats.sent.count, stats.allSendsDone { break }
@@ -186,7 +186,7 @@ public final class Simulation {
         // Never in the past, and never twice at one instant (a node that stays due would spin).
         let at = max(deadline, now.adding(.microseconds(1)))
         if let current, current <= at { return current }
-        queue.schedule(.timer(node), at: at)
+        queue.insert(.timer(node), at: at)
         return at
     }
 
@@ -212,7 +212,7 @@ public final class Simulation {
                 } else {
                     lastArrival[path] = at
                 }
-                queue.schedule(.datagram(datagram, from: source), at: at)
+                queue.insert(.datagram(datagram, from: source), at: at)
             }
         }
     }
@@ -230,7 +230,7 @@ public final class Simulation {
         guard let base = relayByURL.keys.first(where: { request.url.hasPrefix($0 + "/") }), let target = relayByURL[base],
               relayUp[target], !isPartitioned(source, relayAddresses[target])
         else {
-            queue.schedule(.fetched(node, FetchResponse(id: request.id, status: nil)), at: now.adding(request.timeout))
+            queue.insert(.fetched(node, FetchResponse(id: request.id, status: nil)), at: now.adding(request.timeout))
             return
         }
         let path = String(request.url.dropFirst(base.count))
@@ -260,7 +260,7 @@ public final class Simulation {
         default:
             break
         }
-        queue.schedule(.fetched(node, response), at: now.adding(options.latency * 2 + jitter()))
+        queue.insert(.fetched(node, response), at: now.adding(options.latency * 2 + jitter()))
     }
 
     /// Whether `a` and `b` are on different sides of a partition in force now.

@@ -1,28 +1,10 @@
+public import SecIRCNode
+
 /// What to simulate: the network's size, the workload, and the faults. Every field has a
 /// default that runs in seconds; `secirc-sim --help` lists them as flags.
 public struct SimulationOptions: Sendable, Equatable {
     /// Client cover-traffic profile (`client.yaml`'s `network.cover_traffic`).
-    public enum Cover: String, Sendable, CaseIterable {
-        case off, balanced, strong
-
-        /// Multiplier of the directory's cover rate λ.
-        var rateFactor: Double {
-            switch self {
-            case .off: 0
-            case .balanced: 1
-            case .strong: 2
-            }
-        }
-
-        /// Multiplier of the directory's mean per-hop delay μ.
-        var delayFactor: Double {
-            switch self {
-            case .off: 0
-            case .balanced: 1
-            case .strong: 2
-            }
-        }
-    }
+    public typealias Cover = CoverProfile
 
     /// A relay that stops at `at` (its memory — mailboxes, onion keys, links — is lost) and
     /// starts again `downtime` later with the same identity and link keys, as a restarted process.

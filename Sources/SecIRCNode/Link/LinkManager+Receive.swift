@@ -70,7 +70,7 @@ extension LinkManager {
             }
             let peer = link.remoteStatic.flatMap { peerByKey[$0] }
             sessions[link.localIndex] = Session(link: link, address: address, peer: peer)
-            expiries.insert(link.localIndex, expiring: link.expiresAt)
+            expiries.insert(link.localIndex, at: link.expiresAt)
             counters.handshakes += 1
             out.append(Datagram(response, to: address))
         case let .sendCookieReply(reply):
@@ -95,7 +95,7 @@ extension LinkManager {
             }
             let address = peers[id]!.info.address
             sessions[link.localIndex] = Session(link: link, address: address, peer: id)
-            expiries.insert(link.localIndex, expiring: link.expiresAt)
+            expiries.insert(link.localIndex, at: link.expiresAt)
             // A superseded session is not removed: packets in flight under it still open until it expires.
             peers[id]!.session = link.localIndex
             counters.handshakes += 1

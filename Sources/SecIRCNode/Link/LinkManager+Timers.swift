@@ -35,7 +35,7 @@ extension LinkManager {
                 initiate(id, now: now, force: false, rng: &rng, out: &out)
             }
         }
-        while let index = expiries.popDue(now: now) {
+        while let (_, index) = expiries.popDue(now: now) {
             // The index may have been reused by a later session, which expires later.
             guard let session = sessions[index], session.link.expiresAt <= now else { continue }
             sessions[index] = nil

@@ -99,7 +99,7 @@ public struct LinkManager: Sendable {
     var queuedTotal = 0
     var handshakeWindow: (second: Int64, count: Int) = (0, 0)
     /// Sessions by expiry time (they are dropped when it comes; nothing walks the table).
-    var expiries = ExpiryQueue()
+    var expiries = TimedHeap<UInt32>()
 
     public init(configuration: Configuration, now: UnixTime, rng: inout some RandomSource) {
         self.configuration = configuration

@@ -1,12 +1,13 @@
-import SecIRCCore
+public import SecIRCCore
 
-/// The simulator's agenda: events in time order, and among events at the same time in the
-/// order they were scheduled (so a run is a pure function of its inputs). A binary min-heap.
-struct EventQueue<Event> {
-    private struct Entry {
+/// Values ordered by time, earliest first, and among equal times in the order they were added
+/// (so whatever drains it is a pure function of its inputs): a binary min-heap. The one heap of
+/// the delay queue, the link sessions' expiries and the simulator's agenda.
+public struct TimedHeap<Value>: Sendable where Value: Sendable {
+    private struct Entry: Sendable {
         var time: UnixTime
         var sequence: UInt64
-        var event: Event
+        var value: Value
 
         func before(_ other: Entry) -> Bool {
             time < other.time || (time == other.time && sequence < other.sequence)
@@ -16,13 +17,16 @@ struct EventQueue<Event> {
     private var heap: [Entry] = []
     private var sequence: UInt64 = 0
 
-    var count: Int { heap.count }
-    var isEmpty: Bool { heap.isEmpty }
-    var nextTime: UnixTime? { heap.first?.time }
+    public init() {}
 
-    mutating func schedule(_ event: Event, at time: UnixTime) {
+    public var count: Int { heap.count }
+    public var isEmpty: Bool { heap.isEmpty }
+    /// The earliest time held.
+    public var earliest: UnixTime? { heap.first?.time }
+
+    public mutating func insert(_ value: Value, at time: UnixTime) {
         sequence += 1
-        heap.append(Entry(time: time, sequence: sequence, event: event))
+        heap.append(Entry(time: time, sequence: sequence, value: value))
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -32,7 +36,8 @@ struct EventQueue<Event> {
         }
     }
 
-    mutating func next() -> (time: UnixTime, event: Event)? {
+    /// Removes and returns the earliest value, with its time.
+    public mutating func popFirst() -> (time: UnixTime, value: Value)? {
         guard !heap.isEmpty else { return nil }
         let first = heap[0]
         let last = heap.removeLast()
@@ -49,6 +54,12 @@ struct EventQueue<Event> {
                 parent = smallest
             }
         }
-        return (first.time, first.event)
+        return (first.time, first.value)
+    }
+
+    /// Removes and returns the earliest value if its time is at or before `now`.
+    public mutating func popDue(now: UnixTime) -> (time: UnixTime, value: Value)? {
+        guard let first = heap.first, first.time <= now else { return nil }
+        return popFirst()
     }
 }
