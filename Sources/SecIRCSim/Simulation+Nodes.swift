@@ -21,6 +21,7 @@ extension Simulation {
         return try? SocketAddress(parsing: text)
     }
 
+    /// The nodes: relays are numbers 0..<relays, clients follow.
     func setUpRelays() {
         var keys = BufferedRandom(seed: "\(options.seed)/relay keys")
         let identities = (0..<options.relays).map { _ in SigningPrivateKey(using: &keys) }
@@ -39,17 +40,17 @@ extension Simulation {
                 keyPeriod: .seconds(86_400), keyGrace: .seconds(3_600))
             configuration.resolve = Self.numeric
             relayConfigurations.append(configuration)
-            relayAddresses.append(address)
-            relayRandom.append(BufferedRandom(seed: "\(options.seed)/relay \(i)"))
-            relayUp.append(true)
-            relayTimer.append(nil)
-            nodeAt[address] = .relay(i)
-            relayByURL[http] = i
-            relays.append(RelayEngine(configuration: configuration, now: now, rng: &relayRandom[i]))
+            let node = SimNode(index: i, address: address, seed: options.seed)
+            node.httpBase = http
+            node.relay = RelayEngine(configuration: configuration, now: now, rng: &node.random)
+            context.nodes.append(node)
+            context.nodeAt[address] = i
+            context.relayByURL[http] = i
             var effects = NodeEffects<RelayEngine.Event>()
-            relays[i].start(now: now, rng: &relayRandom[i], effects: &effects)
-            apply(effects, relay: i)
+            node.relay!.start(now: now, rng: &node.random, effects: &effects)
+            node.apply(effects, now: now, context: context)
         }
+        collect(from: Array(0..<options.relays))
     }
 
     func setUpClients() {
@@ -58,114 +59,96 @@ extension Simulation {
         let clientsStart = start.adding(.seconds(30))
         var choices = BufferedRandom(seed: "\(options.seed)/bootstrap")
         for i in 0..<options.clients {
-            var random = BufferedRandom(seed: "\(options.seed)/client \(i)")
+            let index = options.relays + i
+            let node = SimNode(index: index, address: Self.clientAddress(i), seed: options.seed)
             // Three bootstrap sources: the first ring and two others.
-            var sources = [0] + Array((1..<max(options.relays, 1)).shuffled(using: &choices).prefix(2))
-            sources = Array(Set(sources)).sorted()
+            let sources = Array(Set([0] + Array((1..<max(options.relays, 1)).shuffled(using: &choices).prefix(2)))).sorted()
             var configuration = ClientEngine.Configuration(
-                roster: roster, bootstrapURLs: sources.map { "http://\(relayAddresses[$0].host):6691" })
+                roster: roster, bootstrapURLs: sources.map { "http://\(Self.relayAddress($0).host):6691" })
             configuration.coverRateFactor = options.cover.rateFactor
             configuration.delayFactor = options.cover.delayFactor
             configuration.pollInterval = options.pollInterval
             configuration.resolve = Self.numeric
             let retry = RetrySchedule(initialMs: options.effectiveRetryInitial.milliseconds, maximumMs: options.retryMax.milliseconds)
-            let messenger: Messenger
             do {
                 // Every client here is added by several others at once: no hourly cap on new contacts.
-                messenger = try Messenger(store: MemoryMessengerStore(), displayName: "c\(i)", retry: retry,
-                                          newContactLimit: NewContactLimit(maximum: options.clients), rng: &random)
+                node.messenger = try Messenger(store: MemoryMessengerStore(), displayName: "c\(i)", retry: retry,
+                                               newContactLimit: NewContactLimit(maximum: options.clients), rng: &node.random)
             } catch {
                 fatalError("an in-memory messenger cannot fail to open: \(error)")
             }
-            let address = Self.clientAddress(i)
-            messengers.append(messenger)
-            clientAddresses.append(address)
-            nodeAt[address] = .client(i)
-            contactsAdded.append([])
-            clientTimer.append(nil)
-            clients.append(ClientEngine(configuration: configuration, messenger: messenger, now: clientsStart, rng: &random))
-            clientRandom.append(random)
-            clientTimer[i] = clientsStart
-            queue.insert(.timer(.client(i)), at: clientsStart)
+            node.client = ClientEngine(configuration: configuration, messenger: node.messenger!, now: clientsStart, rng: &node.random)
+            node.timerAt = clientsStart
+            let first = workloadStart.adding(node.exponential(mean: options.messageInterval))
+            node.nextSend = first < workloadEnd ? first : nil
+            context.nodes.append(node)
+            context.nodeAt[node.address] = index
+            scheduleWake(index)
         }
     }
 
     /// Each client adds `contacts` others from their invites (those not ready yet try again
-    /// five seconds later).
+    /// five seconds later). Between windows: it touches several clients.
     func addContacts() {
+        var contacts = BufferedRandom(seed: "\(options.seed)/contacts \(now.nanoseconds)")
+        let clients = Array(options.relays..<nodes.count)
         var waiting = false
-        for i in clients.indices where contactsAdded[i].isEmpty {
-            guard !messengers[i].mailboxes.isEmpty else {
+        var touched: [Int] = []
+        for i in clients where nodes[i].contactsAdded.isEmpty {
+            let node = nodes[i]
+            guard let messenger = node.messenger, !messenger.mailboxes.isEmpty else {
                 waiting = true
                 continue
             }
-            let others = Array(clients.indices.filter { $0 != i && !messengers[$0].mailboxes.isEmpty }.shuffled(using: &workload)
+            let others = Array(clients.filter { $0 != i && !nodes[$0].messenger!.mailboxes.isEmpty }.shuffled(using: &contacts)
                 .prefix(options.contacts))
             for j in others {
                 do {
-                    let invite = try messengers[j].invite(now: now, rng: &clientRandom[j])
-                    _ = try messengers[i].addContact(inviteURI: invite.uri, name: "c\(j)", now: now, rng: &clientRandom[i])
-                    contactsAdded[i].append(j)
+                    let invite = try nodes[j].messenger!.invite(now: now, rng: &nodes[j].random)
+                    _ = try messenger.addContact(inviteURI: invite.uri, name: "c\(j)", now: now, rng: &node.random)
+                    node.contactsAdded.append(j)
                 } catch {
-                    stats.setupFailures += 1
+                    setupFailures += 1
                 }
             }
-            outboxChanged(i)
+            var effects = NodeEffects<ClientEngine.Event>()
+            _ = node.client!.handle(.outboxChanged, now: now, rng: &node.random, effects: &effects)
+            node.apply(effects, now: now, context: context)
+            touched.append(i)
         }
-        if waiting { queue.insert(.contacts, at: now.adding(.seconds(5))) }
-    }
-
-    func outboxChanged(_ i: Int) {
-        var effects = NodeEffects<ClientEngine.Event>()
-        _ = clients[i].handle(.outboxChanged, now: now, rng: &clientRandom[i], effects: &effects)
-        apply(effects, client: i)
-    }
-
-    /// One workload message from client `i` to a random contact of its own, then the next
-    /// one's time.
-    func sendMessage(from i: Int) {
-        defer {
-            let next = now.adding(exponential(mean: options.messageInterval))
-            if next < workloadEnd { queue.insert(.send(client: i), at: next) } else { stats.clientsDone += 1 }
-        }
-        guard let j = contactsAdded[i].randomElement(using: &workload),
-              let contact = messengers[j].identity.id as ID?
-        else { return }
-        let text = "#\(stats.sent.count)"
-        do {
-            _ = try messengers[i].queueText(to: contact, text: text, now: now, rng: &clientRandom[i])
-            stats.sent.append(now)
-            outboxChanged(i)
-        } catch {
-            stats.queueFailures += 1
-        }
+        collect(from: touched)
+        if waiting { globals.insert(.contacts, at: now.adding(.seconds(5))) }
     }
 
     func crashRelay(_ crash: SimulationOptions.Crash) {
         let victim: Int
         switch crash.relay {
         case let .index(n):
-            victim = min(max(n, 0), relays.count - 1)
+            victim = min(max(n, 0), options.relays - 1)
         case .busiestMailbox:
             var load: [ID: Int] = [:]
-            for messenger in messengers { for mailbox in messenger.mailboxes { load[mailbox.relayID, default: 0] += 1 } }
-            let candidates = relays.indices.dropFirst()
-            victim = candidates.max { (load[relays[$0].relayID] ?? 0, $1) < (load[relays[$1].relayID] ?? 0, $0) } ?? 0
+            for node in nodes { for mailbox in node.messenger?.mailboxes ?? [] { load[mailbox.relayID, default: 0] += 1 } }
+            let candidates = (0..<options.relays).dropFirst()
+            func count(_ i: Int) -> Int { load[nodes[i].relay!.relayID] ?? 0 }
+            victim = candidates.max { (count($0), $1) < (count($1), $0) } ?? 0
         }
-        guard relayUp[victim] else { return }
-        relayUp[victim] = false
-        relayTimer[victim] = nil
-        crashedCounters.append(relays[victim].counters)
-        stats.crashes.append((victim, now))
-        queue.insert(.restart(relay: victim), at: now.adding(crash.downtime))
+        let node = nodes[victim]
+        guard node.up else { return }
+        node.up = false
+        node.timerAt = nil
+        node.crashedCounters.append(node.relay!.counters)
+        crashes.append((victim, now))
+        globals.insert(.restart(relay: victim), at: now.adding(crash.downtime))
     }
 
     func restartRelay(_ i: Int) {
-        relayUp[i] = true
-        relays[i] = RelayEngine(configuration: relayConfigurations[i], now: now, rng: &relayRandom[i])
+        let node = nodes[i]
+        node.up = true
+        node.relay = RelayEngine(configuration: relayConfigurations[i], now: now, rng: &node.random)
         var effects = NodeEffects<RelayEngine.Event>()
-        relays[i].start(now: now, rng: &relayRandom[i], effects: &effects)
-        apply(effects, relay: i)
+        node.relay!.start(now: now, rng: &node.random, effects: &effects)
+        node.apply(effects, now: now, context: context)
+        collect(from: [i])
     }
 }
 

@@ -1,4 +1,4 @@
-import Glibc
+import Dispatch
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCNode
@@ -9,278 +9,145 @@ import SecIRCTransport
 /// datagrams over a modelled network (latency, jitter, loss, duplication, reordering,
 /// partitions) and HTTP exchanges answered by the relays they name; relays crash and restart
 /// on schedule. Deterministic: the same options (seed included) give the same run, event for
-/// event (given deterministic hashing: `secirc-sim` sees to it).
+/// event, on any number of threads (given deterministic hashing: `secirc-sim` sees to it).
+///
+/// Time advances in windows as long as the network's latency (a conservative parallel
+/// discrete-event simulation): nothing a node does in a window can reach another node before
+/// the window ends, so within a window every node runs on its own — on several threads — and
+/// what they send is merged afterwards in a fixed order (time, sender, order of sending).
+/// Global happenings (clients adding each other, crashes, restarts) fall between windows.
 ///
 /// Timeline: relays start at 0 (relay 0 is the first ring, the others join through it);
 /// clients at 30 s; at 40 s each client adds `contacts` others from their invites; the
 /// workload (and the clock of crash and partition times) starts at 60 s and lasts `duration`;
 /// then the network runs until every message arrived or `drain` has passed.
 public final class Simulation {
-    enum NodeID: Hashable, Sendable {
-        case relay(Int)
-        case client(Int)
-    }
-
-    enum Event: Sendable {
-        case datagram(Datagram, from: SocketAddress)
-        case timer(NodeID)
-        case fetched(NodeID, FetchResponse)
-        case send(client: Int)
-        case contacts
-        case crash(SimulationOptions.Crash)
-        case restart(relay: Int)
-    }
-
     public let options: SimulationOptions
     let start = UnixTime(seconds: 1_800_000_000)
     var now: UnixTime
-    var queue = TimedHeap<Event>()
-
-    var relays: [RelayEngine] = []
+    let context: SimContext
+    /// Events between nodes, in time order.
+    var agenda = TimedHeap<SimEvent>()
+    /// Global events (between windows), in time order.
+    var globals = TimedHeap<SimEvent>()
+    /// When each node wants to run next (stale entries are skipped).
+    var wakes = TimedHeap<Int>()
     var relayConfigurations: [RelayEngine.Configuration] = []
-    var relayUp: [Bool] = []
-    var relayRandom: [BufferedRandom] = []
-    var relayTimer: [UnixTime?] = []
-    var relayAddresses: [SocketAddress] = []
-    /// Counters of relay engines that crashed (their memory is gone; what they counted is not).
-    var crashedCounters: [RelayCounters] = []
+    var relayCount: Int { options.relays }
+    var finished = UnixTime(nanoseconds: 0)
+    var crashes: [(relay: Int, at: UnixTime)] = []
+    var setupFailures = 0
+    /// Messages queued and messages arrived so far (to know when everything is delivered).
+    var sentTotal = 0
+    var deliveredTotal = 0
+    let threads: Int
 
-    var clients: [ClientEngine] = []
-    var messengers: [Messenger] = []
-    var clientRandom: [BufferedRandom] = []
-    var clientTimer: [UnixTime?] = []
-    var clientAddresses: [SocketAddress] = []
-    var contactsAdded: [[Int]] = []
-
-    var nodeAt: [SocketAddress: NodeID] = [:]
-    var relayByURL: [String: Int] = [:]
-    var network: BufferedRandom
-    /// When the last datagram on each path arrives (so jitter does not reorder one path).
-    var lastArrival: [Path: UnixTime] = [:]
-
-    struct Path: Hashable {
-        var from: SocketAddress
-        var to: SocketAddress
-    }
-    var workload: BufferedRandom
-    var stats = SimulationStats()
-
-    var workloadStart: UnixTime { start.adding(.seconds(60)) }
-    var workloadEnd: UnixTime { workloadStart.adding(options.duration) }
+    var nodes: [SimNode] { context.nodes }
+    var workloadStart: UnixTime { context.workloadStart }
+    var workloadEnd: UnixTime { context.workloadEnd }
 
     public init(options: SimulationOptions) {
         self.options = options
         now = start
-        network = BufferedRandom(seed: "\(options.seed)/network")
-        workload = BufferedRandom(seed: "\(options.seed)/workload")
+        context = SimContext(options: options, workloadStart: start.adding(.seconds(60)))
+        threads = max(1, min(options.threads, 16))
     }
 
     /// Runs the whole simulation and reports what happened.
     public func run() -> SimulationReport {
-        stats.clients = options.clients
         setUpRelays()
         setUpClients()
-        queue.insert(.contacts, at: start.adding(.seconds(40)))
-        for crash in options.crashes { queue.insert(.crash(crash), at: workloadStart.adding(crash.at)) }
-        for client in clients.indices {
-            let first = workloadStart.adding(exponential(mean: options.messageInterval))
-            if first < workloadEnd { queue.insert(.send(client: client), at: first) } else { stats.clientsDone += 1 }
-        }
+        globals.insert(.contacts, at: start.adding(.seconds(40)))
+        for crash in options.crashes { globals.insert(.crash(crash), at: workloadStart.adding(crash.at)) }
         let hardStop = workloadEnd.adding(options.drain)
-        while let (time, event) = queue.popFirst() {
-            if time > hardStop { break }
-            now = time
-            if now >= workloadEnd, stats.delivered.count == stats.sent.count, stats.allSendsDone { break }
-            handle(event)
+        let lookahead = max(options.latency, .microseconds(1))
+        while let first = earliest(), first <= hardStop {
+            now = first
+            if now >= workloadEnd, deliveredTotal == sentTotal, nodes.allSatisfy({ $0.nextSend == nil }) { break }
+            if let global = globals.first, global.time <= first {
+                _ = globals.popFirst()
+                handleGlobal(global.value)
+                continue
+            }
+            var end = min(first.adding(lookahead), hardStop.adding(.nanoseconds(1)))
+            if let global = globals.earliest { end = min(end, global) }
+            runWindow(until: end)
         }
-        stats.finished = now
+        finished = now
         return report()
     }
 
-    // MARK: Events
+    /// The earliest thing to do: an event, a global event, or a node's wake-up.
+    private func earliest() -> UnixTime? {
+        while let (time, node) = wakes.first, nodes[node].scheduledWake != time { _ = wakes.popFirst() }
+        return [agenda.earliest, wakes.earliest, globals.earliest].compactMap { $0 }.min()
+    }
 
-    private func handle(_ event: Event) {
-        switch event {
-        case let .datagram(datagram, from):
-            deliver(datagram, from: from)
-        case let .timer(node):
-            fire(node)
-        case let .fetched(node, response):
-            switch node {
-            case let .relay(i):
-                guard relayUp[i] else { return }
-                var effects = NodeEffects<RelayEngine.Event>()
-                relays[i].fetched(response, now: now, rng: &relayRandom[i], effects: &effects)
-                apply(effects, relay: i)
-            case let .client(i):
-                var effects = NodeEffects<ClientEngine.Event>()
-                clients[i].fetched(response, now: now, rng: &clientRandom[i], effects: &effects)
-                apply(effects, client: i)
+    /// Every node with something to do before `end` runs — in parallel — then what they sent
+    /// is merged into the agenda in a fixed order.
+    private func runWindow(until end: UnixTime) {
+        var active: Set<Int> = []
+        while let entry = agenda.first, entry.time < end {
+            _ = agenda.popFirst()
+            guard let target = entry.value.target else { continue }
+            nodes[target].inbox.append((entry.time, entry.value))
+            active.insert(target)
+        }
+        while let (time, node) = wakes.first, time < end {
+            _ = wakes.popFirst()
+            if nodes[node].scheduledWake == time {
+                nodes[node].scheduledWake = nil
+                active.insert(node)
             }
-        case let .send(client):
-            sendMessage(from: client)
-        case .contacts:
-            addContacts()
-        case let .crash(crash):
-            crashRelay(crash)
-        case let .restart(relay):
-            restartRelay(relay)
         }
-    }
-
-    private func deliver(_ datagram: Datagram, from: SocketAddress) {
-        switch nodeAt[datagram.address] {
-        case let .relay(i)?:
-            guard relayUp[i] else { return stats.dropNetwork("crashed") }
-            var effects = NodeEffects<RelayEngine.Event>()
-            relays[i].receive(datagram.bytes, from: from, now: now, rng: &relayRandom[i], effects: &effects)
-            apply(effects, relay: i)
-        case let .client(i)?:
-            var effects = NodeEffects<ClientEngine.Event>()
-            clients[i].receive(datagram.bytes, from: from, now: now, rng: &clientRandom[i], effects: &effects)
-            apply(effects, client: i)
-        case nil:
-            stats.dropNetwork("no_endpoint")
-        }
-    }
-
-    private func fire(_ node: NodeID) {
-        switch node {
-        case let .relay(i):
-            guard relayUp[i], relayTimer[i] == now else { return }
-            relayTimer[i] = nil
-            var effects = NodeEffects<RelayEngine.Event>()
-            relays[i].tick(now: now, rng: &relayRandom[i], effects: &effects)
-            apply(effects, relay: i)
-        case let .client(i):
-            guard clientTimer[i] == now else { return }
-            clientTimer[i] = nil
-            var effects = NodeEffects<ClientEngine.Event>()
-            clients[i].tick(now: now, rng: &clientRandom[i], effects: &effects)
-            apply(effects, client: i)
-        }
-    }
-
-    // MARK: Effects
-
-    func apply(_ effects: NodeEffects<RelayEngine.Event>, relay i: Int) {
-        transmit(effects.datagrams, from: relayAddresses[i], node: .relay(i))
-        for request in effects.fetches { fetch(request, for: .relay(i), from: relayAddresses[i]) }
-        relayTimer[i] = schedule(.relay(i), deadline: relays[i].nextDeadline, current: relayTimer[i])
-    }
-
-    func apply(_ effects: NodeEffects<ClientEngine.Event>, client i: Int) {
-        transmit(effects.datagrams, from: clientAddresses[i], node: .client(i))
-        for request in effects.fetches { fetch(request, for: .client(i), from: clientAddresses[i]) }
-        for event in effects.events {
-            if case let .client(.message(record)) = event { stats.arrived(record.text, at: now) }
-        }
-        clientTimer[i] = schedule(.client(i), deadline: clients[i].nextDeadline, current: clientTimer[i])
-    }
-
-    /// Schedules a node's timer when its deadline is earlier than the one already scheduled.
-    /// Returns the time now scheduled. (A later deadline leaves the earlier timer: it fires,
-    /// finds nothing due, and the node's next deadline is scheduled then.)
-    private func schedule(_ node: NodeID, deadline: UnixTime?, current: UnixTime?) -> UnixTime? {
-        guard let deadline else { return current }
-        // Never in the past, and never twice at one instant (a node that stays due would spin).
-        let at = max(deadline, now.adding(.microseconds(1)))
-        if let current, current <= at { return current }
-        queue.insert(.timer(node), at: at)
-        return at
-    }
-
-    /// Puts datagrams on the modelled network.
-    private func transmit(_ datagrams: [Datagram], from source: SocketAddress, node: NodeID) {
-        for datagram in datagrams {
-            stats.datagrams += 1
-            if isPartitioned(source, datagram.address) {
-                stats.dropNetwork("partition")
-                continue
-            }
-            if options.loss > 0, Double.random(in: 0..<1, using: &network) < options.loss {
-                stats.dropNetwork("loss")
-                continue
-            }
-            let copies = options.duplicate > 0 && Double.random(in: 0..<1, using: &network) < options.duplicate ? 2 : 1
-            for _ in 0..<copies {
-                // One path keeps its order (jitter does not overtake); `reorder` holds a datagram back.
-                let path = Path(from: source, to: datagram.address)
-                var at = max(now.adding(options.latency + jitter()), lastArrival[path] ?? now)
-                if options.reorder > 0, Double.random(in: 0..<1, using: &network) < options.reorder {
-                    at = at.adding(options.latency)
-                } else {
-                    lastArrival[path] = at
+        let ordered = active.sorted()
+        let context = self.context
+        if threads == 1 || ordered.count < 2 {
+            for index in ordered { context.nodes[index].run(until: end, context: context) }
+        } else {
+            let workers = min(threads, ordered.count)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var position = worker
+                while position < ordered.count {
+                    context.nodes[ordered[position]].run(until: end, context: context)
+                    position += workers
                 }
-                queue.insert(.datagram(datagram, from: source), at: at)
             }
         }
+        collect(from: ordered)
     }
 
-    private func jitter() -> Duration {
-        guard options.jitter > .zero else { return .zero }
-        let span = options.jitter.components.seconds * 1_000_000_000 + options.jitter.components.attoseconds / 1_000_000_000
-        return .nanoseconds(Int64.random(in: 0..<max(span, 1), using: &network))
-    }
-
-    /// An HTTP exchange, answered by the relay its URL names (as that relay's routes would)
-    /// after a round trip; a crashed or cut-off relay makes it time out.
-    private func fetch(_ request: FetchRequest, for node: NodeID, from source: SocketAddress) {
-        stats.httpExchanges += 1
-        guard let base = relayByURL.keys.first(where: { request.url.hasPrefix($0 + "/") }), let target = relayByURL[base],
-              relayUp[target], !isPartitioned(source, relayAddresses[target])
-        else {
-            queue.insert(.fetched(node, FetchResponse(id: request.id, status: nil)), at: now.adding(request.timeout))
-            return
+    /// Merges what `active` nodes sent into the agenda — by time, then sender, then the order it
+    /// was sent in — and puts their next wake-ups in the wake heap.
+    func collect(from active: [Int]) {
+        var merged: [(time: UnixTime, node: Int, order: Int, event: SimEvent)] = []
+        for index in active {
+            let node = nodes[index]
+            for (order, entry) in node.outbox.enumerated() { merged.append((entry.time, index, order, entry.event)) }
+            node.outbox.removeAll(keepingCapacity: true)
+            sentTotal += node.sent.count - node.countedSent
+            node.countedSent = node.sent.count
+            deliveredTotal += node.arrivals.count - node.countedArrivals
+            node.countedArrivals = node.arrivals.count
+            scheduleWake(index)
         }
-        let path = String(request.url.dropFirst(base.count))
-        var response = FetchResponse(id: request.id, status: 404)
-        switch (request.method, path) {
-        case (.get, "/v1/directory"):
-            if let held = relays[target].directory {
-                response = request.headers["If-None-Match"] == held.etag
-                    ? FetchResponse(id: request.id, status: 304)
-                    : FetchResponse(id: request.id, status: 200, body: held.document.jsonBytes())
-            } else {
-                response = FetchResponse(id: request.id, status: 503)
-            }
-        case (.post, "/v1/descriptors"):
-            guard let body = request.body, let document = try? SignedDocument.decode(json: body) else {
-                response = FetchResponse(id: request.id, status: 400)
-                break
-            }
-            var effects = NodeEffects<RelayEngine.Event>()
-            let reply = relays[target].handle(.acceptDescriptor(document), now: now, rng: &relayRandom[target], effects: &effects)
-            apply(effects, relay: target)
-            switch reply {
-            case .accepted: response = FetchResponse(id: request.id, status: 202)
-            case .notFirstRing: response = FetchResponse(id: request.id, status: 409)
-            case .refused, .done: response = FetchResponse(id: request.id, status: 422)
-            }
-        default:
-            break
+        merged.sort { ($0.time, $0.node, $0.order) < ($1.time, $1.node, $1.order) }
+        for entry in merged { agenda.insert(entry.event, at: entry.time) }
+    }
+
+    func scheduleWake(_ index: Int) {
+        let node = nodes[index]
+        guard let wake = node.wake, node.scheduledWake.map({ wake < $0 }) ?? true else { return }
+        node.scheduledWake = wake
+        wakes.insert(index, at: wake)
+    }
+
+    private func handleGlobal(_ event: SimEvent) {
+        switch event {
+        case .contacts: addContacts()
+        case let .crash(crash): crashRelay(crash)
+        case let .restart(relay): restartRelay(relay)
+        case .datagram, .http, .fetched: break
         }
-        queue.insert(.fetched(node, response), at: now.adding(options.latency * 2 + jitter()))
-    }
-
-    /// Whether `a` and `b` are on different sides of a partition in force now.
-    private func isPartitioned(_ a: SocketAddress, _ b: SocketAddress) -> Bool {
-        guard !options.partitions.isEmpty else { return false }
-        let inForce = options.partitions.contains { now >= workloadStart.adding($0.from) && now < workloadStart.adding($0.until) }
-        guard inForce, let x = nodeAt[a], let y = nodeAt[b] else { return false }
-        return side(x) != side(y)
-    }
-
-    private func side(_ node: NodeID) -> Int {
-        switch node {
-        case let .relay(i): i % 2
-        case let .client(i): i % 2
-        }
-    }
-
-    func exponential(mean: Duration) -> Duration {
-        let seconds = Double(mean.components.seconds) + Double(mean.components.attoseconds) / 1e18
-        let u = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &workload)
-        return .nanoseconds(Int64(-Glibc.log(u) * seconds * 1e9))
     }
 }

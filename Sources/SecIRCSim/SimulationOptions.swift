@@ -57,7 +57,9 @@ public struct SimulationOptions: Sendable, Equatable {
     public var duplicate = 0.0
     /// Probability that a datagram is held back by an extra `latency` (so it arrives after later ones).
     public var reorder = 0.0
-    /// One-way delay of every datagram, plus a uniform `0..<jitter`.
+    /// One-way delay of every datagram and HTTP message, plus a uniform `0..<jitter`. It is
+    /// also the length of the simulator's windows (nothing crosses the network faster), so it
+    /// must be at least 1 ms.
     public var latency: Duration = .milliseconds(20)
     public var jitter: Duration = .milliseconds(10)
     public var crashes: [Crash] = []
@@ -76,6 +78,8 @@ public struct SimulationOptions: Sendable, Equatable {
     public var retryMax: Duration = .seconds(300)
     /// The longest the network runs after `duration` to deliver what is still on its way.
     public var drain: Duration = .seconds(1_800)
+    /// Threads that run nodes within a window. The output does not depend on it.
+    public var threads = 1
 
     public init() {}
 

@@ -34,6 +34,8 @@ struct SimCommand: ParsableCommand {
     @Option(name: .customLong("cover-rate"), help: "Cover rate λ per client (packets/s, balanced profile).") var coverRate = 2.0
     @Option(name: .customLong("directory-period"), help: "First ring's directory period.") var directoryPeriod = "1h"
     @Option(help: "Longest run after the workload to deliver what is on its way.") var drain = "30m"
+    @Option(help: "Threads (the output is the same for any number; default: the processors).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
         DeterministicHashing.ensure()
@@ -67,6 +69,9 @@ struct SimCommand: ParsableCommand {
         o.duration = try duration(duration, "--duration")
         o.messageInterval = try duration(messageInterval, "--message-interval")
         o.latency = try duration(latency, "--latency")
+        guard o.latency >= .milliseconds(1) else { throw ValidationError("--latency must be at least 1ms") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads is 1...64") }
+        o.threads = threads
         o.jitter = try duration(jitter, "--jitter")
         o.pollInterval = try duration(pollInterval, "--poll-interval")
         o.directoryPeriod = try duration(directoryPeriod, "--directory-period")

@@ -37,6 +37,8 @@ import Testing
         options.crashes = []
         let first = Simulation(options: options).run().description
         #expect(first == Simulation(options: options).run().description)
+        options.threads = 2
+        #expect(first == Simulation(options: options).run().description, "the same on two threads")
         options.seed = "another"
         #expect(first != Simulation(options: options).run().description)
     }

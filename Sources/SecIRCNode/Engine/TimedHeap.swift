@@ -23,6 +23,8 @@ public struct TimedHeap<Value>: Sendable where Value: Sendable {
     public var isEmpty: Bool { heap.isEmpty }
     /// The earliest time held.
     public var earliest: UnixTime? { heap.first?.time }
+    /// The earliest entry, without removing it.
+    public var first: (time: UnixTime, value: Value)? { heap.first.map { ($0.time, $0.value) } }
 
     public mutating func insert(_ value: Value, at time: UnixTime) {
         sequence += 1
