@@ -3,6 +3,7 @@ import SecIRCCore
 import SecIRCCrypto
 import SecIRCNode
 import SecIRCTransport
+import Synchronization
 
 /// A whole secIRC network in one process on virtual time: the real relay and client engines
 /// (`SecIRCNode`), with real cryptography and the in-memory messenger store, exchanging
@@ -41,6 +42,7 @@ public final class Simulation {
     var sentTotal = 0
     var deliveredTotal = 0
     let threads: Int
+    private let pool: WorkerPool
 
     var nodes: [SimNode] { context.nodes }
     var workloadStart: UnixTime { context.workloadStart }
@@ -51,7 +53,10 @@ public final class Simulation {
         now = start
         context = SimContext(options: options, workloadStart: start.adding(.seconds(60)))
         threads = max(1, min(options.threads, 16))
+        pool = WorkerPool(threads: threads)
     }
+
+    deinit { pool.stop() }
 
     /// Runs the whole simulation and reports what happened.
     public func run() -> SimulationReport {
@@ -105,14 +110,9 @@ public final class Simulation {
         if threads == 1 || ordered.count < 2 {
             for index in ordered { context.nodes[index].run(until: end, context: context) }
         } else {
-            let workers = min(threads, ordered.count)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var position = worker
-                while position < ordered.count {
-                    context.nodes[ordered[position]].run(until: end, context: context)
-                    position += workers
-                }
-            }
+            // Nodes are handed out one at a time to whichever worker is free: a few relays carry
+            // most of the work of a window.
+            pool.run(count: ordered.count) { position in context.nodes[ordered[position]].run(until: end, context: context) }
         }
         collect(from: ordered)
     }

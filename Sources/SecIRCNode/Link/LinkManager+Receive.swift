@@ -27,18 +27,21 @@ extension LinkManager {
 
     private mutating func receiveTransport(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime,
                                            rng: inout some RandomSource, out: inout [Datagram]) -> LinkDelivery? {
-        guard let index = LinkPacket.receiverIndex(of: bytes, geometry: configuration.geometry), sessions[index] != nil else {
+        guard let index = LinkPacket.receiverIndex(of: bytes, geometry: configuration.geometry),
+              let slot = sessions.index(forKey: index)
+        else {
             counters.count(.unknownIndex)
             return nil
         }
-        let action = sessions[index]!.link.open(bytes, now: now)
+        // In place through `values[slot]`: the dictionary's getter would copy the session.
+        let action = sessions.values[slot].link.open(bytes, now: now)
         switch action {
         case let .drop(reason):
             counters.count(reason)
             return nil
         case let .deliver(frame), let .confirmed(frame):
-            sessions[index]!.address = address
-            let peer = sessions[index]!.peer
+            sessions.values[slot].address = address
+            let peer = sessions.values[slot].peer
             if case .confirmed = action, let peer, peers[peer] != nil {
                 peers[peer]!.session = index
                 flushQueued(peer, now: now, rng: &rng, out: &out)

@@ -8,19 +8,24 @@ extension LinkManager {
     @discardableResult
     public mutating func send(_ frame: [UInt8], to id: ID, now: UnixTime, rng: inout some RandomSource,
                               out: inout [Datagram]) -> SendResult {
-        guard let peer = peers[id] else {
+        // Fields are read through `index(forKey:)` and `values[...]`: a dictionary's getter would
+        // copy the whole peer (its handshake state and keys) for every frame.
+        guard let slot = peers.index(forKey: id) else {
             counters.noRoute += 1
             return .dropped
         }
-        if let index = peer.session, sessions[index] != nil, seal(frame, on: index, now: now, rng: &rng, out: &out) {
+        if let index = peers.values[slot].session, sessions.index(forKey: index) != nil,
+           seal(frame, on: index, now: now, rng: &rng, out: &out) {
             return .sent
         }
-        guard peer.queued.count < configuration.pendingPerPeer, queuedTotal < configuration.pendingTotal else {
+        guard let slot = peers.index(forKey: id), peers.values[slot].queued.count < configuration.pendingPerPeer,
+              queuedTotal < configuration.pendingTotal
+        else {
             counters.queueFull += 1
             return .dropped
         }
-        peers[id]!.queued.append(frame)
-        if peers[id]!.firstQueued == nil { peers[id]!.firstQueued = now }
+        peers.values[slot].queued.append(frame)
+        if peers.values[slot].firstQueued == nil { peers.values[slot].firstQueued = now }
         queuedTotal += 1
         waiting.insert(id)
         initiate(id, now: now, force: false, rng: &rng, out: &out)
@@ -41,22 +46,23 @@ extension LinkManager {
     @discardableResult
     public mutating func reply(_ frame: [UInt8], on index: UInt32, now: UnixTime, rng: inout some RandomSource,
                                out: inout [Datagram]) -> Bool {
-        guard sessions[index] != nil else { return false }
+        guard sessions.index(forKey: index) != nil else { return false }
         return seal(frame, on: index, now: now, rng: &rng, out: &out)
     }
 
     /// Seals `frame` on session `index` into `out`; false when the session refused (counted).
     mutating func seal(_ frame: [UInt8], on index: UInt32, now: UnixTime, rng: inout some RandomSource,
                        out: inout [Datagram]) -> Bool {
-        let result = sessions[index]!.link.seal(frame, now: now)
-        let address = sessions[index]!.address
+        guard let slot = sessions.index(forKey: index) else { return false }
+        let result = sessions.values[slot].link.seal(frame, now: now)
+        let address = sessions.values[slot].address
         switch result {
         case let .send(packet):
             out.append(Datagram(packet, to: address))
             return true
         case let .sendAndRekey(packet):
             out.append(Datagram(packet, to: address))
-            if let peer = sessions[index]!.peer { initiate(peer, now: now, force: false, rng: &rng, out: &out) }
+            if let peer = sessions.values[slot].peer { initiate(peer, now: now, force: false, rng: &rng, out: &out) }
             return true
         case let .refused(reason):
             counters.count(reason)
