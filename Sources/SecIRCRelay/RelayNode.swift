@@ -67,7 +67,7 @@ public final class RelayNode: Sendable {
         let control = self.control
         let routes = RelayRoutes(
             state: state, metrics: metrics, settings: settings, adminToken: adminToken, logLevel: logLevel,
-            perform: { command in control.loop.withLock { $0 }?.perform(command) },
+            perform: { command in control.loop.withLock { $0 }?.perform(command, timeout: .seconds(5)) },
             clock: clock, drain: { control.drain.withLock { $0 }?() })
         let metrics = self.metrics
         http = HTTPServer(configuration: httpConfiguration, router: routes.router(), metrics: { metrics.countHTTP(status: $0) })
@@ -144,9 +144,15 @@ public final class RelayNode: Sendable {
         Task.detached { [self] in
             logger.info("draining")
             state.setDraining()
-            loop.send(.drain)
+            // Idle only counts when a turn that began after the drain has published it.
+            let mark = state.idleness.turns
+            _ = loop.perform(.drain, timeout: .seconds(5))
             let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            while !state.isIdle, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            while ContinuousClock.now < deadline {
+                let (idle, turns) = state.idleness
+                if idle, turns &- mark >= 2 { break }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             finish(loop: loop)
         }
     }
@@ -228,7 +234,7 @@ private final class Publisher: Sendable {
             last = now
             return true
         }
-        state.setIdle(engine.isIdle)
+        state.endTurn(idle: engine.isIdle)
         guard due else { return }
         var counters = engine.counters
         let notSent = loop.withLock { $0?.loop?.datagramsNotSent } ?? 0

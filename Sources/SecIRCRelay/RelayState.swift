@@ -34,6 +34,7 @@ public final class RelayState: Sendable {
         var udpReady = false
         var draining = false
         var idle = true
+        var turns = 0
     }
 
     public let relayID: ID
@@ -55,8 +56,9 @@ public final class RelayState: Sendable {
     public var descriptor: SignedDocument? { inner.withLock { $0.descriptor } }
     public var onionKeys: [RelayDescriptor.OnionKeyEntry] { inner.withLock { $0.onionKeys } }
     public var isDraining: Bool { inner.withLock { $0.draining } }
-    /// Nothing waits in the delay queue or for a handshake (what a drain waits for).
-    public var isIdle: Bool { inner.withLock { $0.idle } }
+    /// Nothing waits in the delay queue or for a handshake (what a drain waits for), as of the
+    /// loop's last turn, and how many turns the loop has published.
+    public var idleness: (idle: Bool, turns: Int) { inner.withLock { ($0.idle, $0.turns) } }
 
     /// Ready: a directory valid at `now` is held and the UDP socket is up, and not draining.
     public func readiness(now: UnixTime) -> (ready: Bool, reason: String) {
@@ -71,7 +73,13 @@ public final class RelayState: Sendable {
 
     public func setUDPReady() { inner.withLock { $0.udpReady = true } }
     public func setDraining() { inner.withLock { $0.draining = true } }
-    public func setIdle(_ idle: Bool) { inner.withLock { $0.idle = idle } }
+    /// After each of the loop's turns.
+    public func endTurn(idle: Bool) {
+        inner.withLock {
+            $0.idle = idle
+            $0.turns &+= 1
+        }
+    }
     public func setOnionKeys(_ keys: [RelayDescriptor.OnionKeyEntry]) { inner.withLock { $0.onionKeys = keys } }
 
     /// Serves a directory already verified against the trusted roster.

@@ -89,12 +89,15 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
         enqueue(.command(command, nil))
     }
 
-    /// Queues a command and waits for the engine's reply (nil once the loop has stopped).
-    /// Never call it from the loop thread (a hook).
-    public func perform(_ command: Engine.Command) -> Engine.Reply? {
+    /// Queues a command and waits for the engine's reply: nil once the loop has stopped, or
+    /// when `timeout` passes first (the command may still be applied later). Never call it from
+    /// the loop thread (a hook).
+    public func perform(_ command: Engine.Command, timeout: Duration = .seconds(30)) -> Engine.Reply? {
         let box = ReplyBox()
         guard enqueue(.command(command, box)) else { return nil }
-        box.done.wait()
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(clamping: seconds) &* 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
+        guard box.done.wait(timeout: .now() + .nanoseconds(max(nanoseconds, 0))) == .success else { return nil }
         return box.reply.withLock { $0 }
     }
 
@@ -139,7 +142,8 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
                 received = try transport.receive(into: inbound, timeout: wait)
             } catch {
                 if case .closed = error { break }
-                continue
+                received = 0 // commands, answers and timers still run; a failing socket is not a hot loop
+                usleep(10_000)
             }
             let turn = clock.now()
             for i in 0..<received {

@@ -91,6 +91,8 @@ final class SimNode: @unchecked Sendable {
     var arrivals: [MessageKey: UnixTime] = [:]
     var duplicated = 0
     var queueFailures = 0
+    /// Ticks after which the engine was still due at once (a busy loop in a daemon).
+    var spins = 0
     var crashedCounters: [RelayCounters] = []
     /// How much of `sent` and `arrivals` the simulation has already counted.
     var countedSent = 0
@@ -176,15 +178,20 @@ final class SimNode: @unchecked Sendable {
     private func tick(at now: UnixTime, context: SimContext) {
         timerAt = nil
         guard up else { return }
+        let deadline: UnixTime?
         if relay != nil {
             var effects = NodeEffects<RelayEngine.Event>()
             relay!.tick(now: now, rng: &random, effects: &effects)
             apply(effects, now: now, context: context)
+            deadline = relay!.nextDeadline
         } else {
             var effects = NodeEffects<ClientEngine.Event>()
             client!.tick(now: now, rng: &random, effects: &effects)
             apply(effects, now: now, context: context)
+            deadline = client!.nextDeadline
         }
+        // An engine that is still due right after its tick would spin a real loop: count it.
+        if let deadline, deadline <= now { spins += 1 }
     }
 
     // MARK: Effects

@@ -49,6 +49,9 @@ public final class Simulation {
     var workloadEnd: UnixTime { context.workloadEnd }
 
     public init(options: SimulationOptions) {
+        var options = options
+        // Windows are one latency long: nothing may cross the network in no time.
+        options.latency = max(options.latency, .microseconds(1))
         self.options = options
         now = start
         context = SimContext(options: options, workloadStart: start.adding(.seconds(60)))

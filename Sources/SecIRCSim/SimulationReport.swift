@@ -62,6 +62,8 @@ extension Simulation {
         lines.append(("crashes", crashed.isEmpty ? "none" : crashed.joined(separator: ",")))
         lines.append(("virtual_end_s", "\((finished.nanoseconds - workloadStart.nanoseconds) / 1_000_000_000)"))
         if setupFailures > 0 { lines.append(("contact_setup_failures", "\(setupFailures)")) }
+        let spins = nodes.reduce(0) { $0 + $1.spins }
+        if spins > 0 { lines.append(("engine_spins", "\(spins)")) }
         let queueFailures = clients.reduce(0) { $0 + $1.queueFailures }
         if queueFailures > 0 { lines.append(("queue_failures", "\(queueFailures)")) }
         for (reason, count) in drops(counters: counters).sorted(by: { $0.key < $1.key }) where count > 0 {

@@ -37,7 +37,11 @@ final class WorkerPool: @unchecked Sendable {
         done.store(0, ordering: .relaxed)
         generation.add(1, ordering: .releasing)
         take()
-        while done.load(ordering: .acquiring) < workers { spinPause() }
+        var spins = 0
+        while done.load(ordering: .acquiring) < workers {
+            spins += 1
+            if spins > 20_000 { usleep(50) } else { spinPause() }
+        }
     }
 
     /// Ends the workers.

@@ -1,6 +1,6 @@
 import SecIRCCore
 import SecIRCCrypto
-import SecIRCNode
+@testable import SecIRCNode
 import SecIRCTransport
 import Testing
 
@@ -69,5 +69,39 @@ import Testing
         let sent = wire.clientEngines[alice]!.status.coverPacketsSent - before
         #expect((150...250).contains(sent), "\(sent) cover packets in 200 s at λ = 1/s")
         #expect(wire.clientEngines[alice]!.status.coverPacketsReceived > sent / 2, "loops come back to the own mailboxes")
+    }
+}
+
+/// When a mailbox batch may be acknowledged: only when every one of the `sent` messages arrived,
+/// each in its place — what `fetch done` and each message's `remaining` say — so a late datagram
+/// from an earlier fetch cannot make an incomplete batch look whole.
+@Suite struct FetchBatchTests {
+    static func fetch(_ received: [(UInt64, UInt32)], notStored: Bool = false) -> ClientEngine.MailboxFetch {
+        var rng = SeededRandom(seed: "batch")
+        let key = MailboxKey(relayID: ID(rawValue: .zero), key: SigningPrivateKey(using: &rng))
+        var fetch = ClientEngine.MailboxFetch(mailbox: key, stage: .awaitingMessages, started: UnixTime(seconds: 0), round: 1)
+        fetch.received = received.map { (sequence: $0.0, remaining: $0.1) }
+        fetch.notStored = notStored
+        return fetch
+    }
+
+    @Test(arguments: [
+        // (received (sequence, remaining on the message), fetch done remaining, sent, acknowledged)
+        ([(10, 2), (11, 1), (12, 0)], 0, 3, 12),                       // whole, in order
+        ([(12, 0), (10, 2), (11, 1)], 0, 3, 12),                       // whole, reordered
+        ([(10, 2), (12, 0)], 0, 3, nil),                               // one lost
+        ([(10, 2), (10, 2), (12, 0)], 0, 3, nil),                      // a duplicate does not stand in for the lost one
+        ([(12, 0), (10, 2), (12, 0)], 0, 3, nil),                      // a late copy from the last fetch neither
+        ([(10, 4), (11, 3), (12, 2)], 2, 3, 12),                       // more wait behind the batch
+        ([(9, 5), (10, 4), (11, 3), (12, 2)], 2, 3, 12),               // mail expired meanwhile: the stale one is outside
+        ([(10, 2), (13, 1), (12, 0)], 0, 3, nil),                      // places out of order: refused
+        ([], 0, 0, 0),                                                 // an empty mailbox
+    ] as [([(UInt64, UInt32)], UInt32, UInt32, UInt64?)])
+    func aBatchIsWholeOnlyWithEveryPlaceFilled(received: [(UInt64, UInt32)], remaining: UInt32, sent: UInt32, acknowledged: UInt64?) {
+        #expect(ClientEngine.acknowledgeable(Self.fetch(received), remaining: remaining, sent: sent) == acknowledged)
+    }
+
+    @Test func aBatchWithAMessageTheStoreCouldNotTakeIsNotAcknowledged() {
+        #expect(ClientEngine.acknowledgeable(Self.fetch([(10, 0)], notStored: true), remaining: 0, sent: 1) == nil)
     }
 }

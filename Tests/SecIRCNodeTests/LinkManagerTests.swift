@@ -16,8 +16,9 @@ import Testing
         let clientAddress = try! SocketAddress(host: "10.0.0.9", port: 5000)
         var atRelay: [[UInt8]] = []
         var atClient: [[UInt8]] = []
-        /// What the relay saw arrive (frames, in order).
+        /// What the relay saw arrive (frames, in order), and the session of the last one.
         var relayFrames: [[UInt8]] = []
+        var relayFramesSession: UInt32?
 
         init(clientConfiguration: LinkManager.Configuration = .client, relayTune: (inout LinkManager.Configuration) -> Void = { _ in }) {
             var rng = SeededRandom(seed: "pair keys")
@@ -43,9 +44,9 @@ import Testing
                 for bytes in atRelay where !dropToRelay {
                     var out: [Datagram] = []
                     // Frame kind 0 is padding (the initiator's key-confirmation keepalive).
-                    if let delivery = relay.receive(bytes, from: clientAddress, now: now, rng: &rng, out: &out),
-                       delivery.frame.first != 0 {
-                        relayFrames.append(delivery.frame)
+                    if let delivery = relay.receive(bytes, from: clientAddress, now: now, rng: &rng, out: &out) {
+                        relayFramesSession = delivery.session
+                        if delivery.frame.first != 0 { relayFrames.append(delivery.frame) }
                     }
                     atClient += out.map(\.bytes)
                 }
@@ -148,6 +149,36 @@ import Testing
         pair.exchange()
         #expect(pair.relay.counters.handshakes == 2)
         #expect(pair.relayFrames.count == 2)
+    }
+
+    @Test func anOperatorsPeerStaysAsGivenWhateverTheDirectorySays() throws {
+        var pair = Pair()
+        pair.client.addPeer(pair.relayPeer, persistent: true)
+        var moved = pair.relayPeer
+        moved.address = try SocketAddress(host: "10.9.9.9", port: 1)
+        pair.client.setPeers([moved])
+        #expect(pair.client.peer(pair.relayPeer.id) == pair.relayPeer)
+        pair.client.setPeers([])
+        #expect(pair.client.peer(pair.relayPeer.id) == pair.relayPeer, "and is not removed with the directory's")
+    }
+
+    @Test func afterAResetAnswersOnTheOldSessionStillOpen() {
+        var pair = Pair()
+        _ = pair.send(Self.frame)
+        pair.exchange()
+        let frames = pair.relayFrames.count
+        // The relay answers on the session it knows; the client reset its link in between.
+        var out: [Datagram] = []
+        let index = pair.relay.sessionCount == 1 ? pair.relayFramesSession : nil
+        pair.client.reset(pair.relayPeer.id)
+        if let index { pair.relay.reply([UInt8](repeating: 5, count: 64), on: index, now: pair.now, rng: &pair.rng, out: &out) }
+        var delivered: LinkDelivery?
+        for datagram in out {
+            var ignored: [Datagram] = []
+            delivered = pair.client.receive(datagram.bytes, from: pair.relayPeer.address, now: pair.now, rng: &pair.rng, out: &ignored)
+        }
+        #expect(delivered?.frame.first == 5)
+        #expect(pair.relayFrames.count == frames)
     }
 
     @Test func randomDatagramsAreCountedNeverTrap() {

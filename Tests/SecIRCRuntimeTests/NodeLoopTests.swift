@@ -14,7 +14,7 @@ import Testing
     /// Echoes datagrams, counts what it was given, asks for a fetch on command, wants a timer at
     /// a fixed instant.
     struct EchoEngine: NodeEngine {
-        enum Command: Sendable { case count, fetch(String), setTimer(UnixTime) }
+        enum Command: Sendable { case count, fetch(String), setTimer(UnixTime), stall(milliseconds: UInt32) }
         typealias Reply = Int
         enum Event: Sendable, Equatable { case started, ticked(UnixTime), fetched(Int?) }
 
@@ -44,6 +44,7 @@ import Testing
             case .count: break
             case let .fetch(url): effects.fetches.append(FetchRequest(id: UInt64(commands), method: .get, url: url))
             case let .setTimer(at): timer = at
+            case let .stall(milliseconds): usleep(milliseconds * 1000) // a loop that is busy for a while
             }
             return commands
         }
@@ -114,6 +115,11 @@ import Testing
         loop.send(.count)
         #expect(recorder.wait(for: .ticked(UnixTime(seconds: 1_005))))
         #expect(recorder.turns.load(ordering: .relaxed) > 0)
+
+        // A caller waits no longer than its time-out, whatever the loop is doing.
+        loop.send(.stall(milliseconds: 300))
+        #expect(loop.perform(.count, timeout: .milliseconds(20)) == nil, "the loop is still busy")
+        #expect(loop.perform(.count, timeout: .seconds(10)) == 9, "and answers once it is free (the timed-out command ran too)")
 
         loop.stop()
         loop.waitUntilStopped()

@@ -24,6 +24,7 @@ import Testing
         let report = Simulation(options: Self.faulty(seed: "faults")).run()
         #expect(Int(report["sent"] ?? "") ?? 0 > 20, "\(report)")
         #expect(report["lost"] == "0", "\(report)")
+        #expect(report["engine_spins"] == nil, "no engine stays due right after its tick: \(report)")
         #expect(report["duplicated"] == "0", "\(report)")
         #expect(report["crashes"]?.hasPrefix("relay") == true, "\(report)")
         #expect(report.description.contains("drop network.loss"), "\(report)")

@@ -38,7 +38,7 @@ extension ClientEngine {
             if case let .finishing(fetchStatus, remaining, sent, until) = fetch.stage, now >= until {
                 fetches[id] = nil
                 fetchDone(fetch, status: fetchStatus, remaining: remaining, sent: sent, now: now, rng: &rng, effects: &effects)
-            } else if now.duration(since: fetch.started) >= configuration.fetchTimeout {
+            } else if now < fetch.started || now.duration(since: fetch.started) >= configuration.fetchTimeout {
                 fetches[id] = nil
                 links.reset(fetch.mailbox.relayID)
                 status.drop("fetch_failed")
@@ -47,8 +47,9 @@ extension ClientEngine {
     }
 
     /// A frame from a relay: the steps of a mailbox fetch.
-    mutating func handleFrame(_ frame: LinkFrame, from relay: ID?, now: UnixTime, rng: inout some RandomSource,
+    mutating func handleFrame(_ frame: LinkFrame, from delivery: LinkDelivery, now: UnixTime, rng: inout some RandomSource,
                               effects: inout NodeEffects<Event>) {
+        let relay = delivery.peer
         switch frame {
         case let .fetchChallenge(mailbox, nonce):
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay, case .awaitingChallenge = fetch.stage else {
@@ -58,39 +59,39 @@ extension ClientEngine {
             let key = fetch.mailbox.key
             let signature = key.sign(LinkFrame.fetchSignedBytes(relay: fetch.mailbox.relayID.rawValue, nonce: nonce, ackThrough: ack))
             fetch.stage = .awaitingMessages
+            fetch.session = delivery.session
             fetches[mailbox] = fetch
             let request = LinkFrame.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: ack, signature: signature)
-            links.send(request.encoded(), to: fetch.mailbox.relayID, now: now, rng: &rng, out: &effects.datagrams)
-        case let .mailboxMessage(mailbox, sequence, _, body):
+            // On the session the nonce was issued for (a rekey may have made another current).
+            if !links.reply(request.encoded(), on: delivery.session, now: now, rng: &rng, out: &effects.datagrams) {
+                fetches[mailbox] = nil
+                status.drop("fetch_failed")
+            }
+        case let .mailboxMessage(mailbox, sequence, remaining, body):
             // Mail of one of our mailboxes from its relay is stored whenever it comes (the
             // messenger drops duplicates); it counts towards the batch in progress, if any.
             guard messenger.mailboxes.contains(where: { $0.address.mailboxID == mailbox && $0.relayID == relay }) else {
                 return status.drop("stray_frame")
             }
-            if var fetch = fetches[mailbox], fetch.mailbox.relayID == relay {
-                switch fetch.stage {
-                case .awaitingChallenge:
-                    break
-                case .awaitingMessages:
-                    fetch.sequences.append(sequence)
-                    fetches[mailbox] = fetch
-                case let .finishing(fetchStatus, remaining, sent, _):
-                    fetch.sequences.append(sequence)
-                    fetches[mailbox] = fetch
-                    if fetch.sequences.count >= Int(sent) {
-                        fetches[mailbox] = nil
-                        receiveBody(body, now: now, rng: &rng, effects: &effects)
-                        return fetchDone(fetch, status: fetchStatus, remaining: remaining, sent: sent, now: now, rng: &rng,
-                                         effects: &effects)
-                    }
-                }
+            let stored = receiveBody(body, now: now, rng: &rng, effects: &effects)
+            guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay else { return }
+            switch fetch.stage {
+            case .awaitingChallenge:
+                return
+            case .awaitingMessages, .finishing:
+                fetch.received.append((sequence, remaining))
+                if !stored { fetch.notStored = storeFailed(sequence, mailbox: mailbox) || fetch.notStored }
+                fetches[mailbox] = fetch
             }
-            receiveBody(body, now: now, rng: &rng, effects: &effects)
+            if case let .finishing(fetchStatus, left, sent, _) = fetch.stage, Self.acknowledgeable(fetch, remaining: left, sent: sent) != nil {
+                fetches[mailbox] = nil
+                fetchDone(fetch, status: fetchStatus, remaining: left, sent: sent, now: now, rng: &rng, effects: &effects)
+            }
         case let .fetchDone(mailbox, fetchStatus, remaining, sent):
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay, case .awaitingMessages = fetch.stage else {
                 return status.drop("stray_frame")
             }
-            guard fetchStatus != .ok || fetch.sequences.count >= Int(sent) else {
+            guard fetchStatus != .ok || fetch.notStored || Self.acknowledgeable(fetch, remaining: remaining, sent: sent) != nil else {
                 fetch.stage = .finishing(status: fetchStatus, remaining: remaining, sent: sent,
                                          until: now.adding(configuration.fetchStragglers))
                 fetches[mailbox] = fetch
@@ -105,16 +106,56 @@ extension ClientEngine {
         }
     }
 
+    /// Counts a message that could not be stored; true while it should hold its batch back
+    /// (the relay hands it over again), false once it failed three times (given up on, counted).
+    private mutating func storeFailed(_ sequence: UInt64, mailbox: Bytes32) -> Bool {
+        let failures = storeFailures[mailbox, default: [:]][sequence, default: 0] + 1
+        storeFailures[mailbox, default: [:]][sequence] = failures
+        guard failures >= 3 else { return true }
+        status.drop("store_failed")
+        return false
+    }
+
+    /// The sequence to acknowledge when the batch is whole: every one of the `sent` messages
+    /// arrived, each in its own place. A message's place follows from how many the relay said
+    /// follow it (`remaining` on the message, against `remaining` and `sent` of `fetch done`);
+    /// a message left over from an earlier fetch of a mailbox that changed since (late
+    /// datagrams) lands outside the batch or on another's place, and does not count. Nil when
+    /// the batch is not whole.
+    static func acknowledgeable(_ fetch: MailboxFetch, remaining: UInt32, sent: UInt32) -> UInt64? {
+        guard !fetch.notStored else { return nil }
+        let count = Int(sent)
+        guard count > 0 else { return 0 }
+        var places = [UInt64?](repeating: nil, count: count)
+        for (sequence, after) in fetch.received {
+            let place = Int(remaining) + count - 1 - Int(after)
+            guard (0..<count).contains(place) else { continue }
+            if let held = places[place], held != sequence { return nil }
+            places[place] = sequence
+        }
+        var last: UInt64 = 0
+        for place in places {
+            guard let sequence = place, sequence > last else { return nil }
+            last = sequence
+        }
+        return last
+    }
+
     /// Everything of the batch is stored (the messenger stored each message as it came): the
     /// next fetch acknowledges it — but only a whole batch: acknowledging past a lost datagram
     /// would delete unseen mail. (Sequence numbers are never reused, so repeating an old
     /// acknowledgement is harmless.) A mailbox that holds more is fetched again at once.
     mutating func fetchDone(_ fetch: MailboxFetch, status fetchStatus: FetchStatus, remaining: UInt32, sent: UInt32,
-                                    now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+                            now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         guard fetchStatus == .ok else { return status.drop("fetch_refused") }
-        guard fetch.sequences.count == Int(sent) else { return status.drop("fetch_incomplete") }
+        guard let last = Self.acknowledgeable(fetch, remaining: remaining, sent: sent) else {
+            return status.drop(fetch.notStored ? "fetch_not_stored" : "fetch_incomplete")
+        }
         let id = fetch.mailbox.address.mailboxID
-        if let last = fetch.sequences.max() { pendingAck[id] = max(pendingAck[id] ?? 0, last) }
+        if last > 0 {
+            pendingAck[id] = max(pendingAck[id] ?? 0, last)
+            storeFailures[id] = storeFailures[id]?.filter { $0.key > last }
+        }
         guard remaining > 0, fetch.round < configuration.fetchRounds, let held = tracker.held else { return }
         startFetch(fetch.mailbox, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
     }

@@ -25,6 +25,7 @@ extension ClientEngine {
             outboxDue = now.adding(.seconds(1))
             return
         }
+        var failed = false
         for message in due {
             do {
                 guard let outgoing = try messenger.prepareSend(message, now: now, rng: &rng) else { continue }
@@ -32,9 +33,13 @@ extension ClientEngine {
                 try send(outgoing, held: held, freshLink: outgoing.attempt > 1, now: now, rng: &rng, effects: &effects)
             } catch {
                 status.drop("send_failed")
+                failed = true
             }
         }
         outboxDue = try? messenger.nextOutboxDue()
+        // A message whose attempt could not even be recorded (a store error rolled it back) is
+        // still due: look again in a second rather than at once, again and again.
+        if failed, let due = outboxDue, due <= now { outboxDue = now.adding(.seconds(1)) }
     }
 
     /// Fragments, seals and sends one session message to the first of the recipient's mailboxes

@@ -84,7 +84,13 @@ public struct ClientEngine: NodeEngine {
         var stage: Stage
         var started: UnixTime
         var round: Int
-        var sequences: [UInt64] = []
+        /// The link session the challenge came on: the signed request goes back on it (the
+        /// relay's nonce belongs to that session).
+        var session: UInt32?
+        /// The batch's messages as they came: sequence, and how many the relay said follow it.
+        var received: [(sequence: UInt64, remaining: UInt32)] = []
+        /// A message of the batch could not be stored: the batch must not be acknowledged.
+        var notStored = false
     }
 
     /// A real packet waiting for the next slot of the cover stream.
@@ -103,6 +109,9 @@ public struct ClientEngine: NodeEngine {
     var fetches: [Bytes32: MailboxFetch] = [:]
     /// Per mailbox: the highest sequence stored since the last fetch, acknowledged by the next.
     var pendingAck: [Bytes32: UInt64] = [:]
+    /// Per mailbox: how often the message at a sequence could not be stored (after three
+    /// times it is given up on, counted, so one bad message cannot hold a mailbox forever).
+    var storeFailures: [Bytes32: [UInt64: Int]] = [:]
     var nextPoll: UnixTime
     var down: [ID: UnixTime] = [:]
     var unlistedSince: [ID: UnixTime] = [:]
@@ -120,6 +129,8 @@ public struct ClientEngine: NodeEngine {
     var nextMailboxCheck: UnixTime
     /// A directory valid at the last tick is held.
     var directoryUsable = false
+    /// The directory serial for which choosing mailbox relays failed (not tried again for it).
+    var chooseMailboxesFailedFor: UInt64?
 
     /// - Parameter messenger: the end-to-end rules over the client's store (shared with the
     ///   API, which queues messages and adds contacts; then it sends ``Command/outboxChanged``).
@@ -144,7 +155,7 @@ public struct ClientEngine: NodeEngine {
                                  effects: inout NodeEffects<Event>) {
         guard let delivery = links.receive(bytes, from: address, now: now, rng: &rng, out: &effects.datagrams) else { return }
         guard let frame = try? LinkFrame.decode(delivery.frame) else { return status.drop("malformed_frame") }
-        handleFrame(frame, from: delivery.peer, now: now, rng: &rng, effects: &effects)
+        handleFrame(frame, from: delivery, now: now, rng: &rng, effects: &effects)
     }
 
     public mutating func fetched(_ response: FetchResponse, now: UnixTime, rng: inout some RandomSource,
@@ -172,6 +183,7 @@ public struct ClientEngine: NodeEngine {
     }
 
     public mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        pullBackDeadlines(now: now)
         if let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
             nextFetchID += 1
             effects.fetches.append(request)
@@ -189,8 +201,10 @@ public struct ClientEngine: NodeEngine {
                 nextMailboxCheck = now.adding(.seconds(30))
                 replaceLostMailboxes(held, now: now, rng: &rng, effects: &effects)
             }
-            if messenger.mailboxes.count < configuration.mailboxRelays {
+            if messenger.mailboxes.count < configuration.mailboxRelays, chooseMailboxesFailedFor != held.directory.serial {
                 do { _ = try messenger.chooseMailboxes(from: held.descriptors, count: configuration.mailboxRelays, rng: &rng) } catch {
+                    // Once per directory: the next one may list mailbox relays.
+                    chooseMailboxesFailedFor = held.directory.serial
                     effects.events.append(.problem("cannot choose mailbox relays: \(error)"))
                 }
             }
@@ -222,6 +236,15 @@ public struct ClientEngine: NodeEngine {
 
     /// How often fragments, down relays and the linked set are looked at.
     static var housekeepingInterval: Duration { .seconds(5) }
+
+    /// After the wall clock stepped back, a timer set from the old time would wait for the
+    /// whole step: polling and cover traffic must not stop (silent cover shows the client).
+    private mutating func pullBackDeadlines(now: UnixTime) {
+        if nextPoll.duration(since: now) > configuration.pollInterval { nextPoll = now }
+        if nextHousekeeping.duration(since: now) > Self.housekeepingInterval { nextHousekeeping = now }
+        if nextMailboxCheck.duration(since: now) > .seconds(30) { nextMailboxCheck = now }
+        if let cover = nextCover, cover.duration(since: now) > .seconds(3_600) { nextCover = nil }
+    }
 
     // MARK: Directory
 

@@ -59,6 +59,12 @@ extension LinkManager {
         switch result {
         case let .send(packet):
             out.append(Datagram(packet, to: address))
+            // A responder never rekeys by age (as in WireGuard); when its session is a relay's
+            // current one, this side starts a handshake of its own before the session expires.
+            if sessions.values[slot].link.role == .responder, let peer = sessions.values[slot].peer,
+               now >= sessions.values[slot].link.rekeyAt {
+                initiate(peer, now: now, force: false, rng: &rng, out: &out)
+            }
             return true
         case let .sendAndRekey(packet):
             out.append(Datagram(packet, to: address))

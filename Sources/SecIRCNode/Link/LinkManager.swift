@@ -116,7 +116,8 @@ public struct LinkManager: Sendable {
     public mutating func setPeers(_ list: [LinkPeer]) {
         let ids = Set(list.map(\.id))
         for (id, peer) in peers where !peer.persistent && !ids.contains(id) { removePeer(id) }
-        for info in list { upsert(info, persistent: false) }
+        // An operator's peer stays as the operator gave it, whatever the directory says.
+        for info in list where peers[info.id]?.persistent != true { upsert(info, persistent: false) }
     }
 
     /// Adds or updates one peer; `persistent` peers survive `setPeers`.
@@ -135,14 +136,13 @@ public struct LinkManager: Sendable {
         waiting.remove(id)
     }
 
-    /// Drops the peer's current session, so the next frame makes a new link (the relay may have
-    /// restarted and forgotten ours). Frames already waiting keep waiting.
+    /// Stops sending on the peer's current session, so the next frame makes a new link (the
+    /// relay may have restarted and forgotten ours). The old session is not dropped: answers in
+    /// flight on it still open until it expires. Frames already waiting keep waiting.
     public mutating func reset(_ id: ID) {
         guard peers[id] != nil else { return }
         peers[id]!.lastInitiation = nil
-        guard let index = peers[id]!.session else { return }
         peers[id]!.session = nil
-        sessions[index] = nil
     }
 
     public func peer(_ id: ID) -> LinkPeer? { peers[id]?.info }

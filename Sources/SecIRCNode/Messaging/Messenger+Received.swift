@@ -10,11 +10,16 @@ extension Messenger {
         public var receipt: (contact: ID, ids: [MessageID])?
         /// Why it was dropped, when it was.
         public var dropped: String?
+        /// The store could not take it (the transaction failed): it must not be acknowledged to
+        /// the relay, which will hand it over again.
+        public var notStored = false
 
-        public init(events: [ClientEvent] = [], receipt: (contact: ID, ids: [MessageID])? = nil, dropped: String? = nil) {
+        public init(events: [ClientEvent] = [], receipt: (contact: ID, ids: [MessageID])? = nil, dropped: String? = nil,
+                    notStored: Bool = false) {
             self.events = events
             self.receipt = receipt
             self.dropped = dropped
+            self.notStored = notStored
         }
     }
 }

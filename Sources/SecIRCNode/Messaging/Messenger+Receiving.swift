@@ -11,7 +11,7 @@ extension Messenger {
         do {
             return try store.write { tx in try receive(tx, message, now: now) }
         } catch {
-            return Received(dropped: "\(error)")
+            return Received(dropped: "\(error)", notStored: true)
         }
     }
 

@@ -39,17 +39,13 @@ extension RelayEngine {
     }
 
     private mutating func markDirectoryChanged(now: UnixTime) {
-        let soonest = max(now, lastSigned.map { $0.adding(Self.signingDebounce) } ?? now)
+        let soonest = max(now, lastSignedAt.map { $0.adding(Self.signingDebounce) } ?? now)
         nextSigning = min(nextSigning ?? soonest, soonest)
-    }
-
-    /// When the first ring last signed.
-    private var lastSigned: UnixTime? {
-        authority?.latest.map { UnixTime(seconds: $0.directory.validAfter) }
     }
 
     private mutating func signDirectory(now: UnixTime, effects: inout NodeEffects<Event>) {
         guard let (document, _) = authority?.sign(now: now) else { return }
+        lastSignedAt = now
         nextSigning = now.adding(configuration.directoryPeriod)
         do {
             if try tracker.install(document, now: now) { directoryInstalled(now: now, effects: &effects) }

@@ -115,8 +115,9 @@ public struct RelayEngine: NodeEngine {
     // Directory duties (`+Directory`).
     var tracker: DirectoryTracker
     var authority: DirectoryAuthority?
-    var authorityDirty = false
     var nextSigning: UnixTime?
+    /// When the first ring last signed (exactly: the debounce counts from it).
+    var lastSignedAt: UnixTime?
     public internal(set) var descriptor: SignedDocument?
     var descriptorVersion = 0
     var nextDescriptorRefresh: UnixTime
