@@ -37,6 +37,10 @@ public final class RelayMetrics: Sendable {
         metric("secirc_sphinx_replays_total", "counter", "Sphinx packets refused as replays.",
                [("", c.sphinxRejects[.replay, default: 0])])
         metric("secirc_handshakes_total", "counter", "Link handshakes completed.", [("", c.handshakes)])
+        metric("secirc_handshakes_refused_total", "counter", "Handshake initiations refused before key agreement, by reason.",
+               HandshakeRefusal.allCases.map { ("{reason=\"\($0.rawValue)\"}", c.handshakeRefusals[$0, default: 0]) })
+        metric("secirc_handshakes_unconfirmed_expired_total", "counter", "Answered handshakes never confirmed in time.",
+               [("", c.unconfirmedExpired)])
         metric("secirc_mailbox_fetches_total", "counter", "Authenticated mailbox fetches.", [("", c.fetches)])
         metric("secirc_onion_key_rotations_total", "counter", "Onion key rotations.", [("", c.keyRotations)])
         metric("secirc_directory_refused_total", "counter", "Fetched directories not used (unreachable, unverifiable, older).",
@@ -45,6 +49,9 @@ public final class RelayMetrics: Sendable {
         metric("secirc_mailbox_bytes", "gauge", "Bytes held in all mailboxes.", [("", c.mailboxBytes)])
         metric("secirc_mailboxes", "gauge", "Mailboxes holding mail.", [("", c.mailboxes)])
         metric("secirc_link_sessions", "gauge", "Link sessions (relays and clients).", [("", c.linkSessions)])
+        metric("secirc_link_sessions_unconfirmed", "gauge", "Answered handshakes waiting for confirmation.",
+               [("", c.unconfirmedSessions)])
+        metric("secirc_handshake_sources", "gauge", "Hosts whose handshake budgets are tracked.", [("", c.handshakeSources)])
         metric("secirc_peers", "gauge", "Relays with an established link.", [("", c.connectedPeers)])
         metric("secirc_delay_queue_packets", "gauge", "Packets waiting out their mixing delay.", [("", c.delayQueue)])
         metric("secirc_onion_epoch", "gauge", "Current onion-key epoch.", [("", Int(c.currentEpoch))])

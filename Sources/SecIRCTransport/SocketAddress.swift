@@ -87,6 +87,12 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 
+    /// The part of the address one host controls: the whole IPv4 address, or the /64 prefix of
+    /// an IPv6 address (a host commonly holds a whole /64). What per-source budgets are keyed by.
+    public var hostPrefix: HostPrefix {
+        HostPrefix(family: family.rawValue, bits: addressHigh)
+    }
+
     /// The address as numeric text: `1.2.3.4`, `::1`, or `fe80::1%2` (with its scope index).
     public var host: String {
         withAddressBytes { address in
@@ -105,4 +111,11 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         family == .inet ? "\(host):\(port)" : "[\(host)]:\(port)"
     }
+}
+
+/// What `SocketAddress.hostPrefix` returns: an IPv4 address or an IPv6 /64, without port.
+public struct HostPrefix: Hashable, Sendable {
+    let family: UInt8
+    /// Address bytes 0..<8 as raw memory: all of an IPv4 address, the /64 of an IPv6 one.
+    let bits: UInt64
 }

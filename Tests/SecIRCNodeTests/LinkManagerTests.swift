@@ -127,7 +127,10 @@ import Testing
     }
 
     @Test func theSessionTableIsBounded() {
-        var pair = Pair { $0.maxSessions = 1 }
+        var pair = Pair {
+            $0.maxSessions = 1
+            $0.reservedForRelays = 0
+        }
         _ = pair.send(Self.frame)
         pair.exchange()
         var other = LinkManager(configuration: .client, now: pair.now, rng: &pair.rng)

@@ -17,6 +17,10 @@ public struct LinkCounters: Sendable, Equatable {
     public var sessionLimit = 0
     /// Initiations refused while the manager does not accept new sessions (draining).
     public var refusedWhileClosed = 0
+    /// Initiations refused by a source's handshake budget, before any key agreement.
+    public var admissionRefusals: [HandshakeRefusal: Int] = [:]
+    /// Answered handshakes never confirmed within `unconfirmedLifetime`.
+    public var unconfirmedExpired = 0
 
     public init() {}
 

@@ -36,9 +36,16 @@ extension LinkManager {
             }
         }
         while let (_, index) = expiries.popDue(now: now) {
-            // The index may have been reused by a later session, which expires later.
+            if let confirmBy = unconfirmed[index]?.confirmBy, confirmBy <= now {
+                let session = unconfirmed.removeValue(forKey: index)!
+                if let source = session.source { admission.confirmed(source, kept: false) }
+                counters.unconfirmedExpired += 1
+                continue
+            }
+            // The index may have been reused by a later session, which expires later (or this
+            // was the session's confirmation deadline, and it was confirmed).
             guard let session = sessions[index], session.link.expiresAt <= now else { continue }
-            sessions[index] = nil
+            removeSession(index)
             if let peer = session.peer, peers[peer]?.session == index { peers[peer]!.session = nil }
         }
         return failed

@@ -19,15 +19,30 @@ import SecIRCTransport
 ///   simply expires (`LinkLimits.rejectAfterTime`), as in WireGuard.
 /// - A responder session from a known relay's static key becomes that relay's current session
 ///   once confirmed, and frames queued for the relay leave on it.
-/// - New sessions beyond `maxSessions` are refused; while `acceptsHandshakes` is false (draining)
-///   initiations are refused.
+/// - A responder session waits in a small table of its own (`maxUnconfirmed`) until the
+///   initiator's first packet confirms it, for at most `unconfirmedLifetime`; only then does it
+///   take a place in the session table, so unconfirmed handshakes never push out sessions.
+/// - Before any X25519 work an initiation must pass `HandshakeAdmission` (per-source rate,
+///   unconfirmed and session budgets; cookies once a source has spent half its burst) and find
+///   room: sessions of clients (no known relay key) may fill `maxSessions - reservedForRelays`,
+///   the rest is kept for relays. While `acceptsHandshakes` is false (draining) initiations are
+///   refused.
 public struct LinkManager: Sendable {
     public struct Configuration: Sendable {
         /// The node's static link key: a relay's (it answers handshakes and makes IK links). Nil
         /// for a client, which only makes anonymous NK links and answers nothing.
         public var localStatic: AgreementPrivateKey?
-        /// Link sessions held at once; handshakes beyond it are refused.
+        /// Confirmed link sessions held at once; handshakes beyond it are refused.
         public var maxSessions = 65_536
+        /// Room in `maxSessions` that only relays' sessions (a known relay's static key) may use.
+        public var reservedForRelays = 4096
+        /// Responder sessions answered and waiting for the initiator's first packet.
+        public var maxUnconfirmed = 4096
+        /// How long an answered handshake may wait for its confirmation (an honest initiator
+        /// sends its first packet one round trip after the response).
+        public var unconfirmedLifetime: Duration = .seconds(5)
+        /// Per-source handshake budgets (responders only).
+        public var admission = HandshakeAdmission.Limits()
         /// Frames one peer may have waiting for its handshake.
         public var pendingPerPeer = 256
         /// Frames all peers together may have waiting.
@@ -52,6 +67,7 @@ public struct LinkManager: Sendable {
             configuration.handshakeRetry = .seconds(1)
             configuration.handshakeGiveUp = .milliseconds(3500)
             configuration.maxSessions = 1024
+            configuration.reservedForRelays = 0
             return configuration
         }
     }
@@ -71,6 +87,14 @@ public struct LinkManager: Sendable {
         var address: SocketAddress
         /// The relay at the other end, when known (our links to relays; IK sessions from relays).
         var peer: ID?
+        /// The host whose budget the session counts against (responder sessions from addresses
+        /// that are not known relays').
+        var source: HostPrefix?
+        /// An unconfirmed responder session is dropped at this time.
+        var confirmBy: UnixTime?
+
+        /// A session a client made to us: it may not use the room kept for relays.
+        var isClients: Bool { link.role == .responder && peer == nil }
     }
 
     struct Peer: Sendable {
@@ -90,7 +114,13 @@ public struct LinkManager: Sendable {
     public var acceptsHandshakes = true
 
     var responder: LinkResponder?
+    var admission: HandshakeAdmission
+    /// Confirmed sessions, and our own (initiator) sessions.
     var sessions: [UInt32: Session] = [:]
+    /// Responder sessions waiting for the initiator's first packet.
+    var unconfirmed: [UInt32: Session] = [:]
+    /// Confirmed sessions of clients (`Session.isClients`).
+    var clientSessions = 0
     var peers: [ID: Peer] = [:]
     var peerByKey: [AgreementPublicKey: ID] = [:]
     var pendingHandshakes: [UInt32: ID] = [:]
@@ -103,6 +133,7 @@ public struct LinkManager: Sendable {
 
     public init(configuration: Configuration, now: UnixTime, rng: inout some RandomSource) {
         self.configuration = configuration
+        admission = HandshakeAdmission(limits: configuration.admission)
         if let key = configuration.localStatic {
             responder = LinkResponder(localStatic: key, limits: configuration.limits, geometry: configuration.geometry,
                                       now: now, rng: &rng)
@@ -118,22 +149,46 @@ public struct LinkManager: Sendable {
         for (id, peer) in peers where !peer.persistent && !ids.contains(id) { removePeer(id) }
         // An operator's peer stays as the operator gave it, whatever the directory says.
         for info in list where peers[info.id]?.persistent != true { upsert(info, persistent: false) }
+        refreshExempt()
     }
 
     /// Adds or updates one peer; `persistent` peers survive `setPeers`.
     public mutating func addPeer(_ info: LinkPeer, persistent: Bool = true) {
         upsert(info, persistent: persistent)
+        refreshExempt()
     }
 
     /// Forgets a peer with its session; frames waiting for it are dropped (counted as no route).
     public mutating func removePeer(_ id: ID) {
         guard let peer = peers.removeValue(forKey: id) else { return }
         if peerByKey[peer.info.linkKey] == id { peerByKey[peer.info.linkKey] = nil }
-        if let index = peer.session { sessions[index] = nil }
+        if let index = peer.session { removeSession(index) }
         if let index = peer.initiator.pendingIndex { pendingHandshakes[index] = nil }
         counters.noRoute += peer.queued.count
         queuedTotal -= peer.queued.count
         waiting.remove(id)
+        refreshExempt()
+    }
+
+    /// Drops confirmed session `index`, returning its place to its source's budget.
+    mutating func removeSession(_ index: UInt32) {
+        guard let session = sessions.removeValue(forKey: index) else { return }
+        if let source = session.source { admission.ended(source) }
+        if session.isClients { clientSessions -= 1 }
+    }
+
+    /// Makes `session` a confirmed one (the caller checked the room).
+    mutating func insertSession(_ session: Session) {
+        let index = session.link.localIndex
+        sessions[index] = session
+        expiries.insert(index, at: session.link.expiresAt)
+        if session.isClients { clientSessions += 1 }
+    }
+
+    /// The relays' link addresses are outside the per-source budgets.
+    private mutating func refreshExempt() {
+        guard responder != nil else { return }
+        admission.exempt = Set(peers.values.map(\.info.address))
     }
 
     /// Stops sending on the peer's current session, so the next frame makes a new link (the
@@ -163,7 +218,11 @@ public struct LinkManager: Sendable {
     // MARK: State
 
     /// Link sessions held (both directions, confirmed or not).
-    public var sessionCount: Int { sessions.count }
+    public var sessionCount: Int { sessions.count + unconfirmed.count }
+    /// Responder sessions waiting for confirmation.
+    public var unconfirmedCount: Int { unconfirmed.count }
+    /// Hosts whose handshake budgets are being tracked.
+    public var trackedSources: Int { admission.sourceCount }
     /// Peers with a usable current session.
     public var linkedPeers: Set<ID> {
         Set(peers.values.filter { $0.session.map { sessions[$0] != nil } ?? false }.map(\.info.id))

@@ -41,11 +41,19 @@ public struct RelayCounters: Sendable, Equatable {
     public var linkDrops: [LinkDropReason: Int] = [:]
     public var mailboxDrops: [MailboxStore.DropReason: Int] = [:]
     public var relayDrops: [RelayDropReason: Int] = [:]
+    /// Handshake initiations refused before any key agreement, by reason.
+    public var handshakeRefusals: [HandshakeRefusal: Int] = [:]
+    /// Answered handshakes never confirmed in time.
+    public var unconfirmedExpired = 0
     // Gauges.
     public var mailboxMessages = 0
     public var mailboxBytes = 0
     public var mailboxes = 0
     public var linkSessions = 0
+    /// Answered handshakes waiting for the initiator's first packet.
+    public var unconfirmedSessions = 0
+    /// Hosts whose handshake budgets are tracked.
+    public var handshakeSources = 0
     public var connectedPeers = 0
     public var delayQueue = 0
     public var currentEpoch: UInt32 = 0

@@ -260,10 +260,14 @@ public struct RelayEngine: NodeEngine {
         c.relayDrops[.sessionLimit, default: 0] += l.sessionLimit
         c.relayDrops[.draining, default: 0] += l.refusedWhileClosed
         for key in c.relayDrops.keys where c.relayDrops[key] == 0 { c.relayDrops[key] = nil }
+        c.handshakeRefusals = l.admissionRefusals
+        c.unconfirmedExpired = l.unconfirmedExpired
         c.mailboxMessages = mailboxes.messageCount
         c.mailboxBytes = mailboxes.totalBytes
         c.mailboxes = mailboxes.mailboxCount
         c.linkSessions = links.sessionCount
+        c.unconfirmedSessions = links.unconfirmedCount
+        c.handshakeSources = links.trackedSources
         c.connectedPeers = links.linkedPeers.count
         c.delayQueue = delays.count
         return c
