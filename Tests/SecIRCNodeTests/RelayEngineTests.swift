@@ -65,6 +65,36 @@ import Testing
         #expect(wire.relays[relay]!.counters.delayQueue == 0)
     }
 
+    /// A packet that is to wait out a delay must name a relay this one can reach (checked before
+    /// it waits), and one host's delayed packets take at most half the queue: another host's
+    /// still wait their turn and leave on time.
+    @Test func delayedPacketsNeedAReachableNextHopAndShareTheQueuePerLink() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1) { $0.delayQueueCapacity = 16 }
+        _ = wire.addRelay(2, firstRing: ring)
+        wire.advance(by: .seconds(5))
+        let one = EngineWire.address(1)
+        let next = wire.relays[EngineWire.address(2)]!.relayID.rawValue
+        let attacker = wire.addClient(66), alice = wire.addClient(9)
+        func delayed(to relay: Bytes32) throws -> LinkFrame {
+            .sphinx(try Self.packet(for: wire.relays[one]!, command: .forward(to: relay, delayMilliseconds: 60_000, nextEpoch: 0),
+                                    rng: &wire.rng))
+        }
+        wire.send(try delayed(to: Bytes32 { wire.rng.fill($0) }), from: attacker, to: one)
+        #expect(wire.relays[one]!.counters.relayDrops[.noRoute] == 1)
+        #expect(wire.relays[one]!.counters.delayQueue == 0)
+
+        for _ in 0..<20 { wire.send(try delayed(to: next), from: attacker, to: one) }
+        #expect(wire.relays[one]!.counters.delayQueue == 8, "one link alone fills half")
+        #expect(wire.relays[one]!.counters.relayDrops[.delayShare] == 12)
+        for _ in 0..<4 { wire.send(try delayed(to: next), from: alice, to: one) }
+        #expect(wire.relays[one]!.counters.delayQueue == 12, "another host's packets all wait")
+        #expect(wire.relays[one]!.counters.relayDrops[.delayShare] == 12)
+        wire.advance(by: .seconds(60))
+        #expect(wire.relays[one]!.counters.delayQueue == 0)
+        #expect(wire.relays[one]!.counters.forwarded == 12)
+    }
+
     /// A first ring and two relays that join through it: uploads, signing, fetching, peers.
     static func mesh() -> EngineWire {
         var wire = EngineWire()

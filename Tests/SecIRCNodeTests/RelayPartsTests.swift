@@ -1,6 +1,7 @@
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCNode
+import SecIRCTransport
 import Testing
 
 @Suite struct MailboxStoreTests {
@@ -104,17 +105,19 @@ import Testing
 }
 
 @Suite struct DelayQueueTests {
+    static func link(_ n: Int) -> IncomingLink { .host(try! SocketAddress(host: "10.0.0.\(n)", port: 1).hostPrefix) }
+
     @Test func releasesInDueOrderAndIsBounded() {
         var queue = DelayQueue(capacity: 3)
         let r = Bytes32.zero
         let t = UnixTime(seconds: 10)
         let pushed = [
-            queue.push([3], to: r, due: t.adding(.milliseconds(30))),
-            queue.push([1], to: r, due: t.adding(.milliseconds(10))),
-            queue.push([2], to: r, due: t.adding(.milliseconds(10))),
-            queue.push([4], to: r, due: t),
+            queue.push([3], to: r, due: t.adding(.milliseconds(30)), from: Self.link(1)),
+            queue.push([1], to: r, due: t.adding(.milliseconds(10)), from: Self.link(2)),
+            queue.push([2], to: r, due: t.adding(.milliseconds(10)), from: Self.link(3)),
+            queue.push([4], to: r, due: t, from: Self.link(4)),
         ]
-        #expect(pushed == [true, true, true, false])
+        #expect(pushed == [nil, nil, nil, .full])
         #expect(queue.nextDue == t.adding(.milliseconds(10)))
         #expect(queue.popDue(now: t) == nil)
         let now = t.adding(.milliseconds(30))
@@ -122,6 +125,28 @@ import Testing
         while let entry = queue.popDue(now: now) { order += entry.packet }
         #expect(order == [1, 2, 3])
         #expect(queue.isEmpty)
+    }
+
+    /// A link may add while it holds fewer than the free places: one alone fills half, the
+    /// next a quarter, and what leaves gives its link room again.
+    @Test func eachIncomingLinkGetsAFairShare() {
+        var queue = DelayQueue(capacity: 8)
+        let t = UnixTime(seconds: 10)
+        func fill(_ link: IncomingLink) -> Int {
+            var queued = 0
+            while queue.push([1], to: .zero, due: t, from: link) == nil { queued += 1 }
+            return queued
+        }
+        #expect(fill(Self.link(1)) == 4)
+        #expect(queue.push([1], to: .zero, due: t, from: Self.link(1)) == .overShare)
+        #expect(fill(Self.link(2)) == 2)
+        #expect(fill(Self.link(3)) == 1)
+        #expect(fill(Self.link(4)) == 1)
+        #expect(queue.push([1], to: .zero, due: t, from: Self.link(5)) == .full)
+        #expect(queue.linkCount == 4)
+        while queue.popDue(now: t) != nil {}
+        #expect(queue.linkCount == 0)
+        #expect(fill(Self.link(2)) == 4)
     }
 }
 

@@ -47,7 +47,7 @@ extension LinkManager {
                 peers[peer]!.session = index
                 flushQueued(peer, now: now, rng: &rng, out: &out)
             }
-            return LinkDelivery(frame: frame, session: index, peer: peer)
+            return LinkDelivery(frame: frame, session: index, peer: peer, address: address)
         }
     }
 
@@ -87,7 +87,7 @@ extension LinkManager {
             peers[peer]!.session = index
             flushQueued(peer, now: now, rng: &rng, out: &out)
         }
-        return LinkDelivery(frame: frame, session: index, peer: session.peer)
+        return LinkDelivery(frame: frame, session: index, peer: session.peer, address: address)
     }
 
     /// Confirmed sessions clients may hold: the table less the room kept for relays.

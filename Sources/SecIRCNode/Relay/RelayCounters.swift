@@ -2,10 +2,14 @@ public import SecIRCCore
 
 /// Why the relay itself (not Sphinx, the link layer or the mailbox store) dropped something.
 public enum RelayDropReason: String, Sendable, CaseIterable {
-    /// No link to the next relay is possible: it is not in the directory.
+    /// No link to the next relay is possible: it is not in the directory (checked before a
+    /// packet waits out its delay).
     case noRoute = "no_route"
     /// A bounded queue (delay queue, a peer's handshake queue) was full.
     case queueFull = "queue_full"
+    /// A packet to wait out a delay from an incoming link that holds its share of the delay
+    /// queue.
+    case delayShare = "delay_share"
     /// A frame kind this relay does not know.
     case unknownFrame = "unknown_frame"
     /// A frame that is not valid for its kind.

@@ -12,7 +12,7 @@ extension RelayEngine {
             break
         case let .sphinx(packet):
             guard !isDraining else { return count(.draining) }
-            peel(packet, now: now, rng: &rng, effects: &effects)
+            peel(packet, from: delivery.incomingLink, now: now, rng: &rng, effects: &effects)
         case let .fetchChallengeRequest(mailbox):
             challenge(mailbox, session: delivery.session, now: now, rng: &rng, effects: &effects)
         case let .fetchRequest(key, nonce, ackThrough, signature):
@@ -24,15 +24,23 @@ extension RelayEngine {
     }
 
     /// Peels one Sphinx layer: forward (now or after its delay), deliver to a mailbox, or drop.
-    mutating func peel(_ packet: [UInt8], now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+    /// A packet to wait out a delay must name a relay this one can reach, and its incoming link
+    /// must be within its share of the delay queue.
+    mutating func peel(_ packet: [UInt8], from link: IncomingLink, now: UnixTime, rng: inout some RandomSource,
+                       effects: inout NodeEffects<Event>) {
         var packet = packet
         switch sphinx.peel(&packet) {
         case let .forward(relay, delay):
             guard delay <= configuration.maxDelayMilliseconds else { return count(.delayTooLong) }
             if delay == 0 {
-                forward(packet, to: relay, now: now, rng: &rng, effects: &effects)
-            } else if !delays.push(packet, to: relay, due: now.adding(.milliseconds(Int64(delay)))) {
-                count(.queueFull)
+                return forward(packet, to: relay, from: link, now: now, rng: &rng, effects: &effects)
+            }
+            let next = ID(rawValue: relay)
+            guard next == relayID || links.peer(next) != nil else { return count(.noRoute) }
+            switch delays.push(packet, to: relay, due: now.adding(.milliseconds(Int64(delay))), from: link) {
+            case nil: break
+            case .full?: count(.queueFull)
+            case .overShare?: count(.delayShare)
             }
         case let .deliver(mailbox):
             if let reason = mailboxes.deliver(sphinx.body(ofDelivered: packet), to: mailbox, now: now) {
@@ -48,10 +56,12 @@ extension RelayEngine {
     }
 
     /// Sends a peeled packet to the next relay over its link (a handshake first if needed).
-    mutating func forward(_ packet: [UInt8], to relay: Bytes32, now: UnixTime, rng: inout some RandomSource,
-                          effects: inout NodeEffects<Event>) {
+    /// `link` is the link the packet came in on (its share still applies if the path passes
+    /// here twice).
+    mutating func forward(_ packet: [UInt8], to relay: Bytes32, from link: IncomingLink, now: UnixTime,
+                          rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         let id = ID(rawValue: relay)
-        if id == relayID { return peel(packet, now: now, rng: &rng, effects: &effects) } // a path may pass here twice
+        if id == relayID { return peel(packet, from: link, now: now, rng: &rng, effects: &effects) } // a path may pass here twice
         if links.send(LinkFrame.sphinx(packet).encoded(), to: id, now: now, rng: &rng, out: &effects.datagrams) != .dropped {
             own.forwarded += 1
         }

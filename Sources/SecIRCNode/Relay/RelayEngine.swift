@@ -213,7 +213,9 @@ public struct RelayEngine: NodeEngine {
     }
 
     private mutating func runTimers(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
-        while let entry = delays.popDue(now: now) { forward(entry.packet, to: entry.relay, now: now, rng: &rng, effects: &effects) }
+        while let entry = delays.popDue(now: now) {
+            forward(entry.packet, to: entry.relay, from: entry.link, now: now, rng: &rng, effects: &effects)
+        }
         let change = keys.tick(now: now, rng: &rng)
         applyKeyChange(installed: change.installed, retired: change.retired, now: now, effects: &effects)
         let failed = links.tick(now: now, rng: &rng, out: &effects.datagrams)
