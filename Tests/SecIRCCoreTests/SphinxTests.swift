@@ -204,17 +204,14 @@ struct SphinxFixture {
         #expect(rejected == 2_000)
     }
 
-    @Test func replayFilterIsBounded() {
+    /// The filter never forgets: full, it refuses new tags and still knows every old one.
+    @Test func replayFilterRefusesWhenFullAndForgetsNothing() {
         var filter = ReplayFilterProbe(capacity: 4)
-        for i in 0..<10 {
-            let inserted = filter.insert(UInt8(i))
-            #expect(inserted)
-        }
+        #expect((0..<4).map { filter.insert(UInt8($0)) } == [.recorded, .recorded, .recorded, .recorded])
+        #expect(filter.insert(4) == .full)
+        #expect(filter.insert(0) == .replay, "the oldest tag is still known")
+        #expect(filter.insert(3) == .replay)
         #expect(filter.count == 4)
-        let recent = filter.insert(9)
-        #expect(!recent, "recent tags are remembered")
-        let forgotten = filter.insert(0)
-        #expect(forgotten, "tags beyond the capacity are forgotten")
     }
 
     @Test func everyDatagramIsExactlyOneDatagramLong() {
@@ -238,7 +235,7 @@ struct ReplayFilterProbe {
     var filter: ReplayFilter
     init(capacity: Int) { filter = ReplayFilter(capacity: capacity) }
     var count: Int { filter.count }
-    mutating func insert(_ byte: UInt8) -> Bool {
+    mutating func insert(_ byte: UInt8) -> ReplayFilter.Outcome {
         let bytes = [UInt8](repeating: byte, count: 16)
         return bytes.withUnsafeBytes { filter.insert(ReplayFilter.Tag($0)) }
     }

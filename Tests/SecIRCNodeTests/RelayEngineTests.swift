@@ -95,6 +95,33 @@ import Testing
         #expect(wire.relays[one]!.counters.forwarded == 12)
     }
 
+    /// Whoever pushes many packets of their own through a relay cannot make it forget a tag:
+    /// the key rotates early as its replay filter fills, and a recorded packet replayed after the
+    /// flood is refused (a replay under the previous key, or unknown once that key is retired).
+    @Test func aReplayAfterAFloodOfOwnPacketsIsRefused() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1) { $0.replayCapacity = 64 }
+        let relay = EngineWire.address(1)
+        let attacker = wire.addClient(66)
+        func own() throws -> LinkFrame {
+            .sphinx(try Self.packet(for: wire.relays[relay]!, command: .drop, rng: &wire.rng))
+        }
+        let recorded = try own()
+        wire.send(recorded, from: attacker, to: relay)
+        for _ in 0..<40 { wire.send(try own(), from: attacker, to: relay) }
+        #expect(wire.relays[relay]!.counters.earlyRotations == 1, "rotated at half of 64 tags")
+        wire.send(recorded, from: attacker, to: relay)
+        #expect(wire.relays[relay]!.counters.sphinxRejects[.replay] == 1, "the previous key's filter still knows it")
+
+        for _ in 0..<200 { wire.send(try own(), from: attacker, to: relay) }
+        wire.send(recorded, from: attacker, to: relay)
+        let c = wire.relays[relay]!.counters
+        #expect(c.coverDropped == 241)
+        #expect(c.sphinxRejects[.replay, default: 0] + c.sphinxRejects[.unknownEpoch, default: 0] == 2)
+        #expect(c.sphinxRejects[.replayFilterFull] == nil, "the filter never fills")
+        #expect(c.earlyRotations >= 5)
+    }
+
     /// A first ring and two relays that join through it: uploads, signing, fetching, peers.
     static func mesh() -> EngineWire {
         var wire = EngineWire()

@@ -12,6 +12,9 @@ public enum SphinxRejectReason: String, Sendable, CaseIterable {
     case badMAC = "bad_mac"
     /// Seen before under this epoch's key.
     case replay
+    /// This epoch's replay filter is full: refused rather than forget a tag (the relay rotates
+    /// its key early long before).
+    case replayFilterFull = "replay_filter_full"
     /// The routing command is not one this relay knows.
     case unknownCommand = "unknown_command"
     /// The last hop found the payload's zero tag changed: the payload was tampered on the way.
@@ -53,7 +56,7 @@ public struct SphinxProcessor: Sendable {
     private var keys: [UInt32: OnionKey] = [:]
     private var filters: [UInt32: ReplayFilter] = [:]
 
-    public init(geometry: PacketGeometry = .standard, replayCapacity: Int = 1 << 19) {
+    public init(geometry: PacketGeometry = .standard, replayCapacity: Int = ReplayFilter.defaultCapacity) {
         self.geometry = geometry
         self.replayCapacity = replayCapacity
     }
@@ -69,6 +72,9 @@ public struct SphinxProcessor: Sendable {
         keys[epoch] = nil
         filters[epoch] = nil
     }
+
+    /// Replay tags recorded under `epoch` (0 for an epoch not accepted).
+    public func replayTags(epoch: UInt32) -> Int { filters[epoch]?.count ?? 0 }
 
     /// The epochs currently accepted.
     public var epochs: [UInt32] { keys.keys.sorted() }
@@ -114,7 +120,11 @@ public struct SphinxProcessor: Sendable {
             guard ConstantTime.equal(UnsafeRawBufferPointer(gamma), receivedGamma) else { return .reject(.badMAC) }
 
             let tag = ReplayFilter.Tag(UnsafeRawBufferPointer(rebasing: keysView[SphinxHopKeys.replayTagRange]))
-            guard filters[epoch, default: ReplayFilter(capacity: replayCapacity)].insert(tag) else { return .reject(.replay) }
+            switch filters[epoch, default: ReplayFilter(capacity: replayCapacity)].insert(tag) {
+            case .recorded: break
+            case .replay: return .reject(.replay)
+            case .full: return .reject(.replayFilterFull)
+            }
 
             // β || 0^slot, decrypted: our slot, then the next hop's β.
             extended.initializeMemory(as: UInt8.self, repeating: 0)

@@ -39,6 +39,8 @@ public struct RelayCounters: Sendable, Equatable {
     public var fetches = 0
     public var handshakes = 0
     public var keyRotations = 0
+    /// Rotations made early because the current key's replay filter was filling.
+    public var earlyRotations = 0
     /// Fetched directories that were not used (unreachable source, bad signatures, older).
     public var directoryRefusals = 0
     public var sphinxRejects: [SphinxRejectReason: Int] = [:]

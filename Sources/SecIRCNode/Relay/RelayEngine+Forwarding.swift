@@ -29,7 +29,9 @@ extension RelayEngine {
     mutating func peel(_ packet: [UInt8], from link: IncomingLink, now: UnixTime, rng: inout some RandomSource,
                        effects: inout NodeEffects<Event>) {
         var packet = packet
-        switch sphinx.peel(&packet) {
+        let result = sphinx.peel(&packet)
+        if case .reject = result {} else { rotateIfReplayFilterFilling(now: now, rng: &rng, effects: &effects) }
+        switch result {
         case let .forward(relay, delay):
             guard delay <= configuration.maxDelayMilliseconds else { return count(.delayTooLong) }
             if delay == 0 {
@@ -53,6 +55,19 @@ extension RelayEngine {
         case let .reject(reason):
             own.sphinxRejects[reason, default: 0] += 1
         }
+    }
+
+    /// Rotates the onion key early when its replay filter is half full, so a filter never fills
+    /// and no tag is ever forgotten while its key is accepted. With a previous key still in its
+    /// grace window, waits until three quarters (rotating then ends that grace window early:
+    /// packets built for the previous key are refused as `unknown_epoch`).
+    mutating func rotateIfReplayFilterFilling(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        let tags = sphinx.replayTags(epoch: keys.current.epoch)
+        let capacity = configuration.replayCapacity
+        guard tags * 2 >= capacity, keys.previous == nil || tags * 4 >= capacity * 3 else { return }
+        let change = keys.rotate(now: now, rng: &rng)
+        own.earlyRotations += 1
+        applyKeyChange(installed: [change.installed], retired: change.retired, now: now, effects: &effects)
     }
 
     /// Sends a peeled packet to the next relay over its link (a handshake first if needed).

@@ -34,7 +34,10 @@ public struct RelayEngine: NodeEngine {
         public var keyPeriod: Duration
         public var keyGrace: Duration
         public var delayQueueCapacity = 8192
-        public var replayCapacity = 1 << 19
+        /// Replay tags one onion key may collect (`ReplayFilter`: 16 MiB at the default). The
+        /// key rotates early once its tags reach half of it (a quarter more if a previous key is
+        /// still in its grace window), so it is never full.
+        public var replayCapacity = ReplayFilter.defaultCapacity
         public var fetchBatch = 32
         /// Longest per-hop delay a packet may ask for; longer ones are dropped (an attacker could
         /// otherwise fill the bounded delay queue with packets that never leave).
