@@ -317,8 +317,10 @@ final class Sender {
     private var out: [Datagram] = []
     private(set) var sendTimes: [Double] = []
 
-    init(to relay: RelayDescriptor) throws {
-        transport = try UDPTransport(bind: SocketAddress(host: "127.0.0.1", port: 0))
+    /// A link to `relay` from a socket on `host` (the attack harness uses another loopback
+    /// address than the daemons').
+    init(to relay: RelayDescriptor, from host: String = "127.0.0.1") throws {
+        transport = try UDPTransport(bind: SocketAddress(host: host, port: 0))
         entry = LinkPeer(id: relay.id, address: try SocketAddress(parsing: relay.udp), linkKey: relay.linkKey)
         links = LinkManager(configuration: .client, now: LinkTime.now(), rng: &rng)
         // A padding frame makes the link; it is established when the relay's response arrives.
@@ -336,6 +338,22 @@ final class Sender {
         }
         guard links.linkedPeers.contains(entry.id) else { throw BenchError("no link to the entry relay") }
     }
+
+    /// Sends one frame on the link (counted as not sent when the link refuses it), then reads
+    /// what came back and runs the link's timers, without waiting.
+    @discardableResult
+    func send(_ frame: [UInt8]) throws -> Bool {
+        let sent = links.send(frame, to: entry.id, now: LinkTime.now(), rng: &rng, out: &out) == .sent
+        let n = try transport.receive(into: pollBatch, timeout: .zero)
+        for i in 0..<n {
+            _ = links.receive(pollBatch.withDatagram(i) { Array($0) }, from: pollBatch.address(i), now: LinkTime.now(), rng: &rng, out: &out)
+        }
+        _ = links.tick(now: LinkTime.now(), rng: &rng, out: &out)
+        try flush()
+        return sent
+    }
+
+    private let pollBatch = DatagramBatch(capacity: 32)
 
     private func flush() throws {
         for datagram in out { try transport.send(datagram.bytes, to: datagram.address) }

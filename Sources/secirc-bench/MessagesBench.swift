@@ -116,13 +116,13 @@ struct MessagesBench: ParsableCommand {
         succeeded = true
     }
 
-    private static func milliseconds(_ duration: Duration) -> Double {
+    static func milliseconds(_ duration: Duration) -> Double {
         let c = duration.components
         return Double(c.seconds) * 1000 + Double(c.attoseconds) * 1e-15
     }
 
     /// Release builds of the daemons (swift build is quick when they are up to date).
-    private static func buildDaemons() throws -> String {
+    static func buildDaemons() throws -> String {
         for product in ["secirc-relay", "secirc-client"] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -137,7 +137,7 @@ struct MessagesBench: ParsableCommand {
 }
 
 /// When each message reached bob's event stream (written by the reader thread).
-private final class Arrivals: Sendable {
+final class Arrivals: Sendable {
     private let times = Mutex<[String: ContinuousClock.Instant]>([:])
 
     /// Records the first arrival of `text`; false for a repeat.
