@@ -61,6 +61,10 @@ public final class ClientNode: Sendable {
                                   clock: { clock.now() }, poke: { [loop] in loop.send(.outboxChanged) })
         var httpConfiguration = HTTPServerConfiguration(host: config.api.listen.host, port: config.api.listen.port)
         httpConfiguration.maxBodyBytes = 65536
+        httpConfiguration.maxConnections = config.api.maxConnections
+        httpConfiguration.maxConnectionsPerIP = config.api.maxConnectionsPerIP
+        httpConfiguration.headerTimeoutSeconds = config.api.headerTimeoutSeconds
+        httpConfiguration.maxEventStreams = config.api.maxEventStreams
         http = HTTPServer(configuration: httpConfiguration, router: routes.router())
     }
 
