@@ -58,9 +58,13 @@ public final class ClientNode: Sendable {
         loop = NodeLoop(engine: engine, transport: udp, clock: clock, random: SystemRandom(),
                         hooks: NodeLoop<ClientEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }))
         let routes = ClientRoutes(messenger: messenger, network: network, events: events, settings: settings, token: token,
-                                  clock: { clock.now() }, poke: { [loop] in loop.send(.outboxChanged) })
+                                  clock: { clock.now() }, poke: { [loop] in loop.send(.outboxChanged) }, logger: logger)
         var httpConfiguration = HTTPServerConfiguration(host: config.api.listen.host, port: config.api.listen.port)
         httpConfiguration.maxBodyBytes = 65536
+        httpConfiguration.maxConnections = config.api.maxConnections
+        httpConfiguration.maxConnectionsPerIP = config.api.maxConnectionsPerIP
+        httpConfiguration.headerTimeoutSeconds = config.api.headerTimeoutSeconds
+        httpConfiguration.maxEventStreams = config.api.maxEventStreams
         http = HTTPServer(configuration: httpConfiguration, router: routes.router())
     }
 
@@ -111,6 +115,10 @@ private final class Publisher: Sendable {
     let events: ClientEvents
     let logger: Logger
     private let lastPublish = Mutex(UnixTime(nanoseconds: 0))
+    /// Incoming messages the store could not take, as last logged, and when.
+    private let notStoredLogged = Mutex((count: 0, at: UnixTime(nanoseconds: 0)))
+    /// At most one such error a minute: a full disk fails every poll.
+    static let notStoredLogInterval = Duration.seconds(60)
 
     init(network: NetworkState, events: ClientEvents, logger: Logger) {
         self.network = network
@@ -144,6 +152,22 @@ private final class Publisher: Sendable {
             last = now
             return true
         }
-        if due { network.publish(engine.status) }
+        guard due else { return }
+        network.publish(engine.status)
+        logNotStored(engine.status.dropped["not_stored", default: 0], now: now)
+    }
+
+    /// Mail the store could not take stays on its relay (it is not acknowledged) and is fetched
+    /// again; while that goes on, an error says so once a minute (no IDs, nothing about the mail).
+    private func logNotStored(_ count: Int, now: UnixTime) {
+        let new = notStoredLogged.withLock { logged -> Int in
+            guard count > logged.count, logged.count == 0 || now.duration(since: logged.at) >= Self.notStoredLogInterval || now < logged.at
+            else { return 0 }
+            defer { logged = (count, now) }
+            return count - logged.count
+        }
+        guard new > 0 else { return }
+        logger.error("incoming mail could not be stored (disk full or storage failing); it stays on the relay and is fetched again",
+                     metadata: ["messages": "\(new)"])
     }
 }

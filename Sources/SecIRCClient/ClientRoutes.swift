@@ -1,4 +1,5 @@
 import Foundation
+public import Logging
 import SecIRCAPI
 import SecIRCConfig
 public import SecIRCCore
@@ -18,9 +19,13 @@ public struct ClientRoutes: Sendable {
     public let token: HTTPBearerToken
     public let clock: @Sendable () -> UnixTime
     public let poke: @Sendable () -> Void
+    /// Storage failures are logged here (at error, without their details, which can name
+    /// contacts; the details at debug).
+    public let logger: Logger
 
     public init(messenger: Messenger, network: NetworkState, events: ClientEvents, settings: ClientSettings,
-                token: HTTPBearerToken, clock: @escaping @Sendable () -> UnixTime, poke: @escaping @Sendable () -> Void) {
+                token: HTTPBearerToken, clock: @escaping @Sendable () -> UnixTime, poke: @escaping @Sendable () -> Void,
+                logger: Logger = Logger(label: "secirc.client.api")) {
         self.messenger = messenger
         self.network = network
         self.events = events
@@ -28,6 +33,7 @@ public struct ClientRoutes: Sendable {
         self.token = token
         self.clock = clock
         self.poke = poke
+        self.logger = logger
     }
 
     public func router() -> HTTPRouter {
@@ -50,7 +56,8 @@ public struct ClientRoutes: Sendable {
         return router
     }
 
-    /// Client errors become their HTTP status; anything else is a 500 without details.
+    /// Client errors become their HTTP status (a storage failure 507, logged); anything else is a
+    /// 500 without details.
     private func mapped(_ body: () throws -> HTTPResponse) throws -> HTTPResponse {
         do { return try body() } catch let error as HTTPError { throw error } catch let error as ClientError {
             switch error {
@@ -59,7 +66,16 @@ public struct ClientRoutes: Sendable {
             case let .notFound(m): throw HTTPError.notFound(m)
             case let .conflict(m): throw HTTPError.conflict(m)
             case let .notReady(m): throw HTTPError.unavailable(m)
-            case .storage: throw HTTPError.internalError
+            case let .insufficientStorage(detail):
+                logger.error("storage full: a request was refused with 507 and nothing was written; free space in the data directory")
+                logger.debug("storage full", metadata: ["error": "\(detail)"])
+                throw HTTPError.insufficientStorage(
+                    "the client's disk is full: nothing was stored; free space in its data directory and retry")
+            case let .storage(detail):
+                logger.error("storage failed: a request was refused with 507; the database could not be read or written")
+                logger.debug("storage failed", metadata: ["error": "\(detail)"])
+                throw HTTPError.insufficientStorage(
+                    "the client's storage failed (a disk error or a full disk): the request was not carried out; see the daemon's log")
             }
         } catch {
             throw HTTPError.internalError

@@ -128,9 +128,19 @@ public final class SQLiteMessengerStore: MessengerStore {
         }
     }
 
-    /// GRDB's own failures (opening, committing) become `ClientError.storage`; what the body
-    /// threw (the transaction's operations throw only `ClientError`) passes as it is.
+    /// GRDB's own failures (opening, committing) become `ClientError` (``databaseError(_:)``);
+    /// what the body threw (the transaction's operations throw only `ClientError`) passes as it is.
     private func database<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as DatabaseError { throw ClientError.storage("database: \(error)") }
+        do { return try body() } catch let error as DatabaseError { throw Self.databaseError(error) }
+    }
+
+    /// A database failure as a `ClientError`: `insufficientStorage` when SQLite found the disk
+    /// full (`SQLITE_FULL`: the write was rolled back, and can succeed once there is room),
+    /// `storage` otherwise.
+    static func databaseError(_ error: any Error) -> ClientError {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
+            return .insufficientStorage("database: the disk is full")
+        }
+        return .storage("database: \(error)")
     }
 }

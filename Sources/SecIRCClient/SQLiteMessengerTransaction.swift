@@ -23,7 +23,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     private func op<T>(_ body: () throws -> T) throws -> T {
         precondition(isOpen, "a transaction used after its body returned")
         do { return try body() } catch let error as ClientError { throw error } catch {
-            throw ClientError.storage("database: \(error)")
+            throw SQLiteMessengerStore.databaseError(error)
         }
     }
 

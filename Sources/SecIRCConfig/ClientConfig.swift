@@ -14,6 +14,16 @@ public struct ClientConfig: Sendable, Equatable {
     public struct API: Sendable, Equatable {
         /// Loopback only: the API can read every message.
         public var listen = HostPort(host: "127.0.0.1", port: 6692)
+        /// Open connections in all; beyond it new ones wait in the listen backlog.
+        public var maxConnections = 256
+        /// Open connections from one address (every API client is on loopback, most on
+        /// 127.0.0.1); beyond it new ones are closed on arrival. 0: no limit.
+        public var maxConnectionsPerIP = 128
+        /// A request's headers must be complete this long after its connection opened.
+        public var headerTimeoutSeconds = 10.0
+        /// Open `GET /v1/events` streams; one more is answered 503 with Retry-After. Below
+        /// `max_connections_per_ip`, so that streams leave room for the other calls.
+        public var maxEventStreams = 64
     }
 
     public struct Network: Sendable, Equatable {
@@ -71,6 +81,13 @@ public struct ClientConfig: Sendable, Equatable {
             c.api.listen = try s.hostPort("listen", default: c.api.listen)
             guard c.api.listen.isLoopback else {
                 throw s.invalid("listen", "\"\(c.api.listen)\" is not a loopback address; the client API must stay on 127.0.0.1 or ::1")
+            }
+            (c.api.maxConnections, c.api.maxConnectionsPerIP, c.api.headerTimeoutSeconds) = try ConfigLoading.connectionLimits(
+                s, defaults: (c.api.maxConnections, c.api.maxConnectionsPerIP, c.api.headerTimeoutSeconds))
+            c.api.maxEventStreams = try s.int("max_event_streams", default: c.api.maxEventStreams, in: 1...1_000_000)
+            let room = c.api.maxConnectionsPerIP > 0 ? c.api.maxConnectionsPerIP : c.api.maxConnections
+            if c.api.maxEventStreams >= room {
+                throw s.invalid("max_event_streams", "\(c.api.maxEventStreams) leaves no connection for other calls (max_connections_per_ip \(c.api.maxConnectionsPerIP), max_connections \(c.api.maxConnections))")
             }
         }
         try root.section("network") { s in

@@ -32,6 +32,19 @@ enum ConfigLoading {
         return value
     }
 
+    /// `max_connections`, `max_connections_per_ip` (0: none; below `max_connections`) and
+    /// `header_timeout_seconds` of an HTTP server's section (server.yaml `http`, client.yaml `api`).
+    static func connectionLimits(_ s: ConfigReader.Section, defaults: (total: Int, perIP: Int, headerTimeout: Double))
+        throws -> (total: Int, perIP: Int, headerTimeout: Double) {
+        let total = try s.int("max_connections", default: defaults.total, in: 2...1_000_000)
+        let perIP = try s.int("max_connections_per_ip", default: defaults.perIP, in: 0...1_000_000)
+        if perIP >= total {
+            throw s.invalid("max_connections_per_ip", "\(perIP) is not below max_connections (\(total)): one address could take every connection")
+        }
+        let headerTimeout = try s.double("header_timeout_seconds", default: defaults.headerTimeout, in: 0.05...3_600)
+        return (total, perIP, headerTimeout)
+    }
+
     /// `http://` or `https://` URL with a host.
     static func url(_ text: String) throws(ConfigValueError) -> String {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",

@@ -39,6 +39,13 @@ public struct ServerConfig: Sendable, Equatable {
         public var keyFile = ""
         public var maxBodyBytes = 64 << 10
         public var threads = 2
+        /// Open connections in all; beyond it new ones wait in the listen backlog.
+        public var maxConnections = 1024
+        /// Open connections from one IPv4 address or IPv6 /64; beyond it new ones are closed
+        /// on arrival. 0: no limit.
+        public var maxConnectionsPerIP = 64
+        /// A request's headers must be complete this long after its connection opened.
+        public var headerTimeoutSeconds = 10.0
     }
 
     public struct Mailbox: Sendable, Equatable {
@@ -115,6 +122,8 @@ public struct ServerConfig: Sendable, Equatable {
             }
             c.http.maxBodyBytes = try s.int("max_body_bytes", default: c.http.maxBodyBytes, in: 1024...(16 << 20))
             c.http.threads = try s.int("threads", default: c.http.threads, in: 1...64)
+            (c.http.maxConnections, c.http.maxConnectionsPerIP, c.http.headerTimeoutSeconds) = try ConfigLoading.connectionLimits(
+                s, defaults: (c.http.maxConnections, c.http.maxConnectionsPerIP, c.http.headerTimeoutSeconds))
         }
         try root.section("mailbox") { s in
             c.mailbox.ttlSeconds = try s.int("ttl_seconds", default: c.mailbox.ttlSeconds, in: 1...(90 * 86_400))

@@ -54,6 +54,12 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
     /// 500 `internal`: the message is always generic.
     public static let internalError = HTTPError(500, "internal", "internal error")
+    /// 503 `too_many_event_streams`: the server holds as many event streams as it allows.
+    public static func tooManyEventStreams(limit: Int) -> HTTPError {
+        HTTPError(503, "too_many_event_streams", "\(limit) event streams are open, the most this server allows; retry later")
+    }
+    /// 507 `insufficient_storage`: the server could not store what the request needs.
+    public static func insufficientStorage(_ message: String) -> HTTPError { HTTPError(507, "insufficient_storage", message) }
     /// 503 `unavailable`.
     public static func unavailable(_ message: String) -> HTTPError { HTTPError(503, "unavailable", message) }
 }

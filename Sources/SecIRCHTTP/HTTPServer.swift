@@ -39,13 +39,14 @@ public final class HTTPServer: Sendable {
         let tlsKey: UnsafeMutablePointer<CChar>?
         let tlsCertificate: UnsafeMutablePointer<CChar>?
         let heartbeat: Heartbeat?
+        let deadlines: Heartbeat
     }
 
     /// `metrics` is called with the status of every response this server answers (on a server
     /// thread; keep it cheap).
     public init(configuration: HTTPServerConfiguration, router: HTTPRouter, metrics: (@Sendable (Int) -> Void)? = nil) {
         self.configuration = configuration
-        self.core = ServerCore(router: router, maxBodyBytes: configuration.maxBodyBytes, metrics: metrics)
+        self.core = ServerCore(router: router, configuration: configuration, metrics: metrics)
     }
 
     deinit {
@@ -54,6 +55,16 @@ public final class HTTPServer: Sendable {
 
     /// The port listened on (the one chosen when configured with 0); 0 before `start()`.
     public var boundPort: UInt16 { port.load(ordering: .acquiring) }
+
+    /// Connections and event streams refused or cut off by the server's limits, and the
+    /// connections open now.
+    public var limitCounters: HTTPLimitCounters { core.limitCounters }
+
+    /// How often late headers are looked for: a quarter of the deadline, at most once a second
+    /// (so a connection is closed at most that much after its deadline).
+    static func deadlineCheckInterval(headerTimeoutSeconds: Double) -> Double {
+        min(1, max(0.01, headerTimeoutSeconds / 4))
+    }
 
     /// Binds and starts serving. Errors say why: a bad value, not an address, the address in
     /// use, TLS certificate or key rejected.
@@ -73,17 +84,29 @@ public final class HTTPServer: Sendable {
             let cls = Unmanaged.passUnretained(core).toOpaque()
             let daemon = secirc_mhd_start_daemon(
                 UInt32(flags), listener.descriptor,
+                { cls, address, _ in
+                    guard let cls else { return MHD_Result.NO }
+                    return Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().admit(address) ? MHD_Result.YES : MHD_Result.NO
+                }, cls,
                 { cls, connection, url, method, _, upload, uploadSize, requestState in
                     guard let cls, let connection, let url, let method, let uploadSize, let requestState else { return MHD_Result.NO }
                     return Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().access(
                         connection: connection, url: url, method: method, upload: upload,
                         uploadSize: uploadSize, requestState: requestState)
                 }, cls,
-                { _, _, requestState, _ in
+                { cls, connection, requestState, _ in
+                    if let cls, let connection {
+                        Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue().requestCompleted(connection)
+                    }
                     guard let requestState, let raw = requestState.pointee else { return }
                     if raw != PendingRequest.bodiless { Unmanaged<PendingRequest>.fromOpaque(raw).release() }
                     requestState.pointee = nil
-                }, nil,
+                }, cls,
+                { cls, connection, _, code in
+                    guard let cls, let connection else { return }
+                    let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+                    if code == .CONNECTION_NOTIFY_STARTED { core.connectionStarted(connection) } else { core.connectionClosed(connection) }
+                }, cls,
                 { cls, format, arguments in
                     guard let cls, let format, let arguments else { return }
                     var buffer = [CChar](repeating: 0, count: 512)
@@ -98,7 +121,10 @@ public final class HTTPServer: Sendable {
                     return strlen(text)
                 },
                 UInt32(configuration.threads), UInt32(configuration.connectionTimeoutSeconds),
-                UInt32(configuration.maxConnections), 0,
+                UInt32(configuration.maxConnections),
+                // libmicrohttpd's own per-address limit, a backstop above ours (see ServerCore.admit).
+                configuration.maxConnectionsPerIP > 0 ? UInt32(configuration.maxConnectionsPerIP + configuration.threads) : 0,
+                0,
                 tlsKey, tlsCertificate, configuration.tls == nil ? nil : Self.tlsPriorities)
             let messages = core.endStartup()
             guard let daemon else {
@@ -115,7 +141,10 @@ public final class HTTPServer: Sendable {
             let heartbeat = configuration.eventStreamHeartbeatSeconds > 0
                 ? Heartbeat(interval: Double(configuration.eventStreamHeartbeatSeconds)) { [core] in core.heartbeat() }
                 : nil
-            state = .running(Daemon(daemon: daemon, tlsKey: tlsKey, tlsCertificate: tlsCertificate, heartbeat: heartbeat))
+            let deadlines = Heartbeat(interval: Self.deadlineCheckInterval(headerTimeoutSeconds: configuration.headerTimeoutSeconds),
+                                      name: "secirc-http-deadlines") { [core] in core.closeLateConnections() }
+            state = .running(Daemon(daemon: daemon, tlsKey: tlsKey, tlsCertificate: tlsCertificate, heartbeat: heartbeat,
+                                    deadlines: deadlines))
         }
     }
 
@@ -138,6 +167,7 @@ public final class HTTPServer: Sendable {
         }
         guard let running else { return }
         running.heartbeat?.stop()
+        running.deadlines.stop()
         let streams = core.beginShutdown()
         let listenSocket = MHD_quiesce_daemon(running.daemon)
         for stream in streams { stream.close() }

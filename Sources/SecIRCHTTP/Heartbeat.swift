@@ -8,7 +8,7 @@ final class Heartbeat: @unchecked Sendable {
     private var stopped = false
     private var finished = false
 
-    init(interval: Double, beat: @escaping @Sendable () -> Void) {
+    init(interval: Double, name: String = "secirc-http-heartbeat", beat: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
             condition.lock()
             while !stopped {
@@ -23,7 +23,7 @@ final class Heartbeat: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
-        thread.name = "secirc-http-heartbeat"
+        thread.name = name
         thread.start()
     }
 

@@ -7,12 +7,15 @@ internal import CMicroHTTPD
 import Synchronization
 
 /// What the libmicrohttpd callbacks of one server reach through their `cls` pointer: the router,
-/// the limits, the metrics hook and the open event streams. It outlives the daemon (the server
-/// stops the daemon before letting it go).
+/// the limits, the metrics hook, the open connections and the open event streams. It outlives
+/// the daemon (the server stops the daemon before letting it go).
 final class ServerCore: Sendable {
     let router: HTTPRouter
     let maxBodyBytes: Int
+    let maxEventStreams: Int
     let metrics: (@Sendable (Int) -> Void)?
+    /// Seconds a client refused an event stream is asked to wait (`Retry-After`).
+    static let eventStreamRetryAfterSeconds = 5
 
     private struct Streams: Sendable {
         var stopping = false
@@ -30,16 +33,34 @@ final class ServerCore: Sendable {
     /// without an answer.
     let discardLimit: Int
 
-    init(router: HTTPRouter, maxBodyBytes: Int, metrics: (@Sendable (Int) -> Void)?) {
+    /// Open connections, per peer and with their header deadlines. Its mutex is also what makes
+    /// shutting a late connection's socket down safe (see `closeLateConnections`).
+    private let connections: Mutex<ConnectionTable>
+    private let refusedConnectionLimit = Atomic<Int>(0)
+    private let refusedEventStreams = Atomic<Int>(0)
+
+    init(router: HTTPRouter, configuration: HTTPServerConfiguration, metrics: (@Sendable (Int) -> Void)?) {
         self.router = router
-        self.maxBodyBytes = maxBodyBytes
-        self.discardLimit = max(1 << 20, maxBodyBytes)
+        self.maxBodyBytes = configuration.maxBodyBytes
+        self.maxEventStreams = configuration.maxEventStreams
+        self.discardLimit = max(1 << 20, configuration.maxBodyBytes)
         self.metrics = metrics
+        connections = Mutex(ConnectionTable(
+            perPeerLimit: configuration.maxConnectionsPerIP,
+            headerTimeoutNanoseconds: Int64(configuration.headerTimeoutSeconds * 1e9),
+            idleAllowanceNanoseconds: Int64(configuration.connectionTimeoutSeconds) * 1_000_000_000))
     }
 
     // MARK: Messages
 
+    /// libmicrohttpd's message when its connection limit refuses a connection (0.9.75 logs it
+    /// once per refused connection; it has no counter or callback for it).
+    private static let connectionLimitMessage = "Server reached connection limit"
+
     func log(_ message: String) {
+        if message.hasPrefix(Self.connectionLimitMessage) {
+            refusedConnectionLimit.add(1, ordering: .relaxed)
+        }
         startupMessages.withLock { messages in
             if messages != nil, messages!.count < 32 { messages!.append(message) }
         }
@@ -53,15 +74,92 @@ final class ServerCore: Sendable {
         }
     }
 
+    // MARK: Connections
+
+    /// The accept policy: false (the socket is closed at once) when the peer holds its quota.
+    /// Runs on the accepting libmicrohttpd thread, which then makes the connection and reports
+    /// it (`connectionStarted`) before accepting another, so one thread never overshoots; two
+    /// threads accepting from one peer at once can, by one connection each, which is why
+    /// libmicrohttpd's own per-address limit is set `threads` above this one as a backstop.
+    func admit(_ address: UnsafePointer<sockaddr>?) -> Bool {
+        let peer = PeerKey(address)
+        return connections.withLock { $0.admit(peer) }
+    }
+
+    func connectionStarted(_ connection: OpaquePointer) {
+        let descriptor = secirc_mhd_connection_fd(connection)
+        let peer = PeerKey(secirc_mhd_connection_address(connection))
+        let now = Self.monotonicNanoseconds()
+        connections.withLock { $0.opened(Self.key(connection), descriptor: descriptor, peer: peer, now: now) }
+    }
+
+    /// libmicrohttpd closes the socket after this returns, so once the entry is gone (under the
+    /// mutex) `closeLateConnections` can no longer reach the descriptor.
+    func connectionClosed(_ connection: OpaquePointer) {
+        connections.withLock { $0.closed(Self.key(connection)) }
+    }
+
+    func requestCompleted(_ connection: OpaquePointer) {
+        let now = Self.monotonicNanoseconds()
+        connections.withLock { $0.responseEnded(Self.key(connection), now: now) }
+    }
+
+    /// Shuts down (both directions) the sockets of connections whose headers are late;
+    /// libmicrohttpd then sees the end of the stream and closes the connection itself. Done
+    /// under the table's mutex: an entry leaves the table (in `connectionClosed`) before
+    /// libmicrohttpd closes its socket, so a descriptor shut down here is always still that
+    /// connection's and never a reused number. Closing the socket here instead would race.
+    func closeLateConnections() {
+        let now = Self.monotonicNanoseconds()
+        connections.withLock { table in
+            for descriptor in table.overdue(now: now) where descriptor >= 0 {
+                _ = shutdown(descriptor, Int32(SHUT_RDWR))
+            }
+        }
+    }
+
+    /// The refusal counters and the open connections.
+    var limitCounters: HTTPLimitCounters {
+        var counters = HTTPLimitCounters()
+        connections.withLock { table in
+            counters.refusedPerIP = table.refusedPerPeer
+            counters.closedHeaderTimeout = table.closedAtDeadline
+            counters.openConnections = table.count
+        }
+        counters.refusedConnectionLimit = refusedConnectionLimit.load(ordering: .relaxed)
+        counters.refusedEventStreams = refusedEventStreams.load(ordering: .relaxed)
+        return counters
+    }
+
+    private static func key(_ connection: OpaquePointer) -> UInt {
+        UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+    }
+
+    static func monotonicNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
     // MARK: Event streams
 
-    /// Records a stream that is about to answer a request; false once the server is stopping.
-    func register(_ stream: HTTPEventStream) -> Bool {
-        streams.withLock { streams in
-            guard !streams.stopping else { return false }
+    enum Registration {
+        case registered
+        case stopping
+        case full
+    }
+
+    /// Records a stream that is about to answer a request, unless the server is stopping or
+    /// holds `maxEventStreams` already (counted).
+    func register(_ stream: HTTPEventStream) -> Registration {
+        let registration = streams.withLock { streams -> Registration in
+            guard !streams.stopping else { return .stopping }
+            guard streams.open.count < maxEventStreams else { return .full }
             streams.open[ObjectIdentifier(stream)] = stream
-            return true
+            return .registered
         }
+        if registration == .full { refusedEventStreams.add(1, ordering: .relaxed) }
+        return registration
     }
 
     func unregister(_ stream: HTTPEventStream) {
@@ -94,6 +192,7 @@ final class ServerCore: Sendable {
                 upload: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
                 requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
         guard let raw = requestState.pointee else {
+            connections.withLock { $0.headersArrived(Self.key(connection)) }
             let lengthHeader = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length")
             if lengthHeader == nil, MHD_lookup_connection_value(connection, .HEADER_KIND, "Transfer-Encoding") == nil {
                 // No body can follow: mark the first call without allocating.
@@ -255,9 +354,17 @@ final class ServerCore: Sendable {
                                                 .RESPMEM_MUST_COPY)
             }
         case let .stream(stream):
-            guard register(stream) else {
+            switch register(stream) {
+            case .registered:
+                break
+            case .stopping:
                 stream.close()
                 return queue(.error(.unavailable("server is stopping")), isHead: isHead, on: connection)
+            case .full:
+                stream.close()
+                var refusal = HTTPResponse.error(.tooManyEventStreams(limit: maxEventStreams))
+                refusal.headers.append(("Retry-After", String(Self.eventStreamRetryAfterSeconds)))
+                return queue(refusal, isHead: isHead, on: connection)
             }
             guard stream.attach(connection) else {
                 unregister(stream)

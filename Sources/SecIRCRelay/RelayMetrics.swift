@@ -1,4 +1,5 @@
 import SecIRCCore
+public import SecIRCHTTP
 public import SecIRCNode
 import Synchronization
 
@@ -7,8 +8,14 @@ import Synchronization
 public final class RelayMetrics: Sendable {
     private let counters = Mutex(RelayCounters())
     private let httpStatuses = Mutex([Int: Int]())
+    private let httpLimits = Mutex<(@Sendable () -> HTTPLimitCounters)?>(nil)
 
     public init() {}
+
+    /// Where the HTTP server's limit counters are read from (set once the server exists).
+    public func readHTTPLimits(from source: @escaping @Sendable () -> HTTPLimitCounters) {
+        httpLimits.withLock { $0 = source }
+    }
 
     public func publish(_ snapshot: RelayCounters) { counters.withLock { $0 = snapshot } }
     public var snapshot: RelayCounters { counters.withLock { $0 } }
@@ -60,6 +67,16 @@ public final class RelayMetrics: Sendable {
         let statuses = httpStatuses.withLock { $0 }.sorted { $0.key < $1.key }
         metric("secirc_http_requests_total", "counter", "HTTP requests answered, by status.",
                statuses.map { ("{status=\"\($0.key)\"}", $0.value) })
+        let limits = httpLimits.withLock { $0 }?() ?? HTTPLimitCounters()
+        metric("secirc_http_connections_refused_total", "counter",
+               "HTTP connections closed on arrival, by limit (per_ip: the address held http.max_connections_per_ip).",
+               [("{limit=\"per_ip\"}", limits.refusedPerIP), ("{limit=\"total\"}", limits.refusedConnectionLimit)])
+        metric("secirc_http_header_timeouts_total", "counter",
+               "HTTP connections closed because a request's headers were not complete within http.header_timeout_seconds.",
+               [("", limits.closedHeaderTimeout)])
+        metric("secirc_http_event_streams_refused_total", "counter", "Event streams answered 503 at the stream cap.",
+               [("", limits.refusedEventStreams)])
+        metric("secirc_http_connections", "gauge", "HTTP connections open.", [("", limits.openConnections)])
         return out
     }
 }

@@ -63,6 +63,9 @@ public final class RelayNode: Sendable {
         var httpConfiguration = HTTPServerConfiguration(host: server.http.listen.host, port: server.http.listen.port)
         httpConfiguration.threads = server.http.threads
         httpConfiguration.maxBodyBytes = server.http.maxBodyBytes
+        httpConfiguration.maxConnections = server.http.maxConnections
+        httpConfiguration.maxConnectionsPerIP = server.http.maxConnectionsPerIP
+        httpConfiguration.headerTimeoutSeconds = server.http.headerTimeoutSeconds
         httpConfiguration.tls = tls?.0
         let control = self.control
         let routes = RelayRoutes(
@@ -71,6 +74,7 @@ public final class RelayNode: Sendable {
             clock: clock, drain: { control.drain.withLock { $0 }?() })
         let metrics = self.metrics
         http = HTTPServer(configuration: httpConfiguration, router: routes.router(), metrics: { metrics.countHTTP(status: $0) })
+        metrics.readHTTPLimits { [weak http] in http?.limitCounters ?? HTTPLimitCounters() }
         control.drain.withLock { $0 = { [weak self] in self?.shutdown() } }
     }
 

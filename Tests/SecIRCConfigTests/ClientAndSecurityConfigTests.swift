@@ -25,6 +25,20 @@ import Testing
         #expect(c.api.listen.port == 9000)
     }
 
+    @Test func apiConnectionLimits() throws {
+        let c = try ClientConfig.parse(yaml: "api: {max_connections: 40, max_connections_per_ip: 30, header_timeout_seconds: 3, max_event_streams: 10}")
+        #expect(c.api.maxConnections == 40)
+        #expect(c.api.maxConnectionsPerIP == 30)
+        #expect(c.api.headerTimeoutSeconds == 3)
+        #expect(c.api.maxEventStreams == 10)
+        #expect {
+            try ClientConfig.parse(yaml: "api:\n  max_connections_per_ip: 16\n  max_event_streams: 16")
+        } throws: { error in
+            "\(error)" == "client.yaml: api.max_event_streams: 16 leaves no connection for other calls (max_connections_per_ip 16, max_connections 256)"
+        }
+        #expect(throws: ConfigError.self) { try ClientConfig.parse(yaml: "api:\n  max_connections: 10\n  max_connections_per_ip: 10") }
+    }
+
     @Test func pathLengthIsBounded() {
         #expect(throws: ConfigError.self) { try ClientConfig.parse(yaml: "network:\n  path_length: 6") }
     }

@@ -20,7 +20,7 @@ import Testing
             relay: {name: r1, data_dir: /var/lib/secirc}
             udp: {listen: "[::1]:7000", advertise: "relay.example:7000", socket_buffer_bytes: 1048576, batch: 8, queue_packets: 100}
             http: {listen: 127.0.0.1:7001, public_url: "https://relay.example:7001", tls: files, cert_file: c.pem, key_file: k.pem,
-                   max_body_bytes: 2048, threads: 4}
+                   max_body_bytes: 2048, threads: 4, max_connections: 500, max_connections_per_ip: 20, header_timeout_seconds: 2.5}
             mailbox: {ttl_seconds: 60, max_messages_per_mailbox: 5, max_mailboxes: 10, max_total_bytes: 1048576}
             keys: {rotation_seconds: 10, grace_seconds: 5}
             directory: {period_seconds: 2, bootstrap_urls: ["http://127.0.0.1:6691"]}
@@ -37,6 +37,9 @@ import Testing
         #expect(c.http.tls == .files)
         #expect(c.http.publicURL == "https://relay.example:7001")
         #expect(c.http.threads == 4)
+        #expect(c.http.maxConnections == 500)
+        #expect(c.http.maxConnectionsPerIP == 20)
+        #expect(c.http.headerTimeoutSeconds == 2.5)
         #expect(c.mailbox.maxMessagesPerMailbox == 5)
         #expect(c.keys.rotationSeconds == 10)
         #expect(c.keys.graceSeconds == 5)
@@ -58,6 +61,9 @@ import Testing
         ("http:\n  tls: maybe", "server.yaml: http.tls: \"maybe\" is not one of \"off\", \"self_signed\", \"files\""),
         ("http:\n  tls: files", "server.yaml: http.cert_file: required when tls is \"files\""),
         ("http:\n  public_url: ftp://x", "server.yaml: http.public_url: \"ftp://x\" is not an http:// or https:// URL"),
+        ("http:\n  max_connections: 64\n  max_connections_per_ip: 64",
+         "server.yaml: http.max_connections_per_ip: 64 is not below max_connections (64): one address could take every connection"),
+        ("http:\n  header_timeout_seconds: 0", "server.yaml: http.header_timeout_seconds: 0.0 is outside 0.05...3600.0"),
         ("keys:\n  rotation_seconds: 10\n  grace_seconds: 20", "server.yaml: keys.grace_seconds: 20 is longer than rotation_seconds (10)"),
         ("keys:\n  rotation_seconds: 60\n  grace_seconds: 5\ndirectory:\n  period_seconds: 60",
          "server.yaml: directory.period_seconds: 60 is not shorter than keys.rotation_seconds (60): next onion keys would not reach senders before they take over"),

@@ -29,13 +29,28 @@ final class RawHTTPConnection {
     private(set) var buffer: [UInt8] = []
     private(set) var sawEOF = false
 
-    init(port: UInt16, host: String = "127.0.0.1", timeout: TimeInterval = 10) throws {
+    /// `source`: an IPv4 address to connect from (another loopback address, 127.0.0.2, is a
+    /// second peer to the server).
+    init(port: UInt16, host: String = "127.0.0.1", source: String? = nil, timeout: TimeInterval = 10) throws {
         deadline = Date().addingTimeInterval(timeout)
         let isIPv6 = host.contains(":")
         descriptor = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw SocketError(description: "socket: \(errno)") }
         var one: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let reason = String(cString: strerror(errno))
+                close(descriptor)
+                throw SocketError(description: "bind \(source): \(reason)")
+            }
+        }
         let connected: Int32
         if isIPv6 {
             var address = sockaddr_in6()
@@ -130,6 +145,13 @@ final class RawHTTPConnection {
             guard try receiveMore() else { return condition(buffer) }
         }
         return true
+    }
+
+    /// Waits (at most until the deadline) for the server to end the stream; true when it did,
+    /// false when it answered something instead.
+    func awaitClose() throws -> Bool {
+        while try receiveMore() {}
+        return buffer.isEmpty
     }
 
     /// Reads to end of stream.

@@ -38,3 +38,14 @@ func startServer(_ router: HTTPRouter, maxBodyBytes: Int = 65536, tls: HTTPTLS? 
     try server.start()
     return server
 }
+
+/// Awaits a condition we cannot be notified of (the server's count of its connections) with a
+/// deadline, checking every few milliseconds; false when the deadline passed first.
+func awaitCondition(within seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try condition() { return true }
+        usleep(5_000)
+    }
+    return try condition()
+}

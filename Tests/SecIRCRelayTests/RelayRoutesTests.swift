@@ -213,6 +213,14 @@ extension HTTPResponse {
         #expect(text.contains("secirc_packets_forwarded_total 7\n"))
         #expect(text.contains("secirc_sphinx_replays_total 2\n"))
         #expect(text.contains("secirc_packets_dropped_total{layer=\"sphinx\",reason=\"replay\"} 2\n"))
+        var limits = HTTPLimitCounters()
+        limits.refusedPerIP = 3
+        limits.closedHeaderTimeout = 4
+        f.metrics.readHTTPLimits { [limits] in limits }
+        let withLimits = String(decoding: f.handle(.get, "/metrics").bytes, as: UTF8.self)
+        #expect(withLimits.contains("secirc_http_connections_refused_total{limit=\"per_ip\"} 3\n"))
+        #expect(withLimits.contains("secirc_http_header_timeouts_total 4\n"))
+        #expect(withLimits.contains("secirc_http_event_streams_refused_total 0\n"))
         #expect(!text.contains("127.0.0.1"))
     }
 

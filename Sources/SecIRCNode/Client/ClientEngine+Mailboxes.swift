@@ -73,14 +73,16 @@ extension ClientEngine {
             guard messenger.mailboxes.contains(where: { $0.address.mailboxID == mailbox && $0.relayID == relay }) else {
                 return status.drop("stray_frame")
             }
-            let stored = receiveBody(body, now: now, rng: &rng, effects: &effects)
+            let outcome = receiveBody(body, now: now, rng: &rng, effects: &effects)
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay else { return }
             switch fetch.stage {
             case .awaitingChallenge:
                 return
             case .awaitingMessages, .finishing:
                 fetch.received.append((sequence, remaining))
-                if !stored { fetch.notStored = storeFailed(sequence, mailbox: mailbox) || fetch.notStored }
+                if outcome != .taken {
+                    fetch.notStored = storeFailed(sequence, mailbox: mailbox, full: outcome == .storeFull) || fetch.notStored
+                }
                 fetches[mailbox] = fetch
             }
             if case let .finishing(fetchStatus, left, sent, _) = fetch.stage, Self.acknowledgeable(fetch, remaining: left, sent: sent) != nil {
@@ -108,7 +110,9 @@ extension ClientEngine {
 
     /// Counts a message that could not be stored; true while it should hold its batch back
     /// (the relay hands it over again), false once it failed three times (given up on, counted).
-    private mutating func storeFailed(_ sequence: UInt64, mailbox: Bytes32) -> Bool {
+    /// A full store always holds the batch back: the mail waits on the relay until there is room.
+    private mutating func storeFailed(_ sequence: UInt64, mailbox: Bytes32, full: Bool) -> Bool {
+        guard !full else { return true }
         let failures = storeFailures[mailbox, default: [:]][sequence, default: 0] + 1
         storeFailures[mailbox, default: [:]][sequence] = failures
         guard failures >= 3 else { return true }

@@ -13,13 +13,16 @@ extension Messenger {
         /// The store could not take it (the transaction failed): it must not be acknowledged to
         /// the relay, which will hand it over again.
         public var notStored = false
+        /// Not stored because the store is full: the message is not to blame and is not given up on.
+        public var storeFull = false
 
         public init(events: [ClientEvent] = [], receipt: (contact: ID, ids: [MessageID])? = nil, dropped: String? = nil,
-                    notStored: Bool = false) {
+                    notStored: Bool = false, storeFull: Bool = false) {
             self.events = events
             self.receipt = receipt
             self.dropped = dropped
             self.notStored = notStored
+            self.storeFull = storeFull
         }
     }
 }

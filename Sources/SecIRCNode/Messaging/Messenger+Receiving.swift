@@ -11,6 +11,7 @@ extension Messenger {
         do {
             return try store.write { tx in try receive(tx, message, now: now) }
         } catch {
+            if case .insufficientStorage = error as? MessengerError { return Received(dropped: "\(error)", notStored: true, storeFull: true) }
             return Received(dropped: "\(error)", notStored: true)
         }
     }

@@ -1,9 +1,13 @@
 /// What can go wrong in the messenger, each with a message for the person at the front end.
 /// The client's HTTP API maps the cases to statuses: `invalidInvite` and `invalidRequest` 400,
-/// `notFound` 404, `conflict` 409, `notReady` 503, `storage` 500 (without its message).
+/// `notFound` 404, `conflict` 409, `notReady` 503, `storage` and `insufficientStorage` 507
+/// (without their message).
 public enum MessengerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The store (a database or a key file) cannot be read, opened or written.
     case storage(String)
+    /// The store is out of room (the disk is full): nothing was written, and the same operation
+    /// can succeed once there is space again.
+    case insufficientStorage(String)
     /// An invite does not parse, is not signed by its identity, or has expired.
     case invalidInvite(String)
     /// A contact or message that is not there.
@@ -17,7 +21,7 @@ public enum MessengerError: Error, Equatable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case let .storage(m), let .invalidInvite(m), let .notFound(m), let .conflict(m), let .invalidRequest(m), let .notReady(m): m
+        case let .storage(m), let .insufficientStorage(m), let .invalidInvite(m), let .notFound(m), let .conflict(m), let .invalidRequest(m), let .notReady(m): m
         }
     }
 }
