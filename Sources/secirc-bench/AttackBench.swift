@@ -223,7 +223,7 @@ struct AttackBench: ParsableCommand {
     static func refusals(before: [String: Int], after: [String: Int]) -> [String] {
         let watched = ["secirc_handshakes_refused_total", "secirc_handshakes_unconfirmed_expired_total", "secirc_packets_dropped_total",
                        "secirc_sphinx_replays_total", "secirc_onion_key_early_rotations_total", "secirc_cover_dropped_total",
-                       "secirc_handshakes_total"]
+                       "secirc_handshakes_total", "secirc_http_connections_refused_total", "secirc_http_header_timeouts_total"]
         return after.keys.sorted().compactMap { name in
             guard watched.contains(where: { name.hasPrefix($0) }) else { return nil }
             let delta = after[name, default: 0] - before[name, default: 0]

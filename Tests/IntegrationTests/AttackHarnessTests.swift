@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct AttackHarnessTests {
     @Test(arguments: [
         ("handshake-flood", "reason=\"source_unconfirmed\""),
-        ("slowloris", "attacker: "),
+        ("slowloris", "secirc_http_connections_refused_total{limit=\"per_ip\"}"),
         ("delay-queue", "reason=\"no_route\""),
         ("replay", "secirc_sphinx_replays_total"),
         ("garbage", "reason=\"malformed\""),
