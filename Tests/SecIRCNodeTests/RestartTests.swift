@@ -224,10 +224,7 @@ import Testing
 @Suite struct NumericAddressTests {
     @Test func theFirstRingRefusesAHostName() throws {
         var rng = SeededRandom(seed: "names")
-        let ringKey = SigningPrivateKey(using: &rng)
-        let roster = Roster(members: [Roster.Member(identityKey: ringKey.publicKey, udp: "127.0.0.1:1", http: "http://127.0.0.1:2")])
-        var authority = DirectoryAuthority(identity: ringKey, roster: roster, network: NetworkParameters(coverRate: 1, meanDelayMs: 5),
-                                           period: .seconds(60))
+        var authority = DirectoryChainTests.Ring().authority
         let relayKey = SigningPrivateKey(using: &rng)
         func descriptor(udp: String) throws -> SignedDocument {
             try RelayDescriptor(

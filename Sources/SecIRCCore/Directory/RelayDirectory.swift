@@ -155,12 +155,7 @@ extension Unverified where Content == RelayDirectory {
     /// same key — so a new directory costs a signature check only for what changed.
     public func verifiedWithDescriptors(trusting trusted: Roster, now: Int64, known: [Bytes32: RelayDescriptor] = [:]) throws
         -> (directory: RelayDirectory, descriptors: [RelayDescriptor]) {
-        try trusted.validate()
-        let valid = document.validSigners(among: trusted.keys).count
-        guard valid >= trusted.threshold else {
-            throw DirectoryError.insufficientSignatures(valid: valid, required: trusted.threshold)
-        }
-        let directory = try decodeBody()
+        let directory = try signedBody(trusting: trusted)
         guard now >= directory.validAfter, now < directory.validUntil else {
             throw DirectoryError.notValidAt(now: now, validAfter: directory.validAfter, validUntil: directory.validUntil)
         }
@@ -171,13 +166,18 @@ extension Unverified where Content == RelayDirectory {
     /// directory a first ring reads back from its own data directory, where an expired one
     /// still carries the serial and the chain to continue.
     public func verifiedAtAnyTime(trusting trusted: Roster) throws -> (directory: RelayDirectory, descriptors: [RelayDescriptor]) {
+        let directory = try signedBody(trusting: trusted)
+        return (directory, try directory.descriptors())
+    }
+
+    /// The body, once at least `trusted.threshold` distinct members of `trusted` signed it.
+    private func signedBody(trusting trusted: Roster) throws -> RelayDirectory {
         try trusted.validate()
         let valid = document.validSigners(among: trusted.keys).count
         guard valid >= trusted.threshold else {
             throw DirectoryError.insufficientSignatures(valid: valid, required: trusted.threshold)
         }
-        let directory = try decodeBody()
-        return (directory, try directory.descriptors())
+        return try decodeBody()
     }
 }
 
