@@ -125,6 +125,28 @@ import Testing
         #expect(wire.relays[EngineWire.address(2)]!.counters.directoryRefusals > 0)
     }
 
+    /// A client applies the chain rule too: a ring restarted without its saved directory signs
+    /// serial 1 again, and the client keeps the chain it holds, counting the break, until that
+    /// directory expires; then it takes the new chain.
+    @Test func aClientRefusesABrokenChainUntilItsDirectoryExpires() throws {
+        var wire = EngineWire()
+        let ringConfiguration = wire.addRelay(1)
+        let ring = EngineWire.address(1)
+        wire.advance(by: .seconds(1))
+        let client = try wire.addClientEngine(11, roster: ringConfiguration.roster, sources: ["http://10.0.0.1:6691"])
+        wire.advance(by: .seconds(2))
+        let held = try #require(wire.clientEngines[client]!.status.directory)
+        try Self.restart(&wire, ring, configuration: ringConfiguration, keys: nil, directory: nil)
+        // New keys sign new directories: past the held serial, on a chain of its own.
+        for _ in 0..<4 { _ = wire.command(.rotateKeys, at: ring); wire.advance(by: .seconds(1)) }
+        #expect(try #require(wire.relays[ring]!.latestSigned).serial > held.serial)
+        wire.advance(by: .seconds(60))
+        #expect(wire.clientEngines[client]!.status.directory == held, "the held chain stays while valid")
+        #expect((wire.clientEngines[client]!.status.dropped["directory_chain_broken"] ?? 0) >= 1)
+        wire.advance(by: .seconds(Int(held.validUntil) - Int(wire.now.seconds) + 31))
+        #expect(try #require(wire.clientEngines[client]!.status.directory).serial != held.serial, "taken once the held one expired")
+    }
+
     @Test func aDirectoryFromAnotherRosterIsNotRestored() throws {
         var wire = EngineWire()
         _ = wire.addRelay(1)
