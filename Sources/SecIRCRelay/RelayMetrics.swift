@@ -39,7 +39,8 @@ public final class RelayMetrics: Sendable {
         metric("secirc_handshakes_total", "counter", "Link handshakes completed.", [("", c.handshakes)])
         metric("secirc_mailbox_fetches_total", "counter", "Authenticated mailbox fetches.", [("", c.fetches)])
         metric("secirc_onion_key_rotations_total", "counter", "Onion key rotations.", [("", c.keyRotations)])
-        metric("secirc_directory_refused_total", "counter", "Fetched directories not used (unreachable, unverifiable, older).",
+        metric("secirc_directory_refused_total", "counter",
+               "Fetched directories not used (unreachable, unverifiable, older, broken chain).",
                [("", c.directoryRefusals)])
         metric("secirc_mailbox_messages", "gauge", "Messages held in all mailboxes.", [("", c.mailboxMessages)])
         metric("secirc_mailbox_bytes", "gauge", "Bytes held in all mailboxes.", [("", c.mailboxBytes)])

@@ -111,7 +111,8 @@ public final class RelayNode: Sendable {
         var engine = RelayEngine(configuration: configuration, savedKeys: savedKeys, now: now, rng: &rng)
         if let savedDirectory {
             guard engine.isFirstRing else {
-                throw StateFileError(path: files.directoryPath, reason: "only a first ring keeps its signed directory; this relay is not one (move the file away)")
+                throw StateFileError(path: files.directoryPath,
+                                     reason: "only a first ring keeps its signed directory; this relay is not one (move the file away)")
             }
             do {
                 try engine.restore(signedDirectory: savedDirectory, now: now)
@@ -265,7 +266,8 @@ private final class Publisher: Sendable {
                 }
             case let .saveDirectory(document):
                 do { try files.saveDirectory(document) } catch {
-                    logger.error("cannot save the signed directory; a restart would start its serial again", metadata: ["error": "\(error)"])
+                    logger.error("cannot save the signed directory; a restart would start its serial again",
+                                 metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -79,7 +79,8 @@ import Testing
         let saved = try #require(Self.lastSavedKeys(wire.events))
         let engine = wire.relays[relay]!
         let packets = try engine.onionKeyEntries.map { entry in
-            try RelayEngineTests.packet(for: engine, command: .deliver(to: Bytes32 { wire.rng.fill($0) }), epoch: entry.epoch, rng: &wire.rng)
+            try RelayEngineTests.packet(for: engine, command: .deliver(to: Bytes32 { wire.rng.fill($0) }), epoch: entry.epoch,
+                                        rng: &wire.rng)
         }
         let previous = try SphinxPacketBuilder().build(
             path: [SphinxHop(onionKey: try #require(saved.previous).key.publicKey, epoch: saved.previous!.key.epoch,

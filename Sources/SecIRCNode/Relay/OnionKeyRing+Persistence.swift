@@ -95,7 +95,9 @@ extension OnionKeyRing {
                     previous = (old, UnixTime(nanoseconds: Int64(bitPattern: try integer(UInt64.self))))
                 }
                 guard offset == bytes.count else { throw .trailingBytes(count: bytes.count - offset) }
-                guard next.epoch == current.epoch &+ 1 else { throw .invalidValue("next epoch \(next.epoch) does not follow \(current.epoch)") }
+                guard next.epoch == current.epoch &+ 1 else {
+                    throw .invalidValue("next epoch \(next.epoch) does not follow \(current.epoch)")
+                }
                 if let (old, _) = previous, old.epoch &+ 1 != current.epoch {
                     throw .invalidValue("previous epoch \(old.epoch) does not precede \(current.epoch)")
                 }
