@@ -14,6 +14,8 @@ internal import Foundation
 public enum KeyFile {
     /// Writes `secret` to `path` with mode 0600. Fails if `path` exists unless `replace` is true;
     /// the check and the creation are one atomic step (link(2) fails on an existing name).
+    /// Durable when it returns: the temporary file is fsynced before the rename, and the
+    /// directory after it, so a crash leaves either the old file or the new one, whole.
     public static func write(_ secret: SecureBytes, to path: String, replace: Bool = false) throws {
         let temporary = path + ".tmp-\(getpid())-\(UUID().uuidString)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -40,6 +42,16 @@ public enum KeyFile {
                 throw CryptoError.keyFile(path: path, reason: errno == EEXIST ? "already exists" : errnoText())
             }
         }
+        try syncDirectory(of: path)
+    }
+
+    /// fsync of the directory holding `path`, so a rename or link in it survives a crash.
+    private static func syncDirectory(of path: String) throws {
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw CryptoError.keyFile(path: directory, reason: errnoText()) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw CryptoError.keyFile(path: directory, reason: errnoText()) }
     }
 
     /// Text form of `write`, for PEM keys and tokens.

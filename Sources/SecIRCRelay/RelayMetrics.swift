@@ -52,7 +52,8 @@ public final class RelayMetrics: Sendable {
         metric("secirc_onion_key_rotations_total", "counter", "Onion key rotations.", [("", c.keyRotations)])
         metric("secirc_onion_key_early_rotations_total", "counter", "Onion key rotations made early because the replay filter was filling.",
                [("", c.earlyRotations)])
-        metric("secirc_directory_refused_total", "counter", "Fetched directories not used (unreachable, unverifiable, older).",
+        metric("secirc_directory_refused_total", "counter",
+               "Fetched directories not used (unreachable, unverifiable, older, broken chain).",
                [("", c.directoryRefusals)])
         metric("secirc_mailbox_messages", "gauge", "Messages held in all mailboxes.", [("", c.mailboxMessages)])
         metric("secirc_mailbox_bytes", "gauge", "Bytes held in all mailboxes.", [("", c.mailboxBytes)])

@@ -27,6 +27,10 @@ public final class RelayNode: Sendable {
     private let http: HTTPServer
     private let tls: (HTTPTLS, fingerprint: String)?
     private let clock: any NodeClock
+    private let files: RelayStateFiles
+    /// What the data directory held at start (onion keys; the first ring's last directory).
+    private let savedKeys: OnionKeyRing.Saved?
+    private let savedDirectory: SignedDocument?
     private let control = Control()
     private let shutdownStarted = Atomic<Bool>(false)
     private let finished = Mutex<(done: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
@@ -45,6 +49,9 @@ public final class RelayNode: Sendable {
         identity = try RelayIdentity.loadOrCreate(dataDirectory: server.relay.dataDirectory, using: &rng)
         linkKey = try LinkKey.loadOrCreate(dataDirectory: server.relay.dataDirectory, using: &rng)
         let adminToken = try HTTPBearerToken.loadOrCreate(path: server.relay.dataDirectory + "/admin.token")
+        files = RelayStateFiles(dataDirectory: server.relay.dataDirectory)
+        savedKeys = try files.loadOnionKeys()
+        savedDirectory = try files.loadDirectory()
 
         switch server.http.tls {
         case .off: tls = nil
@@ -102,10 +109,28 @@ public final class RelayNode: Sendable {
     public func start() throws {
         try http.start()
         state.setUDPReady()
-        let configuration = engineConfiguration()
+        let configuration = try engineConfiguration()
         var rng = SystemRandom()
-        let engine = RelayEngine(configuration: configuration, now: clock.now(), rng: &rng)
-        let publisher = Publisher(state: state, metrics: metrics, logger: logger)
+        let now = clock.now()
+        var engine = RelayEngine(configuration: configuration, savedKeys: savedKeys, now: now, rng: &rng)
+        if let savedDirectory {
+            guard engine.isFirstRing else {
+                throw StateFileError(path: files.directoryPath,
+                                     reason: "only a first ring keeps its signed directory; this relay is not one (move the file away)")
+            }
+            do {
+                try engine.restore(signedDirectory: savedDirectory, now: now)
+            } catch {
+                throw StateFileError(path: files.directoryPath, reason: "\(error) (move it away to start again at serial 1)")
+            }
+        }
+        if let savedKeys {
+            logger.info("onion keys restored", metadata: ["file": "\(files.onionKeysPath)", "epoch": "\(savedKeys.current.epoch)"])
+        }
+        if let directory = engine.latestSigned {
+            logger.info("directory chain restored", metadata: ["file": "\(files.directoryPath)", "serial": "\(directory.serial)"])
+        }
+        let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files)
         let newLoop = NodeLoop(
             engine: engine, transport: transport, clock: clock, random: SystemRandom(),
             hooks: NodeLoop<RelayEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }),
@@ -119,10 +144,18 @@ public final class RelayNode: Sendable {
         ])
     }
 
-    private func engineConfiguration() -> RelayEngine.Configuration {
+    private func engineConfiguration() throws -> RelayEngine.Configuration {
         let server = settings.server
-        let advertisedUDP = server.udp.advertise?.description
-            ?? HostPort(host: server.udp.listen.isWildcard ? "127.0.0.1" : server.udp.listen.host, port: udpAddress.port).description
+        let advertised = server.udp.advertise
+            ?? HostPort(host: server.udp.listen.isWildcard ? "127.0.0.1" : server.udp.listen.host, port: udpAddress.port)
+        // Descriptors carry numeric addresses only (nobody resolves a name from the directory):
+        // the operator's own name is resolved here, once, before the loop starts.
+        let advertisedUDP: String
+        do {
+            advertisedUDP = try SocketAddress(host: advertised.host, port: advertised.port).description
+        } catch {
+            throw ConfigError(file: "server.yaml", keyPath: "udp.advertise", message: "\(advertised): \(error)")
+        }
         let scheme = tls == nil ? "http" : "https"
         let httpHost = server.http.listen.isWildcard ? "127.0.0.1" : server.http.listen.host
         let publicURL = server.http.publicURL ?? "\(scheme)://\(HostPort(host: httpHost, port: httpPort))"
@@ -202,13 +235,15 @@ private final class Publisher: Sendable {
     let state: RelayState
     let metrics: RelayMetrics
     let logger: Logger
+    let files: RelayStateFiles
     let loop = Mutex<WeakLoop?>(nil)
     private let lastPublish = Mutex(UnixTime(nanoseconds: 0))
 
-    init(state: RelayState, metrics: RelayMetrics, logger: Logger) {
+    init(state: RelayState, metrics: RelayMetrics, logger: Logger, files: RelayStateFiles) {
         self.state = state
         self.metrics = metrics
         self.logger = logger
+        self.files = files
     }
 
     func events(_ events: [RelayEngine.Event]) {
@@ -227,6 +262,17 @@ private final class Publisher: Sendable {
                 }
             case let .keysRotated(epoch):
                 logger.debug("onion keys rotated", metadata: ["epoch": "\(epoch)"])
+            case let .saveOnionKeys(saved):
+                // A failure leaves the keys in memory only: a restart would then drop packets
+                // built against them, as before there were files. Said loudly, not fatal.
+                do { try files.saveOnionKeys(saved) } catch {
+                    logger.error("cannot save onion keys; a restart would lose them", metadata: ["error": "\(error)"])
+                }
+            case let .saveDirectory(document):
+                do { try files.saveDirectory(document) } catch {
+                    logger.error("cannot save the signed directory; a restart would start its serial again",
+                                 metadata: ["error": "\(error)"])
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
 
     /// What the loop tells the process, always on the loop thread.
     public struct Hooks: Sendable {
-        /// The engine's events, after each turn that had any.
+        /// The engine's events, after each turn that had any, before its datagrams and requests go out.
         public var events: @Sendable ([Engine.Event]) -> Void
         /// After every turn, with the engine as it stands (to publish counters and state).
         public var turn: @Sendable (Engine, UnixTime) -> Void
@@ -185,7 +185,12 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
         }
     }
 
+    /// Events go first: what the process must write before anything can make it known (a
+    /// relay's saved onion keys before the descriptor that publishes them is uploaded, the first
+    /// ring's signed directory before it is served) is written before any datagram or request
+    /// of the same turn leaves.
     private func carryOut(_ effects: inout NodeEffects<Engine.Event>) {
+        if !effects.events.isEmpty { hooks.events(effects.events) }
         for datagram in effects.datagrams {
             if outbound.count == outbound.capacity { flush() }
             outbound.append(datagram.bytes, to: datagram.address)
@@ -194,7 +199,6 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
         for request in effects.fetches {
             fetcher.fetch(request) { [weak self] response in self?.enqueue(.fetched(response)) }
         }
-        if !effects.events.isEmpty { hooks.events(effects.events) }
         effects.removeAll()
     }
 

@@ -14,13 +14,6 @@ extension Simulation {
         try! SocketAddress(host: "10.2.\(i / 250).\(i % 250 + 1)", port: 5000)
     }
 
-    /// Numeric `a.b.c.d:port` only: the simulator never asks a resolver.
-    static func numeric(_ text: String) -> SocketAddress? {
-        guard text.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") })
-        else { return nil }
-        return try? SocketAddress(parsing: text)
-    }
-
     /// The nodes: relays are numbers 0..<relays, clients follow.
     func setUpRelays() {
         var keys = BufferedRandom(seed: "\(options.seed)/relay keys")
@@ -31,14 +24,13 @@ extension Simulation {
         for i in 0..<options.relays {
             let address = Self.relayAddress(i)
             let http = "http://\(address.host):6691"
-            var configuration = RelayEngine.Configuration(
+            let configuration = RelayEngine.Configuration(
                 identity: identities[i], linkKey: AgreementPrivateKey(using: &keys), roster: roster,
                 network: NetworkParameters(coverRate: options.coverRate, meanDelayMs: options.meanDelayMilliseconds),
                 directoryPeriod: options.directoryPeriod, advertisedUDP: "\(address)", advertisedHTTP: http,
                 mailbox: MailboxStore.Limits(ttl: .seconds(604_800), maxMessagesPerMailbox: 1_000, maxMailboxes: 100_000,
                                              maxTotalBytes: 256 << 20),
                 keyPeriod: .seconds(86_400), keyGrace: .seconds(3_600))
-            configuration.resolve = Self.numeric
             relayConfigurations.append(configuration)
             let node = SimNode(index: i, address: address, seed: options.seed)
             node.httpBase = http
@@ -68,7 +60,6 @@ extension Simulation {
             configuration.coverRateFactor = options.cover.rateFactor
             configuration.delayFactor = options.cover.delayFactor
             configuration.pollInterval = options.pollInterval
-            configuration.resolve = Self.numeric
             let retry = RetrySchedule(initialMs: options.effectiveRetryInitial.milliseconds, maximumMs: options.retryMax.milliseconds)
             do {
                 // Every client here is added by several others at once: no hourly cap on new contacts.

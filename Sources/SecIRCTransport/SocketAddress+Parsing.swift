@@ -8,6 +8,18 @@ extension SocketAddress {
     /// (which may block on DNS); of a name's addresses the first IPv4 one is taken, else the
     /// first IPv6 one. Anything else throws ``TransportError/invalidAddress(_:)``.
     public init(host: String, port: UInt16) throws(TransportError) {
+        try self.init(host: host, port: port, resolvingNames: true)
+    }
+
+    /// A numeric address from its text form, `1.2.3.4:5` or `[::1]:5` (as ``description``
+    /// writes it): never asks a resolver, so it cannot block. A host name throws. This is how
+    /// engines read the `udp` of a relay descriptor (docs/PROTOCOL.md §3.2: addresses only).
+    public init(numeric text: String) throws(TransportError) {
+        let (host, port) = try Self.parts(of: text)
+        try self.init(host: host, port: port, resolvingNames: false)
+    }
+
+    private init(host: String, port: UInt16, resolvingNames: Bool) throws(TransportError) {
         var text = Substring(host)
         if text.count >= 2, text.hasPrefix("["), text.hasSuffix("]") { text = text.dropFirst().dropLast() }
         guard !text.isEmpty else { throw .invalidAddress("empty host") }
@@ -21,6 +33,7 @@ extension SocketAddress {
             self = try Self.parseNumeric(String(text), family: .inet, port: port)
         } else {
             guard Self.isHostName(text) else { throw .invalidAddress("not an IP address or host name: \"\(host)\"") }
+            guard resolvingNames else { throw .invalidAddress("a host name where a numeric address is required: \"\(host)\"") }
             self = try Self.resolve(String(text), port: port, numericHost: false)
         }
     }
@@ -28,6 +41,12 @@ extension SocketAddress {
     /// An address from its text form: `1.2.3.4:5`, `[::1]:5` or `name:5`, as ``description``
     /// writes it. An IPv6 address must be in brackets.
     public init(parsing text: String) throws(TransportError) {
+        let (host, port) = try Self.parts(of: text)
+        try self.init(host: host, port: port)
+    }
+
+    /// `host` and `port` of `host:port` or `[v6]:port`.
+    private static func parts(of text: String) throws(TransportError) -> (host: String, port: UInt16) {
         let host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
@@ -47,7 +66,7 @@ extension SocketAddress {
               portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
               let port = UInt16(portText)
         else { throw .invalidAddress("bad port in \"\(text)\"") }
-        try self.init(host: String(host), port: port)
+        return (String(host), port)
     }
 
     private static func parseNumeric(_ text: String, family: Family, port: UInt16) throws(TransportError) -> SocketAddress {

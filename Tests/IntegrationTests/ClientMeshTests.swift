@@ -82,7 +82,7 @@ final class EventCollector: Sendable {
         }
         try bob.start()
 
-        // One of Bob's mailbox relays restarts: whatever it held is gone, and its onion keys are new.
+        // One of Bob's mailbox relays restarts: whatever it held is gone (its onion keys are kept).
         let restarted = try #require(mesh.relays.first { $0.id.hex == mailboxRelay })
         try restarted.restart()
         let duringRestart = try alice.send("four", to: bobID)

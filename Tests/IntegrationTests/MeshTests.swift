@@ -9,10 +9,11 @@ import Testing
 @Suite(.serialized) struct MeshTests {
     /// Starts A (first ring), B and C; returns once all are ready and each holds a directory
     /// listing all three.
-    static func startMesh(rotationSeconds: Int = 3_600, graceSeconds: Int = 60) throws -> TestNetwork {
+    static func startMesh(rotationSeconds: Int = 3_600, graceSeconds: Int = 60, directoryPeriodSeconds: Int = 1) throws -> TestNetwork {
         let mesh = try TestNetwork { options in
             options.keyRotationSeconds = rotationSeconds
             options.keyGraceSeconds = graceSeconds
+            options.directoryPeriodSeconds = directoryPeriodSeconds
         }
         let a = try mesh.startRelay("a", trusting: nil)
         try mesh.startRelay("b", trusting: a)

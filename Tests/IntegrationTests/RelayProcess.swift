@@ -32,7 +32,8 @@ final class RelayProcess {
     var isRunning: Bool { devnet.isRunning(name) }
 
     /// Stops the relay and starts it again with the same keys, ports and configuration: its
-    /// mailboxes (memory only) are gone, its onion keys are new.
+    /// mailboxes (memory only) are gone; its onion keys (and a first ring's directory serial and
+    /// chain) are read back from its data directory.
     func restart() throws {
         try devnet.restart(name)
     }
@@ -48,6 +49,15 @@ final class RelayProcess {
         var api = self.api
         api.token = token
         return try api.send(method, path, body: body)
+    }
+
+    /// The value of one sample of its `/metrics` (name with labels, as written), 0 when absent.
+    func metric(_ sample: String) throws -> Int {
+        let text = String(decoding: try request("/metrics").body, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+            return Int(line.dropFirst(sample.count + 1)) ?? 0
+        }
+        return 0
     }
 
     func json(_ path: String, token: String? = nil) throws -> [String: Any] {

@@ -181,6 +181,35 @@ struct DirectoryFixture {
         #expect(throws: DirectoryError.brokenChain("previous hash differs")) { try forked.checkFollows(first, document: firstDocument) }
     }
 
+    /// `earlier` links a directory to those before `previous`: a verifier that skipped some
+    /// still checks the chain; the list is bounded and absent from the body when empty.
+    @Test func earlierHashesLinkSkippedDirectories() throws {
+        var f = DirectoryFixture()
+        let first = try f.directory(serial: 1)
+        let firstDocument = f.sign(first, by: [0, 1])
+        let hashes = try (2...3).map { try Bytes32(Array(repeating: UInt8($0), count: 32)) }
+        var fourth = try f.directory(serial: 4, previous: hashes[1])
+        fourth.earlier = [hashes[0], firstDocument.bodyHash]
+        let decoded = try Unverified<RelayDirectory>(f.sign(fourth, by: [0, 1])).verified(trusting: f.roster, now: 1_500)
+        #expect(decoded.earlier == fourth.earlier)
+        try decoded.checkFollows(first, document: firstDocument)
+        #expect(decoded.linkedHash(serial: 3) == hashes[1] && decoded.linkedHash(serial: 2) == hashes[0])
+        #expect(decoded.earlierForNext() == [hashes[1], hashes[0], firstDocument.bodyHash])
+
+        var wrong = fourth
+        wrong.earlier = [hashes[0], hashes[1]]
+        #expect(throws: DirectoryError.brokenChain("previous hash differs")) { try wrong.checkFollows(first, document: firstDocument) }
+
+        var tooLong = try f.directory(serial: 100, previous: hashes[0])
+        tooLong.earlier = Array(repeating: hashes[0], count: RelayDirectory.maximumEarlier + 1)
+        #expect(throws: DirectoryError.self) { try tooLong.validate() }
+        var beforeTheFirst = try f.directory(serial: 3, previous: hashes[0])
+        beforeTheFirst.earlier = [hashes[0], hashes[1]]
+        #expect(throws: DirectoryError.self) { try beforeTheFirst.validate() }
+        let plain = try f.directory(serial: 2, previous: hashes[0])
+        #expect(!String(decoding: plain.unsignedDocument().body, as: UTF8.self).contains("earlier"))
+    }
+
     @Test func rosterRules() {
         let f = DirectoryFixture(ringSize: 4)
         var roster = f.roster

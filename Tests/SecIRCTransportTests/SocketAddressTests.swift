@@ -43,6 +43,23 @@ import Testing
         }
     }
 
+    /// `numeric:` never resolves: a name is an error at once, whatever DNS would say.
+    @Test(arguments: ["localhost:5", "relay.example:6690", "a-b.c:1", "1.2.3.4", "[::1]:", "1.2.3.4.5:1"])
+    func numericRefusesNamesAndBadText(text: String) {
+        #expect {
+            try SocketAddress(numeric: text)
+        } throws: { error in
+            if case TransportError.invalidAddress = error { true } else { false }
+        }
+    }
+
+    @Test(arguments: ["127.0.0.1:6690", "[::1]:5", "[2001:db8::1]:65535", "0.0.0.0:1"])
+    func numericTakesAddresses(text: String) throws {
+        let address = try SocketAddress(numeric: text)
+        #expect(address == (try SocketAddress(parsing: text)))
+        #expect(address.description == text)
+    }
+
     @Test func bytesAreFamilyAddressAndPort() throws {
         #expect(try SocketAddress(host: "1.2.3.4", port: 0x0102).bytes == [4, 1, 2, 3, 4, 1, 2])
         #expect(try SocketAddress(host: "::1", port: 0xFFFE).bytes == [6] + [UInt8](repeating: 0, count: 15) + [1, 0xFF, 0xFE])

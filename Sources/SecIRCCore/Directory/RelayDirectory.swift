@@ -76,6 +76,10 @@ public struct RelayDirectory: SignedContent, Hashable {
     public var serial: UInt64
     /// `bodyHash` of the previous directory; zeros for the first.
     public var previous: Bytes32
+    /// `bodyHash`es of the directories before `previous`, newest first (serial − 2, serial − 3,
+    /// …), at most ``maximumEarlier``; nil when there are none. With them a verifier that
+    /// missed some directories still checks that this one continues the chain it holds.
+    public var earlier: [Bytes32]?
     /// Unix seconds.
     public var validAfter: Int64
     public var validUntil: Int64
@@ -84,11 +88,12 @@ public struct RelayDirectory: SignedContent, Hashable {
     /// Each relay's own signed descriptor.
     public var relays: [SignedDocument]
 
-    public init(version: Int = 1, serial: UInt64, previous: Bytes32, validAfter: Int64, validUntil: Int64,
+    public init(version: Int = 1, serial: UInt64, previous: Bytes32, earlier: [Bytes32]? = nil, validAfter: Int64, validUntil: Int64,
                 network: NetworkParameters, roster: Roster, relays: [SignedDocument]) {
         self.version = version
         self.serial = serial
         self.previous = previous
+        self.earlier = earlier?.isEmpty == true ? nil : earlier
         self.validAfter = validAfter
         self.validUntil = validUntil
         self.network = network
@@ -97,17 +102,25 @@ public struct RelayDirectory: SignedContent, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, serial, previous, network, roster, relays
+        case version, serial, previous, earlier, network, roster, relays
         case validAfter = "valid_after"
         case validUntil = "valid_until"
     }
 
     public static let maximumRelays = 10_000
+    /// Most hashes in ``earlier``: with `previous`, a directory links the 64 before it.
+    public static let maximumEarlier = 63
 
     public func validate() throws {
         guard version == 1 else { throw DirectoryError.invalid("directory version \(version)") }
         guard validUntil > validAfter else { throw DirectoryError.invalid("empty validity window") }
         guard relays.count <= Self.maximumRelays else { throw DirectoryError.invalid("more than \(Self.maximumRelays) relays") }
+        if let earlier {
+            guard !earlier.isEmpty, earlier.count <= Self.maximumEarlier else {
+                throw DirectoryError.invalid("earlier holds \(earlier.count) hashes (1...\(Self.maximumEarlier) when present)")
+            }
+            guard UInt64(earlier.count) + 2 <= serial else { throw DirectoryError.invalid("earlier reaches before the first directory") }
+        }
         try roster.validate()
     }
 
@@ -142,26 +155,60 @@ extension Unverified where Content == RelayDirectory {
     /// same key — so a new directory costs a signature check only for what changed.
     public func verifiedWithDescriptors(trusting trusted: Roster, now: Int64, known: [Bytes32: RelayDescriptor] = [:]) throws
         -> (directory: RelayDirectory, descriptors: [RelayDescriptor]) {
-        try trusted.validate()
-        let valid = document.validSigners(among: trusted.keys).count
-        guard valid >= trusted.threshold else {
-            throw DirectoryError.insufficientSignatures(valid: valid, required: trusted.threshold)
-        }
-        let directory = try decodeBody()
+        let directory = try signedBody(trusting: trusted)
         guard now >= directory.validAfter, now < directory.validUntil else {
             throw DirectoryError.notValidAt(now: now, validAfter: directory.validAfter, validUntil: directory.validUntil)
         }
         return (directory, try directory.descriptors(known: known))
     }
+
+    /// ``verifiedWithDescriptors(trusting:now:known:)`` without the validity window: for a
+    /// directory a first ring reads back from its own data directory, where an expired one
+    /// still carries the serial and the chain to continue.
+    public func verifiedAtAnyTime(trusting trusted: Roster) throws -> (directory: RelayDirectory, descriptors: [RelayDescriptor]) {
+        let directory = try signedBody(trusting: trusted)
+        return (directory, try directory.descriptors())
+    }
+
+    /// The body, once at least `trusted.threshold` distinct members of `trusted` signed it.
+    private func signedBody(trusting trusted: Roster) throws -> RelayDirectory {
+        try trusted.validate()
+        let valid = document.validSigners(among: trusted.keys).count
+        guard valid >= trusted.threshold else {
+            throw DirectoryError.insufficientSignatures(valid: valid, required: trusted.threshold)
+        }
+        return try decodeBody()
+    }
 }
 
 extension RelayDirectory {
-    /// Throws unless this directory follows `previous`, whose signed envelope is
-    /// `previousDocument`: it names that body's hash and the next serial.
+    /// The hash this directory names for the directory with `serial`, when it names one: the
+    /// previous directory's (`previous`), or one of ``earlier``.
+    public func linkedHash(serial older: UInt64) -> Bytes32? {
+        guard older < serial else { return nil }
+        let back = serial - older
+        if back == 1 { return previous }
+        guard let earlier, back - 2 < UInt64(earlier.count) else { return nil }
+        return earlier[Int(back - 2)]
+    }
+
+    /// The ``earlier`` list for the directory after this one (whose envelope is `document`):
+    /// this one's `previous` then its own `earlier`, cut to ``maximumEarlier``.
+    public func earlierForNext() -> [Bytes32]? {
+        guard serial > 1 else { return nil }
+        return Array(([previous] + (earlier ?? [])).prefix(Self.maximumEarlier))
+    }
+
+    /// Throws unless this directory continues the chain from `previous`, whose signed envelope
+    /// is `previousDocument`: a higher serial, and the hash it names for that serial
+    /// (`previous` for the next serial, ``earlier`` for up to 64 back) is that body's hash.
     public func checkFollows(_ previous: RelayDirectory, document previousDocument: SignedDocument) throws {
-        guard self.previous == previousDocument.bodyHash else { throw DirectoryError.brokenChain("previous hash differs") }
-        guard serial == previous.serial &+ 1 else {
+        guard serial > previous.serial else {
             throw DirectoryError.brokenChain("serial \(serial) does not follow \(previous.serial)")
         }
+        guard let named = linkedHash(serial: previous.serial) else {
+            throw DirectoryError.brokenChain("serial \(serial) names no hash for serial \(previous.serial)")
+        }
+        guard named == previousDocument.bodyHash else { throw DirectoryError.brokenChain("previous hash differs") }
     }
 }

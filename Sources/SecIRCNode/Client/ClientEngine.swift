@@ -40,8 +40,6 @@ public struct ClientEngine: NodeEngine {
         /// Real packets waiting for a cover slot before they are sent at once instead.
         public var pacedCapacity = 4096
         public var links: LinkManager.Configuration = .client
-        /// Turns a descriptor's `udp` into an address (see `RelayEngine.Configuration.resolve`).
-        public var resolve: @Sendable (String) -> SocketAddress? = { try? SocketAddress(parsing: $0) }
 
         public init(roster: Roster, bootstrapURLs: [String]) {
             self.roster = roster
@@ -123,7 +121,7 @@ public struct ClientEngine: NodeEngine {
     public internal(set) var status = ClientNetworkStatus()
     var nextFetchID: UInt64 = 1
     var nextHousekeeping: UnixTime
-    /// The directory's relays as link peers, resolved when the directory is installed.
+    /// The directory's relays as link peers, their numeric addresses read when the directory is installed.
     var linkPeers: [ID: LinkPeer] = [:]
     /// When lost mailbox relays are looked for next (and at once after a new directory).
     var nextMailboxCheck: UnixTime
@@ -164,7 +162,11 @@ public struct ClientEngine: NodeEngine {
         case .installed:
             directoryInstalled(now: now, rng: &rng)
         case let .refused(reason):
-            if case .unreachable = reason {} else { status.drop("directory_refused") }
+            switch reason {
+            case .unreachable: break
+            case .brokenChain: status.drop("directory_chain_broken")
+            case .invalid, .older: status.drop("directory_refused")
+            }
             effects.events.append(.directoryRefused(reason))
         case .unchanged, .notMine:
             break
@@ -255,7 +257,9 @@ public struct ClientEngine: NodeEngine {
         status.fetchedAt = now
         linkPeers = [:]
         for relay in held.descriptors {
-            if let address = configuration.resolve(relay.udp) {
+            // Addresses only: a descriptor's `udp` is never given to a resolver (it could stall
+            // this loop on DNS, and would tell the resolver which relays this client uses).
+            if let address = try? SocketAddress(numeric: relay.udp) {
                 linkPeers[relay.id] = LinkPeer(id: relay.id, address: address, linkKey: relay.linkKey)
             }
         }
@@ -304,6 +308,6 @@ public struct ClientEngine: NodeEngine {
         status.drop(reason)
     }
 
-    /// The link peer for a relay of the directory (its address resolved once per directory).
+    /// The link peer for a relay of the directory (its address read once per directory).
     func linkPeer(_ relay: RelayDescriptor) -> LinkPeer? { linkPeers[relay.id] }
 }

@@ -1,5 +1,6 @@
 public import SecIRCCrypto
 public import SecIRCCore
+import SecIRCTransport
 
 /// The first ring's directory duty when this relay is the only member: it keeps the
 /// descriptors relays upload (each checked against its own signature), and each period signs a
@@ -79,6 +80,10 @@ public struct DirectoryAuthority: Sendable {
         // `published` comes from outside: compare without arithmetic that could overflow.
         guard descriptor.published >= now.seconds - slack, descriptor.published <= now.seconds + slack else { throw .stale }
         if descriptor.identityKey == identity.publicKey { throw .invalid("this is the first ring's own identity") }
+        // Addresses only: relays and clients never resolve a name from the directory.
+        guard (try? SocketAddress(numeric: descriptor.udp)) != nil else {
+            throw .invalid("udp \"\(descriptor.udp)\" is not a numeric address and port (host names are not accepted)")
+        }
         if descriptors[descriptor.id] == nil, descriptors.count >= maximumDescriptors { throw .full }
         let existing = descriptors[descriptor.id]?.descriptor
         if let existing, existing.published > descriptor.published {
@@ -89,6 +94,22 @@ public struct DirectoryAuthority: Sendable {
         var republished = existing
         republished.published = descriptor.published
         return Acceptance(id: descriptor.id, change: republished == descriptor ? .refreshed : .changed)
+    }
+
+    /// Continues from `document`, the last directory this first ring signed (read back from its
+    /// data directory after a restart): the next directory has the next serial and names this
+    /// one's hash, so the serial never goes back and the chain is unbroken. The relays listed in
+    /// it are held again as if uploaded when it was signed (they drop out after the usual
+    /// lifetime unless they upload again), so the next directory does not lose them while they
+    /// re-upload. Throws when it is not a directory signed by this roster (expired is fine).
+    public mutating func restore(latest document: SignedDocument) throws {
+        let (directory, listed) = try Unverified<RelayDirectory>(document).verifiedAtAnyTime(trusting: roster)
+        latest = (document, directory)
+        let signedAt = UnixTime(seconds: directory.validAfter)
+        for (signed, descriptor) in zip(directory.relays, listed) where descriptor.identityKey != identity.publicKey {
+            guard descriptors.count < maximumDescriptors else { break }
+            descriptors[descriptor.id] = (signed, descriptor, signedAt)
+        }
     }
 
     /// Relays whose descriptors are held (own not counted).
@@ -114,6 +135,7 @@ public struct DirectoryAuthority: Sendable {
         let serial = (latest?.directory.serial ?? 0) + 1
         let validFor = period.components.seconds * Int64(validityPeriods)
         let directory = RelayDirectory(serial: serial, previous: latest?.document.bodyHash ?? .zero,
+                                       earlier: latest?.directory.earlierForNext(),
                                        validAfter: now.seconds, validUntil: now.seconds + max(validFor, 1),
                                        network: network, roster: roster, relays: relays)
         var document = directory.unsignedDocument()

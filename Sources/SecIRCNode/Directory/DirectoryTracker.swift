@@ -50,12 +50,16 @@ public struct DirectoryTracker: Sendable {
         case invalid(String)
         /// Older than the one held (a lagging mirror).
         case older(serial: UInt64)
+        /// Newer than the one held, which is still valid, but does not continue its chain (a
+        /// fork, or more than 64 directories later): refused until the held one expires.
+        case brokenChain(serial: UInt64, reason: String)
 
         public var description: String {
             switch self {
             case let .unreachable(status): status.map { "HTTP \($0)" } ?? "no answer"
             case let .invalid(reason): reason
             case let .older(serial): "serial \(serial) is older than the directory held"
+            case let .brokenChain(serial, reason): "serial \(serial) does not continue the chain held: \(reason)"
             }
         }
     }
@@ -127,8 +131,9 @@ public struct DirectoryTracker: Sendable {
         return outcome
     }
 
-    /// Verifies `document` against the trusted roster at `now` and holds it when it is newer
-    /// than the one held (or that one has expired). Returns false when it is the one held.
+    /// Verifies `document` against the trusted roster at `now` and holds it when it continues
+    /// the chain of the one held (a higher serial whose `previous`/`earlier` names the held body's
+    /// hash), or when that one has expired. Returns false when it is the one held.
     /// Throws a ``Refusal`` otherwise. (A first-ring relay installs what it signed this way.)
     @discardableResult
     public mutating func install(_ document: SignedDocument, now: UnixTime) throws(Refusal) -> Bool {
@@ -147,8 +152,17 @@ public struct DirectoryTracker: Sendable {
         guard directory.network.packetSize == geometry.datagramSize, directory.network.maxHops == geometry.maxHops else {
             throw .invalid("network geometry differs from this node's")
         }
-        if let held, held.directory.validUntil > now.seconds, directory.serial <= held.directory.serial {
-            throw .older(serial: directory.serial)
+        if let held, held.directory.validUntil > now.seconds {
+            // The chain rule (docs/PROTOCOL.md §3.3): while the held directory is valid, a new one
+            // must continue its chain; once it has expired, any valid directory is taken.
+            if directory.serial <= held.directory.serial { throw .older(serial: directory.serial) }
+            do {
+                try directory.checkFollows(held.directory, document: held.document)
+            } catch let DirectoryError.brokenChain(reason) {
+                throw .brokenChain(serial: directory.serial, reason: reason)
+            } catch {
+                throw .brokenChain(serial: directory.serial, reason: "\(error)")
+            }
         }
         held = Held(document: document, directory: directory, descriptors: descriptors)
         return true

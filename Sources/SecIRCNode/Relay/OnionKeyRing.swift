@@ -7,8 +7,10 @@ public import SecIRCCore
 /// peels after it, so no packet is lost at the switch.
 ///
 /// Epoch numbers count rotations from a starting value chosen at start-up (the Unix time in
-/// seconds then, so restarts do not reuse recent epochs). A pure value: `now` and the RNG are
-/// parameters; the relay calls `rotateIfDue` from its timer and `rotate` for the admin API.
+/// seconds then, so a fresh ring does not reuse recent epochs). A relay that restarts restores
+/// its ring from the data directory (``init(restoring:period:grace:)``, `+Persistence`) so packets
+/// built against the keys it published still peel. A pure value: `now` and the RNG are
+/// parameters; the relay calls `tick` from its timer and `rotate` for the admin API.
 public struct OnionKeyRing: Sendable {
     public let period: Duration
     public let grace: Duration
@@ -18,7 +20,8 @@ public struct OnionKeyRing: Sendable {
     public private(set) var previous: OnionKey?
     /// When `current` took over.
     public private(set) var rotatedAt: UnixTime
-    private var previousUntil: UnixTime?
+    /// When the previous key's grace window ends.
+    public private(set) var previousUntil: UnixTime?
 
     public init(period: Duration, grace: Duration, now: UnixTime, rng: inout some RandomSource) {
         self.period = period
@@ -27,6 +30,19 @@ public struct OnionKeyRing: Sendable {
         current = OnionKey(epoch: first, privateKey: AgreementPrivateKey(using: &rng))
         next = OnionKey(epoch: first &+ 1, privateKey: AgreementPrivateKey(using: &rng))
         rotatedAt = now
+    }
+
+    /// A ring as it was saved: the same keys, epochs and times. `period` and `grace` come from
+    /// the configuration now in force (an operator may have changed them). The saved values were
+    /// checked when they were decoded (``decode(_:)``).
+    public init(restoring saved: Saved, period: Duration, grace: Duration) {
+        self.period = period
+        self.grace = grace
+        current = saved.current
+        next = saved.next
+        previous = saved.previous?.key
+        previousUntil = saved.previous?.until
+        rotatedAt = saved.rotatedAt
     }
 
     /// When the next rotation is due.

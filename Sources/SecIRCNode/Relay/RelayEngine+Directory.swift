@@ -45,6 +45,7 @@ extension RelayEngine {
 
     private mutating func signDirectory(now: UnixTime, effects: inout NodeEffects<Event>) {
         guard let (document, _) = authority?.sign(now: now) else { return }
+        effects.events.append(.saveDirectory(document))
         lastSignedAt = now
         nextSigning = now.adding(configuration.directoryPeriod)
         do {
@@ -67,11 +68,12 @@ extension RelayEngine {
     }
 
     /// The directory's relays become the link peers.
-    private mutating func directoryInstalled(now: UnixTime, effects: inout NodeEffects<Event>) {
+    mutating func directoryInstalled(now: UnixTime, effects: inout NodeEffects<Event>) {
         guard let held = tracker.held else { return }
         var peers: [LinkPeer] = []
         for descriptor in held.descriptors where descriptor.id != relayID {
-            guard let address = configuration.resolve(descriptor.udp) else { continue }
+            // Addresses only (never a resolver on the loop): the first ring refuses names.
+            guard let address = try? SocketAddress(numeric: descriptor.udp) else { continue }
             peers.append(LinkPeer(id: descriptor.id, address: address, linkKey: descriptor.linkKey))
         }
         links.setPeers(peers)

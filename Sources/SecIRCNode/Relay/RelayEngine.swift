@@ -44,12 +44,6 @@ public struct RelayEngine: NodeEngine {
         public var maxDelayMilliseconds: UInt32 = 60_000
         /// The link layer's limits (sessions, handshake queues, cookies under load).
         public var links: LinkManager.Configuration
-        /// Turns a descriptor's `udp` (host:port) into an address, once per directory installed.
-        /// The default takes numeric addresses and resolves names with `getaddrinfo` (which may
-        /// block on DNS: the one piece of I/O an engine may be configured with); the simulator
-        /// gives a numeric-only one.
-        public var resolve: @Sendable (String) -> SocketAddress? = { try? SocketAddress(parsing: $0) }
-
         public init(identity: SigningPrivateKey, linkKey: AgreementPrivateKey, roster: Roster, network: NetworkParameters,
                     directoryPeriod: Duration, advertisedUDP: String, advertisedHTTP: String, mailbox: MailboxStore.Limits,
                     keyPeriod: Duration, keyGrace: Duration) {
@@ -102,6 +96,13 @@ public struct RelayEngine: NodeEngine {
         case directoryRefused(DirectoryTracker.Refusal)
         /// The onion keys rotated; `epoch` is the current one.
         case keysRotated(epoch: UInt32)
+        /// Save the onion key ring (at start and whenever it changes). The process writes it
+        /// before it carries out the rest of the turn, so no descriptor names a key that a
+        /// restart would lose.
+        case saveOnionKeys(OnionKeyRing.Saved)
+        /// First ring: save the directory just signed, before it is served, so a restart
+        /// continues its serial and chain (``restore(signedDirectory:now:)``).
+        case saveDirectory(SignedDocument)
     }
 
     public let configuration: Configuration
@@ -133,10 +134,16 @@ public struct RelayEngine: NodeEngine {
     var nextFetchID: UInt64 = 1
     var nextHousekeeping: UnixTime
 
-    public init(configuration: Configuration, now: UnixTime, rng: inout some RandomSource) {
+    /// A relay with fresh onion keys, or with `savedKeys` (what its last ``Event/saveOnionKeys(_:)``
+    /// said) after a restart: packets built against the keys it published still peel.
+    public init(configuration: Configuration, savedKeys: OnionKeyRing.Saved? = nil, now: UnixTime, rng: inout some RandomSource) {
         self.configuration = configuration
         links = LinkManager(configuration: configuration.links, now: now, rng: &rng)
-        keys = OnionKeyRing(period: configuration.keyPeriod, grace: configuration.keyGrace, now: now, rng: &rng)
+        if let savedKeys {
+            keys = OnionKeyRing(restoring: savedKeys, period: configuration.keyPeriod, grace: configuration.keyGrace)
+        } else {
+            keys = OnionKeyRing(period: configuration.keyPeriod, grace: configuration.keyGrace, now: now, rng: &rng)
+        }
         sphinx = SphinxProcessor(replayCapacity: configuration.replayCapacity)
         for key in keys.acceptedKeys { sphinx.install(key) }
         delays = DelayQueue(capacity: configuration.delayQueueCapacity)
@@ -161,7 +168,22 @@ public struct RelayEngine: NodeEngine {
     // MARK: NodeEngine
 
     public mutating func start(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        // The keys are on disk before the first descriptor names them.
+        effects.events.append(.saveOnionKeys(keys.saved))
+        // A first ring restored with a directory still valid serves it at once.
+        if tracker.held != nil { directoryInstalled(now: now, effects: &effects) }
         tick(now: now, rng: &rng, effects: &effects)
+    }
+
+    /// First ring, after a restart: continue from `document`, the directory it last signed
+    /// (what its last ``Event/saveDirectory(_:)`` said). The next directory has the next serial
+    /// and links this one; while it is still valid it is served at once. Call before `start`.
+    /// Throws when this relay is not the first ring or the document is not a directory its
+    /// roster signed.
+    public mutating func restore(signedDirectory document: SignedDocument, now: UnixTime) throws {
+        guard authority != nil else { throw DirectoryError.invalid("only the first ring keeps its signed directory") }
+        try authority!.restore(latest: document)
+        _ = try? tracker.install(document, now: now) // expired: only the serial and the chain carry on
     }
 
     /// Counts the datagrams an entry point added to `effects` (what the relay asked to send).
@@ -250,6 +272,9 @@ public struct RelayEngine: NodeEngine {
     /// The directory in use.
     public var directory: DirectoryTracker.Held? { tracker.held }
 
+    /// First ring: the last directory it signed (or restored), valid or not.
+    public var latestSigned: RelayDirectory? { authority?.latest?.directory }
+
     /// True when draining has finished: nothing waits in the delay queue or for a handshake.
     public var isIdle: Bool { delays.isEmpty && links.queuedFrames == 0 }
 
@@ -285,6 +310,7 @@ public struct RelayEngine: NodeEngine {
 
     mutating func applyKeyChange(installed: [OnionKey], retired: [UInt32], now: UnixTime, effects: inout NodeEffects<Event>) {
         guard !installed.isEmpty || !retired.isEmpty else { return }
+        effects.events.append(.saveOnionKeys(keys.saved))
         for epoch in retired { sphinx.remove(epoch: epoch) }
         for key in installed { sphinx.install(key) }
         guard !installed.isEmpty else { return }

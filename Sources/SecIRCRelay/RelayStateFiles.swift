@@ -1,0 +1,81 @@
+import Foundation
+public import SecIRCCore
+import SecIRCCrypto
+public import SecIRCNode
+
+/// What a relay keeps across restarts in its data directory, besides its identity and link keys:
+/// - `onion-keys`: the onion key ring (current, next and previous keys with their epochs and
+///   times; ``OnionKeyRing`` `+Persistence` gives the format), so packets built against keys
+///   it published before a restart still peel;
+/// - `directory.json` (first ring only): the last directory it signed, so its serial never goes
+///   back and the next directory links this one.
+///
+/// Both are written 0600 through a temporary file, fsync, rename and fsync of the directory
+/// (``KeyFile``), on the relay's loop before the turn's datagrams and requests leave. A file
+/// that cannot be read or decoded stops start-up with an error naming it; a missing one starts
+/// afresh.
+public struct RelayStateFiles: Sendable {
+    public static let onionKeysName = "onion-keys"
+    public static let directoryName = "directory.json"
+    /// A signed directory of 10,000 relays stays well under this.
+    public static let maximumDirectoryBytes = 32 << 20
+
+    public let dataDirectory: String
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    public var onionKeysPath: String { dataDirectory + "/" + Self.onionKeysName }
+    public var directoryPath: String { dataDirectory + "/" + Self.directoryName }
+
+    /// The saved onion key ring; nil when there is none yet.
+    public func loadOnionKeys() throws(StateFileError) -> OnionKeyRing.Saved? {
+        guard let bytes = try read(onionKeysPath, maximumSize: 4096) else { return nil }
+        do {
+            return try OnionKeyRing.decode(bytes)
+        } catch {
+            throw StateFileError(path: onionKeysPath, reason: "\(error) (move it away to start with new onion keys)")
+        }
+    }
+
+    public func saveOnionKeys(_ saved: OnionKeyRing.Saved) throws(StateFileError) {
+        try write(OnionKeyRing.encode(saved), to: onionKeysPath)
+    }
+
+    /// The last directory this first ring signed, decoded but not yet verified (the engine
+    /// checks its signatures: ``RelayEngine/restore(signedDirectory:now:)``); nil when none.
+    public func loadDirectory() throws(StateFileError) -> SignedDocument? {
+        guard let bytes = try read(directoryPath, maximumSize: Self.maximumDirectoryBytes) else { return nil }
+        do {
+            return try SignedDocument.decode(json: bytes.unsafeCopy())
+        } catch {
+            throw StateFileError(path: directoryPath, reason: "not a signed document: \(error) (move it away to start again at serial 1)")
+        }
+    }
+
+    public func saveDirectory(_ document: SignedDocument) throws(StateFileError) {
+        try write(SecureBytes(document.jsonBytes()), to: directoryPath)
+    }
+
+    private func read(_ path: String, maximumSize: Int) throws(StateFileError) -> SecureBytes? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try KeyFile.read(path, maximumSize: maximumSize)
+        } catch let CryptoError.keyFile(_, reason) {
+            throw StateFileError(path: path, reason: reason)
+        } catch {
+            throw StateFileError(path: path, reason: "\(error)")
+        }
+    }
+
+    private func write(_ bytes: SecureBytes, to path: String) throws(StateFileError) {
+        do {
+            try KeyFile.write(bytes, to: path, replace: true)
+        } catch let CryptoError.keyFile(failing, reason) {
+            throw StateFileError(path: failing, reason: reason)
+        } catch {
+            throw StateFileError(path: path, reason: "\(error)")
+        }
+    }
+}
