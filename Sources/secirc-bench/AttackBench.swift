@@ -188,6 +188,11 @@ struct AttackBench: ParsableCommand {
         print("attack \(kind.rawValue): rate \(rate) for \(duration) s from \(source); a message every \(interval) s, alice ⇄ bob")
         print("attacker: " + report.withLock { $0 })
         for line in Self.refusals(before: before, after: after) { print("target a: \(line)") }
+        if let replay = attack as? ReplayAttack {
+            // Cover traffic is off: every `drop` packet the target peeled was one of the attacker's.
+            let peeled = after["secirc_cover_dropped_total", default: 0] - before["secirc_cover_dropped_total", default: 0]
+            print("replays_accepted \(max(0, peeled - replay.fresh)) of \(replay.replayed)")
+        }
         print(String(format: "p50_quiet_ms %.1f", quietP50))
         print(String(format: "p50_during_ms %.1f (%.2f× quiet)", duringP50, quietP50 > 0 ? duringP50 / quietP50 : 0))
         print(String(format: "peak_rss_target_mib %.1f", peakTarget))
@@ -437,6 +442,8 @@ final class ReplayAttack: Attack, @unchecked Sendable {
     let sender: Sender
     let key: RelayDescriptor.OnionKeyEntry
     let rate: Int
+    /// Own packets sent, and replays of them (read once `run` returned).
+    private(set) var fresh = 0, replayed = 0
 
     init(target: RelayDescriptor, source: String, rate: Int) throws {
         sender = try Sender(to: target, from: source)
@@ -450,7 +457,6 @@ final class ReplayAttack: Attack, @unchecked Sendable {
         let builder = SphinxPacketBuilder()
         let half = ContinuousClock.now.advanced(by: (end - ContinuousClock.now) / 2)
         var recorded: [[UInt8]] = []
-        var fresh = 0, replayed = 0
         try paced(rate: rate, until: half) { count in
             for _ in 0..<count {
                 let hop = SphinxHop(onionKey: key.key, epoch: key.epoch, command: .drop)
