@@ -31,6 +31,9 @@ public final class RelayNode: Sendable {
     /// What the data directory held at start (onion keys; the first ring's last directory).
     private let savedKeys: OnionKeyRing.Saved?
     private let savedDirectory: SignedDocument?
+    private let replayTags: ReplayTagFiles
+    /// The replay tags saved for the restored epochs.
+    private let savedTags: [UInt32: [ReplayFilter.Tag]]
     private let control = Control()
     private let shutdownStarted = Atomic<Bool>(false)
     private let finished = Mutex<(done: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
@@ -52,6 +55,11 @@ public final class RelayNode: Sendable {
         files = RelayStateFiles(dataDirectory: server.relay.dataDirectory)
         savedKeys = try files.loadOnionKeys()
         savedDirectory = try files.loadDirectory()
+        replayTags = ReplayTagFiles(dataDirectory: server.relay.dataDirectory)
+        let restoredEpochs = savedKeys.map { saved in
+            Set([saved.current.epoch, saved.next.epoch] + (saved.previous.map { [$0.key.epoch] } ?? []))
+        } ?? []
+        savedTags = try replayTags.load(epochs: restoredEpochs, maximum: ReplayFilter.defaultCapacity)
 
         switch server.http.tls {
         case .off: tls = nil
@@ -112,7 +120,7 @@ public final class RelayNode: Sendable {
         let configuration = try engineConfiguration()
         var rng = SystemRandom()
         let now = clock.now()
-        var engine = RelayEngine(configuration: configuration, savedKeys: savedKeys, now: now, rng: &rng)
+        var engine = RelayEngine(configuration: configuration, savedKeys: savedKeys, savedTags: savedTags, now: now, rng: &rng)
         if let savedDirectory {
             guard engine.isFirstRing else {
                 throw StateFileError(path: files.directoryPath,
@@ -125,12 +133,13 @@ public final class RelayNode: Sendable {
             }
         }
         if let savedKeys {
-            logger.info("onion keys restored", metadata: ["file": "\(files.onionKeysPath)", "epoch": "\(savedKeys.current.epoch)"])
+            logger.info("onion keys restored", metadata: ["file": "\(files.onionKeysPath)", "epoch": "\(savedKeys.current.epoch)",
+                                                          "replay_tags": "\(savedTags.values.reduce(0) { $0 + $1.count })"])
         }
         if let directory = engine.latestSigned {
             logger.info("directory chain restored", metadata: ["file": "\(files.directoryPath)", "serial": "\(directory.serial)"])
         }
-        let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files)
+        let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files, replayTags: replayTags)
         let newLoop = NodeLoop(
             engine: engine, transport: transport, clock: clock, random: SystemRandom(),
             hooks: NodeLoop<RelayEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }),
@@ -170,6 +179,7 @@ public final class RelayNode: Sendable {
             keyPeriod: .seconds(server.keys.rotationSeconds), keyGrace: .seconds(server.keys.graceSeconds))
         configuration.bootstrapURLs = server.directory.bootstrapURLs
         configuration.delayQueueCapacity = server.udp.queuePackets
+        configuration.savesReplayTags = true
         return configuration
     }
 
@@ -236,14 +246,18 @@ private final class Publisher: Sendable {
     let metrics: RelayMetrics
     let logger: Logger
     let files: RelayStateFiles
+    let replayTags: ReplayTagFiles
     let loop = Mutex<WeakLoop?>(nil)
     private let lastPublish = Mutex(UnixTime(nanoseconds: 0))
+    /// When a failure to save replay tags was last logged (at most once a minute).
+    private let lastTagError = Mutex<UnixTime?>(nil)
 
-    init(state: RelayState, metrics: RelayMetrics, logger: Logger, files: RelayStateFiles) {
+    init(state: RelayState, metrics: RelayMetrics, logger: Logger, files: RelayStateFiles, replayTags: ReplayTagFiles) {
         self.state = state
         self.metrics = metrics
         self.logger = logger
         self.files = files
+        self.replayTags = replayTags
     }
 
     func events(_ events: [RelayEngine.Event]) {
@@ -268,6 +282,21 @@ private final class Publisher: Sendable {
                 do { try files.saveOnionKeys(saved) } catch {
                     logger.error("cannot save onion keys; a restart would lose them", metadata: ["error": "\(error)"])
                 }
+            case let .saveReplayTags(records):
+                do { try replayTags.append(records) } catch {
+                    let now = UnixTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+                    let log = lastTagError.withLock { last -> Bool in
+                        guard last.map({ now.duration(since: $0) >= .seconds(60) }) ?? true else { return false }
+                        last = now
+                        return true
+                    }
+                    if log {
+                        logger.error("cannot save replay tags; after a restart those packets could be replayed once",
+                                     metadata: ["error": "\(error)"])
+                    }
+                }
+            case let .forgetReplayTags(epoch):
+                replayTags.forget(epoch)
             case let .saveDirectory(document):
                 do { try files.saveDirectory(document) } catch {
                     logger.error("cannot save the signed directory; a restart would start its serial again",

@@ -148,7 +148,8 @@ struct AttackBench: ParsableCommand {
         case .handshakeFlood: attack = try HandshakeFlood(target: descriptor, source: source, rate: rate)
         case .slowloris:
             attack = Slowloris(targets: [target.httpPort, UInt16(URL(string: alice.apiURL)?.port ?? 0)], source: source, connections: rate)
-        case .delayQueue: attack = try DelayQueueFill(target: descriptor, next: nextDescriptor, source: source, rate: rate)
+        case .delayQueue:
+            attack = try DelayQueueFill(target: descriptor, next: nextDescriptor, delay: Self.maxDelay(of: target), source: source, rate: rate)
         case .replay: attack = try ReplayAttack(target: descriptor, source: source, rate: rate)
         case .garbage: attack = try Garbage(target: descriptor, httpPort: target.httpPort, source: source, rate: rate)
         }
@@ -209,6 +210,26 @@ struct AttackBench: ParsableCommand {
               let data = try? JSONSerialization.data(withJSONObject: document)
         else { throw BenchError("no descriptor from \(relay.name)") }
         return try Unverified<RelayDescriptor>(json: Array(data)).verified()
+    }
+
+    /// The longest per-hop delay the network accepts (from the directory's mean delay).
+    static func maxDelay(of relay: Devnet.Relay) throws -> UInt32 {
+        func find(_ value: Any) -> Int? {
+            if let object = value as? [String: Any] {
+                if let network = object["network"] as? [String: Any], let mean = network["mean_delay_ms"] as? Int { return mean }
+                return object.values.lazy.compactMap(find).first
+            }
+            if let array = value as? [Any] { return array.lazy.compactMap(find).first }
+            if let text = value as? String, text.hasPrefix("{"), let data = text.data(using: .utf8),
+               let object = try? JSONSerialization.jsonObject(with: data) {
+                return find(object)
+            }
+            return nil
+        }
+        guard let directory = BlockingHTTP.json(relay.http + "/v1/directory"), let mean = find(directory) else {
+            throw BenchError("no network parameters in \(relay.name)'s directory")
+        }
+        return NetworkParameters.maxDelayMilliseconds(meanDelayMs: Double(mean))
     }
 
     /// The relay's counters from `/metrics`, by sample name with labels.
@@ -401,21 +422,23 @@ final class Slowloris: Attack, @unchecked Sendable {
     }
 }
 
-/// One-hop packets through a link to the target asking for the longest delay: half to a real
-/// next relay (they count against the attacker's share of the delay queue), half to random
-/// next hops (refused before they wait).
+/// One-hop packets through a link to the target asking for the longest delay the network
+/// accepts: half to a real next relay (they count against the attacker's share of the delay
+/// queue), half to random next hops (refused before they wait).
 /// Used by one thread at a time (the attack thread).
 final class DelayQueueFill: Attack, @unchecked Sendable {
     let sender: Sender
     let key: RelayDescriptor.OnionKeyEntry
     let next: Bytes32
+    let delay: UInt32
     let rate: Int
 
-    init(target: RelayDescriptor, next: RelayDescriptor, source: String, rate: Int) throws {
+    init(target: RelayDescriptor, next: RelayDescriptor, delay: UInt32, source: String, rate: Int) throws {
         sender = try Sender(to: target, from: source)
         guard let key = target.onionKeys.first else { throw BenchError("no onion key") }
         self.key = key
         self.next = next.id.rawValue
+        self.delay = delay
         self.rate = rate
     }
 
@@ -426,12 +449,12 @@ final class DelayQueueFill: Attack, @unchecked Sendable {
         try paced(rate: rate, until: end) { count in
             for _ in 0..<count {
                 let relay = sent % 2 == 0 ? next : Bytes32 { rng.fill($0) }
-                let hop = SphinxHop(onionKey: key.key, epoch: key.epoch, command: .forward(to: relay, delayMilliseconds: 60_000, nextEpoch: 0))
+                let hop = SphinxHop(onionKey: key.key, epoch: key.epoch, command: .forward(to: relay, delayMilliseconds: delay, nextEpoch: 0))
                 let packet = try builder.build(path: [hop], body: [], using: &rng)
                 if try sender.send(LinkFrame.sphinx(packet).encoded()) { sent += 1 }
             }
         }
-        return "\(sent) packets asking for 60 s, half to relay b, half to random next hops"
+        return "\(sent) packets asking for \(delay) ms (the most accepted), half to relay b, half to random next hops"
     }
 }
 

@@ -43,6 +43,52 @@ import Testing
         #expect(wire.clientEngines[bob]!.status.dropped["undecryptable"] == nil)
     }
 
+    /// A message of several fragments whose earlier fragments came (and were acknowledged) in
+    /// an earlier batch, and whose store is full when the last one arrives: the whole message
+    /// is kept until the relay hands that fragment over again, then stored once.
+    @Test func aLongMessageTheFullStoreCouldNotTakeIsStoredOnceThereIsRoom() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1) { $0.fetchBatch = 2 }
+        _ = wire.addRelay(2, firstRing: ring) { $0.fetchBatch = 2 }
+        _ = wire.addRelay(3, firstRing: ring) { $0.fetchBatch = 2 }
+        wire.advance(by: .seconds(5))
+        let sources = ["http://10.0.0.1:6691", "http://10.0.0.2:6691"]
+        let alice = try wire.addClientEngine(11, roster: ring.roster, sources: sources)
+        let store = FillableStore()
+        let bob = try wire.addClientEngine(12, roster: ring.roster, sources: sources, store: store)
+        wire.advance(by: .seconds(2))
+        let bobMessenger = wire.clientEngines[bob]!.messenger
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        let invite = try bobMessenger.invite(now: wire.now, rng: &wire.rng)
+        _ = try aliceMessenger.addContact(inviteURI: invite.uri, name: "bob", now: wire.now, rng: &wire.rng)
+        _ = try aliceMessenger.queueText(to: bobMessenger.identity.id, text: "hi", now: wire.now, rng: &wire.rng)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(3))
+
+        store.isFull = true
+        let long = String(repeating: "fragments ", count: 400)
+        _ = try aliceMessenger.queueText(to: bobMessenger.identity.id, text: long, now: wire.now, rng: &wire.rng)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(1))
+        // Alice goes away: no resend of hers can make up for lost fragments.
+        wire.clientEngines[alice] = nil
+        wire.advance(by: .seconds(4))
+        func shown() -> [String] {
+            (wire.clientEvents[bob] ?? []).compactMap { event -> String? in
+                if case let .client(.message(record)) = event { return record.text }
+                return nil
+            }
+        }
+        #expect(shown() == ["hi"])
+        #expect(wire.clientEngines[bob]!.status.dropped["not_stored", default: 0] >= 1)
+
+        store.isFull = false
+        wire.advance(by: .seconds(2))
+        #expect(shown().map(\.count) == [2, long.count] && shown().last == long, "stored once, whole")
+        #expect(wire.clientEngines[bob]!.status.dropped["undecryptable"] == nil)
+        #expect(wire.clientEngines[bob]!.status.dropped["bad_fragment"] == nil)
+    }
+
     @Test func aDirectoryTheTrustedRingDidNotSignIsRefusedAndNothingIsSent() throws {
         var wire = EngineWire()
         _ = wire.addRelay(1)

@@ -133,3 +133,22 @@ final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
     func setState(_ state: MessageRecord.State, cursor: Int64) throws { try store.tick(); try tx.setState(state, cursor: cursor) }
     func markDelivered(_ id: MessageID, to contact: ID) throws -> Bool { try store.tick(); return try tx.markDelivered(id, to: contact) }
 }
+
+/// A store whose disk can be made full: while `isFull`, every write throws
+/// `insufficientStorage` (and commits nothing); reads work.
+final class FillableStore: MessengerStore {
+    let inner = MemoryMessengerStore()
+    private let full = Atomic<Bool>(false)
+
+    var isFull: Bool {
+        get { full.load(ordering: .relaxed) }
+        set { full.store(newValue, ordering: .relaxed) }
+    }
+
+    func write<T>(_ body: (any MessengerTransaction) throws -> T) throws -> T {
+        if isFull { throw MessengerError.insufficientStorage("the disk is full") }
+        return try inner.write(body)
+    }
+
+    func read<T>(_ body: (any MessengerReadTransaction) throws -> T) throws -> T { try inner.read(body) }
+}

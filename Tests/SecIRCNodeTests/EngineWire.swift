@@ -152,7 +152,7 @@ struct EngineWire {
     }
 
     /// A client engine at 10.0.0.`last`:5000 with an in-memory messenger, bootstrapping from `sources`.
-    mutating func addClientEngine(_ last: UInt8, roster: Roster, sources: [String],
+    mutating func addClientEngine(_ last: UInt8, roster: Roster, sources: [String], store: any MessengerStore = MemoryMessengerStore(),
                                   tune: (inout ClientEngine.Configuration) -> Void = { _ in }) throws -> SocketAddress {
         let address = Self.address(last, port: 5000)
         var configuration = ClientEngine.Configuration(roster: roster, bootstrapURLs: sources)
@@ -160,7 +160,7 @@ struct EngineWire {
         configuration.delayFactor = 0
         configuration.pollInterval = .milliseconds(500)
         tune(&configuration)
-        let messenger = try Messenger(store: MemoryMessengerStore(), displayName: "c\(last)",
+        let messenger = try Messenger(store: store, displayName: "c\(last)",
                                       retry: RetrySchedule(initialMs: 2_000, maximumMs: 8_000), rng: &rng)
         var engine = ClientEngine(configuration: configuration, messenger: messenger, now: now, rng: &rng)
         var effects = NodeEffects<ClientEngine.Event>()

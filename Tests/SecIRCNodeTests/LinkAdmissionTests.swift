@@ -123,6 +123,28 @@ struct AdmissionHarness {
         #expect(h.exchange(&again) == 1, "the host may link again once its handshakes are gone")
     }
 
+    /// Initiations with a good mac1 (anyone can compute it from the relay's public key) and
+    /// garbage after it cost a key agreement each: they spend the host's rate, so after its
+    /// burst the rest are refused before any X25519.
+    @Test func garbageAfterAGoodMAC1SpendsTheHostsRate() {
+        var h = AdmissionHarness()
+        var attacker = h.node("10.0.0.66")
+        let macKey = LinkMAC.mac1Key(responderStatic: h.relayPeer.linkKey)
+        for _ in 0..<200 {
+            var bytes = h.initiation(from: &attacker)
+            attacker.links.reset(h.relayPeer.id)
+            let mac1 = LinkInitiation.mac1Offset(.nk)
+            bytes[mac1 - 1] ^= 0xFF // the encrypted timestamp's tag
+            bytes.replaceSubrange(mac1..<(mac1 + 16), with: LinkMAC.mac1(bytes[..<mac1], key: macKey))
+            #expect(h.deliver(bytes, from: attacker).allSatisfy { LinkPacket.messageType(of: $0) == .cookieReply })
+        }
+        let failed = h.relay.counters.dropped[.decryptFailed, default: 0]
+        #expect(failed == 20, "key agreement ran until half the burst; then cookies were demanded (\(failed))")
+        #expect(h.relay.counters.dropped[.needsCookie] == 180)
+        var alice = h.node("10.0.0.9")
+        #expect(h.exchange(&alice) == 1, "another host is unaffected")
+    }
+
     /// A host that completes its handshakes is held to its rate: cookies once half its burst is
     /// spent (only for that host), then refusals until its budget refills.
     @Test func cookiesAreDemandedPerHostThenTheRateRefuses() {

@@ -59,8 +59,8 @@ import Testing
 
     /// Restarts the relay at `address` from `keys` and `directory` (nil: as before files).
     static func restart(_ wire: inout EngineWire, _ address: SocketAddress, configuration: RelayEngine.Configuration,
-                        keys: OnionKeyRing.Saved?, directory: SignedDocument?) throws {
-        var engine = RelayEngine(configuration: configuration, savedKeys: keys, now: wire.now, rng: &wire.rng)
+                        keys: OnionKeyRing.Saved?, directory: SignedDocument?, tags: [UInt32: [ReplayFilter.Tag]] = [:]) throws {
+        var engine = RelayEngine(configuration: configuration, savedKeys: keys, savedTags: tags, now: wire.now, rng: &wire.rng)
         if let directory { try engine.restore(signedDirectory: directory, now: wire.now) }
         var effects = NodeEffects<RelayEngine.Event>()
         engine.start(now: wire.now, rng: &wire.rng, effects: &effects)
@@ -97,6 +97,34 @@ import Testing
         try Self.restart(&wire, relay, configuration: configuration, keys: nil, directory: nil)
         for packet in packets { wire.send(.sphinx(packet), from: client, to: relay) }
         #expect(wire.relays[relay]!.counters.sphinxRejects[.unknownEpoch] == 2)
+    }
+
+    /// The replay tags the relay saved (one event per turn that recorded any) come back with
+    /// its keys: a packet peeled before the restart is a replay after it; without them it would
+    /// peel twice.
+    @Test func aPacketPeeledBeforeARestartIsAReplayAfterIt() throws {
+        var wire = EngineWire()
+        let configuration = wire.addRelay(1) { $0.savesReplayTags = true }
+        let relay = EngineWire.address(1)
+        let client = wire.addClient(9)
+        let packet = try RelayEngineTests.packet(for: wire.relays[relay]!, command: .drop, rng: &wire.rng)
+        wire.send(.sphinx(packet), from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.coverDropped == 1)
+        let saved = try #require(Self.lastSavedKeys(wire.events))
+        var tags: [UInt32: [ReplayFilter.Tag]] = [:]
+        for case let .saveReplayTags(records) in wire.events {
+            for record in records { tags[record.epoch, default: []].append(record.tag) }
+        }
+        #expect(tags.values.map(\.count).reduce(0, +) == 1)
+
+        try Self.restart(&wire, relay, configuration: configuration, keys: saved, directory: nil, tags: tags)
+        wire.send(.sphinx(packet), from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.sphinxRejects[.replay] == 1)
+        #expect(wire.relays[relay]!.counters.coverDropped == 0)
+
+        try Self.restart(&wire, relay, configuration: configuration, keys: saved, directory: nil)
+        wire.send(.sphinx(packet), from: client, to: relay)
+        #expect(wire.relays[relay]!.counters.coverDropped == 1, "without the tags the same packet peels again")
     }
 
     @Test func aRestartedFirstRingContinuesItsSerialAndChain() throws {

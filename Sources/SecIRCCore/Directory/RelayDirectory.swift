@@ -57,6 +57,16 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
         self.meanDelayMs = meanDelayMs
     }
 
+    /// The longest per-hop delay a relay accepts: 20 means μ (an honest Exp(1/μ) draw exceeds it
+    /// with probability e^-20), at least 1 s, at most 60 s. Senders cap their draws at it. A
+    /// packet asking for more would only hold a place in the relay's delay queue.
+    public var maxDelayMilliseconds: UInt32 { Self.maxDelayMilliseconds(meanDelayMs: Double(meanDelayMs)) }
+
+    /// `maxDelayMilliseconds` for a mean of `meanDelayMs`.
+    public static func maxDelayMilliseconds(meanDelayMs: Double) -> UInt32 {
+        UInt32(min(60_000, max(1_000, (20 * meanDelayMs).rounded(.up))))
+    }
+
     enum CodingKeys: String, CodingKey {
         case packetSize = "packet_size"
         case maxHops = "max_hops"

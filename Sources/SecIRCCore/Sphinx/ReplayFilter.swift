@@ -11,13 +11,21 @@
 /// sender cannot aim tags at one bucket.
 public struct ReplayFilter: Sendable {
     /// A replay tag (the first 8 of its 16 bytes).
-    public struct Tag: Hashable, Sendable {
+    public struct Tag: Hashable, Sendable, CustomStringConvertible {
         var value: UInt64
         /// The first bytes of `bytes` (at least 8).
         public init(_ bytes: UnsafeRawBufferPointer) {
             precondition(bytes.count >= 8, "a replay tag is at least 8 bytes")
             value = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
         }
+
+        /// A tag as saved (`rawValue`).
+        public init(rawValue: UInt64) { value = rawValue }
+
+        /// The 8 bytes as one integer (memory order), what a relay saves.
+        public var rawValue: UInt64 { value }
+
+        public var description: String { String(value, radix: 16) }
     }
 
     /// What `insert` found.

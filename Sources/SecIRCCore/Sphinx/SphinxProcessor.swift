@@ -55,6 +55,10 @@ public struct SphinxProcessor: Sendable {
     public let replayCapacity: Int
     private var keys: [UInt32: OnionKey] = [:]
     private var filters: [UInt32: ReplayFilter] = [:]
+    /// Tags recorded since the last `takeNewTags()`, when `recordsNewTags` (a relay saves them).
+    private var newTags: [(epoch: UInt32, tag: ReplayFilter.Tag)] = []
+    /// Whether recorded tags are kept for `takeNewTags()`.
+    public var recordsNewTags = false
 
     public init(geometry: PacketGeometry = .standard, replayCapacity: Int = ReplayFilter.defaultCapacity) {
         self.geometry = geometry
@@ -71,6 +75,23 @@ public struct SphinxProcessor: Sendable {
     public mutating func remove(epoch: UInt32) {
         keys[epoch] = nil
         filters[epoch] = nil
+    }
+
+    /// The tags recorded since the last call (only when `recordsNewTags`), oldest first.
+    public mutating func takeNewTags() -> [(epoch: UInt32, tag: ReplayFilter.Tag)] {
+        guard !newTags.isEmpty else { return [] }
+        defer { newTags.removeAll(keepingCapacity: true) }
+        return newTags
+    }
+
+    /// Records `tags` under `epoch` (an accepted one) as seen: what a relay saved before a
+    /// restart. Returns how many were taken (not beyond the filter's capacity).
+    @discardableResult
+    public mutating func restoreTags(_ tags: [ReplayFilter.Tag], epoch: UInt32) -> Int {
+        guard filters[epoch] != nil else { return 0 }
+        var taken = 0
+        for tag in tags where filters[epoch]!.insert(tag) == .recorded { taken += 1 }
+        return taken
     }
 
     /// Replay tags recorded under `epoch` (0 for an epoch not accepted).
@@ -121,7 +142,7 @@ public struct SphinxProcessor: Sendable {
 
             let tag = ReplayFilter.Tag(UnsafeRawBufferPointer(rebasing: keysView[SphinxHopKeys.replayTagRange]))
             switch filters[epoch, default: ReplayFilter(capacity: replayCapacity)].insert(tag) {
-            case .recorded: break
+            case .recorded: if recordsNewTags { newTags.append((epoch, tag)) }
             case .replay: return .reject(.replay)
             case .full: return .reject(.replayFilterFull)
             }

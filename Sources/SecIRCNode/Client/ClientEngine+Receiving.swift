@@ -24,17 +24,25 @@ extension ClientEngine {
             return .taken
         }
         let message: [UInt8]
-        do {
-            guard let complete = try reassembler.add(fragment, now: now) else { return .taken }
-            message = complete
-        } catch {
-            status.drop("bad_fragment")
-            return .taken
+        if let held = unstored[fragment.transferID] {
+            message = held
+        } else {
+            do {
+                guard let complete = try reassembler.add(fragment, now: now) else { return .taken }
+                message = complete
+            } catch {
+                status.drop("bad_fragment")
+                return .taken
+            }
         }
         let received = messenger.receive(message, now: now)
         if received.notStored {
             status.drop("not_stored")
+            if fragment.count > 1 { holdUnstored(message, transfer: fragment.transferID) }
             return received.storeFull ? .storeFull : .notStored
+        }
+        if unstored.removeValue(forKey: fragment.transferID) != nil {
+            unstoredOrder.removeAll { $0 == fragment.transferID }
         }
         if received.dropped != nil { status.drop("undecryptable") }
         for event in received.events { effects.events.append(.client(event)) }
@@ -47,5 +55,18 @@ extension ClientEngine {
             status.drop("receipt_failed")
         }
         return .taken
+    }
+
+    /// Keeps a whole message the store could not take until the relay hands its last fragment
+    /// over again (the fragments before it were acknowledged and are gone from the relay).
+    private mutating func holdUnstored(_ message: [UInt8], transfer: MessageID) {
+        if unstored[transfer] == nil {
+            unstoredOrder.append(transfer)
+            if unstoredOrder.count > Self.maxUnstored {
+                unstored[unstoredOrder.removeFirst()] = nil
+                status.drop("unstored_evicted")
+            }
+        }
+        unstored[transfer] = message
     }
 }

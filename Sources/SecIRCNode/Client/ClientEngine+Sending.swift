@@ -79,8 +79,9 @@ extension ClientEngine {
         let path = PathSelector.path(to: last, relays: held.descriptors, length: configuration.pathLength,
                                      avoiding: downRelays, rng: &rng)
         let meanDelay = Double(tracker.held?.directory.network.meanDelayMs ?? 0) * configuration.delayFactor
+        let maxDelay = tracker.held?.directory.network.maxDelayMilliseconds ?? 60_000
         let packet = try PathSelector.packet(path: path, mailbox: mailbox.mailboxID, body: body, meanDelayMs: meanDelay,
-                                             now: now, rng: &rng)
+                                             maxDelayMs: maxDelay, now: now, rng: &rng)
         return (packet, path[0])
     }
 

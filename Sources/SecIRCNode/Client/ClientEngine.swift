@@ -103,6 +103,13 @@ public struct ClientEngine: NodeEngine {
     var links: LinkManager
     var tracker: DirectoryTracker
     var reassembler = Reassembler()
+    /// Whole messages of several fragments that the store could not take, by transfer: their
+    /// earlier fragments were acknowledged, so only this copy is left. Tried again when the
+    /// relay hands over the held-back fragment again (at most `maxUnstored`, oldest dropped
+    /// and counted `unstored_evicted`).
+    var unstored: [MessageID: [UInt8]] = [:]
+    var unstoredOrder: [MessageID] = []
+    static var maxUnstored: Int { 64 }
     /// In-progress fetches by mailbox ID.
     var fetches: [Bytes32: MailboxFetch] = [:]
     /// Per mailbox: the highest sequence stored since the last fetch, acknowledged by the next.

@@ -42,23 +42,26 @@ public enum PathSelector {
     }
 
     /// A Sphinx packet along `path` delivering `body` to `mailbox` at the path's last relay.
+    /// Per-hop delays are drawn from Exp(1/`meanDelayMs`), capped at `maxDelayMs` (the
+    /// network's `NetworkParameters.maxDelayMilliseconds`: what relays accept).
     public static func packet(path: [RelayDescriptor], mailbox: Bytes32, body: [UInt8], meanDelayMs: Double,
-                              now: UnixTime, rng: inout some RandomSource) throws -> [UInt8] {
+                              maxDelayMs: UInt32 = 60_000, now: UnixTime, rng: inout some RandomSource) throws -> [UInt8] {
         var hops: [SphinxHop] = []
         for (i, relay) in path.enumerated() {
             guard let entry = onionKey(of: relay, now: now) else { throw PathError.unknownRelay(relay.id) }
             let command: RoutingCommand = i == path.count - 1
                 ? .deliver(to: mailbox)
-                : .forward(to: path[i + 1].id.rawValue, delayMilliseconds: exponential(mean: meanDelayMs, rng: &rng), nextEpoch: 0)
+                : .forward(to: path[i + 1].id.rawValue, delayMilliseconds: exponential(mean: meanDelayMs, cap: maxDelayMs, rng: &rng),
+                           nextEpoch: 0)
             hops.append(SphinxHop(onionKey: entry.key, epoch: entry.epoch, command: command))
         }
         return try SphinxPacketBuilder().build(path: hops, body: body, using: &rng)
     }
 
-    /// A delay in milliseconds from Exp(1/mean), capped at 60 s (what relays accept).
-    static func exponential(mean: Double, rng: inout some RandomSource) -> UInt32 {
+    /// A delay in milliseconds from Exp(1/mean), capped at `cap` (what relays accept).
+    static func exponential(mean: Double, cap: UInt32 = 60_000, rng: inout some RandomSource) -> UInt32 {
         guard mean > 0 else { return 0 }
         let u = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &rng)
-        return UInt32(min(-log(u) * mean, 60_000))
+        return UInt32(min(-log(u) * mean, Double(cap)))
     }
 }

@@ -11,12 +11,15 @@ public import SecIRCTransport
 ///   host's address cannot spend the rest; once all is spent they are dropped;
 /// - at most `unconfirmedPerSource` handshakes answered but not yet confirmed;
 /// - at most `sessionsPerSource` confirmed sessions.
-/// An entry is made only when a handshake is answered (forged or garbage initiations make
-/// none) and is forgotten once its budget is whole again and it holds no session. At most
-/// `maxSources` entries exist; past that, new sources are refused until some are forgotten.
+/// Key agreement spends rate whether or not the handshake is answered (an initiation with a
+/// good mac1 and garbage after it still costs the source); initiations that fail before it
+/// (length, mac1, cookie) cost nothing. An entry is forgotten once its budget is whole again
+/// and it holds nothing (swept at most once a second, from `sweep`). At most `maxSources`
+/// entries exist; past that, new sources are refused until some are forgotten.
 ///
-/// The known relays' addresses (`exempt`) are outside the per-source budgets; the global
-/// under-load rule (cookies above a rate) still applies to them.
+/// Every source is held to its rate, relays too (a relay makes a handshake per peer every two
+/// minutes or so). Only sessions made with a known relay's key are outside the unconfirmed
+/// and session budgets and may use the room kept for relays.
 public struct HandshakeAdmission: Sendable {
     public struct Limits: Sendable, Hashable {
         /// Handshakes answered per second per source, on average.
@@ -47,7 +50,8 @@ public struct HandshakeAdmission: Sendable {
     }
 
     public let limits: Limits
-    /// The known relays' link addresses (outside the per-source budgets).
+    /// The known relays' link addresses: they may use the room kept for relays (whether a
+    /// session is a relay's is decided by its key once it is made).
     public var exempt: Set<SocketAddress> = []
     private(set) var entries: [HostPrefix: Entry] = [:]
     private var lastSweep: UnixTime?
@@ -61,13 +65,12 @@ public struct HandshakeAdmission: Sendable {
     /// Sources tracked now.
     public var sourceCount: Int { entries.count }
 
-    /// Whether `address` is outside the per-source budgets.
+    /// Whether `address` is a known relay's.
     public func isExempt(_ address: SocketAddress) -> Bool { exempt.contains(address) }
 
-    /// The verdict for an initiation from `address` at `now`; changes nothing (a refused or
-    /// failed handshake costs its source nothing).
+    /// The verdict for an initiation from `address` at `now`; changes nothing (an initiation
+    /// that fails before key agreement costs its source nothing).
     public mutating func check(_ address: SocketAddress, now: UnixTime) -> Verdict {
-        guard !exempt.contains(address) else { return .admit(requireCookie: false) }
         guard let entry = entries[address.hostPrefix] else {
             if entries.count >= limits.maxSources {
                 sweep(now: now)
@@ -83,20 +86,25 @@ public struct HandshakeAdmission: Sendable {
         return .admit(requireCookie: debt * 2 >= Int64(limits.burst) * interval)
     }
 
-    /// A handshake from `address` was answered: spends budget and counts it as unconfirmed.
-    /// Returns the source to record with the session (nil for an exempt address).
-    mutating func answered(_ address: SocketAddress, now: UnixTime) -> HostPrefix? {
-        guard !exempt.contains(address) else { return nil }
+    /// Key agreement ran for an initiation from `address` (answered or not): spends one
+    /// handshake of its rate.
+    mutating func spend(_ address: SocketAddress, now: UnixTime) {
         let key = address.hostPrefix
         var entry = entries[key] ?? Entry(tat: now)
         entry.tat = UnixTime(nanoseconds: max(entry.tat.nanoseconds, now.nanoseconds) + interval)
-        entry.unconfirmed += 1
         entries[key] = entry
+    }
+
+    /// A handshake from `address` was answered (its rate already spent): counts it as
+    /// unconfirmed. Returns the source to record with the session.
+    mutating func answered(_ address: SocketAddress) -> HostPrefix {
+        let key = address.hostPrefix
+        entries[key, default: Entry(tat: UnixTime(nanoseconds: 0))].unconfirmed += 1
         return key
     }
 
-    /// An unconfirmed handshake of `source` was confirmed (`kept`: it became a session) or
-    /// dropped.
+    /// An unconfirmed handshake of `source` was confirmed (`kept`: it became a session counted
+    /// against the source) or dropped.
     mutating func confirmed(_ source: HostPrefix, kept: Bool) {
         guard entries[source] != nil else { return }
         entries[source]!.unconfirmed -= 1
@@ -115,7 +123,7 @@ public struct HandshakeAdmission: Sendable {
     }
 
     /// Forgets sources whose budget is whole and that hold nothing; at most once a second.
-    private mutating func sweep(now: UnixTime) {
+    mutating func sweep(now: UnixTime) {
         if let last = lastSweep, now.duration(since: last) < .seconds(1), now >= last { return }
         lastSweep = now
         entries = entries.filter { _, entry in entry.tat > now || entry.unconfirmed > 0 || entry.sessions > 0 }

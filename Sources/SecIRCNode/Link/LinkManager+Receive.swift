@@ -130,12 +130,14 @@ extension LinkManager {
             || unconfirmed.count * 4 >= configuration.maxUnconfirmed * 3
         switch responder!.receive(bytes, source: address.bytes, underLoad: underLoad, now: now, rng: &rng) {
         case let .established(link, send: response):
+            admission.spend(address, now: now)
             guard sessions[link.localIndex] == nil, unconfirmed[link.localIndex] == nil else {
                 return counters.count(.unknownIndex)
             }
             let peer = link.remoteStatic.flatMap { peerByKey[$0] }
             let confirmBy = now.adding(configuration.unconfirmedLifetime)
-            let source = admission.answered(address, now: now)
+            // A known relay's key is outside the unconfirmed and session budgets.
+            let source = peer == nil ? admission.answered(address) : nil
             unconfirmed[link.localIndex] = Session(link: link, address: address, peer: peer, source: source,
                                                    confirmBy: confirmBy)
             expiries.insert(link.localIndex, at: confirmBy)
@@ -146,6 +148,17 @@ extension LinkManager {
             out.append(Datagram(reply, to: address))
         case let .drop(reason):
             counters.count(reason)
+            if Self.failedAfterKeyAgreement(reason, length: bytes.count) { admission.spend(address, now: now) }
+        }
+    }
+
+    /// Whether the responder ran X25519 before dropping an initiation of `length` bytes for
+    /// `reason` (the length, mac1, cookie and replayed-ephemeral checks come before it).
+    static func failedAfterKeyAgreement(_ reason: LinkDropReason, length: Int) -> Bool {
+        switch reason {
+        case .decryptFailed, .unknownPeer, .replayedTimestamp: true
+        case .malformed: length == LinkWireFormat.initiationIKLength || length == LinkWireFormat.initiationNKLength
+        default: false
         }
     }
 

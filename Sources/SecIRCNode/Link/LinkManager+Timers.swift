@@ -35,6 +35,9 @@ extension LinkManager {
                 initiate(id, now: now, force: false, rng: &rng, out: &out)
             }
         }
+        // Hosts whose budgets are whole again and that hold nothing are forgotten (at most once a
+        // second), so the table does not sit full of stale entries.
+        if responder != nil { admission.sweep(now: now) }
         while let (_, index) = expiries.popDue(now: now) {
             if let confirmBy = unconfirmed[index]?.confirmBy, confirmBy <= now {
                 let session = unconfirmed.removeValue(forKey: index)!

@@ -33,7 +33,9 @@ extension RelayEngine {
         if case .reject = result {} else { rotateIfReplayFilterFilling(now: now, rng: &rng, effects: &effects) }
         switch result {
         case let .forward(relay, delay):
-            guard delay <= configuration.maxDelayMilliseconds else { return count(.delayTooLong) }
+            guard delay <= min(configuration.maxDelayMilliseconds, configuration.network.maxDelayMilliseconds) else {
+                return count(.delayTooLong)
+            }
             if delay == 0 {
                 return forward(packet, to: relay, from: link, now: now, rng: &rng, effects: &effects)
             }

@@ -38,9 +38,13 @@ public struct RelayEngine: NodeEngine {
         /// key rotates early once its tags reach half of it (a quarter more if a previous key is
         /// still in its grace window), so it is never full.
         public var replayCapacity = ReplayFilter.defaultCapacity
+        /// Emit ``Event/saveReplayTags(_:)`` for every recorded tag (a relay process saves them;
+        /// the simulator and tests need not).
+        public var savesReplayTags = false
         public var fetchBatch = 32
         /// Longest per-hop delay a packet may ask for; longer ones are dropped (an attacker could
-        /// otherwise fill the bounded delay queue with packets that never leave).
+        /// otherwise hold places in the bounded delay queue). The network's
+        /// `NetworkParameters.maxDelayMilliseconds` (20 means, at least 1 s) applies as well.
         public var maxDelayMilliseconds: UInt32 = 60_000
         /// The link layer's limits (sessions, handshake queues, cookies under load).
         public var links: LinkManager.Configuration
@@ -103,6 +107,12 @@ public struct RelayEngine: NodeEngine {
         /// First ring: save the directory just signed, before it is served, so a restart
         /// continues its serial and chain (``restore(signedDirectory:now:)``).
         case saveDirectory(SignedDocument)
+        /// Replay tags just recorded (`Configuration.savesReplayTags`): the process appends
+        /// them to the epoch's file before the turn's datagrams leave, so a packet peeled
+        /// before a restart is still a replay after it.
+        case saveReplayTags([(epoch: UInt32, tag: ReplayFilter.Tag)])
+        /// An epoch was retired: its saved replay tags can go.
+        case forgetReplayTags(epoch: UInt32)
     }
 
     public let configuration: Configuration
@@ -136,7 +146,9 @@ public struct RelayEngine: NodeEngine {
 
     /// A relay with fresh onion keys, or with `savedKeys` (what its last ``Event/saveOnionKeys(_:)``
     /// said) after a restart: packets built against the keys it published still peel.
-    public init(configuration: Configuration, savedKeys: OnionKeyRing.Saved? = nil, now: UnixTime, rng: inout some RandomSource) {
+    /// `savedTags`: the replay tags saved for the restored epochs (``Event/saveReplayTags(_:)``).
+    public init(configuration: Configuration, savedKeys: OnionKeyRing.Saved? = nil,
+                savedTags: [UInt32: [ReplayFilter.Tag]] = [:], now: UnixTime, rng: inout some RandomSource) {
         self.configuration = configuration
         links = LinkManager(configuration: configuration.links, now: now, rng: &rng)
         if let savedKeys {
@@ -146,6 +158,8 @@ public struct RelayEngine: NodeEngine {
         }
         sphinx = SphinxProcessor(replayCapacity: configuration.replayCapacity)
         for key in keys.acceptedKeys { sphinx.install(key) }
+        for (epoch, tags) in savedTags { sphinx.restoreTags(tags, epoch: epoch) }
+        sphinx.recordsNewTags = configuration.savesReplayTags
         delays = DelayQueue(capacity: configuration.delayQueueCapacity)
         // Sequence numbers never reused across restarts: start from the time in microseconds.
         mailboxes = MailboxStore(limits: configuration.mailbox, firstSequence: UInt64(max(now.nanoseconds / 1000, 1)))
@@ -191,6 +205,10 @@ public struct RelayEngine: NodeEngine {
         let before = effects.datagrams.count
         body(&self, &effects)
         own.datagramsSent += effects.datagrams.count - before
+        if configuration.savesReplayTags {
+            let tags = sphinx.takeNewTags()
+            if !tags.isEmpty { effects.events.append(.saveReplayTags(tags)) }
+        }
     }
 
     public mutating func receive(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout some RandomSource,
@@ -311,7 +329,10 @@ public struct RelayEngine: NodeEngine {
     mutating func applyKeyChange(installed: [OnionKey], retired: [UInt32], now: UnixTime, effects: inout NodeEffects<Event>) {
         guard !installed.isEmpty || !retired.isEmpty else { return }
         effects.events.append(.saveOnionKeys(keys.saved))
-        for epoch in retired { sphinx.remove(epoch: epoch) }
+        for epoch in retired {
+            sphinx.remove(epoch: epoch)
+            if configuration.savesReplayTags { effects.events.append(.forgetReplayTags(epoch: epoch)) }
+        }
         for key in installed { sphinx.install(key) }
         guard !installed.isEmpty else { return }
         own.keyRotations += installed.count
