@@ -220,7 +220,8 @@ struct AttackBench: ParsableCommand {
                 return object.values.lazy.compactMap(find).first
             }
             if let array = value as? [Any] { return array.lazy.compactMap(find).first }
-            if let text = value as? String, text.hasPrefix("{"), let data = text.data(using: .utf8),
+            // A signed document's body is base64 of the JSON that was signed.
+            if let text = value as? String, let data = Data(base64Encoded: text),
                let object = try? JSONSerialization.jsonObject(with: data) {
                 return find(object)
             }
