@@ -3,20 +3,26 @@ import SecIRCCrypto
 
 extension Messenger {
     /// Decrypts and stores one reassembled session message, in one transaction. Duplicates are
-    /// acknowledged again but stored and announced once. Never throws: what cannot be used is
-    /// dropped with a reason (and changes nothing).
+    /// stored and announced once, and acknowledged again once at most (``DuplicateReceipts``).
+    /// Never throws: what cannot be used is dropped with a reason (and changes nothing).
     public func receive(_ bytes: [UInt8], now: UnixTime) -> Received {
         let message: SessionMessage
         do { message = try SessionMessage.decode(bytes) } catch { return Received(dropped: "malformed session message: \(error)") }
         do {
-            return try store.write { tx in try receive(tx, message, now: now) }
+            var duplicate: MessageID?
+            var result = try store.write { tx in try receive(tx, message, now: now, duplicate: &duplicate) }
+            // Decided once the transaction committed: a failed one is handed over again.
+            if let duplicate, !duplicateReceipts.withLock({ $0.admits(duplicate) }) { result.receipt = nil }
+            return result
         } catch {
             if case .insufficientStorage = error as? MessengerError { return Received(dropped: "\(error)", notStored: true, storeFull: true) }
             return Received(dropped: "\(error)", notStored: true)
         }
     }
 
-    private func receive(_ tx: any MessengerTransaction, _ message: SessionMessage, now: UnixTime) throws -> Received {
+    /// `duplicate`: set to the ID of a message received before (acknowledged again only once).
+    private func receive(_ tx: any MessengerTransaction, _ message: SessionMessage, now: UnixTime,
+                         duplicate: inout MessageID?) throws -> Received {
         var result = Received()
         let senderID = message.sender.id
         var contact = try tx.contact(id: senderID)
@@ -44,6 +50,7 @@ extension Messenger {
             if let contact, try tx.hasReceived(message.messageID, from: contact.id) {
                 result.receipt = (contact.id, [message.messageID])
                 result.dropped = nil
+                duplicate = message.messageID
             } else if result.dropped == nil {
                 result.dropped = "undecryptable message"
             }
@@ -68,7 +75,10 @@ extension Messenger {
             }
         default:
             result.receipt = (contact.id, [envelope.id])
-            guard try !tx.hasReceived(envelope.id, from: contact.id) else { break }
+            guard try !tx.hasReceived(envelope.id, from: contact.id) else {
+                duplicate = envelope.id
+                break
+            }
             if envelope.kind == .cardUpdate {
                 // The contact's new mailboxes, signed by its identity, for the agreement key in use.
                 guard let card = try? ContactCard.decode(envelope.body), card.identityKey == contact.identityKey,

@@ -30,6 +30,9 @@ public final class Messenger: Sendable {
     /// A copy of the store's mailbox keys (read on every turn of the network loop). Lock order:
     /// this lock, then the store's; never call `mailboxes` inside a store transaction.
     let mailboxKeys: Mutex<[MailboxKey]>
+    /// Duplicates already acknowledged once (see ``DuplicateReceipts``). Taken outside store
+    /// transactions only.
+    let duplicateReceipts = Mutex(DuplicateReceipts())
 
     /// Opens the messenger over `store`, making the identity with `rng` on first use.
     public init(store: any MessengerStore, displayName: String, retry: RetrySchedule,
