@@ -27,7 +27,7 @@ public struct LinkResponder: Sendable {
     private let cookieKey: SymmetricKey
     private var cookieSecret: LinkCookieSecret
     public private(set) var timestamps: LinkTimestampTable
-    private var recentEphemerals: LinkRecentSet
+    private var recentEphemerals: RecentSet<Bytes32>
 
     /// A responder for `localStatic`; draws its first cookie secret from `rng` at `now`.
     public init(localStatic: AgreementPrivateKey, allowedInitiators: Set<AgreementPublicKey>? = nil,
@@ -41,7 +41,7 @@ public struct LinkResponder: Sendable {
         cookieKey = LinkMAC.cookieKey(responderStatic: localStatic.publicKey)
         cookieSecret = LinkCookieSecret(now: now, rng: &rng)
         timestamps = LinkTimestampTable(capacity: limits.timestampTableCapacity)
-        recentEphemerals = LinkRecentSet(capacity: limits.recentEphemeralCapacity)
+        recentEphemerals = RecentSet(capacity: limits.recentEphemeralCapacity)
     }
 
     /// The cookie this responder currently gives `source` (what a valid mac2 is keyed with).

@@ -9,23 +9,10 @@ import SecIRCCore
 /// In memory and bounded (`capacity` message IDs, the oldest forgotten first); a forgotten ID,
 /// or one seen before a restart, gets one more receipt.
 struct DuplicateReceipts: Sendable {
-    let capacity: Int
-    private var acknowledged: Set<MessageID> = []
-    private var order: [MessageID] = []
-    private var next = 0
+    private var acknowledged: RecentSet<MessageID>
 
-    init(capacity: Int = 65_536) { self.capacity = max(1, capacity) }
+    init(capacity: Int = 65_536) { acknowledged = RecentSet(capacity: capacity) }
 
     /// Whether a duplicate of `id` is to be acknowledged: true the first time for each ID.
-    mutating func admits(_ id: MessageID) -> Bool {
-        guard acknowledged.insert(id).inserted else { return false }
-        if order.count < capacity {
-            order.append(id)
-        } else {
-            acknowledged.remove(order[next])
-            order[next] = id
-            next = (next + 1) % capacity
-        }
-        return true
-    }
+    mutating func admits(_ id: MessageID) -> Bool { acknowledged.insert(id) }
 }
