@@ -138,7 +138,7 @@ let package = Package(
             name: "SecIRCClientTests",
             dependencies: [
                 "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode", "SecIRCAPI",
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim"], swiftSettings: swiftSettings),

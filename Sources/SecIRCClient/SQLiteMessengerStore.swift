@@ -135,12 +135,20 @@ public final class SQLiteMessengerStore: MessengerStore {
     }
 
     /// A database failure as a `ClientError`: `insufficientStorage` when SQLite found the disk
-    /// full (`SQLITE_FULL`: the write was rolled back, and can succeed once there is room),
-    /// `storage` otherwise.
+    /// full (`SQLITE_FULL`: the write was rolled back, and can succeed once there is room) or a
+    /// write, sync or resize of its files failed (how a full disk shows while the journal or
+    /// the shared memory grows; treated as full, so mail is held on the relay rather than given
+    /// up on), `storage` otherwise.
     static func databaseError(_ error: any Error) -> ClientError {
-        if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
-            return .insufficientStorage("database: the disk is full")
+        if let error = error as? DatabaseError, isOutOfSpace(error) {
+            return .insufficientStorage("database: the disk is full (\(error.extendedResultCode))")
         }
         return .storage("database: \(error)")
+    }
+
+    static func isOutOfSpace(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_FULL
+            || [ResultCode.SQLITE_IOERR_WRITE, .SQLITE_IOERR_FSYNC, .SQLITE_IOERR_TRUNCATE, .SQLITE_IOERR_SHMSIZE]
+                .contains(error.extendedResultCode)
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import GRDB
 @testable import SecIRCClient
 import SecIRCConfig
 import SecIRCCore
@@ -96,5 +97,17 @@ import Testing
         #expect(again.dropped == nil)
         let texts = try carol.messages(with: daveID, before: nil, limit: 10).messages.map(\.text)
         #expect(texts.filter { $0 == "while full" }.count == 1)
+    }
+
+    /// A full disk does not always show as SQLITE_FULL: a failed write, sync or resize of the
+    /// database's files counts as full too (mail is then held on the relay, never given up on);
+    /// other failures are storage errors.
+    @Test(arguments: [
+        (ResultCode.SQLITE_FULL, true), (.SQLITE_IOERR_WRITE, true), (.SQLITE_IOERR_FSYNC, true),
+        (.SQLITE_IOERR_TRUNCATE, true), (.SQLITE_CORRUPT, false), (.SQLITE_BUSY, false), (.SQLITE_IOERR_READ, false),
+    ])
+    func whatCountsAsAFullDisk(code: ResultCode, full: Bool) {
+        let error = SQLiteMessengerStore.databaseError(DatabaseError(resultCode: code))
+        if case .insufficientStorage = error { #expect(full) } else { #expect(!full, "\(code) is a full disk") }
     }
 }
