@@ -64,10 +64,17 @@ enum Processes {
 func eventually(_ what: String, within seconds: Double = 60, interval: Duration = .milliseconds(50),
                 _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+    var lastError: (any Error)?
     while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
+        do {
+            if try await condition() { return }
+            lastError = nil
+        } catch {
+            lastError = error // e.g. not listening yet; said if it is still so at the deadline
+        }
         try await Task.sleep(for: interval)
     }
-    Issue.record("timed out waiting for \(what)")
+    let detail = lastError.map { " (last error: \($0))" } ?? ""
+    Issue.record("timed out waiting for \(what)\(detail)")
     throw CancellationError()
 }
