@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -289,15 +290,23 @@ struct LiveServerTests {
         #expect(throws: HTTPServerError.alreadyStarted) { try first.start() }
     }
 
-    @Test("IPv6 loopback")
+    /// Whether a socket can be bound on `::1` here (skipped, and said so, where it cannot).
+    static let ipv6LoopbackAvailable: Bool = {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
+    }()
+
+    @Test("IPv6 loopback", .enabled(if: ipv6LoopbackAvailable, "the kernel has no IPv6 loopback"))
     func ipv6() throws {
         let server = HTTPServer(configuration: HTTPServerConfiguration(host: "::1", port: 0), router: Self.makeRouter())
-        do {
-            try server.start()
-        } catch {
-            if case .bindFailed = error { return } // no IPv6 on this host
-            throw error
-        }
+        try server.start()
         defer { server.stop() }
         #expect(server.boundPort != 0)
         let connection = try RawHTTPConnection(port: server.boundPort, host: "::1")
