@@ -139,6 +139,21 @@ struct DirectoryFixture {
         #expect(accepted == valid)
     }
 
+    /// One member's signature entry pasted twice (not signed twice: `sign` would replace it)
+    /// still counts once, whether it reaches the verifier as a value or as JSON.
+    @Test func aPastedSignatureEntryCountsOnce() throws {
+        var f = DirectoryFixture()
+        var document = f.sign(try f.directory(), by: [0])
+        document.signatures.append(document.signatures[0])
+        #expect(document.signatures.count == 2)
+        #expect(throws: DirectoryError.insufficientSignatures(valid: 1, required: 2)) {
+            try Unverified<RelayDirectory>(document).verified(trusting: f.roster, now: 1_500)
+        }
+        #expect(throws: (any Error).self) {
+            try Unverified<RelayDirectory>(json: document.jsonBytes()).verified(trusting: f.roster, now: 1_500)
+        }
+    }
+
     @Test func signaturesByOutsidersDoNotCount() throws {
         var f = DirectoryFixture()
         var document = f.sign(try f.directory(), by: [0])
