@@ -192,6 +192,27 @@ struct SphinxFixture {
         }
     }
 
+    /// X25519 ignores α's top bit and reduces it mod p, so every encoding of a field element at
+    /// or above p, or with the top bit set, would peel like a canonical one: refused before any
+    /// X25519 (`bad_alpha`). p − 2, canonical (and not of small order, as p − 1 is), goes on to
+    /// the MAC check.
+    @Test(arguments: [
+        ([0xed] + [UInt8](repeating: 0xff, count: 30) + [0x7f], true),  // p
+        ([0xee] + [UInt8](repeating: 0xff, count: 30) + [0x7f], true),  // p + 1
+        ([UInt8](repeating: 0xff, count: 31) + [0x7f], true),           // 2^255 − 1
+        ([UInt8](repeating: 0, count: 31) + [0x80], true),               // 0 with the top bit set
+        ([0xeb] + [UInt8](repeating: 0xff, count: 30) + [0x7f], false), // p − 2
+    ])
+    func nonCanonicalAlphaIsRefused(alpha: [UInt8], refused: Bool) {
+        var fixture = SphinxFixture(hops: 1)
+        var rng = SeededRandom(seed: "alpha")
+        var packet = rng.bytes(PacketGeometry.standard.sphinxPacketLength)
+        packet.replaceSubrange(0..<4, with: [0, 0, 0, 7])
+        packet.replaceSubrange(4..<36, with: alpha)
+        let result = fixture.processors[0].peel(&packet)
+        #expect((result == .reject(.badAlpha)) == refused, "\(result)")
+    }
+
     @Test func randomPacketsNeverTrap() {
         var fixture = SphinxFixture(hops: 1)
         var rng = SeededRandom(seed: "random sphinx")
