@@ -19,6 +19,14 @@ public struct ServerConfig: Sendable, Equatable {
         public var batch = 32
         /// Packets waiting out their per-hop mixing delay; beyond it they are dropped and counted.
         public var queuePackets = 8192
+        /// Threads that peel Sphinx packets; 0 = one per core (``effectiveWorkers``). 1 peels
+        /// on the relay's loop thread itself.
+        public var workers = 0
+
+        /// `workers`, with 0 resolved to the number of cores this process may run on.
+        public var effectiveWorkers: Int {
+            workers > 0 ? workers : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        }
     }
 
     public enum TLSMode: String, CaseIterable, Sendable {
@@ -107,6 +115,7 @@ public struct ServerConfig: Sendable, Equatable {
             c.udp.socketBufferBytes = try s.int("socket_buffer_bytes", default: c.udp.socketBufferBytes, in: (64 << 10)...(256 << 20))
             c.udp.batch = try s.int("batch", default: c.udp.batch, in: 1...1024)
             c.udp.queuePackets = try s.int("queue_packets", default: c.udp.queuePackets, in: 16...(1 << 20))
+            c.udp.workers = try s.int("workers", default: c.udp.workers, in: 0...256)
         }
         try root.section("http") { s in
             c.http.listen = try s.hostPort("listen", default: c.http.listen)

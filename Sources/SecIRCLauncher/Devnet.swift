@@ -222,6 +222,7 @@ public final class Devnet {
     func serverYAML(_ name: String, data: String) -> String {
         var udp = "listen: \"127.0.0.1:0\""
         if let queue = options.relayQueuePackets { udp += ", queue_packets: \(queue)" }
+        if let workers = options.relayWorkers { udp += ", workers: \(workers)" }
         var text = """
             # secirc devnet: relay \(name)
             relay: {name: \(Self.yaml(name)), data_dir: \(Self.yaml(data))}

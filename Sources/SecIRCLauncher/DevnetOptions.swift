@@ -29,6 +29,8 @@ public struct DevnetOptions: Sendable {
     public var keyGraceSeconds: Int?
     /// server.yaml udp.queue_packets of the relays (nil: its default).
     public var relayQueuePackets: Int?
+    /// server.yaml udp.workers of the relays (nil: its default, one per core).
+    public var relayWorkers: Int?
     /// server.yaml log.level of the relays (nil: its default).
     public var relayLogLevel: String?
     /// server.yaml `http.tls: self_signed`: relays serve HTTPS with a certificate they make on

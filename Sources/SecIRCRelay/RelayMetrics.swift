@@ -64,6 +64,8 @@ public final class RelayMetrics: Sendable {
         metric("secirc_handshake_sources", "gauge", "Hosts whose handshake budgets are tracked.", [("", c.handshakeSources)])
         metric("secirc_peers", "gauge", "Relays with an established link.", [("", c.connectedPeers)])
         metric("secirc_delay_queue_packets", "gauge", "Packets waiting out their mixing delay.", [("", c.delayQueue)])
+        metric("secirc_peels_out", "gauge", "Sphinx peels handed to the worker threads and not yet back (udp.workers > 1).",
+               [("", c.peelsOut)])
         metric("secirc_onion_epoch", "gauge", "Current onion-key epoch.", [("", Int(c.currentEpoch))])
         let statuses = httpStatuses.withLock { $0 }.sorted { $0.key < $1.key }
         metric("secirc_http_requests_total", "counter", "HTTP requests answered, by status.",

@@ -139,17 +139,24 @@ public final class RelayNode: Sendable {
         if let directory = engine.latestSigned {
             logger.info("directory chain restored", metadata: ["file": "\(files.directoryPath)", "serial": "\(directory.serial)"])
         }
-        let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files, replayTags: replayTags)
+        let workers = settings.server.udp.effectiveWorkers
+        let deliverTo = Mutex<WeakLoop?>(nil)
+        let pool = workers > 1 ? PeelPool(threads: workers, name: "secirc-relay-peel") { jobs in
+            deliverTo.withLock { $0?.loop }?.send(.peeled(jobs))
+        } : nil
+        control.pool.withLock { $0 = pool }
+        let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files, replayTags: replayTags, pool: pool)
         let newLoop = NodeLoop(
             engine: engine, transport: transport, clock: clock, random: SystemRandom(),
             hooks: NodeLoop<RelayEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }),
             batchSize: settings.server.udp.batch)
         publisher.loop.withLock { $0 = WeakLoop(newLoop) }
+        deliverTo.withLock { $0 = WeakLoop(newLoop) }
         control.loop.withLock { $0 = newLoop }
         newLoop.start(name: "secirc-relay-loop")
         logger.info("relay started", metadata: [
             "id": "\(identity.id)", "udp": "\(udpAddress)", "http_port": "\(httpPort)",
-            "first_ring": "\(state.isAuthority)", "tls_fingerprint": "\(tls?.fingerprint ?? "none")",
+            "first_ring": "\(state.isAuthority)", "workers": "\(workers)", "tls_fingerprint": "\(tls?.fingerprint ?? "none")",
         ])
     }
 
@@ -180,6 +187,7 @@ public final class RelayNode: Sendable {
         configuration.bootstrapURLs = server.directory.bootstrapURLs
         configuration.delayQueueCapacity = server.udp.queuePackets
         configuration.savesReplayTags = true
+        configuration.peelWorkers = server.udp.effectiveWorkers
         return configuration
     }
 
@@ -208,6 +216,7 @@ public final class RelayNode: Sendable {
         loop?.stop()
         loop?.waitUntilStopped()
         control.loop.withLock { $0 = nil }
+        control.pool.withLock { $0 }?.stop()
         transport.close()
         http.stop()
         logger.info("stopped")
@@ -237,6 +246,8 @@ private final class Control: Sendable {
     let loop = Mutex<NodeLoop<RelayEngine>?>(nil)
     /// What `POST /v1/admin/drain` calls (set once the node exists).
     let drain = Mutex<(@Sendable () -> Void)?>(nil)
+    /// The peel workers, when `udp.workers` > 1 (stopped after the loop).
+    let pool = Mutex<PeelPool?>(nil)
 }
 
 /// Carries what the relay's loop reports into the state HTTP reads, the metrics and the log,
@@ -247,12 +258,15 @@ private final class Publisher: Sendable {
     let logger: Logger
     let files: RelayStateFiles
     let replayTags: ReplayTagFiles
+    let pool: PeelPool?
     let loop = Mutex<WeakLoop?>(nil)
     private let lastPublish = Mutex(UnixTime(nanoseconds: 0))
     /// When a failure to save replay tags was last logged (at most once a minute).
     private let lastTagError = Mutex<UnixTime?>(nil)
 
-    init(state: RelayState, metrics: RelayMetrics, logger: Logger, files: RelayStateFiles, replayTags: ReplayTagFiles) {
+    init(state: RelayState, metrics: RelayMetrics, logger: Logger, files: RelayStateFiles, replayTags: ReplayTagFiles,
+         pool: PeelPool?) {
+        self.pool = pool
         self.state = state
         self.metrics = metrics
         self.logger = logger
@@ -297,6 +311,8 @@ private final class Publisher: Sendable {
                 }
             case let .forgetReplayTags(epoch):
                 replayTags.forget(epoch)
+            case let .peel(jobs):
+                pool?.submit(jobs)
             case let .saveDirectory(document):
                 do { try files.saveDirectory(document) } catch {
                     logger.error("cannot save the signed directory; a restart would start its serial again",

@@ -16,17 +16,18 @@ final class BenchMesh {
     var httpPorts: [UInt16] { devnet.relays.map(\.httpPort) }
 
     /// `binary` is the `secirc-relay` to run; with `cpus`, each relay runs under `taskset -c cpus`.
-    init(binary: String, cpus: String?) throws {
+    /// `count` relays (A is the first ring), each with `workers` peel threads (nil: one per core).
+    init(binary: String, cpus: String?, count: Int = 3, workers: Int? = nil) throws {
         var options = DevnetOptions(binDirectory: (binary as NSString).deletingLastPathComponent,
                                     directory: FileManager.default.temporaryDirectory.appendingPathComponent("secirc-bench-\(getpid())").path)
         options.directoryPeriodSeconds = 1
         options.relayQueuePackets = 65_536
         options.relayLogLevel = debug ? "debug" : "warning"
+        options.relayWorkers = workers
         if let cpus { options.commandPrefix = ["/usr/bin/taskset", "-c", cpus] }
         devnet = Devnet(options: options)
         let a = try devnet.startRelay("a", trusting: nil)
-        try devnet.startRelay("b", trusting: a)
-        try devnet.startRelay("c", trusting: a)
+        for name in ["b", "c", "d", "e"].prefix(count - 1) { try devnet.startRelay(name, trusting: a) }
         try devnet.waitForDirectory()
     }
 

@@ -32,14 +32,22 @@ struct ForwardBench: ParsableCommand {
     @Option(help: "Run the relays and C programs under `taskset -c <cpus>` (e.g. 0 for one core).")
     var cpus: String?
 
+    @Option(help: "Relays in the chain: 3 (against the C chain) or 1 (one relay, peel-worker scaling).")
+    var relays = 3
+
+    @Option(help: "udp.workers of the relays, comma-separated; with --relays 1 each is run and the last line is the scaling ratio (default 1,2; with 3 relays: the relays' default).")
+    var workers: String?
+
     func run() throws {
+        guard relays == 1 || relays == 3 else { throw BenchError("--relays is 1 or 3") }
+        if relays == 1 { return try runScaling() }
         let offered = rates.split(separator: ",").compactMap { Double($0) }
         guard !offered.isEmpty else { throw BenchError("no rates") }
         let reference = try Reference.locate()
 
         // Swift: three relays, a sink, a sender.
         let relayBinary = try buildRelay()
-        let mesh = try BenchMesh(binary: relayBinary, cpus: cpus)
+        let mesh = try BenchMesh(binary: relayBinary, cpus: cpus, workers: workers.flatMap { Int($0) })
         defer { mesh.stop() }
         let sink = try Sink()
         try sink.register(with: mesh)
@@ -83,6 +91,47 @@ struct ForwardBench: ParsableCommand {
         print(String(format: "relay_rss_idle_mib %@", idleRSS.map { String(format: "%.1f", $0) }.joined(separator: " ")))
         print(String(format: "relay_rss_peak_mib %@", peakRSS.map { String(format: "%.1f", $0) }.joined(separator: " ")))
         print(String(format: "relay_forward_ratio_vs_c %.3f", cRate > 0 ? swiftRate / cRate : 0))
+    }
+
+    /// One relay, A → sink, with each worker count in turn: packets sealed on the link ahead of
+    /// time and sent by a plain pacing loop (no crypto at send time, as cheap as `udp_send`,
+    /// which cannot speak the link), the sink only counting link-authentic arrivals. Last line:
+    /// the lossless rate with the most workers over the rate with the fewest.
+    private func runScaling() throws {
+        let counts = (workers ?? "1,2").split(separator: ",").compactMap { Int($0) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 }) else { throw BenchError("--workers: counts ≥ 1, comma-separated") }
+        let offered = rates.split(separator: ",").compactMap { Double($0) }
+        guard !offered.isEmpty else { throw BenchError("no rates") }
+        let relayBinary = try buildRelay()
+        var lossless: [Int: Double] = [:]
+        for count in counts {
+            let mesh = try BenchMesh(binary: relayBinary, cpus: cpus, count: 1, workers: count)
+            defer { mesh.stop() }
+            let sink = try Sink()
+            defer { sink.stop() }
+            try sink.register(with: mesh)
+            let sender = try Sender(to: mesh.descriptor(of: mesh.relays[0]))
+            let path = [try mesh.descriptor(of: mesh.relays[0])]
+            let latency = try measureLatency(sender: sender, sink: sink, path: path)
+            sink.peelArrivals.store(false, ordering: .relaxed)
+            var best = 0.0
+            for rate in offered {
+                let batch = sender.seal(try sender.build(count: packets, path: path, sink: sink))
+                sink.reset()
+                try sender.sendSealed(batch, rate: rate)
+                try sink.waitIdle(expecting: batch.count)
+                let (received, span) = sink.summary()
+                let delivered = span > 0 ? Double(received - 1) / span : 0, fraction = Double(received) / Double(batch.count)
+                if fraction >= 0.995 { best = max(best, delivered) }
+                print(String(format: "workers %d offered %.0f/s delivered %.0f/s (%.1f%%)", count, rate, delivered, fraction * 100))
+            }
+            lossless[count] = best
+            print(String(format: "workers %d lossless_pps %.0f latency_us p50 %.0f p99 %.0f (client → relay → sink, one way, 200/s)",
+                         count, best, latency.p50, latency.p99))
+            print(String(format: "workers %d relay_rss_peak_mib %.1f", count, residentMiB(pid: mesh.pid(of: mesh.relays[0]), peak: true)))
+        }
+        let first = lossless[counts[0]] ?? 0, last = lossless[counts[counts.count - 1]] ?? 0
+        print(String(format: "relay_workers_scaling %.3f (%d → %d workers)", first > 0 ? last / first : 0, counts[0], counts[counts.count - 1]))
     }
 
     private func buildRelay() throws -> String {
@@ -224,7 +273,7 @@ final class Sink: @unchecked Sendable {
         guard BlockingHTTP.request(url, method: "POST", body: try descriptor.signed(by: identity).jsonBytes())?.status == 202 else {
             throw BenchError("sink descriptor refused")
         }
-        try mesh.waitForRelays(4)
+        try mesh.waitForRelays(mesh.relays.count + 1)
         let thread = Thread { [self] in
             while !stopped.load(ordering: .acquiring) {
                 Thread.sleep(forTimeInterval: 2)
@@ -374,6 +423,29 @@ final class Sender {
             var body = [UInt8](repeating: 0, count: 64)
             for b in 0..<8 { body[b] = UInt8(truncatingIfNeeded: sequence >> (56 - 8 * b)) }
             return LinkFrame.sphinx(try builder.build(path: hops, body: body, using: &rng)).encoded()
+        }
+    }
+
+    /// The frames sealed on the link now, ready to send as they are (in this order).
+    func seal(_ frames: [[UInt8]]) -> [[UInt8]] {
+        var sealed: [[UInt8]] = []
+        sealed.reserveCapacity(frames.count)
+        for frame in frames {
+            var datagrams: [Datagram] = []
+            if links.send(frame, to: entry.id, now: LinkTime.now(), rng: &rng, out: &datagrams) == .sent {
+                sealed += datagrams.map(\.bytes)
+            }
+        }
+        return sealed
+    }
+
+    /// Sends sealed datagrams at `rate` per second (no crypto on the way: a pacing loop).
+    func sendSealed(_ datagrams: [[UInt8]], rate: Double) throws {
+        let start = Date().timeIntervalSince1970
+        for (sequence, datagram) in datagrams.enumerated() {
+            let ahead = start + Double(sequence) / rate - Date().timeIntervalSince1970
+            if ahead > 0 { Thread.sleep(forTimeInterval: ahead) }
+            try transport.send(datagram, to: entry.address)
         }
     }
 

@@ -24,6 +24,10 @@ struct EngineWire {
     /// Addresses whose datagrams are dropped (a silent relay).
     var silent: Set<SocketAddress> = []
     var httpBase: [String: SocketAddress] = [:]
+    /// Peels relays handed out (`peelWorkers` > 1), not yet run (``runPeels(at:reversed:)``).
+    var peels: [SocketAddress: [SphinxJob]] = [:]
+    /// Run handed-out peels whenever the wire is otherwise quiet (as a pool would).
+    var runsPeels = false
 
     static func address(_ last: UInt8, port: UInt16 = 6690) -> SocketAddress {
         try! SocketAddress(host: "10.0.0.\(last)", port: port)
@@ -52,8 +56,8 @@ struct EngineWire {
         return configuration
     }
 
-    mutating func addClient(_ last: UInt8) -> SocketAddress {
-        let address = Self.address(last, port: 5000)
+    mutating func addClient(_ last: UInt8, port: UInt16 = 5000) -> SocketAddress {
+        let address = Self.address(last, port: port)
         clients[address] = LinkManager(configuration: .client, now: now, rng: &rng)
         return address
     }
@@ -80,15 +84,26 @@ struct EngineWire {
         inFlight += effects.datagrams.map { (address, $0) }
         pendingFetches += effects.fetches.map { (address, $0) }
         events += effects.events
+        for case let .peel(jobs) in effects.events { peels[address, default: []] += jobs }
+    }
+
+    /// Runs the peels `relay` handed out (in reverse order when asked) and gives them back.
+    mutating func runPeels(at relay: SocketAddress, reversed: Bool = false) {
+        var jobs = peels.removeValue(forKey: relay) ?? []
+        if reversed { jobs.reverse() }
+        for i in jobs.indices { jobs[i].run() }
+        _ = command(.peeled(jobs), at: relay)
     }
 
     /// Delivers everything in flight (and what that causes) until the wire is quiet.
     mutating func run() {
         var guardrail = 0
-        while !inFlight.isEmpty || !pendingFetches.isEmpty {
+        while !inFlight.isEmpty || !pendingFetches.isEmpty || (runsPeels && !peels.isEmpty) {
             guardrail += 1
             precondition(guardrail < 100_000, "the wire never went quiet")
-            if !inFlight.isEmpty {
+            if inFlight.isEmpty, pendingFetches.isEmpty, let relay = peels.keys.first {
+                runPeels(at: relay)
+            } else if !inFlight.isEmpty {
                 let (from, datagram) = inFlight.removeFirst()
                 if silent.contains(datagram.address) || silent.contains(from) { continue }
                 deliver(datagram, from: from)

@@ -49,7 +49,9 @@ public struct OnionKey: Sendable {
 /// the grace window) with one replay filter each, and peels packets in place.
 ///
 /// Per packet: two X25519 operations, a handful of hashes and stream-cipher passes, and no heap
-/// allocation. A value type; give each peeling thread its own, or guard it.
+/// allocation. A value type; give each peeling thread its own, or guard it — or split the peel:
+/// the crypto (``open(_:with:geometry:)``, no state) on any thread, the replay check
+/// (``record(_:)``) by the one owner of the filters.
 public struct SphinxProcessor: Sendable {
     public let geometry: PacketGeometry
     public let replayCapacity: Int
@@ -105,21 +107,70 @@ public struct SphinxProcessor: Sendable {
         packet.withUnsafeMutableBytes { peel($0) }
     }
 
-    /// Peels one layer of `packet` (exactly `geometry.sphinxPacketLength` bytes) in place.
+    /// Peels one layer of `packet` (exactly `geometry.sphinxPacketLength` bytes) in place:
+    /// ``open(_:with:geometry:)`` with the key of the packet's epoch, then ``record(_:)``.
     public mutating func peel(_ packet: UnsafeMutableRawBufferPointer) -> SphinxPeelResult {
-        let g = geometry
-        guard packet.count == g.sphinxPacketLength else { return .reject(.badLength) }
-        let epoch = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-        guard let key = keys[epoch] else { return .reject(.unknownEpoch) }
+        guard packet.count == geometry.sphinxPacketLength else { return .reject(.badLength) }
+        guard let key = keys[Self.epoch(of: UnsafeRawBufferPointer(packet))] else { return .reject(.unknownEpoch) }
+        return record(Self.open(packet, with: key, geometry: geometry))
+    }
+
+    /// The onion-key epoch a packet names (its first 4 bytes; the packet is at least that long).
+    public static func epoch(of packet: UnsafeRawBufferPointer) -> UInt32 {
+        UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+    }
+
+    /// The key accepted for `epoch`, if any.
+    public func key(epoch: UInt32) -> OnionKey? { keys[epoch] }
+
+    /// The replay-filter half of a peel, for an ``Opened`` packet: records its tag under its
+    /// epoch and answers the peel's result, or `.reject(.replay)` (`.replayFilterFull`) when the
+    /// tag was seen (the filter is full), or `.reject(.unknownEpoch)` when the epoch was retired
+    /// since the packet was opened. Cheap: a peel's crypto can run elsewhere (``open(_:with:geometry:)``
+    /// on any thread) and its result come back here, to the one filter of its epoch.
+    public mutating func record(_ opened: Opened) -> SphinxPeelResult {
+        guard let tag = opened.tag else { return opened.result }
+        guard filters[opened.epoch] != nil else { return .reject(.unknownEpoch) }
+        switch filters[opened.epoch]!.insert(tag) {
+        case .recorded: if recordsNewTags { newTags.append((opened.epoch, tag)) }
+        case .replay: return .reject(.replay)
+        case .full: return .reject(.replayFilterFull)
+        }
+        return opened.result
+    }
+
+    /// A packet after the crypto of a peel, before its replay check (``record(_:)``).
+    public struct Opened: Sendable, Equatable {
+        /// What the peel decided if the tag is new.
+        public var result: SphinxPeelResult
+        /// The replay tag; nil when the packet was refused before its MAC held.
+        public var tag: ReplayFilter.Tag?
+        public var epoch: UInt32
+
+        public init(result: SphinxPeelResult, tag: ReplayFilter.Tag?, epoch: UInt32) {
+            self.result = result
+            self.tag = tag
+            self.epoch = epoch
+        }
+    }
+
+    /// The crypto of one peel, with no state: checks `packet` (exactly `geometry.sphinxPacketLength`
+    /// bytes, for `key`'s epoch) and transforms it in place. The packet must not be acted on
+    /// before ``record(_:)`` has checked its tag. Safe on any thread (`key` is immutable).
+    public static func open(_ packet: UnsafeMutableRawBufferPointer, with key: OnionKey, geometry g: PacketGeometry) -> Opened {
+        let epoch = key.epoch
+        func refused(_ reason: SphinxRejectReason) -> Opened { Opened(result: .reject(reason), tag: nil, epoch: epoch) }
+        guard packet.count == g.sphinxPacketLength else { return refused(.badLength) }
+        guard Self.epoch(of: UnsafeRawBufferPointer(packet)) == epoch else { return refused(.unknownEpoch) }
         let alpha = Bytes32(copying: UnsafeRawBufferPointer(rebasing: packet[g.alphaOffset...]))
         // X25519 ignores the top bit and reduces mod p, so two encodings would peel alike:
         // accept only the canonical one (what X25519 itself outputs).
-        guard Self.isCanonical(alpha) else { return .reject(.badAlpha) }
+        guard isCanonical(alpha) else { return refused(.badAlpha) }
         let slotLength = PacketGeometry.routingSlotLength
 
         // One stack scratch area: s(32) | keys(240) | γ'(16) | factor(32) | β stream(β + slot).
         let scratchLength = 32 + SphinxHopKeys.byteCount + 16 + 32 + g.betaLength + slotLength
-        return withUnsafeTemporaryAllocation(byteCount: scratchLength, alignment: 16) { scratch -> SphinxPeelResult in
+        return withUnsafeTemporaryAllocation(byteCount: scratchLength, alignment: 16) { scratch -> Opened in
             defer { ConstantTime.wipe(scratch) }
             let secret = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<32])
             let hopKeys = UnsafeMutableRawBufferPointer(rebasing: scratch[32..<272])
@@ -130,7 +181,7 @@ public struct SphinxProcessor: Sendable {
             do {
                 try key.privateKey.withUnsafeScalar { try X25519.multiply(scalar: $0, point: alpha, into: secret) }
             } catch {
-                return .reject(.badAlpha)
+                return refused(.badAlpha)
             }
             SphinxHopKeys.derive(secret: UnsafeRawBufferPointer(secret), into: hopKeys)
             let keysView = UnsafeRawBufferPointer(hopKeys)
@@ -138,14 +189,10 @@ public struct SphinxProcessor: Sendable {
             let beta = UnsafeMutableRawBufferPointer(rebasing: packet[g.betaOffset..<g.gammaOffset])
             SphinxHopKeys.mac(beta: UnsafeRawBufferPointer(beta), keys: keysView, into: gamma)
             let receivedGamma = UnsafeRawBufferPointer(rebasing: packet[g.gammaOffset..<g.payloadOffset])
-            guard ConstantTime.equal(UnsafeRawBufferPointer(gamma), receivedGamma) else { return .reject(.badMAC) }
+            guard ConstantTime.equal(UnsafeRawBufferPointer(gamma), receivedGamma) else { return refused(.badMAC) }
 
             let tag = ReplayFilter.Tag(UnsafeRawBufferPointer(rebasing: keysView[SphinxHopKeys.replayTagRange]))
-            switch filters[epoch, default: ReplayFilter(capacity: replayCapacity)].insert(tag) {
-            case .recorded: if recordsNewTags { newTags.append((epoch, tag)) }
-            case .replay: return .reject(.replay)
-            case .full: return .reject(.replayFilterFull)
-            }
+            func opened(_ result: SphinxPeelResult) -> Opened { Opened(result: result, tag: tag, epoch: epoch) }
 
             // β || 0^slot, decrypted: our slot, then the next hop's β.
             extended.initializeMemory(as: UInt8.self, repeating: 0)
@@ -163,7 +210,7 @@ public struct SphinxProcessor: Sendable {
                 try X25519.multiply(scalar: UnsafeRawBufferPointer(factor), point: alpha,
                                     into: UnsafeMutableRawBufferPointer(rebasing: packet[g.alphaOffset..<g.betaOffset]))
             } catch {
-                return .reject(.badAlpha)
+                return opened(.reject(.badAlpha))
             }
             packet.storeBytes(of: command.nextEpoch.bigEndian, toByteOffset: 0, as: UInt32.self)
 
@@ -173,15 +220,15 @@ public struct SphinxProcessor: Sendable {
 
             switch command.action {
             case .forward:
-                return .forward(relay: command.address, delayMilliseconds: command.delayMilliseconds)
+                return opened(.forward(relay: command.address, delayMilliseconds: command.delayMilliseconds))
             case .deliver:
                 let zeroTag = UnsafeRawBufferPointer(rebasing: payload[0..<PacketGeometry.payloadTagLength])
-                guard zeroTag.allSatisfy({ $0 == 0 }) else { return .reject(.payloadTampered) }
-                return .deliver(mailbox: command.address)
+                guard zeroTag.allSatisfy({ $0 == 0 }) else { return opened(.reject(.payloadTampered)) }
+                return opened(.deliver(mailbox: command.address))
             case .drop:
-                return .drop
+                return opened(.drop)
             default:
-                return .reject(.unknownCommand)
+                return opened(.reject(.unknownCommand))
             }
         }
     }

@@ -24,6 +24,8 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case sessionLimit = "session_limit"
     /// A Sphinx packet asked for a per-hop delay above the relay's maximum.
     case delayTooLong = "delay_too_long"
+    /// Peels handed to the worker threads were at their bound (`RelayEngine.Configuration.peelQueueCapacity`).
+    case peelQueueFull = "peel_queue_full"
 }
 
 /// The relay's counters. `RelayEngine` keeps them with plain adds (no atomics on the hot path);
@@ -62,6 +64,8 @@ public struct RelayCounters: Sendable, Equatable {
     public var handshakeSources = 0
     public var connectedPeers = 0
     public var delayQueue = 0
+    /// Peels handed to the worker threads and not yet back.
+    public var peelsOut = 0
     public var currentEpoch: UInt32 = 0
 
     public init() {}

@@ -26,10 +26,37 @@ extension RelayEngine {
     /// Peels one Sphinx layer: forward (now or after its delay), deliver to a mailbox, or drop.
     /// A packet to wait out a delay must name a relay this one can reach, and its incoming link
     /// must be within its share of the delay queue.
+    /// With peel workers, the crypto is handed out (``SphinxJob``) and the rest happens when it
+    /// comes back (``peeled(_:now:rng:effects:)``).
     mutating func peel(_ packet: [UInt8], from link: IncomingLink, now: UnixTime, rng: inout some RandomSource,
                        effects: inout NodeEffects<Event>) {
-        var packet = packet
-        let result = sphinx.peel(&packet)
+        guard configuration.peelWorkers > 1 else {
+            var packet = packet
+            let result = sphinx.peel(&packet)
+            return act(on: result, packet, from: link, now: now, rng: &rng, effects: &effects)
+        }
+        // What is refused for its length or epoch costs no crypto and is not handed out.
+        guard packet.count == sphinx.geometry.sphinxPacketLength else { return own.sphinxRejects[.badLength, default: 0] += 1 }
+        let epoch = packet.withUnsafeBytes { SphinxProcessor.epoch(of: $0) }
+        guard let key = sphinx.key(epoch: epoch) else { return own.sphinxRejects[.unknownEpoch, default: 0] += 1 }
+        guard peelsOut < configuration.peelQueueCapacity else { return count(.peelQueueFull) }
+        peelsOut += 1
+        peelsToHandOut.append(SphinxJob(packet: packet, key: key, link: link))
+    }
+
+    /// Peels that came back from the workers: each tag is checked against its epoch's one
+    /// replay filter here (whichever thread opened the packet), then the packet is acted on.
+    mutating func peeled(_ jobs: [SphinxJob], now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        for job in jobs {
+            peelsOut = max(peelsOut - 1, 0)
+            guard let opened = job.opened else { continue } // never run: the process stopped its workers
+            act(on: sphinx.record(opened), job.packet, from: job.link, now: now, rng: &rng, effects: &effects)
+        }
+    }
+
+    /// Forward (now or after its delay), deliver to a mailbox, or drop a peeled packet.
+    private mutating func act(on result: SphinxPeelResult, _ packet: [UInt8], from link: IncomingLink, now: UnixTime,
+                              rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         if case .reject = result {} else { rotateIfReplayFilterFilling(now: now, rng: &rng, effects: &effects) }
         switch result {
         case let .forward(relay, delay):

@@ -42,6 +42,15 @@ public struct RelayEngine: NodeEngine {
         /// the simulator and tests need not).
         public var savesReplayTags = false
         public var fetchBatch = 32
+        /// Threads the process runs peels on (`udp.workers`). 1: the engine peels inline, on its
+        /// own thread. More: the engine hands each packet's crypto out as ``SphinxJob``s
+        /// (``Event/peel(_:)``) and takes them back (``Command/peeled(_:)``); link sessions,
+        /// the replay filters, the onion keys, the delay queue and the mailboxes stay here, with
+        /// one owner.
+        public var peelWorkers = 1
+        /// Peels handed out and not yet back, at most; beyond it packets are dropped and
+        /// counted (`peel_queue_full`), so a flood cannot queue unbounded work.
+        public var peelQueueCapacity = 4096
         /// Longest per-hop delay a packet may ask for; longer ones are dropped (an attacker could
         /// otherwise hold places in the bounded delay queue). The network's
         /// `NetworkParameters.maxDelayMilliseconds` (20 means, at least 1 s) applies as well.
@@ -80,6 +89,8 @@ public struct RelayEngine: NodeEngine {
         case drain
         /// First ring: a relay's uploaded descriptor.
         case acceptDescriptor(SignedDocument)
+        /// Peels handed out in ``Event/peel(_:)``, run (``SphinxJob/run(geometry:)``); in any order.
+        case peeled([SphinxJob])
     }
 
     public enum Reply: Sendable, Equatable {
@@ -113,6 +124,9 @@ public struct RelayEngine: NodeEngine {
         case saveReplayTags([(epoch: UInt32, tag: ReplayFilter.Tag)])
         /// An epoch was retired: its saved replay tags can go.
         case forgetReplayTags(epoch: UInt32)
+        /// Peels to run on the process's worker threads (`Configuration.peelWorkers` > 1), all
+        /// of one turn; each comes back in ``Command/peeled(_:)``.
+        case peel([SphinxJob])
     }
 
     public let configuration: Configuration
@@ -125,6 +139,9 @@ public struct RelayEngine: NodeEngine {
     /// Mailbox-fetch nonces issued per link session (bounded per session).
     var nonces: [UInt32: [Bytes32: Bytes32]] = [:]
     public private(set) var isDraining = false
+    /// Peels of this turn, to hand out (``Event/peel(_:)``), and how many are out.
+    var peelsToHandOut: [SphinxJob] = []
+    var peelsOut = 0
 
     // Directory duties (`+Directory`).
     var tracker: DirectoryTracker
@@ -205,6 +222,10 @@ public struct RelayEngine: NodeEngine {
         let before = effects.datagrams.count
         body(&self, &effects)
         own.datagramsSent += effects.datagrams.count - before
+        if !peelsToHandOut.isEmpty {
+            effects.events.append(.peel(peelsToHandOut))
+            peelsToHandOut.removeAll()
+        }
         if configuration.savesReplayTags {
             let tags = sphinx.takeNewTags()
             if !tags.isEmpty { effects.events.append(.saveReplayTags(tags)) }
@@ -247,6 +268,8 @@ public struct RelayEngine: NodeEngine {
             links.acceptsHandshakes = false
         case let .acceptDescriptor(document):
             return acceptDescriptor(document, now: now)
+        case let .peeled(jobs):
+            peeled(jobs, now: now, rng: &rng, effects: &effects)
         }
         return .done
     }
@@ -293,8 +316,9 @@ public struct RelayEngine: NodeEngine {
     /// First ring: the last directory it signed (or restored), valid or not.
     public var latestSigned: RelayDirectory? { authority?.latest?.directory }
 
-    /// True when draining has finished: nothing waits in the delay queue or for a handshake.
-    public var isIdle: Bool { delays.isEmpty && links.queuedFrames == 0 }
+    /// True when draining has finished: nothing waits in the delay queue, for a handshake or
+    /// for a peel handed out.
+    public var isIdle: Bool { delays.isEmpty && links.queuedFrames == 0 && peelsOut == 0 }
 
     /// Every counter and gauge, for `/metrics`.
     public var counters: RelayCounters {
@@ -318,6 +342,7 @@ public struct RelayEngine: NodeEngine {
         c.handshakeSources = links.trackedSources
         c.connectedPeers = links.linkedPeers.count
         c.delayQueue = delays.count
+        c.peelsOut = peelsOut
         return c
     }
 
