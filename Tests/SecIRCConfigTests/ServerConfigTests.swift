@@ -18,7 +18,8 @@ import Testing
     @Test func readsEveryKey() throws {
         let yaml = """
             relay: {name: r1, data_dir: /var/lib/secirc}
-            udp: {listen: "[::1]:7000", advertise: "relay.example:7000", socket_buffer_bytes: 1048576, batch: 8, queue_packets: 100}
+            udp: {listen: "[::1]:7000", advertise: "relay.example:7000", socket_buffer_bytes: 1048576, batch: 8, queue_packets: 100,
+                  workers: 3}
             http: {listen: 127.0.0.1:7001, public_url: "https://relay.example:7001", tls: files, cert_file: c.pem, key_file: k.pem,
                    max_body_bytes: 2048, threads: 4, max_connections: 500, max_connections_per_ip: 20, header_timeout_seconds: 2.5}
             mailbox: {ttl_seconds: 60, max_messages_per_mailbox: 5, max_mailboxes: 10, max_total_bytes: 1048576}
@@ -34,6 +35,7 @@ import Testing
         #expect(c.udp.advertise == HostPort(host: "relay.example", port: 7000))
         #expect(c.udp.batch == 8)
         #expect(c.udp.queuePackets == 100)
+        #expect(c.udp.workers == 3)
         #expect(c.http.tls == .files)
         #expect(c.http.publicURL == "https://relay.example:7001")
         #expect(c.http.threads == 4)
@@ -57,6 +59,8 @@ import Testing
         ("udp:\n  listen: [a, b]", "server.yaml: udp.listen: expected a single value, got a list"),
         ("udp:\n  batch: many", "server.yaml: udp.batch: \"many\" is not a whole number"),
         ("udp:\n  batch: 0", "server.yaml: udp.batch: 0 is outside 1...1024"),
+        ("udp:\n  workers: 257", "server.yaml: udp.workers: 257 is outside 0...256"),
+        ("udp:\n  workers: -1", "server.yaml: udp.workers: -1 is outside 0...256"),
         ("udp:\n  advertise: 0.0.0.0:6690", "server.yaml: udp.advertise: \"0.0.0.0:6690\" cannot be reached by others (wildcard host or port 0)"),
         ("http:\n  tls: maybe", "server.yaml: http.tls: \"maybe\" is not one of \"off\", \"self_signed\", \"files\""),
         ("http:\n  tls: files", "server.yaml: http.cert_file: required when tls is \"files\""),
