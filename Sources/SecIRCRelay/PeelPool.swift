@@ -46,6 +46,11 @@ final class PeelPool: Sendable {
             if queue.head > 0, queue.head == queue.jobs.count {
                 queue.jobs.removeAll(keepingCapacity: true)
                 queue.head = 0
+            } else if queue.head >= 1024, queue.head * 2 >= queue.jobs.count {
+                // Under sustained load the queue may never run empty: drop the taken slots
+                // (amortised: at least as many were taken as stay), so it cannot grow forever.
+                queue.jobs.removeFirst(queue.head)
+                queue.head = 0
             }
             queue.jobs += jobs.map(Optional.some)
             return true
