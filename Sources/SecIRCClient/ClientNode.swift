@@ -77,6 +77,8 @@ public final class ClientNode: Sendable {
         configuration.coverRateFactor = cover.rateFactor
         configuration.delayFactor = cover.delayFactor
         configuration.pollInterval = .milliseconds(network.pollIntervalMilliseconds)
+        configuration.push = network.push
+        configuration.pushPollInterval = .milliseconds(max(network.pushPollIntervalMilliseconds, network.pollIntervalMilliseconds))
         return configuration
     }
 

@@ -34,8 +34,12 @@ public struct ClientConfig: Sendable, Equatable {
         /// Mailbox relays to register at.
         public var mailboxRelays = 2
         public var coverProfile = CoverProfile.balanced
-        /// How often the mailboxes are fetched (milliseconds).
+        /// How often the mailboxes are fetched while one has no push subscription (milliseconds).
         public var pollIntervalMilliseconds = 1000
+        /// Push delivery: mailbox relays send new mail down the client's link at once.
+        public var push = true
+        /// How often the mailboxes are fetched while every one is subscribed (milliseconds).
+        public var pushPollIntervalMilliseconds = 30_000
     }
 
     public struct Storage: Sendable, Equatable {
@@ -96,6 +100,10 @@ public struct ClientConfig: Sendable, Equatable {
             c.network.mailboxRelays = try s.int("mailbox_relays", default: c.network.mailboxRelays, in: 1...4)
             c.network.coverProfile = try s.choice("cover_traffic", default: c.network.coverProfile)
             c.network.pollIntervalMilliseconds = try s.int("poll_interval_ms", default: c.network.pollIntervalMilliseconds, in: 50...60_000)
+            c.network.push = try s.bool("push", default: c.network.push)
+            // Below 60 s: a rekeyed link must be subscribed again before its old session ends.
+            c.network.pushPollIntervalMilliseconds = try s.int("push_poll_interval_ms", default: c.network.pushPollIntervalMilliseconds,
+                                                               in: 1_000...55_000)
         }
         try root.section("storage") { s in
             c.storage.passphraseFile = try s.string("passphrase_file", default: c.storage.passphraseFile)

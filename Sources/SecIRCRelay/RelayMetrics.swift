@@ -49,6 +49,7 @@ public final class RelayMetrics: Sendable {
         metric("secirc_handshakes_unconfirmed_expired_total", "counter", "Answered handshakes never confirmed in time.",
                [("", c.unconfirmedExpired)])
         metric("secirc_mailbox_fetches_total", "counter", "Authenticated mailbox fetches.", [("", c.fetches)])
+        metric("secirc_mailbox_pushed_total", "counter", "New mail sent down a subscribed link at once.", [("", c.pushed)])
         metric("secirc_onion_key_rotations_total", "counter", "Onion key rotations.", [("", c.keyRotations)])
         metric("secirc_onion_key_early_rotations_total", "counter", "Onion key rotations made early because the replay filter was filling.",
                [("", c.earlyRotations)])
@@ -58,6 +59,7 @@ public final class RelayMetrics: Sendable {
         metric("secirc_mailbox_messages", "gauge", "Messages held in all mailboxes.", [("", c.mailboxMessages)])
         metric("secirc_mailbox_bytes", "gauge", "Bytes held in all mailboxes.", [("", c.mailboxBytes)])
         metric("secirc_mailboxes", "gauge", "Mailboxes holding mail.", [("", c.mailboxes)])
+        metric("secirc_mailbox_subscriptions", "gauge", "Mailboxes subscribed for push delivery.", [("", c.subscriptions)])
         metric("secirc_link_sessions", "gauge", "Link sessions (relays and clients).", [("", c.linkSessions)])
         metric("secirc_link_sessions_unconfirmed", "gauge", "Answered handshakes waiting for confirmation.",
                [("", c.unconfirmedSessions)])

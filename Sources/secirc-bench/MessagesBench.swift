@@ -5,8 +5,9 @@ import SecIRCLauncher
 import Synchronization
 
 /// End-to-end messaging through the real daemons: a `Devnet` (relays a, b, c and client
-/// daemons alice and bob, release builds, cover traffic off, path length 3, mailbox polling
-/// every 100 ms) and text messages alice → bob. A message's latency runs from just before
+/// daemons alice and bob, release builds, cover traffic `--cover` (off by default), path
+/// length 3, push delivery, mailbox polling every 100 ms while a mailbox is not subscribed)
+/// and text messages alice → bob. A message's latency runs from just before
 /// alice's `POST /v1/conversations/{bob}/messages` to its `message` event on bob's
 /// `/v1/events`; it includes the per-hop mixing delays of the network (exponential, mean
 /// `--mean-delay-ms`, 50 by default: security.yaml's).
@@ -34,10 +35,14 @@ struct MessagesBench: ParsableCommand {
     @Option(help: "Seconds a message may take before the run fails.")
     var timeout: Double = 60
 
+    @Option(help: "The clients' cover traffic: off, balanced (the directory's λ) or strong (2λ, twice the mean delay).")
+    var cover = "off"
+
     func validate() throws {
         guard count >= 1, window >= 1, warmup >= 0, timeout > 0 else {
             throw ValidationError("--count and --window must be positive, --warmup not negative")
         }
+        guard ["off", "balanced", "strong"].contains(cover) else { throw ValidationError("--cover must be off, balanced or strong") }
         if let meanDelay, !(0...60_000).contains(meanDelay) { throw ValidationError("--mean-delay-ms must be 0...60000") }
     }
 
@@ -45,6 +50,7 @@ struct MessagesBench: ParsableCommand {
         let binaries = try Self.buildDaemons()
         var options = DevnetOptions(binDirectory: binaries)
         options.meanDelayMilliseconds = meanDelay
+        options.coverTraffic = cover
         let devnet = Devnet(options: options, progress: { FileHandle.standardError.write(Data("devnet: \($0)\n".utf8)) })
         var succeeded = false
         defer {
@@ -106,7 +112,7 @@ struct MessagesBench: ParsableCommand {
         FileHandle.standardError.write(Data("throughput: \(count) messages, \(window) in flight at most\n".utf8))
         let throughput = try phase("throughput", count: count, window: window)
 
-        print("messages \(count) per phase, path length 3, cover traffic off, poll 100 ms, mean per-hop delay "
+        print("messages \(count) per phase, path length 3, cover traffic \(cover), push delivery, poll 100 ms, mean per-hop delay "
               + (meanDelay.map { "\($0) ms" } ?? "50 ms (default)"))
         print(String(format: "loaded_latency_p50_ms %.1f (\(window) in flight)", percentile(throughput.latencies, 0.5)))
         print(String(format: "messages_per_s %.1f (\(window) in flight)", throughput.rate))

@@ -90,7 +90,7 @@ final class LinkClient {
         for frame in frames {
             switch frame {
             case let .mailboxMessage(_, sequence, _, body): messages.append((sequence, body))
-            case let .fetchDone(_, s, _, sent):
+            case let .fetchDone(_, s, _, sent, _):
                 status = s
                 // The batch size the relay announces is what arrived (loopback loses nothing).
                 #expect(Int(sent) == messages.count)

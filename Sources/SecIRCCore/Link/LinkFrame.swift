@@ -28,6 +28,12 @@ public struct FetchStatus: RawRepresentable, Hashable, Sendable {
     public static let staleNonce = FetchStatus(rawValue: 2)
 }
 
+/// The flags byte of `fetchRequest` and `fetchDone` (bits not named here are ignored).
+public enum FetchFlags {
+    /// Request: push new mail down this session. Done: the relay will.
+    public static let subscribe: UInt8 = 1
+}
+
 /// One link frame: the plaintext of a transport packet, always `geometry.linkFrameLength`
 /// bytes when encoded (zero padding after the fields).
 ///
@@ -35,20 +41,26 @@ public struct FetchStatus: RawRepresentable, Hashable, Sendable {
 /// answered by `fetchChallenge` with a fresh nonce; then `fetchRequest` carries the mailbox's
 /// Ed25519 public key (whose SHA-256 is the mailbox ID), the nonce, the highest sequence number
 /// the client already holds (`ackThrough`: the relay deletes those), and a signature over
-/// `"secIRC mailbox fetch v1" || relay ID || nonce || ackThrough(8)`. The relay answers with
-/// `mailboxMessage` frames and a closing `fetchDone`.
+/// `"secIRC mailbox fetch v1" || relay ID || nonce || ackThrough(8)`, then a flags byte (bit 0:
+/// subscribe; not signed, the link's AEAD protects it). The relay answers with `mailboxMessage`
+/// frames and a closing `fetchDone`, whose flags byte (bit 0: subscribed) says whether it will
+/// push new mail for that mailbox down this link session as `mailboxMessage` frames. A sender
+/// that knows no flags leaves zero padding there: no subscription.
 public enum LinkFrame: Sendable, Hashable {
     case padding
     /// A Sphinx packet: exactly `geometry.sphinxPacketLength` bytes.
     case sphinx([UInt8])
     case fetchChallengeRequest(mailbox: Bytes32)
     case fetchChallenge(mailbox: Bytes32, nonce: Bytes32)
-    case fetchRequest(mailboxKey: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature)
+    /// `subscribe`: push new deposits of this mailbox down this link session (push delivery).
+    case fetchRequest(mailboxKey: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature, subscribe: Bool = false)
     /// `body` is exactly `geometry.bodyLength` bytes (a Sphinx body as delivered).
     case mailboxMessage(mailbox: Bytes32, sequence: UInt64, remaining: UInt32, body: [UInt8])
     /// `sent`: how many `mailboxMessage` frames came before it in this batch, so that the owner
     /// acknowledges a batch only when all of it arrived (a lost datagram costs a repeat).
-    case fetchDone(mailbox: Bytes32, status: FetchStatus, remaining: UInt32, sent: UInt32)
+    /// `subscribed`: the relay will push new mail of this mailbox down this session (until the
+    /// session ends or another subscription replaces it).
+    case fetchDone(mailbox: Bytes32, status: FetchStatus, remaining: UInt32, sent: UInt32, subscribed: Bool = false)
     case unknown(LinkFrameKind)
 
     /// What the mailbox key signs for a fetch.
@@ -78,12 +90,13 @@ public enum LinkFrame: Sendable, Hashable {
             w.write(LinkFrameKind.fetchChallenge.rawValue)
             w.write(mailbox)
             w.write(nonce)
-        case let .fetchRequest(key, nonce, ackThrough, signature):
+        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe):
             w.write(LinkFrameKind.fetchRequest.rawValue)
             w.write(key.rawValue)
             w.write(nonce)
             w.write(ackThrough)
             w.write(signature.bytes)
+            w.write(subscribe ? FetchFlags.subscribe : 0)
         case let .mailboxMessage(mailbox, sequence, remaining, body):
             precondition(body.count == geometry.bodyLength, "a mailbox message carries one whole body")
             w.write(LinkFrameKind.mailboxMessage.rawValue)
@@ -91,12 +104,13 @@ public enum LinkFrame: Sendable, Hashable {
             w.write(sequence)
             w.write(remaining)
             w.write(body)
-        case let .fetchDone(mailbox, status, remaining, sent):
+        case let .fetchDone(mailbox, status, remaining, sent, subscribed):
             w.write(LinkFrameKind.fetchDone.rawValue)
             w.write(mailbox)
             w.write(status.rawValue)
             w.write(remaining)
             w.write(sent)
+            w.write(subscribed ? FetchFlags.subscribe : 0)
         case let .unknown(kind):
             w.write(kind.rawValue)
         }
@@ -126,13 +140,16 @@ public enum LinkFrame: Sendable, Hashable {
                 guard let signature = try? Signature(bytes: r.readBytes(Signature.byteCount)) else {
                     throw DecodeError.invalidValue("signature")
                 }
-                return .fetchRequest(mailboxKey: key, nonce: nonce, ackThrough: ack, signature: signature)
+                let flags = try r.readUInt8()
+                return .fetchRequest(mailboxKey: key, nonce: nonce, ackThrough: ack, signature: signature,
+                                     subscribe: flags & FetchFlags.subscribe != 0)
             case .mailboxMessage:
                 return .mailboxMessage(mailbox: try r.readBytes32(), sequence: try r.readUInt64(), remaining: try r.readUInt32(),
                                        body: try r.readBytes(geometry.bodyLength))
             case .fetchDone:
                 return .fetchDone(mailbox: try r.readBytes32(), status: FetchStatus(rawValue: try r.readUInt8()),
-                                  remaining: try r.readUInt32(), sent: try r.readUInt32())
+                                  remaining: try r.readUInt32(), sent: try r.readUInt32(),
+                                  subscribed: try r.readUInt8() & FetchFlags.subscribe != 0)
             default:
                 return .unknown(kind)
             }

@@ -2,11 +2,14 @@ import SecIRCCore
 import SecIRCCrypto
 
 extension ClientEngine {
-    /// Starts a fetch of every mailbox that has none in progress and whose relay is listed and
-    /// not down.
-    mutating func pollMailboxes(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
-                                effects: inout NodeEffects<Event>) {
+    /// Starts a fetch of every mailbox (or of those in `only`) that has none in progress and
+    /// whose relay is listed and not down.
+    mutating func pollMailboxes(_ held: DirectoryTracker.Held, only: Set<Bytes32>? = nil, now: UnixTime,
+                                rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        // Due acknowledgements are taken now; one that cannot start waits for the next poll.
+        for id in only ?? [] { acknowledgeDue[id] = nil }
         for mailbox in messenger.mailboxes where fetches[mailbox.address.mailboxID] == nil {
+            if let only, !only.contains(mailbox.address.mailboxID) { continue }
             guard held.byID[mailbox.relayID] != nil else {
                 status.drop("mailbox_relay_unlisted")
                 continue
@@ -22,6 +25,7 @@ extension ClientEngine {
                                      rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         guard let relay = held.byID[mailbox.relayID], let peer = linkPeer(relay) else { return }
         let id = mailbox.address.mailboxID
+        acknowledgeDue[id] = nil
         fetches[id] = MailboxFetch(mailbox: mailbox, stage: .awaitingChallenge, started: now, round: round)
         let frame = LinkFrame.fetchChallengeRequest(mailbox: id).encoded()
         if links.send(frame, to: peer, now: now, rng: &rng, out: &effects.datagrams) == .dropped {
@@ -41,6 +45,7 @@ extension ClientEngine {
             } else if now < fetch.started || now.duration(since: fetch.started) >= configuration.fetchTimeout {
                 fetches[id] = nil
                 links.reset(fetch.mailbox.relayID)
+                subscribedOn[id] = nil // the link is made again: poll until a fetch subscribes it
                 status.drop("fetch_failed")
             }
         }
@@ -61,23 +66,33 @@ extension ClientEngine {
             fetch.stage = .awaitingMessages
             fetch.session = delivery.session
             fetches[mailbox] = fetch
-            let request = LinkFrame.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: ack, signature: signature)
+            let request = LinkFrame.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: ack, signature: signature,
+                                                 subscribe: configuration.push)
             // On the session the nonce was issued for (a rekey may have made another current).
             if !links.reply(request.encoded(), on: delivery.session, now: now, rng: &rng, out: &effects.datagrams) {
                 fetches[mailbox] = nil
                 status.drop("fetch_failed")
             }
         case let .mailboxMessage(mailbox, sequence, remaining, body):
-            // Mail of one of our mailboxes from its relay is stored whenever it comes (the
-            // messenger drops duplicates); it counts towards the batch in progress, if any.
+            // Mail of one of our mailboxes from its relay is stored whenever it comes, pushed or
+            // fetched (the messenger drops duplicates; a copy of mail stored already is not
+            // opened again); it counts towards the batch in progress, if any.
             guard messenger.mailboxes.contains(where: { $0.address.mailboxID == mailbox && $0.relayID == relay }) else {
                 return status.drop("stray_frame")
             }
-            let outcome = receiveBody(body, now: now, rng: &rng, effects: &effects)
-            guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay else { return }
+            var outcome = BodyOutcome.taken
+            if storedSequences[mailbox]?.contains(sequence) != true {
+                outcome = receiveBody(body, now: now, rng: &rng, effects: &effects)
+                if outcome == .taken { remember(sequence, storedIn: mailbox) }
+            }
+            guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay else {
+                // Pushed (or late): stored now, acknowledged by a fetch soon (which also hands
+                // over again what could not be stored).
+                return acknowledgeSoon(mailbox, now: now)
+            }
             switch fetch.stage {
             case .awaitingChallenge:
-                return
+                return acknowledgeSoon(mailbox, now: now)
             case .awaitingMessages, .finishing:
                 fetch.received.append((sequence, remaining))
                 if outcome != .taken {
@@ -89,10 +104,11 @@ extension ClientEngine {
                 fetches[mailbox] = nil
                 fetchDone(fetch, status: fetchStatus, remaining: left, sent: sent, now: now, rng: &rng, effects: &effects)
             }
-        case let .fetchDone(mailbox, fetchStatus, remaining, sent):
+        case let .fetchDone(mailbox, fetchStatus, remaining, sent, subscribed):
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay, case .awaitingMessages = fetch.stage else {
                 return status.drop("stray_frame")
             }
+            subscribedOn[mailbox] = fetchStatus == .ok && subscribed ? fetch.session : nil
             guard fetchStatus != .ok || fetch.notStored || Self.acknowledgeable(fetch, remaining: remaining, sent: sent) != nil else {
                 fetch.stage = .finishing(status: fetchStatus, remaining: remaining, sent: sent,
                                          until: now.adding(configuration.fetchStragglers))
@@ -159,8 +175,29 @@ extension ClientEngine {
         if last > 0 {
             pendingAck[id] = max(pendingAck[id] ?? 0, last)
             storeFailures[id] = storeFailures[id]?.filter { $0.key > last }
+            storedSequences[id] = storedSequences[id]?.filter { $0 > last }
+            // Subscribed, no poll may come for a while: a fetch soon carries the acknowledgement.
+            if isSubscribed(id) { acknowledgeSoon(id, now: now) }
         }
         guard remaining > 0, fetch.round < configuration.fetchRounds, let held = tracker.held else { return }
         startFetch(fetch.mailbox, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
+    }
+
+    /// Pushed messages waiting for their acknowledgement that make a fetch due at once.
+    static var acknowledgeBatch: Int { 32 }
+
+    /// Notes that the mail at `sequence` is stored (not yet acknowledged).
+    private mutating func remember(_ sequence: UInt64, storedIn mailbox: Bytes32) {
+        if storedSequences[mailbox, default: []].count >= Self.maxStoredSequences { storedSequences[mailbox] = [] }
+        storedSequences[mailbox, default: []].insert(sequence)
+    }
+
+    /// Mail came outside a fetch (pushed): a fetch acknowledges it after `pushAcknowledgeDelay`
+    /// (sharing that fetch with what comes meanwhile), or at once when a batch's worth waits,
+    /// so a busy mailbox does not fill up on the relay.
+    mutating func acknowledgeSoon(_ mailbox: Bytes32, now: UnixTime) {
+        let waiting = (storedSequences[mailbox]?.count ?? 0) >= Self.acknowledgeBatch
+        let due = waiting ? now : now.adding(configuration.pushAcknowledgeDelay)
+        acknowledgeDue[mailbox] = min(acknowledgeDue[mailbox] ?? due, due)
     }
 }

@@ -24,8 +24,19 @@ public struct ClientEngine: NodeEngine {
         public var coverRateFactor = 1.0
         /// Multiplier of the directory's mean per-hop delay μ (0: no mixing delay).
         public var delayFactor = 1.0
-        /// How often the mailboxes are fetched.
+        /// How often the mailboxes are fetched while one of them has no push subscription.
         public var pollInterval: Duration = .seconds(1)
+        /// Push delivery: every fetch subscribes its link session to the mailbox's new mail,
+        /// which the relay then sends at once (docs/PROTOCOL.md §4, Mailbox fetch).
+        public var push = true
+        /// How often the mailboxes are fetched while every one is subscribed (a lost push, a
+        /// relay that restarted and forgot the subscription, are found then). Below the 60 s
+        /// between a link's rekey and the end of its old session, so a rekeyed link is
+        /// subscribed again before the old one goes.
+        public var pushPollInterval: Duration = .seconds(30)
+        /// Pushed mail is acknowledged by a fetch this long after it came (more pushes meanwhile
+        /// share that fetch), or at once when a batch's worth (`fetchBatch`) is waiting.
+        public var pushAcknowledgeDelay: Duration = .seconds(10)
         /// A mailbox fetch not finished after this long failed (its link is made again).
         public var fetchTimeout: Duration = .seconds(2)
         /// Fetches in a row while a mailbox still holds more.
@@ -114,10 +125,20 @@ public struct ClientEngine: NodeEngine {
     var fetches: [Bytes32: MailboxFetch] = [:]
     /// Per mailbox: the highest sequence stored since the last fetch, acknowledged by the next.
     var pendingAck: [Bytes32: UInt64] = [:]
+    /// Per mailbox: the link session on which its relay last said it pushes new mail (`fetch
+    /// done`, subscribed). Live only while that session is.
+    var subscribedOn: [Bytes32: UInt32] = [:]
+    /// Per mailbox: sequences of mail stored and not yet acknowledged. A copy that comes again
+    /// (a pushed message in the next fetch's batch) is counted, not opened again. Bounded.
+    var storedSequences: [Bytes32: Set<UInt64>] = [:]
+    static var maxStoredSequences: Int { 4096 }
+    /// Per mailbox: when a fetch is due to acknowledge the mail pushed since the last one.
+    var acknowledgeDue: [Bytes32: UnixTime] = [:]
     /// Per mailbox: how often the message at a sequence could not be stored (after three
     /// times it is given up on, counted, so one bad message cannot hold a mailbox forever).
     var storeFailures: [Bytes32: [UInt64: Int]] = [:]
-    var nextPoll: UnixTime
+    /// When every mailbox was last polled (nil: not yet, or the clock stepped back).
+    var lastPoll: UnixTime?
     var down: [ID: UnixTime] = [:]
     var unlistedSince: [ID: UnixTime] = [:]
     var outboxDue: UnixTime?
@@ -144,7 +165,6 @@ public struct ClientEngine: NodeEngine {
         self.messenger = messenger
         links = LinkManager(configuration: configuration.links, now: now, rng: &rng)
         tracker = DirectoryTracker(roster: configuration.roster, sources: configuration.bootstrapURLs)
-        nextPoll = now
         nextHousekeeping = now
         nextMailboxCheck = now
     }
@@ -219,8 +239,11 @@ public struct ClientEngine: NodeEngine {
             }
             expireFetches(now: now, rng: &rng, effects: &effects)
             if now >= nextPoll {
-                nextPoll = now.adding(configuration.pollInterval)
+                lastPoll = now
                 pollMailboxes(held, now: now, rng: &rng, effects: &effects)
+            } else {
+                let due = acknowledgeDue.filter { $0.value <= now && fetches[$0.key] == nil }
+                if !due.isEmpty { pollMailboxes(held, only: Set(due.keys), now: now, rng: &rng, effects: &effects) }
             }
             if let due = outboxDue, due <= now { sendDueOutbox(held, now: now, rng: &rng, effects: &effects) }
             sendCover(held, now: now, rng: &rng, effects: &effects)
@@ -234,6 +257,9 @@ public struct ClientEngine: NodeEngine {
         // Without a usable directory nothing is sent or fetched: only its fetch is due.
         guard directoryUsable else { return next }
         next = min(next, nextPoll)
+        // An acknowledgement waits while its mailbox's fetch is in progress (that fetch's own
+        // deadlines stand).
+        if let due = acknowledgeDue.filter({ fetches[$0.key] == nil }).values.min() { next = min(next, due) }
         if let due = outboxDue { next = min(next, due) }
         if let cover = nextCover { next = min(next, cover) }
         for fetch in fetches.values {
@@ -249,7 +275,8 @@ public struct ClientEngine: NodeEngine {
     /// After the wall clock stepped back, a timer set from the old time would wait for the
     /// whole step: polling and cover traffic must not stop (silent cover shows the client).
     private mutating func pullBackDeadlines(now: UnixTime) {
-        if nextPoll.duration(since: now) > configuration.pollInterval { nextPoll = now }
+        if let last = lastPoll, last > now { lastPoll = nil }
+        for (id, due) in acknowledgeDue where due.duration(since: now) > configuration.pushAcknowledgeDelay { acknowledgeDue[id] = now }
         if nextHousekeeping.duration(since: now) > Self.housekeepingInterval { nextHousekeeping = now }
         if nextMailboxCheck.duration(since: now) > .seconds(30) { nextMailboxCheck = now }
         if let cover = nextCover, cover.duration(since: now) > .seconds(3_600) { nextCover = nil }
@@ -295,6 +322,9 @@ public struct ClientEngine: NodeEngine {
             for mailbox in gone {
                 pendingAck[mailbox] = nil
                 fetches[mailbox] = nil
+                subscribedOn[mailbox] = nil
+                storedSequences[mailbox] = nil
+                acknowledgeDue[mailbox] = nil
             }
             outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue
             effects.events.append(.mailboxesReplaced(lost.count))
@@ -304,6 +334,20 @@ public struct ClientEngine: NodeEngine {
     }
 
     // MARK: Helpers
+
+    /// When the mailboxes are polled next: every `pushPollInterval` while each has a live push
+    /// subscription, else every `pollInterval` (polling is the fallback while a link is down).
+    var nextPoll: UnixTime {
+        guard let last = lastPoll else { return UnixTime(nanoseconds: 0) }
+        return last.adding(allSubscribed ? configuration.pushPollInterval : configuration.pollInterval)
+    }
+
+    /// Every mailbox has a push subscription on a link session that still exists.
+    var allSubscribed: Bool {
+        configuration.push && !messenger.mailboxes.isEmpty && messenger.mailboxes.allSatisfy { isSubscribed($0.address.mailboxID) }
+    }
+
+    func isSubscribed(_ mailbox: Bytes32) -> Bool { subscribedOn[mailbox].map { links.hasSession($0) } ?? false }
 
     /// The relays to leave out of paths and fetches for now (they did not answer a handshake).
     var downRelays: Set<ID> { Set(down.keys) }

@@ -95,6 +95,9 @@ public struct MailboxStore: Sendable {
         return dropped
     }
 
+    /// The newest message of `mailbox` (the one just delivered, for push delivery).
+    public func newest(in mailbox: Bytes32) -> Message? { boxes[mailbox]?.messages.last }
+
     /// Messages waiting in `mailbox`.
     public func depth(of mailbox: Bytes32) -> Int { boxes[mailbox]?.messages.count ?? 0 }
 

@@ -26,6 +26,8 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case delayTooLong = "delay_too_long"
     /// Peels handed to the worker threads were at their bound (`RelayEngine.Configuration.peelQueueCapacity`).
     case peelQueueFull = "peel_queue_full"
+    /// A push subscription refused: its session or the relay holds its maximum.
+    case subscriptionLimit = "subscription_limit"
 }
 
 /// The relay's counters. `RelayEngine` keeps them with plain adds (no atomics on the hot path);
@@ -39,6 +41,8 @@ public struct RelayCounters: Sendable, Equatable {
     public var delivered = 0
     public var coverDropped = 0
     public var fetches = 0
+    /// New mail sent down a subscribed link session at once (push delivery).
+    public var pushed = 0
     public var handshakes = 0
     public var keyRotations = 0
     /// Rotations made early because the current key's replay filter was filling.
@@ -57,6 +61,8 @@ public struct RelayCounters: Sendable, Equatable {
     public var mailboxMessages = 0
     public var mailboxBytes = 0
     public var mailboxes = 0
+    /// Mailboxes subscribed for push delivery.
+    public var subscriptions = 0
     public var linkSessions = 0
     /// Answered handshakes waiting for the initiator's first packet.
     public var unconfirmedSessions = 0

@@ -15,9 +15,9 @@ extension RelayEngine {
             peel(packet, from: delivery.incomingLink, now: now, rng: &rng, effects: &effects)
         case let .fetchChallengeRequest(mailbox):
             challenge(mailbox, session: delivery.session, now: now, rng: &rng, effects: &effects)
-        case let .fetchRequest(key, nonce, ackThrough, signature):
-            fetch(key: key, nonce: nonce, ackThrough: ackThrough, signature: signature, session: delivery.session,
-                  now: now, rng: &rng, effects: &effects)
+        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe):
+            fetch(key: key, nonce: nonce, ackThrough: ackThrough, signature: signature, subscribe: subscribe,
+                  session: delivery.session, now: now, rng: &rng, effects: &effects)
         case .fetchChallenge, .mailboxMessage, .fetchDone, .unknown:
             count(.unknownFrame)
         }
@@ -78,6 +78,7 @@ extension RelayEngine {
                 own.mailboxDrops[reason, default: 0] += 1
             } else {
                 own.delivered += 1
+                push(mailbox, now: now, rng: &rng, effects: &effects)
             }
         case .drop:
             own.coverDropped += 1

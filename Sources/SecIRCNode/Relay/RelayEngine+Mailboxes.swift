@@ -16,13 +16,14 @@ extension RelayEngine {
     }
 
     /// A fetch signed by the mailbox key over (relay, nonce, ackThrough): deletes what is
-    /// acknowledged, then sends a batch of what remains and `fetch done`.
-    mutating func fetch(key: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature, session: UInt32,
-                        now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+    /// acknowledged, subscribes this session to the mailbox's new mail or ends its
+    /// subscription, then sends a batch of what remains and `fetch done`.
+    mutating func fetch(key: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature, subscribe: Bool,
+                        session: UInt32, now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         let mailbox = key.id.rawValue
-        func done(_ status: FetchStatus, remaining: Int, sent: Int, effects: inout NodeEffects<Event>) {
+        func done(_ status: FetchStatus, remaining: Int, sent: Int, subscribed: Bool = false, effects: inout NodeEffects<Event>) {
             let frame = LinkFrame.fetchDone(mailbox: mailbox, status: status, remaining: UInt32(clamping: remaining),
-                                            sent: UInt32(clamping: sent))
+                                            sent: UInt32(clamping: sent), subscribed: subscribed)
             links.reply(frame.encoded(), on: session, now: now, rng: &rng, out: &effects.datagrams)
         }
         guard let issued = nonces[session]?.removeValue(forKey: mailbox), issued == nonce else {
@@ -35,12 +36,33 @@ extension RelayEngine {
             return done(.denied, remaining: 0, sent: 0, effects: &effects)
         }
         own.fetches += 1
+        var subscribed = false
+        if subscribe {
+            subscribed = subscriptions.subscribe(mailbox, session: session)
+            if !subscribed { count(.subscriptionLimit) }
+        } else {
+            subscriptions.remove(mailbox)
+        }
         let (messages, remaining) = mailboxes.fetch(mailbox, ackThrough: ackThrough, limit: configuration.fetchBatch)
         for (i, message) in messages.enumerated() {
             let left = UInt32(clamping: remaining + messages.count - i - 1)
             let frame = LinkFrame.mailboxMessage(mailbox: mailbox, sequence: message.sequence, remaining: left, body: message.body)
             links.reply(frame.encoded(), on: session, now: now, rng: &rng, out: &effects.datagrams)
         }
-        done(.ok, remaining: remaining, sent: messages.count, effects: &effects)
+        done(.ok, remaining: remaining, sent: messages.count, subscribed: subscribed, effects: &effects)
+    }
+
+    /// Push delivery: the message just deposited in `mailbox` goes down the subscribed session
+    /// at once, as a `mailbox message` with nothing after it (`remaining` 0). It stays in the
+    /// store until a fetch acknowledges it, as any other. A session that is gone ends the
+    /// subscription.
+    mutating func push(_ mailbox: Bytes32, now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        guard let session = subscriptions.session(for: mailbox), let message = mailboxes.newest(in: mailbox) else { return }
+        let frame = LinkFrame.mailboxMessage(mailbox: mailbox, sequence: message.sequence, remaining: 0, body: message.body)
+        if links.reply(frame.encoded(), on: session, now: now, rng: &rng, out: &effects.datagrams) {
+            own.pushed += 1
+        } else {
+            subscriptions.remove(mailbox)
+        }
     }
 }

@@ -51,6 +51,8 @@ public struct RelayEngine: NodeEngine {
         /// Peels handed out and not yet back, at most; beyond it packets are dropped and
         /// counted (`peel_queue_full`), so a flood cannot queue unbounded work.
         public var peelQueueCapacity = 4096
+        /// Push delivery: mailboxes one link session may subscribe, and subscriptions in all.
+        public var subscriptions = MailboxSubscriptions.Limits()
         /// Longest per-hop delay a packet may ask for; longer ones are dropped (an attacker could
         /// otherwise hold places in the bounded delay queue). The network's
         /// `NetworkParameters.maxDelayMilliseconds` (20 means, at least 1 s) applies as well.
@@ -138,6 +140,8 @@ public struct RelayEngine: NodeEngine {
     var own = RelayCounters()
     /// Mailbox-fetch nonces issued per link session (bounded per session).
     var nonces: [UInt32: [Bytes32: Bytes32]] = [:]
+    /// Mailboxes whose new mail goes down a link session at once (push delivery).
+    var subscriptions: MailboxSubscriptions
     public private(set) var isDraining = false
     /// Peels of this turn, to hand out (``Event/peel(_:)``), and how many are out.
     var peelsToHandOut: [SphinxJob] = []
@@ -178,6 +182,7 @@ public struct RelayEngine: NodeEngine {
         for (epoch, tags) in savedTags { sphinx.restoreTags(tags, epoch: epoch) }
         sphinx.recordsNewTags = configuration.savesReplayTags
         delays = DelayQueue(capacity: configuration.delayQueueCapacity)
+        subscriptions = MailboxSubscriptions(limits: configuration.subscriptions)
         // Sequence numbers never reused across restarts: start from the time in microseconds.
         mailboxes = MailboxStore(limits: configuration.mailbox, firstSequence: UInt64(max(now.nanoseconds / 1000, 1)))
         own.currentEpoch = keys.current.epoch
@@ -291,6 +296,7 @@ public struct RelayEngine: NodeEngine {
             let expired = mailboxes.expire(now: now)
             if expired > 0 { own.mailboxDrops[.expired, default: 0] += expired }
             if nonces.count > 0 { nonces = nonces.filter { links.hasSession($0.key) } }
+            subscriptions.keep { links.hasSession($0) }
         }
         directoryDuties(now: now, rng: &rng, effects: &effects)
     }
@@ -337,6 +343,7 @@ public struct RelayEngine: NodeEngine {
         c.mailboxMessages = mailboxes.messageCount
         c.mailboxBytes = mailboxes.totalBytes
         c.mailboxes = mailboxes.mailboxCount
+        c.subscriptions = subscriptions.count
         c.linkSessions = links.sessionCount
         c.unconfirmedSessions = links.unconfirmedCount
         c.handshakeSources = links.trackedSources
@@ -348,7 +355,7 @@ public struct RelayEngine: NodeEngine {
 
     mutating func count(_ reason: RelayDropReason) { own.relayDrops[reason, default: 0] += 1 }
 
-    /// How often expired mail and the nonces of ended sessions are cleared.
+    /// How often expired mail, and the nonces and subscriptions of ended sessions, are cleared.
     static var housekeepingInterval: Duration { .seconds(10) }
 
     mutating func applyKeyChange(installed: [OnionKey], retired: [UInt32], now: UnixTime, effects: inout NodeEffects<Event>) {
