@@ -39,7 +39,7 @@ public struct ClientConfig: Sendable, Equatable {
         /// Push delivery: mailbox relays send new mail down the client's link at once.
         public var push = true
         /// How often the mailboxes are fetched while every one is subscribed (milliseconds).
-        public var pushPollIntervalMilliseconds = 30_000
+        public var pushPollIntervalMilliseconds = 10_000
     }
 
     public struct Storage: Sendable, Equatable {

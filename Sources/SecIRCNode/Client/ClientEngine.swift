@@ -33,7 +33,7 @@ public struct ClientEngine: NodeEngine {
         /// relay that restarted and forgot the subscription, are found then). Below the 60 s
         /// between a link's rekey and the end of its old session, so a rekeyed link is
         /// subscribed again before the old one goes.
-        public var pushPollInterval: Duration = .seconds(30)
+        public var pushPollInterval: Duration = .seconds(10)
         /// Pushed mail is acknowledged by a fetch this long after it came (more pushes meanwhile
         /// share that fetch), or at once when a batch's worth (`fetchBatch`) is waiting.
         public var pushAcknowledgeDelay: Duration = .seconds(10)
