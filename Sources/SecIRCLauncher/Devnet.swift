@@ -292,6 +292,7 @@ public final class Devnet {
               path_length: \(options.pathLength)
               cover_traffic: \(Self.yaml(coverTraffic ?? options.coverTraffic))
               poll_interval_ms: \(options.pollIntervalMilliseconds)
+              push: \(options.push)
             messages: {retry_initial_seconds: \(options.retryInitialSeconds), retry_max_seconds: \(options.retryMaxSeconds)}
 
             """, to: base + "/client.yaml")

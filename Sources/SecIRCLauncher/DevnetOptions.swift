@@ -18,6 +18,8 @@ public struct DevnetOptions: Sendable {
     public var pathLength = 3
     /// client.yaml network.cover_traffic.
     public var coverTraffic = "off"
+    /// client.yaml network.push (on by default, as in client.yaml).
+    public var push = true
     /// client.yaml messages.retry_initial_seconds and retry_max_seconds: resends until a
     /// receipt arrives, sooner than the defaults (2 and 300) on a network of one machine.
     public var retryInitialSeconds = 1

@@ -38,6 +38,9 @@ struct MessagesBench: ParsableCommand {
     @Option(help: "The clients' cover traffic: off, balanced (the directory's λ) or strong (2λ, twice the mean delay).")
     var cover = "off"
 
+    @Flag(inversion: .prefixedNo, help: "Push delivery (client.yaml network.push) on the clients.")
+    var push = true
+
     func validate() throws {
         guard count >= 1, window >= 1, warmup >= 0, timeout > 0 else {
             throw ValidationError("--count and --window must be positive, --warmup not negative")
@@ -51,6 +54,7 @@ struct MessagesBench: ParsableCommand {
         var options = DevnetOptions(binDirectory: binaries)
         options.meanDelayMilliseconds = meanDelay
         options.coverTraffic = cover
+        options.push = push
         let devnet = Devnet(options: options, progress: { FileHandle.standardError.write(Data("devnet: \($0)\n".utf8)) })
         var succeeded = false
         defer {
@@ -112,7 +116,7 @@ struct MessagesBench: ParsableCommand {
         FileHandle.standardError.write(Data("throughput: \(count) messages, \(window) in flight at most\n".utf8))
         let throughput = try phase("throughput", count: count, window: window)
 
-        print("messages \(count) per phase, path length 3, cover traffic \(cover), push delivery, poll 100 ms, mean per-hop delay "
+        print("messages \(count) per phase, path length 3, cover traffic \(cover), push delivery \(push ? "on" : "off"), poll 100 ms, mean per-hop delay "
               + (meanDelay.map { "\($0) ms" } ?? "50 ms (default)"))
         print(String(format: "loaded_latency_p50_ms %.1f (\(window) in flight)", percentile(throughput.latencies, 0.5)))
         print(String(format: "messages_per_s %.1f (\(window) in flight)", throughput.rate))

@@ -3,7 +3,7 @@ import SecIRCCrypto
 
 extension Messenger {
     /// Decrypts and stores one reassembled session message, in one transaction. Duplicates are
-    /// stored and announced once, and acknowledged again once at most (``DuplicateReceipts``).
+    /// stored and announced once, and acknowledged again only for a while (``DuplicateReceipts``).
     /// Never throws: what cannot be used is dropped with a reason (and changes nothing).
     public func receive(_ bytes: [UInt8], now: UnixTime) -> Received {
         let message: SessionMessage
@@ -12,7 +12,7 @@ extension Messenger {
             var duplicate: MessageID?
             var result = try store.write { tx in try receive(tx, message, now: now, duplicate: &duplicate) }
             // Decided once the transaction committed: a failed one is handed over again.
-            if let duplicate, !duplicateReceipts.withLock({ $0.admits(duplicate) }) { result.receipt = nil }
+            if let duplicate, !duplicateReceipts.withLock({ $0.admits(duplicate, now: now) }) { result.receipt = nil }
             return result
         } catch {
             if case .insufficientStorage = error as? MessengerError { return Received(dropped: "\(error)", notStored: true, storeFull: true) }
