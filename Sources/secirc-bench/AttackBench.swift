@@ -80,127 +80,119 @@ struct AttackBench: ParsableCommand {
     func run() throws {
         raiseDescriptorLimit()
         let binaries = try binDirectory ?? MessagesBench.buildDaemons()
-        let devnet = Devnet(options: DevnetOptions(binDirectory: binaries),
-                            progress: { FileHandle.standardError.write(Data("devnet: \($0)\n".utf8)) })
-        var succeeded = false
-        defer {
-            devnet.stop()
-            if succeeded { devnet.removeDirectory() } else if !devnet.directory.isEmpty {
-                FileHandle.standardError.write(Data("logs kept in \(devnet.directory)\n".utf8))
-            }
-        }
-        try devnet.start()
-        guard let alice = devnet.client("alice"), let bob = devnet.client("bob"), let target = devnet.relay("a"),
-              let next = devnet.relay("b")
-        else { throw BenchError("no alice, bob, a and b") }
+        let percent = try withBenchDevnet(DevnetOptions(binDirectory: binaries)) { devnet in
+            guard let alice = devnet.client("alice"), let bob = devnet.client("bob"), let target = devnet.relay("a"),
+                  let next = devnet.relay("b")
+            else { throw BenchError("no alice, bob, a and b") }
 
-        let arrivals = Arrivals()
-        let tag = UUID().uuidString.prefix(8).lowercased()
-        var readers: [(EventStream, DispatchSemaphore)] = []
-        for client in [alice, bob] {
-            let stream = try client.api.events()
-            let done = DispatchSemaphore(value: 0)
-            Thread {
-                while let event = try? stream.next() {
-                    guard case let .message(message)? = APIEvent(event), message.text.hasPrefix("attack \(tag) ") else { continue }
-                    _ = arrivals.record(message.text)
+            let arrivals = Arrivals()
+            let tag = UUID().uuidString.prefix(8).lowercased()
+            var readers: [(EventStream, DispatchSemaphore)] = []
+            for client in [alice, bob] {
+                let stream = try client.api.events()
+                let done = DispatchSemaphore(value: 0)
+                Thread {
+                    while let event = try? stream.next() {
+                        guard case let .message(message)? = APIEvent(event), message.text.hasPrefix("attack \(tag) ") else { continue }
+                        _ = arrivals.record(message.text)
+                    }
+                    done.signal()
+                }.start()
+                readers.append((stream, done))
+            }
+            defer {
+                for (stream, done) in readers {
+                    stream.cancel()
+                    done.wait()
                 }
-                done.signal()
+            }
+            func send(_ text: String, from: Devnet.Client, to: Devnet.Client) throws -> ContinuousClock.Instant {
+                let at = ContinuousClock.now
+                try from.api.call("POST", "/v1/conversations/\(to.id)/messages", json: SendTextRequest(text: text))
+                return at
+            }
+            func latencies(_ sent: [(text: String, at: ContinuousClock.Instant)]) -> [Double] {
+                sent.compactMap { message in arrivals.time(of: message.text).map { MessagesBench.milliseconds($0 - message.at) } }.sorted()
+            }
+            func waitFor(_ texts: [String], seconds: Double) throws {
+                let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+                while !arrivals.containsAll(texts), ContinuousClock.now < deadline {
+                    try devnet.checkChildren()
+                    usleep(5_000)
+                }
+            }
+
+            FileHandle.standardError.write(Data("quiet: \(quiet) messages, one at a time\n".utf8))
+            var quietSent: [(text: String, at: ContinuousClock.Instant)] = []
+            for index in 0..<quiet {
+                let text = "attack \(tag) quiet \(index)"
+                quietSent.append((text, try send(text, from: alice, to: bob)))
+                try waitFor([text], seconds: timeout)
+                guard arrivals.time(of: text) != nil else { throw BenchError("a quiet message took longer than \(Int(timeout)) s") }
+            }
+            let quietLatencies = latencies(quietSent)
+
+            let rate = rate ?? kind.defaultRate
+            let descriptor = try Self.descriptor(of: target), nextDescriptor = try Self.descriptor(of: next)
+            let attack: any Attack
+            switch kind {
+            case .handshakeFlood: attack = try HandshakeFlood(target: descriptor, source: source, rate: rate)
+            case .slowloris:
+                attack = Slowloris(targets: [target.httpPort, UInt16(URL(string: alice.apiURL)?.port ?? 0)], source: source, connections: rate)
+            case .delayQueue:
+                attack = try DelayQueueFill(target: descriptor, next: nextDescriptor, delay: Self.maxDelay(of: target), source: source, rate: rate)
+            case .replay: attack = try ReplayAttack(target: descriptor, source: source, rate: rate)
+            case .garbage: attack = try Garbage(target: descriptor, httpPort: target.httpPort, source: source, rate: rate)
+            }
+            let before = Self.metrics(of: target)
+            FileHandle.standardError.write(Data("attack: \(kind.rawValue) at \(rate) for \(duration) s from \(source)\n".utf8))
+            let end = ContinuousClock.now.advanced(by: .milliseconds(Int64(duration * 1000)))
+            let attackDone = DispatchSemaphore(value: 0)
+            let report = Mutex<String>("")
+            Thread {
+                let text = (try? attack.run(until: end)) ?? "the attacker failed"
+                report.withLock { $0 = text }
+                attackDone.signal()
             }.start()
-            readers.append((stream, done))
-        }
-        defer {
-            for (stream, done) in readers {
-                stream.cancel()
-                done.wait()
-            }
-        }
-        func send(_ text: String, from: Devnet.Client, to: Devnet.Client) throws -> ContinuousClock.Instant {
-            let at = ContinuousClock.now
-            try from.api.call("POST", "/v1/conversations/\(to.id)/messages", json: SendTextRequest(text: text))
-            return at
-        }
-        func latencies(_ sent: [(text: String, at: ContinuousClock.Instant)]) -> [Double] {
-            sent.compactMap { message in arrivals.time(of: message.text).map { MessagesBench.milliseconds($0 - message.at) } }.sorted()
-        }
-        func waitFor(_ texts: [String], seconds: Double) throws {
-            let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
-            while !arrivals.containsAll(texts), ContinuousClock.now < deadline {
+
+            var sent: [(text: String, at: ContinuousClock.Instant)] = []
+            var index = 0
+            while ContinuousClock.now < end {
+                let (from, to) = index % 2 == 0 ? (alice, bob) : (bob, alice)
+                let text = "attack \(tag) during \(index)"
+                // A send the daemon's API refuses under attack counts as sent and lost.
+                let at = (try? send(text, from: from, to: to)) ?? ContinuousClock.now
+                sent.append((text, at))
+                index += 1
                 try devnet.checkChildren()
-                usleep(5_000)
+                let due = at.advanced(by: .milliseconds(Int64(interval * 1000)))
+                while ContinuousClock.now < min(due, end) { usleep(5_000) }
             }
-        }
+            attackDone.wait()
+            let peakTarget = devnet.pid(of: "a").map { residentMiB(pid: $0, peak: true) } ?? 0
+            let peakAlice = devnet.pid(of: "alice").map { residentMiB(pid: $0, peak: true) } ?? 0
+            try waitFor(sent.map(\.text), seconds: timeout)
+            let during = latencies(sent)
+            let after = Self.metrics(of: target)
 
-        FileHandle.standardError.write(Data("quiet: \(quiet) messages, one at a time\n".utf8))
-        var quietSent: [(text: String, at: ContinuousClock.Instant)] = []
-        for index in 0..<quiet {
-            let text = "attack \(tag) quiet \(index)"
-            quietSent.append((text, try send(text, from: alice, to: bob)))
-            try waitFor([text], seconds: timeout)
-            guard arrivals.time(of: text) != nil else { throw BenchError("a quiet message took longer than \(Int(timeout)) s") }
+            let quietP50 = percentile(quietLatencies, 0.5), duringP50 = percentile(during, 0.5)
+            let percent = sent.isEmpty ? 0 : 100 * Double(during.count) / Double(sent.count)
+            print("attack \(kind.rawValue): rate \(rate) for \(duration) s from \(source); a message every \(interval) s, alice ⇄ bob")
+            print("attacker: " + report.withLock { $0 })
+            for line in Self.refusals(before: before, after: after) { print("target a: \(line)") }
+            if let replay = attack as? ReplayAttack {
+                // Cover traffic is off: every `drop` packet the target peeled was one of the attacker's.
+                let peeled = after["secirc_cover_dropped_total", default: 0] - before["secirc_cover_dropped_total", default: 0]
+                print("replays_accepted \(max(0, peeled - replay.fresh)) of \(replay.replayed)")
+            }
+            print(String(format: "p50_quiet_ms %.1f", quietP50))
+            print(String(format: "p50_during_ms %.1f (%.2f× quiet)", duringP50, quietP50 > 0 ? duringP50 / quietP50 : 0))
+            print(String(format: "peak_rss_target_mib %.1f", peakTarget))
+            print(String(format: "peak_rss_alice_mib %.1f", peakAlice))
+            print("delivered \(during.count) of \(sent.count)")
+            print(String(format: "delivered_percent %.1f", percent))
+            return percent
         }
-        let quietLatencies = latencies(quietSent)
-
-        let rate = rate ?? kind.defaultRate
-        let descriptor = try Self.descriptor(of: target), nextDescriptor = try Self.descriptor(of: next)
-        let attack: any Attack
-        switch kind {
-        case .handshakeFlood: attack = try HandshakeFlood(target: descriptor, source: source, rate: rate)
-        case .slowloris:
-            attack = Slowloris(targets: [target.httpPort, UInt16(URL(string: alice.apiURL)?.port ?? 0)], source: source, connections: rate)
-        case .delayQueue:
-            attack = try DelayQueueFill(target: descriptor, next: nextDescriptor, delay: Self.maxDelay(of: target), source: source, rate: rate)
-        case .replay: attack = try ReplayAttack(target: descriptor, source: source, rate: rate)
-        case .garbage: attack = try Garbage(target: descriptor, httpPort: target.httpPort, source: source, rate: rate)
-        }
-        let before = Self.metrics(of: target)
-        FileHandle.standardError.write(Data("attack: \(kind.rawValue) at \(rate) for \(duration) s from \(source)\n".utf8))
-        let end = ContinuousClock.now.advanced(by: .milliseconds(Int64(duration * 1000)))
-        let attackDone = DispatchSemaphore(value: 0)
-        let report = Mutex<String>("")
-        Thread {
-            let text = (try? attack.run(until: end)) ?? "the attacker failed"
-            report.withLock { $0 = text }
-            attackDone.signal()
-        }.start()
-
-        var sent: [(text: String, at: ContinuousClock.Instant)] = []
-        var index = 0
-        while ContinuousClock.now < end {
-            let (from, to) = index % 2 == 0 ? (alice, bob) : (bob, alice)
-            let text = "attack \(tag) during \(index)"
-            // A send the daemon's API refuses under attack counts as sent and lost.
-            let at = (try? send(text, from: from, to: to)) ?? ContinuousClock.now
-            sent.append((text, at))
-            index += 1
-            try devnet.checkChildren()
-            let due = at.advanced(by: .milliseconds(Int64(interval * 1000)))
-            while ContinuousClock.now < min(due, end) { usleep(5_000) }
-        }
-        attackDone.wait()
-        let peakTarget = devnet.pid(of: "a").map { residentMiB(pid: $0, peak: true) } ?? 0
-        let peakAlice = devnet.pid(of: "alice").map { residentMiB(pid: $0, peak: true) } ?? 0
-        try waitFor(sent.map(\.text), seconds: timeout)
-        let during = latencies(sent)
-        let after = Self.metrics(of: target)
-
-        let quietP50 = percentile(quietLatencies, 0.5), duringP50 = percentile(during, 0.5)
-        let percent = sent.isEmpty ? 0 : 100 * Double(during.count) / Double(sent.count)
-        print("attack \(kind.rawValue): rate \(rate) for \(duration) s from \(source); a message every \(interval) s, alice ⇄ bob")
-        print("attacker: " + report.withLock { $0 })
-        for line in Self.refusals(before: before, after: after) { print("target a: \(line)") }
-        if let replay = attack as? ReplayAttack {
-            // Cover traffic is off: every `drop` packet the target peeled was one of the attacker's.
-            let peeled = after["secirc_cover_dropped_total", default: 0] - before["secirc_cover_dropped_total", default: 0]
-            print("replays_accepted \(max(0, peeled - replay.fresh)) of \(replay.replayed)")
-        }
-        print(String(format: "p50_quiet_ms %.1f", quietP50))
-        print(String(format: "p50_during_ms %.1f (%.2f× quiet)", duringP50, quietP50 > 0 ? duringP50 / quietP50 : 0))
-        print(String(format: "peak_rss_target_mib %.1f", peakTarget))
-        print(String(format: "peak_rss_alice_mib %.1f", peakAlice))
-        print("delivered \(during.count) of \(sent.count)")
-        print(String(format: "delivered_percent %.1f", percent))
-        succeeded = true
         if let require, percent < require { throw ExitCode(1) }
     }
 

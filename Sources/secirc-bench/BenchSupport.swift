@@ -1,5 +1,6 @@
 import Foundation
 import SecIRCAPI
+import SecIRCLauncher
 
 /// Blocking HTTP for the benchmarks (they are plain command-line programs), through the
 /// project's one HTTP client.
@@ -39,3 +40,20 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 
 /// The package root (for building and finding products), from this source file's location.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Starts a devnet with `options` (its progress on stderr), runs `body` on it and stops it: its
+/// directory is removed when `body` returned, kept and named on stderr when it threw.
+func withBenchDevnet<T>(_ options: DevnetOptions, _ body: (Devnet) throws -> T) throws -> T {
+    let devnet = Devnet(options: options, progress: { FileHandle.standardError.write(Data("devnet: \($0)\n".utf8)) })
+    var succeeded = false
+    defer {
+        devnet.stop()
+        if succeeded { devnet.removeDirectory() } else if !devnet.directory.isEmpty {
+            FileHandle.standardError.write(Data("logs kept in \(devnet.directory)\n".utf8))
+        }
+    }
+    try devnet.start()
+    let result = try body(devnet)
+    succeeded = true
+    return result
+}

@@ -39,40 +39,32 @@ struct IdleBench: ParsableCommand {
         options.retryInitialSeconds = 2
         options.retryMaxSeconds = 300
         options.directoryPeriodSeconds = 600
-        let devnet = Devnet(options: options, progress: { FileHandle.standardError.write(Data("devnet: \($0)\n".utf8)) })
-        var succeeded = false
-        defer {
-            devnet.stop()
-            if succeeded { devnet.removeDirectory() } else if !devnet.directory.isEmpty {
-                FileHandle.standardError.write(Data("logs kept in \(devnet.directory)\n".utf8))
-            }
-        }
-        try devnet.start()
-        guard let alice = devnet.pid(of: "alice"), let relay = devnet.pid(of: "a") else { throw BenchError("no alice or relay a") }
-        FileHandle.standardError.write(Data("settling \(settle) s, then measuring \(seconds) s\n".utf8))
-        Thread.sleep(forTimeInterval: Double(settle))
-        let coverBefore = Self.coverSent(devnet)
-        let startClient = ProcessSample(pid: alice), startRelay = ProcessSample(pid: relay)
-        let start = ContinuousClock.now
-        Thread.sleep(forTimeInterval: Double(seconds))
-        let endClient = ProcessSample(pid: alice), endRelay = ProcessSample(pid: relay)
-        let elapsed = MessagesBench.milliseconds(ContinuousClock.now - start) / 1000
-        try devnet.checkChildren()
-        let coverAfter = Self.coverSent(devnet)
+        try withBenchDevnet(options) { devnet in
+            guard let alice = devnet.pid(of: "alice"), let relay = devnet.pid(of: "a") else { throw BenchError("no alice or relay a") }
+            FileHandle.standardError.write(Data("settling \(settle) s, then measuring \(seconds) s\n".utf8))
+            Thread.sleep(forTimeInterval: Double(settle))
+            let coverBefore = Self.coverSent(devnet)
+            let startClient = ProcessSample(pid: alice), startRelay = ProcessSample(pid: relay)
+            let start = ContinuousClock.now
+            Thread.sleep(forTimeInterval: Double(seconds))
+            let endClient = ProcessSample(pid: alice), endRelay = ProcessSample(pid: relay)
+            let elapsed = MessagesBench.milliseconds(ContinuousClock.now - start) / 1000
+            try devnet.checkChildren()
+            let coverAfter = Self.coverSent(devnet)
 
-        print("idle \(seconds) s after \(settle) s, cover traffic \(cover), push delivery, poll 1000 ms, release daemons")
-        for (name, start, end) in [("relay_a", startRelay, endRelay), ("client", startClient, endClient)] {
-            for (thread, wakeups) in end.switchesByThread(since: start).sorted(by: { $0.value > $1.value }) where wakeups > 0 {
-                print(String(format: "%@_thread_wakeups_per_s %.2f %@", name, Double(wakeups) / elapsed, thread))
+            print("idle \(seconds) s after \(settle) s, cover traffic \(cover), push delivery, poll 1000 ms, release daemons")
+            for (name, start, end) in [("relay_a", startRelay, endRelay), ("client", startClient, endClient)] {
+                for (thread, wakeups) in end.switchesByThread(since: start).sorted(by: { $0.value > $1.value }) where wakeups > 0 {
+                    print(String(format: "%@_thread_wakeups_per_s %.2f %@", name, Double(wakeups) / elapsed, thread))
+                }
+                print(String(format: "%@_rss_mib %.1f", name, residentMiB(pid: end.pid)))
+                print(String(format: "%@_idle_wakeups_per_s %.2f", name, Double(end.switches - start.switches) / elapsed))
+                if name == "client", let before = coverBefore, let after = coverAfter {
+                    print(String(format: "client_cover_packets_per_s %.2f", Double(after - before) / elapsed))
+                }
+                print(String(format: "%@_idle_cpu_percent %.3f", name, end.cpuSeconds(since: start) / elapsed * 100))
             }
-            print(String(format: "%@_rss_mib %.1f", name, residentMiB(pid: end.pid)))
-            print(String(format: "%@_idle_wakeups_per_s %.2f", name, Double(end.switches - start.switches) / elapsed))
-            if name == "client", let before = coverBefore, let after = coverAfter {
-                print(String(format: "client_cover_packets_per_s %.2f", Double(after - before) / elapsed))
-            }
-            print(String(format: "%@_idle_cpu_percent %.3f", name, end.cpuSeconds(since: start) / elapsed * 100))
         }
-        succeeded = true
     }
 
     /// Cover packets alice has sent (`GET /v1/network`), nil when unreadable.

@@ -55,75 +55,67 @@ struct MessagesBench: ParsableCommand {
         options.meanDelayMilliseconds = meanDelay
         options.coverTraffic = cover
         options.push = push
-        let devnet = Devnet(options: options, progress: { FileHandle.standardError.write(Data("devnet: \($0)\n".utf8)) })
-        var succeeded = false
-        defer {
-            devnet.stop()
-            if succeeded { devnet.removeDirectory() } else if !devnet.directory.isEmpty {
-                FileHandle.standardError.write(Data("logs kept in \(devnet.directory)\n".utf8))
+        try withBenchDevnet(options) { devnet in
+            guard let alice = devnet.client("alice"), let bob = devnet.client("bob") else { throw BenchError("no alice and bob") }
+
+            let arrivals = Arrivals()
+            let slots = Slots()
+            let stream = try bob.api.events()
+            let readerDone = DispatchSemaphore(value: 0)
+            let tag = UUID().uuidString.prefix(8).lowercased()
+            Thread {
+                while let event = try? stream.next() {
+                    guard case let .message(message)? = APIEvent(event), message.text.hasPrefix("bench \(tag) ") else { continue }
+                    if arrivals.record(message.text) { slots.release() }
+                }
+                readerDone.signal()
+            }.start()
+            defer {
+                stream.cancel()
+                readerDone.wait()
             }
+
+            /// Sends `count` messages with at most `window` in flight; their latencies (sorted, ms)
+            /// and the rate from the first send to the last arrival.
+            func phase(_ name: String, count: Int, window: Int) throws -> (latencies: [Double], rate: Double) {
+                slots.reset(to: window)
+                let start = ContinuousClock.now
+                var sent: [(text: String, at: ContinuousClock.Instant)] = []
+                for index in 0..<count {
+                    guard slots.acquire(timeout: timeout) else { throw BenchError("a message took longer than \(Int(timeout)) s to reach bob") }
+                    try devnet.checkChildren()
+                    let text = "bench \(tag) \(name) \(index)"
+                    let at = ContinuousClock.now
+                    try alice.api.call("POST", "/v1/conversations/\(bob.id)/messages", json: SendTextRequest(text: text))
+                    sent.append((text, at))
+                }
+                let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(timeout * 1000)))
+                while !arrivals.containsAll(sent.map(\.text)) {
+                    guard ContinuousClock.now < deadline else { throw BenchError("messages missing at bob after \(Int(timeout)) s") }
+                    try devnet.checkChildren()
+                    usleep(2_000)
+                }
+                let latencies = sent.map { message in
+                    arrivals.time(of: message.text).map { Self.milliseconds($0 - message.at) } ?? 0
+                }.sorted()
+                let last = sent.compactMap { arrivals.time(of: $0.text) }.max() ?? start
+                return (latencies, Double(count) / max(Self.milliseconds(last - start) / 1000, 1e-9))
+            }
+
+            if warmup > 0 { _ = try phase("warmup", count: warmup, window: 1) }
+            FileHandle.standardError.write(Data("latency: \(count) messages, one at a time\n".utf8))
+            let latency = try phase("latency", count: count, window: 1)
+            FileHandle.standardError.write(Data("throughput: \(count) messages, \(window) in flight at most\n".utf8))
+            let throughput = try phase("throughput", count: count, window: window)
+
+            print("messages \(count) per phase, path length 3, cover traffic \(cover), push delivery \(push ? "on" : "off"), poll 100 ms, mean per-hop delay "
+                  + (meanDelay.map { "\($0) ms" } ?? "50 ms (default)"))
+            print(String(format: "loaded_latency_p50_ms %.1f (\(window) in flight)", percentile(throughput.latencies, 0.5)))
+            print(String(format: "messages_per_s %.1f (\(window) in flight)", throughput.rate))
+            print(String(format: "message_latency_max_ms %.1f", latency.latencies.last ?? 0))
+            print(String(format: "message_latency_p99_ms %.1f", percentile(latency.latencies, 0.99)))
+            print(String(format: "message_latency_p50_ms %.1f", percentile(latency.latencies, 0.5)))
         }
-        try devnet.start()
-        guard let alice = devnet.client("alice"), let bob = devnet.client("bob") else { throw BenchError("no alice and bob") }
-
-        let arrivals = Arrivals()
-        let slots = Slots()
-        let stream = try bob.api.events()
-        let readerDone = DispatchSemaphore(value: 0)
-        let tag = UUID().uuidString.prefix(8).lowercased()
-        Thread {
-            while let event = try? stream.next() {
-                guard case let .message(message)? = APIEvent(event), message.text.hasPrefix("bench \(tag) ") else { continue }
-                if arrivals.record(message.text) { slots.release() }
-            }
-            readerDone.signal()
-        }.start()
-        defer {
-            stream.cancel()
-            readerDone.wait()
-        }
-
-        /// Sends `count` messages with at most `window` in flight; their latencies (sorted, ms)
-        /// and the rate from the first send to the last arrival.
-        func phase(_ name: String, count: Int, window: Int) throws -> (latencies: [Double], rate: Double) {
-            slots.reset(to: window)
-            let start = ContinuousClock.now
-            var sent: [(text: String, at: ContinuousClock.Instant)] = []
-            for index in 0..<count {
-                guard slots.acquire(timeout: timeout) else { throw BenchError("a message took longer than \(Int(timeout)) s to reach bob") }
-                try devnet.checkChildren()
-                let text = "bench \(tag) \(name) \(index)"
-                let at = ContinuousClock.now
-                try alice.api.call("POST", "/v1/conversations/\(bob.id)/messages", json: SendTextRequest(text: text))
-                sent.append((text, at))
-            }
-            let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(timeout * 1000)))
-            while !arrivals.containsAll(sent.map(\.text)) {
-                guard ContinuousClock.now < deadline else { throw BenchError("messages missing at bob after \(Int(timeout)) s") }
-                try devnet.checkChildren()
-                usleep(2_000)
-            }
-            let latencies = sent.map { message in
-                arrivals.time(of: message.text).map { Self.milliseconds($0 - message.at) } ?? 0
-            }.sorted()
-            let last = sent.compactMap { arrivals.time(of: $0.text) }.max() ?? start
-            return (latencies, Double(count) / max(Self.milliseconds(last - start) / 1000, 1e-9))
-        }
-
-        if warmup > 0 { _ = try phase("warmup", count: warmup, window: 1) }
-        FileHandle.standardError.write(Data("latency: \(count) messages, one at a time\n".utf8))
-        let latency = try phase("latency", count: count, window: 1)
-        FileHandle.standardError.write(Data("throughput: \(count) messages, \(window) in flight at most\n".utf8))
-        let throughput = try phase("throughput", count: count, window: window)
-
-        print("messages \(count) per phase, path length 3, cover traffic \(cover), push delivery \(push ? "on" : "off"), poll 100 ms, mean per-hop delay "
-              + (meanDelay.map { "\($0) ms" } ?? "50 ms (default)"))
-        print(String(format: "loaded_latency_p50_ms %.1f (\(window) in flight)", percentile(throughput.latencies, 0.5)))
-        print(String(format: "messages_per_s %.1f (\(window) in flight)", throughput.rate))
-        print(String(format: "message_latency_max_ms %.1f", latency.latencies.last ?? 0))
-        print(String(format: "message_latency_p99_ms %.1f", percentile(latency.latencies, 0.99)))
-        print(String(format: "message_latency_p50_ms %.1f", percentile(latency.latencies, 0.5)))
-        succeeded = true
     }
 
     static func milliseconds(_ duration: Duration) -> Double {
