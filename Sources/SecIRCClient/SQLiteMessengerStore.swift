@@ -87,6 +87,21 @@ public final class SQLiteMessengerStore: MessengerStore {
                 CREATE TABLE removed_contacts (id TEXT PRIMARY KEY, session_created INTEGER NOT NULL, session_initiator TEXT NOT NULL);
                 """)
         }
+        // Deposit queues (docs/PROTOCOL.md §4): one row per queue; state 0 open, 1 closing (at
+        // close_at_ms), 2 closed.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE contact_queues (
+                    queue BLOB PRIMARY KEY,
+                    contact TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    relay TEXT NOT NULL,
+                    created_ms INTEGER NOT NULL,
+                    state INTEGER NOT NULL,
+                    close_at_ms INTEGER
+                );
+                CREATE INDEX contact_queues_contact ON contact_queues(contact);
+                """)
+        }
         return migrator
     }
 

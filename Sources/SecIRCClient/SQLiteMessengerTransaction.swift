@@ -109,6 +109,46 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
         }
     }
 
+    func contactQueues() throws -> [ContactQueue] {
+        try op {
+            try Row.fetchAll(db, sql: """
+                SELECT q.queue, q.contact, q.relay, q.created_ms, q.state, q.close_at_ms
+                FROM contact_queues q JOIN contacts c ON c.id = q.contact
+                ORDER BY c.added_ms, c.id, q.created_ms, q.queue
+                """).map { row in
+                let state: ContactQueue.State
+                switch row["state"] as Int {
+                case 0: state = .open
+                case 1: state = .closing(atMs: row["close_at_ms"] ?? 0)
+                case 2: state = .closed
+                case let other: throw ClientError.storage("contact queue in an unknown state \(other)")
+                }
+                return ContactQueue(contact: try ID(hex: row["contact"]), relayID: try ID(hex: row["relay"]),
+                                    id: try Bytes32(row["queue"] as Data, what: "queue"),
+                                    createdMs: row["created_ms"], state: state)
+            }
+        }
+    }
+
+    func setContactQueues(_ queues: [ContactQueue], of id: ID) throws {
+        try op {
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM contacts WHERE id = ?", arguments: [id.hex]) ?? false else {
+                throw MessengerError.notFound("no contact \(id.hex)")
+            }
+            try db.execute(sql: "DELETE FROM contact_queues WHERE contact = ?", arguments: [id.hex])
+            for queue in queues {
+                let (code, closeAt): (Int, Int64?) = switch queue.state {
+                case .open: (0, nil)
+                case let .closing(atMs): (1, atMs)
+                case .closed: (2, nil)
+                }
+                try db.execute(sql: """
+                    INSERT INTO contact_queues (queue, contact, relay, created_ms, state, close_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [Data(queue.id.bytes), id.hex, queue.relayID.hex, queue.createdMs, code, closeAt])
+            }
+        }
+    }
+
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool {
         try op { try Bool.fetchOne(db, sql: "SELECT 1 FROM seen_setups WHERE hash = ?", arguments: [Data(hash.bytes)]) ?? false }
     }

@@ -58,9 +58,21 @@ public struct ServerConfig: Sendable, Equatable {
 
     public struct Mailbox: Sendable, Equatable {
         public var ttlSeconds = 7 * 86_400
-        public var maxMessagesPerMailbox = 1_000
+        /// Messages one contact's deposit queue may hold.
+        public var maxMessagesPerQueue = 1_000
+        /// Contact queues one mailbox may register.
+        public var maxQueuesPerMailbox = 1_024
         public var maxMailboxes = 100_000
         public var maxTotalBytes = 256 << 20
+        /// The introduction queue (the address in invites): a cap and a rate per mailbox.
+        public var introMaxMessages = 128
+        public var introPerMinute = 60
+        public var introBurst = 32
+        /// Deposits that name no known mailbox or queue: how long they wait to be claimed, and
+        /// how many are held per incoming link and in all.
+        public var unclaimedTTLSeconds = 120
+        public var unclaimedPerLink = 64
+        public var unclaimedMax = 4_096
     }
 
     public struct Keys: Sendable, Equatable {
@@ -136,9 +148,16 @@ public struct ServerConfig: Sendable, Equatable {
         }
         try root.section("mailbox") { s in
             c.mailbox.ttlSeconds = try s.int("ttl_seconds", default: c.mailbox.ttlSeconds, in: 1...(90 * 86_400))
-            c.mailbox.maxMessagesPerMailbox = try s.int("max_messages_per_mailbox", default: c.mailbox.maxMessagesPerMailbox, in: 1...1_000_000)
+            c.mailbox.maxMessagesPerQueue = try s.int("max_messages_per_queue", default: c.mailbox.maxMessagesPerQueue, in: 1...1_000_000)
+            c.mailbox.maxQueuesPerMailbox = try s.int("max_queues_per_mailbox", default: c.mailbox.maxQueuesPerMailbox, in: 1...65_535)
             c.mailbox.maxMailboxes = try s.int("max_mailboxes", default: c.mailbox.maxMailboxes, in: 1...10_000_000)
             c.mailbox.maxTotalBytes = try s.int("max_total_bytes", default: c.mailbox.maxTotalBytes, in: (1 << 20)...(64 << 30))
+            c.mailbox.introMaxMessages = try s.int("intro_max_messages", default: c.mailbox.introMaxMessages, in: 1...1_000_000)
+            c.mailbox.introPerMinute = try s.int("intro_per_minute", default: c.mailbox.introPerMinute, in: 1...60_000)
+            c.mailbox.introBurst = try s.int("intro_burst", default: c.mailbox.introBurst, in: 1...100_000)
+            c.mailbox.unclaimedTTLSeconds = try s.int("unclaimed_ttl_seconds", default: c.mailbox.unclaimedTTLSeconds, in: 1...86_400)
+            c.mailbox.unclaimedPerLink = try s.int("unclaimed_per_link", default: c.mailbox.unclaimedPerLink, in: 0...1_000_000)
+            c.mailbox.unclaimedMax = try s.int("unclaimed_max", default: c.mailbox.unclaimedMax, in: 0...10_000_000)
         }
         try root.section("keys") { s in
             c.keys.rotationSeconds = try s.int("rotation_seconds", default: c.keys.rotationSeconds, in: 1...(365 * 86_400))

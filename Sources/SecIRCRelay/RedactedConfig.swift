@@ -16,9 +16,16 @@ public struct RedactedConfig: Encodable, Sendable {
         var tlsKeyFile: String
         var maxBodyBytes: Int
         var mailboxTTLSeconds: Int
-        var mailboxMaxMessagesPerMailbox: Int
+        var mailboxMaxMessagesPerQueue: Int
+        var mailboxMaxQueuesPerMailbox: Int
         var mailboxMaxMailboxes: Int
         var mailboxMaxTotalBytes: Int
+        var mailboxIntroMaxMessages: Int
+        var mailboxIntroPerMinute: Int
+        var mailboxIntroBurst: Int
+        var mailboxUnclaimedTTLSeconds: Int
+        var mailboxUnclaimedPerLink: Int
+        var mailboxUnclaimedMax: Int
         var keyRotationSeconds: Int
         var keyGraceSeconds: Int
         var directoryPeriodSeconds: Int
@@ -37,9 +44,16 @@ public struct RedactedConfig: Encodable, Sendable {
             case tlsKeyFile = "http.key_file"
             case maxBodyBytes = "http.max_body_bytes"
             case mailboxTTLSeconds = "mailbox.ttl_seconds"
-            case mailboxMaxMessagesPerMailbox = "mailbox.max_messages_per_mailbox"
+            case mailboxMaxMessagesPerQueue = "mailbox.max_messages_per_queue"
+            case mailboxMaxQueuesPerMailbox = "mailbox.max_queues_per_mailbox"
             case mailboxMaxMailboxes = "mailbox.max_mailboxes"
             case mailboxMaxTotalBytes = "mailbox.max_total_bytes"
+            case mailboxIntroMaxMessages = "mailbox.intro_max_messages"
+            case mailboxIntroPerMinute = "mailbox.intro_per_minute"
+            case mailboxIntroBurst = "mailbox.intro_burst"
+            case mailboxUnclaimedTTLSeconds = "mailbox.unclaimed_ttl_seconds"
+            case mailboxUnclaimedPerLink = "mailbox.unclaimed_per_link"
+            case mailboxUnclaimedMax = "mailbox.unclaimed_max"
             case keyRotationSeconds = "keys.rotation_seconds"
             case keyGraceSeconds = "keys.grace_seconds"
             case directoryPeriodSeconds = "directory.period_seconds"
@@ -71,8 +85,12 @@ public struct RedactedConfig: Encodable, Sendable {
             udpAdvertise: s.udp.advertise?.description, udpBatch: s.udp.batch, udpQueuePackets: s.udp.queuePackets,
             httpListen: s.http.listen.description, httpPublicURL: s.http.publicURL, tls: s.http.tls.rawValue,
             tlsKeyFile: s.http.keyFile.isEmpty ? "" : "<set>", maxBodyBytes: s.http.maxBodyBytes,
-            mailboxTTLSeconds: s.mailbox.ttlSeconds, mailboxMaxMessagesPerMailbox: s.mailbox.maxMessagesPerMailbox,
+            mailboxTTLSeconds: s.mailbox.ttlSeconds, mailboxMaxMessagesPerQueue: s.mailbox.maxMessagesPerQueue,
+            mailboxMaxQueuesPerMailbox: s.mailbox.maxQueuesPerMailbox,
             mailboxMaxMailboxes: s.mailbox.maxMailboxes, mailboxMaxTotalBytes: s.mailbox.maxTotalBytes,
+            mailboxIntroMaxMessages: s.mailbox.introMaxMessages, mailboxIntroPerMinute: s.mailbox.introPerMinute,
+            mailboxIntroBurst: s.mailbox.introBurst, mailboxUnclaimedTTLSeconds: s.mailbox.unclaimedTTLSeconds,
+            mailboxUnclaimedPerLink: s.mailbox.unclaimedPerLink, mailboxUnclaimedMax: s.mailbox.unclaimedMax,
             keyRotationSeconds: s.keys.rotationSeconds, keyGraceSeconds: s.keys.graceSeconds,
             directoryPeriodSeconds: s.directory.periodSeconds, directoryBootstrapURLs: s.directory.bootstrapURLs,
             logLevel: s.logLevel.rawValue)

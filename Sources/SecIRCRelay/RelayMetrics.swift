@@ -58,7 +58,10 @@ public final class RelayMetrics: Sendable {
                [("", c.directoryRefusals)])
         metric("secirc_mailbox_messages", "gauge", "Messages held in all mailboxes.", [("", c.mailboxMessages)])
         metric("secirc_mailbox_bytes", "gauge", "Bytes held in all mailboxes.", [("", c.mailboxBytes)])
-        metric("secirc_mailboxes", "gauge", "Mailboxes holding mail.", [("", c.mailboxes)])
+        metric("secirc_mailboxes", "gauge", "Mailboxes known (fetched by their owner within the TTL).", [("", c.mailboxes)])
+        metric("secirc_mailbox_queues", "gauge", "Contact deposit queues registered.", [("", c.mailboxQueues)])
+        metric("secirc_mailbox_unclaimed", "gauge", "Deposits held that name no known mailbox or queue.", [("", c.unclaimedDeposits)])
+        metric("secirc_mailboxes_evicted_total", "counter", "Empty mailboxes forgotten at the mailbox limit.", [("", c.mailboxesEvicted)])
         metric("secirc_mailbox_subscriptions", "gauge", "Mailboxes subscribed for push delivery.", [("", c.subscriptions)])
         metric("secirc_link_sessions", "gauge", "Link sessions (relays and clients).", [("", c.linkSessions)])
         metric("secirc_link_sessions_unconfirmed", "gauge", "Answered handshakes waiting for confirmation.",

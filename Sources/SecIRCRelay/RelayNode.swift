@@ -180,9 +180,7 @@ public final class RelayNode: Sendable {
             network: NetworkParameters(coverRate: settings.security.network.coverRatePerSecond,
                                        meanDelayMs: settings.security.network.meanDelayMilliseconds),
             directoryPeriod: .seconds(server.directory.periodSeconds), advertisedUDP: advertisedUDP, advertisedHTTP: publicURL,
-            mailbox: MailboxStore.Limits(ttl: .seconds(server.mailbox.ttlSeconds),
-                                         maxMessagesPerMailbox: server.mailbox.maxMessagesPerMailbox,
-                                         maxMailboxes: server.mailbox.maxMailboxes, maxTotalBytes: server.mailbox.maxTotalBytes),
+            mailbox: Self.mailboxLimits(server.mailbox),
             keyPeriod: .seconds(server.keys.rotationSeconds), keyGrace: .seconds(server.keys.graceSeconds))
         configuration.bootstrapURLs = server.directory.bootstrapURLs
         configuration.delayQueueCapacity = server.udp.queuePackets
@@ -361,5 +359,16 @@ public enum LinkKey {
         let key = AgreementPrivateKey(using: &rng)
         try KeyFile.write(key.withUnsafeScalar { SecureBytes(Array($0)) }, to: path)
         return key
+    }
+}
+
+extension RelayNode {
+    /// The mailbox store's limits from server.yaml's `mailbox` section.
+    static func mailboxLimits(_ m: ServerConfig.Mailbox) -> MailboxStore.Limits {
+        MailboxStore.Limits(ttl: .seconds(m.ttlSeconds), maxMessagesPerQueue: m.maxMessagesPerQueue,
+                            maxQueuesPerMailbox: m.maxQueuesPerMailbox, maxMailboxes: m.maxMailboxes, maxTotalBytes: m.maxTotalBytes,
+                            intro: MailboxStore.Intro(maxMessages: m.introMaxMessages, perMinute: m.introPerMinute, burst: m.introBurst),
+                            unclaimed: MailboxStore.Unclaimed(ttl: .seconds(m.unclaimedTTLSeconds), perLink: m.unclaimedPerLink,
+                                                              total: m.unclaimedMax))
     }
 }

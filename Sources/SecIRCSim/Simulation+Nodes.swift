@@ -28,7 +28,7 @@ extension Simulation {
                 identity: identities[i], linkKey: AgreementPrivateKey(using: &keys), roster: roster,
                 network: NetworkParameters(coverRate: options.coverRate, meanDelayMs: options.meanDelayMilliseconds),
                 directoryPeriod: options.directoryPeriod, advertisedUDP: "\(address)", advertisedHTTP: http,
-                mailbox: MailboxStore.Limits(ttl: .seconds(604_800), maxMessagesPerMailbox: 1_000, maxMailboxes: 100_000,
+                mailbox: MailboxStore.Limits(ttl: .seconds(604_800), maxMessagesPerQueue: 1_000, maxMailboxes: 100_000,
                                              maxTotalBytes: 256 << 20),
                 keyPeriod: .seconds(86_400), keyGrace: .seconds(3_600))
             relayConfigurations.append(configuration)

@@ -70,8 +70,10 @@ final class LinkClient {
         return frames
     }
 
-    /// Fetches mailbox `key`'s mail, acknowledging up to `ackThrough`. Returns (sequence, body) pairs.
-    func fetch(mailbox key: SigningPrivateKey, ackThrough: UInt64 = 0) throws -> (messages: [(UInt64, [UInt8])], status: FetchStatus) {
+    /// Fetches mailbox `key`'s mail, acknowledging up to `ackThrough` (and registering or closing
+    /// deposit queues with `queueOps`). Returns (sequence, body) pairs.
+    func fetch(mailbox key: SigningPrivateKey, ackThrough: UInt64 = 0,
+               queueOps: [QueueOp] = []) throws -> (messages: [(UInt64, [UInt8])], status: FetchStatus) {
         let mailbox = key.publicKey.id.rawValue
         try send(.fetchChallengeRequest(mailbox: mailbox))
         let challenge = try receiveFrames(timeout: .seconds(3)) { frames in
@@ -80,8 +82,10 @@ final class LinkClient {
         guard case let .fetchChallenge(_, nonce)? = challenge.first(where: { if case .fetchChallenge = $0 { true } else { false } }) else {
             throw ClientError.timeout("fetch challenge")
         }
-        let signature = key.sign(LinkFrame.fetchSignedBytes(relay: relay.id.rawValue, nonce: nonce, ackThrough: ackThrough))
-        try send(.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: ackThrough, signature: signature))
+        let signature = key.sign(LinkFrame.fetchSignedBytes(relay: relay.id.rawValue, nonce: nonce, ackThrough: ackThrough,
+                                                            queueOps: queueOps))
+        try send(.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: ackThrough, signature: signature,
+                               queueOps: queueOps))
         let frames = try receiveFrames(timeout: .seconds(3)) { frames in
             frames.contains { if case .fetchDone = $0 { true } else { false } }
         }
@@ -90,7 +94,7 @@ final class LinkClient {
         for frame in frames {
             switch frame {
             case let .mailboxMessage(_, sequence, _, body): messages.append((sequence, body))
-            case let .fetchDone(_, s, _, sent, _):
+            case let .fetchDone(_, s, _, sent, _, _):
                 status = s
                 // The batch size the relay announces is what arrived (loopback loses nothing).
                 #expect(Int(sent) == messages.count)

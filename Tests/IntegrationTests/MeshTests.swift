@@ -91,6 +91,9 @@ import Testing
         let path = [a, b, c].map { directory[$0.id]! }
         var rng = SystemRandom()
         let mailboxKey = SigningPrivateKey(using: &rng)
+        // A contact's queue (the introduction address is rate-limited): registered by a fetch.
+        let queue = Bytes32 { rng.fill($0) }
+        #expect(try LinkClient(to: path[2]).fetch(mailbox: mailboxKey, queueOps: [.add(queue)]).status == .ok)
         let entry = try LinkClient(to: path[0])
         let total = 200
         for i in 0..<total {
@@ -99,7 +102,7 @@ import Testing
             var body = [UInt8](repeating: 0, count: PacketGeometry.standard.bodyLength)
             body[0] = UInt8(i >> 8)
             body[1] = UInt8(i & 0xff)
-            try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: mailboxKey.publicKey.id.rawValue, body: body)))
+            try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: queue, body: body)))
             if i % 20 == 19 { _ = try entry.receiveFrames(timeout: .milliseconds(20)) { _ in false } } // pace: ~1k packets/s
         }
         let received = try await Self.fetchNumbered(from: LinkClient(to: path[2]), mailbox: mailboxKey, expecting: total)
@@ -118,6 +121,8 @@ import Testing
         var directory = try Self.descriptors(from: a, firstRing: a)
         var rng = SystemRandom()
         let mailboxKey = SigningPrivateKey(using: &rng)
+        let queue = Bytes32 { rng.fill($0) }
+        #expect(try LinkClient(to: directory[c.id]!).fetch(mailbox: mailboxKey, queueOps: [.add(queue)]).status == .ok)
         let entry = try LinkClient(to: directory[a.id]!)
         let start = Date()
         var sent = 0
@@ -134,7 +139,7 @@ import Testing
             var body = [UInt8](repeating: 0, count: PacketGeometry.standard.bodyLength)
             body[0] = UInt8(sent >> 8)
             body[1] = UInt8(sent & 0xff)
-            try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: mailboxKey.publicKey.id.rawValue, body: body, epochs: epochs)))
+            try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: queue, body: body, epochs: epochs)))
             sent += 1
             _ = try entry.receiveFrames(timeout: .milliseconds(100)) { _ in false } // ~10 packets a second
         }

@@ -305,18 +305,75 @@ import Testing
         #expect(updates.count == 1)
         for receipt in try alice.receive(updates[0], now: .t0) { try bob.receive(receipt, now: .t0) }
         #expect(try bob.messenger.outboxCount() == 0)
-        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
+        // The card names alice's own queues at bob's new mailbox relays, not his mailbox IDs.
+        func alicesQueues() throws -> [MailboxAddress] {
+            let queues = try bob.messenger.queues(of: alice.id).filter { $0.state == .open }
+            return bob.messenger.mailboxes.map { mailbox in
+                MailboxAddress(relayID: mailbox.relayID, mailboxID: queues.last { $0.relayID == mailbox.relayID }?.id ?? .zero)
+            }
+        }
+        let expected = try alicesQueues()
+        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == expected)
+        #expect(Set(expected.map(\.relayID)) == Set(mailboxes.map(\.relayID)))
+        #expect(Set(expected.map(\.mailboxID)).isDisjoint(with: mailboxes.map(\.address.mailboxID)))
         #expect(try alice.texts(with: bob.id).isEmpty, "a card update is not shown as a message")
         _ = try alice.queueText(to: bob.id, "new address?", now: .t0)
         let out = try alice.drainOutbox(now: .t0)
-        #expect(mailboxes.map(\.address).contains(out[0].mailbox))
+        #expect(expected.contains(out[0].mailbox))
 
-        // An older card update arriving late changes nothing.
-        let stale = try bob.messenger.replaceMailboxes(at: [mailboxes[0].relayID], listed: listed + FakeRelays.make(1, seed: "later"),
-                                                       count: 2, now: .t0.plus(seconds: -60), rng: &bob.rng)
-        for packet in try bob.drainOutbox(now: .t0) { _ = try alice.receive(packet, now: .t0) }
-        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == mailboxes.map(\.address))
-        #expect(stale.map(\.address) != mailboxes.map(\.address))
+        // A second replacement's card wins; the first one coming again changes nothing.
+        let later = try bob.messenger.replaceMailboxes(at: [mailboxes[0].relayID], listed: listed + FakeRelays.make(1, seed: "later"),
+                                                       count: 2, now: .t0.plus(seconds: 60), rng: &bob.rng)
+        for packet in try bob.drainOutbox(now: .t0.plus(seconds: 60)) { _ = try alice.receive(packet, now: .t0.plus(seconds: 60)) }
+        let newest = try alicesQueues()
+        #expect(Set(newest.map(\.relayID)) == Set(later.map(\.relayID)) && newest != expected)
+        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == newest)
+        _ = try alice.receive(updates[0], now: .t0.plus(seconds: 61))
+        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == newest)
+    }
+
+    /// Each contact gets a deposit queue of its own at each mailbox relay, told in a card inside
+    /// the session (the initiator's in its set-up, the responder's in an update); a rotation
+    /// sends new ones and keeps the old registered for a grace time; closing stops registering
+    /// them and is not undone by the next check; all of it survives a restart.
+    @Test(arguments: StoreKind.allCases) func contactsWriteToQueuesOfTheirOwn(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
+        // alice made bob's queues when she added him, and named them in her set-up card.
+        let aliceQueues = try alice.messenger.queues(of: bob.id)
+        #expect(aliceQueues.count == 2 && aliceQueues.allSatisfy { $0.state == .open })
+        #expect(Set(try bob.messenger.contact(id: alice.id)?.mailboxes.map(\.mailboxID) ?? []) == Set(aliceQueues.map(\.id)))
+        #expect(try alice.messenger.depositQueues(at: aliceQueues[0].relayID, now: .t0) == [aliceQueues[0].id])
+
+        // bob, the responder, makes alice's on his next check and tells her in a card.
+        #expect(try bob.messenger.ensureContactQueues(now: .t0, rng: &bob.rng) == 1)
+        #expect(try bob.messenger.ensureContactQueues(now: .t0, rng: &bob.rng) == 0, "once")
+        for card in try bob.drainOutbox(now: .t0) { for receipt in try alice.receive(card, now: .t0) { try bob.receive(receipt, now: .t0) } }
+        let bobQueues = try bob.messenger.queues(of: alice.id)
+        #expect(Set(try alice.messenger.contact(id: bob.id)?.mailboxes.map(\.mailboxID) ?? []) == Set(bobQueues.map(\.id)))
+        #expect(Set(bobQueues.map(\.id)).isDisjoint(with: bob.messenger.mailboxes.map(\.address.mailboxID)))
+
+        // A rotation: new queues in a newer card; the old ones stay registered for the grace time.
+        let later = UnixTime.t0.plus(seconds: 10)
+        let rotated = try bob.messenger.rotateQueues(of: alice.id, now: later, rng: &bob.rng)
+        #expect(rotated.count == 4 && rotated.filter { $0.state == .open }.count == 2)
+        for card in try bob.drainOutbox(now: later) { _ = try alice.receive(card, now: later) }
+        let fresh = Set(rotated.filter { $0.state == .open }.map(\.id))
+        #expect(Set(try alice.messenger.contact(id: bob.id)?.mailboxes.map(\.mailboxID) ?? []) == fresh)
+        let relay = bob.messenger.mailboxes[0].relayID
+        #expect(try bob.messenger.depositQueues(at: relay, now: later).count == 2, "the new one and the old one")
+        let afterGrace = later.plus(seconds: Messenger.queueRotationGraceMs / 1_000)
+        #expect(try bob.messenger.depositQueues(at: relay, now: afterGrace).count == 1)
+
+        // Closed: nothing registered, and the next check does not make new ones.
+        _ = try bob.messenger.closeQueues(of: alice.id)
+        #expect(try bob.messenger.depositQueues(at: relay, now: later).isEmpty)
+        #expect(try bob.messenger.ensureContactQueues(now: later, rng: &bob.rng) == 0)
+        try bob.reopen()
+        #expect(try bob.messenger.queues(of: alice.id).allSatisfy { $0.state == .closed }, "kept across a restart")
+        #expect(throws: MessengerError.self) { try bob.messenger.rotateQueues(of: ID(rawValue: .zero), now: later, rng: &bob.rng) }
+        // Removing the contact removes its queues.
+        try alice.messenger.removeContact(id: bob.id)
+        #expect(try alice.messenger.queues(of: bob.id).isEmpty)
     }
 
     /// Strangers holding the invite can add themselves, but only so many an hour; a refused one

@@ -72,6 +72,7 @@ class CrashingReadTransaction: MessengerReadTransaction {
     }
     func removedContact(id: ID) throws -> SessionOrigin? { try store.tick(); return try reader.removedContact(id: id) }
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool { try store.tick(); return try reader.hasSeenSetup(hash) }
+    func contactQueues() throws -> [ContactQueue] { try store.tick(); return try reader.contactQueues() }
     func outboxEntry(cursor: Int64) throws -> OutboxEntry? { try store.tick(); return try reader.outboxEntry(cursor: cursor) }
     func hasReceived(_ id: MessageID, from contact: ID) throws -> Bool { try store.tick(); return try reader.hasReceived(id, from: contact) }
     func dueOutbox(nowMs: Int64, limit: Int) throws -> [MessageRecord] {
@@ -119,6 +120,7 @@ final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
     func setRemovedContact(_ id: ID, origin: SessionOrigin) throws { try store.tick(); try tx.setRemovedContact(id, origin: origin) }
     func clearRemovedContact(_ id: ID) throws { try store.tick(); try tx.clearRemovedContact(id) }
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws { try store.tick(); try tx.recordSeenSetup(hash, atMs: atMs) }
+    func setContactQueues(_ queues: [ContactQueue], of id: ID) throws { try store.tick(); try tx.setContactQueues(queues, of: id) }
     func insertMessage(id: MessageID, contact: ID, direction: MessageRecord.Direction, kind: EnvelopeKind, timestampMs: Int64,
                        body: [UInt8], state: MessageRecord.State, nextAttemptMs: Int64?) throws -> MessageRecord {
         try store.tick()

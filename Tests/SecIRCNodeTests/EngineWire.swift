@@ -44,7 +44,7 @@ struct EngineWire {
             identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
             network: NetworkParameters(coverRate: 1, meanDelayMs: 10), directoryPeriod: .seconds(60),
             advertisedUDP: "\(address)", advertisedHTTP: http,
-            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
             keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
         tune(&configuration)
         var engine = RelayEngine(configuration: configuration, now: now, rng: &rng)

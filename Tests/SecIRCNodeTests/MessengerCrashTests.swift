@@ -61,7 +61,12 @@ import Testing
         }
         let card = try #require(try bob.drainOutbox(now: .t0.plus(seconds: 1)).first)
         try expectAtomic(alice, contacts: ids, "receive a card update") { m, _ in m.receive(card.message, now: .t0.plus(seconds: 1)) }
-        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == bob.messenger.mailboxes.map(\.address))
+        // The card names alice's own queues at bob's (new) mailbox relays.
+        let queues = try bob.messenger.queues(of: alice.id)
+        let expected = bob.messenger.mailboxes.map { mailbox in
+            MailboxAddress(relayID: mailbox.relayID, mailboxID: queues.first { $0.relayID == mailbox.relayID }?.id ?? .zero)
+        }
+        #expect(try alice.messenger.contact(id: bob.id)?.mailboxes == expected)
         try expectAtomic(alice, contacts: ids, "rename") { m, _ in try m.renameContact(id: bob.id, to: "Bobby") }
         try expectAtomic(alice, contacts: ids, "remove a contact") { m, _ in try m.removeContact(id: bob.id) }
         #expect(try alice.messenger.contact(id: bob.id) == nil && alice.messenger.outboxCount() == 0)

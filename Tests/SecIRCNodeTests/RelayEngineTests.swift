@@ -24,7 +24,7 @@ import Testing
         wire.send(.sphinx(try Self.packet(for: wire.relays[relay]!, command: .deliver(to: mailbox), body: Array("hello".utf8),
                                           rng: &wire.rng)), from: client, to: relay)
         #expect(wire.relays[relay]!.counters.delivered == 1)
-        #expect(wire.relays[relay]!.counters.mailboxMessages == 1)
+        #expect(wire.relays[relay]!.counters.unclaimedDeposits == 1, "held until the owner's first fetch claims it")
 
         func fetch(ackThrough: UInt64, signWith key: SigningPrivateKey = mailboxKey) -> [LinkFrame] {
             wire.received[client] = []

@@ -5,16 +5,35 @@ import SecIRCTransport
 import Testing
 
 @Suite struct MailboxStoreTests {
-    static let limits = MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 3, maxMailboxes: 2, maxTotalBytes: 100)
-    let a = try! Bytes32(Array(repeating: 1, count: 32))
-    let b = try! Bytes32(Array(repeating: 2, count: 32))
-    let c = try! Bytes32(Array(repeating: 3, count: 32))
+    static let limits = MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 3, maxQueuesPerMailbox: 2, maxMailboxes: 2,
+                                            maxTotalBytes: 100, intro: MailboxStore.Intro(maxMessages: 4, perMinute: 60, burst: 2),
+                                            unclaimed: MailboxStore.Unclaimed(ttl: .seconds(10), perLink: 2, total: 3))
+    let a = Self.bytes(1)
+    let b = Self.bytes(2)
+    let c = Self.bytes(3)
+    let q1 = Self.bytes(11)
+    let q2 = Self.bytes(12)
+    let q3 = Self.bytes(13)
+    let link = IncomingLink.relay(ID(rawValue: Self.bytes(100)))
+    let otherLink = IncomingLink.relay(ID(rawValue: Self.bytes(101)))
     let t0 = UnixTime(seconds: 1_000)
 
+    static func bytes(_ v: UInt8) -> Bytes32 { try! Bytes32(Array(repeating: v, count: 32)) }
+
+    /// A store where `a` is registered with queues `q1` and `q2`.
+    func registered(_ limits: MailboxStore.Limits = Self.limits) -> MailboxStore {
+        var store = MailboxStore(limits: limits)
+        let r1 = store.register(a, now: t0)
+        #expect(r1)
+        let r2 = store.apply([.add(q1), .add(q2)], to: a, now: t0)
+        #expect(r2.isEmpty)
+        return store
+    }
+
     @Test func deliverFetchAcknowledge() {
-        var store = MailboxStore(limits: Self.limits)
-        let first2 = [store.deliver([1], to: a, now: t0), store.deliver([2], to: a, now: t0)]
-        #expect(first2 == [nil, nil])
+        var store = registered()
+        let first2 = [store.deliver([1], to: q1, from: link, now: t0), store.deliver([2], to: q1, from: link, now: t0)]
+        #expect(first2 == [.stored(mailbox: a), .stored(mailbox: a)])
         let first = store.fetch(a, ackThrough: 0, limit: 1)
         #expect(first.messages.map(\.body) == [[1]])
         #expect(first.remaining == 1)
@@ -22,43 +41,156 @@ import Testing
         #expect(again.messages.map(\.sequence) == [1, 2], "unacknowledged mail is fetched again")
         let after = store.fetch(a, ackThrough: 2, limit: 10)
         #expect(after.messages.isEmpty && after.remaining == 0)
-        #expect(store.messageCount == 0 && store.totalBytes == 0 && store.mailboxCount == 0)
+        #expect(store.messageCount == 0 && store.totalBytes == 0)
+        #expect(store.mailboxCount == 1 && store.queues(of: a) == 2, "a registered mailbox stays known when empty")
     }
 
     @Test func sequenceNumbersAreNeverReusedSoALateAckCannotDeleteNewMail() {
         var store = MailboxStore(limits: Self.limits, firstSequence: 1_000)
-        _ = store.deliver([1], to: a, now: t0)
+        _ = store.register(a, now: t0)
+        _ = store.deliver([1], to: a, from: link, now: t0)
         let first = store.fetch(a, ackThrough: 0, limit: 10)
         #expect(first.messages.map(\.sequence) == [1_000])
-        #expect(store.fetch(a, ackThrough: 1_000, limit: 10).messages.isEmpty)
-        #expect(store.mailboxCount == 0, "the emptied mailbox is gone")
-        _ = store.deliver([2], to: a, now: t0)
+        let r3 = store.fetch(a, ackThrough: 1_000, limit: 10)
+        #expect(r3.messages.isEmpty)
+        _ = store.deliver([2], to: a, from: link, now: t0.adding(.seconds(1)))
         // The owner acknowledges 1,000 again (its acknowledgement was lost): the new mail stays.
         let again = store.fetch(a, ackThrough: 1_000, limit: 10)
         #expect(again.messages.map(\.sequence) == [1_001])
     }
 
     @Test func everyCapIsEnforcedAndNamed() {
-        var store = MailboxStore(limits: Self.limits)
-        var results: [MailboxStore.DropReason?] = []
-        for i in 0..<3 { results.append(store.deliver([UInt8(i)], to: a, now: t0)) }
-        results.append(store.deliver([9], to: a, now: t0))
-        results.append(store.deliver([9], to: b, now: t0))
-        results.append(store.deliver([9], to: c, now: t0))
-        results.append(store.deliver([UInt8](repeating: 0, count: 97), to: b, now: t0))
-        #expect(results == [nil, nil, nil, .mailboxFull, nil, .tooManyMailboxes, .storeFull])
-        #expect(store.totalBytes == 4)
+        var store = registered()
+        var results: [MailboxStore.Deposit] = []
+        for i in 0..<3 { results.append(store.deliver([UInt8(i)], to: q1, from: link, now: t0)) }
+        results.append(store.deliver([9], to: q1, from: link, now: t0))
+        results.append(store.deliver([UInt8](repeating: 0, count: 98), to: q2, from: link, now: t0))
+        #expect(results == [.stored(mailbox: a), .stored(mailbox: a), .stored(mailbox: a), .dropped(.queueFull), .dropped(.storeFull)])
+        #expect(store.totalBytes == 3)
+        let r4 = store.register(b, now: t0)
+        #expect(r4)
+        let r5 = store.register(c, now: t0)
+        #expect(!r5 || store.mailboxCount == 2, "at the limit an empty mailbox makes room, or the new one is refused")
+        let r6 = store.apply([.add(q3)], to: a, now: t0)
+        #expect(r6 == [.queueLimit], "two queues per mailbox")
     }
 
-    @Test func oldMailExpires() {
+    @Test func aContactFloodingItsQueueFillsThatQueueAlone() {
+        var store = registered(MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 50, maxMailboxes: 10, maxTotalBytes: 1 << 20))
+        var refused = 0
+        for i in 0..<1_000 where store.deliver([UInt8(i & 0xff)], to: q1, from: link, now: t0) == .dropped(.queueFull) { refused += 1 }
+        #expect(refused == 950)
+        let r7 = store.deliver([42], to: q2, from: link, now: t0)
+        #expect(r7 == .stored(mailbox: a), "another contact's queue still takes mail")
+        let r8 = store.deliver([43], to: a, from: link, now: t0)
+        #expect(r8 == .stored(mailbox: a), "so does the introduction queue")
+    }
+
+    @Test func theIntroductionQueueHasARateAndACap() {
+        var store = registered()
+        var burst: [MailboxStore.Deposit] = []
+        for i in 0..<3 { burst.append(store.deliver([UInt8(i)], to: a, from: link, now: t0)) }
+        #expect(burst == [.stored(mailbox: a), .stored(mailbox: a), .dropped(.introRate)])
+        let r9 = store.deliver([3], to: q1, from: link, now: t0)
+        #expect(r9 == .stored(mailbox: a), "a contact queue has no rate")
+        // One a second on average (60 a minute).
+        let r10 = store.deliver([4], to: a, from: link, now: t0.adding(.seconds(1)))
+        #expect(r10 == .stored(mailbox: a))
+        let r11 = store.deliver([5], to: a, from: link, now: t0.adding(.seconds(2)))
+        #expect(r11 == .stored(mailbox: a))
+        let r12 = store.deliver([6], to: a, from: link, now: t0.adding(.seconds(10)))
+        #expect(r12 == .dropped(.introFull), "four at most")
+    }
+
+    @Test func depositsToNoKnownAddressAreBoundedPerLinkAndExpireSoon() {
+        var store = registered()
+        var junk: [MailboxStore.Deposit] = []
+        for i in 0..<3 { junk.append(store.deliver([UInt8(i)], to: Self.bytes(200 + UInt8(i)), from: link, now: t0)) }
+        #expect(junk == [.held, .held, .dropped(.unclaimedLink)])
+        let r13 = store.deliver([7], to: Self.bytes(210), from: otherLink, now: t0)
+        #expect(r13 == .held)
+        let r14 = store.deliver([8], to: Self.bytes(211), from: .host(try! SocketAddress(numeric: "127.0.0.9:1").hostPrefix), now: t0)
+        #expect(r14 == .dropped(.unclaimedFull))
+        #expect(store.unclaimedCount == 3 && store.totalBytes == 3)
+        let r15 = store.deliver([9], to: q1, from: link, now: t0)
+        #expect(r15 == .stored(mailbox: a), "real mail is still taken")
+        let expired = store.expire(now: t0.adding(.seconds(10)))
+        #expect(expired[.unclaimedExpired] == 3)
+        #expect(store.unclaimedCount == 0 && store.totalBytes == 1)
+        let r16 = store.deliver([1], to: Self.bytes(212), from: link, now: t0.adding(.seconds(10)))
+        #expect(r16 == .held, "the link's bound is free again")
+    }
+
+    @Test func aRegistrationClaimsWhatCameBeforeIt() {
         var store = MailboxStore(limits: Self.limits)
-        _ = store.deliver([1], to: a, now: t0)
-        _ = store.deliver([2], to: a, now: t0.adding(.seconds(30)))
-        #expect(store.expire(now: t0.adding(.seconds(59))) == 0)
-        #expect(store.expire(now: t0.adding(.seconds(60))) == 1)
+        let r17 = store.deliver([1], to: a, from: link, now: t0)
+        #expect(r17 == .held, "before the owner's first fetch (a restarted relay)")
+        let r18 = store.deliver([2], to: q1, from: otherLink, now: t0)
+        #expect(r18 == .held)
+        let r19 = store.register(a, now: t0)
+        #expect(r19)
         #expect(store.depth(of: a) == 1)
-        #expect(store.expire(now: t0.adding(.seconds(100))) == 1)
-        #expect(store.mailboxCount == 0)
+        let r20 = store.apply([.add(q1)], to: a, now: t0)
+        #expect(r20.isEmpty)
+        let r21 = store.fetch(a, ackThrough: 0, limit: 10)
+        #expect(r21.messages.map(\.body) == [[1], [2]])
+        #expect(store.unclaimedCount == 0)
+    }
+
+    @Test func queueOpsAddCloseAndClear() {
+        var store = registered()
+        _ = store.deliver([1], to: q1, from: link, now: t0)
+        let r22 = store.apply([.close(q1)], to: a, now: t0)
+        #expect(r22.isEmpty)
+        #expect(store.queues(of: a) == 1)
+        let r23 = store.deliver([2], to: q1, from: link, now: t0)
+        #expect(r23 == .held, "a closed queue is no address")
+        let r24 = store.fetch(a, ackThrough: 0, limit: 10)
+        #expect(r24.messages.map(\.body) == [[1]], "what it held stays")
+        let r25 = store.apply([.clear, .add(q3)], to: a, now: t0)
+        #expect(r25.isEmpty)
+        #expect(store.queues(of: a) == 1)
+        let r26 = store.deliver([3], to: q2, from: otherLink, now: t0)
+        #expect(r26 == .held)
+        let r27 = store.deliver([4], to: q3, from: otherLink, now: t0)
+        #expect(r27 == .stored(mailbox: a))
+        // Another owner cannot take a queue ID that is registered, nor a mailbox ID.
+        let r28 = store.register(b, now: t0)
+        #expect(r28)
+        let r29 = store.apply([.add(q3), .add(a)], to: b, now: t0)
+        #expect(r29 == [.queueTaken, .queueTaken])
+        let r30 = store.apply([.close(q3), .clear], to: b, now: t0)
+        #expect(r30.isEmpty)
+        #expect(store.queues(of: a) == 1, "nor close another's")
+    }
+
+    @Test func oldMailExpiresAndIdleMailboxesAreForgotten() {
+        var store = registered()
+        _ = store.deliver([1], to: q1, from: link, now: t0)
+        _ = store.deliver([2], to: q1, from: link, now: t0.adding(.seconds(30)))
+        let r31 = store.expire(now: t0.adding(.seconds(59)))
+        #expect(r31.isEmpty)
+        let r32 = store.expire(now: t0.adding(.seconds(60)))
+        #expect(r32 == [.expired: 1])
+        #expect(store.depth(of: a) == 1)
+        let r33 = store.expire(now: t0.adding(.seconds(100)))
+        #expect(r33 == [.expired: 1])
+        #expect(store.mailboxCount == 0 && store.queueCount == 0, "empty and unfetched for the TTL: forgotten with its queues")
+    }
+
+    @Test func atTheLimitTheLongestUnfetchedEmptyMailboxMakesRoom() {
+        var store = MailboxStore(limits: Self.limits)
+        let r34 = store.register(a, now: t0)
+        #expect(r34)
+        let r35 = store.register(b, now: t0.adding(.seconds(1)))
+        #expect(r35)
+        _ = store.deliver([1], to: b, from: link, now: t0)
+        let r36 = store.register(c, now: t0.adding(.seconds(2)))
+        #expect(r36, "a (empty, fetched longest ago) is forgotten")
+        #expect(store.evicted == 1 && store.depth(of: b) == 1)
+        _ = store.deliver([2], to: c, from: link, now: t0.adding(.seconds(2)))
+        let r37 = store.register(a, now: t0.adding(.seconds(3)))
+        #expect(!r37, "mailboxes that hold mail are never forgotten for room")
     }
 }
 

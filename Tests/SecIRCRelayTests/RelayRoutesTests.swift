@@ -35,7 +35,7 @@ final class RoutesFixture: Sendable {
             identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
             network: NetworkParameters(coverRate: 2, meanDelayMs: 50), directoryPeriod: .seconds(60),
             advertisedUDP: "127.0.0.1:6690", advertisedHTTP: "http://127.0.0.1:6691",
-            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerMailbox: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
             keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
         let engine = Locked(RelayEngine(configuration: configuration, now: Self.now, rng: &rng))
         self.engine = engine

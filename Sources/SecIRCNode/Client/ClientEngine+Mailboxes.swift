@@ -62,12 +62,14 @@ extension ClientEngine {
             }
             let ack = pendingAck[mailbox] ?? 0
             let key = fetch.mailbox.key
-            let signature = key.sign(LinkFrame.fetchSignedBytes(relay: fetch.mailbox.relayID.rawValue, nonce: nonce, ackThrough: ack))
+            planQueueOps(&fetch, now: now)
+            let signature = key.sign(LinkFrame.fetchSignedBytes(relay: fetch.mailbox.relayID.rawValue, nonce: nonce, ackThrough: ack,
+                                                                queueOps: fetch.queueOps))
             fetch.stage = .awaitingMessages
             fetch.session = delivery.session
             fetches[mailbox] = fetch
             let request = LinkFrame.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: ack, signature: signature,
-                                                 subscribe: configuration.push)
+                                                 subscribe: configuration.push, queueOps: fetch.queueOps)
             // On the session the nonce was issued for (a rekey may have made another current).
             if !links.reply(request.encoded(), on: delivery.session, now: now, rng: &rng, out: &effects.datagrams) {
                 fetches[mailbox] = nil
@@ -104,11 +106,12 @@ extension ClientEngine {
                 fetches[mailbox] = nil
                 fetchDone(fetch, status: fetchStatus, remaining: left, sent: sent, now: now, rng: &rng, effects: &effects)
             }
-        case let .fetchDone(mailbox, fetchStatus, remaining, sent, subscribed):
+        case let .fetchDone(mailbox, fetchStatus, remaining, sent, subscribed, queues):
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay, case .awaitingMessages = fetch.stage else {
                 return status.drop("stray_frame")
             }
             subscribedOn[mailbox] = fetchStatus == .ok && subscribed ? fetch.session : nil
+            queuesRegistered(fetch, status: fetchStatus, reported: Int(queues), now: now)
             guard fetchStatus != .ok || fetch.notStored || Self.acknowledgeable(fetch, remaining: remaining, sent: sent) != nil else {
                 fetch.stage = .finishing(status: fetchStatus, remaining: remaining, sent: sent,
                                          until: now.adding(configuration.fetchStragglers))
@@ -181,6 +184,64 @@ extension ClientEngine {
         }
         guard remaining > 0, fetch.round < configuration.fetchRounds, let held = tracker.held else { return }
         startFetch(fetch.mailbox, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
+    }
+
+    // MARK: Deposit queues
+
+    /// Gives contacts that lack them their queues (``Messenger/ensureContactQueues(now:rng:)``,
+    /// which queues their new cards), then fetches at once every mailbox whose relay does not
+    /// hold the queues it should, so they are registered before contacts write to them.
+    mutating func seeToQueues(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        queuesDue = false
+        guard !messenger.mailboxes.isEmpty else { return }
+        do {
+            if try messenger.ensureContactQueues(now: now, rng: &rng) > 0 { outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue }
+            for mailbox in messenger.mailboxes {
+                let id = mailbox.address.mailboxID
+                if try queueSync[id] != messenger.depositQueues(at: mailbox.relayID, now: now) { acknowledgeDue[id] = now }
+            }
+        } catch {
+            effects.events.append(.problem("cannot update deposit queues: \(error)"))
+        }
+    }
+
+    /// The queue ops this fetch carries: what changed since the relay last confirmed its queues,
+    /// or, when that is not known, `clear` and every queue anew — at most
+    /// ``QueueOp/maximumPerFetch``; the rest go in the next fetch, at once.
+    private func planQueueOps(_ fetch: inout MailboxFetch, now: UnixTime) {
+        let id = fetch.mailbox.address.mailboxID
+        guard let desired = try? messenger.depositQueues(at: fetch.mailbox.relayID, now: now) else { return }
+        let known = queueSync[id]
+        var ops: [QueueOp] = known == nil ? [.clear] : []
+        let closes = (known ?? []).subtracting(desired).sorted { $0.hex < $1.hex }
+        let adds = desired.subtracting(known ?? []).sorted { $0.hex < $1.hex }
+        ops += closes.map(QueueOp.close) + adds.map(QueueOp.add)
+        fetch.moreQueueOps = ops.count > QueueOp.maximumPerFetch
+        fetch.queueOps = Array(ops.prefix(QueueOp.maximumPerFetch))
+        var expected = known ?? []
+        for op in fetch.queueOps {
+            switch op {
+            case let .add(queue): expected.insert(queue)
+            case let .close(queue): expected.remove(queue)
+            case .clear: expected = []
+            }
+        }
+        fetch.expectedQueues = expected
+    }
+
+    /// `fetch done` said how many queues the relay holds: as expected, the client knows them;
+    /// otherwise (a relay that restarted and forgot them, a refused op) the next fetch registers
+    /// them anew. More ops waiting make the next fetch due at once.
+    private mutating func queuesRegistered(_ fetch: MailboxFetch, status fetchStatus: FetchStatus, reported: Int, now: UnixTime) {
+        let id = fetch.mailbox.address.mailboxID
+        guard fetchStatus == .ok else { return queueSync[id] = nil }
+        if reported == fetch.expectedQueues.count {
+            queueSync[id] = fetch.expectedQueues
+            if fetch.moreQueueOps { acknowledgeDue[id] = now }
+        } else {
+            if queueSync[id] != nil || fetch.queueOps.first != .clear { status.drop("queues_resynced") }
+            queueSync[id] = nil
+        }
     }
 
     /// Pushed messages waiting for their acknowledgement that make a fetch due at once.

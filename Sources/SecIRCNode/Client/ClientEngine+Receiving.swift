@@ -45,7 +45,10 @@ extension ClientEngine {
             unstoredOrder.removeAll { $0 == fragment.transferID }
         }
         if received.dropped != nil { status.drop("undecryptable") }
-        for event in received.events { effects.events.append(.client(event)) }
+        for event in received.events {
+            if case .contact = event { queuesDue = true } // a new contact or session: its queues
+            effects.events.append(.client(event))
+        }
         guard let (contact, ids) = received.receipt, let held = tracker.held else { return .taken }
         do {
             if let outgoing = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng) {

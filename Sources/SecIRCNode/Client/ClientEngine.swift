@@ -100,6 +100,11 @@ public struct ClientEngine: NodeEngine {
         var received: [(sequence: UInt64, remaining: UInt32)] = []
         /// A message of the batch could not be stored: the batch must not be acknowledged.
         var notStored = false
+        /// The queue ops the request carried, the queues the relay holds once they are applied,
+        /// and whether more ops wait (the next fetch goes at once).
+        var queueOps: [QueueOp] = []
+        var expectedQueues: Set<Bytes32> = []
+        var moreQueueOps = false
     }
 
     /// A real packet waiting for the next slot of the cover stream.
@@ -137,6 +142,12 @@ public struct ClientEngine: NodeEngine {
     /// Per mailbox: how often the message at a sequence could not be stored (after three
     /// times it is given up on, counted, so one bad message cannot hold a mailbox forever).
     var storeFailures: [Bytes32: [UInt64: Int]] = [:]
+    /// Per mailbox: the deposit queues its relay holds, as far as this client knows (none: not
+    /// known — after a start, or when the relay reported another count — so the next fetch
+    /// clears them and registers them anew).
+    var queueSync: [Bytes32: Set<Bytes32>] = [:]
+    /// Contacts may lack queues, or the queues may have changed: see to both on the next tick.
+    var queuesDue = true
     /// When every mailbox was last polled (nil: not yet, or the clock stepped back).
     var lastPoll: UnixTime?
     var down: [ID: UnixTime] = [:]
@@ -206,6 +217,7 @@ public struct ClientEngine: NodeEngine {
         switch command {
         case .outboxChanged:
             outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue
+            queuesDue = true
             tick(now: now, rng: &rng, effects: &effects)
         }
         return Reply()
@@ -236,7 +248,9 @@ public struct ClientEngine: NodeEngine {
                     chooseMailboxesFailedFor = held.directory.serial
                     effects.events.append(.problem("cannot choose mailbox relays: \(error)"))
                 }
+                queuesDue = true
             }
+            if queuesDue { seeToQueues(now: now, rng: &rng, effects: &effects) }
             expireFetches(now: now, rng: &rng, effects: &effects)
             if now >= nextPoll {
                 lastPoll = now
@@ -325,6 +339,7 @@ public struct ClientEngine: NodeEngine {
                 subscribedOn[mailbox] = nil
                 storedSequences[mailbox] = nil
                 acknowledgeDue[mailbox] = nil
+                queueSync[mailbox] = nil
             }
             outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue
             effects.events.append(.mailboxesReplaced(lost.count))

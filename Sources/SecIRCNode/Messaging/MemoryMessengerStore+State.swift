@@ -11,6 +11,7 @@ extension MemoryMessengerStore {
         var inviteURI: String?
         var contacts: [ID: StoredContact] = [:]
         var removed: [ID: SessionOrigin] = [:]
+        var queues: [ID: [ContactQueue]] = [:]
         var seenSetups: [Bytes32: Int64] = [:]
         var messages: [Int64: StoredMessage] = [:]
         /// The last cursor given; cursors are never reused.

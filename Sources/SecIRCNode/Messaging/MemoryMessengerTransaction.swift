@@ -101,6 +101,12 @@ final class MemoryMessengerTransaction: MessengerTransaction {
         return state.contacts[id]?.session
     }
 
+    func contactQueues() throws -> [ContactQueue] {
+        readable()
+        return state.contacts.values.sorted { ($0.record.addedMs, $0.record.id) < ($1.record.addedMs, $1.record.id) }
+            .flatMap { state.queues[$0.record.id] ?? [] }
+    }
+
     func cardCreated(of id: ID) throws -> Int64? {
         readable()
         return state.contacts[id]?.cardCreated
@@ -168,14 +174,24 @@ final class MemoryMessengerTransaction: MessengerTransaction {
             state.unindex(message)
             removed.append(message)
         }
+        let queues = state.queues.removeValue(forKey: id)
         undo.append { state in
             for message in removed {
                 state.messages[message.record.cursor] = message
                 state.index(message)
             }
+            state.queues[id] = queues
         }
         setContact(id, nil)
         return true
+    }
+
+    func setContactQueues(_ queues: [ContactQueue], of id: ID) throws {
+        changing()
+        guard state.contacts[id] != nil else { throw MessengerError.notFound("no contact \(id.hex)") }
+        let old = state.queues[id]
+        undo.append { $0.queues[id] = old }
+        state.queues[id] = queues.isEmpty ? nil : queues
     }
 
     func setRemovedContact(_ id: ID, origin: SessionOrigin) throws {

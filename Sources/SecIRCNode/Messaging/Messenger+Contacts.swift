@@ -22,7 +22,10 @@ extension Messenger {
             guard try tx.contact(id: id) == nil else { throw MessengerError.conflict("\(id.hex) is already a contact") }
             // A session set-up must be newer than any session this pair had before (see `acceptSetup`).
             let removed = try tx.removedContact(id: id)
-            let card = try card(now: removed.map { max(now, UnixTime(seconds: $0.created + 1)) } ?? now, mailboxes: ownMailboxes)
+            // Its own queue at each of our mailbox relays, named in the card it gets with the set-up.
+            let queues = Self.withQueues([], contact: id, at: ownMailboxes, now: now,
+                                         notBeforeMs: removed.map { ($0.created + 1) * 1_000 } ?? 0, rng: &rng)
+            let card = try card(for: queues, mailboxes: ownMailboxes, now: now)
             let setup: (ratchet: DoubleRatchet, initialMessage: InitialMessage)
             do { setup = try SessionSetup.initiate(identity: identity.keys, invite: invite, rng: &rng) } catch {
                 throw MessengerError.invalidInvite("session set-up failed: \(error)")
@@ -37,6 +40,7 @@ extension Messenger {
                                          generation: 1)
             try tx.clearRemovedContact(id)
             try tx.insertContact(record, session: session)
+            try tx.setContactQueues(queues, of: id)
             _ = try tx.insertMessage(id: MessageID(using: &rng), contact: id, direction: .outgoing, kind: .introduction,
                                      timestampMs: now.milliseconds, body: [], state: .queued, nextAttemptMs: now.milliseconds)
             return record

@@ -151,6 +151,18 @@ extension Messenger {
         if existing != nil { try tx.updateContact(record, session: session) } else { try tx.insertContact(record, session: session) }
         try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
         try tx.clearRemovedContact(id)
+        // A new session: the queues the old one knew are retired (after a grace time), and
+        // ``ensureContactQueues(now:rng:)`` — which the caller runs on a `.contact` event — gives
+        // the contact new ones, told in a card (a new contact gets its first ones the same way).
+        let closeAt = now.milliseconds + Self.queueRotationGraceMs
+        let queues = try tx.contactQueues().filter { $0.contact == id }
+        if queues.contains(where: { $0.state == .open }) {
+            try tx.setContactQueues(queues.map { queue in
+                var queue = queue
+                if queue.state == .open { queue.state = .closing(atMs: closeAt) }
+                return queue
+            }, of: id)
+        }
         return .accepted(ratchet, plaintext, record)
     }
 }

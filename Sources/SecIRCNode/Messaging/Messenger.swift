@@ -71,20 +71,28 @@ public final class Messenger: Sendable {
     }
 
     /// Gives up the mailboxes at `relays` (gone from the directory for a long while), chooses
-    /// others from `listed`, and tells every contact the new mailboxes with a signed contact card
-    /// (through the outbox, like any message), all in one transaction. Returns the new mailboxes.
+    /// others from `listed`, gives every contact a queue at each new one and tells it with a
+    /// signed contact card naming its queues (through the outbox, like any message), all in one
+    /// transaction. Returns the new mailboxes.
     public func replaceMailboxes(at relays: Set<ID>, listed: [RelayDescriptor], count: Int, now: UnixTime,
                                  rng: inout some RandomSource) throws -> [MailboxKey] {
         try mailboxKeys.withLock { current in
             let kept = current.filter { !relays.contains($0.relayID) }
             guard kept.count < current.count else { return current }
             let chosen = try Self.toppedUp(kept, from: listed.filter { !relays.contains($0.id) }, count: count, rng: &rng)
-            let card = try card(now: now, mailboxes: chosen).encoded
             try store.write { tx in
                 try tx.setMailboxKeys(chosen)
+                let all = try tx.contactQueues()
                 for contact in try tx.contacts() {
-                    _ = try tx.insertMessage(id: MessageID(using: &rng), contact: contact.id, direction: .outgoing, kind: .cardUpdate,
-                                             timestampMs: now.milliseconds, body: card, state: .queued, nextAttemptMs: now.milliseconds)
+                    let queues = all.filter { $0.contact == contact.id && !relays.contains($0.relayID) }
+                    // A contact whose queues were closed is not told (it keeps the introduction address).
+                    if queues.contains(where: { $0.state == .closed }) {
+                        try tx.setContactQueues(queues, of: contact.id)
+                        continue
+                    }
+                    let updated = Self.withQueues(queues, contact: contact.id, at: chosen, now: now, rng: &rng)
+                    try tx.setContactQueues(updated, of: contact.id)
+                    try queueCardUpdate(tx, to: contact.id, queues: updated, mailboxes: chosen, now: now, rng: &rng)
                 }
             }
             current = chosen
@@ -129,11 +137,11 @@ public final class Messenger: Sendable {
         }
     }
 
-    /// Our contact card, signed, naming `mailboxes`.
-    func card(now: UnixTime, mailboxes: [MailboxKey]) throws(MessengerError) -> ContactCard {
+    /// Our contact card, signed, naming `addresses` (one contact's queues, ``card(for:mailboxes:now:)``).
+    func card(now: UnixTime, addresses: [MailboxAddress]) throws(MessengerError) -> ContactCard {
         do {
             return try ContactCard(signingWith: identity.keys.signing, agreementKey: identity.agreementKey,
-                                   created: UInt64(max(now.seconds, 0)), mailboxes: mailboxes.map(\.address),
+                                   created: UInt64(max(now.seconds, 0)), mailboxes: addresses,
                                    displayName: displayName.isEmpty ? nil : displayName)
         } catch {
             throw .notReady("cannot make a contact card: \(error)")

@@ -30,6 +30,8 @@ public protocol MessengerReadTransaction: AnyObject {
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int
     /// The origin of the session a removed contact had; nil when `id` was not removed (or came back).
     func removedContact(id: ID) throws -> SessionOrigin?
+    /// Every contact's deposit queues (``ContactQueue``), by contact and then creation.
+    func contactQueues() throws -> [ContactQueue]
     /// Whether a session set-up with this hash was seen (``MessengerTransaction/recordSeenSetup(_:atMs:)``).
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool
 

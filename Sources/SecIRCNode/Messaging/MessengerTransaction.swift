@@ -34,6 +34,8 @@ public protocol MessengerTransaction: MessengerReadTransaction {
     func setRemovedContact(_ id: ID, origin: SessionOrigin) throws
     /// Forgets a removed contact (it came back); nothing when it was not remembered.
     func clearRemovedContact(_ id: ID) throws
+    /// Replaces the deposit queues of an existing contact (they go when it is deleted).
+    func setContactQueues(_ queues: [ContactQueue], of id: ID) throws
     /// Remembers a session set-up (by hash) so a replay is refused; nothing when already remembered.
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws
 

@@ -28,6 +28,10 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case peelQueueFull = "peel_queue_full"
     /// A push subscription refused: its session or the relay holds its maximum.
     case subscriptionLimit = "subscription_limit"
+    /// A queue op refused: the mailbox holds its maximum of contact queues.
+    case queueLimit = "queue_limit"
+    /// A queue op refused: another mailbox registered that queue ID first.
+    case queueTaken = "queue_taken"
 }
 
 /// The relay's counters. `RelayEngine` keeps them with plain adds (no atomics on the hot path);
@@ -61,6 +65,11 @@ public struct RelayCounters: Sendable, Equatable {
     public var mailboxMessages = 0
     public var mailboxBytes = 0
     public var mailboxes = 0
+    /// Contact queues registered, and deposits held unclaimed.
+    public var mailboxQueues = 0
+    public var unclaimedDeposits = 0
+    /// Empty mailboxes forgotten at the mailbox limit.
+    public var mailboxesEvicted = 0
     /// Mailboxes subscribed for push delivery.
     public var subscriptions = 0
     public var linkSessions = 0

@@ -15,8 +15,8 @@ extension RelayEngine {
             peel(packet, from: delivery.incomingLink, now: now, rng: &rng, effects: &effects)
         case let .fetchChallengeRequest(mailbox):
             challenge(mailbox, session: delivery.session, now: now, rng: &rng, effects: &effects)
-        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe):
-            fetch(key: key, nonce: nonce, ackThrough: ackThrough, signature: signature, subscribe: subscribe,
+        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe, queueOps):
+            fetch(key: key, nonce: nonce, ackThrough: ackThrough, signature: signature, subscribe: subscribe, queueOps: queueOps,
                   session: delivery.session, now: now, rng: &rng, effects: &effects)
         case .fetchChallenge, .mailboxMessage, .fetchDone, .unknown:
             count(.unknownFrame)
@@ -73,12 +73,15 @@ extension RelayEngine {
             case .full?: count(.queueFull)
             case .overShare?: count(.delayShare)
             }
-        case let .deliver(mailbox):
-            if let reason = mailboxes.deliver(sphinx.body(ofDelivered: packet), to: mailbox, now: now) {
-                own.mailboxDrops[reason, default: 0] += 1
-            } else {
+        case let .deliver(address):
+            switch mailboxes.deliver(sphinx.body(ofDelivered: packet), to: address, from: link, now: now) {
+            case let .stored(mailbox):
                 own.delivered += 1
                 push(mailbox, now: now, rng: &rng, effects: &effects)
+            case .held:
+                own.delivered += 1
+            case let .dropped(reason):
+                own.mailboxDrops[reason, default: 0] += 1
             }
         case .drop:
             own.coverDropped += 1

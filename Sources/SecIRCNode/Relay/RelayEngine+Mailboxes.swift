@@ -15,25 +15,35 @@ extension RelayEngine {
                     out: &effects.datagrams)
     }
 
-    /// A fetch signed by the mailbox key over (relay, nonce, ackThrough): deletes what is
-    /// acknowledged, subscribes this session to the mailbox's new mail or ends its
-    /// subscription, then sends a batch of what remains and `fetch done`.
+    /// A fetch signed by the mailbox key over (relay, nonce, ackThrough, queue ops): registers the
+    /// mailbox (renews it), applies the queue ops, deletes what is acknowledged, subscribes this
+    /// session to the mailbox's new mail or ends its subscription, then sends a batch of what
+    /// remains and `fetch done` (with the number of queues the mailbox holds).
     mutating func fetch(key: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature, subscribe: Bool,
-                        session: UInt32, now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+                        queueOps: [QueueOp], session: UInt32, now: UnixTime, rng: inout some RandomSource,
+                        effects: inout NodeEffects<Event>) {
         let mailbox = key.id.rawValue
         func done(_ status: FetchStatus, remaining: Int, sent: Int, subscribed: Bool = false, effects: inout NodeEffects<Event>) {
+            let queues = status == .ok ? UInt16(clamping: mailboxes.queues(of: mailbox)) : 0
             let frame = LinkFrame.fetchDone(mailbox: mailbox, status: status, remaining: UInt32(clamping: remaining),
-                                            sent: UInt32(clamping: sent), subscribed: subscribed)
+                                            sent: UInt32(clamping: sent), subscribed: subscribed, queues: queues)
             links.reply(frame.encoded(), on: session, now: now, rng: &rng, out: &effects.datagrams)
         }
         guard let issued = nonces[session]?.removeValue(forKey: mailbox), issued == nonce else {
             count(.fetchDenied)
             return done(.staleNonce, remaining: 0, sent: 0, effects: &effects)
         }
-        let signed = LinkFrame.fetchSignedBytes(relay: relayID.rawValue, nonce: nonce, ackThrough: ackThrough)
+        let signed = LinkFrame.fetchSignedBytes(relay: relayID.rawValue, nonce: nonce, ackThrough: ackThrough, queueOps: queueOps)
         guard (try? key.verify(signature, for: signed)) != nil else {
             count(.fetchDenied)
             return done(.denied, remaining: 0, sent: 0, effects: &effects)
+        }
+        guard mailboxes.register(mailbox, now: now) else {
+            own.mailboxDrops[.tooManyMailboxes, default: 0] += 1
+            return done(.full, remaining: 0, sent: 0, effects: &effects)
+        }
+        for refusal in mailboxes.apply(queueOps, to: mailbox, now: now) {
+            count(refusal == .queueLimit ? .queueLimit : .queueTaken)
         }
         own.fetches += 1
         var subscribed = false

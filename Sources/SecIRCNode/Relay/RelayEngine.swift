@@ -293,8 +293,7 @@ public struct RelayEngine: NodeEngine {
         _ = failed // the link manager counted the dropped frames (handshake timeouts)
         if now >= nextHousekeeping {
             nextHousekeeping = now.adding(Self.housekeepingInterval)
-            let expired = mailboxes.expire(now: now)
-            if expired > 0 { own.mailboxDrops[.expired, default: 0] += expired }
+            own.mailboxDrops.merge(mailboxes.expire(now: now), uniquingKeysWith: +)
             if nonces.count > 0 { nonces = nonces.filter { links.hasSession($0.key) } }
             subscriptions.keep { links.hasSession($0) }
         }
@@ -343,6 +342,9 @@ public struct RelayEngine: NodeEngine {
         c.mailboxMessages = mailboxes.messageCount
         c.mailboxBytes = mailboxes.totalBytes
         c.mailboxes = mailboxes.mailboxCount
+        c.mailboxQueues = mailboxes.queueCount
+        c.unclaimedDeposits = mailboxes.unclaimedCount
+        c.mailboxesEvicted = mailboxes.evicted
         c.subscriptions = subscriptions.count
         c.linkSessions = links.sessionCount
         c.unconfirmedSessions = links.unconfirmedCount
