@@ -1,12 +1,12 @@
 import ArgumentParser
 import SecIRCAPI
 
-/// `secirc contacts [list|add|rename|remove]`.
+/// `secirc contacts [list|add|rename|remove|queues]`.
 struct ContactsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contacts",
-        abstract: "List, add, rename and remove contacts.",
-        subcommands: [List.self, Add.self, Rename.self, Remove.self],
+        abstract: "List, add, rename and remove contacts; show, rotate or close the queue a contact writes to.",
+        subcommands: [List.self, Add.self, Rename.self, Remove.self, Queues.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
@@ -73,6 +73,35 @@ struct ContactsCommand: ParsableCommand {
             let target = try session.contact(contact)
             try session.call("DELETE", "/v1/contacts/\(target.id)")
             if !global.json { Console.out("removed \(target.name) (\(target.id.prefix(16))) and its messages") }
+        }
+    }
+
+    struct Queues: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "queues",
+            abstract: "Show the deposit queues a contact writes to; --rotate gives it new ones, --close stops the relays taking its mail.")
+
+        @Argument(help: ArgumentHelp("The contact: a name, an id or a unique id prefix.", valueName: "contact"))
+        var contact: String
+
+        @Flag(name: .long, help: "New queues, sent to the contact in a card; the old ones take mail for an hour more.")
+        var rotate = false
+
+        @Flag(name: .long, help: "Close its queues: the relays take nothing more from it (until --rotate).")
+        var close = false
+
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            if rotate && close { throw ValidationError("--rotate and --close exclude each other") }
+        }
+
+        func run() throws {
+            let session = try DaemonSession(options: global)
+            let target = try session.contact(contact)
+            let path = "/v1/contacts/\(target.id)/queues" + (rotate ? "/rotate" : close ? "/close" : "")
+            let body = rotate || close ? try session.call("POST", path) : try session.call("GET", path)
+            try session.show(body, as: DepositQueues.self) { TextFormat.queues($0.queues, of: target.name) }
         }
     }
 }

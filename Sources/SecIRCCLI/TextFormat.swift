@@ -33,6 +33,16 @@ enum TextFormat {
         return table([["NAME", "ID", "SESSION", "ADDED"]] + rows)
     }
 
+    /// A contact's deposit queues, one row per mailbox relay.
+    static func queues(_ queues: [DepositQueues.Queue], of name: String, timeZone: TimeZone = .current) -> String {
+        guard !queues.isEmpty else { return "\(name) has no queue of its own yet (it writes to your invite's address)" }
+        let rows = queues.map { queue in
+            [String(queue.relay.prefix(16)), queue.state, queue.closeAtMilliseconds.map { time($0, timeZone: timeZone) } ?? "",
+             time(queue.createdMilliseconds, timeZone: timeZone)]
+        }
+        return table([["RELAY", "STATE", "UNTIL", "CREATED"]] + rows)
+    }
+
     static func contact(_ contact: Contact) -> String {
         "\(contact.name) (\(contact.id.prefix(16))), session \(contact.session)"
     }

@@ -20,6 +20,19 @@ extension Message {
     }
 }
 
+extension DepositQueues {
+    init(_ queues: [ContactQueue]) {
+        self.init(queues: queues.map { queue in
+            let (state, closeAt): (String, Int64?) = switch queue.state {
+            case .open: ("open", nil)
+            case let .closing(atMs): ("closing", atMs)
+            case .closed: ("closed", nil)
+            }
+            return Queue(relay: queue.relayID.hex, state: state, closeAtMilliseconds: closeAt, createdMilliseconds: queue.createdMs)
+        })
+    }
+}
+
 extension Mailbox {
     init(_ address: MailboxAddress) {
         self.init(relayID: address.relayID.hex, mailboxID: address.mailboxID.hex)

@@ -47,6 +47,9 @@ public struct ClientRoutes: Sendable {
         router.get("/v1/contacts/:id", auth: auth) { request in try mapped { try contact(request) } }
         router.put("/v1/contacts/:id", auth: auth) { request in try mapped { try rename(request) } }
         router.delete("/v1/contacts/:id", auth: auth) { request in try mapped { try removeContact(request) } }
+        router.get("/v1/contacts/:id/queues", auth: auth) { request in try mapped { try queues(request) } }
+        router.post("/v1/contacts/:id/queues/rotate", auth: auth) { request in try mapped { try rotateQueues(request) } }
+        router.post("/v1/contacts/:id/queues/close", auth: auth) { request in try mapped { try closeQueues(request) } }
         router.get("/v1/conversations", auth: auth) { _ in try mapped { try conversations() } }
         router.get("/v1/conversations/:id/messages", auth: auth) { request in try mapped { try messages(request) } }
         router.post("/v1/conversations/:id/messages", auth: auth) { request in try mapped { try send(request) } }
@@ -131,6 +134,29 @@ public struct ClientRoutes: Sendable {
     private func removeContact(_ request: HTTPRequest) throws -> HTTPResponse {
         try messenger.removeContact(id: contactID(request))
         return .noContent
+    }
+
+    // MARK: Deposit queues
+
+    private func queues(_ request: HTTPRequest) throws -> HTTPResponse {
+        let id = try contactID(request)
+        guard try messenger.contact(id: id) != nil else { throw ClientError.notFound("no contact \(id.hex)") }
+        return .json(DepositQueues(try messenger.queues(of: id)))
+    }
+
+    /// New queues for the contact, sent in a card; the old ones take mail for an hour more.
+    private func rotateQueues(_ request: HTTPRequest) throws -> HTTPResponse {
+        var rng = SystemRandom()
+        let queues = try messenger.rotateQueues(of: contactID(request), now: clock(), rng: &rng)
+        poke()
+        return .json(DepositQueues(queues))
+    }
+
+    /// The relays stop taking the contact's deposits (until a rotation opens new queues).
+    private func closeQueues(_ request: HTTPRequest) throws -> HTTPResponse {
+        let queues = try messenger.closeQueues(of: contactID(request))
+        poke()
+        return .json(DepositQueues(queues))
     }
 
     // MARK: Conversations and messages

@@ -55,6 +55,9 @@ extension HTTPResponse {
         (.get, "/v1/identity"), (.get, "/v1/invite"), (.get, "/v1/contacts"), (.post, "/v1/contacts"),
         (.get, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.put, "/v1/contacts/\(String(repeating: "0", count: 64))"),
         (.delete, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.get, "/v1/conversations"),
+        (.get, "/v1/contacts/\(String(repeating: "0", count: 64))/queues"),
+        (.post, "/v1/contacts/\(String(repeating: "0", count: 64))/queues/rotate"),
+        (.post, "/v1/contacts/\(String(repeating: "0", count: 64))/queues/close"),
         (.get, "/v1/conversations/\(String(repeating: "0", count: 64))/messages"),
         (.post, "/v1/conversations/\(String(repeating: "0", count: 64))/messages"),
         (.get, "/v1/messages/\(String(repeating: "0", count: 32))"), (.get, "/v1/network"), (.get, "/v1/events"),
@@ -104,6 +107,29 @@ extension HTTPResponse {
         #expect(f.handle(.delete, path).status == 204)
         #expect(f.handle(.get, path).status == 404)
         #expect(f.handle(.delete, path).status == 404)
+    }
+
+    @Test func aContactsQueuesAreShownRotatedAndClosed() throws {
+        let f = try ClientRoutesFixture()
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        #expect(f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.invite(now: .t0).uri)"}"#).status == 201)
+        let path = "/v1/contacts/\(dave.id.hex)/queues"
+        func states(_ response: HTTPResponse) -> [String] {
+            ((response.object["queues"] as? [[String: Any]]) ?? []).compactMap { $0["state"] as? String }.sorted()
+        }
+        let shown = f.handle(.get, path)
+        #expect(shown.status == 200 && states(shown) == ["open", "open"])
+        #expect(!String(decoding: shown.bytes, as: UTF8.self).contains(try f.user.messenger.queues(of: dave.id)[0].id.hex),
+                "the queue IDs are the contact's capability: not shown")
+        let pokes = f.pokes.count
+        let rotated = f.handle(.post, path + "/rotate")
+        #expect(rotated.status == 200 && states(rotated) == ["closing", "closing", "open", "open"])
+        #expect(f.pokes.count == pokes + 1, "the network thread is woken to send the card and register the queues")
+        let closed = f.handle(.post, path + "/close")
+        #expect(closed.status == 200 && states(closed) == ["closed", "closed"])
+        let unknown = "/v1/contacts/\(String(repeating: "1", count: 64))/queues"
+        #expect(f.handle(.get, unknown).status == 404 && f.handle(.post, unknown + "/rotate").status == 404)
+        #expect(f.handle(.post, unknown + "/close").errorCode == "not_found")
     }
 
     @Test func badInvitesAreExplained() throws {

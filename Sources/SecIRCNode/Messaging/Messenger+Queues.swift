@@ -75,7 +75,12 @@ extension Messenger {
     public func closeQueues(of contact: ID) throws -> [ContactQueue] {
         try store.write { tx in
             guard try tx.contact(id: contact) != nil else { throw MessengerError.notFound("no contact \(contact.hex)") }
-            let closed = try tx.contactQueues().filter { $0.contact == contact }.map {
+            // One closed queue per relay is kept, as the mark that this contact's queues are closed.
+            var newest: [ID: ContactQueue] = [:]
+            for queue in try tx.contactQueues() where queue.contact == contact {
+                if queue.createdMs >= newest[queue.relayID]?.createdMs ?? .min { newest[queue.relayID] = queue }
+            }
+            let closed = newest.values.sorted { ($0.createdMs, $0.relayID) < ($1.createdMs, $1.relayID) }.map {
                 ContactQueue(contact: $0.contact, relayID: $0.relayID, id: $0.id, createdMs: $0.createdMs, state: .closed)
             }
             try tx.setContactQueues(closed, of: contact)
