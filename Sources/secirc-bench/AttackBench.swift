@@ -30,6 +30,7 @@ struct AttackBench: ParsableCommand {
         case delayQueue = "delay-queue"
         case replay
         case garbage
+        case mailboxFlood = "mailbox-flood"
 
         /// Initiations, packets or datagrams a second; for slowloris, connections held.
         var defaultRate: Int {
@@ -39,6 +40,7 @@ struct AttackBench: ParsableCommand {
             case .delayQueue: 1_000
             case .replay: 1_000
             case .garbage: 5_000
+            case .mailboxFlood: 1_000
             }
         }
     }
@@ -143,6 +145,11 @@ struct AttackBench: ParsableCommand {
                 attack = try DelayQueueFill(target: descriptor, next: nextDescriptor, delay: Self.maxDelay(of: target), source: source, rate: rate)
             case .replay: attack = try ReplayAttack(target: descriptor, source: source, rate: rate)
             case .garbage: attack = try Garbage(target: descriptor, httpPort: target.httpPort, source: source, rate: rate)
+            case .mailboxFlood:
+                // A stranger holding alice's and bob's invites (old ones would do) and nothing else.
+                let invites = try [alice, bob].map { try $0.api.decode(InviteResponse.self, "/v1/invite") }
+                attack = try MailboxFlood(relays: devnet.relays.map(Self.descriptor), introductions: invites.flatMap(\.mailboxes),
+                                          source: source, rate: rate)
             }
             let before = Self.metrics(of: target)
             FileHandle.standardError.write(Data("attack: \(kind.rawValue) at \(rate) for \(duration) s from \(source)\n".utf8))
@@ -537,5 +544,52 @@ extension Slowloris {
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
         close(fd)
         return true
+    }
+}
+
+/// Deposits from one host straight to every relay: at the mailbox relays of alice's and bob's
+/// invites half to their introduction addresses (what a stranger holding an old invite has),
+/// the rest to random addresses. Each contact writes to a queue of its own, so neither may keep their mail out.
+/// Used by one thread at a time (the attack thread).
+final class MailboxFlood: Attack, @unchecked Sendable {
+    struct Target {
+        let sender: Sender
+        let key: RelayDescriptor.OnionKeyEntry
+        let introductions: [Bytes32]
+    }
+
+    let targets: [Target]
+    let rate: Int
+
+    init(relays: [RelayDescriptor], introductions: [Mailbox], source: String, rate: Int) throws {
+        targets = try relays.compactMap { relay in
+            let here = try introductions.filter { $0.relayID == relay.id.hex }.map { try Bytes32(hex: $0.mailboxID) }
+            guard let key = relay.onionKeys.first else { return nil }
+            return Target(sender: try Sender(to: relay, from: source), key: key, introductions: here)
+        }
+        guard targets.contains(where: { !$0.introductions.isEmpty }) else { throw BenchError("no relay holds a mailbox of the invites") }
+        self.rate = rate
+    }
+
+    func run(until end: ContinuousClock.Instant) throws -> String {
+        var rng = SystemRandom()
+        let builder = SphinxPacketBuilder()
+        var toIntroductions = 0, toRandom = 0
+        try paced(rate: rate, until: end) { count in
+            for _ in 0..<count {
+                let n = toIntroductions + toRandom
+                let target = targets[n % targets.count]
+                let random = target.introductions.isEmpty || (n / targets.count) % 2 == 1
+                let address = random ? Bytes32 { rng.fill($0) } : target.introductions[(n / (2 * targets.count)) % target.introductions.count]
+                let hop = SphinxHop(onionKey: target.key.key, epoch: target.key.epoch, command: .deliver(to: address))
+                let body = (0..<PacketGeometry.standard.bodyLength).map { _ in UInt8.random(in: 0...255) }
+                guard try target.sender.send(LinkFrame.sphinx(try builder.build(path: [hop], body: body, using: &rng)).encoded()) else {
+                    continue
+                }
+                if random { toRandom += 1 } else { toIntroductions += 1 }
+            }
+        }
+        return "\(toIntroductions) deposits to the invites' introduction addresses and \(toRandom) to random addresses, "
+            + "at \(targets.count) mailbox relays"
     }
 }

@@ -13,6 +13,7 @@ import Testing
         ("delay-queue", "200", "reason=\"no_route\""),
         ("replay", "200", "secirc_sphinx_replays_total"),
         ("garbage", "1000", "reason=\"malformed\""),
+        ("mailbox-flood", "1000", "reason=\"unclaimed_link\""),
     ])
     func aShortAttackStopsNoMessage(kind: String, rate: String, defence: String) async throws {
         let dir = try Processes.temporaryDirectory()
