@@ -119,16 +119,25 @@ import Testing
         #expect(wire.clientEngines[alice]!.status.coverPacketsReceived > sent / 2, "loops come back to the own mailboxes")
     }
 
+    /// Alice adds bob from his invite; `count` texts alice → bob, queued (not yet announced).
+    static func queueTexts(_ count: Int, on wire: inout EngineWire, from alice: SocketAddress, to bob: SocketAddress,
+                           introduced: Bool = false) throws -> [MessageRecord] {
+        let bobMessenger = wire.clientEngines[bob]!.messenger
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        if !introduced {
+            let invite = try bobMessenger.invite(now: wire.now, rng: &wire.rng)
+            _ = try aliceMessenger.addContact(inviteURI: invite.uri, name: "bob", now: wire.now, rng: &wire.rng)
+        }
+        return try (0..<count).map { try aliceMessenger.queueText(to: bobMessenger.identity.id, text: "m\($0)", now: wire.now, rng: &wire.rng) }
+    }
+
     /// With cover traffic, real packets wait for slots of the stream (λ = 1/s here, retries
     /// after 2 s): a message whose attempt still waits is not queued again behind it — its
     /// backoff runs from when it is expected to have left — and each is sent once.
     @Test func aMessageWaitingForItsCoverSlotIsNotSentAgain() throws {
         var (wire, alice, bob) = try Self.network { $0.coverRateFactor = 1 }
-        let bobMessenger = wire.clientEngines[bob]!.messenger
         let aliceMessenger = wire.clientEngines[alice]!.messenger
-        let invite = try bobMessenger.invite(now: wire.now, rng: &wire.rng)
-        _ = try aliceMessenger.addContact(inviteURI: invite.uri, name: "bob", now: wire.now, rng: &wire.rng)
-        let sent = try (0..<6).map { try aliceMessenger.queueText(to: bobMessenger.identity.id, text: "m\($0)", now: wire.now, rng: &wire.rng) }
+        let sent = try Self.queueTexts(6, on: &wire, from: alice, to: bob)
         wire.outboxChanged(alice)
         for _ in 0..<20 {
             wire.advance(by: .seconds(1))
@@ -149,14 +158,12 @@ import Testing
     /// per contact: a burst of messages pushed together is not answered one by one.
     @Test func receiptsOfOneTurnLeaveAsOne() throws {
         var (wire, alice, bob) = try Self.network()
-        let bobMessenger = wire.clientEngines[bob]!.messenger
         let aliceMessenger = wire.clientEngines[alice]!.messenger
-        let invite = try bobMessenger.invite(now: wire.now, rng: &wire.rng)
-        _ = try aliceMessenger.addContact(inviteURI: invite.uri, name: "bob", now: wire.now, rng: &wire.rng)
+        _ = try Self.queueTexts(0, on: &wire, from: alice, to: bob)
         wire.outboxChanged(alice)
         wire.advance(by: .seconds(3))
         let before = wire.clientEngines[bob]!.status.packetsSent
-        let sent = try (0..<5).map { try aliceMessenger.queueText(to: bobMessenger.identity.id, text: "m\($0)", now: wire.now, rng: &wire.rng) }
+        let sent = try Self.queueTexts(5, on: &wire, from: alice, to: bob, introduced: true)
         wire.outboxChanged(alice)
         wire.advance(by: .seconds(1))
         for message in sent { #expect(try aliceMessenger.message(id: message.id)?.state == .delivered) }
@@ -173,14 +180,12 @@ import Testing
                                                 sources: wire.clientEngines[bob]!.configuration.bootstrapURLs) { $0.coverRateFactor = 1 }
         bob = bobCover
         wire.advance(by: .seconds(2))
-        let bobMessenger = wire.clientEngines[bob]!.messenger
         let aliceMessenger = wire.clientEngines[alice]!.messenger
-        let invite = try bobMessenger.invite(now: wire.now, rng: &wire.rng)
-        _ = try aliceMessenger.addContact(inviteURI: invite.uri, name: "bob", now: wire.now, rng: &wire.rng)
+        _ = try Self.queueTexts(0, on: &wire, from: alice, to: bob)
         wire.outboxChanged(alice)
         wire.advance(by: .seconds(5))
         let before = wire.clientEngines[bob]!.status
-        let sent = try (0..<5).map { try aliceMessenger.queueText(to: bobMessenger.identity.id, text: "m\($0)", now: wire.now, rng: &wire.rng) }
+        let sent = try Self.queueTexts(5, on: &wire, from: alice, to: bob, introduced: true)
         wire.outboxChanged(alice)
         wire.advance(by: .seconds(10))
         for message in sent { #expect(try aliceMessenger.message(id: message.id)?.state == .delivered) }
