@@ -246,7 +246,9 @@ public final class Devnet {
         } else {
             text += "  members: []\n"
         }
-        if let delay = options.meanDelayMilliseconds { text += "network: {mean_delay_ms: \(delay)}\n" }
+        let network = [options.meanDelayMilliseconds.map { "mean_delay_ms: \($0)" }, options.coverRatePerSecond.map { "cover_rate_per_s: \($0)" }]
+            .compactMap { $0 }
+        if !network.isEmpty { text += "network: {\(network.joined(separator: ", "))}\n" }
         return text
     }
 

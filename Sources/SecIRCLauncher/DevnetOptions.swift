@@ -12,6 +12,8 @@ public struct DevnetOptions: Sendable {
     public var clientNames = ["alice", "bob"]
     /// `security.yaml` network.mean_delay_ms for every relay and client (nil: its default).
     public var meanDelayMilliseconds: Int?
+    /// security.yaml network.cover_rate_per_s (nil: its default): the clients' cover rate λ.
+    public var coverRatePerSecond: Double?
     /// client.yaml network.poll_interval_ms.
     public var pollIntervalMilliseconds = 100
     /// client.yaml network.path_length.

@@ -118,6 +118,81 @@ import Testing
         #expect((150...250).contains(sent), "\(sent) cover packets in 200 s at λ = 1/s")
         #expect(wire.clientEngines[alice]!.status.coverPacketsReceived > sent / 2, "loops come back to the own mailboxes")
     }
+
+    /// Alice adds bob from his invite; `count` texts alice → bob, queued (not yet announced).
+    static func queueTexts(_ count: Int, on wire: inout EngineWire, from alice: SocketAddress, to bob: SocketAddress,
+                           introduced: Bool = false) throws -> [MessageRecord] {
+        let bobMessenger = wire.clientEngines[bob]!.messenger
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        if !introduced {
+            let invite = try bobMessenger.invite(now: wire.now, rng: &wire.rng)
+            _ = try aliceMessenger.addContact(inviteURI: invite.uri, name: "bob", now: wire.now, rng: &wire.rng)
+        }
+        return try (0..<count).map { try aliceMessenger.queueText(to: bobMessenger.identity.id, text: "m\($0)", now: wire.now, rng: &wire.rng) }
+    }
+
+    /// With cover traffic, real packets wait for slots of the stream (λ = 1/s here, retries
+    /// after 2 s): a message whose attempt still waits is not queued again behind it — its
+    /// backoff runs from when it is expected to have left — and each is sent once.
+    @Test func aMessageWaitingForItsCoverSlotIsNotSentAgain() throws {
+        var (wire, alice, bob) = try Self.network { $0.coverRateFactor = 1 }
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        let sent = try Self.queueTexts(6, on: &wire, from: alice, to: bob)
+        wire.outboxChanged(alice)
+        for _ in 0..<20 {
+            wire.advance(by: .seconds(1))
+            for message in sent {
+                // Three fragments each (the session's set-up rides along): one attempt's worth.
+                #expect(wire.clientEngines[alice]!.pacedMessages[message.id, default: 0] <= 3, "not queued again while waiting")
+            }
+        }
+        // The first messages of a session carry its set-up (three fragments each): 25 packets
+        // at λ = 1/s on both sides, and resends for what is still unacknowledged then.
+        wire.advance(by: .seconds(120))
+        for message in sent { #expect(try aliceMessenger.message(id: message.id)?.state == .delivered) }
+        let shown = (wire.clientEvents[bob] ?? []).filter { if case .client(.message) = $0 { true } else { false } }
+        #expect(shown.count == 6, "each shown once")
+    }
+
+    /// Without cover traffic, the receipts made in one turn of the loop leave at its end, one
+    /// per contact: a burst of messages pushed together is not answered one by one.
+    @Test func receiptsOfOneTurnLeaveAsOne() throws {
+        var (wire, alice, bob) = try Self.network()
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        _ = try Self.queueTexts(0, on: &wire, from: alice, to: bob)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(3))
+        let before = wire.clientEngines[bob]!.status.packetsSent
+        let sent = try Self.queueTexts(5, on: &wire, from: alice, to: bob, introduced: true)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(1))
+        for message in sent { #expect(try aliceMessenger.message(id: message.id)?.state == .delivered) }
+        #expect(wire.clientEngines[bob]!.status.packetsSent - before <= 2, "the five answered together, not one each")
+        #expect(wire.clientEngines[bob]!.nextDeadline.map { $0 > wire.now } == true, "nothing left due")
+    }
+
+    /// Receipts to one contact made while an earlier one waits for its cover slot join it: a
+    /// burst of messages costs the receiver one slot, not one each.
+    @Test func receiptsWaitingForACoverSlotJoin() throws {
+        // Alice sends at once (no cover); bob answers in his cover stream (λ = 1/s).
+        var (wire, alice, bob) = try Self.network()
+        let bobCover = try wire.addClientEngine(13, roster: wire.clientEngines[bob]!.configuration.roster,
+                                                sources: wire.clientEngines[bob]!.configuration.bootstrapURLs) { $0.coverRateFactor = 1 }
+        bob = bobCover
+        wire.advance(by: .seconds(2))
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        _ = try Self.queueTexts(0, on: &wire, from: alice, to: bob)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(5))
+        let before = wire.clientEngines[bob]!.status
+        let sent = try Self.queueTexts(5, on: &wire, from: alice, to: bob, introduced: true)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(10))
+        for message in sent { #expect(try aliceMessenger.message(id: message.id)?.state == .delivered) }
+        let after = wire.clientEngines[bob]!.status
+        let real = (after.packetsSent - after.coverPacketsSent) - (before.packetsSent - before.coverPacketsSent)
+        #expect(real <= 2, "\(real) receipt packets for a burst of 5 messages")
+    }
 }
 
 /// When a mailbox batch may be acknowledged: only when every one of the `sent` messages arrived,

@@ -122,6 +122,11 @@ struct EngineWire {
         } else if clientEngines[datagram.address] != nil {
             var effects = NodeEffects<ClientEngine.Event>()
             clientEngines[datagram.address]!.receive(datagram.bytes, from: from, now: now, rng: &rng, effects: &effects)
+            // As the loop ends a turn (the datagrams that came together): what fell due meanwhile
+            // (the turn's receipts) runs now.
+            if inFlight.first?.1.address != datagram.address, let due = clientEngines[datagram.address]!.nextDeadline, due <= now {
+                clientEngines[datagram.address]!.tick(now: now, rng: &rng, effects: &effects)
+            }
             take(effects, fromClient: datagram.address)
         } else if clients[datagram.address] != nil {
             var out: [Datagram] = []

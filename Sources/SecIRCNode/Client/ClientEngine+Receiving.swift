@@ -50,13 +50,7 @@ extension ClientEngine {
             effects.events.append(.client(event))
         }
         guard let (contact, ids) = received.receipt, let held = tracker.held else { return .taken }
-        do {
-            if let outgoing = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng) {
-                try send(outgoing, held: held, freshLink: false, now: now, rng: &rng, effects: &effects)
-            }
-        } catch {
-            status.drop("receipt_failed")
-        }
+        acknowledge(ids, to: contact, held: held, now: now, rng: &rng, effects: &effects)
         return .taken
     }
 

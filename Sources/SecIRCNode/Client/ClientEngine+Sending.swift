@@ -28,7 +28,15 @@ extension ClientEngine {
         var failed = false
         for message in due {
             do {
-                guard let outgoing = try messenger.prepareSend(message, now: now, rng: &rng) else { continue }
+                // Its last attempt still waits for slots of the cover stream: a copy behind it
+                // would only take another slot. Its backoff starts again once that has left.
+                if pacedMessages[message.id, default: 0] > 0 {
+                    try messenger.postpone(message, until: now.adding(expectedSendDelay(fragments: 0)))
+                    continue
+                }
+                guard let outgoing = try messenger.prepareSend(message, now: now, sendDelay: expectedSendDelay(fragments: 1),
+                                                               rng: &rng)
+                else { continue }
                 // A retry makes a fresh link: the entry relay may have restarted and lost ours.
                 try send(outgoing, held: held, freshLink: outgoing.attempt > 1, now: now, rng: &rng, effects: &effects)
             } catch {
@@ -49,28 +57,97 @@ extension ClientEngine {
         guard let mailbox = outgoing.mailboxesInTurn.first(where: { held.byID[$0.relayID] != nil }) else {
             throw SendError.noMailboxListed
         }
-        let fragments = try SealedPacket.fragments(of: outgoing.message, transferID: outgoing.transferID)
-        for fragment in fragments {
-            let body = try SealedPacket.seal(fragment, to: outgoing.recipient, rng: &rng)
-            try sendOnion(body, to: mailbox, held: held, freshLink: freshLink && fragment.index == 0, now: now, rng: &rng,
-                          effects: &effects)
+        for (index, (packet, entry)) in try onions(of: outgoing, to: mailbox, held: held, now: now, rng: &rng).enumerated() {
+            try sendOnion(packet, via: entry, freshLink: freshLink && index == 0, message: outgoing.messageID, now: now,
+                          rng: &rng, effects: &effects)
         }
     }
 
-    /// Wraps `body` in a Sphinx packet along a random path ending at the mailbox's relay, and
-    /// hands it to the path's first relay: at once when cover traffic is off, otherwise in the
-    /// place of the next cover packet, so that the client's sending times are the Poisson
-    /// process whether it has something to say or not (Loopix).
-    private mutating func sendOnion(_ body: [UInt8], to mailbox: MailboxAddress, held: DirectoryTracker.Held, freshLink: Bool,
+    /// The session message of `outgoing` in fragments, each sealed to the recipient and wrapped
+    /// in a Sphinx packet along its own random path ending at `mailbox`'s relay; with the path's
+    /// first relay.
+    private func onions(of outgoing: Outgoing, to mailbox: MailboxAddress, held: DirectoryTracker.Held, now: UnixTime,
+                        rng: inout some RandomSource) throws -> [(packet: [UInt8], entry: RelayDescriptor)] {
+        try SealedPacket.fragments(of: outgoing.message, transferID: outgoing.transferID).map { fragment in
+            try onion(SealedPacket.seal(fragment, to: outgoing.recipient, rng: &rng), to: mailbox, held: held, now: now, rng: &rng)
+        }
+    }
+
+    /// Hands a wrapped packet to the path's first relay: at once when cover traffic is off,
+    /// otherwise in the place of the next cover packet, so that the client's sending times are
+    /// the Poisson process whether it has something to say or not (Loopix).
+    private mutating func sendOnion(_ packet: [UInt8], via entry: RelayDescriptor, freshLink: Bool, message: MessageID?,
                                     now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) throws {
-        let (packet, entry) = try onion(body, to: mailbox, held: held, now: now, rng: &rng)
         guard coverRate > 0 else { return try transmit(packet, via: entry, freshLink: freshLink, now: now, rng: &rng, effects: &effects) }
         guard paced.count - pacedHead < configuration.pacedCapacity else {
             // More real traffic than the cover rate carries for a long while: send rather than lose it.
             status.drop("pacing_overflow")
             return try transmit(packet, via: entry, freshLink: freshLink, now: now, rng: &rng, effects: &effects)
         }
-        paced.append(Paced(packet: packet, entry: entry, freshLink: freshLink))
+        paced.append(Paced(content: .packet(packet, entry: entry, freshLink: freshLink), message: message))
+        if let message { pacedMessages[message, default: 0] += 1 }
+    }
+
+    /// The most message IDs a receipt waiting for its slot collects (they fit one fragment).
+    static var maxPacedReceiptIDs: Int { 16 }
+
+    /// Answers `ids` from `contact` with a receipt. Without cover traffic it leaves at the end
+    /// of this turn of the loop (``sendReceipts(_:now:rng:effects:)``), with the other receipts
+    /// to the same contact made in the turn (a pushed batch costs one receipt, not one each);
+    /// with cover traffic it waits in the cover stream, joining a receipt to the same contact
+    /// that still waits for its slot.
+    mutating func acknowledge(_ ids: [MessageID], to contact: ID, held: DirectoryTracker.Held, now: UnixTime,
+                              rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        guard coverRate > 0, paced.count - pacedHead < configuration.pacedCapacity else {
+            if receipts[contact] == nil { receiptOrder.append(contact) }
+            receipts[contact, default: []].append(contentsOf: ids.filter { !(receipts[contact]?.contains($0) ?? false) })
+            return
+        }
+        var ids = ids
+        for i in pacedHead..<paced.count {
+            guard case let .receipt(waiting, waitingIDs) = paced[i].content, waiting == contact else { continue }
+            let new = ids.filter { !waitingIDs.contains($0) }
+            let joined = min(new.count, Self.maxPacedReceiptIDs - waitingIDs.count)
+            if joined > 0 { paced[i].content = .receipt(contact: contact, ids: waitingIDs + new.prefix(joined)) }
+            ids = Array(new.dropFirst(joined))
+            if ids.isEmpty { return }
+        }
+        while !ids.isEmpty {
+            paced.append(Paced(content: .receipt(contact: contact, ids: Array(ids.prefix(Self.maxPacedReceiptIDs)))))
+            ids.removeFirst(min(ids.count, Self.maxPacedReceiptIDs))
+        }
+    }
+
+    /// Sends the receipts made in this turn, one per contact (at most ``maxPacedReceiptIDs``
+    /// IDs each, so each is one packet).
+    mutating func sendReceipts(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
+                               effects: inout NodeEffects<Event>) {
+        for contact in receiptOrder {
+            var ids = receipts[contact] ?? []
+            while !ids.isEmpty {
+                do {
+                    if let outgoing = try messenger.prepareReceipt(to: contact, ids: Array(ids.prefix(Self.maxPacedReceiptIDs)), now: now,
+                                                                   rng: &rng) {
+                        try send(outgoing, held: held, freshLink: false, now: now, rng: &rng, effects: &effects)
+                    }
+                } catch {
+                    status.drop("receipt_failed")
+                }
+                ids.removeFirst(min(ids.count, Self.maxPacedReceiptIDs))
+            }
+        }
+        receipts = [:]
+        receiptOrder = []
+    }
+
+    /// With cover traffic: how long an attempt of `fragments` packets is expected to take before
+    /// its receipt can start back — a slot (1/λ on average) for each packet waiting ahead of it
+    /// and each of its own, and one for the receipt at the contact. Zero without cover traffic.
+    func expectedSendDelay(fragments: Int) -> Duration {
+        let rate = coverRate
+        guard rate > 0 else { return .zero }
+        let slots = Double(paced.count - pacedHead + fragments + 1)
+        return .nanoseconds(Int64(min(slots / rate, 3_600) * 1e9))
     }
 
     private func onion(_ body: [UInt8], to mailbox: MailboxAddress, held: DirectoryTracker.Held, now: UnixTime,
@@ -119,13 +196,7 @@ extension ClientEngine {
             slot = slot.adding(Self.exponentialGap(rate: rate, rng: &rng))
             do {
                 if pacedHead < paced.count {
-                    let next = paced[pacedHead]
-                    pacedHead += 1
-                    if pacedHead > 64, pacedHead * 2 > paced.count {
-                        paced.removeFirst(pacedHead)
-                        pacedHead = 0
-                    }
-                    try transmit(next.packet, via: next.entry, freshLink: next.freshLink, now: now, rng: &rng, effects: &effects)
+                    try sendPaced(held, now: now, rng: &rng, effects: &effects)
                 } else if let own = messenger.mailboxes.randomElement(using: &rng) {
                     let (packet, entry) = try onion(rng.bytes(PacketGeometry.standard.bodyLength), to: own.address,
                                                     held: held, now: now, rng: &rng)
@@ -137,6 +208,34 @@ extension ClientEngine {
             }
         }
         nextCover = slot
+    }
+
+    /// Sends the oldest real packet waiting for a slot. A receipt is encrypted and wrapped now;
+    /// should it need more than one packet, the rest wait first in line.
+    private mutating func sendPaced(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
+                                    effects: inout NodeEffects<Event>) throws {
+        let next = paced[pacedHead]
+        pacedHead += 1
+        if let message = next.message {
+            pacedMessages[message, default: 1] -= 1
+            if pacedMessages[message] == 0 { pacedMessages[message] = nil }
+        }
+        switch next.content {
+        case let .packet(packet, entry, freshLink):
+            try transmit(packet, via: entry, freshLink: freshLink, now: now, rng: &rng, effects: &effects)
+        case let .receipt(contact, ids):
+            guard let outgoing = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng),
+                  let mailbox = outgoing.mailboxesInTurn.first(where: { held.byID[$0.relayID] != nil })
+            else { return status.drop("receipt_failed") }
+            let packets = try onions(of: outgoing, to: mailbox, held: held, now: now, rng: &rng)
+            try transmit(packets[0].packet, via: packets[0].entry, freshLink: false, now: now, rng: &rng, effects: &effects)
+            paced.insert(contentsOf: packets.dropFirst().map { Paced(content: .packet($0.packet, entry: $0.entry, freshLink: false)) },
+                         at: pacedHead)
+        }
+        if pacedHead > 64, pacedHead * 2 > paced.count {
+            paced.removeFirst(pacedHead)
+            pacedHead = 0
+        }
     }
 
     /// An exponential gap with mean 1/`rate` seconds.

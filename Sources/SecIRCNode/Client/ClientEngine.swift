@@ -109,9 +109,18 @@ public struct ClientEngine: NodeEngine {
 
     /// A real packet waiting for the next slot of the cover stream.
     struct Paced: Sendable {
-        var packet: [UInt8]
-        var entry: RelayDescriptor
-        var freshLink: Bool
+        enum Content: Sendable {
+            /// Wrapped for its path when it was queued.
+            case packet([UInt8], entry: RelayDescriptor, freshLink: Bool)
+            /// A receipt to `contact`, encrypted and wrapped when its slot comes: receipts to the
+            /// same contact made while it waits join it (one slot, not one each), and an ID
+            /// already in it is not acknowledged twice.
+            case receipt(contact: ID, ids: [MessageID])
+        }
+
+        var content: Content
+        /// The outgoing message this is a fragment of (`pacedMessages` counts them).
+        var message: MessageID?
     }
 
     public let configuration: Configuration
@@ -156,6 +165,12 @@ public struct ClientEngine: NodeEngine {
     var nextCover: UnixTime?
     var paced: [Paced] = []
     var pacedHead = 0
+    /// Per outgoing message: its fragments waiting in `paced` (it is not sent again meanwhile).
+    var pacedMessages: [MessageID: Int] = [:]
+    /// Without cover traffic: the message IDs to acknowledge at the end of this turn, by contact
+    /// (in the order the contacts came).
+    var receipts: [ID: [MessageID]] = [:]
+    var receiptOrder: [ID] = []
     /// What `GET /v1/network` reports (the loop publishes it after each turn).
     public internal(set) var status = ClientNetworkStatus()
     var nextFetchID: UInt64 = 1
@@ -262,9 +277,14 @@ public struct ClientEngine: NodeEngine {
             if let due = outboxDue, due <= now { sendDueOutbox(held, now: now, rng: &rng, effects: &effects) }
             sendCover(held, now: now, rng: &rng, effects: &effects)
         }
+        if !receiptOrder.isEmpty {
+            if let held = tracker.held { sendReceipts(held, now: now, rng: &rng, effects: &effects) } else { receipts = [:]; receiptOrder = [] }
+        }
     }
 
     public var nextDeadline: UnixTime? {
+        // Receipts made in this turn leave at its end (the loop ticks when a deadline has passed).
+        if !receiptOrder.isEmpty { return UnixTime(nanoseconds: 0) }
         var next = nextHousekeeping
         if let links = links.nextDeadline { next = min(next, links) }
         if let fetch = tracker.nextDeadline { next = min(next, fetch) }

@@ -23,12 +23,18 @@ extension Messenger {
     /// receiver accepts a gap of at most `DoubleRatchet.maxSkip`). It is encrypted again only when
     /// the contact's session was replaced since. Nil when it was delivered meanwhile or cannot be
     /// sent to this contact.
-    public func prepareSend(_ message: MessageRecord, now: UnixTime, rng: inout some RandomSource) throws -> Outgoing? {
+    ///
+    /// - Parameter sendDelay: how long the attempt is expected to take before a receipt can
+    ///   even start back (with cover traffic: its wait for slots of the sending stream and the
+    ///   receipt's at the contact); the backoff runs from then, so a message is not sent again
+    ///   while its last attempt still waits to leave.
+    public func prepareSend(_ message: MessageRecord, now: UnixTime, sendDelay: Duration = .zero,
+                            rng: inout some RandomSource) throws -> Outgoing? {
         try store.write { tx -> Outgoing? in
             guard let entry = try tx.outboxEntry(cursor: message.cursor), entry.nextAttemptMs != nil else { return nil }
             let attempts = entry.attempts + 1
             try tx.recordAttempt(cursor: message.cursor, attempts: attempts,
-                                 nextAttemptMs: retry.nextAttemptMs(afterAttempt: attempts, at: now))
+                                 nextAttemptMs: retry.nextAttemptMs(afterAttempt: attempts, at: now.adding(sendDelay)))
             guard let contact = try tx.contact(id: message.contact), !contact.mailboxes.isEmpty,
                   let session = try tx.session(of: contact.id)
             else { return nil }
@@ -46,6 +52,15 @@ extension Messenger {
             try tx.setState(.sent, cursor: message.cursor)
             return Outgoing(messageID: message.id, transferID: MessageID(using: &rng), message: bytes, recipient: contact.agreementKey,
                             mailboxes: contact.mailboxes, attempt: attempts)
+        }
+    }
+
+    /// Moves an outbox message's next attempt to `until` without making one (its last attempt
+    /// has not left yet). Nothing when it was delivered meanwhile.
+    public func postpone(_ message: MessageRecord, until: UnixTime) throws {
+        try store.write { tx in
+            guard let entry = try tx.outboxEntry(cursor: message.cursor), entry.nextAttemptMs != nil else { return }
+            try tx.recordAttempt(cursor: message.cursor, attempts: entry.attempts, nextAttemptMs: until.milliseconds)
         }
     }
 
