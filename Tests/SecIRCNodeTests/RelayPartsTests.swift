@@ -336,12 +336,41 @@ import Testing
             .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 7, signature: key.sign([1])),
             .mailboxMessage(mailbox: m, sequence: 9, remaining: 2, body: rng.bytes(g.bodyLength)),
             .fetchDone(mailbox: m, status: .denied, remaining: 0, sent: 0), .unknown(LinkFrameKind(rawValue: 200)),
+            .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 7, signature: key.sign([1]), subscribe: true,
+                          queueOps: [.clear] + (0..<31).map { _ in QueueOp.add(Bytes32 { rng.fill($0) }) }),
+            .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 0, signature: key.sign([2]), queueOps: [.close(m)]),
+            .fetchDone(mailbox: m, status: .ok, remaining: 3, sent: 32, subscribed: true, queues: 1_024),
         ]
         for frame in frames {
             let bytes = frame.encoded()
             #expect(bytes.count == g.linkFrameLength)
             #expect(try LinkFrame.decode(bytes) == frame)
         }
+    }
+
+    /// The queue ops of a fetch request: at most 32, codes 1 to 3; anything else is malformed.
+    /// The signature covers them: a relay checking a request whose ops were changed refuses it.
+    @Test func queueOpsAreBoundedAndSigned() throws {
+        var rng = SeededRandom(seed: "ops")
+        let key = SigningPrivateKey(using: &rng)
+        let m = try Bytes32(rng.bytes(32))
+        var bytes = LinkFrame.fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 1, signature: key.sign([1]),
+                                           queueOps: [.add(m)]).encoded()
+        let count = 1 + 32 + 32 + 8 + 64 + 1
+        #expect(bytes[count] == 1 && bytes[count + 1] == 1)
+        bytes[count + 1] = 4
+        #expect(throws: DecodeError.self) { try LinkFrame.decode(bytes) }
+        bytes[count + 1] = 1
+        bytes[count] = 33
+        #expect(throws: DecodeError.self) { try LinkFrame.decode(bytes) }
+        bytes[count] = 2 // the second op would be the zero padding: code 0
+        #expect(throws: DecodeError.self) { try LinkFrame.decode(bytes) }
+        let relay = try Bytes32(rng.bytes(32))
+        let signed = LinkFrame.fetchSignedBytes(relay: relay, nonce: m, ackThrough: 1, queueOps: [.add(m)])
+        let other = LinkFrame.fetchSignedBytes(relay: relay, nonce: m, ackThrough: 1, queueOps: [.close(m)])
+        #expect(signed != other && signed.count == 23 + 32 + 32 + 8 + 1 + 33)
+        #expect(LinkFrame.fetchSignedBytes(relay: relay, nonce: m, ackThrough: 1) == Array(signed.prefix(23 + 32 + 32 + 8)),
+                "with no ops, the signed bytes of the first version")
     }
 
     @Test func wrongLengthsAndRandomFramesNeverTrap() {
