@@ -58,7 +58,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     ///   - random: the randomness the engine draws (the daemons give `SystemRandom`).
     ///   - batchSize: datagrams received and sent per system call.
     public init(engine: Engine, transport: any DatagramTransport, clock: any NodeClock, random: any RandomSource,
-                fetcher: any HTTPFetching = URLSessionFetcher(), hooks: Hooks = Hooks(), batchSize: Int = 32) {
+                fetcher: any HTTPFetching = HTTPFetcher(), hooks: Hooks = Hooks(), batchSize: Int = 32) {
         self.engine = engine
         self.random = BoxedRandom(source: random)
         self.transport = transport
