@@ -13,7 +13,7 @@ public protocol HTTPFetching: Sendable {
 
 /// The daemons' ``HTTPFetching``: plain `http://` to a numeric address — how descriptors,
 /// bootstrap lists and devnets name relays — through the project's own blocking HTTP client
-/// (`APIClient`: one connection per exchange, on a thread of the global queue while it lasts);
+/// (`APIClient`: one connection per exchange, on a thread of its own while it lasts);
 /// anything else (https, host names) through URLSession (``URLSessionFetcher``).
 ///
 /// Why not URLSession for everything: on Linux, FoundationNetworking's URLSession (libcurl under
@@ -27,7 +27,9 @@ public struct HTTPFetcher: HTTPFetching {
 
     public func fetch(_ request: FetchRequest, completion: @escaping @Sendable (FetchResponse) -> Void) {
         guard Self.directTarget(request.url) != nil else { return fallback.fetch(request, completion: completion) }
-        DispatchQueue.global().async { completion(Self.exchange(request)) }
+        // A thread of its own, not the global queue: any work on libdispatch's global queues
+        // starts its worker-pool monitor, which then wakes the process every second for good.
+        Thread { completion(Self.exchange(request)) }.start()
     }
 
     /// The exchange made at once on the calling thread (which it blocks, for at most the
