@@ -54,7 +54,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         // The I/O edge of the daemons: the one event loop (socket, clock, timers, HTTP fetches).
         .target(
-            name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto"],
+            name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto", "SecIRCAPI"],
             swiftSettings: swiftSettings),
         // The client API's contract (openapi/client.yaml) as Codable values, and a small blocking
         // HTTP/1.1 client for it. Foundation only: the daemon imports it for the types alone.
@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode", "SecIRCRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -81,6 +81,10 @@ struct ConnectionTable: Sendable {
         return late
     }
 
+    /// The earliest header deadline of the open connections; nil when none has one (no
+    /// connection, or every one between its headers and the end of its response).
+    var nextDeadline: Int64? { entries.values.lazy.compactMap(\.deadline).min() }
+
     /// Connections open now.
     var count: Int { entries.count }
 }

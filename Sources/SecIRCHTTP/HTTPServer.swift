@@ -38,8 +38,6 @@ public final class HTTPServer: Sendable {
         let daemon: OpaquePointer
         let tlsKey: UnsafeMutablePointer<CChar>?
         let tlsCertificate: UnsafeMutablePointer<CChar>?
-        let heartbeat: Heartbeat?
-        let deadlines: Heartbeat
     }
 
     /// `metrics` is called with the status of every response this server answers (on a server
@@ -59,12 +57,6 @@ public final class HTTPServer: Sendable {
     /// Connections and event streams refused or cut off by the server's limits, and the
     /// connections open now.
     public var limitCounters: HTTPLimitCounters { core.limitCounters }
-
-    /// How often late headers are looked for: a quarter of the deadline, at most once a second
-    /// (so a connection is closed at most that much after its deadline).
-    static func deadlineCheckInterval(headerTimeoutSeconds: Double) -> Double {
-        min(1, max(0.01, headerTimeoutSeconds / 4))
-    }
 
     /// Binds and starts serving. Errors say why: a bad value, not an address, the address in
     /// use, TLS certificate or key rejected.
@@ -138,13 +130,8 @@ public final class HTTPServer: Sendable {
                 throw .startFailed(detail)
             }
             port.store(listener.port, ordering: .releasing)
-            let heartbeat = configuration.eventStreamHeartbeatSeconds > 0
-                ? Heartbeat(interval: Double(configuration.eventStreamHeartbeatSeconds)) { [core] in core.heartbeat() }
-                : nil
-            let deadlines = Heartbeat(interval: Self.deadlineCheckInterval(headerTimeoutSeconds: configuration.headerTimeoutSeconds),
-                                      name: "secirc-http-deadlines") { [core] in core.closeLateConnections() }
-            state = .running(Daemon(daemon: daemon, tlsKey: tlsKey, tlsCertificate: tlsCertificate, heartbeat: heartbeat,
-                                    deadlines: deadlines))
+            core.startTimers()
+            state = .running(Daemon(daemon: daemon, tlsKey: tlsKey, tlsCertificate: tlsCertificate))
         }
     }
 
@@ -166,8 +153,7 @@ public final class HTTPServer: Sendable {
             }
         }
         guard let running else { return }
-        running.heartbeat?.stop()
-        running.deadlines.stop()
+        core.stopTimers()
         let streams = core.beginShutdown()
         let listenSocket = MHD_quiesce_daemon(running.daemon)
         for stream in streams { stream.close() }

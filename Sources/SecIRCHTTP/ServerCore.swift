@@ -20,6 +20,8 @@ final class ServerCore: Sendable {
     private struct Streams: Sendable {
         var stopping = false
         var open: [ObjectIdentifier: HTTPEventStream] = [:]
+        /// When idle streams get their next keep-alive comment; nil while none is open.
+        var nextHeartbeat: Int64?
     }
 
     private let streams = Mutex(Streams())
@@ -38,6 +40,13 @@ final class ServerCore: Sendable {
     private let connections: Mutex<ConnectionTable>
     private let refusedConnectionLimit = Atomic<Int>(0)
     private let refusedEventStreams = Atomic<Int>(0)
+    /// Closes connections whose headers are late, at their deadline; asleep while no
+    /// connection has one (an idle server does not wake up for it).
+    private let deadlineTimer = TimerThread(name: "secirc-http-deadlines")
+    /// Writes keep-alive comments to idle event streams; asleep while none is open.
+    private let heartbeatTimer = TimerThread(name: "secirc-http-heartbeat")
+    /// Nanoseconds between keep-alive comments; 0 for none.
+    private let heartbeatInterval: Int64
 
     init(router: HTTPRouter, configuration: HTTPServerConfiguration, metrics: (@Sendable (Int) -> Void)?) {
         self.router = router
@@ -45,10 +54,29 @@ final class ServerCore: Sendable {
         self.maxEventStreams = configuration.maxEventStreams
         self.discardLimit = max(1 << 20, configuration.maxBodyBytes)
         self.metrics = metrics
+        heartbeatInterval = Int64(configuration.eventStreamHeartbeatSeconds) * 1_000_000_000
         connections = Mutex(ConnectionTable(
             perPeerLimit: configuration.maxConnectionsPerIP,
             headerTimeoutNanoseconds: Int64(configuration.headerTimeoutSeconds * 1e9),
             idleAllowanceNanoseconds: Int64(configuration.connectionTimeoutSeconds) * 1_000_000_000))
+    }
+
+    // MARK: Timers
+
+    /// Starts the deadline and heartbeat threads (with the daemon). Each sleeps until its next
+    /// due time; with nothing due, until a connection opens or a first event stream registers.
+    func startTimers() {
+        deadlineTimer.start(due: { [self] _ in connections.withLock { $0.nextDeadline } },
+                            fire: { [self] now in closeLateConnections(now: now) })
+        guard heartbeatInterval > 0 else { return }
+        heartbeatTimer.start(due: { [self] _ in streams.withLock { $0.nextHeartbeat } },
+                             fire: { [self] now in heartbeat(now: now) })
+    }
+
+    /// Stops both threads; returns once they have ended.
+    func stopTimers() {
+        heartbeatTimer.stop()
+        deadlineTimer.stop()
     }
 
     // MARK: Messages
@@ -89,8 +117,9 @@ final class ServerCore: Sendable {
     func connectionStarted(_ connection: OpaquePointer) {
         let descriptor = secirc_mhd_connection_fd(connection)
         let peer = PeerKey(secirc_mhd_connection_address(connection))
-        let now = Self.monotonicNanoseconds()
+        let now = TimerThread.monotonicNanoseconds()
         connections.withLock { $0.opened(Self.key(connection), descriptor: descriptor, peer: peer, now: now) }
+        deadlineTimer.wake() // its headers are due: the deadline thread may have been asleep
     }
 
     /// libmicrohttpd closes the socket after this returns, so once the entry is gone (under the
@@ -100,7 +129,7 @@ final class ServerCore: Sendable {
     }
 
     func requestCompleted(_ connection: OpaquePointer) {
-        let now = Self.monotonicNanoseconds()
+        let now = TimerThread.monotonicNanoseconds()
         connections.withLock { $0.responseEnded(Self.key(connection), now: now) }
     }
 
@@ -109,8 +138,7 @@ final class ServerCore: Sendable {
     /// under the table's mutex: an entry leaves the table (in `connectionClosed`) before
     /// libmicrohttpd closes its socket, so a descriptor shut down here is always still that
     /// connection's and never a reused number. Closing the socket here instead would race.
-    func closeLateConnections() {
-        let now = Self.monotonicNanoseconds()
+    func closeLateConnections(now: Int64) {
         connections.withLock { table in
             for descriptor in table.overdue(now: now) where descriptor >= 0 {
                 _ = shutdown(descriptor, Int32(SHUT_RDWR))
@@ -135,12 +163,6 @@ final class ServerCore: Sendable {
         UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
     }
 
-    static func monotonicNanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
-
     // MARK: Event streams
 
     enum Registration {
@@ -152,23 +174,41 @@ final class ServerCore: Sendable {
     /// Records a stream that is about to answer a request, unless the server is stopping or
     /// holds `maxEventStreams` already (counted).
     func register(_ stream: HTTPEventStream) -> Registration {
+        let now = TimerThread.monotonicNanoseconds()
+        var first = false
         let registration = streams.withLock { streams -> Registration in
             guard !streams.stopping else { return .stopping }
             guard streams.open.count < maxEventStreams else { return .full }
             streams.open[ObjectIdentifier(stream)] = stream
+            if streams.nextHeartbeat == nil {
+                streams.nextHeartbeat = now + heartbeatInterval
+                first = true
+            }
             return .registered
         }
         if registration == .full { refusedEventStreams.add(1, ordering: .relaxed) }
+        if first, heartbeatInterval > 0 { heartbeatTimer.wake() }
         return registration
     }
 
     func unregister(_ stream: HTTPEventStream) {
-        _ = streams.withLock { $0.open.removeValue(forKey: ObjectIdentifier(stream)) }
+        streams.withLock { streams in
+            streams.open.removeValue(forKey: ObjectIdentifier(stream))
+            if streams.open.isEmpty { streams.nextHeartbeat = nil }
+        }
     }
 
-    /// A keep-alive comment to every idle open stream.
-    func heartbeat() {
-        let open = streams.withLock { $0.stopping ? [] : Array($0.open.values) }
+    /// A keep-alive comment to every idle open stream; the next in `heartbeatInterval` while
+    /// any is open.
+    func heartbeat(now: Int64) {
+        let open = streams.withLock { streams -> [HTTPEventStream] in
+            guard !streams.stopping, !streams.open.isEmpty else {
+                streams.nextHeartbeat = nil
+                return []
+            }
+            streams.nextHeartbeat = now + heartbeatInterval
+            return Array(streams.open.values)
+        }
         for stream in open { stream.sendHeartbeat() }
     }
 

@@ -49,8 +49,6 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     private let hooks: Hooks
     private let inbound: DatagramBatch
     private let outbound: DatagramBatch
-    /// The longest the loop waits without a deadline (so a stop is noticed even if a wake is lost).
-    private let longestWait: Duration
     private let inbox = Mutex<(items: [Input], closed: Bool)>(([], false))
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -60,15 +58,13 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     ///   - random: the randomness the engine draws (the daemons give `SystemRandom`).
     ///   - batchSize: datagrams received and sent per system call.
     public init(engine: Engine, transport: any DatagramTransport, clock: any NodeClock, random: any RandomSource,
-                fetcher: any HTTPFetching = URLSessionFetcher(), hooks: Hooks = Hooks(), batchSize: Int = 32,
-                longestWait: Duration = .seconds(1)) {
+                fetcher: any HTTPFetching = HTTPFetcher(), hooks: Hooks = Hooks(), batchSize: Int = 32) {
         self.engine = engine
         self.random = BoxedRandom(source: random)
         self.transport = transport
         self.clock = clock
         self.fetcher = fetcher
         self.hooks = hooks
-        self.longestWait = longestWait
         inbound = DatagramBatch(capacity: batchSize, maxDatagramSize: 2048)
         outbound = DatagramBatch(capacity: batchSize, maxDatagramSize: 2048)
     }
@@ -134,9 +130,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
         engine.start(now: clock.now(), rng: &random, effects: &effects)
         carryOut(&effects)
         while !stopping.load(ordering: .acquiring) {
-            let now = clock.now()
-            var wait = longestWait
-            if let deadline = engine.nextDeadline { wait = max(.zero, min(wait, deadline.duration(since: now))) }
+            let wait = Self.wait(until: engine.nextDeadline, now: clock.now())
             let received: Int
             do {
                 received = try transport.receive(into: inbound, timeout: wait)
@@ -164,6 +158,14 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
             return inbox.items
         }
         for case let .command(_, box?) in left { box.done.signal() }
+    }
+
+    /// How long a turn waits for datagrams: exactly until the engine's next timer, or — with
+    /// none — until a datagram, a command, an answer or a stop wakes it (nil). No periodic
+    /// wake-up: an idle daemon sleeps. A wake is never lost (``DatagramTransport/wake()`` ends
+    /// the next wait when none is in progress), so a stop needs no polling either.
+    static func wait(until deadline: UnixTime?, now: UnixTime) -> Duration? {
+        deadline.map { max(.zero, $0.duration(since: now)) }
     }
 
     private func takeInbox(now: UnixTime, effects: inout NodeEffects<Engine.Event>) {

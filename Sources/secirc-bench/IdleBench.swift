@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SecIRCAPI
+import SecIRCCore
+import SecIRCCrypto
 import SecIRCLauncher
 
 /// What an idle client costs: a `Devnet` (relays a, b, c, clients alice and bob, release
@@ -11,6 +13,10 @@ import SecIRCLauncher
 /// and context switches (voluntary + nonvoluntary of each `/proc/<pid>/task/*/status`: each is
 /// a wake-up). It prints them per thread and in all; the last line is
 /// `client_idle_cpu_percent <x>`.
+///
+/// With `--relay-clients N`: one relay alone (release build), measured the same way first on
+/// its own and then with N idle clients linked to it (``IdleClientSwarm``: real client engines
+/// in this process); the last line is `relay_<N>_clients_cpu_percent <x>`.
 struct IdleBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idle",
@@ -25,12 +31,25 @@ struct IdleBench: ParsableCommand {
     @Option(help: "The clients' cover traffic: off, balanced (the default configuration's) or strong.")
     var cover = "balanced"
 
+    @Option(help: "Instead: one relay with this many idle clients linked to it (from this process).")
+    var relayClients = 0
+
+    @Option(help: "With --relay-clients: the source addresses the clients are spread over (127.0.0.2 on).")
+    var relayHosts = 10
+
+    @Option(help: "With --relay-clients: clients started per second (each makes a handshake).")
+    var ramp = 40.0
+
     func validate() throws {
         guard seconds >= 1, settle >= 0 else { throw ValidationError("--seconds must be positive, --settle not negative") }
         guard ["off", "balanced", "strong"].contains(cover) else { throw ValidationError("--cover must be off, balanced or strong") }
+        guard relayClients >= 0, (1...250).contains(relayHosts), ramp > 0 else {
+            throw ValidationError("--relay-clients must not be negative, --relay-hosts 1...250, --ramp positive")
+        }
     }
 
     func run() throws {
+        if relayClients > 0 { return try runRelayLoad() }
         let binaries = try MessagesBench.buildDaemons()
         var options = DevnetOptions(binDirectory: binaries)
         options.coverTraffic = cover
@@ -54,17 +73,79 @@ struct IdleBench: ParsableCommand {
 
             print("idle \(seconds) s after \(settle) s, cover traffic \(cover), push delivery, poll 1000 ms, release daemons")
             for (name, start, end) in [("relay_a", startRelay, endRelay), ("client", startClient, endClient)] {
-                for (thread, wakeups) in end.switchesByThread(since: start).sorted(by: { $0.value > $1.value }) where wakeups > 0 {
-                    print(String(format: "%@_thread_wakeups_per_s %.2f %@", name, Double(wakeups) / elapsed, thread))
-                }
-                print(String(format: "%@_rss_mib %.1f", name, residentMiB(pid: end.pid)))
-                print(String(format: "%@_idle_wakeups_per_s %.2f", name, Double(end.switches - start.switches) / elapsed))
+                end.printWakeups(since: start, name: name, elapsed: elapsed)
                 if name == "client", let before = coverBefore, let after = coverAfter {
                     print(String(format: "client_cover_packets_per_s %.2f", Double(after - before) / elapsed))
                 }
                 print(String(format: "%@_idle_cpu_percent %.3f", name, end.cpuSeconds(since: start) / elapsed * 100))
             }
         }
+    }
+
+    /// One relay (a devnet of one, the first ring, directory period 600 s), measured alone for
+    /// `seconds`, then with `relayClients` idle clients: ramped in at `ramp` a second, settled
+    /// for `settle` seconds, measured for `seconds`.
+    func runRelayLoad() throws {
+        let binaries = try MessagesBench.buildDaemons()
+        var options = DevnetOptions(binDirectory: binaries)
+        options.relayNames = ["a"]
+        options.clientNames = []
+        options.directoryPeriodSeconds = 600
+        try withBenchDevnet(options) { devnet in
+            guard let relay = devnet.relay("a"), let pid = devnet.pid(of: "a") else { throw BenchError("no relay a") }
+            let roster = Roster(members: [Roster.Member(identityKey: try SigningPublicKey(bytes: Hex.decode(relay.identityKey)),
+                                                        udp: relay.udp, http: relay.http)])
+            let alone = measure(pid: pid)
+
+            let swarm = try IdleClientSwarm(count: relayClients, relayUDP: relay.udp, relayHTTP: relay.http, roster: roster,
+                                            hosts: relayHosts, rampPerSecond: ramp)
+            let rampSeconds = Double(relayClients) / ramp
+            FileHandle.standardError.write(Data("starting \(relayClients) clients over \(relayHosts) addresses in \(Int(rampSeconds.rounded(.up))) s, settling \(settle) s, measuring \(seconds) s\n".utf8))
+            swarm.start()
+            defer { swarm.stop() }
+            Thread.sleep(forTimeInterval: rampSeconds + Double(settle))
+            let before = swarm.counters.withLock { $0 }
+            let loaded = measure(pid: pid)
+            let after = swarm.counters.withLock { $0 }
+            try devnet.checkChildren()
+            let metrics = Self.metrics(relay.http)
+            swarm.stop()
+
+            print("relay alone \(seconds) s, then with \(relayClients) idle clients (cover off, push on, push poll 10 s) over \(relayHosts) addresses, \(settle) s after the ramp, release relay")
+            alone.end.printWakeups(since: alone.start, name: "relay_0_clients", elapsed: alone.elapsed)
+            print(String(format: "relay_0_clients_cpu_percent %.3f", alone.end.cpuSeconds(since: alone.start) / alone.elapsed * 100))
+            print("clients_started \(after.started) clients_linked \(swarm.linkedCount) problems \(after.problems)")
+            for name in ["secirc_link_sessions", "secirc_mailbox_subscriptions", "secirc_mailboxes"] {
+                print("relay_\(name) \(metrics[name].map(String.init) ?? "?")")
+            }
+            let elapsed = loaded.elapsed
+            print(String(format: "clients_datagrams_sent_per_s %.1f", Double(after.datagramsSent - before.datagramsSent) / elapsed))
+            print(String(format: "clients_datagrams_received_per_s %.1f", Double(after.datagramsReceived - before.datagramsReceived) / elapsed))
+            print(String(format: "clients_directory_fetches_per_s %.1f", Double(after.directoryFetches - before.directoryFetches) / elapsed))
+            print(String(format: "relay_peak_rss_mib %.1f", residentMiB(pid: pid, peak: true)))
+            loaded.end.printWakeups(since: loaded.start, name: "relay_\(relayClients)_clients", elapsed: elapsed)
+            print(String(format: "relay_\(relayClients)_clients_cpu_percent %.3f", loaded.end.cpuSeconds(since: loaded.start) / elapsed * 100))
+        }
+    }
+
+    /// The process `pid` sampled at the start and the end of `seconds`.
+    private func measure(pid: Int32) -> (start: ProcessSample, end: ProcessSample, elapsed: Double) {
+        let start = ProcessSample(pid: pid)
+        let began = ContinuousClock.now
+        Thread.sleep(forTimeInterval: Double(seconds))
+        let end = ProcessSample(pid: pid)
+        return (start, end, MessagesBench.milliseconds(ContinuousClock.now - began) / 1000)
+    }
+
+    /// The relay's gauges and counters without labels (`name value` lines of `/metrics`).
+    static func metrics(_ base: String) -> [String: Int] {
+        guard let (status, body) = BlockingHTTP.request(base + "/metrics"), status == 200 else { return [:] }
+        var values: [String: Int] = [:]
+        for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = Int(value) }
+        }
+        return values
     }
 
     /// Cover packets alice has sent (`GET /v1/network`), nil when unreadable.
@@ -117,5 +198,15 @@ struct ProcessSample {
     /// Context switches per thread since `start` (a thread born meanwhile counts from zero).
     func switchesByThread(since start: ProcessSample) -> [String: Int] {
         threads.reduce(into: [:]) { $0[$1.key] = $1.value - (start.threads[$1.key] ?? 0) }
+    }
+
+    /// Prints `<name>_thread_wakeups_per_s` for each thread that woke, then `<name>_rss_mib`
+    /// and `<name>_idle_wakeups_per_s`.
+    func printWakeups(since start: ProcessSample, name: String, elapsed: Double) {
+        for (thread, wakeups) in switchesByThread(since: start).sorted(by: { $0.value > $1.value }) where wakeups > 0 {
+            print(String(format: "%@_thread_wakeups_per_s %.2f %@", name, Double(wakeups) / elapsed, thread))
+        }
+        print(String(format: "%@_rss_mib %.1f", name, residentMiB(pid: pid)))
+        print(String(format: "%@_idle_wakeups_per_s %.2f", name, Double(switches - start.switches) / elapsed))
     }
 }

@@ -1,6 +1,5 @@
 // secirc-client: the client daemon. Thin: parses flags, loads configuration, hands over to SecIRCClient.
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import SecIRCClient
@@ -47,6 +46,14 @@ struct ClientCommand: ParsableCommand {
         }
         let logger = Logger(label: "secirc.client")
         let node: ClientNode
+        // SIGTERM and SIGINT are blocked before any thread starts (threads inherit the mask) and
+        // taken by `sigwait` below: no libdispatch signal source, whose global queue would start
+        // libdispatch's worker-pool monitor, a timer that wakes the process every second.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
         do {
             node = try ClientNode(settings: settings, logger: logger)
             try node.start()
@@ -58,16 +65,8 @@ struct ClientCommand: ParsableCommand {
                       "token \(node.tokenPath)"] + settings.summary
         FileHandle.standardOutput.write(Data((banner.joined(separator: "\n") + "\n").utf8))
 
-        let stop = DispatchSemaphore(value: 0)
-        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
-        }
-        stop.wait()
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
         node.shutdown()
-        signals.forEach { $0.cancel() }
     }
 }

@@ -69,6 +69,24 @@ struct ConnectionTableTests {
         #expect(table.count == 1)
     }
 
+    @Test("the next deadline: none without connections or once headers are in; else the earliest")
+    func nextDeadline() {
+        var table = Self.table()
+        #expect(table.nextDeadline == nil, "no connection: the deadline thread sleeps")
+        table.opened(1, descriptor: 11, peer: Self.a, now: 3 * Self.second)
+        table.opened(2, descriptor: 12, peer: Self.b, now: 1 * Self.second)
+        #expect(table.nextDeadline == 11 * Self.second)
+        table.headersArrived(2)
+        #expect(table.nextDeadline == 13 * Self.second)
+        table.headersArrived(1)
+        #expect(table.nextDeadline == nil, "every request is being answered")
+        table.responseEnded(1, now: 20 * Self.second)
+        #expect(table.nextDeadline == 60 * Self.second)
+        table.closed(1)
+        table.closed(2)
+        #expect(table.nextDeadline == nil)
+    }
+
     @Test("peer keys: IPv4, IPv4-mapped IPv6 as IPv4, IPv6 by /64")
     func peerKeys() {
         let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]

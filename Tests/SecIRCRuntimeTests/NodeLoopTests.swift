@@ -80,6 +80,60 @@ import Testing
         }
     }
 
+    /// A transport that records the timeout of every wait the loop asks for.
+    final class RecordingTransport: DatagramTransport {
+        let inner: InMemoryTransport
+        let waits = Mutex<[Duration?]>([])
+
+        init(_ inner: InMemoryTransport) { self.inner = inner }
+
+        var localAddress: SocketAddress { inner.localAddress }
+        func receive(into batch: DatagramBatch, timeout: Duration?) throws(TransportError) -> Int {
+            waits.withLock { $0.append(timeout) }
+            return try inner.receive(into: batch, timeout: timeout)
+        }
+        func send(_ batch: DatagramBatch) throws(TransportError) -> Int { try inner.send(batch) }
+        func send(_ bytes: [UInt8], to address: SocketAddress) throws(TransportError) { try inner.send(bytes, to: address) }
+        func wake() { inner.wake() }
+        func close() { inner.close() }
+
+        /// Waits (at most 10 s) until the loop is in a wait whose timeout is `timeout`.
+        func waiting(_ timeout: Duration?) -> Bool {
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while ContinuousClock.now < deadline {
+                if waits.withLock({ $0.last.map { $0 == timeout } ?? false }) { return true }
+                usleep(1_000)
+            }
+            return false
+        }
+    }
+
+    @Test("the loop waits exactly until the engine's next timer, and with none until something wakes it")
+    func waitsForTheNextTimerOnly() throws {
+        let network = InMemoryNetwork()
+        let transport = RecordingTransport(try network.bind(SocketAddress(host: "10.9.0.1", port: 6690)))
+        let clock = ManualClock(UnixTime(seconds: 1_000))
+        let recorder = Recorder()
+        let loop = NodeLoop(engine: EchoEngine(), transport: transport, clock: clock, random: SeededRandom(seed: "wait"),
+                            fetcher: FakeFetcher(),
+                            hooks: NodeLoop<EchoEngine>.Hooks(events: { list in recorder.events.withLock { $0 += list } }))
+        loop.start(name: "test-loop-wait")
+        #expect(transport.waiting(nil), "no timer: no timeout, no periodic wake-up")
+
+        #expect(loop.perform(.setTimer(UnixTime(seconds: 1_002).adding(.milliseconds(500)))) == 1)
+        #expect(transport.waiting(.milliseconds(2_500)), "a timer: exactly until it is due")
+
+        clock.advance(by: .milliseconds(2_500))
+        loop.send(.count)
+        #expect(recorder.wait(for: .ticked(UnixTime(seconds: 1_002).adding(.milliseconds(500)))))
+        #expect(transport.waiting(nil), "the timer ran: no timeout again")
+        #expect(!transport.waits.withLock { $0 }.contains(.zero), "never a busy wait")
+
+        loop.stop()
+        loop.waitUntilStopped()
+        transport.close()
+    }
+
     @Test func datagramsCommandsFetchesTimersAndStop() throws {
         let network = InMemoryNetwork()
         let transport = try network.bind(SocketAddress(host: "10.9.0.1", port: 6690))
