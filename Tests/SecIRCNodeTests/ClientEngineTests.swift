@@ -8,12 +8,13 @@ import Testing
 @Suite struct ClientEngineTests {
     /// Three relays joined through the first ring, and two clients that hold the directory and
     /// have chosen their mailboxes.
-    static func network(tuneClients: (inout ClientEngine.Configuration) -> Void = { _ in })
+    static func network(tuneClients: (inout ClientEngine.Configuration) -> Void = { _ in },
+                        tuneRelays: (inout RelayEngine.Configuration) -> Void = { _ in })
         throws -> (wire: EngineWire, alice: SocketAddress, bob: SocketAddress) {
         var wire = EngineWire()
-        let ring = wire.addRelay(1)
-        _ = wire.addRelay(2, firstRing: ring)
-        _ = wire.addRelay(3, firstRing: ring)
+        let ring = wire.addRelay(1, tune: tuneRelays)
+        _ = wire.addRelay(2, firstRing: ring, tune: tuneRelays)
+        _ = wire.addRelay(3, firstRing: ring, tune: tuneRelays)
         wire.advance(by: .seconds(5))
         let sources = ["http://10.0.0.1:6691", "http://10.0.0.2:6691"]
         let alice = try wire.addClientEngine(11, roster: ring.roster, sources: sources, tune: tuneClients)
@@ -111,12 +112,19 @@ import Testing
     /// this wire): about λ·t packets, each a loop back to one of its own mailboxes, and it wakes
     /// only when one leaves (no polling of the clock in between).
     @Test func coverTrafficIsAPoissonStreamLoopingBack() throws {
-        var (wire, alice, _) = try Self.network { $0.coverRateFactor = 1 }
+        // λ = 3/s: faster than the introduction queue takes mail, so the loops must go to the loop queue.
+        // (The wire's relays hold 10 a queue; loops wait up to 10 s for their acknowledgement.)
+        var (wire, alice, _) = try Self.network(tuneClients: { $0.coverRateFactor = 3 },
+                                                tuneRelays: { $0.mailbox.maxMessagesPerQueue = 100 })
         let before = wire.clientEngines[alice]!.status.coverPacketsSent
+        let receivedBefore = wire.clientEngines[alice]!.status.coverPacketsReceived
         wire.advance(by: .seconds(200))
         let sent = wire.clientEngines[alice]!.status.coverPacketsSent - before
-        #expect((150...250).contains(sent), "\(sent) cover packets in 200 s at λ = 1/s")
-        #expect(wire.clientEngines[alice]!.status.coverPacketsReceived > sent / 2, "loops come back to the own mailboxes")
+        #expect((450...750).contains(sent), "\(sent) cover packets in 200 s at λ = 3/s")
+        let received = wire.clientEngines[alice]!.status.coverPacketsReceived - receivedBefore
+        #expect(received >= sent - 10, "loops come back to the own mailboxes: \(received) of \(sent)")
+        let drops = wire.relays.values.map { $0.counters.mailboxDrops.values.reduce(0, +) }.reduce(0, +)
+        #expect(drops == 0, "no loop refused by a mailbox relay: \(wire.relays.values.map(\.counters.mailboxDrops))")
     }
 
     /// Alice adds bob from his invite; `count` texts alice → bob, queued (not yet announced).

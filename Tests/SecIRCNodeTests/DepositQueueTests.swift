@@ -58,10 +58,10 @@ import Testing
             let bobWritesTo = try #require(try Self.messenger(wire, bob).contact(id: contactID)).mailboxes
             #expect(Set(bobWritesTo.map(\.mailboxID)) == Set(back.map(\.id)))
         }
-        // Each relay holds bob's two contact queues for his mailbox there.
+        // Each relay holds bob's two contact queues for his mailbox there, and his loop queue.
         for mailbox in bobMailboxes {
             let engine = wire.relays[Self.relay(wire, mailbox.relayID)]!
-            #expect(engine.mailboxes.queues(of: mailbox.address.mailboxID) == 2)
+            #expect(engine.mailboxes.queues(of: mailbox.address.mailboxID) == 3)
         }
     }
 
@@ -112,7 +112,7 @@ import Testing
         // As after a restart: the relay knows no queue of bob's mailbox.
         _ = wire.relays[relay]!.mailboxes.apply([.clear], to: bobMailbox.address.mailboxID, now: wire.now)
         wire.advance(by: .seconds(25))
-        #expect(wire.relays[relay]!.mailboxes.queues(of: bobMailbox.address.mailboxID) == 2)
+        #expect(wire.relays[relay]!.mailboxes.queues(of: bobMailbox.address.mailboxID) == 3)
         #expect(wire.clientEngines[bob]!.status.dropped["queues_resynced"] == 1)
         _ = alice
     }
@@ -130,19 +130,19 @@ import Testing
         let aliceWritesTo = try #require(try Self.messenger(wire, alice).contact(id: bobID)).mailboxes
         #expect(Set(aliceWritesTo.map(\.mailboxID)) == open, "alice writes to the new queues")
         for mailbox in Self.messenger(wire, bob).mailboxes {
-            #expect(wire.relays[Self.relay(wire, mailbox.relayID)]!.mailboxes.queues(of: mailbox.address.mailboxID) == 3,
-                    "carol's, alice's new one and alice's old one (closing within the hour)")
+            #expect(wire.relays[Self.relay(wire, mailbox.relayID)]!.mailboxes.queues(of: mailbox.address.mailboxID) == 4,
+                    "bob's loop queue, carol's, alice's new one and alice's old one (closing within the hour)")
         }
         wire.advance(by: .seconds(3_600))
         for mailbox in Self.messenger(wire, bob).mailboxes {
-            #expect(wire.relays[Self.relay(wire, mailbox.relayID)]!.mailboxes.queues(of: mailbox.address.mailboxID) == 2)
+            #expect(wire.relays[Self.relay(wire, mailbox.relayID)]!.mailboxes.queues(of: mailbox.address.mailboxID) == 3)
         }
 
         _ = try Self.messenger(wire, bob).closeQueues(of: aliceID)
         wire.outboxChanged(bob)
         wire.advance(by: .seconds(15))
         for mailbox in Self.messenger(wire, bob).mailboxes {
-            #expect(wire.relays[Self.relay(wire, mailbox.relayID)]!.mailboxes.queues(of: mailbox.address.mailboxID) == 1, "carol's")
+            #expect(wire.relays[Self.relay(wire, mailbox.relayID)]!.mailboxes.queues(of: mailbox.address.mailboxID) == 2, "carol's and the loop queue")
         }
         let held = wire.relays.values.map(\.counters.unclaimedDeposits).reduce(0, +)
         _ = try Self.messenger(wire, alice).queueText(to: bobID, text: "closed out", now: wire.now, rng: &wire.rng)

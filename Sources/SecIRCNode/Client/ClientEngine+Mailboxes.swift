@@ -198,11 +198,16 @@ extension ClientEngine {
             if try messenger.ensureContactQueues(now: now, rng: &rng) > 0 { outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue }
             for mailbox in messenger.mailboxes {
                 let id = mailbox.address.mailboxID
-                if try queueSync[id] != messenger.depositQueues(at: mailbox.relayID, now: now) { acknowledgeDue[id] = now }
+                if try queueSync[id] != wantedQueues(mailbox, now: now) { acknowledgeDue[id] = now }
             }
         } catch {
             effects.events.append(.problem("cannot update deposit queues: \(error)"))
         }
+    }
+
+    /// The queues `mailbox`'s relay should hold: the contacts' and our own loop queue.
+    private func wantedQueues(_ mailbox: MailboxKey, now: UnixTime) throws -> Set<Bytes32> {
+        try messenger.depositQueues(at: mailbox.relayID, now: now).union([mailbox.loopQueue])
     }
 
     /// The queue ops this fetch carries: what changed since the relay last confirmed its queues,
@@ -210,7 +215,7 @@ extension ClientEngine {
     /// ``QueueOp/maximumPerFetch``; the rest go in the next fetch, at once.
     private func planQueueOps(_ fetch: inout MailboxFetch, now: UnixTime) {
         let id = fetch.mailbox.address.mailboxID
-        guard let desired = try? messenger.depositQueues(at: fetch.mailbox.relayID, now: now) else { return }
+        guard let desired = try? wantedQueues(fetch.mailbox, now: now) else { return }
         let known = queueSync[id]
         var ops: [QueueOp] = known == nil ? [.clear] : []
         let closes = (known ?? []).subtracting(desired).sorted { $0.hex < $1.hex }

@@ -198,7 +198,8 @@ extension ClientEngine {
                 if pacedHead < paced.count {
                     try sendPaced(held, now: now, rng: &rng, effects: &effects)
                 } else if let own = messenger.mailboxes.randomElement(using: &rng) {
-                    let (packet, entry) = try onion(rng.bytes(PacketGeometry.standard.bodyLength), to: own.address,
+                    let loop = MailboxAddress(relayID: own.relayID, mailboxID: own.loopQueue)
+                    let (packet, entry) = try onion(rng.bytes(PacketGeometry.standard.bodyLength), to: loop,
                                                     held: held, now: now, rng: &rng)
                     try transmit(packet, via: entry, freshLink: false, now: now, rng: &rng, effects: &effects)
                     status.coverPacketsSent += 1

@@ -246,15 +246,18 @@ public struct ClientEngine: NodeEngine {
         }
         for relay in links.tick(now: now, rng: &rng, out: &effects.datagrams) { relayFailed(relay, now: now, reason: "send_failed") }
         if now >= nextHousekeeping {
-            nextHousekeeping = now.adding(Self.housekeepingInterval)
             _ = reassembler.expire(now: now)
             down = down.filter { $0.value > now }
             status.linked = links.linkedPeers
+            // Often while fragments wait or relays are down; else with the mailbox check (an
+            // idle client wakes for nothing else).
+            let busy = reassembler.pendingTransfers > 0 || !down.isEmpty
+            nextHousekeeping = now.adding(busy ? Self.housekeepingInterval : Self.idleHousekeepingInterval)
         }
         directoryUsable = tracker.isValid(at: now)
         if let held = tracker.held, directoryUsable {
             if now >= nextMailboxCheck {
-                nextMailboxCheck = now.adding(.seconds(30))
+                nextMailboxCheck = now.adding(Self.idleHousekeepingInterval)
                 replaceLostMailboxes(held, now: now, rng: &rng, effects: &effects)
             }
             if messenger.mailboxes.count < configuration.mailboxRelays, chooseMailboxesFailedFor != held.directory.serial {
@@ -290,7 +293,7 @@ public struct ClientEngine: NodeEngine {
         if let fetch = tracker.nextDeadline { next = min(next, fetch) }
         // Without a usable directory nothing is sent or fetched: only its fetch is due.
         guard directoryUsable else { return next }
-        next = min(next, nextPoll)
+        next = min(next, nextPoll, nextMailboxCheck)
         // An acknowledgement waits while its mailbox's fetch is in progress (that fetch's own
         // deadlines stand).
         if let due = acknowledgeDue.filter({ fetches[$0.key] == nil }).values.min() { next = min(next, due) }
@@ -305,14 +308,16 @@ public struct ClientEngine: NodeEngine {
 
     /// How often fragments, down relays and the linked set are looked at.
     static var housekeepingInterval: Duration { .seconds(5) }
+    /// How often housekeeping and the look for lost mailbox relays run when nothing waits.
+    static var idleHousekeepingInterval: Duration { .seconds(30) }
 
     /// After the wall clock stepped back, a timer set from the old time would wait for the
     /// whole step: polling and cover traffic must not stop (silent cover shows the client).
     private mutating func pullBackDeadlines(now: UnixTime) {
         if let last = lastPoll, last > now { lastPoll = nil }
         for (id, due) in acknowledgeDue where due.duration(since: now) > configuration.pushAcknowledgeDelay { acknowledgeDue[id] = now }
-        if nextHousekeeping.duration(since: now) > Self.housekeepingInterval { nextHousekeeping = now }
-        if nextMailboxCheck.duration(since: now) > .seconds(30) { nextMailboxCheck = now }
+        if nextHousekeeping.duration(since: now) > Self.idleHousekeepingInterval { nextHousekeeping = now }
+        if nextMailboxCheck.duration(since: now) > Self.idleHousekeepingInterval { nextMailboxCheck = now }
         if let cover = nextCover, cover.duration(since: now) > .seconds(3_600) { nextCover = nil }
     }
 
