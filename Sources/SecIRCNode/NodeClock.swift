@@ -28,4 +28,10 @@ public final class ManualClock: NodeClock {
     public func advance(to instant: UnixTime) {
         time.withLock { $0 = max($0, instant) }
     }
+
+    /// Sets the clock to `instant`, earlier or later: a wall clock stepped by an administrator
+    /// or NTP (tests of what loops and engines do then).
+    public func step(to instant: UnixTime) {
+        time.withLock { $0 = instant }
+    }
 }

@@ -129,6 +129,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
         var effects = NodeEffects<Engine.Event>()
         engine.start(now: clock.now(), rng: &random, effects: &effects)
         carryOut(&effects)
+        var lastTurn = clock.now()
         while !stopping.load(ordering: .acquiring) {
             let wait = Self.wait(until: engine.nextDeadline, now: clock.now())
             let received: Int
@@ -145,7 +146,11 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
                 engine.receive(bytes, from: inbound.address(i), now: turn, rng: &random, effects: &effects)
             }
             takeInbox(now: turn, effects: &effects)
-            if let deadline = engine.nextDeadline, deadline <= turn {
+            // A wall clock that stepped back would leave every timer set from the old time waiting
+            // for the whole step (no cover traffic, no polls): the engine's tick pulls them back.
+            let steppedBack = turn < lastTurn
+            lastTurn = turn
+            if steppedBack || engine.nextDeadline.map({ $0 <= turn }) == true {
                 engine.tick(now: turn, rng: &random, effects: &effects)
             }
             carryOut(&effects)

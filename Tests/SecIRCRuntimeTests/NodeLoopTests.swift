@@ -16,7 +16,8 @@ import Testing
     struct EchoEngine: NodeEngine {
         enum Command: Sendable { case count, fetch(String), setTimer(UnixTime), stall(milliseconds: UInt32) }
         typealias Reply = Int
-        enum Event: Sendable, Equatable { case started, ticked(UnixTime), fetched(Int?) }
+        /// `tickedEarly`: a tick before the timer was due (what an engine does to pull timers back).
+        enum Event: Sendable, Equatable { case started, ticked(UnixTime), tickedEarly(UnixTime), fetched(Int?) }
 
         var received = 0
         var commands = 0
@@ -50,7 +51,8 @@ import Testing
         }
 
         mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
-            guard let timer, timer <= now else { return }
+            guard let timer else { return }
+            guard timer <= now else { return effects.events.append(.tickedEarly(now)) }
             self.timer = nil
             effects.events.append(.ticked(now))
         }
@@ -129,6 +131,25 @@ import Testing
         #expect(transport.waiting(nil), "the timer ran: no timeout again")
         #expect(!transport.waits.withLock { $0 }.contains(.zero), "never a busy wait")
 
+        loop.stop()
+        loop.waitUntilStopped()
+        transport.close()
+    }
+
+    @Test("a wall clock stepped back makes the loop tick at once (the engine pulls its timers back)")
+    func aClockSteppedBackTicksAtOnce() throws {
+        let network = InMemoryNetwork()
+        let transport = try network.bind(SocketAddress(host: "10.9.0.1", port: 6690))
+        let clock = ManualClock(UnixTime(seconds: 1_000))
+        let recorder = Recorder()
+        let loop = NodeLoop(engine: EchoEngine(), transport: transport, clock: clock, random: SeededRandom(seed: "step"),
+                            fetcher: FakeFetcher(),
+                            hooks: NodeLoop<EchoEngine>.Hooks(events: { list in recorder.events.withLock { $0 += list } }))
+        loop.start(name: "test-loop-step")
+        #expect(loop.perform(.setTimer(UnixTime(seconds: 1_005))) == 1)
+        clock.step(to: UnixTime(seconds: 400))
+        loop.send(.count)
+        #expect(recorder.wait(for: .tickedEarly(UnixTime(seconds: 400))), "not only once 1,005 comes again")
         loop.stop()
         loop.waitUntilStopped()
         transport.close()

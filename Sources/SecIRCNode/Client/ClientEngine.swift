@@ -318,7 +318,10 @@ public struct ClientEngine: NodeEngine {
         for (id, due) in acknowledgeDue where due.duration(since: now) > configuration.pushAcknowledgeDelay { acknowledgeDue[id] = now }
         if nextHousekeeping.duration(since: now) > Self.idleHousekeepingInterval { nextHousekeeping = now }
         if nextMailboxCheck.duration(since: now) > Self.idleHousekeepingInterval { nextMailboxCheck = now }
-        if let cover = nextCover, cover.duration(since: now) > .seconds(3_600) { nextCover = nil }
+        // A cover gap is Exp(1/λ): one over 100 mean gaps (or a minute) is a clock that stepped back.
+        if let cover = nextCover, cover.duration(since: now) > max(.seconds(60), .seconds(100 / max(coverRate, 0.001))) {
+            nextCover = nil
+        }
     }
 
     // MARK: Directory
