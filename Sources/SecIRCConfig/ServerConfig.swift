@@ -60,8 +60,9 @@ public struct ServerConfig: Sendable, Equatable {
         public var ttlSeconds = 7 * 86_400
         /// Messages one contact's deposit queue may hold.
         public var maxMessagesPerQueue = 1_000
-        /// Contact queues one mailbox may register.
+        /// Contact queues one mailbox may register, and all together.
         public var maxQueuesPerMailbox = 1_024
+        public var maxQueues = 1_000_000
         public var maxMailboxes = 100_000
         public var maxTotalBytes = 256 << 20
         /// The introduction queue (the address in invites): a cap and a rate per mailbox.
@@ -150,6 +151,7 @@ public struct ServerConfig: Sendable, Equatable {
             c.mailbox.ttlSeconds = try s.int("ttl_seconds", default: c.mailbox.ttlSeconds, in: 1...(90 * 86_400))
             c.mailbox.maxMessagesPerQueue = try s.int("max_messages_per_queue", default: c.mailbox.maxMessagesPerQueue, in: 1...1_000_000)
             c.mailbox.maxQueuesPerMailbox = try s.int("max_queues_per_mailbox", default: c.mailbox.maxQueuesPerMailbox, in: 1...65_535)
+            c.mailbox.maxQueues = try s.int("max_queues", default: c.mailbox.maxQueues, in: 1...100_000_000)
             c.mailbox.maxMailboxes = try s.int("max_mailboxes", default: c.mailbox.maxMailboxes, in: 1...10_000_000)
             c.mailbox.maxTotalBytes = try s.int("max_total_bytes", default: c.mailbox.maxTotalBytes, in: (1 << 20)...(64 << 30))
             c.mailbox.introMaxMessages = try s.int("intro_max_messages", default: c.mailbox.introMaxMessages, in: 1...1_000_000)

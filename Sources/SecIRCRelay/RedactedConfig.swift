@@ -18,6 +18,7 @@ public struct RedactedConfig: Encodable, Sendable {
         var mailboxTTLSeconds: Int
         var mailboxMaxMessagesPerQueue: Int
         var mailboxMaxQueuesPerMailbox: Int
+        var mailboxMaxQueues: Int
         var mailboxMaxMailboxes: Int
         var mailboxMaxTotalBytes: Int
         var mailboxIntroMaxMessages: Int
@@ -46,6 +47,7 @@ public struct RedactedConfig: Encodable, Sendable {
             case mailboxTTLSeconds = "mailbox.ttl_seconds"
             case mailboxMaxMessagesPerQueue = "mailbox.max_messages_per_queue"
             case mailboxMaxQueuesPerMailbox = "mailbox.max_queues_per_mailbox"
+            case mailboxMaxQueues = "mailbox.max_queues"
             case mailboxMaxMailboxes = "mailbox.max_mailboxes"
             case mailboxMaxTotalBytes = "mailbox.max_total_bytes"
             case mailboxIntroMaxMessages = "mailbox.intro_max_messages"
@@ -86,7 +88,7 @@ public struct RedactedConfig: Encodable, Sendable {
             httpListen: s.http.listen.description, httpPublicURL: s.http.publicURL, tls: s.http.tls.rawValue,
             tlsKeyFile: s.http.keyFile.isEmpty ? "" : "<set>", maxBodyBytes: s.http.maxBodyBytes,
             mailboxTTLSeconds: s.mailbox.ttlSeconds, mailboxMaxMessagesPerQueue: s.mailbox.maxMessagesPerQueue,
-            mailboxMaxQueuesPerMailbox: s.mailbox.maxQueuesPerMailbox,
+            mailboxMaxQueuesPerMailbox: s.mailbox.maxQueuesPerMailbox, mailboxMaxQueues: s.mailbox.maxQueues,
             mailboxMaxMailboxes: s.mailbox.maxMailboxes, mailboxMaxTotalBytes: s.mailbox.maxTotalBytes,
             mailboxIntroMaxMessages: s.mailbox.introMaxMessages, mailboxIntroPerMinute: s.mailbox.introPerMinute,
             mailboxIntroBurst: s.mailbox.introBurst, mailboxUnclaimedTTLSeconds: s.mailbox.unclaimedTTLSeconds,

@@ -151,4 +151,31 @@ import Testing
         #expect(wire.relays.values.map(\.counters.unclaimedDeposits).reduce(0, +) > held, "a closed queue is no address")
         #expect(!Self.shown(wire, bob).contains("closed out"))
     }
+
+    /// One link session makes at most 8 mailboxes known; the store holds at most `maxQueues`
+    /// queues in all, whatever the mailboxes.
+    @Test func registrationsAreBoundedPerSessionAndQueuesInAll() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1) { $0.mailbox.maxQueues = 3 }
+        let relay = EngineWire.address(1)
+        let client = wire.addClient(9)
+        var statuses: [FetchStatus] = []
+        for _ in 0..<9 {
+            let frames = PushDeliveryTests.subscribe(&wire, SigningPrivateKey(using: &wire.rng), from: client, to: relay, subscribe: false)
+            if case let .fetchDone(_, status, _, _, _, _)? = frames.last { statuses.append(status) }
+        }
+        #expect(statuses == Array(repeating: .ok, count: 8) + [.full])
+        #expect(wire.relays[relay]!.counters.relayDrops[.registrationLimit] == 1)
+        #expect(wire.relays[relay]!.counters.mailboxes == 8)
+
+        var store = MailboxStore(limits: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 1, maxQueues: 3, maxMailboxes: 2,
+                                                             maxTotalBytes: 1 << 20))
+        let (a, b) = (Bytes32 { wire.rng.fill($0) }, Bytes32 { wire.rng.fill($0) })
+        _ = store.register(a, now: wire.now)
+        _ = store.register(b, now: wire.now)
+        let first = store.apply([.add(Bytes32 { wire.rng.fill($0) }), .add(Bytes32 { wire.rng.fill($0) })], to: a, now: wire.now)
+        let second = store.apply([.add(Bytes32 { wire.rng.fill($0) }), .add(Bytes32 { wire.rng.fill($0) })], to: b, now: wire.now)
+        #expect(first.isEmpty && second == [.queueLimit])
+        #expect(store.queueCount == 3)
+    }
 }

@@ -30,18 +30,20 @@ public struct MailboxStore: Sendable {
         public var ttl: Duration
         /// Messages one contact queue may hold.
         public var maxMessagesPerQueue: Int
-        /// Contact queues one mailbox may register.
+        /// Contact queues one mailbox may register, and all mailboxes together.
         public var maxQueuesPerMailbox: Int
+        public var maxQueues: Int
         public var maxMailboxes: Int
         public var maxTotalBytes: Int
         public var intro: Intro
         public var unclaimed: Unclaimed
 
-        public init(ttl: Duration, maxMessagesPerQueue: Int, maxQueuesPerMailbox: Int = 1_024, maxMailboxes: Int, maxTotalBytes: Int,
-                    intro: Intro = Intro(), unclaimed: Unclaimed = Unclaimed()) {
+        public init(ttl: Duration, maxMessagesPerQueue: Int, maxQueuesPerMailbox: Int = 1_024, maxQueues: Int = 1_000_000,
+                    maxMailboxes: Int, maxTotalBytes: Int, intro: Intro = Intro(), unclaimed: Unclaimed = Unclaimed()) {
             self.ttl = ttl
             self.maxMessagesPerQueue = maxMessagesPerQueue
             self.maxQueuesPerMailbox = maxQueuesPerMailbox
+            self.maxQueues = maxQueues
             self.maxMailboxes = maxMailboxes
             self.maxTotalBytes = maxTotalBytes
             self.intro = intro
@@ -97,7 +99,7 @@ public struct MailboxStore: Sendable {
 
     /// Why a queue op was not applied (counted by the caller).
     public enum QueueRefusal: String, Sendable, CaseIterable {
-        /// The mailbox holds `maxQueuesPerMailbox`.
+        /// The mailbox holds `maxQueuesPerMailbox`, or the store `maxQueues`.
         case queueLimit = "queue_limit"
         /// Another mailbox registered that queue ID first.
         case queueTaken = "queue_taken"
@@ -154,6 +156,8 @@ public struct MailboxStore: Sendable {
     }
 
     public var mailboxCount: Int { boxes.count }
+    /// Whether the owner of `mailbox` fetched it (and it was not forgotten since).
+    public func isKnown(_ mailbox: Bytes32) -> Bool { boxes[mailbox] != nil }
     /// Contact queues registered, in all.
     public var queueCount: Int { queueOwner.count }
 
@@ -227,7 +231,7 @@ public struct MailboxStore: Sendable {
                     refusals.append(.queueTaken)
                     continue
                 }
-                guard boxes[mailbox]!.queues.count < limits.maxQueuesPerMailbox else {
+                guard boxes[mailbox]!.queues.count < limits.maxQueuesPerMailbox, queueOwner.count < limits.maxQueues else {
                     refusals.append(.queueLimit)
                     continue
                 }

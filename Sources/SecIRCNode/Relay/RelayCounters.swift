@@ -32,6 +32,8 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case queueLimit = "queue_limit"
     /// A queue op refused: another mailbox registered that queue ID first.
     case queueTaken = "queue_taken"
+    /// A fetch of a new mailbox refused: its link session registered its maximum of mailboxes.
+    case registrationLimit = "registration_limit"
 }
 
 /// The relay's counters. `RelayEngine` keeps them with plain adds (no atomics on the hot path);

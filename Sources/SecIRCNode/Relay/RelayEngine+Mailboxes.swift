@@ -4,6 +4,8 @@ import SecIRCCrypto
 extension RelayEngine {
     /// Nonces a session may hold at once; more requests forget the older ones.
     static var maximumNoncesPerSession: Int { 16 }
+    /// Mailboxes one link session may make known (register by a first fetch).
+    static var maximumNewMailboxesPerSession: Int { 8 }
 
     /// Answers a fetch-challenge request with a fresh nonce for that mailbox on this session.
     mutating func challenge(_ mailbox: Bytes32, session: UInt32, now: UnixTime, rng: inout some RandomSource,
@@ -37,6 +39,15 @@ extension RelayEngine {
         guard (try? key.verify(signature, for: signed)) != nil else {
             count(.fetchDenied)
             return done(.denied, remaining: 0, sent: 0, effects: &effects)
+        }
+        if !mailboxes.isKnown(mailbox) {
+            // New mailboxes per link session are few for a client (one per relay); more is someone
+            // filling the relay with registrations.
+            guard newMailboxes[session, default: 0] < Self.maximumNewMailboxesPerSession else {
+                count(.registrationLimit)
+                return done(.full, remaining: 0, sent: 0, effects: &effects)
+            }
+            newMailboxes[session, default: 0] += 1
         }
         guard mailboxes.register(mailbox, now: now) else {
             own.mailboxDrops[.tooManyMailboxes, default: 0] += 1

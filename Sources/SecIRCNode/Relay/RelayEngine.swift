@@ -140,6 +140,8 @@ public struct RelayEngine: NodeEngine {
     var own = RelayCounters()
     /// Mailbox-fetch nonces issued per link session (bounded per session).
     var nonces: [UInt32: [Bytes32: Bytes32]] = [:]
+    /// Mailboxes each link session registered (bounded per session; cleared with the session).
+    var newMailboxes: [UInt32: Int] = [:]
     /// Mailboxes whose new mail goes down a link session at once (push delivery).
     var subscriptions: MailboxSubscriptions
     public private(set) var isDraining = false
@@ -295,6 +297,7 @@ public struct RelayEngine: NodeEngine {
             nextHousekeeping = now.adding(Self.housekeepingInterval)
             own.mailboxDrops.merge(mailboxes.expire(now: now), uniquingKeysWith: +)
             if nonces.count > 0 { nonces = nonces.filter { links.hasSession($0.key) } }
+            if newMailboxes.count > 0 { newMailboxes = newMailboxes.filter { links.hasSession($0.key) } }
             subscriptions.keep { links.hasSession($0) }
         }
         directoryDuties(now: now, rng: &rng, effects: &effects)
