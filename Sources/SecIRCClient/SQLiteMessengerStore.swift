@@ -133,12 +133,22 @@ public final class SQLiteMessengerStore: MessengerStore {
         }
     }
 
+    /// A deferred transaction on the queue, like `write`, rather than GRDB's `read`: that one
+    /// sets `PRAGMA query_only` on and off around the body, and SQLite expires every prepared
+    /// statement of the connection when a flag pragma changes, so the statement cache would be
+    /// thrown away by every read. The body gets a `MessengerReadTransaction`, which has no
+    /// operation that writes.
     public func read<T>(_ body: (any MessengerReadTransaction) throws -> T) throws -> T {
         try database {
-            try queue.read { db in
-                let tx = SQLiteMessengerTransaction(db, sealer: sealer)
-                defer { tx.close() }
-                return try body(tx)
+            try queue.unsafeRead { db in
+                var result: T?
+                try db.inTransaction(.deferred) {
+                    let tx = SQLiteMessengerTransaction(db, sealer: sealer)
+                    defer { tx.close() }
+                    result = try body(tx)
+                    return .commit
+                }
+                return result!
             }
         }
     }

@@ -27,15 +27,23 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
         }
     }
 
+    /// The prepared statement for `sql`, from the connection's cache: each statement is parsed
+    /// once per connection rather than on every call.
+    private func statement(_ sql: String) throws -> Statement { try db.cachedStatement(sql: sql) }
+
+    private func execute(sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try statement(sql).execute(arguments: arguments)
+    }
+
     // MARK: Meta values
 
     private func metaSecret(_ key: String) throws -> SecureBytes? {
-        guard let sealed = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) else { return nil }
+        guard let sealed = try Data.fetchOne(statement("SELECT value FROM meta WHERE key = ?"), arguments: [key]) else { return nil }
         return try sealer.openSecret(sealed, purpose: key)
     }
 
     private func setMetaSecret(_ key: String, _ value: SecureBytes) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", arguments: [key, sealer.seal(value, purpose: key)])
+        try execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", arguments: [key, sealer.seal(value, purpose: key)])
     }
 
     func identity() throws -> ClientIdentity? { try op { try metaSecret("identity").map(ClientIdentity.init(storageBytes:)) } }
@@ -47,12 +55,12 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func inviteURI() throws -> String? {
         try op {
-            try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'invite'").map { String(decoding: $0, as: UTF8.self) }
+            try Data.fetchOne(statement("SELECT value FROM meta WHERE key = 'invite'")).map { String(decoding: $0, as: UTF8.self) }
         }
     }
 
     func setInviteURI(_ uri: String) throws {
-        try op { try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('invite', ?)", arguments: [Data(uri.utf8)]) }
+        try op { try execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('invite', ?)", arguments: [Data(uri.utf8)]) }
     }
 
     // MARK: Contacts
@@ -69,18 +77,18 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     }
 
     func contact(id: ID) throws -> ContactRecord? {
-        try op { try Row.fetchOne(db, sql: "SELECT \(Self.contactColumns) FROM contacts WHERE id = ?", arguments: [id.hex]).map(Self.contact) }
+        try op { try Row.fetchOne(statement("SELECT \(Self.contactColumns) FROM contacts WHERE id = ?"), arguments: [id.hex]).map(Self.contact) }
     }
 
     func contacts() throws -> [ContactRecord] {
-        try op { try Row.fetchAll(db, sql: "SELECT \(Self.contactColumns) FROM contacts ORDER BY added_ms, id").map(Self.contact) }
+        try op { try Row.fetchAll(statement("SELECT \(Self.contactColumns) FROM contacts ORDER BY added_ms, id")).map(Self.contact) }
     }
 
     func session(of id: ID) throws -> ContactSession? {
         try op {
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(statement("""
                 SELECT ratchet, associated_data, setup, session_created, session_initiator, generation FROM contacts WHERE id = ?
-                """, arguments: [id.hex]) else { return nil }
+                """), arguments: [id.hex]) else { return nil }
             let setup = try (row["setup"] as Data?).map { try SessionMessage.Setup(storageBytes: sealer.open($0, purpose: "setup \(id.hex)")) }
             return ContactSession(
                 ratchet: try DoubleRatchet(serialized: sealer.openSecret(row["ratchet"], purpose: "ratchet \(id.hex)")),
@@ -91,19 +99,19 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     }
 
     func cardCreated(of id: ID) throws -> Int64? {
-        try op { try Int64.fetchOne(db, sql: "SELECT card_created FROM contacts WHERE id = ?", arguments: [id.hex]) }
+        try op { try Int64.fetchOne(statement("SELECT card_created FROM contacts WHERE id = ?"), arguments: [id.hex]) }
     }
 
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int {
         try op {
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contacts WHERE session_initiator = id AND added_ms > ?",
+            try Int.fetchOne(statement("SELECT COUNT(*) FROM contacts WHERE session_initiator = id AND added_ms > ?"),
                              arguments: [addedAfterMs]) ?? 0
         }
     }
 
     func removedContact(id: ID) throws -> SessionOrigin? {
         try op {
-            guard let row = try Row.fetchOne(db, sql: "SELECT session_created, session_initiator FROM removed_contacts WHERE id = ?",
+            guard let row = try Row.fetchOne(statement("SELECT session_created, session_initiator FROM removed_contacts WHERE id = ?"),
                                              arguments: [id.hex]) else { return nil }
             return SessionOrigin(created: row["session_created"], initiator: try ID(hex: row["session_initiator"]))
         }
@@ -111,11 +119,11 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func contactQueues() throws -> [ContactQueue] {
         try op {
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(statement("""
                 SELECT q.queue, q.contact, q.relay, q.created_ms, q.state, q.close_at_ms
                 FROM contact_queues q JOIN contacts c ON c.id = q.contact
                 ORDER BY c.added_ms, c.id, q.created_ms, q.queue
-                """).map { row in
+                """)).map { row in
                 let state: ContactQueue.State
                 switch row["state"] as Int {
                 case 0: state = .open
@@ -132,17 +140,17 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func setContactQueues(_ queues: [ContactQueue], of id: ID) throws {
         try op {
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM contacts WHERE id = ?", arguments: [id.hex]) ?? false else {
+            guard try Bool.fetchOne(statement("SELECT 1 FROM contacts WHERE id = ?"), arguments: [id.hex]) ?? false else {
                 throw MessengerError.notFound("no contact \(id.hex)")
             }
-            try db.execute(sql: "DELETE FROM contact_queues WHERE contact = ?", arguments: [id.hex])
+            try execute(sql: "DELETE FROM contact_queues WHERE contact = ?", arguments: [id.hex])
             for queue in queues {
                 let (code, closeAt): (Int, Int64?) = switch queue.state {
                 case .open: (0, nil)
                 case let .closing(atMs): (1, atMs)
                 case .closed: (2, nil)
                 }
-                try db.execute(sql: """
+                try execute(sql: """
                     INSERT INTO contact_queues (queue, contact, relay, created_ms, state, close_at_ms) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [Data(queue.id.bytes), id.hex, queue.relayID.hex, queue.createdMs, code, closeAt])
             }
@@ -150,7 +158,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     }
 
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool {
-        try op { try Bool.fetchOne(db, sql: "SELECT 1 FROM seen_setups WHERE hash = ?", arguments: [Data(hash.bytes)]) ?? false }
+        try op { try Bool.fetchOne(statement("SELECT 1 FROM seen_setups WHERE hash = ?"), arguments: [Data(hash.bytes)]) ?? false }
     }
 
     private func sessionArguments(_ id: ID, _ session: ContactSession) -> [(any DatabaseValueConvertible)?] {
@@ -161,10 +169,10 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func insertContact(_ contact: ContactRecord, session: ContactSession) throws {
         try op {
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM contacts WHERE id = ?", arguments: [contact.id.hex]) != true else {
+            guard try Bool.fetchOne(statement("SELECT 1 FROM contacts WHERE id = ?"), arguments: [contact.id.hex]) != true else {
                 throw ClientError.conflict("\(contact.id.hex) is already a contact")
             }
-            try db.execute(sql: """
+            try execute(sql: """
                 INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session,
                                       ratchet, associated_data, session_created, session_initiator, generation, setup)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -174,7 +182,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func updateContact(_ contact: ContactRecord, session: ContactSession) throws {
         try op {
-            try db.execute(sql: """
+            try execute(sql: """
                 UPDATE contacts SET identity_key = ?, agreement_key = ?, name = ?, added_ms = ?, mailboxes = ?, session = ?,
                     ratchet = ?, associated_data = ?, session_created = ?, session_initiator = ?, generation = ?, setup = ?
                 WHERE id = ?
@@ -195,7 +203,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func setRatchet(_ ratchet: DoubleRatchet, of id: ID) throws {
         try op {
-            try db.execute(sql: "UPDATE contacts SET ratchet = ? WHERE id = ?",
+            try execute(sql: "UPDATE contacts SET ratchet = ? WHERE id = ?",
                            arguments: [sealer.seal(ratchet.serialized(), purpose: "ratchet \(id.hex)"), id.hex])
             try expectOneChange("no contact \(id.hex)")
         }
@@ -203,7 +211,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func setEstablished(_ id: ID) throws {
         try op {
-            try db.execute(sql: "UPDATE contacts SET session = ?, setup = NULL WHERE id = ?",
+            try execute(sql: "UPDATE contacts SET session = ?, setup = NULL WHERE id = ?",
                            arguments: [ContactRecord.Session.established.rawValue, id.hex])
             try expectOneChange("no contact \(id.hex)")
         }
@@ -211,7 +219,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func setMailboxes(_ mailboxes: [MailboxAddress], cardCreated: Int64, of id: ID) throws {
         try op {
-            try db.execute(sql: "UPDATE contacts SET mailboxes = ?, card_created = ? WHERE id = ?",
+            try execute(sql: "UPDATE contacts SET mailboxes = ?, card_created = ? WHERE id = ?",
                            arguments: [Data(MailboxAddress.encode(mailboxes)), cardCreated, id.hex])
             try expectOneChange("no contact \(id.hex)")
         }
@@ -219,7 +227,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func renameContact(_ id: ID, to name: String) throws -> Bool {
         try op {
-            try db.execute(sql: "UPDATE contacts SET name = ? WHERE id = ?", arguments: [name, id.hex])
+            try execute(sql: "UPDATE contacts SET name = ? WHERE id = ?", arguments: [name, id.hex])
             return db.changesCount == 1
         }
     }
@@ -227,25 +235,25 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     func deleteContact(_ id: ID) throws -> Bool {
         try op {
             // Its messages go with it (ON DELETE CASCADE).
-            try db.execute(sql: "DELETE FROM contacts WHERE id = ?", arguments: [id.hex])
+            try execute(sql: "DELETE FROM contacts WHERE id = ?", arguments: [id.hex])
             return db.changesCount == 1
         }
     }
 
     func setRemovedContact(_ id: ID, origin: SessionOrigin) throws {
         try op {
-            try db.execute(sql: "INSERT OR REPLACE INTO removed_contacts (id, session_created, session_initiator) VALUES (?, ?, ?)",
+            try execute(sql: "INSERT OR REPLACE INTO removed_contacts (id, session_created, session_initiator) VALUES (?, ?, ?)",
                            arguments: [id.hex, origin.created, origin.initiator.hex])
         }
     }
 
     func clearRemovedContact(_ id: ID) throws {
-        try op { try db.execute(sql: "DELETE FROM removed_contacts WHERE id = ?", arguments: [id.hex]) }
+        try op { try execute(sql: "DELETE FROM removed_contacts WHERE id = ?", arguments: [id.hex]) }
     }
 
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws {
         try op {
-            try db.execute(sql: "INSERT OR IGNORE INTO seen_setups (hash, seen_ms) VALUES (?, ?)", arguments: [Data(hash.bytes), atMs])
+            try execute(sql: "INSERT OR IGNORE INTO seen_setups (hash, seen_ms) VALUES (?, ?)", arguments: [Data(hash.bytes), atMs])
         }
     }
 
@@ -267,9 +275,9 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func outboxEntry(cursor: Int64) throws -> OutboxEntry? {
         try op {
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(statement("""
                 SELECT id, attempts, next_attempt_ms, payload, payload_generation FROM messages WHERE cursor = ?
-                """, arguments: [cursor]) else { return nil }
+                """), arguments: [cursor]) else { return nil }
             var payload: StoredPayload?
             if let sealed = row["payload"] as Data?, let generation = row["payload_generation"] as Int64? {
                 let id = try MessageID(bytes: Array(row["id"] as Data))
@@ -281,35 +289,35 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func hasReceived(_ id: MessageID, from contact: ID) throws -> Bool {
         try op {
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM messages WHERE contact = ? AND direction = 'in' AND id = ?",
+            try Bool.fetchOne(statement("SELECT 1 FROM messages WHERE contact = ? AND direction = 'in' AND id = ?"),
                               arguments: [contact.hex, Data(id.bytes)]) ?? false
         }
     }
 
     func dueOutbox(nowMs: Int64, limit: Int) throws -> [MessageRecord] {
         try op {
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(statement("""
                 SELECT \(Self.messageColumns) FROM messages WHERE next_attempt_ms IS NOT NULL AND next_attempt_ms <= ?
                 ORDER BY next_attempt_ms, cursor LIMIT ?
-                """, arguments: [nowMs, max(limit, 0)]).map(message)
+                """), arguments: [nowMs, max(limit, 0)]).map(message)
         }
     }
 
     func nextOutboxDueMs() throws -> Int64? {
-        try op { try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_ms) FROM messages WHERE next_attempt_ms IS NOT NULL") }
+        try op { try Int64.fetchOne(statement("SELECT MIN(next_attempt_ms) FROM messages WHERE next_attempt_ms IS NOT NULL")) }
     }
 
     func outboxCount() throws -> Int {
-        try op { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE next_attempt_ms IS NOT NULL") ?? 0 }
+        try op { try Int.fetchOne(statement("SELECT COUNT(*) FROM messages WHERE next_attempt_ms IS NOT NULL")) ?? 0 }
     }
 
     func textMessages(with contact: ID, before: Int64?, limit: Int) throws -> MessagePage {
         try op {
             let limit = max(limit, 0)
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(statement("""
                 SELECT \(Self.messageColumns) FROM messages
                 WHERE contact = ? AND kind = ? AND cursor < ? ORDER BY cursor DESC LIMIT ?
-                """, arguments: [contact.hex, Int64(EnvelopeKind.text.rawValue), before ?? Int64.max, limit + 1])
+                """), arguments: [contact.hex, Int64(EnvelopeKind.text.rawValue), before ?? Int64.max, limit + 1])
             return MessagePage(messages: try rows.prefix(limit).reversed().map(message), more: rows.count > limit)
         }
     }
@@ -317,10 +325,10 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     func conversationSummaries() throws -> [ID: ConversationSummary] {
         try op {
             var result: [ID: ConversationSummary] = [:]
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(statement("""
                 SELECT \(Self.messageColumns), n FROM messages
                 JOIN (SELECT MAX(cursor) AS last, COUNT(*) AS n FROM messages WHERE kind = ? GROUP BY contact) ON cursor = last
-                """, arguments: [Int64(EnvelopeKind.text.rawValue)])
+                """), arguments: [Int64(EnvelopeKind.text.rawValue)])
             for row in rows {
                 let record = try message(row)
                 result[record.contact] = ConversationSummary(last: record, count: row["n"])
@@ -331,7 +339,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func message(id: MessageID) throws -> MessageRecord? {
         try op {
-            try Row.fetchOne(db, sql: "SELECT \(Self.messageColumns) FROM messages WHERE id = ? ORDER BY cursor LIMIT 1",
+            try Row.fetchOne(statement("SELECT \(Self.messageColumns) FROM messages WHERE id = ? ORDER BY cursor LIMIT 1"),
                              arguments: [Data(id.bytes)]).map(message)
         }
     }
@@ -339,7 +347,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     func insertMessage(id: MessageID, contact: ID, direction: MessageRecord.Direction, kind: EnvelopeKind, timestampMs: Int64,
                        body: [UInt8], state: MessageRecord.State, nextAttemptMs: Int64?) throws -> MessageRecord {
         try op {
-            try db.execute(sql: """
+            try execute(sql: """
                 INSERT INTO messages (id, contact, direction, kind, timestamp_ms, body, state, attempts, next_attempt_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
                 """, arguments: [Data(id.bytes), contact.hex, direction.rawValue, Int64(kind.rawValue), timestampMs,
@@ -351,7 +359,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func recordAttempt(cursor: Int64, attempts: Int, nextAttemptMs: Int64) throws {
         try op {
-            try db.execute(sql: "UPDATE messages SET attempts = ?, next_attempt_ms = ? WHERE cursor = ?",
+            try execute(sql: "UPDATE messages SET attempts = ?, next_attempt_ms = ? WHERE cursor = ?",
                            arguments: [attempts, nextAttemptMs, cursor])
             try expectOneChange("no message at cursor \(cursor)")
         }
@@ -359,24 +367,24 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func setPayload(_ payload: StoredPayload, cursor: Int64) throws {
         try op {
-            guard let id = try Data.fetchOne(db, sql: "SELECT id FROM messages WHERE cursor = ?", arguments: [cursor])
+            guard let id = try Data.fetchOne(statement("SELECT id FROM messages WHERE cursor = ?"), arguments: [cursor])
                 .map({ try MessageID(bytes: Array($0)) })
             else { throw ClientError.notFound("no message at cursor \(cursor)") }
-            try db.execute(sql: "UPDATE messages SET payload = ?, payload_generation = ? WHERE cursor = ?",
+            try execute(sql: "UPDATE messages SET payload = ?, payload_generation = ? WHERE cursor = ?",
                            arguments: [sealer.seal(payload.bytes, purpose: "payload \(id.hex)"), payload.generation, cursor])
         }
     }
 
     func setState(_ state: MessageRecord.State, cursor: Int64) throws {
         try op {
-            try db.execute(sql: "UPDATE messages SET state = ? WHERE cursor = ?", arguments: [state.rawValue, cursor])
+            try execute(sql: "UPDATE messages SET state = ? WHERE cursor = ?", arguments: [state.rawValue, cursor])
             try expectOneChange("no message at cursor \(cursor)")
         }
     }
 
     func markDelivered(_ id: MessageID, to contact: ID) throws -> Bool {
         try op {
-            try db.execute(sql: """
+            try execute(sql: """
                 UPDATE messages SET state = 'delivered', next_attempt_ms = NULL, payload = NULL, payload_generation = NULL
                 WHERE contact = ? AND direction = 'out' AND id = ? AND state != 'delivered'
                 """, arguments: [contact.hex, Data(id.bytes)])

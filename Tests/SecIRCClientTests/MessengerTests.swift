@@ -50,6 +50,22 @@ import Testing
         #expect(try alice.texts(with: bob.id) == ["hello bob", "hi alice"])
     }
 
+    /// Several messages prepared in one transaction (each a ratchet step on the one session):
+    /// committed together, they survive a restart and arrive in order.
+    @Test(arguments: StoreKind.allCases) func severalMessagesPreparedAtOnceArriveInOrder(store: StoreKind) throws {
+        let (alice, bob) = try introduce(store)
+        let queued = try ["one", "two", "three"].map { try alice.queueText(to: bob.id, $0, now: .t0) }
+        let out = try alice.messenger.prepareSends(try alice.messenger.dueOutbox(now: .t0), now: .t0, rng: &alice.rng).compactMap(\.self)
+        #expect(out.map(\.messageID) == queued.map(\.id))
+        try alice.reopen()
+        #expect(try queued.allSatisfy { try alice.state(of: $0.id) == .sent })
+        for packet in out {
+            for receipt in try bob.receive(packet, now: .t0) { try alice.receive(receipt, now: .t0) }
+        }
+        #expect(try bob.texts(with: alice.id) == ["one", "two", "three"])
+        #expect(try queued.allSatisfy { try alice.state(of: $0.id) == .delivered })
+    }
+
     @Test(arguments: StoreKind.allCases) func aLostPacketIsSentAgainWithBackoffAndShownOnce(store: StoreKind) throws {
         let (alice, bob) = try introduce(store)
         let message = try alice.queueText(to: bob.id, "are you there?", now: .t0)

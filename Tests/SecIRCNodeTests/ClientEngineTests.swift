@@ -8,7 +8,8 @@ import Testing
 @Suite struct ClientEngineTests {
     /// Three relays joined through the first ring, and two clients that hold the directory and
     /// have chosen their mailboxes.
-    static func network(tuneClients: (inout ClientEngine.Configuration) -> Void = { _ in },
+    static func network(aliceStore: any MessengerStore = MemoryMessengerStore(),
+                        tuneClients: (inout ClientEngine.Configuration) -> Void = { _ in },
                         tuneRelays: (inout RelayEngine.Configuration) -> Void = { _ in })
         throws -> (wire: EngineWire, alice: SocketAddress, bob: SocketAddress) {
         var wire = EngineWire()
@@ -17,7 +18,7 @@ import Testing
         _ = wire.addRelay(3, firstRing: ring, tune: tuneRelays)
         wire.advance(by: .seconds(5))
         let sources = ["http://10.0.0.1:6691", "http://10.0.0.2:6691"]
-        let alice = try wire.addClientEngine(11, roster: ring.roster, sources: sources, tune: tuneClients)
+        let alice = try wire.addClientEngine(11, roster: ring.roster, sources: sources, store: aliceStore, tune: tuneClients)
         let bob = try wire.addClientEngine(12, roster: ring.roster, sources: sources, tune: tuneClients)
         wire.advance(by: .seconds(2))
         return (wire, alice, bob)
@@ -42,6 +43,48 @@ import Testing
         #expect(try aliceMessenger.message(id: sent.id)?.state == .delivered)
         #expect(wire.clientEngines[alice]!.status.packetsSent >= 2, "the introduction and the text")
         #expect(wire.clientEngines[bob]!.status.dropped["undecryptable"] == nil)
+    }
+
+    /// The messages due in one turn are prepared in one store transaction (one commit); when
+    /// that fails because of one of them, the others still leave, and that one follows once the
+    /// store takes it.
+    @Test func aTurnsDueMessagesArePreparedTogetherAndOneBadMessageHoldsUpNoOther() throws {
+        let store = CrashingStore(MemoryMessengerStore())
+        var (wire, alice, bob) = try Self.network(aliceStore: store)
+        let bobMessenger = wire.clientEngines[bob]!.messenger
+        let aliceMessenger = wire.clientEngines[alice]!.messenger
+        _ = try aliceMessenger.addContact(inviteURI: bobMessenger.invite(now: wire.now, rng: &wire.rng).uri, name: "bob", now: wire.now,
+                                          rng: &wire.rng)
+        wire.outboxChanged(alice)
+        wire.advance(by: .seconds(3))
+        #expect(try aliceMessenger.outboxCount() == 0, "the introduction was acknowledged")
+        func shown() -> [String] {
+            (wire.clientEvents[bob] ?? []).compactMap { event -> String? in
+                if case let .client(.message(record)) = event { return record.text }
+                return nil
+            }
+        }
+
+        for text in ["one", "two", "three"] {
+            _ = try aliceMessenger.queueText(to: bobMessenger.identity.id, text: text, now: wire.now, rng: &wire.rng)
+        }
+        wire.outboxChanged(alice)
+        #expect(store.attemptsPerCommit.last == 3, "three messages, one commit")
+        wire.advance(by: .seconds(1))
+        #expect(shown() == ["one", "two", "three"])
+
+        let records = try ["four", "five", "six"].map {
+            try aliceMessenger.queueText(to: bobMessenger.identity.id, text: $0, now: wire.now, rng: &wire.rng)
+        }
+        store.refusedCursor = records[1].cursor
+        wire.outboxChanged(alice)
+        wire.advance(by: .milliseconds(500))
+        #expect(shown().suffix(2) == ["four", "six"], "the batch failed: each on its own")
+        #expect(try aliceMessenger.message(id: records[1].id)?.state == .queued)
+        store.refusedCursor = nil
+        wire.advance(by: .seconds(2))
+        #expect(shown() == ["one", "two", "three", "four", "six", "five"], "nothing lost, nothing twice")
+        #expect(try aliceMessenger.outboxCount() == 0)
     }
 
     /// A message of several fragments whose earlier fragments came (and were acknowledged) in

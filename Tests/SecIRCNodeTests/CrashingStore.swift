@@ -34,11 +34,25 @@ final class CrashingStore: MessengerStore {
         }
     }
 
+    /// How many outbox attempts each committed transaction that recorded any recorded, in order.
+    var attemptsPerCommit: [Int] { commits.withLock { $0 } }
+    private let commits = Mutex<[Int]>([])
+
+    /// The outbox message whose attempt cannot be recorded (a row the store fails on), if any:
+    /// the operation throws, the rest of the store works.
+    var refusedCursor: Int64? {
+        get { refused.withLock { $0 } }
+        set { refused.withLock { $0 = newValue } }
+    }
+    private let refused = Mutex<Int64?>(nil)
+
     func write<T>(_ body: (any MessengerTransaction) throws -> T) throws -> T {
         try tick()
         return try inner.write { tx in
-            let result = try body(CrashingTransaction(tx, store: self))
+            let crashing = CrashingTransaction(tx, store: self)
+            let result = try body(crashing)
             if hasCrashed { throw Crash() }
+            if crashing.attemptsRecorded > 0 { commits.withLock { $0.append(crashing.attemptsRecorded) } }
             return result
         }
     }
@@ -91,6 +105,7 @@ class CrashingReadTransaction: MessengerReadTransaction {
 
 final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
     private let tx: any MessengerTransaction
+    private(set) var attemptsRecorded = 0
 
     init(_ tx: any MessengerTransaction, store: CrashingStore) {
         self.tx = tx
@@ -129,7 +144,9 @@ final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
     }
     func recordAttempt(cursor: Int64, attempts: Int, nextAttemptMs: Int64) throws {
         try store.tick()
+        if store.refusedCursor == cursor { throw MessengerError.storage("cannot write the message at cursor \(cursor)") }
         try tx.recordAttempt(cursor: cursor, attempts: attempts, nextAttemptMs: nextAttemptMs)
+        attemptsRecorded += 1
     }
     func setPayload(_ payload: StoredPayload, cursor: Int64) throws { try store.tick(); try tx.setPayload(payload, cursor: cursor) }
     func setState(_ state: MessageRecord.State, cursor: Int64) throws { try store.tick(); try tx.setState(state, cursor: cursor) }

@@ -72,6 +72,28 @@ import Testing
         #expect(try alice.messenger.contact(id: bob.id) == nil && alice.messenger.outboxCount() == 0)
     }
 
+    /// Several due messages prepared in one transaction: a crash anywhere in it prepares none
+    /// (all still due, no ratchet step kept); once through, each arrives, in order.
+    @Test func preparingSeveralMessagesAtOnceIsAtomic() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob")
+        _ = try alice.add(bob)
+        try alice.exchange(with: bob, now: .t0)
+        let ids = [alice.id, bob.id]
+        for text in ["one", "two", "three"] { _ = try alice.messenger.queueText(to: bob.id, text: text, now: .t0, rng: &alice.rng) }
+        let due = try alice.messenger.dueOutbox(now: .t0)
+        #expect(due.count == 3)
+        let prepared = try expectAtomic(alice, contacts: ids, "prepare three sends") { m, rng in
+            try m.prepareSends(due, now: .t0, rng: &rng)
+        }
+        #expect(prepared.count == 3 && prepared.allSatisfy { $0?.attempt == 1 })
+        for outgoing in prepared.compactMap(\.self) {
+            for receipt in try bob.receive(outgoing, now: .t0) { try alice.receive(receipt, now: .t0) }
+        }
+        #expect(try bob.texts(with: alice.id) == ["one", "two", "three"])
+        #expect(try alice.messenger.outboxCount() == 0)
+    }
+
     @Test func makingTheIdentityIsAtomic() throws {
         for k in 1...10 {
             let trial = CrashingStore(MemoryMessengerStore())

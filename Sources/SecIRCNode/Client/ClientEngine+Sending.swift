@@ -26,17 +26,22 @@ extension ClientEngine {
             return
         }
         var failed = false
+        var ready: [MessageRecord] = []
         for message in due {
+            // Its last attempt still waits for slots of the cover stream: a copy behind it
+            // would only take another slot. Its backoff starts again once that has left.
+            guard pacedMessages[message.id, default: 0] > 0 else {
+                ready.append(message)
+                continue
+            }
+            do { try messenger.postpone(message, until: now.adding(expectedSendDelay(fragments: 0))) } catch {
+                status.drop("send_failed")
+                failed = true
+            }
+        }
+        for prepared in prepare(ready, now: now, rng: &rng) {
             do {
-                // Its last attempt still waits for slots of the cover stream: a copy behind it
-                // would only take another slot. Its backoff starts again once that has left.
-                if pacedMessages[message.id, default: 0] > 0 {
-                    try messenger.postpone(message, until: now.adding(expectedSendDelay(fragments: 0)))
-                    continue
-                }
-                guard let outgoing = try messenger.prepareSend(message, now: now, sendDelay: expectedSendDelay(fragments: 1),
-                                                               rng: &rng)
-                else { continue }
+                guard let outgoing = try prepared.get() else { continue }
                 // A retry makes a fresh link: the entry relay may have restarted and lost ours.
                 try send(outgoing, held: held, freshLink: outgoing.attempt > 1, now: now, rng: &rng, effects: &effects)
             } catch {
@@ -48,6 +53,24 @@ extension ClientEngine {
         // A message whose attempt could not even be recorded (a store error rolled it back) is
         // still due: look again in a second rather than at once, again and again.
         if failed, let due = outboxDue, due <= now { outboxDue = now.adding(.seconds(1)) }
+    }
+
+    /// The next attempts of `messages`, all prepared in one store transaction (one sync of the
+    /// database for the turn, not one for each message). Should that fail, each is prepared on
+    /// its own, so a message the store cannot prepare holds up no other.
+    private func prepare(_ messages: [MessageRecord], now: UnixTime, rng: inout some RandomSource) -> [Result<Outgoing?, any Error>] {
+        // Each message waits in the cover stream behind those prepared before it in this turn.
+        let batch = Result { try messenger.prepareSends(messages, now: now, sendDelay: { expectedSendDelay(fragments: 1 + $0) }, rng: &rng) }
+        switch batch {
+        case let .success(prepared):
+            return prepared.map { .success($0) }
+        case let .failure(error) where messages.count == 1:
+            return [.failure(error)]
+        case .failure:
+            return messages.enumerated().map { position, message in
+                Result { try messenger.prepareSend(message, now: now, sendDelay: expectedSendDelay(fragments: 1 + position), rng: &rng) }
+            }
+        }
     }
 
     /// Fragments, seals and sends one session message to the first of the recipient's mailboxes

@@ -30,29 +30,51 @@ extension Messenger {
     ///   while its last attempt still waits to leave.
     public func prepareSend(_ message: MessageRecord, now: UnixTime, sendDelay: Duration = .zero,
                             rng: inout some RandomSource) throws -> Outgoing? {
-        try store.write { tx -> Outgoing? in
-            guard let entry = try tx.outboxEntry(cursor: message.cursor), entry.nextAttemptMs != nil else { return nil }
-            let attempts = entry.attempts + 1
-            try tx.recordAttempt(cursor: message.cursor, attempts: attempts,
-                                 nextAttemptMs: retry.nextAttemptMs(afterAttempt: attempts, at: now.adding(sendDelay)))
-            guard let contact = try tx.contact(id: message.contact), !contact.mailboxes.isEmpty,
-                  let session = try tx.session(of: contact.id)
-            else { return nil }
-            let bytes: [UInt8]
-            if let payload = entry.payload, payload.generation == session.generation {
-                bytes = payload.bytes
-            } else {
-                let envelope = Envelope(id: message.id, kind: message.kind, timestampMs: UInt64(max(message.timestampMs, 0)),
-                                        body: message.body)
-                do { bytes = try encrypt(tx, envelope: envelope, to: contact.id, session: session, rng: &rng) } catch {
-                    return nil // the ratchet refused (state unchanged); the backoff above stands
-                }
-                try tx.setPayload(StoredPayload(bytes: bytes, generation: session.generation), cursor: message.cursor)
+        try store.write { tx in try prepareSend(tx, message, now: now, sendDelay: sendDelay, rng: &rng) }
+    }
+
+    /// ``prepareSend(_:now:sendDelay:rng:)`` for several outbox messages in one transaction: one
+    /// commit (one sync of the database) for all of them. One result for each message, in order.
+    /// When it throws nothing is prepared and every message is still due; a caller that cannot
+    /// tell which one failed prepares them one at a time.
+    ///
+    /// - Parameter sendDelay: the `sendDelay` of the message at each position of `messages`.
+    public func prepareSends(_ messages: [MessageRecord], now: UnixTime, sendDelay: (_ position: Int) -> Duration = { _ in .zero },
+                             rng: inout some RandomSource) throws -> [Outgoing?] {
+        guard !messages.isEmpty else { return [] }
+        return try store.write { tx in
+            var prepared: [Outgoing?] = []
+            prepared.reserveCapacity(messages.count)
+            for (position, message) in messages.enumerated() {
+                prepared.append(try prepareSend(tx, message, now: now, sendDelay: sendDelay(position), rng: &rng))
             }
-            try tx.setState(.sent, cursor: message.cursor)
-            return Outgoing(messageID: message.id, transferID: MessageID(using: &rng), message: bytes, recipient: contact.agreementKey,
-                            mailboxes: contact.mailboxes, attempt: attempts)
+            return prepared
         }
+    }
+
+    private func prepareSend(_ tx: any MessengerTransaction, _ message: MessageRecord, now: UnixTime, sendDelay: Duration,
+                             rng: inout some RandomSource) throws -> Outgoing? {
+        guard let entry = try tx.outboxEntry(cursor: message.cursor), entry.nextAttemptMs != nil else { return nil }
+        let attempts = entry.attempts + 1
+        try tx.recordAttempt(cursor: message.cursor, attempts: attempts,
+                             nextAttemptMs: retry.nextAttemptMs(afterAttempt: attempts, at: now.adding(sendDelay)))
+        guard let contact = try tx.contact(id: message.contact), !contact.mailboxes.isEmpty,
+              let session = try tx.session(of: contact.id)
+        else { return nil }
+        let bytes: [UInt8]
+        if let payload = entry.payload, payload.generation == session.generation {
+            bytes = payload.bytes
+        } else {
+            let envelope = Envelope(id: message.id, kind: message.kind, timestampMs: UInt64(max(message.timestampMs, 0)),
+                                    body: message.body)
+            do { bytes = try encrypt(tx, envelope: envelope, to: contact.id, session: session, rng: &rng) } catch {
+                return nil // the ratchet refused (state unchanged); the backoff above stands
+            }
+            try tx.setPayload(StoredPayload(bytes: bytes, generation: session.generation), cursor: message.cursor)
+        }
+        try tx.setState(.sent, cursor: message.cursor)
+        return Outgoing(messageID: message.id, transferID: MessageID(using: &rng), message: bytes, recipient: contact.agreementKey,
+                        mailboxes: contact.mailboxes, attempt: attempts)
     }
 
     /// Moves an outbox message's next attempt to `until` without making one (its last attempt
