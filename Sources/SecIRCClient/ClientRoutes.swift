@@ -133,6 +133,7 @@ public struct ClientRoutes: Sendable {
 
     private func removeContact(_ request: HTTPRequest) throws -> HTTPResponse {
         try messenger.removeContact(id: contactID(request))
+        poke() // its queues go: the relays are told at once
         return .noContent
     }
 

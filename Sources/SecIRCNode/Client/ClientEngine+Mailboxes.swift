@@ -193,6 +193,7 @@ extension ClientEngine {
     /// hold the queues it should, so they are registered before contacts write to them.
     mutating func seeToQueues(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         queuesDue = false
+        queueGenerationSeen = messenger.queueGeneration
         guard !messenger.mailboxes.isEmpty else { return }
         do {
             if try messenger.ensureContactQueues(now: now, rng: &rng) > 0 { outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue }

@@ -157,6 +157,8 @@ public struct ClientEngine: NodeEngine {
     var queueSync: [Bytes32: Set<Bytes32>] = [:]
     /// Contacts may lack queues, or the queues may have changed: see to both on the next tick.
     var queuesDue = true
+    /// The messenger's `queueGeneration` the queues were last seen to at.
+    var queueGenerationSeen: UInt64 = 0
     /// When every mailbox was last polled (nil: not yet, or the clock stepped back).
     var lastPoll: UnixTime?
     var down: [ID: UnixTime] = [:]
@@ -232,7 +234,6 @@ public struct ClientEngine: NodeEngine {
         switch command {
         case .outboxChanged:
             outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue
-            queuesDue = true
             tick(now: now, rng: &rng, effects: &effects)
         }
         return Reply()
@@ -268,6 +269,7 @@ public struct ClientEngine: NodeEngine {
                 }
                 queuesDue = true
             }
+            if messenger.queueGeneration != queueGenerationSeen { queuesDue = true }
             if queuesDue { seeToQueues(now: now, rng: &rng, effects: &effects) }
             expireFetches(now: now, rng: &rng, effects: &effects)
             if now >= nextPoll {

@@ -18,6 +18,7 @@ extension Messenger {
         let name = try name.map(DisplayName.validated) ?? invite.displayNameHint.flatMap { try? DisplayName.validated($0) }
             ?? String(id.hex.prefix(8))
         let ownMailboxes = mailboxes // read before the transaction (lock order)
+        defer { queuesChanged() }
         return try store.write { tx in
             guard try tx.contact(id: id) == nil else { throw MessengerError.conflict("\(id.hex) is already a contact") }
             // A session set-up must be newer than any session this pair had before (see `acceptSetup`).
@@ -62,6 +63,7 @@ extension Messenger {
     /// Removes a contact with its session and messages. What its session was is kept, so that an
     /// old session set-up still in flight cannot bring the contact back (only a newer one can).
     public func removeContact(id: ID) throws {
+        defer { queuesChanged() }
         try store.write { tx in
             guard let session = try tx.session(of: id) else { throw MessengerError.notFound("no contact \(id.hex)") }
             try tx.setRemovedContact(id, origin: session.origin)

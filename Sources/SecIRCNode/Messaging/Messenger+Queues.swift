@@ -30,6 +30,17 @@ extension Messenger {
     public func ensureContactQueues(now: UnixTime, rng: inout some RandomSource) throws -> Int {
         let own = mailboxes
         guard !own.isEmpty else { return 0 }
+        // Read first: on most turns nothing lacks a queue, and a read costs less than a write.
+        let lacking = try store.read { tx in
+            let all = try tx.contactQueues()
+            return try tx.contacts().contains { contact in
+                let queues = all.filter { $0.contact == contact.id }
+                return !queues.contains { $0.state == .closed }
+                    && own.contains { mailbox in !queues.contains { $0.relayID == mailbox.relayID && $0.state == .open } }
+            }
+        }
+        guard lacking else { return 0 }
+        defer { queuesChanged() }
         return try store.write { tx in
             var changed = 0
             let all = try tx.contactQueues()
@@ -53,6 +64,7 @@ extension Messenger {
     public func rotateQueues(of contact: ID, now: UnixTime, rng: inout some RandomSource) throws -> [ContactQueue] {
         let own = mailboxes
         guard !own.isEmpty else { throw MessengerError.notReady("no verified directory yet: mailbox relays are not chosen") }
+        defer { queuesChanged() }
         return try store.write { tx in
             guard try tx.contact(id: contact) != nil else { throw MessengerError.notFound("no contact \(contact.hex)") }
             let closeAt = now.milliseconds + Self.queueRotationGraceMs
@@ -73,7 +85,8 @@ extension Messenger {
     /// (what they hold stays), and no new queue is made for it until ``rotateQueues(of:now:rng:)``.
     /// The contact is not told; it can still write to the introduction address, which is slow.
     public func closeQueues(of contact: ID) throws -> [ContactQueue] {
-        try store.write { tx in
+        defer { queuesChanged() }
+        return try store.write { tx in
             guard try tx.contact(id: contact) != nil else { throw MessengerError.notFound("no contact \(contact.hex)") }
             // One closed queue per relay is kept, as the mark that this contact's queues are closed.
             var newest: [ID: ContactQueue] = [:]

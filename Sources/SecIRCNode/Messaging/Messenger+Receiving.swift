@@ -11,6 +11,7 @@ extension Messenger {
         do {
             var duplicate: MessageID?
             var result = try store.write { tx in try receive(tx, message, now: now, duplicate: &duplicate) }
+            if result.events.contains(where: { if case .contact = $0 { true } else { false } }) { queuesChanged() }
             // Decided once the transaction committed: a failed one is handed over again.
             if let duplicate, !duplicateReceipts.withLock({ $0.admits(duplicate, now: now) }) { result.receipt = nil }
             return result

@@ -33,6 +33,15 @@ public final class Messenger: Sendable {
     /// Duplicates already acknowledged once (see ``DuplicateReceipts``). Taken outside store
     /// transactions only.
     let duplicateReceipts = Mutex(DuplicateReceipts())
+    /// Counts the committed changes to contacts' deposit queues (added or removed contacts, new
+    /// sessions, rotations, closings, replaced mailboxes): the network engine compares it on each
+    /// turn to see to the queues' registration, whoever made the change.
+    let queueChanges = Atomic<UInt64>(0)
+
+    /// The number of committed changes to deposit queues so far (see `queueChanges`).
+    public var queueGeneration: UInt64 { queueChanges.load(ordering: .acquiring) }
+
+    func queuesChanged() { queueChanges.add(1, ordering: .releasing) }
 
     /// Opens the messenger over `store`, making the identity with `rng` on first use.
     public init(store: any MessengerStore, displayName: String, retry: RetrySchedule,
@@ -95,6 +104,7 @@ public final class Messenger: Sendable {
                     try queueCardUpdate(tx, to: contact.id, queues: updated, mailboxes: chosen, now: now, rng: &rng)
                 }
             }
+            queuesChanged()
             current = chosen
             return chosen
         }
