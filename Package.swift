@@ -32,6 +32,9 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // glibc's resolver library (res_nquery); part of libc6-dev, no pkg-config file.
+        .systemLibrary(name: "CResolv"),
 
         .target(
             name: "SecIRCCrypto",
@@ -46,15 +49,16 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "SecIRCConfig",
-            dependencies: ["SecIRCCrypto", .product(name: "Yams", package: "Yams")],
+            dependencies: ["SecIRCCrypto", "SecIRCCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
         .target(
             name: "SecIRCHTTP",
             dependencies: ["CMicroHTTPD", "CJansson", "SecIRCCrypto"],
             swiftSettings: swiftSettings),
-        // The I/O edge of the daemons: the one event loop (socket, clock, timers, HTTP fetches).
+        // The I/O edge of the daemons: the one event loop (socket, clock, timers, HTTP fetches
+        // through libcurl, DNS TXT lookups through libresolv); the only importer of CCurl and CResolv.
         .target(
-            name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto", "SecIRCAPI"],
+            name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto", "CCurl", "CResolv"],
             swiftSettings: swiftSettings),
         // The client API's contract (openapi/client.yaml) as Codable values, and a small blocking
         // HTTP/1.1 client for it. Foundation only: the daemon imports it for the types alone.
@@ -130,7 +134,7 @@ let package = Package(
             name: "SecIRCRelayTests",
             dependencies: [
                 "SecIRCRelay", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode",
-                .product(name: "Yams", package: "Yams"),
+                "SecIRCRuntime", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCHTTPTests", dependencies: ["SecIRCHTTP", "SecIRCCrypto"], swiftSettings: swiftSettings),

@@ -3,7 +3,8 @@
 # Runs apt-get update first whenever it installs anything (always under CI=true).
 set -euo pipefail
 
-packages=(pkg-config gcc curl libsodium-dev libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev openssl wrk)
+packages=(pkg-config gcc curl libsodium-dev libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev
+          dnsmasq-base openssl wrk)
 
 missing=()
 for p in "${packages[@]}"; do

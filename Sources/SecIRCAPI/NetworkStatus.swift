@@ -12,17 +12,26 @@ public struct NetworkStatus: Codable, Sendable, Equatable {
         public var ageSeconds: Int64
         /// How many relays it lists.
         public var relays: Int
+        /// The channel that brought it: `http`, `https`, `https-pinned` or `dns` (its signatures
+        /// were checked whatever the channel).
+        public var channel: String
+        /// Unix seconds when it was fetched and verified.
+        public var fetchedAt: Int64
 
-        public init(serial: UInt64, validAfter: Int64, validUntil: Int64, ageSeconds: Int64, relays: Int) {
+        public init(serial: UInt64, validAfter: Int64, validUntil: Int64, ageSeconds: Int64, relays: Int, channel: String,
+                    fetchedAt: Int64) {
             self.serial = serial
             self.validAfter = validAfter
             self.validUntil = validUntil
             self.ageSeconds = ageSeconds
             self.relays = relays
+            self.channel = channel
+            self.fetchedAt = fetchedAt
         }
 
         enum CodingKeys: String, CodingKey {
-            case serial, relays
+            case serial, relays, channel
+            case fetchedAt = "fetched_at"
             case validAfter = "valid_after"
             case validUntil = "valid_until"
             case ageSeconds = "age_seconds"

@@ -2,13 +2,14 @@ import Foundation
 public import SecIRCLauncher
 
 extension Devnet {
-    /// `devnet.json`: `{"relays":[{name,http,udp,data_dir,admin_token_file}],
+    /// `devnet.json`: `{"relays":[{name,http,bootstrap_url,tls_spki_pin,udp,data_dir,admin_token_file}],
     /// "clients":{"alice":{api,token_file,data_dir,id},...}}`.
     public var manifest: [String: Any] {
         [
             "directory": directory,
             "relays": relays.map { relay -> [String: Any] in
-                ["name": relay.name, "http": relay.http, "udp": relay.udp, "data_dir": relay.dataDirectory,
+                ["name": relay.name, "http": relay.http, "bootstrap_url": relay.bootstrapURL, "tls_spki_pin": relay.tlsPin,
+                 "udp": relay.udp, "data_dir": relay.dataDirectory,
                  "admin_token_file": relay.adminTokenFile, "first_ring": relay.name == relays.first?.name]
             },
             "clients": Dictionary(uniqueKeysWithValues: clients.map { client -> (String, [String: Any]) in

@@ -86,7 +86,7 @@ enum TextFormat {
     static func network(_ status: NetworkStatus, timeZone: TimeZone = .current) -> String {
         var rows: [[String]] = []
         if let directory = status.directory {
-            rows.append(["directory", "serial \(directory.serial), \(directory.relays) relays, \(directory.ageSeconds) s old, "
+            rows.append(["directory", "serial \(directory.serial), \(directory.relays) relays, \(directory.ageSeconds) s old (\(directory.channel)), "
                 + "valid until \(time(directory.validUntil * 1000, timeZone: timeZone))"])
         } else {
             rows.append(["directory", "none verified yet"])

@@ -56,6 +56,7 @@ public final class ClientNode: Sendable {
         let engine = ClientEngine(configuration: try Self.engineConfiguration(settings), messenger: messenger, now: clock.now(), rng: &rng)
         let publisher = Publisher(network: network, events: events, logger: logger)
         loop = NodeLoop(engine: engine, transport: udp, clock: clock, random: SystemRandom(),
+                        fetcher: HTTPFetcher(dnsServer: config.network.dnsServer.flatMap { TXTLookup.Server(host: $0.host, port: $0.port) }),
                         hooks: NodeLoop<ClientEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }))
         let routes = ClientRoutes(messenger: messenger, network: network, events: events, settings: settings, token: token,
                                   clock: { clock.now() }, poke: { [loop] in loop.send(.outboxChanged) }, logger: logger)
@@ -70,7 +71,9 @@ public final class ClientNode: Sendable {
 
     static func engineConfiguration(_ settings: ClientSettings) throws -> ClientEngine.Configuration {
         let network = settings.client.network
-        var configuration = ClientEngine.Configuration(roster: try settings.trustedRoster(), bootstrapURLs: network.bootstrapURLs)
+        // A `dns:` source: the tracker looks the domain's TXT records up for more bootstrap URLs.
+        let dns = network.bootstrapDNS.isEmpty ? [] : ["dns:" + network.bootstrapDNS]
+        var configuration = ClientEngine.Configuration(roster: try settings.trustedRoster(), bootstrapURLs: network.bootstrapURLs + dns)
         configuration.pathLength = network.pathLength
         configuration.mailboxRelays = network.mailboxRelays
         let cover = CoverProfile(rawValue: network.coverProfile.rawValue) ?? .balanced

@@ -213,7 +213,8 @@ public struct ClientRoutes: Sendable {
         let directory = snapshot.directory.map { d in
             NetworkStatus.Directory(serial: d.serial, validAfter: d.validAfter, validUntil: d.validUntil,
                                   ageSeconds: snapshot.fetchedAt.map { max(now.seconds - $0.seconds, 0) } ?? 0,
-                                  relays: snapshot.descriptors.count)
+                                  relays: snapshot.descriptors.count, channel: snapshot.channel?.rawValue ?? "unknown",
+                                  fetchedAt: snapshot.fetchedAt?.seconds ?? 0)
         }
         return .json(NetworkStatus(
             directory: directory, mailboxes: messenger.mailboxes.map { Mailbox($0.address) },

@@ -29,6 +29,10 @@ public struct ClientConfig: Sendable, Equatable {
     public struct Network: Sendable, Equatable {
         /// Relay HTTP base URLs the directory is first fetched from (only used if its signatures verify).
         public var bootstrapURLs = ["http://127.0.0.1:6691"]
+        /// A domain whose TXT records each hold one more bootstrap URL ("" for none).
+        public var bootstrapDNS = ""
+        /// Where DNS lookups go instead of /etc/resolv.conf's servers (tests); nil: the system's.
+        public var dnsServer: HostPort?
         /// Relays per onion path.
         public var pathLength = 3
         /// Mailbox relays to register at.
@@ -95,7 +99,12 @@ public struct ClientConfig: Sendable, Equatable {
             }
         }
         try root.section("network") { s in
-            c.network.bootstrapURLs = try s.list("bootstrap_urls", default: c.network.bootstrapURLs, ConfigLoading.url)
+            c.network.bootstrapURLs = try s.list("bootstrap_urls", default: c.network.bootstrapURLs, ConfigLoading.bootstrapURL)
+            c.network.bootstrapDNS = try s.scalar("bootstrap_dns", default: "", ConfigLoading.domain)
+            c.network.dnsServer = try s.scalar("dns_server", default: nil, ConfigLoading.dnsServer)
+            if c.network.bootstrapURLs.isEmpty, c.network.bootstrapDNS.isEmpty {
+                throw s.invalid("bootstrap_urls", "empty, and no bootstrap_dns: the directory could not be fetched from anywhere")
+            }
             c.network.pathLength = try s.int("path_length", default: c.network.pathLength, in: 1...5)
             c.network.mailboxRelays = try s.int("mailbox_relays", default: c.network.mailboxRelays, in: 1...4)
             c.network.coverProfile = try s.choice("cover_traffic", default: c.network.coverProfile)

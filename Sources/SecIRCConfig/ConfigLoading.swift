@@ -1,4 +1,5 @@
 internal import Foundation
+internal import SecIRCCore
 
 /// Reading a config file from disk (or using defaults when none is named), shared by the three
 /// config types.
@@ -43,6 +44,45 @@ enum ConfigLoading {
         }
         let headerTimeout = try s.double("header_timeout_seconds", default: defaults.headerTimeout, in: 0.05...3_600)
         return (total, perIP, headerTimeout)
+    }
+
+    /// A bootstrap URL of strict syntax (`BootstrapURL`): `http[s]://host[:port][/path]`, an
+    /// `https` one optionally with `#spki=<base64>`, the SHA-256 pin of the server's key.
+    static func bootstrapURL(_ text: String) throws(ConfigValueError) -> String {
+        do {
+            _ = try BootstrapURL(text)
+        } catch {
+            throw ConfigValueError("\"\(text)\" is not a bootstrap URL: \(error)")
+        }
+        return text
+    }
+
+    /// A domain whose TXT records list bootstrap URLs (`bootstrap_dns`): labels of letters,
+    /// digits, `-` and `_` (as in `_secirc.example.org`; no `-` at either end of a label), at
+    /// least two labels, at most 253 characters; "" for none.
+    static func domain(_ text: String) throws(ConfigValueError) -> String {
+        guard !text.isEmpty else { return text }
+        let name = text.hasSuffix(".") ? text.dropLast() : Substring(text)
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard name.utf8.count <= 253, labels.count >= 2,
+              labels.allSatisfy({ label in
+                  (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                      && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+              })
+        else { throw ConfigValueError("\"\(text)\" is not a DNS domain (letters, digits, - and _ in dot-separated labels)") }
+        return text
+    }
+
+    /// `dns_server`: a dotted IPv4 `host:port` to send DNS lookups to instead of resolv.conf's
+    /// servers (tests); "" for the system's.
+    static func dnsServer(_ text: String) throws(ConfigValueError) -> HostPort? {
+        guard !text.isEmpty else { return nil }
+        let value = try HostPort(parsing: text)
+        let parts = value.host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }), value.port > 0 else {
+            throw ConfigValueError("\"\(text)\" is not an IPv4 address:port")
+        }
+        return value
     }
 
     /// `http://` or `https://` URL with a host.

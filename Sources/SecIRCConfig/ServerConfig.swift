@@ -88,6 +88,10 @@ public struct ServerConfig: Sendable, Equatable {
         public var periodSeconds = 3_600
         /// Where a relay that is not in the first ring fetches the directory and uploads its descriptor.
         public var bootstrapURLs: [String] = []
+        /// A domain whose TXT records each hold one more bootstrap URL ("" for none).
+        public var bootstrapDNS = ""
+        /// Where DNS lookups go instead of /etc/resolv.conf's servers (tests); nil: the system's.
+        public var dnsServer: HostPort?
     }
 
     public var relay = Relay()
@@ -170,7 +174,9 @@ public struct ServerConfig: Sendable, Equatable {
         }
         try root.section("directory") { s in
             c.directory.periodSeconds = try s.int("period_seconds", default: c.directory.periodSeconds, in: 1...(7 * 86_400))
-            c.directory.bootstrapURLs = try s.list("bootstrap_urls", default: [], ConfigLoading.url)
+            c.directory.bootstrapURLs = try s.list("bootstrap_urls", default: [], ConfigLoading.bootstrapURL)
+            c.directory.bootstrapDNS = try s.scalar("bootstrap_dns", default: "", ConfigLoading.domain)
+            c.directory.dnsServer = try s.scalar("dns_server", default: nil, ConfigLoading.dnsServer)
         }
         try root.section("log") { s in
             c.logLevel = try s.choice("level", default: c.logLevel)

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Foundation
 
 /// A TLS key and self-signed X.509 certificate in PEM, made with OpenSSL, for a daemon's HTTPS
 /// when the operator configured none. Clients pin it by `fingerprint` (SHA-256 of the DER).
@@ -50,6 +51,30 @@ public struct SelfSignedCertificate: Sendable {
     /// The SHA-256 fingerprint (lowercase hex of the DER) of the first certificate in `pem`,
     /// for certificates the operator supplied.
     public static func fingerprint(ofPEM pem: String) throws -> String {
+        try withCertificate(pem) { try fingerprint(of: $0) }
+    }
+
+    /// SHA-256 of the DER SubjectPublicKeyInfo of the first certificate in `pem`, in standard
+    /// base64: the pin a bootstrap URL carries (`https://host:port/#spki=<pin>`), as
+    /// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`
+    /// prints it and libcurl's `CURLOPT_PINNEDPUBLICKEY sha256//<pin>` takes it. It stays the
+    /// same when the certificate is renewed with the same key.
+    public static func spkiPin(ofPEM pem: String) throws -> String {
+        try withCertificate(pem) { cert in
+            guard let key = X509_get0_pubkey(cert) else { throw CryptoError.openSSL(OpenSSLError.drain()) }
+            let length = i2d_PUBKEY(key, nil)
+            guard length > 0 else { throw CryptoError.openSSL(OpenSSLError.drain()) }
+            var der = [UInt8](repeating: 0, count: Int(length))
+            let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                var cursor: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+                return i2d_PUBKEY(key, &cursor)
+            }
+            guard written == length else { throw CryptoError.openSSL(OpenSSLError.drain()) }
+            return Data(SHA256.hash(der).bytes).base64EncodedString()
+        }
+    }
+
+    private static func withCertificate<T>(_ pem: String, _ body: (OpaquePointer) throws -> T) throws -> T {
         // BIO_new_mem_buf does not copy: the text must stay alive until the read is done.
         try pem.utf8CString.withUnsafeBufferPointer { text in
             guard let bio = BIO_new_mem_buf(text.baseAddress, Int32(text.count - 1)) else {
@@ -60,7 +85,7 @@ public struct SelfSignedCertificate: Sendable {
                 throw CryptoError.invalidEncoding("no PEM certificate: \(OpenSSLError.drain())")
             }
             defer { X509_free(cert) }
-            return try fingerprint(of: cert)
+            return try body(cert)
         }
     }
 

@@ -34,6 +34,11 @@ public final class Devnet {
         public var logPath: String
         /// Ed25519 identity key (hex), from its `/v1/relay`; empty for a relay serving HTTPS.
         public var identityKey: String
+        /// With HTTPS, the SHA-256 pin (base64) of its key, from its banner; empty otherwise.
+        public var tlsPin = ""
+
+        /// What clients bootstrap from: ``http``, with the pin when it serves HTTPS.
+        public var bootstrapURL: String { tlsPin.isEmpty ? http : http + "/#spki=" + tlsPin }
     }
 
     /// A client daemon of the network.
@@ -207,7 +212,8 @@ public final class Devnet {
             }
         }
         let relay = Relay(name: name, http: http, httpPort: httpPort, udp: udp, directory: base, dataDirectory: data,
-                          adminTokenFile: data + "/admin.token", logPath: logPath(name), identityKey: identityKey)
+                          adminTokenFile: data + "/admin.token", logPath: logPath(name), identityKey: identityKey,
+                          tlsPin: child.banner("tls spki pin ") ?? "")
         relays.append(relay)
         return relay
     }
@@ -284,7 +290,7 @@ public final class Devnet {
         progress("starting client \(name)")
         let port: UInt16
         do { port = try FreePort.tcp() } catch { throw .cannotStart(name: name, reason: "no free port: \(error)") }
-        let bootstrap = relays.map { Self.yaml($0.http) }.joined(separator: ", ")
+        let bootstrap = relays.map { Self.yaml($0.bootstrapURL) }.joined(separator: ", ")
         try write("""
             # secirc devnet: client \(name)
             client: {data_dir: \(Self.yaml(data)), display_name: \(Self.yaml(name))}

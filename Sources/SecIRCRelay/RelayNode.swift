@@ -73,7 +73,9 @@ public final class RelayNode: Sendable {
         udpAddress = self.transport.localAddress
         let trusted = try Self.trustedRoster(settings: settings, identity: identity)
         let isAuthority = trusted.members.count == 1 && trusted.members[0].identityKey == identity.signingKey.publicKey
-        state = RelayState(relayID: identity.id, trustedRoster: trusted, isAuthority: isAuthority, tlsFingerprint: tls?.fingerprint)
+        let tlsPin = try tls.map { try SelfSignedCertificate.spkiPin(ofPEM: $0.0.certificatePEM) }
+        state = RelayState(relayID: identity.id, trustedRoster: trusted, isAuthority: isAuthority, tlsFingerprint: tls?.fingerprint,
+                           tlsPin: tlsPin)
 
         var httpConfiguration = HTTPServerConfiguration(host: server.http.listen.host, port: server.http.listen.port)
         httpConfiguration.threads = server.http.threads
@@ -95,6 +97,10 @@ public final class RelayNode: Sendable {
 
     /// The HTTP port actually bound.
     public var httpPort: UInt16 { http.boundPort }
+
+    /// With HTTPS, the SHA-256 pin (base64) of its key, for bootstrap URLs:
+    /// `https://host:port/#spki=<pin>`.
+    public var tlsPin: String? { state.tlsPin }
 
     /// The roster this relay trusts: security.yaml's members, or itself alone when none are listed.
     static func trustedRoster(settings: RelaySettings, identity: RelayIdentity) throws -> Roster {
@@ -146,8 +152,9 @@ public final class RelayNode: Sendable {
         } : nil
         control.pool.withLock { $0 = pool }
         let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files, replayTags: replayTags, pool: pool)
+        let dnsServer = settings.server.directory.dnsServer.flatMap { TXTLookup.Server(host: $0.host, port: $0.port) }
         let newLoop = NodeLoop(
-            engine: engine, transport: transport, clock: clock, random: SystemRandom(),
+            engine: engine, transport: transport, clock: clock, random: SystemRandom(), fetcher: HTTPFetcher(dnsServer: dnsServer),
             hooks: NodeLoop<RelayEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }),
             batchSize: settings.server.udp.batch)
         publisher.loop.withLock { $0 = WeakLoop(newLoop) }
@@ -157,6 +164,7 @@ public final class RelayNode: Sendable {
         logger.info("relay started", metadata: [
             "id": "\(identity.id)", "udp": "\(udpAddress)", "http_port": "\(httpPort)",
             "first_ring": "\(state.isAuthority)", "workers": "\(workers)", "tls_fingerprint": "\(tls?.fingerprint ?? "none")",
+            "tls_spki_pin": "\(state.tlsPin ?? "none")",
         ])
     }
 
@@ -183,6 +191,12 @@ public final class RelayNode: Sendable {
             mailbox: Self.mailboxLimits(server.mailbox),
             keyPeriod: .seconds(server.keys.rotationSeconds), keyGrace: .seconds(server.keys.graceSeconds))
         configuration.bootstrapURLs = server.directory.bootstrapURLs
+        if !server.directory.bootstrapDNS.isEmpty {
+            // A `dns:` source: the tracker looks the domain's TXT records up for more bootstrap
+            // URLs. The roster's URLs stay sources when no URL is configured.
+            let urls = configuration.bootstrapURLs.isEmpty ? state.trustedRoster.members.map(\.http) : configuration.bootstrapURLs
+            configuration.bootstrapURLs = urls + ["dns:" + server.directory.bootstrapDNS]
+        }
         configuration.delayQueueCapacity = server.udp.queuePackets
         configuration.savesReplayTags = true
         configuration.peelWorkers = server.udp.effectiveWorkers

@@ -96,6 +96,17 @@ public struct RelayRoutes: Sendable {
         }
     }
 
+    /// `GET /v1/relay`'s `directory_source`: the channel that brought the directory served, and
+    /// when it was installed (Unix seconds).
+    struct DirectorySource: Encodable {
+        var channel: String
+        var installedAt: Int64?
+        enum CodingKeys: String, CodingKey {
+            case channel
+            case installedAt = "installed_at"
+        }
+    }
+
     private func relays(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         guard let served = state.directory else { return .error(HTTPError(503, "no_directory", "no directory yet")) }
         var limit = RelayDirectory.maximumRelays
@@ -122,7 +133,11 @@ public struct RelayRoutes: Sendable {
             "identity_key": AnyEncodable(identityKey),
             "descriptor": AnyEncodable(descriptor),
             "tls_fingerprint": AnyEncodable(state.tlsFingerprint),
+            "tls_spki_pin": AnyEncodable(state.tlsPin),
             "first_ring": AnyEncodable(state.isAuthority),
+            "directory_source": AnyEncodable(state.directory.map {
+                DirectorySource(channel: $0.channel.rawValue, installedAt: $0.installedAt?.seconds)
+            }),
         ])
     }
 

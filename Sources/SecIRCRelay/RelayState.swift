@@ -16,8 +16,14 @@ public final class RelayState: Sendable {
         public let document: SignedDocument
         public let directory: RelayDirectory
         public let descriptors: [RelayDescriptor]
+        /// What brought it (`local` when this relay signed it) and when it was installed.
+        public let channel: DirectoryTracker.Channel
+        public let installedAt: UnixTime?
 
-        init(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor]) {
+        init(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor],
+             channel: DirectoryTracker.Channel, installedAt: UnixTime?) {
+            self.channel = channel
+            self.installedAt = installedAt
             json = document.jsonBytes()
             etag = "\"\(document.bodyHash.hex)\""
             headers = [("ETag", etag), ("Cache-Control", "no-cache")]
@@ -43,13 +49,17 @@ public final class RelayState: Sendable {
     public let isAuthority: Bool
     /// SHA-256 fingerprint of the HTTPS certificate, when HTTPS is on.
     public let tlsFingerprint: String?
+    /// SHA-256 of the HTTPS key's SubjectPublicKeyInfo, base64: what a bootstrap URL pins
+    /// (`https://host:port/#spki=<pin>`).
+    public let tlsPin: String?
     private let inner = Mutex(Inner())
 
-    public init(relayID: ID, trustedRoster: Roster, isAuthority: Bool, tlsFingerprint: String?) {
+    public init(relayID: ID, trustedRoster: Roster, isAuthority: Bool, tlsFingerprint: String?, tlsPin: String? = nil) {
         self.relayID = relayID
         self.trustedRoster = trustedRoster
         self.isAuthority = isAuthority
         self.tlsFingerprint = tlsFingerprint
+        self.tlsPin = tlsPin
     }
 
     public var directory: ServedDirectory? { inner.withLock { $0.directory } }
@@ -84,11 +94,14 @@ public final class RelayState: Sendable {
 
     /// Serves a directory already verified against the trusted roster.
     public func install(_ held: DirectoryTracker.Held) {
-        install(document: held.document, directory: held.directory, descriptors: held.descriptors)
+        install(document: held.document, directory: held.directory, descriptors: held.descriptors, channel: held.channel,
+                installedAt: held.installedAt)
     }
 
-    public func install(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor]) {
-        let served = ServedDirectory(document: document, directory: directory, descriptors: descriptors)
+    public func install(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor],
+                        channel: DirectoryTracker.Channel = .local, installedAt: UnixTime? = nil) {
+        let served = ServedDirectory(document: document, directory: directory, descriptors: descriptors, channel: channel,
+                                     installedAt: installedAt)
         inner.withLock { $0.directory = served }
     }
 

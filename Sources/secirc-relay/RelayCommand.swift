@@ -57,7 +57,8 @@ struct RelayCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("secirc-relay: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let banner = ["relay id \(node.identity.id)", "udp \(node.udpAddress)", "http port \(node.httpPort)"] + settings.summary
+        let banner = ["relay id \(node.identity.id)", "udp \(node.udpAddress)", "http port \(node.httpPort)"]
+            + (node.tlsPin.map { ["tls spki pin \($0)"] } ?? []) + settings.summary
         FileHandle.standardOutput.write(Data((banner.joined(separator: "\n") + "\n").utf8))
 
         let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in

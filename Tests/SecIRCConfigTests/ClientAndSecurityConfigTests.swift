@@ -42,6 +42,30 @@ import Testing
     @Test func pathLengthIsBounded() {
         #expect(throws: ConfigError.self) { try ClientConfig.parse(yaml: "network:\n  path_length: 6") }
     }
+
+    @Test func bootstrapDNSAndPinnedURLs() throws {
+        let pin = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        let c = try ClientConfig.parse(yaml: """
+            network:
+              bootstrap_urls: ["https://[2001:db8::1]:6691/#spki=\(pin)"]
+              bootstrap_dns: _secirc.example.org.
+              dns_server: "127.0.0.1:53"
+            """)
+        #expect(c.network.bootstrapDNS == "_secirc.example.org.")
+        #expect(c.network.dnsServer == HostPort(host: "127.0.0.1", port: 53))
+        // DNS alone is enough; nothing at all is not.
+        #expect(throws: Never.self) { try ClientConfig.parse(yaml: "network: {bootstrap_urls: [], bootstrap_dns: seed.example}") }
+        #expect {
+            try ClientConfig.parse(yaml: "network: {bootstrap_urls: []}")
+        } throws: { error in
+            "\(error)" == "client.yaml: network.bootstrap_urls: empty, and no bootstrap_dns: the directory could not be fetched from anywhere"
+        }
+        for bad in ["network: {bootstrap_urls: [\"http://a/?q\"]}", "network: {bootstrap_dns: \"-.example\"}",
+                    "network: {bootstrap_dns: \"\(String(repeating: "a.", count: 130))org\"}", "network: {dns_server: \"host:53\"}",
+                    "network: {dns_server: \"127.0.0.1:0\"}", "network: {bootstrap_urls: [\"http://a/#spki=\(pin)\"]}"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try ClientConfig.parse(yaml: bad) }
+        }
+    }
 }
 
 @Suite struct SecurityConfigTests {

@@ -46,6 +46,8 @@ import Testing
         #expect(c.keys.rotationSeconds == 10)
         #expect(c.keys.graceSeconds == 5)
         #expect(c.directory.bootstrapURLs == ["http://127.0.0.1:6691"])
+        #expect(c.directory.bootstrapDNS == "")
+        #expect(c.directory.dnsServer == nil)
         #expect(c.logLevel == .debug)
     }
 
@@ -71,7 +73,14 @@ import Testing
         ("keys:\n  rotation_seconds: 10\n  grace_seconds: 20", "server.yaml: keys.grace_seconds: 20 is longer than rotation_seconds (10)"),
         ("keys:\n  rotation_seconds: 60\n  grace_seconds: 5\ndirectory:\n  period_seconds: 60",
          "server.yaml: directory.period_seconds: 60 is not shorter than keys.rotation_seconds (60): next onion keys would not reach senders before they take over"),
-        ("directory:\n  bootstrap_urls: [\"http://a:1\", nope]", "server.yaml: directory.bootstrap_urls[1]: \"nope\" is not an http:// or https:// URL"),
+        ("directory:\n  bootstrap_urls: [\"http://a:1\", nope]",
+         "server.yaml: directory.bootstrap_urls[1]: \"nope\" is not a bootstrap URL: invalid value: bootstrap URL must start with http:// or https://"),
+        ("directory:\n  bootstrap_urls: [\"https://a:1/#spki=abc\"]",
+         "server.yaml: directory.bootstrap_urls[0]: \"https://a:1/#spki=abc\" is not a bootstrap URL: invalid value: spki pin must be 44 characters of base64 (SHA-256)"),
+        ("directory:\n  bootstrap_dns: \"a b.example\"",
+         "server.yaml: directory.bootstrap_dns: \"a b.example\" is not a DNS domain (letters, digits, - and _ in dot-separated labels)"),
+        ("directory:\n  bootstrap_dns: localhost", "server.yaml: directory.bootstrap_dns: \"localhost\" is not a DNS domain (letters, digits, - and _ in dot-separated labels)"),
+        ("directory:\n  dns_server: \"[::1]:53\"", "server.yaml: directory.dns_server: \"[::1]:53\" is not an IPv4 address:port"),
         ("log:\n  level: loud", "server.yaml: log.level: \"loud\" is not one of \"trace\", \"debug\", \"info\", \"notice\", \"warning\", \"error\", \"critical\""),
         ("relay:\n  name: \"a\\u0007b\"", "server.yaml: relay.name: contains control characters"),
     ])
@@ -145,6 +154,19 @@ import Testing
             _ = try? ClientConfig.parse(yaml: text)
             _ = try? SecurityConfig.parse(yaml: text)
         }
+    }
+
+    @Test func bootstrapDNSAndPinnedURLs() throws {
+        let pin = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        let c = try ServerConfig.parse(yaml: """
+            directory:
+              bootstrap_urls: ["https://relay.example:6691/#spki=\(pin)"]
+              bootstrap_dns: _secirc.example.org
+              dns_server: "127.0.0.1:5353"
+            """)
+        #expect(c.directory.bootstrapURLs == ["https://relay.example:6691/#spki=\(pin)"])
+        #expect(c.directory.bootstrapDNS == "_secirc.example.org")
+        #expect(c.directory.dnsServer == HostPort(host: "127.0.0.1", port: 5353))
     }
 }
 

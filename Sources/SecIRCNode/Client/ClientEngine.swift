@@ -219,6 +219,9 @@ public struct ClientEngine: NodeEngine {
         case let .refused(reason):
             switch reason {
             case .unreachable: break
+            case .untrustedServer(_, .pinMismatch): status.drop("directory_pin_mismatch")
+            case .untrustedServer: status.drop("directory_certificate_refused")
+            case .lookupFailed: status.drop("directory_lookup_failed")
             case .brokenChain: status.drop("directory_chain_broken")
             case .invalid, .older: status.drop("directory_refused")
             }
@@ -241,7 +244,8 @@ public struct ClientEngine: NodeEngine {
 
     public mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         pullBackDeadlines(now: now)
-        if let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
+        // A DNS lookup and a directory fetch may both be due.
+        while let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
             nextFetchID += 1
             effects.fetches.append(request)
         }
@@ -333,6 +337,7 @@ public struct ClientEngine: NodeEngine {
         status.directory = held.directory
         status.descriptors = held.descriptors
         status.fetchedAt = now
+        status.channel = held.channel
         linkPeers = [:]
         for relay in held.descriptors {
             // Addresses only: a descriptor's `udp` is never given to a resolver (it could stall

@@ -8,6 +8,8 @@ public struct ClientNetworkStatus: Sendable, Equatable {
     public var descriptors: [RelayDescriptor] = []
     /// When the directory in use was fetched and verified.
     public var fetchedAt: UnixTime?
+    /// What brought it (`http`, `https-pinned`, `dns`, ...).
+    public var channel: DirectoryTracker.Channel?
     public var linked: Set<ID> = []
     public var packetsSent = 0
     public var packetsReceived = 0

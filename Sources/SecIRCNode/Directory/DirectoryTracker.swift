@@ -11,7 +11,28 @@ public import SecIRCCrypto
 /// remaining validity, between `retryInterval` and `maximumRefresh` — and every `retryInterval`
 /// while `expectListed` (a relay waiting to see itself listed) is not in it. A failed fetch
 /// tries the next source at once; after a round of failures it waits `retryInterval`.
+///
+/// Sources are ``BootstrapURL``s (an `https` one may pin the server's key) or `dns:NAME`: a
+/// domain whose TXT records each hold one bootstrap URL. Names are looked up (a ``FetchRequest``
+/// for `dns:NAME`, answered by the loop) at start and after a round in which every source
+/// failed, at most every `lookupInterval`; the URLs found (at most ``maximumDiscovered``, each
+/// of strict syntax) join the configured ones until the next lookup replaces them.
 public struct DirectoryTracker: Sendable {
+    /// How a directory reached this node (`/v1/network`, `/v1/relay`). Whatever the channel,
+    /// the directory was used only because the first ring's signatures verified.
+    public enum Channel: String, Sendable, Equatable {
+        /// Plain HTTP from a configured source.
+        case http
+        /// HTTPS verified by a certificate authority.
+        case https
+        /// HTTPS to a server whose key the URL pins (`#spki=`).
+        case httpsPinned = "https-pinned"
+        /// From a source found in a DNS TXT record.
+        case dns
+        /// Signed by this relay (the first ring alone).
+        case local
+    }
+
     /// The directory in use, with its signed envelope and verified descriptors.
     public struct Held: Sendable {
         public let document: SignedDocument
@@ -21,11 +42,17 @@ public struct DirectoryTracker: Sendable {
         public let byID: [ID: RelayDescriptor]
         /// `"<hex of the body hash>"`, as relays serve it.
         public let etag: String
+        /// What brought it, and when it was installed.
+        public let channel: Channel
+        public let installedAt: UnixTime
 
-        init(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor]) {
+        init(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor], channel: Channel,
+             installedAt: UnixTime) {
             self.document = document
             self.directory = directory
             self.descriptors = descriptors
+            self.channel = channel
+            self.installedAt = installedAt
             byID = Dictionary(descriptors.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             etag = "\"\(document.bodyHash.hex)\""
         }
@@ -53,9 +80,16 @@ public struct DirectoryTracker: Sendable {
         /// Newer than the one held, which is still valid, but does not continue its chain (a
         /// fork, or more than 64 directories later): refused until the held one expires.
         case brokenChain(serial: UInt64, reason: String)
+        /// The source's TLS server was refused: its key is not the pinned one, or (without a
+        /// pin) its certificate did not verify.
+        case untrustedServer(source: String, FetchFailure)
+        /// A `dns:` source gave no usable bootstrap URL.
+        case lookupFailed(name: String, reason: String)
 
         public var description: String {
             switch self {
+            case let .untrustedServer(source, failure): "\(source): \(failure)"
+            case let .lookupFailed(name, reason): "DNS TXT \(name): \(reason)"
             case let .unreachable(status): status.map { "HTTP \($0)" } ?? "no answer"
             case let .invalid(reason): reason
             case let .older(serial): "serial \(serial) is older than the directory held"
@@ -66,8 +100,14 @@ public struct DirectoryTracker: Sendable {
 
     public let roster: Roster
     public let geometry: PacketGeometry
-    /// Base URLs of the sources, tried in turn.
+    /// Base URLs of the sources, tried in turn, and `dns:NAME` entries (see above).
     public var sources: [String]
+    /// Sources found in DNS TXT records, by the last lookup.
+    public private(set) var discovered: [String] = []
+    /// Bootstrap URLs taken from one lookup, at most.
+    public static let maximumDiscovered = 8
+    /// DNS lookups after failed rounds come at most this often.
+    public var lookupInterval: Duration = .seconds(30)
     public var retryInterval: Duration = .seconds(1)
     public var maximumRefresh: Duration = .seconds(30)
     /// A relay that has uploaded its descriptor fetches quickly until it sees itself listed.
@@ -75,7 +115,15 @@ public struct DirectoryTracker: Sendable {
     public private(set) var held: Held?
 
     private var inFlight: UInt64?
+    /// The source of the fetch in flight.
+    private var inFlightSource = ""
     private var nextFetch: UnixTime?
+    /// The `dns:` lookup in flight (beside a fetch), the next one due, and which name is next.
+    private var lookupInFlight: (id: UInt64, name: String)?
+    private var nextLookup = UnixTime(nanoseconds: .min)
+    private var lookupIndex = 0
+    /// At start, and after a round in which every source failed.
+    private var lookupWanted = true
     private var source = 0
     private var failuresThisRound = 0
 
@@ -85,21 +133,67 @@ public struct DirectoryTracker: Sendable {
         self.geometry = geometry
     }
 
-    /// When the next fetch is due (nil while one is in flight or there is no source).
-    public var nextDeadline: UnixTime? {
-        guard inFlight == nil, !sources.isEmpty else { return nil }
-        return nextFetch ?? UnixTime(nanoseconds: .min)
+    /// The sources fetched from: configured URLs, then those DNS found.
+    var fetchable: [String] {
+        var seen = Set<String>()
+        return (sources.filter { !$0.hasPrefix(Self.dnsPrefix) } + discovered).filter { seen.insert($0).inserted }
     }
 
-    /// The fetch to make now, if one is due; `id` names it.
+    /// The `dns:` names among the sources.
+    var lookupNames: [String] { sources.filter { $0.hasPrefix(Self.dnsPrefix) }.map { String($0.dropFirst(Self.dnsPrefix.count)) } }
+
+    static let dnsPrefix = "dns:"
+
+    /// When the next fetch or lookup is due (nil while none can be made).
+    public var nextDeadline: UnixTime? {
+        let fetch = inFlight == nil && !fetchable.isEmpty ? nextFetch ?? UnixTime(nanoseconds: .min) : nil
+        let lookup = lookupWanted && lookupInFlight == nil && !lookupNames.isEmpty ? nextLookup : nil
+        switch (fetch, lookup) {
+        case let (f?, l?): return min(f, l)
+        case let (f?, nil): return f
+        case let (nil, l?): return l
+        case (nil, nil): return nil
+        }
+    }
+
+    /// The fetch (or `dns:` lookup) to make now, if one is due; `id` names it. Call again while
+    /// ``nextDeadline`` has passed: a lookup and a fetch may be out at once.
     public mutating func fetchIfDue(now: UnixTime, id: UInt64) -> FetchRequest? {
         guard let due = nextDeadline, due <= now else { return nil }
+        let names = lookupNames
+        if lookupWanted, lookupInFlight == nil, !names.isEmpty, nextLookup <= now {
+            lookupWanted = false
+            let name = names[lookupIndex % names.count]
+            lookupIndex += 1
+            lookupInFlight = (id, name)
+            nextLookup = now.adding(lookupInterval)
+            return FetchRequest(id: id, method: .get, url: Self.dnsPrefix + name)
+        }
+        let list = fetchable
+        guard inFlight == nil, !list.isEmpty else { return nil }
         inFlight = id
+        inFlightSource = list[source % list.count]
         var headers: [String: String] = [:]
         if let held { headers["If-None-Match"] = held.etag }
-        let base = sources[source % sources.count]
+        return FetchRequest(id: id, method: .get, url: Self.resourceURL(inFlightSource, "/v1/directory"), headers: headers)
+    }
+
+    /// `resource` on the server `base` names, keeping the base's pin (after the path, where a
+    /// fragment belongs).
+    static func resourceURL(_ base: String, _ resource: String) -> String {
+        if let url = try? BootstrapURL(base) { return url.pinnedURL(resource) }
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
-        return FetchRequest(id: id, method: .get, url: trimmed + "/v1/directory", headers: headers)
+        return trimmed + resource
+    }
+
+    /// The channel a directory from `base` came by.
+    func channel(of base: String) -> Channel {
+        if discovered.contains(base), !sources.contains(base) { return .dns }
+        guard let url = try? BootstrapURL(base) else { return base.hasPrefix("https:") ? .https : .http }
+        switch url.scheme {
+        case .http: return .http
+        case .https: return url.pin == nil ? .https : .httpsPinned
+        }
     }
 
     /// Fetch again as soon as possible (e.g. a relay just uploaded its descriptor).
@@ -107,10 +201,16 @@ public struct DirectoryTracker: Sendable {
         nextFetch = min(nextFetch ?? now, now)
     }
 
-    /// Takes the answer to the fetch in flight.
+    /// Takes the answer to the fetch (or lookup) in flight. A lookup that found URLs is
+    /// `.unchanged`; one that found none is refused (``Refusal/lookupFailed(name:reason:)``).
     public mutating func received(_ response: FetchResponse, now: UnixTime) -> Outcome {
+        if let lookup = lookupInFlight, lookup.id == response.id {
+            lookupInFlight = nil
+            return looked(up: lookup.name, response, now: now)
+        }
         guard response.id == inFlight else { return .notMine }
         inFlight = nil
+        let base = inFlightSource
         let outcome: Outcome
         switch response.status {
         case 304?:
@@ -118,11 +218,22 @@ public struct DirectoryTracker: Sendable {
         case 200?:
             do {
                 let document = try SignedDocument.decode(json: response.body)
-                outcome = try install(document, now: now) ? .installed : .unchanged
+                outcome = try install(document, now: now, channel: channel(of: base)) ? .installed : .unchanged
             } catch let refusal as Refusal {
                 outcome = .refused(refusal)
             } catch {
                 outcome = .refused(.invalid("\(error)"))
+            }
+        case nil:
+            switch response.failure {
+            case let failure?:
+                if case .transport = failure {
+                    outcome = .refused(.unreachable(status: nil))
+                } else {
+                    outcome = .refused(.untrustedServer(source: Self.withoutPin(base), failure))
+                }
+            case nil:
+                outcome = .refused(.unreachable(status: nil))
             }
         default:
             outcome = .refused(.unreachable(status: response.status))
@@ -136,7 +247,7 @@ public struct DirectoryTracker: Sendable {
     /// hash), or when that one has expired. Returns false when it is the one held.
     /// Throws a ``Refusal`` otherwise. (A first-ring relay installs what it signed this way.)
     @discardableResult
-    public mutating func install(_ document: SignedDocument, now: UnixTime) throws(Refusal) -> Bool {
+    public mutating func install(_ document: SignedDocument, now: UnixTime, channel: Channel = .local) throws(Refusal) -> Bool {
         if let held, held.document.bodyHash == document.bodyHash, held.directory.validUntil > now.seconds { return false }
         let directory: RelayDirectory
         let descriptors: [RelayDescriptor]
@@ -164,7 +275,7 @@ public struct DirectoryTracker: Sendable {
                 throw .brokenChain(serial: directory.serial, reason: "\(error)")
             }
         }
-        held = Held(document: document, directory: directory, descriptors: descriptors)
+        held = Held(document: document, directory: directory, descriptors: descriptors, channel: channel, installedAt: now)
         return true
     }
 
@@ -180,14 +291,60 @@ public struct DirectoryTracker: Sendable {
             failuresThisRound = 0
             nextFetch = now.adding(refreshInterval(now: now))
         case .refused:
+            let count = fetchable.count
             failuresThisRound += 1
-            source = (source + 1) % max(sources.count, 1)
-            // Another source at once, until each was tried this round.
-            nextFetch = failuresThisRound < sources.count ? now : now.adding(retryInterval)
-            if failuresThisRound >= sources.count { failuresThisRound = 0 }
+            source = (source + 1) % max(count, 1)
+            // Another source at once, until each was tried this round; then a DNS lookup, if
+            // one is configured and `lookupInterval` has passed since the last.
+            nextFetch = failuresThisRound < count ? now : now.adding(retryInterval)
+            if failuresThisRound >= count {
+                failuresThisRound = 0
+                lookupWanted = true
+            }
         case .notMine:
             break
         }
+    }
+
+    /// A lookup's answer: its URLs replace those found before.
+    private mutating func looked(up name: String, _ response: FetchResponse, now: UnixTime) -> Outcome {
+        let found: [String]
+        do {
+            guard response.status == 200 else { throw DecodeError.invalidValue(response.failure.map { "\($0)" } ?? "no answer") }
+            found = Self.bootstrapURLs(inTXT: try DNSTXTAnswer.decode(response.body))
+        } catch {
+            lookupWanted = true
+            return .refused(.lookupFailed(name: name, reason: "\(error)"))
+        }
+        guard !found.isEmpty else {
+            lookupWanted = true
+            return .refused(.lookupFailed(name: name, reason: "no TXT record holds a bootstrap URL"))
+        }
+        if found != discovered {
+            discovered = found
+            source = 0
+            failuresThisRound = 0
+            // Something new to try: at once, unless a directory is held and fresh.
+            if held == nil || !isValid(at: now) { nextFetch = now }
+        }
+        return .unchanged
+    }
+
+    /// The records that are bootstrap URLs of strict syntax, each once, at most
+    /// ``maximumDiscovered``; other records (SPF, site verification) are skipped.
+    static func bootstrapURLs(inTXT records: [String]) -> [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for record in records where out.count < maximumDiscovered {
+            guard (try? BootstrapURL(record)) != nil, seen.insert(record).inserted else { continue }
+            out.append(record)
+        }
+        return out
+    }
+
+    /// A source as logs show it: without its pin.
+    static func withoutPin(_ base: String) -> String {
+        base.split(separator: "#", maxSplits: 1).first.map(String.init) ?? base
     }
 
     private func refreshInterval(now: UnixTime) -> Duration {

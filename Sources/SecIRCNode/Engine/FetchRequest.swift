@@ -10,7 +10,10 @@ public struct FetchRequest: Sendable, Equatable {
     /// Unique within one engine; the response carries it back.
     public var id: UInt64
     public var method: Method
-    /// The whole URL, e.g. `http://127.0.0.1:6691/v1/directory`.
+    /// The whole URL, e.g. `http://127.0.0.1:6691/v1/directory`; an `https` URL may end in
+    /// `#spki=<base64>`, the pin of the server's key (``BootstrapURL``), which the loop checks
+    /// and never sends. `dns:NAME` asks for the TXT records of NAME instead: the answer's body
+    /// is the DNS response message (``DNSTXTAnswer``), status 200.
     public var url: String
     public var headers: [String: String]
     public var body: [UInt8]?
@@ -39,11 +42,34 @@ public struct FetchResponse: Sendable, Equatable {
     /// Header names in lower case.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// Why there is no status, when known.
+    public var failure: FetchFailure?
 
-    public init(id: UInt64, status: Int?, headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(id: UInt64, status: Int?, headers: [String: String] = [:], body: [UInt8] = [], failure: FetchFailure? = nil) {
         self.id = id
         self.status = status
         self.headers = headers
         self.body = body
+        self.failure = failure
+    }
+}
+
+/// Why a ``FetchResponse`` has no status, when the loop can say (for logs and counters).
+public enum FetchFailure: Sendable, Equatable, CustomStringConvertible {
+    /// The server's public key is not the one the URL pins (`#spki=`): refused before a byte
+    /// of the request was sent.
+    case pinMismatch(String)
+    /// TLS verification failed: a certificate no trusted authority signed (a self-signed one
+    /// without a pin), another name, expired.
+    case certificate(String)
+    /// Anything else: refused, unreachable, timed out, too large, a malformed answer or URL.
+    case transport(String)
+
+    public var description: String {
+        switch self {
+        case let .pinMismatch(text): "the server's key does not match the URL's spki pin: \(text)"
+        case let .certificate(text): "TLS certificate refused: \(text)"
+        case let .transport(text): text
+        }
     }
 }
