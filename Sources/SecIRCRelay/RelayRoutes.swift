@@ -106,7 +106,10 @@ public struct RelayRoutes: Sendable {
             limit = value
         }
         let flag = request.query["flag"]
-        if let flag, flag.isEmpty || flag.utf8.count > 32 { throw HTTPError(400, "invalid_parameter", "flag must be 1 to 32 bytes") }
+        // Counted in Unicode scalars, as the spec's maxLength counts.
+        if let flag, !(1...32).contains(flag.unicodeScalars.count) {
+            throw HTTPError(400, "invalid_parameter", "flag must be 1 to 32 characters")
+        }
         let list = served.descriptors.filter { flag == nil || $0.flags.contains(flag!) }.prefix(limit).map {
             RelaySummary(id: $0.id.hex, udp: $0.udp, http: $0.http, flags: $0.flags, capacity: $0.capacity,
                          onionKeys: $0.onionKeys, published: $0.published)

@@ -142,6 +142,10 @@ extension HTTPResponse {
         #expect((f.handle(.get, "/v1/relays", query: ["flag": "first_ring"]).object["relays"] as? [Any])?.count == 0)
         #expect(f.handle(.get, "/v1/relays", query: ["limit": "0"]).errorCode == "invalid_parameter")
         #expect(f.handle(.get, "/v1/relays", query: ["limit": "x"]).status == 400)
+        // flag: 1 to 32 characters (Unicode scalars, as the spec's minLength and maxLength count).
+        #expect(f.handle(.get, "/v1/relays", query: ["flag": ""]).errorCode == "invalid_parameter")
+        #expect(f.handle(.get, "/v1/relays", query: ["flag": String(repeating: "é", count: 32)]).status == 200)
+        #expect(f.handle(.get, "/v1/relays", query: ["flag": String(repeating: "x", count: 33)]).status == 400)
     }
 
     @Test func descriptorUploadIsVerified() throws {
