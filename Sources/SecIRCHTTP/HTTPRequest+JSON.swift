@@ -76,7 +76,8 @@ extension HTTPRequest {
             for key in object.keys.sorted() {
                 let here = path.isEmpty ? key : path + "." + key
                 guard let understoodValue = known[key] else {
-                    return object[key] is NSNull ? "field '\(here)' may not be null; leave it out" : "unknown field '\(here)'"
+                    let name = here.count > 80 ? here.prefix(80) + "…" : here   // the client's own text, bounded
+                    return object[key] is NSNull ? "field '\(name)' may not be null; leave it out" : "unknown field '\(name)'"
                 }
                 if let problem = unknownField(sent: object[key]!, understood: understoodValue, path: here) { return problem }
             }

@@ -166,6 +166,12 @@ struct JSONDecodingTests {
         #expect(error == .invalidRequest(message))
     }
 
+    @Test("an unknown field's name is quoted at most 80 characters long")
+    func longUnknownField() {
+        let name = String(repeating: "k", count: 5000)
+        #expect(Self.failure(#"{"peers":[],"\#(name)":1}"#) == .invalidRequest("unknown field '\(name.prefix(80))…'"))
+    }
+
     @Test("every known field, nested, is accepted")
     func knownFields() throws {
         let body = #"{"note":"n","peers":[{"host":"a","port":1,"tags":["x"]},{"host":"b","port":2}]}"#
