@@ -55,7 +55,7 @@ extension Devnet {
                 "  \(secirc) \(flags(b)) watch",
                 "  export SECIRC_API=\(a.apiURL) SECIRC_TOKEN_FILE=\(a.tokenFile)   # then: \(secirc) contacts, \(secirc) network",
                 "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" \(a.apiURL)/v1/contacts",
-                "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" -d '{\"text\":\"hi\"}' \(a.apiURL)/v1/conversations/\(b.id)/messages",
+                "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" -H 'Content-Type: application/json' -d '{\"text\":\"hi\"}' \(a.apiURL)/v1/conversations/\(b.id)/messages",
                 "  curl -N -H \"Authorization: Bearer $(cat \(b.tokenFile))\" \(b.apiURL)/v1/events",
                 "  curl -H \"Authorization: Bearer $(cat \(relays[0].adminTokenFile))\" \(relays[0].http)/v1/admin/status",
             ]

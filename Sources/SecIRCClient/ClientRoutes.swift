@@ -64,7 +64,7 @@ public struct ClientRoutes: Sendable {
     private func mapped(_ body: () throws -> HTTPResponse) throws -> HTTPResponse {
         do { return try body() } catch let error as HTTPError { throw error } catch let error as ClientError {
             switch error {
-            case let .invalidInvite(m): throw HTTPError(400, "invalid_invite", m)
+            case let .invalidInvite(m): throw HTTPError(422, "invalid_invite", m)
             case let .invalidRequest(m): throw HTTPError.invalidRequest(m)
             case let .notFound(m): throw HTTPError.notFound(m)
             case let .conflict(m): throw HTTPError.conflict(m)
@@ -106,6 +106,7 @@ public struct ClientRoutes: Sendable {
 
     private func addContact(_ request: HTTPRequest) throws -> HTTPResponse {
         let body = try request.decodeJSON(AddContactRequest.self)
+        try body.name.map(Self.checkName)
         var rng = SystemRandom()
         let record = try messenger.addContact(inviteURI: body.invite, name: body.name, now: clock(), rng: &rng)
         poke()
@@ -128,7 +129,25 @@ public struct ClientRoutes: Sendable {
     private func rename(_ request: HTTPRequest) throws -> HTTPResponse {
         let id = try contactID(request)
         let body = try request.decodeJSON(RenameContactRequest.self)
+        try Self.checkName(body.name)
         return .json(Contact(try messenger.renameContact(id: id, to: body.name)))
+    }
+
+    /// A name as sent, before the messenger trims it (`DisplayName`): 1 to 64 Unicode scalars, no
+    /// control or format character anywhere, white space alone refused. openapi/client.yaml's
+    /// `NameRequest` pattern says the same, so the spec and the server refuse the same names.
+    static func checkName(_ name: String) throws(HTTPError) {
+        let scalars = name.unicodeScalars
+        guard (1...DisplayName.maximumLength).contains(scalars.count),
+              !scalars.contains(where: isControlOrFormat),
+              scalars.contains(where: { !$0.properties.isWhitespace })
+        else {
+            throw .invalidRequest("a name is 1 to \(DisplayName.maximumLength) characters, not only white space, without control or format characters")
+        }
+    }
+
+    static func isControlOrFormat(_ scalar: Unicode.Scalar) -> Bool {
+        [.control, .format].contains(scalar.properties.generalCategory)
     }
 
     private func removeContact(_ request: HTTPRequest) throws -> HTTPResponse {

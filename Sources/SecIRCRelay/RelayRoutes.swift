@@ -117,7 +117,10 @@ public struct RelayRoutes: Sendable {
             limit = value
         }
         let flag = request.query["flag"]
-        if let flag, flag.isEmpty || flag.utf8.count > 32 { throw HTTPError(400, "invalid_parameter", "flag must be 1 to 32 bytes") }
+        // Counted in Unicode scalars, as the spec's maxLength counts.
+        if let flag, !(1...32).contains(flag.unicodeScalars.count) {
+            throw HTTPError(400, "invalid_parameter", "flag must be 1 to 32 characters")
+        }
         let list = served.descriptors.filter { flag == nil || $0.flags.contains(flag!) }.prefix(limit).map {
             RelaySummary(id: $0.id.hex, udp: $0.udp, http: $0.http, flags: $0.flags, capacity: $0.capacity,
                          onionKeys: $0.onionKeys, published: $0.published)
@@ -204,17 +207,24 @@ public struct RelayRoutes: Sendable {
         guard let key = try? AgreementPublicKey(bytes: Hex.decode(body.linkKey)) else {
             throw HTTPError(400, "invalid_request", "link_key: expected 64 hex digits")
         }
-        let address: SocketAddress
-        do {
-            let hostPort = try HostPort(parsing: body.udp)
-            address = try SocketAddress(host: hostPort.host, port: hostPort.port)
-        } catch {
-            throw HTTPError(400, "invalid_request", "udp: \"\(body.udp)\" is not a reachable host:port")
+        guard let address = Self.numericAddress(body.udp) else {
+            throw HTTPError(400, "invalid_request", "udp: expected a numeric address and port 1-65535, e.g. 192.0.2.1:6690 or [2001:db8::1]:6690")
         }
         guard perform(.addPeer(LinkPeer(id: id, address: address, linkKey: key))) != nil else {
             throw HTTPError.unavailable("the relay is stopping")
         }
         return .json(["status": "added", "id": id.hex], status: 201)
+    }
+
+    /// `a.b.c.d:port` or `[v6]:port` with the port written plainly (no sign, no leading zero,
+    /// not 0) and no IPv6 zone: never a host name, so nothing asks a resolver on an HTTP
+    /// thread. openapi/relay.yaml's `Peer.udp` pattern says the same.
+    static func numericAddress(_ text: String) -> SocketAddress? {
+        guard let colon = text.lastIndex(of: ":"), !text.contains("%"),
+              let port = UInt16(text[text.index(after: colon)...]), port > 0,
+              String(port) == text[text.index(after: colon)...]
+        else { return nil }
+        return try? SocketAddress(numeric: text)
     }
 
     private func removePeer(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
@@ -226,7 +236,7 @@ public struct RelayRoutes: Sendable {
     }
 
     private func setLogLevel(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
-        struct Body: Decodable { var level: String }
+        struct Body: Codable { var level: String }
         let body = try request.decodeJSON(Body.self)
         guard let level = LogLevel(rawValue: body.level) else {
             let words = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")

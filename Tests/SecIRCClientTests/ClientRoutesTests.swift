@@ -27,10 +27,12 @@ final class ClientRoutesFixture {
         router = routes.router()
     }
 
+    /// `contentType` is sent with a non-empty body.
     func handle(_ method: HTTPMethod, _ path: String, query: [String: String] = [:], body: String = "",
-                token: String? = ClientRoutesFixture.token) -> HTTPResponse {
+                contentType: String? = "application/json", token: String? = ClientRoutesFixture.token) -> HTTPResponse {
         var headers: [String: String] = [:]
         if let token { headers["authorization"] = "Bearer \(token)" }
+        if let contentType, !body.isEmpty { headers["content-type"] = contentType }
         return router.handle(HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array(body.utf8)))
     }
 }
@@ -122,10 +124,11 @@ extension HTTPResponse {
         #expect(!String(decoding: shown.bytes, as: UTF8.self).contains(try f.user.messenger.queues(of: dave.id)[0].id.hex),
                 "the queue IDs are the contact's capability: not shown")
         let pokes = f.pokes.count
-        let rotated = f.handle(.post, path + "/rotate")
+        // No body is read: no Content-Type is needed, and one sent with a body is ignored.
+        let rotated = f.handle(.post, path + "/rotate", body: "ignored", contentType: "text/plain")
         #expect(rotated.status == 200 && states(rotated) == ["closing", "closing", "open", "open"])
         #expect(f.pokes.count == pokes + 1, "the network thread is woken to send the card and register the queues")
-        let closed = f.handle(.post, path + "/close")
+        let closed = f.handle(.post, path + "/close", body: "ignored", contentType: nil)
         #expect(closed.status == 200 && states(closed) == ["closed", "closed"])
         let unknown = "/v1/contacts/\(String(repeating: "1", count: 64))/queues"
         #expect(f.handle(.get, unknown).status == 404 && f.handle(.post, unknown + "/rotate").status == 404)
@@ -136,7 +139,7 @@ extension HTTPResponse {
         let f = try ClientRoutesFixture()
         for invite in ["secirc:AAAA", "http://x", "secirc:" + String(repeating: "A", count: 5000)] {
             let response = f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(invite)"}"#)
-            #expect(response.status == 400 && response.errorCode == "invalid_invite", "\(invite.prefix(20))")
+            #expect(response.status == 422 && response.errorCode == "invalid_invite", "\(invite.prefix(20))")
         }
     }
 
@@ -184,6 +187,82 @@ extension HTTPResponse {
         let network = f.handle(.get, "/v1/network").object
         #expect(network["outbox"] as? Int == 8, "seven texts and the introduction")
         #expect(network["drops"] is [String: Any] && network["directory"] is NSNull)
+    }
+
+    /// The promise of openapi/client.yaml's 415: every route that reads a body wants it as JSON.
+    @Test func bodiesThatAreNotJSONAre415() throws {
+        let f = try ClientRoutesFixture()
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        let add = #"{"invite":"\#(try dave.invite(now: .t0).uri)"}"#
+        for contentType in [nil, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1"] as [String?] {
+            let response = f.handle(.post, "/v1/contacts", body: add, contentType: contentType)
+            #expect(response.status == 415 && response.errorCode == "unsupported_media_type", "\(contentType ?? "none")")
+        }
+        #expect(f.handle(.post, "/v1/contacts", body: add, contentType: "application/json; charset=utf-8").status == 201)
+        let path = "/v1/contacts/\(dave.id.hex)"
+        #expect(f.handle(.put, path, body: #"{"name":"D"}"#, contentType: "text/plain").status == 415)
+        #expect(f.handle(.post, "/v1/conversations/\(dave.id.hex)/messages", body: #"{"text":"hi"}"#,
+                         contentType: "application/x-www-form-urlencoded").status == 415)
+        #expect(f.handle(.post, "/v1/conversations/\(dave.id.hex)/messages", body: #"{"text":"hi"}"#).status == 202)
+        #expect(f.handle(.get, path).object["name"] as? String == "dave", "nothing changed on a 415")
+    }
+
+    /// `Name` in openapi/client.yaml, as the server reads it (before the messenger trims it).
+    @Test(arguments: [("bob", true), ("  Bob Smith ", true), ("é", true), ("👍🏽", true), (String(repeating: "x", count: 64), true),
+                      ("", false), ("   ", false), ("\u{00A0}\u{3000}", false), (String(repeating: "x", count: 65), false),
+                      ("bob\t", false), ("b\u{202E}ob", false), ("bo\u{AD}b", false), ("bob\u{E0020}", false), ("\u{7F}", false)])
+    func namesAreCheckedAsTheSpecSays(name: String, accepted: Bool) throws {
+        let f = try ClientRoutesFixture()
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        #expect(f.handle(.post, "/v1/contacts", body: #"{"invite":"\#(try dave.invite(now: .t0).uri)"}"#).status == 201)
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["name": name]), as: UTF8.self)
+        let response = f.handle(.put, "/v1/contacts/\(dave.id.hex)", body: body)
+        #expect(response.status == (accepted ? 200 : 400), "\(name.unicodeScalars.map { String($0.value, radix: 16) })")
+        let pattern = try NSRegularExpression(pattern: try Self.clientSpecNamePattern())
+        let matches = pattern.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+        #expect(matches == (accepted || name.unicodeScalars.count > 64), "the spec's pattern agrees (maxLength aside)")
+    }
+
+    /// The spec's `Name` pattern is the server's rule written out from this toolchain's Unicode
+    /// tables: no Cc or Cf scalar, and one that is neither those nor white space.
+    @Test func theSpecsNamePatternIsTheServersRule() throws {
+        var excluded: [ClosedRange<UInt32>] = []
+        var excludedOrSpace: [ClosedRange<UInt32>] = []
+        func add(_ value: UInt32, to ranges: inout [ClosedRange<UInt32>]) {
+            if let last = ranges.last, last.upperBound + 1 == value { ranges[ranges.count - 1] = last.lowerBound...value }
+            else { ranges.append(value...value) }
+        }
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let controlOrFormat = ClientRoutes.isControlOrFormat(scalar)
+            if controlOrFormat { add(value, to: &excluded) }
+            if controlOrFormat || scalar.properties.isWhitespace { add(value, to: &excludedOrSpace) }
+        }
+        func escaped(_ value: UInt32) -> String {
+            value < 0x10000 ? "\\u" + String(format: "%04X", value) : String(Character(Unicode.Scalar(value)!))
+        }
+        func characterClass(_ ranges: [ClosedRange<UInt32>]) -> String {
+            ranges.map { range in
+                switch range.count {
+                case 1: escaped(range.lowerBound)
+                case 2: escaped(range.lowerBound) + escaped(range.upperBound)
+                default: escaped(range.lowerBound) + "-" + escaped(range.upperBound)
+                }
+            }.joined()
+        }
+        let expected = "^[^\(characterClass(excluded))]*[^\(characterClass(excludedOrSpace))][^\(characterClass(excluded))]*$"
+        #expect(try Self.clientSpecNamePattern() == expected)
+    }
+
+    static func clientSpec() throws -> [String: Any] {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("openapi/client.yaml")
+        return try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+    }
+
+    static func clientSpecNamePattern() throws -> String {
+        let schemas = try #require((try clientSpec()["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        return try #require((schemas["Name"] as? [String: Any])?["pattern"] as? String)
     }
 
     /// openapi/client.yaml lists exactly the routes the client serves.

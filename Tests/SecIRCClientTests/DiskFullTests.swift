@@ -85,7 +85,7 @@ import Testing
                                   token: HTTPBearerToken(SecureBytes(Array(ClientRoutesFixture.token.utf8))), clock: { .t0 }, poke: {})
         let response = routes.router().handle(HTTPRequest(
             method: .post, path: "/v1/conversations/\(daveID.hex)/messages",
-            headers: ["authorization": "Bearer \(ClientRoutesFixture.token)"], body: Array(#"{"text":"hello"}"#.utf8)))
+            headers: ["authorization": "Bearer \(ClientRoutesFixture.token)", "content-type": "application/json"], body: Array(#"{"text":"hello"}"#.utf8)))
         #expect(response.status == 507)
         #expect(response.errorCode == "insufficient_storage")
         #expect(String(decoding: response.bytes, as: UTF8.self).contains("disk is full"))

@@ -16,8 +16,12 @@ struct JSONDecodingTests {
         var note: String?
     }
 
-    static func decode<T: Decodable>(_ body: String, as type: T.Type = AddPeers.self, maxDepth: Int = 32) throws(HTTPError) -> T {
-        try HTTPRequest(method: .post, path: "/", body: Array(body.utf8)).decodeJSON(type, maxDepth: maxDepth)
+    static func decode<T: Codable>(_ body: String, as type: T.Type = AddPeers.self, maxDepth: Int = 32) throws(HTTPError) -> T {
+        try jsonRequest(Array(body.utf8)).decodeJSON(type, maxDepth: maxDepth)
+    }
+
+    static func jsonRequest(_ body: [UInt8], contentType: String? = "application/json") -> HTTPRequest {
+        HTTPRequest(method: .post, path: "/", headers: contentType.map { ["Content-Type": $0] } ?? [:], body: body)
     }
 
     static func failure(_ body: String, maxDepth: Int = 32) -> HTTPError? {
@@ -51,7 +55,8 @@ struct JSONDecodingTests {
         #expect(Self.failure(deep)?.code == "invalid_json")
         #expect(Self.failure(deep)?.message.contains("deeper than 32") == true)
         let atLimit = "{\"peers\":[],\"x\":" + String(repeating: "[", count: 30) + String(repeating: "]", count: 30) + "}"
-        #expect(Self.failure(atLimit) == nil)   // depth 32 exactly
+        // Depth 32 exactly passes the depth check (and is then refused for its unknown field).
+        #expect(Self.failure(atLimit) == .invalidRequest("unknown field 'x'"))
         #expect(Self.failure(#"{"peers":[{"host":"a","port":1}]}"#, maxDepth: 2)?.code == "invalid_json")
         // Brackets inside strings do not count.
         #expect(Self.failure(#"{"peers":[],"note":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#, maxDepth: 2) == nil)
@@ -88,7 +93,7 @@ struct JSONDecodingTests {
     @Test("invalid UTF-8 inside a string is invalid_json")
     func invalidUTF8() {
         let body = Array(#"{"peers":[],"note":""#.utf8) + [0xff, 0xfe] + Array(#""}"#.utf8)
-        let request = HTTPRequest(method: .post, path: "/", body: body)
+        let request = Self.jsonRequest(body)
         #expect(throws: HTTPError.self) { try request.decodeJSON(AddPeers.self) }
     }
 
@@ -111,10 +116,65 @@ struct JSONDecodingTests {
             }
             if round % 5 == 0 { body = Array(#"{"peers":["#.utf8) + body }
             do {
-                _ = try HTTPRequest(method: .post, path: "/", body: body).decodeJSON(AddPeers.self, maxDepth: 8)
+                _ = try Self.jsonRequest(body).decodeJSON(AddPeers.self, maxDepth: 8)
             } catch {
                 #expect(error.status == 400)
             }
         }
+    }
+
+    static let validBody = Array(#"{"peers":[]}"#.utf8)
+
+    @Test("Content-Type application/json, any case, with parameters, is decoded",
+          arguments: ["application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=\"UTF-8\"",
+                      "application/json ; charset=utf8", "application/json; version=2"])
+    func jsonMediaTypes(contentType: String) throws {
+        #expect(try Self.jsonRequest(Self.validBody, contentType: contentType).decodeJSON(AddPeers.self) == AddPeers(peers: []))
+    }
+
+    @Test("a body of another media type, or without one, is 415 unsupported_media_type",
+          arguments: [nil, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                      "application/json-patch+json", "application/jsonx", "application/json; charset=latin1", "application/json;",
+                      "application/json; =x", "", "json"] as [String?])
+    func otherMediaTypes(contentType: String?) {
+        do {
+            _ = try Self.jsonRequest(Self.validBody, contentType: contentType).decodeJSON(AddPeers.self)
+            Issue.record("accepted Content-Type \(contentType ?? "none")")
+        } catch {
+            #expect(error.status == 415 && error.code == "unsupported_media_type", "\(contentType ?? "none")")
+        }
+    }
+
+    @Test("an empty body without Content-Type is 400 invalid_json (nothing to call JSON or not)")
+    func emptyBodyWithoutMediaType() {
+        do {
+            _ = try Self.jsonRequest([], contentType: nil).decodeJSON(AddPeers.self)
+            Issue.record("an empty body decoded")
+        } catch {
+            #expect(error.status == 400 && error.code == "invalid_json")
+        }
+    }
+
+    @Test("unknown fields and nulls for absent fields are 400 invalid_request naming the field",
+          arguments: [(#"{"peers":[],"extra":1}"#, "unknown field 'extra'"),
+                      (#"{"peers":[{"host":"a","port":1,"weight":2}]}"#, "unknown field 'peers[0].weight'"),
+                      (#"{"peers":[{"host":"a","port":1},{"host":"b","port":2,"tags":[],"x":{}}]}"#, "unknown field 'peers[1].x'"),
+                      (#"{"peers":[],"note":null}"#, "field 'note' may not be null; leave it out"),
+                      (#"{"peers":[{"host":"a","port":1,"tags":null}]}"#, "field 'peers[0].tags' may not be null; leave it out")])
+    func unknownFields(body: String, message: String) {
+        let error = Self.failure(body)
+        #expect(error == .invalidRequest(message))
+    }
+
+    @Test("an unknown field's name is quoted at most 80 characters long")
+    func longUnknownField() {
+        let name = String(repeating: "k", count: 5000)
+        #expect(Self.failure(#"{"peers":[],"\#(name)":1}"#) == .invalidRequest("unknown field '\(name.prefix(80))…'"))
+    }
+
+    @Test("every known field, nested, is accepted")
+    func knownFields() throws {
+        let body = #"{"note":"n","peers":[{"host":"a","port":1,"tags":["x"]},{"host":"b","port":2}]}"#
+        #expect(try Self.decode(body).peers.count == 2)
     }
 }

@@ -69,10 +69,25 @@ struct LiveServerTests {
         #expect(response.status == 200)
         #expect(response.text == "60000")
         // Same connection (keep-alive): malformed JSON.
-        try connection.send("POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n{\"a\":")
+        try connection.send("POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{\"a\":")
         let bad = try connection.readResponse()
         #expect(bad.status == 400)
         #expect(bad.text.hasPrefix(#"{"error":{"code":"invalid_json","message":"#))
+    }
+
+    @Test("a JSON route answers 415 JSON to a form-encoded body, and takes the same bytes as JSON")
+    func mediaType() throws {
+        let server = try startServer(Self.makeRouter())
+        defer { server.stop() }
+        let body = Array(#"{"hello":"abc","count":1}"#.utf8)
+        let form = try rawRequest(port: server.boundPort, "POST", "/v1/echo",
+                                  headers: ["Content-Type": "application/x-www-form-urlencoded"], body: body)
+        #expect(form.status == 415)
+        #expect(form.headers["content-type"] == "application/json")
+        #expect(form.text.hasPrefix(#"{"error":{"code":"unsupported_media_type","message":"#))
+        let json = try rawRequest(port: server.boundPort, "POST", "/v1/echo",
+                                  headers: ["Content-Type": "application/json; charset=utf-8"], body: body)
+        #expect(json.status == 201)
     }
 
     @Test("Content-Length over the limit: 413 JSON before the body is sent")

@@ -83,6 +83,7 @@ final class RoutesFixture: Sendable {
                 body: String = "", token: String? = nil) -> HTTPResponse {
         var headers = headers
         if let token { headers["authorization"] = "Bearer \(token)" }
+        if !body.isEmpty && headers["content-type"] == nil { headers["content-type"] = "application/json" }
         return router.handle(HTTPRequest(method: method, path: path, query: query, headers: headers, body: Array(body.utf8)))
     }
 }
@@ -141,6 +142,10 @@ extension HTTPResponse {
         #expect((f.handle(.get, "/v1/relays", query: ["flag": "first_ring"]).object["relays"] as? [Any])?.count == 0)
         #expect(f.handle(.get, "/v1/relays", query: ["limit": "0"]).errorCode == "invalid_parameter")
         #expect(f.handle(.get, "/v1/relays", query: ["limit": "x"]).status == 400)
+        // flag: 1 to 32 characters (Unicode scalars, as the spec's minLength and maxLength count).
+        #expect(f.handle(.get, "/v1/relays", query: ["flag": ""]).errorCode == "invalid_parameter")
+        #expect(f.handle(.get, "/v1/relays", query: ["flag": String(repeating: "é", count: 32)]).status == 200)
+        #expect(f.handle(.get, "/v1/relays", query: ["flag": String(repeating: "x", count: 33)]).status == 400)
     }
 
     @Test func descriptorUploadIsVerified() throws {
@@ -191,6 +196,53 @@ extension HTTPResponse {
         #expect(log[2].hasPrefix("removePeer"))
         #expect(f.handle(.post, "/v1/admin/drain", token: t).status == 202)
         #expect(f.drained.value)
+    }
+
+    /// `Peer.udp` in openapi/relay.yaml: a numeric address, a plain port 1-65535, no zone, never a
+    /// host name (which would ask a resolver on an HTTP thread).
+    @Test(arguments: [("127.0.0.1:7000", true), ("192.0.2.1:65535", true), ("[::1]:1", true), ("[2001:DB8::1]:6690", true),
+                      ("localhost:7000", false), ("relay.example:7000", false), ("127.0.0.1:0", false), ("127.0.0.1:+80", false),
+                      ("127.0.0.1:080", false), ("127.0.0.1:65536", false), ("[fe80::1%lo]:7000", false), ("::1:7000", false),
+                      ("256.0.0.1:1", false), ("1.2.3:4", false), ("127.0.0.1", false), ("", false)])
+    func peerAddressesAreNumeric(udp: String, accepted: Bool) throws {
+        let f = try RoutesFixture()
+        let id = String(repeating: "1", count: 64), key = String(repeating: "2", count: 64)
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["id": id, "udp": udp, "link_key": key]), as: UTF8.self)
+        let response = f.handle(.post, "/v1/admin/peers", body: body, token: RoutesFixture.token)
+        #expect(response.status == (accepted ? 201 : 400), "\(udp)")
+        let pattern = try NSRegularExpression(pattern: try Self.relaySpecUDPPattern())
+        #expect((pattern.firstMatch(in: udp, range: NSRange(udp.startIndex..., in: udp)) != nil) == accepted, "the spec agrees on \(udp)")
+    }
+
+    static func relaySpecUDPPattern() throws -> String {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("openapi/relay.yaml")
+        let spec = try #require(try Yams.load(yaml: String(contentsOf: file, encoding: .utf8)) as? [String: Any])
+        let schemas = try #require((spec["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let peer = try #require((schemas["Peer"] as? [String: Any])?["properties"] as? [String: Any])
+        return try #require((peer["udp"] as? [String: Any])?["pattern"] as? String)
+    }
+
+    /// Every route with a body wants JSON (415 otherwise) and refuses fields it does not know.
+    @Test func bodiesAreJSONWithKnownFieldsOnly() throws {
+        let f = try RoutesFixture()
+        let t = RoutesFixture.token
+        let id = String(repeating: "1", count: 64), key = String(repeating: "2", count: 64)
+        let peer = "{\"id\":\"\(id)\",\"udp\":\"127.0.0.1:7000\",\"link_key\":\"\(key)\""
+        for (method, path, body) in [(HTTPMethod.post, "/v1/admin/peers", peer + "}"), (.put, "/v1/admin/log-level", "{\"level\":\"info\"}"),
+                                     (.post, "/v1/descriptors", #"{"type":"secirc-descriptor-v1","body":"","signatures":[]}"#)] {
+            for contentType in ["text/plain", "application/x-www-form-urlencoded"] {
+                let response = f.handle(method, path, headers: ["content-type": contentType], body: body, token: t)
+                #expect(response.status == 415 && response.object["error"] != nil, "\(path) as \(contentType)")
+            }
+        }
+        let extra = f.handle(.post, "/v1/admin/peers", body: peer + ",\"weight\":1}", token: t)
+        #expect(extra.status == 400 && (extra.object["error"] as? [String: Any])?["message"] as? String == "unknown field 'weight'")
+        #expect(f.handle(.put, "/v1/admin/log-level", body: "{\"level\":\"info\",\"x\":\"\u{0}\"}", token: t).status == 400)
+        let signature = #"{"key":"\#(key)","sig":"\#(String(repeating: "3", count: 128))","by":"me"}"#
+        let nested = f.handle(.post, "/v1/descriptors", body: #"{"type":"secirc-descriptor-v1","body":"","signatures":[\#(signature)]}"#)
+        #expect(nested.status == 400 && (nested.object["error"] as? [String: Any])?["message"] as? String == "unknown field 'signatures[0].by'")
+        #expect(f.commands.value.isEmpty, "nothing refused reached the relay's engine")
     }
 
     @Test func logLevelAndConfig() throws {
