@@ -23,8 +23,12 @@ public struct SecurityConfig: Sendable, Equatable {
     }
 
     public struct Network: Sendable, Equatable {
-        /// Mean client cover-traffic rate λ (packets per second) under the balanced profile.
+        /// Rate λ of each client's payload stream (real packets, else drop cover), packets per
+        /// second, under the balanced profile.
         public var coverRatePerSecond = 2.0
+        /// Rate λ_L of each client's loop stream (loop cover to its own mailbox), packets per
+        /// second, under the balanced profile.
+        public var loopRatePerSecond = 0.5
         /// Mean per-hop delay μ in milliseconds.
         public var meanDelayMilliseconds = 50
     }
@@ -77,6 +81,7 @@ public struct SecurityConfig: Sendable, Equatable {
         }
         try root.section("network") { s in
             c.network.coverRatePerSecond = try s.double("cover_rate_per_s", default: c.network.coverRatePerSecond, in: 0.01...1000)
+            c.network.loopRatePerSecond = try s.double("loop_rate_per_s", default: c.network.loopRatePerSecond, in: 0...1000)
             c.network.meanDelayMilliseconds = try s.int("mean_delay_ms", default: c.network.meanDelayMilliseconds, in: 0...60_000)
         }
         return c

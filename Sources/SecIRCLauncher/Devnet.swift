@@ -252,7 +252,8 @@ public final class Devnet {
         } else {
             text += "  members: []\n"
         }
-        let network = [options.meanDelayMilliseconds.map { "mean_delay_ms: \($0)" }, options.coverRatePerSecond.map { "cover_rate_per_s: \($0)" }]
+        let network = [options.meanDelayMilliseconds.map { "mean_delay_ms: \($0)" }, options.coverRatePerSecond.map { "cover_rate_per_s: \($0)" },
+                       options.loopRatePerSecond.map { "loop_rate_per_s: \($0)" }]
             .compactMap { $0 }
         if !network.isEmpty { text += "network: {\(network.joined(separator: ", "))}\n" }
         return text

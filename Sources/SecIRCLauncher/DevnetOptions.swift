@@ -12,8 +12,10 @@ public struct DevnetOptions: Sendable {
     public var clientNames = ["alice", "bob"]
     /// `security.yaml` network.mean_delay_ms for every relay and client (nil: its default).
     public var meanDelayMilliseconds: Int?
-    /// security.yaml network.cover_rate_per_s (nil: its default): the clients' cover rate λ.
+    /// security.yaml network.cover_rate_per_s (nil: its default): the clients' payload-stream rate λ.
     public var coverRatePerSecond: Double?
+    /// security.yaml network.loop_rate_per_s (nil: its default): the clients' loop-stream rate λ_L.
+    public var loopRatePerSecond: Double?
     /// client.yaml network.poll_interval_ms.
     public var pollIntervalMilliseconds = 100
     /// client.yaml network.path_length.

@@ -68,11 +68,13 @@ public struct RedactedConfig: Encodable, Sendable {
         var firstRingMembers: [String]
         var threshold: Int
         var coverRate: Double
+        var loopRate: Double
         var meanDelayMs: Int
         enum CodingKeys: String, CodingKey {
             case threshold
             case firstRingMembers = "first_ring.members"
             case coverRate = "network.cover_rate_per_s"
+            case loopRate = "network.loop_rate_per_s"
             case meanDelayMs = "network.mean_delay_ms"
         }
     }
@@ -100,6 +102,7 @@ public struct RedactedConfig: Encodable, Sendable {
         security = Security(firstRingMembers: ring.members.map { $0.id.hex },
                             threshold: ring.effectiveThreshold(memberCount: max(ring.members.count, 1)),
                             coverRate: settings.security.network.coverRatePerSecond,
+                            loopRate: settings.security.network.loopRatePerSecond,
                             meanDelayMs: settings.security.network.meanDelayMilliseconds)
     }
 }

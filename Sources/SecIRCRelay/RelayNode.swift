@@ -186,6 +186,7 @@ public final class RelayNode: Sendable {
         var configuration = RelayEngine.Configuration(
             identity: identity.signingKey, linkKey: linkKey, roster: state.trustedRoster,
             network: NetworkParameters(coverRate: settings.security.network.coverRatePerSecond,
+                                       loopRate: settings.security.network.loopRatePerSecond,
                                        meanDelayMs: settings.security.network.meanDelayMilliseconds),
             directoryPeriod: .seconds(server.directory.periodSeconds), advertisedUDP: advertisedUDP, advertisedHTTP: publicURL,
             mailbox: Self.mailboxLimits(server.mailbox),

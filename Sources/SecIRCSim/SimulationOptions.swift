@@ -68,8 +68,10 @@ public struct SimulationOptions: Sendable, Equatable {
     public var pollInterval: Duration = .seconds(1)
     /// The network's mean per-hop mixing delay μ (security.yaml `network.mean_delay_ms`).
     public var meanDelayMilliseconds = 50
-    /// The network's cover rate λ, packets per second per client (security.yaml `network.cover_rate_per_s`).
+    /// The network's payload-stream rate λ, packets per second per client (security.yaml `network.cover_rate_per_s`).
     public var coverRate = 2.0
+    /// The network's loop-stream rate λ_L, packets per second per client (security.yaml `network.loop_rate_per_s`).
+    public var loopRate = 0.5
     public var directoryPeriod: Duration = .seconds(3_600)
     /// The clients' resend backoff (client.yaml `messages.retry_*_seconds`). The first resend
     /// waits at least two poll intervals (a receipt needs one poll at each end), as a client

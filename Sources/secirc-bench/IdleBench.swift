@@ -31,6 +31,12 @@ struct IdleBench: ParsableCommand {
     @Option(help: "The clients' cover traffic: off, balanced (the default configuration's) or strong.")
     var cover = "balanced"
 
+    @Option(name: .customLong("cover-rate"), help: "The network's payload-stream rate λ, packets/s per client (default: security.yaml's, 2).")
+    var coverRate: Double?
+
+    @Option(name: .customLong("loop-rate"), help: "The network's loop-stream rate λ_L, packets/s per client (default: security.yaml's, 0.5).")
+    var loopRate: Double?
+
     @Option(help: "Instead: one relay with this many idle clients linked to it (from this process).")
     var relayClients = 0
 
@@ -43,6 +49,8 @@ struct IdleBench: ParsableCommand {
     func validate() throws {
         guard seconds >= 1, settle >= 0 else { throw ValidationError("--seconds must be positive, --settle not negative") }
         guard ["off", "balanced", "strong"].contains(cover) else { throw ValidationError("--cover must be off, balanced or strong") }
+        if let coverRate, !(coverRate > 0 && coverRate <= 1_000) { throw ValidationError("--cover-rate must be above 0, at most 1000") }
+        if let loopRate, !(0...1_000).contains(loopRate) { throw ValidationError("--loop-rate must be 0...1000") }
         guard relayClients >= 0, (1...250).contains(relayHosts), ramp > 0 else {
             throw ValidationError("--relay-clients must not be negative, --relay-hosts 1...250, --ramp positive")
         }
@@ -53,6 +61,8 @@ struct IdleBench: ParsableCommand {
         let binaries = try MessagesBench.buildDaemons()
         var options = DevnetOptions(binDirectory: binaries)
         options.coverTraffic = cover
+        options.coverRatePerSecond = coverRate
+        options.loopRatePerSecond = loopRate
         // The client's defaults (client.yaml), not the devnet's quick ones.
         options.pollIntervalMilliseconds = 1000
         options.retryInitialSeconds = 2
@@ -159,9 +169,13 @@ struct ProcessSample {
     let pid: Int32
     /// utime + stime of the whole process, clock ticks (ended threads included).
     var ticks = 0
-    /// Voluntary + nonvoluntary context switches of the live threads.
+    /// Voluntary context switches of the live threads: each is a wake-up (the thread slept
+    /// and something woke it).
     var switches = 0
-    /// Per thread (`name/tid`): context switches.
+    /// Nonvoluntary context switches: preemptions while running (other load on the machine),
+    /// reported apart: they are not wake-ups.
+    var preemptions = 0
+    /// Per thread (`name/tid`): voluntary context switches.
     var threads: [String: Int] = [:]
 
     init(pid: Int32) {
@@ -175,7 +189,8 @@ struct ProcessSample {
                 let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count == 2 else { continue }
                 if parts[0] == "Name" { name = parts[1] }
-                if parts[0] == "voluntary_ctxt_switches" || parts[0] == "nonvoluntary_ctxt_switches" { count += Int(parts[1]) ?? 0 }
+                if parts[0] == "voluntary_ctxt_switches" { count += Int(parts[1]) ?? 0 }
+                if parts[0] == "nonvoluntary_ctxt_switches" { preemptions += Int(parts[1]) ?? 0 }
             }
             threads["\(name)/\(tid)"] = count
             switches += count
@@ -200,13 +215,14 @@ struct ProcessSample {
         threads.reduce(into: [:]) { $0[$1.key] = $1.value - (start.threads[$1.key] ?? 0) }
     }
 
-    /// Prints `<name>_thread_wakeups_per_s` for each thread that woke, then `<name>_rss_mib`
-    /// and `<name>_idle_wakeups_per_s`.
+    /// Prints `<name>_thread_wakeups_per_s` for each thread that woke, then `<name>_rss_mib`,
+    /// `<name>_preemptions_per_s` and `<name>_idle_wakeups_per_s`.
     func printWakeups(since start: ProcessSample, name: String, elapsed: Double) {
         for (thread, wakeups) in switchesByThread(since: start).sorted(by: { $0.value > $1.value }) where wakeups > 0 {
             print(String(format: "%@_thread_wakeups_per_s %.2f %@", name, Double(wakeups) / elapsed, thread))
         }
         print(String(format: "%@_rss_mib %.1f", name, residentMiB(pid: pid)))
+        print(String(format: "%@_preemptions_per_s %.2f", name, Double(preemptions - start.preemptions) / elapsed))
         print(String(format: "%@_idle_wakeups_per_s %.2f", name, Double(switches - start.switches) / elapsed))
     }
 }

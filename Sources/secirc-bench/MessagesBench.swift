@@ -32,8 +32,11 @@ struct MessagesBench: ParsableCommand {
     @Option(name: .customLong("mean-delay-ms"), help: "Mean per-hop mixing delay of the network (default: security.yaml's, 50).")
     var meanDelay: Int?
 
-    @Option(name: .customLong("cover-rate"), help: "The network's cover rate λ, packets/s per client (default: security.yaml's, 2).")
+    @Option(name: .customLong("cover-rate"), help: "The network's payload-stream rate λ, packets/s per client (default: security.yaml's, 2).")
     var coverRate: Double?
+
+    @Option(name: .customLong("loop-rate"), help: "The network's loop-stream rate λ_L, packets/s per client (default: security.yaml's, 0.5).")
+    var loopRate: Double?
 
     @Option(help: "Seconds a message may take before the run fails.")
     var timeout: Double = 60
@@ -51,6 +54,7 @@ struct MessagesBench: ParsableCommand {
         guard ["off", "balanced", "strong"].contains(cover) else { throw ValidationError("--cover must be off, balanced or strong") }
         if let meanDelay, !(0...60_000).contains(meanDelay) { throw ValidationError("--mean-delay-ms must be 0...60000") }
         if let coverRate, !(coverRate > 0 && coverRate <= 1_000) { throw ValidationError("--cover-rate must be above 0, at most 1000") }
+        if let loopRate, !(0...1_000).contains(loopRate) { throw ValidationError("--loop-rate must be 0...1000") }
     }
 
     func run() throws {
@@ -58,6 +62,7 @@ struct MessagesBench: ParsableCommand {
         var options = DevnetOptions(binDirectory: binaries)
         options.meanDelayMilliseconds = meanDelay
         options.coverRatePerSecond = coverRate
+        options.loopRatePerSecond = loopRate
         options.coverTraffic = cover
         options.push = push
         try withBenchDevnet(options) { devnet in
@@ -114,7 +119,8 @@ struct MessagesBench: ParsableCommand {
             let throughput = try phase("throughput", count: count, window: window)
 
             print("messages \(count) per phase, path length 3, cover traffic \(cover), push delivery \(push ? "on" : "off"), poll 100 ms, mean per-hop delay "
-                  + (meanDelay.map { "\($0) ms" } ?? "50 ms (default)") + ", cover rate " + (coverRate.map { "\($0)/s" } ?? "2/s (default)"))
+                  + (meanDelay.map { "\($0) ms" } ?? "50 ms (default)") + ", cover rate " + (coverRate.map { "\($0)/s" } ?? "2/s (default)")
+                  + ", loop rate " + (loopRate.map { "\($0)/s" } ?? "0.5/s (default)"))
             print(String(format: "loaded_latency_p50_ms %.1f (\(window) in flight)", percentile(throughput.latencies, 0.5)))
             print(String(format: "messages_per_s %.1f (\(window) in flight)", throughput.rate))
             print(String(format: "message_latency_max_ms %.1f", latency.latencies.last ?? 0))

@@ -40,10 +40,27 @@ struct SphinxBench: ParsableCommand {
             swiftRates.append(try measure(key: key, packets: packets))
         }
         let swiftRate = median(swiftRates), cRate = median(cRates)
+        // What a client pays for each packet it sends (cover traffic included): a 3-hop build.
+        let hops = (0..<3).map { _ in SphinxHop(onionKey: AgreementPrivateKey(using: &rng).publicKey, epoch: 1, command: .drop) }
+        let builds = try (0..<rounds).map { _ in try measureBuilds(path: hops, rng: &rng) }
+        print(String(format: "swift_sphinx_build_3_hops_us %.2f", 1e6 / median(builds)))
         print(String(format: "swift_sphinx_peel_us %.2f", 1e6 / swiftRate))
         print(String(format: "swift_sphinx_peel_per_s %.0f", swiftRate))
         print(String(format: "ref_sphinx_hop_per_s %.0f", cRate))
         print(String(format: "sphinx_peel_ratio_vs_c %.3f", swiftRate / cRate))
+    }
+
+    /// Builds packets along `path` for `seconds`: builds per second.
+    private func measureBuilds(path: [SphinxHop], rng: inout some RandomSource) throws -> Double {
+        let builder = SphinxPacketBuilder()
+        let body = rng.bytes(PacketGeometry.standard.bodyLength)
+        var built = 0
+        let start = monotonicSeconds()
+        while monotonicSeconds() - start < seconds {
+            for _ in 0..<50 { _ = try builder.build(path: path, body: body, using: &rng) }
+            built += 50
+        }
+        return Double(built) / (monotonicSeconds() - start)
     }
 
     /// Peels packets from the pool for `seconds`; every peel must succeed.

@@ -50,6 +50,19 @@ struct DirectoryFixture {
 }
 
 @Suite struct DescriptorTests {
+    /// `loop_rate` (λ_L) is written when set and read as 0 when absent (directories signed
+    /// before it existed, and the vectors, keep their bytes).
+    @Test func theLoopRateIsOptional() throws {
+        let with = NetworkParameters(coverRate: 6, loopRate: 0.5, meanDelayMs: 50)
+        let json = try JSONEncoder().encode(with)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"loop_rate\":0.5"))
+        #expect(try JSONDecoder().decode(NetworkParameters.self, from: json) == with)
+        let without = NetworkParameters(coverRate: 2, meanDelayMs: 50)
+        let old = try JSONEncoder().encode(without)
+        #expect(!String(decoding: old, as: UTF8.self).contains("loop_rate"))
+        #expect(try JSONDecoder().decode(NetworkParameters.self, from: old).loopRate == 0)
+    }
+
     @Test func signedDescriptorVerifiesFromItsJSON() throws {
         var f = DirectoryFixture()
         let key = f.relays[0]

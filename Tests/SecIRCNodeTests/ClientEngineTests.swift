@@ -151,23 +151,42 @@ import Testing
         #expect(engine.status.packetsSent == 0)
     }
 
-    /// With cover traffic, the client sends a Poisson stream at the directory's rate (λ = 1/s on
-    /// this wire): about λ·t packets, each a loop back to one of its own mailboxes, and it wakes
-    /// only when one leaves (no polling of the clock in between).
-    @Test func coverTrafficIsAPoissonStreamLoopingBack() throws {
-        // λ = 3/s: faster than the introduction queue takes mail, so the loops must go to the loop queue.
-        // (The wire's relays hold 10 a queue; loops wait up to 10 s for their acknowledgement.)
+    /// With cover traffic, the client sends two Poisson streams at the directory's rates (λ = 1/s
+    /// and λ_L = 0.5/s on this wire, times the profile's factor): the payload stream's empty slots
+    /// carry drop cover, which a relay discards, and the loop stream loops back to one of the
+    /// client's own mailboxes; it wakes only when a packet leaves (no polling of the clock in between).
+    @Test func coverTrafficIsAPayloadStreamOfDropsAndALoopStream() throws {
+        // Factor 3: λ = 3/s and λ_L = 1.5/s. Loops faster than the introduction queue takes mail,
+        // so they must go to the loop queue. (The wire's relays hold 10 a queue; loops wait up to
+        // 10 s for their acknowledgement.)
         var (wire, alice, _) = try Self.network(tuneClients: { $0.coverRateFactor = 3 },
                                                 tuneRelays: { $0.mailbox.maxMessagesPerQueue = 100 })
-        let before = wire.clientEngines[alice]!.status.coverPacketsSent
-        let receivedBefore = wire.clientEngines[alice]!.status.coverPacketsReceived
-        wire.advance(by: .seconds(200))
-        let sent = wire.clientEngines[alice]!.status.coverPacketsSent - before
-        #expect((450...750).contains(sent), "\(sent) cover packets in 200 s at λ = 3/s")
-        let received = wire.clientEngines[alice]!.status.coverPacketsReceived - receivedBefore
-        #expect(received >= sent - 10, "loops come back to the own mailboxes: \(received) of \(sent)")
-        let drops = wire.relays.values.map { $0.counters.mailboxDrops.values.reduce(0, +) }.reduce(0, +)
-        #expect(drops == 0, "no loop refused by a mailbox relay: \(wire.relays.values.map(\.counters.mailboxDrops))")
+        let before = wire.clientEngines[alice]!.status
+        let discardedBefore = wire.relays.values.map(\.counters.coverDropped).reduce(0, +)
+        let allDrops = { (wire: EngineWire) in wire.clientEngines.values.map { $0.status.coverPacketsSent - $0.status.loopPacketsSent }.reduce(0, +) }
+        let allDropsBefore = allDrops(wire)
+        var wakeUps = 0
+        let end = wire.now.adding(.seconds(200))
+        while let next = wire.clientEngines[alice]!.nextDeadline, next <= end {
+            wakeUps += 1
+            wire.advance(by: max(next.duration(since: wire.now), .milliseconds(1)))
+        }
+        wire.advance(by: end.duration(since: wire.now))
+        let after = wire.clientEngines[alice]!.status
+        let loops = after.loopPacketsSent - before.loopPacketsSent
+        let drops = (after.coverPacketsSent - before.coverPacketsSent) - loops
+        #expect((480...720).contains(drops), "\(drops) drop cover packets in 200 s at λ = 3/s")
+        #expect((220...380).contains(loops), "\(loops) loops in 200 s at λ_L = 1.5/s")
+        // Every client's drops (bob sends his own) end at a relay; a few may still be on their way.
+        let discarded = wire.relays.values.map(\.counters.coverDropped).reduce(0, +) - discardedBefore
+        let dropsSent = allDrops(wire) - allDropsBefore
+        #expect(discarded >= dropsSent - 10 && discarded <= dropsSent, "the drops end at a relay: \(discarded) of \(dropsSent)")
+        let received = after.coverPacketsReceived - before.coverPacketsReceived
+        #expect(received >= loops - 10 && received <= loops, "the loops come back to the own mailboxes: \(received) of \(loops)")
+        let refused = wire.relays.values.map { $0.counters.mailboxDrops.values.reduce(0, +) }.reduce(0, +)
+        #expect(refused == 0, "no loop refused by a mailbox relay: \(wire.relays.values.map(\.counters.mailboxDrops))")
+        // Its timers: one per packet out, and a few for acknowledging fetches and housekeeping.
+        #expect(wakeUps <= drops + loops + 150, "\(wakeUps) timer wake-ups for \(drops) drops and \(loops) loops")
     }
 
     /// Alice adds bob from his invite; `count` texts alice → bob, queued (not yet announced).

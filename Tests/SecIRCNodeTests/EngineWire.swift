@@ -42,7 +42,7 @@ struct EngineWire {
         let roster = firstRing?.roster ?? Roster(members: [Roster.Member(identityKey: identity.publicKey, udp: "\(address)", http: http)])
         var configuration = RelayEngine.Configuration(
             identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
-            network: NetworkParameters(coverRate: 1, meanDelayMs: 10), directoryPeriod: .seconds(60),
+            network: NetworkParameters(coverRate: 1, loopRate: 0.5, meanDelayMs: 10), directoryPeriod: .seconds(60),
             advertisedUDP: "\(address)", advertisedHTTP: http,
             mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
             keyPeriod: .seconds(3_600), keyGrace: .seconds(60))

@@ -45,16 +45,39 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
     /// Datagram size (must equal the geometry clients and relays use).
     public var packetSize: Int
     public var maxHops: Int
-    /// Mean cover-traffic rate λ per client, packets per second.
+    /// Rate λ of each client's payload stream (Poisson), packets per second: a real packet
+    /// when one waits, else a drop cover packet (Loopix's λ_P).
     public var coverRate: Double
+    /// Rate of each client's loop stream (Poisson), packets per second: loop cover packets to
+    /// its own mailbox, never replaced by real ones (Loopix's λ_L). Absent in a directory: 0.
+    public var loopRate: Double
     /// Mean per-hop delay μ in milliseconds.
     public var meanDelayMs: Int
 
-    public init(geometry: PacketGeometry = .standard, coverRate: Double, meanDelayMs: Int) {
+    public init(geometry: PacketGeometry = .standard, coverRate: Double, loopRate: Double = 0, meanDelayMs: Int) {
         packetSize = geometry.datagramSize
         maxHops = geometry.maxHops
         self.coverRate = coverRate
+        self.loopRate = loopRate
         self.meanDelayMs = meanDelayMs
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        packetSize = try c.decode(Int.self, forKey: .packetSize)
+        maxHops = try c.decode(Int.self, forKey: .maxHops)
+        coverRate = try c.decode(Double.self, forKey: .coverRate)
+        loopRate = try c.decodeIfPresent(Double.self, forKey: .loopRate) ?? 0
+        meanDelayMs = try c.decode(Int.self, forKey: .meanDelayMs)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(packetSize, forKey: .packetSize)
+        try c.encode(maxHops, forKey: .maxHops)
+        try c.encode(coverRate, forKey: .coverRate)
+        if loopRate != 0 { try c.encode(loopRate, forKey: .loopRate) } // absent means 0
+        try c.encode(meanDelayMs, forKey: .meanDelayMs)
     }
 
     /// The longest per-hop delay a relay accepts: 20 means μ (an honest Exp(1/μ) draw exceeds it
@@ -71,6 +94,7 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
         case packetSize = "packet_size"
         case maxHops = "max_hops"
         case coverRate = "cover_rate"
+        case loopRate = "loop_rate"
         case meanDelayMs = "mean_delay_ms"
     }
 }

@@ -50,13 +50,20 @@ public struct SphinxPacketBuilder: Sendable {
         defer { for i in keys.indices { ConstantTime.wipe(&keys[i]) } }
         var alphas: [Bytes32] = []
         var blindingFactors: [[UInt8]] = []
+        defer { for i in blindingFactors.indices { ConstantTime.wipe(&blindingFactors[i]) } }
         var alpha = ephemeral.withUnsafeBytes { X25519.multiplyBase(scalar: $0) }
+        // x · b_0 · … · b_(i−1) mod ℓ: hop i's secret in one X25519 rather than i + 1, when it can.
+        let product = n > 1 ? ephemeral.withUnsafeBytes { ClampedScalarProduct(clamping: $0) } : nil
         for (i, hop) in path.enumerated() {
             var secret: Bytes32
             do {
-                secret = try ephemeral.withUnsafeBytes { try X25519.multiply(scalar: $0, point: hop.onionKey.rawValue) }
-                for factor in blindingFactors {
-                    secret = try factor.withUnsafeBytes { try X25519.multiply(scalar: $0, point: secret) }
+                if i > 0, let product, let once = try product.multiply(point: hop.onionKey.rawValue) {
+                    secret = once
+                } else {
+                    secret = try ephemeral.withUnsafeBytes { try X25519.multiply(scalar: $0, point: hop.onionKey.rawValue) }
+                    for factor in blindingFactors {
+                        secret = try factor.withUnsafeBytes { try X25519.multiply(scalar: $0, point: secret) }
+                    }
                 }
             } catch {
                 throw SphinxBuildError.weakOnionKey(hop: i)
@@ -65,9 +72,12 @@ public struct SphinxPacketBuilder: Sendable {
             secret.withUnsafeBytes { s in hopKeys.withUnsafeMutableBytes { SphinxHopKeys.derive(secret: s, into: $0) } }
             keys[i] = hopKeys
             alphas.append(alpha)
+            // The last hop's blinding would only make an α nobody receives.
+            guard i < n - 1 else { break }
             var factor = [UInt8](repeating: 0, count: 32)
             hopKeys.withUnsafeBytes { k in factor.withUnsafeMutableBytes { SphinxHopKeys.blindingFactor(alpha: alpha, keys: k, into: $0) } }
             alpha = try factor.withUnsafeBytes { try X25519.multiply(scalar: $0, point: alpha) }
+            factor.withUnsafeBytes { product?.multiply(clamping: $0) }
             blindingFactors.append(factor)
         }
 

@@ -176,11 +176,18 @@ extension ClientEngine {
     private func onion(_ body: [UInt8], to mailbox: MailboxAddress, held: DirectoryTracker.Held, now: UnixTime,
                        rng: inout some RandomSource) throws -> ([UInt8], RelayDescriptor) {
         guard let last = held.byID[mailbox.relayID] else { throw PathSelector.PathError.unknownRelay(mailbox.relayID) }
+        return try onion(body, ending: .deliver(to: mailbox.mailboxID), at: last, held: held, now: now, rng: &rng)
+    }
+
+    /// `body` wrapped for a random path ending at `last`, whose command there is `final`; with
+    /// the path's first relay.
+    private func onion(_ body: [UInt8], ending final: RoutingCommand, at last: RelayDescriptor, held: DirectoryTracker.Held,
+                       now: UnixTime, rng: inout some RandomSource) throws -> ([UInt8], RelayDescriptor) {
         let path = PathSelector.path(to: last, relays: held.descriptors, length: configuration.pathLength,
                                      avoiding: downRelays, rng: &rng)
         let meanDelay = Double(tracker.held?.directory.network.meanDelayMs ?? 0) * configuration.delayFactor
         let maxDelay = tracker.held?.directory.network.maxDelayMilliseconds ?? 60_000
-        let packet = try PathSelector.packet(path: path, mailbox: mailbox.mailboxID, body: body, meanDelayMs: meanDelay,
+        let packet = try PathSelector.packet(path: path, ending: final, body: body, meanDelayMs: meanDelay,
                                              maxDelayMs: maxDelay, now: now, rng: &rng)
         return (packet, path[0])
     }
@@ -197,41 +204,79 @@ extension ClientEngine {
 
     // MARK: Cover traffic
 
-    /// Packets per second of the client's sending stream (Poisson), from the directory's λ and the profile.
+    /// Packets per second of the client's payload stream (Poisson), from the directory's λ and the profile.
     var coverRate: Double {
         (tracker.held?.directory.network.coverRate ?? 0) * configuration.coverRateFactor
     }
 
-    /// Sends the slots of the Poisson stream that are due: each one a waiting real packet if
-    /// there is one, else a loop cover packet (random bytes to one of our own mailboxes). The
-    /// gaps are exponential with mean 1/λ, so the engine wakes only when a packet leaves.
+    /// Packets per second of the client's loop stream (Poisson), from the directory's λ_L and the profile.
+    var loopRate: Double {
+        (tracker.held?.directory.network.loopRate ?? 0) * configuration.coverRateFactor
+    }
+
+    /// Sends the slots of the client's two Poisson streams that are due (Loopix): in the payload
+    /// stream a waiting real packet if there is one, else a drop cover packet; in the loop
+    /// stream a loop cover packet to one of its own mailboxes. The gaps are exponential, so the
+    /// engine wakes only when a packet leaves.
     mutating func sendCover(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
                             effects: inout NodeEffects<Event>) {
-        let rate = coverRate
-        guard rate > 0 else {
-            nextCover = nil
-            return
-        }
-        var slot = nextCover ?? now.adding(Self.exponentialGap(rate: rate, rng: &rng))
-        // After a long pause (a suspended machine), do not send a burst: restart the stream.
-        if now.duration(since: slot) > .seconds(5) { slot = now }
-        while slot <= now {
-            slot = slot.adding(Self.exponentialGap(rate: rate, rng: &rng))
+        let payload = Self.dueSlots(after: nextCover, rate: coverRate, now: now, rng: &rng)
+        nextCover = payload.next
+        for _ in 0..<payload.due {
             do {
                 if pacedHead < paced.count {
                     try sendPaced(held, now: now, rng: &rng, effects: &effects)
-                } else if let own = messenger.mailboxes.randomElement(using: &rng) {
-                    let loop = MailboxAddress(relayID: own.relayID, mailboxID: own.loopQueue)
-                    let (packet, entry) = try onion(rng.bytes(PacketGeometry.standard.bodyLength), to: loop,
-                                                    held: held, now: now, rng: &rng)
-                    try transmit(packet, via: entry, freshLink: false, now: now, rng: &rng, effects: &effects)
-                    status.coverPacketsSent += 1
+                } else {
+                    try sendCoverPacket(held, loop: false, now: now, rng: &rng, effects: &effects)
                 }
             } catch {
                 status.drop("cover_failed")
             }
         }
-        nextCover = slot
+        let loops = Self.dueSlots(after: nextLoop, rate: loopRate, now: now, rng: &rng)
+        nextLoop = loops.next
+        for _ in 0..<loops.due {
+            do { try sendCoverPacket(held, loop: true, now: now, rng: &rng, effects: &effects) } catch {
+                status.drop("cover_failed")
+            }
+        }
+    }
+
+    /// How many slots of a Poisson stream of `rate` whose next slot was `next` are due at `now`,
+    /// and the slot after them (nil: no stream). The first slot is drawn from `now`; after a
+    /// long pause (a suspended machine) the stream starts again from `now` rather than sending
+    /// the missed slots in a burst.
+    static func dueSlots(after next: UnixTime?, rate: Double, now: UnixTime,
+                         rng: inout some RandomSource) -> (due: Int, next: UnixTime?) {
+        guard rate > 0 else { return (0, nil) }
+        var slot = next ?? now.adding(exponentialGap(rate: rate, rng: &rng))
+        if now.duration(since: slot) > .seconds(5) { slot = now }
+        var due = 0
+        while slot <= now {
+            due += 1
+            slot = slot.adding(exponentialGap(rate: rate, rng: &rng))
+        }
+        return (due, slot)
+    }
+
+    /// One cover packet of 814 random bytes along a random path: a *drop* to a random relay
+    /// (the payload stream's empty slots; the last relay discards it), or a *loop* to the loop
+    /// queue of one of our own mailboxes (it comes back and is counted).
+    private mutating func sendCoverPacket(_ held: DirectoryTracker.Held, loop: Bool, now: UnixTime,
+                                          rng: inout some RandomSource, effects: inout NodeEffects<Event>) throws {
+        let body = rng.bytes(PacketGeometry.standard.bodyLength)
+        let packet: ([UInt8], RelayDescriptor)
+        if loop {
+            guard let own = messenger.mailboxes.randomElement(using: &rng) else { return }
+            packet = try onion(body, to: MailboxAddress(relayID: own.relayID, mailboxID: own.loopQueue), held: held, now: now, rng: &rng)
+        } else {
+            let relays = held.descriptors.filter { !downRelays.contains($0.id) }
+            guard let last = (relays.isEmpty ? held.descriptors : relays).randomElement(using: &rng) else { return }
+            packet = try onion(body, ending: .drop, at: last, held: held, now: now, rng: &rng)
+        }
+        try transmit(packet.0, via: packet.1, freshLink: false, now: now, rng: &rng, effects: &effects)
+        status.coverPacketsSent += 1
+        if loop { status.loopPacketsSent += 1 }
     }
 
     /// Sends the oldest real packet waiting for a slot. A receipt is encrypted and wrapped now;

@@ -164,7 +164,9 @@ public struct ClientEngine: NodeEngine {
     var down: [ID: UnixTime] = [:]
     var unlistedSince: [ID: UnixTime] = [:]
     var outboxDue: UnixTime?
+    /// The next slot of the payload stream (λ) and of the loop stream (λ_L).
     var nextCover: UnixTime?
+    var nextLoop: UnixTime?
     var paced: [Paced] = []
     var pacedHead = 0
     /// Per outgoing message: its fragments waiting in `paced` (it is not sent again meanwhile).
@@ -305,6 +307,7 @@ public struct ClientEngine: NodeEngine {
         if let due = acknowledgeDue.filter({ fetches[$0.key] == nil }).values.min() { next = min(next, due) }
         if let due = outboxDue { next = min(next, due) }
         if let cover = nextCover { next = min(next, cover) }
+        if let loop = nextLoop { next = min(next, loop) }
         for fetch in fetches.values {
             next = min(next, fetch.started.adding(configuration.fetchTimeout))
             if case let .finishing(_, _, _, until) = fetch.stage { next = min(next, until) }
@@ -328,6 +331,9 @@ public struct ClientEngine: NodeEngine {
         if let cover = nextCover, cover.duration(since: now) > max(.seconds(60), .seconds(100 / max(coverRate, 0.001))) {
             nextCover = nil
         }
+        if let loop = nextLoop, loop.duration(since: now) > max(.seconds(60), .seconds(100 / max(loopRate, 0.001))) {
+            nextLoop = nil
+        }
     }
 
     // MARK: Directory
@@ -346,8 +352,9 @@ public struct ClientEngine: NodeEngine {
                 linkPeers[relay.id] = LinkPeer(id: relay.id, address: address, linkKey: relay.linkKey)
             }
         }
-        // The cover rate may have changed: draw the next slot from the new one.
+        // The cover rates may have changed: draw the next slots from the new ones.
         nextCover = nil
+        nextLoop = nil
         nextMailboxCheck = now
     }
 

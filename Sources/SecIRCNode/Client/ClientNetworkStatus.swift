@@ -13,7 +13,10 @@ public struct ClientNetworkStatus: Sendable, Equatable {
     public var linked: Set<ID> = []
     public var packetsSent = 0
     public var packetsReceived = 0
+    /// Cover packets sent: drop cover in the payload stream's empty slots and loops.
     public var coverPacketsSent = 0
+    /// Of those, loops (to the client's own loop queue).
+    public var loopPacketsSent = 0
     public var coverPacketsReceived = 0
     /// Drops by reason (`fetch_failed`, `send_failed`, `undecryptable`, ...): every drop a
     /// front end can see.

@@ -46,11 +46,18 @@ public enum PathSelector {
     /// network's `NetworkParameters.maxDelayMilliseconds`: what relays accept).
     public static func packet(path: [RelayDescriptor], mailbox: Bytes32, body: [UInt8], meanDelayMs: Double,
                               maxDelayMs: UInt32 = 60_000, now: UnixTime, rng: inout some RandomSource) throws -> [UInt8] {
+        try packet(path: path, ending: .deliver(to: mailbox), body: body, meanDelayMs: meanDelayMs, maxDelayMs: maxDelayMs,
+                   now: now, rng: &rng)
+    }
+
+    /// The same with `final` as the last relay's command (`deliver`, or `drop` for drop cover).
+    public static func packet(path: [RelayDescriptor], ending final: RoutingCommand, body: [UInt8], meanDelayMs: Double,
+                              maxDelayMs: UInt32 = 60_000, now: UnixTime, rng: inout some RandomSource) throws -> [UInt8] {
         var hops: [SphinxHop] = []
         for (i, relay) in path.enumerated() {
             guard let entry = onionKey(of: relay, now: now) else { throw PathError.unknownRelay(relay.id) }
             let command: RoutingCommand = i == path.count - 1
-                ? .deliver(to: mailbox)
+                ? final
                 : .forward(to: path[i + 1].id.rawValue, delayMilliseconds: exponential(mean: meanDelayMs, cap: maxDelayMs, rng: &rng),
                            nextEpoch: 0)
             hops.append(SphinxHop(onionKey: entry.key, epoch: entry.epoch, command: command))

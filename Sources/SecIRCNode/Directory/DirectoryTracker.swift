@@ -146,8 +146,10 @@ public struct DirectoryTracker: Sendable {
 
     /// When the next fetch or lookup is due (nil while none can be made).
     public var nextDeadline: UnixTime? {
-        let fetch = inFlight == nil && !fetchable.isEmpty ? nextFetch ?? UnixTime(nanoseconds: .min) : nil
-        let lookup = lookupWanted && lookupInFlight == nil && !lookupNames.isEmpty ? nextLookup : nil
+        // Asked on every turn of the loop: no arrays made here.
+        let anyFetchable = !discovered.isEmpty || sources.contains { !$0.hasPrefix(Self.dnsPrefix) }
+        let fetch = inFlight == nil && anyFetchable ? nextFetch ?? UnixTime(nanoseconds: .min) : nil
+        let lookup = lookupWanted && lookupInFlight == nil && sources.contains(where: { $0.hasPrefix(Self.dnsPrefix) }) ? nextLookup : nil
         switch (fetch, lookup) {
         case let (f?, l?): return min(f, l)
         case let (f?, nil): return f
