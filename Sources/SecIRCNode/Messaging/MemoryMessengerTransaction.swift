@@ -122,6 +122,23 @@ final class MemoryMessengerTransaction: MessengerTransaction {
         return state.removed[id]
     }
 
+    func isBlocked(_ id: ID) throws -> Bool {
+        readable()
+        return state.blocked[id] != nil
+    }
+
+    func incomingTotals(from contact: ID) throws -> (count: Int, bytes: Int) {
+        readable()
+        var count = 0
+        var bytes = 0
+        for cursor in state.cursorsByContact[contact] ?? [] {
+            guard let record = state.messages[cursor]?.record, record.direction == .incoming else { continue }
+            count += 1
+            bytes += record.body.count
+        }
+        return (count, bytes)
+    }
+
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool {
         readable()
         return state.seenSetups[hash] != nil
@@ -204,6 +221,19 @@ final class MemoryMessengerTransaction: MessengerTransaction {
         changing()
         guard let old = state.removed.removeValue(forKey: id) else { return }
         undo.append { $0.removed[id] = old }
+    }
+
+    func setBlocked(_ id: ID, atMs: Int64) throws {
+        changing()
+        guard state.blocked[id] == nil else { return }
+        state.blocked[id] = atMs
+        undo.append { $0.blocked[id] = nil }
+    }
+
+    func clearBlocked(_ id: ID) throws {
+        changing()
+        guard let old = state.blocked.removeValue(forKey: id) else { return }
+        undo.append { $0.blocked[id] = old }
     }
 
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws {

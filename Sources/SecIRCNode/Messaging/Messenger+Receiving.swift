@@ -15,6 +15,9 @@ extension Messenger {
             // Decided once the transaction committed: a failed one is handed over again.
             if let duplicate, !duplicateReceipts.withLock({ $0.admits(duplicate, now: now) }) { result.receipt = nil }
             return result
+        } catch let refused as Refusal {
+            // Nothing was changed (the ratchet did not move): the sender's retry can get in later.
+            return Received(dropped: refused.reason, refusal: refused.label)
         } catch {
             if case .insufficientStorage = error as? MessengerError { return Received(dropped: "\(error)", notStored: true, storeFull: true) }
             return Received(dropped: "\(error)", notStored: true)
@@ -42,9 +45,10 @@ extension Messenger {
                 ratchet = newRatchet
                 plaintext = text
                 contact = record
-                result.events.append(.contact(record))
-            case let .refused(reason):
+                result.events.append(record.isRequest ? .request(record) : .contact(record))
+            case let .refused(reason, label):
                 result.dropped = reason
+                result.refusal = label
             }
         }
         guard var contact, let ratchet, let plaintext else {
@@ -57,6 +61,15 @@ extension Messenger {
             }
             return result
         }
+        let decoded = Result { try Envelope.decode(plaintext) }
+        if contact.isRequest, case let .success(envelope) = decoded, envelope.kind != .receipt,
+           try !tx.hasReceived(envelope.id, from: contact.id) {
+            // What a request may hold is bounded; past it, nothing is kept and nothing acknowledged.
+            let held = try tx.incomingTotals(from: contact.id)
+            if held.count >= policy.maximumMessagesPerRequest || held.bytes + envelope.body.count > policy.maximumBytesPerRequest {
+                throw Refusal(reason: "a contact request holds as many messages as it may until it is accepted", label: "request_full")
+            }
+        }
         if contact.session == .initiated {
             contact.session = .established
             try tx.setEstablished(contact.id)
@@ -65,7 +78,9 @@ extension Messenger {
         try tx.setRatchet(ratchet, of: contact.id)
 
         let envelope: Envelope
-        do { envelope = try Envelope.decode(plaintext) } catch {
+        switch decoded {
+        case let .success(decoded): envelope = decoded
+        case let .failure(error):
             result.dropped = "malformed envelope: \(error)"
             return result
         }
@@ -95,26 +110,42 @@ extension Messenger {
             let record = try tx.insertMessage(id: envelope.id, contact: contact.id, direction: .incoming, kind: envelope.kind,
                                               timestampMs: Int64(clamping: envelope.timestampMs), body: envelope.body,
                                               state: .received, nextAttemptMs: nil)
-            if envelope.kind == .text { result.events.append(.message(record)) }
+            // A request's messages are shown (and announced) once the user accepts it.
+            if envelope.kind == .text, !contact.isRequest { result.events.append(.message(record)) }
         }
         return result
     }
 
     private enum SetupOutcome {
         case accepted(DoubleRatchet, [UInt8], ContactRecord)
-        case refused(String)
+        /// Why, and the counter's label when a rule (not a failed check) refused it.
+        case refused(String, label: String? = nil)
+    }
+
+    /// Thrown inside a receiving transaction to refuse a message by a rule: the transaction
+    /// rolls back, so nothing it did (a new contact, a ratchet step) is kept.
+    struct Refusal: Error {
+        var reason: String
+        var label: String
     }
 
     /// Answers a session set-up: the contact card must be signed by the sender and name the
     /// agreement key the set-up used (binding it to the Ed25519 identity); a set-up is accepted
     /// once (replays are refused); of two sessions with the same contact, both sides keep the
     /// same one (``SessionOrigin``); a removed contact comes back only with a newer session than
-    /// the one it had; new contacts are limited per hour (``NewContactLimit``).
+    /// the one it had; new contacts are limited per hour (``NewContactLimit``); an unknown
+    /// identity becomes a contact request (unless ``ContactPolicy/autoAccept``), within
+    /// ``ContactPolicy/maximumPendingRequests``, and never when the user rejected it before.
     private func acceptSetup(_ tx: any MessengerTransaction, _ setup: SessionMessage.Setup, from message: SessionMessage,
                              existing: ContactRecord?, now: UnixTime) throws -> SetupOutcome {
         let card = setup.card
         guard card.identityKey == message.sender, card.agreementKey == setup.initialMessage.identityAgreementKey else {
             return .refused("session set-up whose contact card does not match its sender")
+        }
+        // A rejected request stays rejected, whatever set-up it sends (checked before the replay
+        // check, so a retry of the rejected set-up counts as `blocked` too).
+        if existing == nil, try tx.isBlocked(card.identityKey.id) {
+            return .refused("session set-up from a rejected contact request", label: "blocked")
         }
         let setupHash = SHA256.hash(setup.initialMessage.encoded)
         if try tx.hasSeenSetup(setupHash) { return .refused("replayed session set-up") }
@@ -129,7 +160,12 @@ extension Messenger {
         if existing == nil {
             // A refused set-up is not remembered: the sender's retries get in once the hour allows.
             let recent = try tx.countSelfStartedContacts(addedAfterMs: newContactLimit.windowStartMs(now: now))
-            guard newContactLimit.admits(recent: recent) else { return .refused("too many new contacts in the last hour") }
+            guard newContactLimit.admits(recent: recent) else {
+                return .refused("too many new contacts in the last hour", label: "new_contact_limit")
+            }
+            if !policy.autoAccept, try tx.contacts().count(where: \.isRequest) >= policy.maximumPendingRequests {
+                return .refused("too many contact requests wait for the user", label: "request_limit")
+            }
         }
         let initial = setup.initialMessage
         guard let prekeys = try tx.prekeyRing()
@@ -144,9 +180,12 @@ extension Messenger {
         guard let plaintext = try? ratchet.decrypt(message.ratchetMessage, associatedData: ad) else {
             return .refused("session set-up with an undecryptable message")
         }
-        let name = existing?.name ?? (try? DisplayName.validated(card.displayName ?? "")) ?? String(id.hex.prefix(8))
+        // A name the sender offers never takes one a contact has: "alice (2)" instead.
+        let name = try existing?.name ?? DisplayName.distinct((try? DisplayName.validated(card.displayName ?? "")) ?? String(id.hex.prefix(8)),
+                                                               from: tx.contacts().map(\.name))
         let record = ContactRecord(id: id, identityKey: card.identityKey, agreementKey: card.agreementKey, name: name,
-                                   addedMs: existing?.addedMs ?? now.milliseconds, mailboxes: card.mailboxes, session: .established)
+                                   addedMs: existing?.addedMs ?? now.milliseconds, mailboxes: card.mailboxes, session: .established,
+                                   consent: existing?.consent ?? (policy.autoAccept ? .accepted : .requested))
         let session = ContactSession(ratchet: ratchet, associatedData: ad, pendingSetup: nil, origin: incoming,
                                      generation: existingSession.map { $0.generation + 1 } ?? 1)
         if existing != nil { try tx.updateContact(record, session: session) } else { try tx.insertContact(record, session: session) }

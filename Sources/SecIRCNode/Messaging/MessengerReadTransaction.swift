@@ -32,6 +32,11 @@ public protocol MessengerReadTransaction: AnyObject {
     func removedContact(id: ID) throws -> SessionOrigin?
     /// Every contact's deposit queues (``ContactQueue``), by contact and then creation.
     func contactQueues() throws -> [ContactQueue]
+    /// Whether the user rejected a contact request from `id` (``MessengerTransaction/setBlocked(_:atMs:)``).
+    func isBlocked(_ id: ID) throws -> Bool
+    /// How many incoming messages (of any kind) are stored from `contact`, and their bodies'
+    /// bytes as stored (a store that seals bodies counts the sealed bytes).
+    func incomingTotals(from contact: ID) throws -> (count: Int, bytes: Int)
     /// Whether a session set-up with this hash was seen (``MessengerTransaction/recordSeenSetup(_:atMs:)``).
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool
 

@@ -1,0 +1,187 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+import Testing
+
+/// Consent (docs/PROTOCOL.md §8): a session set-up from an unknown identity is a contact request
+/// the user accepts or rejects; nothing it sends is shown before; what it may hold is bounded.
+@Suite struct ContactRequestTests {
+    static func isRequest(_ event: ClientEvent) -> Bool { if case .request = event { true } else { false } }
+    static func isContact(_ event: ClientEvent) -> Bool { if case .contact = event { true } else { false } }
+    static func isMessage(_ event: ClientEvent) -> Bool { if case .message = event { true } else { false } }
+
+    /// Delivers everything `from` has due to `to`, and `to`'s receipts back.
+    static func deliver(_ from: Peer, to: Peer, now: UnixTime = .t0) throws {
+        for packet in try from.drainOutbox(now: now) {
+            for receipt in try to.receive(packet, now: now) { try from.receive(receipt, now: now) }
+        }
+    }
+
+    @Test func aStrangersSetUpIsARequestShownOnlyOnceAccepted() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: .ask)
+        _ = try alice.add(bob)
+        try Self.deliver(alice, to: bob)
+        let request = try #require(try bob.messenger.contact(id: alice.id))
+        #expect(request.consent == .requested && request.name == "alice")
+        #expect(bob.events.contains(where: Self.isRequest) && !bob.events.contains(where: Self.isContact))
+
+        _ = try alice.messenger.queueText(to: bob.id, text: "hi bob", now: .t0, rng: &alice.rng)
+        try Self.deliver(alice, to: bob)
+        #expect(!bob.events.contains(where: Self.isMessage), "nothing a request sends is announced")
+        #expect(try bob.texts(with: alice.id).isEmpty && bob.messenger.conversationSummaries().isEmpty)
+        #expect(try alice.messenger.messages(with: bob.id, before: nil, limit: 10).messages.last?.state == .delivered,
+                "a request's messages are acknowledged (receipts are all it gets)")
+        let id = try #require(try alice.messenger.messages(with: bob.id, before: nil, limit: 10).messages.last?.id)
+        #expect(try bob.messenger.message(id: id) == nil)
+        #expect(throws: MessengerError.self) { try bob.messenger.queueText(to: alice.id, text: "no", now: .t0, rng: &bob.rng) }
+        #expect(throws: MessengerError.self) { try bob.messenger.rotateQueues(of: alice.id, now: .t0, rng: &bob.rng) }
+        let queuesBefore = try bob.messenger.ensureContactQueues(now: .t0, rng: &bob.rng)
+        #expect(queuesBefore == 0, "a request gets no queues")
+
+        let (accepted, held) = try bob.messenger.acceptContact(id: alice.id)
+        #expect(accepted.consent == .accepted && held.map(\.text) == ["hi bob"])
+        #expect(try bob.texts(with: alice.id) == ["hi bob"] && bob.messenger.conversationSummaries()[alice.id]?.count == 1)
+        #expect(try bob.messenger.message(id: id)?.text == "hi bob")
+        let queuesAfter = try bob.messenger.ensureContactQueues(now: .t0, rng: &bob.rng)
+        #expect(queuesAfter == 1, "accepted: its queues, told in a card")
+        _ = try bob.messenger.queueText(to: alice.id, text: "hi alice", now: .t0, rng: &bob.rng)
+        try Self.deliver(bob, to: alice)
+        #expect(try alice.texts(with: bob.id) == ["hi bob", "hi alice"])
+        let again = try bob.messenger.acceptContact(id: alice.id)
+        #expect(again.contact.consent == .accepted && again.messages.isEmpty, "accepting twice changes nothing")
+    }
+
+    @Test func rejectingDeletesEverythingAndBlocksUntilAdded() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: .ask)
+        _ = try alice.add(bob)
+        _ = try alice.messenger.queueText(to: bob.id, text: "let me in", now: .t0, rng: &alice.rng)
+        try Self.deliver(alice, to: bob)
+        #expect(throws: MessengerError.self) { try bob.messenger.rejectContact(id: bob.id, now: .t0) }
+        try bob.messenger.rejectContact(id: alice.id, now: .t0)
+        #expect(try bob.messenger.contacts().isEmpty && bob.messenger.outboxCount() == 0)
+        let sent = try #require(try alice.messenger.messages(with: bob.id, before: nil, limit: 5).messages.last)
+        #expect(try bob.messenger.message(id: sent.id) == nil)
+
+        // A new set-up from alice (she removed bob and added him again) is refused.
+        try alice.messenger.removeContact(id: bob.id)
+        _ = try alice.add(bob, now: .t0.plus(seconds: 10))
+        try Self.deliver(alice, to: bob, now: .t0.plus(seconds: 10))
+        #expect(try bob.messenger.contacts().isEmpty)
+        #expect(bob.refusals.contains("blocked"))
+
+        // Bob adds alice from her invite: the block is lifted, and she is a contact.
+        _ = try bob.add(alice, now: .t0.plus(seconds: 20))
+        #expect(try bob.messenger.contact(id: alice.id)?.consent == .accepted)
+    }
+
+    @Test func rejectingAnAcceptedContactIsRefused() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: .ask)
+        _ = try bob.add(alice)
+        #expect(throws: MessengerError.conflict("alice is no contact request: remove it instead")) {
+            try bob.messenger.rejectContact(id: alice.id, now: .t0)
+        }
+    }
+
+    @Test func addingSomeoneWhoseRequestWaitsAcceptsIt() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: .ask)
+        _ = try alice.add(bob)
+        try Self.deliver(alice, to: bob)
+        let added = try bob.add(alice)
+        #expect(added.consent == .accepted && added.session == .established)
+        #expect(try bob.messenger.contacts().count == 1)
+    }
+
+    @Test func whatARequestHoldsIsBounded() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: ContactPolicy(autoAccept: false, maximumMessagesPerRequest: 3))
+        _ = try alice.add(bob)
+        for text in ["one", "two", "three"] { _ = try alice.messenger.queueText(to: bob.id, text: text, now: .t0, rng: &alice.rng) }
+        try Self.deliver(alice, to: bob)
+        #expect(bob.refusals == ["request_full"], "the introduction and two texts fit; the third is refused")
+        #expect(try alice.messenger.outboxCount() == 1, "unacknowledged: it is sent again")
+        let (_, held) = try bob.messenger.acceptContact(id: alice.id)
+        #expect(held.map(\.text) == ["one", "two"])
+        try Self.deliver(alice, to: bob, now: .t0.plus(seconds: 3600))
+        #expect(try bob.texts(with: alice.id) == ["one", "two", "three"], "once accepted, the retry gets in")
+        #expect(try alice.messenger.outboxCount() == 0)
+    }
+
+    @Test func aRequestsBytesAreBounded() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: ContactPolicy(autoAccept: false, maximumBytesPerRequest: 1000))
+        _ = try alice.add(bob)
+        _ = try alice.messenger.queueText(to: bob.id, text: String(repeating: "a", count: 600), now: .t0, rng: &alice.rng)
+        _ = try alice.messenger.queueText(to: bob.id, text: String(repeating: "b", count: 600), now: .t0, rng: &alice.rng)
+        try Self.deliver(alice, to: bob)
+        #expect(bob.refusals == ["request_full"])
+        #expect(try bob.messenger.contact(id: alice.id)?.isRequest == true)
+    }
+
+    @Test func pendingRequestsAreBounded() throws {
+        let bob = try Peer("bob", policy: ContactPolicy(autoAccept: false, maximumPendingRequests: 2))
+        for name in ["s1", "s2", "s3"] {
+            let stranger = try Peer(name)
+            _ = try stranger.add(bob)
+            try Self.deliver(stranger, to: bob)
+        }
+        #expect(try bob.messenger.contacts().count == 2)
+        #expect(bob.refusals == ["request_limit"])
+        // Answering one makes room.
+        let first = try #require(try bob.messenger.contacts().first)
+        try bob.messenger.rejectContact(id: first.id, now: .t0)
+        let fourth = try Peer("s4")
+        _ = try fourth.add(bob)
+        try Self.deliver(fourth, to: bob)
+        #expect(try bob.messenger.contact(id: fourth.id)?.isRequest == true)
+    }
+
+    @Test func autoAcceptMakesContactsAtOnce() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: .autoAccept)
+        _ = try alice.add(bob)
+        _ = try alice.messenger.queueText(to: bob.id, text: "hi", now: .t0, rng: &alice.rng)
+        try Self.deliver(alice, to: bob)
+        #expect(try bob.messenger.contact(id: alice.id)?.consent == .accepted)
+        #expect(bob.events.contains(where: Self.isContact) && bob.events.contains(where: Self.isMessage))
+        #expect(!bob.events.contains(where: Self.isRequest))
+    }
+
+    @Test func theHourlyLimitHoldsForRequestsAndIsCounted() throws {
+        let bob = try Peer("bob", policy: ContactPolicy(autoAccept: false, newContactLimit: NewContactLimit(maximum: 2)))
+        for name in ["h1", "h2", "h3"] {
+            let stranger = try Peer(name)
+            _ = try stranger.add(bob)
+            try Self.deliver(stranger, to: bob)
+        }
+        #expect(try bob.messenger.contacts().count == 2 && bob.refusals == ["new_contact_limit"])
+    }
+
+    @Test func aStrangersNameNeverTakesAContactsName() throws {
+        let carol = try Peer("carol")
+        let bob = try Peer("bob", policy: .ask)
+        _ = try bob.messenger.addContact(inviteURI: carol.messenger.invite(now: .t0, rng: &carol.rng).uri, name: "alice", now: .t0,
+                                         rng: &bob.rng)
+        let stranger = try Peer("alice") // calls itself "alice" in its card
+        _ = try stranger.add(bob)
+        try Self.deliver(stranger, to: bob)
+        #expect(try bob.messenger.contact(id: stranger.id)?.name == "alice (2)")
+        #expect(try bob.messenger.contact(id: carol.id)?.name == "alice")
+    }
+
+    @Test(arguments: [
+        ("alice", [String](), "alice"),
+        ("alice", ["alice"], "alice (2)"),
+        ("alice", ["Alice"], "alice (2)"),
+        ("alice", ["alice", "alice (2)"], "alice (3)"),
+        ("bob", ["alice"], "bob"),
+        (String(repeating: "x", count: 64), [String(repeating: "x", count: 64)], String(repeating: "x", count: 60) + " (2)"),
+    ])
+    func distinctNames(_ name: String, _ taken: [String], _ expected: String) {
+        #expect(DisplayName.distinct(name, from: taken) == expected)
+        #expect(DisplayName.distinct(name, from: taken).count <= DisplayName.maximumLength)
+    }
+}
