@@ -25,6 +25,17 @@ public struct Contact: Codable, Sendable, Equatable {
         self.state = state
     }
 
+    /// `state` is read as "accepted" when absent (a daemon from before contact requests).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        identityKey = try c.decode(String.self, forKey: .identityKey)
+        addedMilliseconds = try c.decode(Int64.self, forKey: .addedMilliseconds)
+        session = try c.decode(String.self, forKey: .session)
+        state = try c.decodeIfPresent(String.self, forKey: .state) ?? "accepted"
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, name, session, state
         case identityKey = "identity_key"

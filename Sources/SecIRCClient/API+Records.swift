@@ -8,7 +8,7 @@ import SecIRCNode
 extension Contact {
     init(_ record: ContactRecord) {
         self.init(id: record.id.hex, name: record.name, identityKey: record.identityKey.rawValue.hex,
-                  addedMilliseconds: record.addedMs, session: record.session.rawValue, state: record.consent.rawValue)
+                  addedMilliseconds: record.addedMs, session: record.session.rawValue, state: record.isRequest ? "requested" : "accepted")
     }
 }
 

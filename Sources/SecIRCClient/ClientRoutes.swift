@@ -42,6 +42,7 @@ public struct ClientRoutes: Sendable {
         router.get("/healthz") { _ in .json(["status": "ok"]) }
         router.get("/v1/identity", auth: auth) { _ in identity() }
         router.get("/v1/invite", auth: auth) { _ in try mapped { try invite() } }
+        router.post("/v1/invites", auth: auth) { _ in try mapped { try oneTimeInvite() } }
         router.get("/v1/contacts", auth: auth) { _ in try mapped { try contacts() } }
         router.post("/v1/contacts", auth: auth) { request in try mapped { try addContact(request) } }
         router.get("/v1/contacts/:id", auth: auth) { request in try mapped { try contact(request) } }
@@ -98,6 +99,14 @@ public struct ClientRoutes: Sendable {
         let invite = try messenger.invite(now: clock(), rng: &rng)
         return .json(InviteResponse(uri: invite.uri, expiresMilliseconds: Int64(clamping: invite.expiry) * 1000,
                                     mailboxes: invite.mailboxes.map(Mailbox.init)))
+    }
+
+    /// A one-time invite: whoever answers it is a contact at once (the user invited them).
+    private func oneTimeInvite() throws -> HTTPResponse {
+        var rng = SystemRandom()
+        let invite = try messenger.oneTimeInvite(now: clock(), rng: &rng)
+        return .json(InviteResponse(uri: invite.uri, expiresMilliseconds: Int64(clamping: invite.expiry) * 1000,
+                                    mailboxes: invite.mailboxes.map(Mailbox.init)), status: 201)
     }
 
     // MARK: Contacts

@@ -48,8 +48,21 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func identity() throws -> ClientIdentity? { try op { try metaSecret("identity").map(ClientIdentity.init(storageBytes:)) } }
     func setIdentity(_ identity: ClientIdentity) throws { try op { try setMetaSecret("identity", identity.storageBytes()) } }
-    func prekeyRing() throws -> PrekeyRing { try op { try metaSecret("prekeys").map(PrekeyRing.init(storageBytes:)) ?? PrekeyRing() } }
-    func setPrekeyRing(_ ring: PrekeyRing) throws { try op { try setMetaSecret("prekeys", ring.storageBytes()) } }
+    /// The long-lived invite's pairs under `prekeys`, one-time invites' under `prekeys_once` (same format).
+    func prekeyRing() throws -> PrekeyRing {
+        try op {
+            let lasting = try metaSecret("prekeys").map(PrekeyRing.init(storageBytes:))?.entries ?? []
+            let once = try metaSecret("prekeys_once").map(PrekeyRing.init(storageBytes:))?.entries ?? []
+            return PrekeyRing(entries: lasting + once.map { PrekeyRing.Entry(prekeys: $0.prekeys, retireAfter: $0.retireAfter, oneTime: true) })
+        }
+    }
+
+    func setPrekeyRing(_ ring: PrekeyRing) throws {
+        try op {
+            try setMetaSecret("prekeys", PrekeyRing(entries: ring.entries.filter { !$0.oneTime }).storageBytes())
+            try setMetaSecret("prekeys_once", PrekeyRing(entries: ring.entries.filter(\.oneTime)).storageBytes())
+        }
+    }
     func mailboxKeys() throws -> [MailboxKey] { try op { try metaSecret("mailboxes").map(MailboxKey.list(storageBytes:)) ?? [] } }
     func setMailboxKeys(_ keys: [MailboxKey]) throws { try op { try setMetaSecret("mailboxes", MailboxKey.storageBytes(keys)) } }
 
@@ -105,7 +118,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int {
         try op {
-            try Int.fetchOne(statement("SELECT COUNT(*) FROM contacts WHERE session_initiator = id AND added_ms > ?"),
+            try Int.fetchOne(statement("SELECT COUNT(*) FROM contacts WHERE session_initiator = id AND added_ms > ? AND consent != 'invited'"),
                              arguments: [addedAfterMs]) ?? 0
         }
     }

@@ -55,7 +55,7 @@ extension HTTPResponse {
 
 @Suite struct ClientRoutesTests {
     static let protected: [(HTTPMethod, String)] = [
-        (.get, "/v1/identity"), (.get, "/v1/invite"), (.get, "/v1/contacts"), (.post, "/v1/contacts"),
+        (.get, "/v1/identity"), (.get, "/v1/invite"), (.post, "/v1/invites"), (.get, "/v1/contacts"), (.post, "/v1/contacts"),
         (.get, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.put, "/v1/contacts/\(String(repeating: "0", count: 64))"),
         (.delete, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.get, "/v1/conversations"),
         (.get, "/v1/contacts/\(String(repeating: "0", count: 64))/queues"),

@@ -54,6 +54,25 @@ import Testing
         #expect(f.handle(.post, "/v1/contacts/\(String(repeating: "0", count: 64))/reject").status == 404)
     }
 
+    @Test func aOneTimeInviteFromTheRouteOutlivesARestartAndMakesAContact() throws {
+        let f = try ClientRoutesFixture(policy: .ask)
+        let made = f.handle(.post, "/v1/invites")
+        #expect(made.status == 201 && (made.object["mailboxes"] as? [Any])?.count == 2)
+        let uri = try #require(made.object["uri"] as? String)
+        #expect(uri != f.handle(.get, "/v1/invite").object["uri"] as? String, "not the long-lived invite")
+        try f.user.reopen()
+        #expect(try f.user.messenger.store.read { try $0.prekeyRing() }.entries.contains(where: \.oneTime), "kept in SQLite as one-time")
+
+        let dave = try User("dave", relays: FakeRelays.make(3))
+        _ = try dave.messenger.addContact(inviteURI: uri, name: "carol", now: .t0, rng: &dave.rng)
+        try Self.deliver(dave, to: f)
+        let listed = f.handle(.get, "/v1/contacts/\(dave.id.hex)")
+        #expect(listed.object["state"] as? String == "accepted")
+        #expect(try f.user.messenger.contact(id: dave.id)?.consent == .invited)
+        let early = try ClientRoutesFixture(mailboxes: false)
+        #expect(early.handle(.post, "/v1/invites").status == 503)
+    }
+
     @Test func aRejectedRequestIsGoneAndBlocked() throws {
         let f = try ClientRoutesFixture(policy: .ask)
         let erin = try User("erin", relays: FakeRelays.make(3))

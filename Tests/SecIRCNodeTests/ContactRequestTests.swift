@@ -172,6 +172,63 @@ import Testing
         #expect(try bob.messenger.contact(id: carol.id)?.name == "alice")
     }
 
+    @Test func aOneTimeInviteMakesAContactWithoutARequestOnce() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: .ask)
+        let invite = try bob.messenger.oneTimeInvite(now: .t0, rng: &bob.rng)
+        _ = try alice.messenger.addContact(inviteURI: invite.uri, name: "bob", now: .t0, rng: &alice.rng)
+        _ = try alice.messenger.queueText(to: bob.id, text: "you asked me", now: .t0, rng: &alice.rng)
+        try Self.deliver(alice, to: bob)
+        let contact = try #require(try bob.messenger.contact(id: alice.id))
+        #expect(contact.consent == .invited && !contact.isRequest)
+        #expect(bob.events.contains(where: Self.isContact) && bob.events.contains(where: Self.isMessage))
+        #expect(try bob.texts(with: alice.id) == ["you asked me"])
+        #expect(try bob.store.read { try $0.prekeyRing() }.entries.allSatisfy { !$0.oneTime }, "the invite answered its one set-up")
+
+        // Someone else with the same invite gets nowhere: its prekeys are gone.
+        let carol = try Peer("carol")
+        _ = try carol.messenger.addContact(inviteURI: invite.uri, name: "bob", now: .t0, rng: &carol.rng)
+        try Self.deliver(carol, to: bob)
+        #expect(try bob.messenger.contact(id: carol.id) == nil)
+    }
+
+    @Test func strangersCannotUseUpTheBudgetOfThoseInvited() throws {
+        let bob = try Peer("bob", policy: ContactPolicy(autoAccept: false, newContactLimit: NewContactLimit(maximum: 2)))
+        for name in ["x1", "x2", "x3"] {
+            let stranger = try Peer(name)
+            _ = try stranger.add(bob)
+            try Self.deliver(stranger, to: bob)
+        }
+        #expect(bob.refusals == ["new_contact_limit"], "the strangers' budget is used up")
+        var invited: [Peer] = []
+        for name in ["dave", "erin", "frank"] {
+            let friend = try Peer(name)
+            _ = try friend.messenger.addContact(inviteURI: bob.messenger.oneTimeInvite(now: .t0, rng: &bob.rng).uri, name: nil,
+                                                now: .t0, rng: &friend.rng)
+            try Self.deliver(friend, to: bob)
+            invited.append(friend)
+        }
+        #expect(try invited.allSatisfy { try bob.messenger.contact(id: $0.id)?.consent == .invited })
+        #expect(bob.refusals == ["new_contact_limit"])
+        let recent = try bob.store.read { try $0.countSelfStartedContacts(addedAfterMs: 0) }
+        #expect(recent == 2, "those invited do not count against the strangers")
+    }
+
+    @Test func oneTimePairsAreKeptApartFromTheLongLivedOnes() {
+        var rng = SeededRandom(seed: "ring")
+        var ring = PrekeyRing()
+        for _ in 0..<20 { _ = ring.rotate(expiry: UnixTime.t0.seconds + 3600, now: .t0, rng: &rng) }
+        for _ in 0..<70 { _ = ring.rotate(expiry: UnixTime.t0.seconds + 3600, now: .t0, oneTime: true, rng: &rng) }
+        #expect(ring.entries.count(where: { !$0.oneTime }) == PrekeyRing.maximumEntries)
+        #expect(ring.entries.count(where: \.oneTime) == PrekeyRing.maximumOneTimeEntries)
+        let lasting = ring.entries.first { !$0.oneTime }!.prekeys
+        let once = ring.entries.first(where: \.oneTime)!.prekeys
+        ring.consume(signedPrekeyID: lasting.signedPrekeyID, pqPrekeyID: lasting.pqPrekeyID)
+        ring.consume(signedPrekeyID: once.signedPrekeyID, pqPrekeyID: once.pqPrekeyID)
+        #expect(ring.entries.count == PrekeyRing.maximumEntries + PrekeyRing.maximumOneTimeEntries - 1,
+                "only the one-time pair is consumed")
+    }
+
     @Test(arguments: [
         ("alice", [String](), "alice"),
         ("alice", ["alice"], "alice (2)"),

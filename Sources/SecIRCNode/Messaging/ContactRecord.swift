@@ -18,6 +18,9 @@ public struct ContactRecord: Sendable, Equatable {
         /// A session set-up from an unknown identity, waiting for the user to accept or reject it:
         /// nothing it sent is shown, and nothing is sent to it but receipts.
         case requested
+        /// Its session set-up answered a one-time invite the user made (``PrekeyRing``): accepted
+        /// without asking, and not counted against the hourly limit for strangers.
+        case invited
     }
 
     /// SHA-256 of `identityKey`.

@@ -114,7 +114,9 @@ final class MemoryMessengerTransaction: MessengerTransaction {
 
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int {
         readable()
-        return state.contacts.values.count(where: { $0.session.origin.initiator == $0.record.id && $0.record.addedMs > addedAfterMs })
+        return state.contacts.values.count(where: {
+            $0.session.origin.initiator == $0.record.id && $0.record.addedMs > addedAfterMs && $0.record.consent != .invited
+        })
     }
 
     func removedContact(id: ID) throws -> SessionOrigin? {

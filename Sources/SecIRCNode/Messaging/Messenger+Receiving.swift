@@ -135,16 +135,25 @@ extension Messenger {
     /// same one (``SessionOrigin``); a removed contact comes back only with a newer session than
     /// the one it had; new contacts are limited per hour (``NewContactLimit``); an unknown
     /// identity becomes a contact request (unless ``ContactPolicy/autoAccept``), within
-    /// ``ContactPolicy/maximumPendingRequests``, and never when the user rejected it before.
+    /// ``ContactPolicy/maximumPendingRequests``, and never when the user rejected it before —
+    /// except that a set-up answering a one-time invite the user made is accepted as invited.
     private func acceptSetup(_ tx: any MessengerTransaction, _ setup: SessionMessage.Setup, from message: SessionMessage,
                              existing: ContactRecord?, now: UnixTime) throws -> SetupOutcome {
         let card = setup.card
         guard card.identityKey == message.sender, card.agreementKey == setup.initialMessage.identityAgreementKey else {
             return .refused("session set-up whose contact card does not match its sender")
         }
+        let initial = setup.initialMessage
+        var ring = try tx.prekeyRing()
+        guard let entry = ring.entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now) else {
+            return .refused("session set-up for unknown or retired prekeys (from an expired invite?)")
+        }
+        // A set-up answering a one-time invite comes from someone the user invited: no request,
+        // and its own budget (the one-time invites the user made), not the strangers' hourly one.
+        let invited = existing == nil && entry.oneTime
         // A rejected request stays rejected, whatever set-up it sends (checked before the replay
         // check, so a retry of the rejected set-up counts as `blocked` too).
-        if existing == nil, try tx.isBlocked(card.identityKey.id) {
+        if existing == nil, !invited, try tx.isBlocked(card.identityKey.id) {
             return .refused("session set-up from a rejected contact request", label: "blocked")
         }
         let setupHash = SHA256.hash(setup.initialMessage.encoded)
@@ -157,7 +166,7 @@ extension Messenger {
             try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
             return .refused("session set-up older than the session in use")
         }
-        if existing == nil {
+        if existing == nil, !invited {
             // A refused set-up is not remembered: the sender's retries get in once the hour allows.
             let recent = try tx.countSelfStartedContacts(addedAfterMs: newContactLimit.windowStartMs(now: now))
             guard newContactLimit.admits(recent: recent) else {
@@ -167,12 +176,8 @@ extension Messenger {
                 return .refused("too many contact requests wait for the user", label: "request_limit")
             }
         }
-        let initial = setup.initialMessage
-        guard let prekeys = try tx.prekeyRing()
-            .entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now)?.prekeys
-        else { return .refused("session set-up for unknown or retired prekeys (from an expired invite?)") }
         var ratchet: DoubleRatchet
-        do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: prekeys, message: initial) } catch {
+        do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: entry.prekeys, message: initial) } catch {
             return .refused("session set-up failed: \(error)")
         }
         let ad = Self.associatedData(initiator: card.agreementKey, initiatorKey: card.identityKey,
@@ -185,12 +190,18 @@ extension Messenger {
                                                                from: tx.contacts().map(\.name))
         let record = ContactRecord(id: id, identityKey: card.identityKey, agreementKey: card.agreementKey, name: name,
                                    addedMs: existing?.addedMs ?? now.milliseconds, mailboxes: card.mailboxes, session: .established,
-                                   consent: existing?.consent ?? (policy.autoAccept ? .accepted : .requested))
+                                   consent: existing?.consent ?? (invited ? .invited : policy.autoAccept ? .accepted : .requested))
         let session = ContactSession(ratchet: ratchet, associatedData: ad, pendingSetup: nil, origin: incoming,
                                      generation: existingSession.map { $0.generation + 1 } ?? 1)
         if existing != nil { try tx.updateContact(record, session: session) } else { try tx.insertContact(record, session: session) }
         try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
         try tx.clearRemovedContact(id)
+        if entry.oneTime {
+            // A one-time invite answers one set-up.
+            ring.consume(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID)
+            try tx.setPrekeyRing(ring)
+            try tx.clearBlocked(id)
+        }
         // A new session: the queues the old one knew are retired (after a grace time), and
         // ``ensureContactQueues(now:rng:)`` — which the caller runs on a `.contact` event — gives
         // the contact new ones, told in a card (a new contact gets its first ones the same way).

@@ -153,6 +153,24 @@ public final class Messenger: Sendable {
         }
     }
 
+    /// A one-time invite: like ``invite(now:rng:)``, but with a fresh pair of prekeys of its own
+    /// that answers one session set-up and is then removed. Whoever answers it is the person the
+    /// user invited: a contact at once (no contact request), not counted against the hourly limit
+    /// for strangers. Give it to one person. At most ``PrekeyRing/maximumOneTimeEntries`` wait
+    /// unanswered (the oldest stop working first); each expires like the long-lived invite.
+    public func oneTimeInvite(now: UnixTime, rng: inout some RandomSource) throws -> Invite {
+        let addresses = mailboxes.map(\.address)
+        guard !addresses.isEmpty else { throw MessengerError.notReady("no verified directory yet: mailbox relays are not chosen") }
+        return try store.write { tx in
+            let expiry = now.seconds + Self.inviteLifetimeSeconds
+            var ring = try tx.prekeyRing()
+            let prekeys = ring.rotate(expiry: expiry, now: now, oneTime: true, rng: &rng)
+            try tx.setPrekeyRing(ring)
+            return try SessionSetup.makeInvite(identity: identity.keys, prekeys: prekeys, mailboxes: addresses,
+                                               expiry: UInt64(expiry), displayNameHint: displayName.isEmpty ? nil : displayName)
+        }
+    }
+
     /// Our contact card, signed, naming `addresses` (one contact's queues, ``card(for:mailboxes:now:)``).
     func card(now: UnixTime, addresses: [MailboxAddress]) throws(MessengerError) -> ContactCard {
         do {

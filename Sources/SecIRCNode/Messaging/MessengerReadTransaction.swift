@@ -26,7 +26,8 @@ public protocol MessengerReadTransaction: AnyObject {
     /// (0 when none was); nil when there is no such contact.
     func cardCreated(of id: ID) throws -> Int64?
     /// How many contacts started their own session (their ID is its origin's initiator) and were
-    /// added strictly after `addedAfterMs`.
+    /// added strictly after `addedAfterMs`, not counting those that answered a one-time invite
+    /// (``ContactRecord/Consent/invited``).
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int
     /// The origin of the session a removed contact had; nil when `id` was not removed (or came back).
     func removedContact(id: ID) throws -> SessionOrigin?
