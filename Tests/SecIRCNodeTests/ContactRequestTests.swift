@@ -214,6 +214,43 @@ import Testing
         #expect(recent == 2, "those invited do not count against the strangers")
     }
 
+    /// As `ClientEngine.receiveBody` does: each fragment in the room the messenger names.
+    @Test func aStrangersFloodOfPartialTransfersDoesNotEvictAContactsHalfReceivedMessage() throws {
+        let alice = try Peer("alice")
+        let bob = try Peer("bob", policy: .ask)
+        _ = try alice.add(bob)
+        try Self.deliver(alice, to: bob)
+        _ = try bob.messenger.acceptContact(id: alice.id)
+        let long = String(repeating: "long message ", count: 120) // several fragments
+        _ = try alice.messenger.queueText(to: bob.id, text: long, now: .t0, rng: &alice.rng)
+        let packet = try #require(try alice.drainOutbox(now: .t0).first)
+        let fragments = try SealedPacket.fragments(of: packet.message, transferID: packet.transferID)
+        #expect(fragments.count >= 3)
+        var reassembler = Reassembler()
+        for fragment in fragments.dropLast() {
+            #expect(try reassembler.add(fragment, room: bob.messenger.reassemblyRoom(for: fragment), now: .t0) == nil)
+        }
+        #expect(bob.messenger.reassemblyRoom(for: fragments[0]) == .contact(alice.id))
+        #expect(bob.messenger.reassemblyRoom(for: fragments[1]) == .shared, "only a first fragment names its sender")
+
+        // A stranger (its first fragments name it, or nobody) floods far more partial transfers than the shared room holds.
+        var rng = SeededRandom(seed: "flood")
+        let stranger = SigningPrivateKey(using: &rng).publicKey
+        for i in 0..<600 {
+            let header = [SessionMessage.currentVersion, SessionMessage.ratchetType] + [UInt8](repeating: UInt8(i % 256), count: 16)
+                + stranger.rawValue.bytes
+            let junk = header + [UInt8](repeating: 0, count: 1500)
+            let flood = try SealedPacket.fragments(of: junk, transferID: MessageID(using: &rng))
+            let fragment = flood[i % 2] // first fragments naming the stranger, and later ones naming nobody
+            #expect(try reassembler.add(fragment, room: bob.messenger.reassemblyRoom(for: fragment), now: .t0) == nil)
+        }
+        #expect(reassembler.evictedTransfers == 600 - reassembler.maxTransfers)
+        let last = try #require(fragments.last)
+        let whole = try #require(try reassembler.add(last, room: bob.messenger.reassemblyRoom(for: last), now: .t0))
+        let received = bob.messenger.receive(whole, now: .t0)
+        #expect(received.events.contains { if case let .message(record) = $0 { record.text == long } else { false } })
+    }
+
     @Test func oneTimePairsAreKeptApartFromTheLongLivedOnes() {
         var rng = SeededRandom(seed: "ring")
         var ring = PrekeyRing()

@@ -28,7 +28,9 @@ extension ClientEngine {
             message = held
         } else {
             do {
-                guard let complete = try reassembler.add(fragment, room: reassemblyRoom(for: fragment), now: now) else { return .taken }
+                guard let complete = try reassembler.add(fragment, room: messenger.reassemblyRoom(for: fragment), now: now) else {
+                    return .taken
+                }
                 message = complete
             } catch {
                 status.drop("bad_fragment")
@@ -57,16 +59,6 @@ extension ClientEngine {
         guard let (contact, ids) = received.receipt, let held = tracker.held else { return .taken }
         acknowledge(ids, to: contact, held: held, now: now, rng: &rng, effects: &effects)
         return .taken
-    }
-
-    /// Where a fragment's transfer is reassembled: a known contact's own room when it is the first
-    /// fragment of a multi-fragment transfer and names that contact as its sender (strangers
-    /// then cannot evict the contact's half-received messages); else the shared room.
-    func reassemblyRoom(for fragment: Fragment) -> Reassembler.Room {
-        guard fragment.index == 0, fragment.count > 1, let sender = SessionMessage.claimedSender(prefix: fragment.data),
-              let contact = try? messenger.contact(id: sender.id), !contact.isRequest
-        else { return .shared }
-        return .contact(contact.id)
     }
 
     /// Keeps a whole message the store could not take until the relay hands its last fragment

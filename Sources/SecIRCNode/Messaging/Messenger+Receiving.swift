@@ -2,6 +2,17 @@ public import SecIRCCore
 import SecIRCCrypto
 
 extension Messenger {
+    /// Where a fragment's transfer is reassembled (``Reassembler/Room``): a contact's own room
+    /// when it is the first fragment of a multi-fragment transfer and names an accepted contact as
+    /// its sender (strangers then cannot evict that contact's half-received messages); else the
+    /// shared room. The claim is checked only when the whole message decrypts.
+    public func reassemblyRoom(for fragment: Fragment) -> Reassembler.Room {
+        guard fragment.index == 0, fragment.count > 1, let sender = SessionMessage.claimedSender(prefix: fragment.data),
+              let contact = try? self.contact(id: sender.id), !contact.isRequest
+        else { return .shared }
+        return .contact(contact.id)
+    }
+
     /// Decrypts and stores one reassembled session message, in one transaction. Duplicates are
     /// stored and announced once, and acknowledged again only for a while (``DuplicateReceipts``).
     /// Never throws: what cannot be used is dropped with a reason (and changes nothing).
