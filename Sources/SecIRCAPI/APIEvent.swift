@@ -8,6 +8,9 @@ public enum APIEvent: Sendable, Equatable {
     /// `contact`: a contact was added by an incoming session set-up, or its session became
     /// established.
     case contact(Contact)
+    /// `request`: a session set-up from an unknown identity became a contact request (its
+    /// `state` is "requested").
+    case request(Contact)
 
     /// The `event:` name.
     public var name: String {
@@ -15,6 +18,7 @@ public enum APIEvent: Sendable, Equatable {
         case .message: "message"
         case .receipt: "receipt"
         case .contact: "contact"
+        case .request: "request"
         }
     }
 
@@ -25,7 +29,7 @@ public enum APIEvent: Sendable, Equatable {
         switch self {
         case let .message(message): data = try? APIJSON.encode(message)
         case let .receipt(receipt): data = try? APIJSON.encode(receipt)
-        case let .contact(contact): data = try? APIJSON.encode(contact)
+        case let .contact(contact), let .request(contact): data = try? APIJSON.encode(contact)
         }
         return ServerSentEvent(event: name, data: data.map { String(decoding: $0, as: UTF8.self) } ?? "{}")
     }
@@ -39,6 +43,7 @@ public enum APIEvent: Sendable, Equatable {
             case "message": self = .message(try APIJSON.decode(Message.self, from: bytes))
             case "receipt": self = .receipt(try APIJSON.decode(Receipt.self, from: bytes))
             case "contact": self = .contact(try APIJSON.decode(Contact.self, from: bytes))
+            case "request": self = .request(try APIJSON.decode(Contact.self, from: bytes))
             default: return nil
             }
         } catch {

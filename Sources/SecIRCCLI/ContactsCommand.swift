@@ -1,12 +1,12 @@
 import ArgumentParser
 import SecIRCAPI
 
-/// `secirc contacts [list|add|rename|remove|queues]`.
+/// `secirc contacts [list|add|accept|reject|rename|remove|queues]`.
 struct ContactsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contacts",
-        abstract: "List, add, rename and remove contacts; show, rotate or close the queue a contact writes to.",
-        subcommands: [List.self, Add.self, Rename.self, Remove.self, Queues.self],
+        abstract: "List, add, rename and remove contacts; accept or reject contact requests; show, rotate or close the queue a contact writes to.",
+        subcommands: [List.self, Add.self, Accept.self, Reject.self, Rename.self, Remove.self, Queues.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
@@ -36,6 +36,40 @@ struct ContactsCommand: ParsableCommand {
             let session = try DaemonSession(options: global)
             let body = AddContactRequest(invite: uri, name: name)
             try session.show(session.call("POST", "/v1/contacts", json: body), as: Contact.self) { "added \(TextFormat.contact($0))" }
+        }
+    }
+
+    struct Accept: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "accept", abstract: "Accept a contact request: it becomes a contact, and what it sent is shown.")
+
+        @Argument(help: ArgumentHelp("The request: a name, an id or a unique id prefix.", valueName: "contact"))
+        var contact: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let session = try DaemonSession(options: global)
+            let target = try session.contact(contact)
+            try session.show(session.call("POST", "/v1/contacts/\(target.id)/accept"), as: Contact.self) { "accepted \(TextFormat.contact($0))" }
+        }
+    }
+
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reject",
+            abstract: "Reject a contact request: what it sent is deleted, and its session set-ups are refused from then on.")
+
+        @Argument(help: ArgumentHelp("The request: a name, an id or a unique id prefix.", valueName: "contact"))
+        var contact: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let session = try DaemonSession(options: global)
+            let target = try session.contact(contact)
+            try session.call("POST", "/v1/contacts/\(target.id)/reject")
+            if !global.json { Console.out("rejected \(target.name) (\(target.id.prefix(16))): deleted, and blocked until you add them") }
         }
     }
 

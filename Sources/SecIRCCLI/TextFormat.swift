@@ -28,9 +28,15 @@ enum TextFormat {
     static func contacts(_ contacts: [Contact], timeZone: TimeZone = .current) -> String {
         guard !contacts.isEmpty else { return "no contacts yet (add one: secirc contacts add <secirc:... invite>)" }
         let rows = contacts.map { contact in
-            [contact.name, String(contact.id.prefix(16)), contact.session, time(contact.addedMilliseconds, timeZone: timeZone)]
+            [contact.name, String(contact.id.prefix(16)), contact.state == "requested" ? "request" : contact.session,
+             time(contact.addedMilliseconds, timeZone: timeZone)]
         }
-        return table([["NAME", "ID", "SESSION", "ADDED"]] + rows)
+        var text = table([["NAME", "ID", "SESSION", "ADDED"]] + rows)
+        let requests = contacts.count { $0.state == "requested" }
+        if requests > 0 {
+            text += "\n\(requests) contact request\(requests == 1 ? "" : "s") (SESSION request): secirc contacts accept|reject <contact>"
+        }
+        return text
     }
 
     /// A contact's deposit queues, one row per mailbox relay.
@@ -44,7 +50,7 @@ enum TextFormat {
     }
 
     static func contact(_ contact: Contact) -> String {
-        "\(contact.name) (\(contact.id.prefix(16))), session \(contact.session)"
+        "\(contact.name) (\(contact.id.prefix(16))), " + (contact.state == "requested" ? "a contact request" : "session \(contact.session)")
     }
 
     /// One message: `[time] you → name: text (state)` or `[time] name: text`.
@@ -67,6 +73,8 @@ enum TextFormat {
             return "\(receipt.state) \(receipt.id.prefix(8)) to \(name(receipt.contact))"
         case let .contact(contact)?:
             return "contact \(self.contact(contact))"
+        case let .request(contact)?:
+            return "contact request from \(contact.name) (\(contact.id.prefix(16))): secirc contacts accept|reject \(String(contact.id.prefix(16)))"
         case nil:
             return "\(event.event) \(event.data)"
         }

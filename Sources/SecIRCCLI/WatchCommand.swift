@@ -32,8 +32,9 @@ struct WatchCommand: ParsableCommand {
                 Console.out(TextFormat.eventJSON(event))
                 continue
             }
-            if case let .contact(contact)? = APIEvent(event) {
-                names[contact.id] = contact.name
+            switch APIEvent(event) {
+            case let .contact(contact)?, let .request(contact)?: names[contact.id] = contact.name
+            default: break
             }
             Console.out(TextFormat.event(event, names: names))
         }

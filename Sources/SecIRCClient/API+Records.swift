@@ -8,7 +8,7 @@ import SecIRCNode
 extension Contact {
     init(_ record: ContactRecord) {
         self.init(id: record.id.hex, name: record.name, identityKey: record.identityKey.rawValue.hex,
-                  addedMilliseconds: record.addedMs, session: record.session.rawValue)
+                  addedMilliseconds: record.addedMs, session: record.session.rawValue, state: record.isRequest ? "requested" : "accepted")
     }
 }
 
@@ -45,6 +45,7 @@ extension APIEvent {
         case let .message(record): self = .message(Message(record))
         case let .receipt(id, contact): self = .receipt(Receipt(id: id.hex, contact: contact.hex))
         case let .contact(record): self = .contact(Contact(record))
+        case let .request(record): self = .request(Contact(record))
         }
     }
 }

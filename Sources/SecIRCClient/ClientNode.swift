@@ -49,6 +49,8 @@ public final class ClientNode: Sendable {
         messenger = try Messenger(store: store, displayName: config.displayName,
                                   retry: RetrySchedule(initialSeconds: config.messages.retryInitialSeconds,
                                                        maximumSeconds: config.messages.retryMaxSeconds),
+                                  policy: ContactPolicy(autoAccept: config.contacts.autoAccept,
+                                                        maximumPendingRequests: config.contacts.maxPendingRequests),
                                   rng: &rng)
         let token = try HTTPBearerToken.loadOrCreate(path: directory + "/" + Self.tokenFileName)
         let udp = try transport ?? UDPTransport(bind: SocketAddress(host: "0.0.0.0", port: 0))
@@ -146,6 +148,8 @@ private final class Publisher: Sendable {
                 logger.info("mailbox relays replaced; contacts are told the new ones", metadata: ["replaced": "\(count)"])
             case let .problem(text):
                 logger.warning("\(text)")
+            case let .refused(reason):
+                logger.info("refused a session set-up or message", metadata: ["reason": "\(reason)"])
             }
         }
     }

@@ -42,11 +42,14 @@ public struct ClientRoutes: Sendable {
         router.get("/healthz") { _ in .json(["status": "ok"]) }
         router.get("/v1/identity", auth: auth) { _ in identity() }
         router.get("/v1/invite", auth: auth) { _ in try mapped { try invite() } }
+        router.post("/v1/invites", auth: auth) { _ in try mapped { try oneTimeInvite() } }
         router.get("/v1/contacts", auth: auth) { _ in try mapped { try contacts() } }
         router.post("/v1/contacts", auth: auth) { request in try mapped { try addContact(request) } }
         router.get("/v1/contacts/:id", auth: auth) { request in try mapped { try contact(request) } }
         router.put("/v1/contacts/:id", auth: auth) { request in try mapped { try rename(request) } }
         router.delete("/v1/contacts/:id", auth: auth) { request in try mapped { try removeContact(request) } }
+        router.post("/v1/contacts/:id/accept", auth: auth) { request in try mapped { try acceptContact(request) } }
+        router.post("/v1/contacts/:id/reject", auth: auth) { request in try mapped { try rejectContact(request) } }
         router.get("/v1/contacts/:id/queues", auth: auth) { request in try mapped { try queues(request) } }
         router.post("/v1/contacts/:id/queues/rotate", auth: auth) { request in try mapped { try rotateQueues(request) } }
         router.post("/v1/contacts/:id/queues/close", auth: auth) { request in try mapped { try closeQueues(request) } }
@@ -96,6 +99,14 @@ public struct ClientRoutes: Sendable {
         let invite = try messenger.invite(now: clock(), rng: &rng)
         return .json(InviteResponse(uri: invite.uri, expiresMilliseconds: Int64(clamping: invite.expiry) * 1000,
                                     mailboxes: invite.mailboxes.map(Mailbox.init)))
+    }
+
+    /// A one-time invite: whoever answers it is a contact at once (the user invited them).
+    private func oneTimeInvite() throws -> HTTPResponse {
+        var rng = SystemRandom()
+        let invite = try messenger.oneTimeInvite(now: clock(), rng: &rng)
+        return .json(InviteResponse(uri: invite.uri, expiresMilliseconds: Int64(clamping: invite.expiry) * 1000,
+                                    mailboxes: invite.mailboxes.map(Mailbox.init)), status: 201)
     }
 
     // MARK: Contacts
@@ -156,6 +167,22 @@ public struct ClientRoutes: Sendable {
         return .noContent
     }
 
+    /// A contact request accepted: announced as a contact, with the text messages it sent while
+    /// it waited, in order; it gets its queues on the network thread's next turn.
+    private func acceptContact(_ request: HTTPRequest) throws -> HTTPResponse {
+        let (record, held) = try messenger.acceptContact(id: contactID(request))
+        events.publish(.contact(record))
+        for message in held { events.publish(.message(message)) }
+        poke()
+        return .json(Contact(record))
+    }
+
+    /// A contact request rejected: deleted with what it sent; its set-ups are refused from now on.
+    private func rejectContact(_ request: HTTPRequest) throws -> HTTPResponse {
+        try messenger.rejectContact(id: contactID(request), now: clock())
+        return .noContent
+    }
+
     // MARK: Deposit queues
 
     private func queues(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -183,7 +210,7 @@ public struct ClientRoutes: Sendable {
 
     private func conversations() throws -> HTTPResponse {
         let summaries = try messenger.conversationSummaries()
-        let list = try messenger.contacts().map { contact in
+        let list = try messenger.contacts().filter { !$0.isRequest }.map { contact in
             Conversation(contact: Contact(contact), last: summaries[contact.id].map { Message($0.last) },
                          count: summaries[contact.id]?.count ?? 0)
         }

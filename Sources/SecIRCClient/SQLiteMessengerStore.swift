@@ -102,6 +102,14 @@ public final class SQLiteMessengerStore: MessengerStore {
                 CREATE INDEX contact_queues_contact ON contact_queues(contact);
                 """)
         }
+        // Contact requests (docs/PROTOCOL.md §8, Consent): contacts from before are accepted;
+        // rejected requests are blocked until the user adds them from an invite.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE contacts ADD COLUMN consent TEXT NOT NULL DEFAULT 'accepted';
+                CREATE TABLE blocked_contacts (id TEXT PRIMARY KEY, blocked_ms INTEGER NOT NULL);
+                """)
+        }
         return migrator
     }
 

@@ -48,8 +48,21 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func identity() throws -> ClientIdentity? { try op { try metaSecret("identity").map(ClientIdentity.init(storageBytes:)) } }
     func setIdentity(_ identity: ClientIdentity) throws { try op { try setMetaSecret("identity", identity.storageBytes()) } }
-    func prekeyRing() throws -> PrekeyRing { try op { try metaSecret("prekeys").map(PrekeyRing.init(storageBytes:)) ?? PrekeyRing() } }
-    func setPrekeyRing(_ ring: PrekeyRing) throws { try op { try setMetaSecret("prekeys", ring.storageBytes()) } }
+    /// The long-lived invite's pairs under `prekeys`, one-time invites' under `prekeys_once` (same format).
+    func prekeyRing() throws -> PrekeyRing {
+        try op {
+            let lasting = try metaSecret("prekeys").map(PrekeyRing.init(storageBytes:))?.entries ?? []
+            let once = try metaSecret("prekeys_once").map(PrekeyRing.init(storageBytes:))?.entries ?? []
+            return PrekeyRing(entries: lasting + once.map { PrekeyRing.Entry(prekeys: $0.prekeys, retireAfter: $0.retireAfter, oneTime: true) })
+        }
+    }
+
+    func setPrekeyRing(_ ring: PrekeyRing) throws {
+        try op {
+            try setMetaSecret("prekeys", PrekeyRing(entries: ring.entries.filter { !$0.oneTime }).storageBytes())
+            try setMetaSecret("prekeys_once", PrekeyRing(entries: ring.entries.filter(\.oneTime)).storageBytes())
+        }
+    }
     func mailboxKeys() throws -> [MailboxKey] { try op { try metaSecret("mailboxes").map(MailboxKey.list(storageBytes:)) ?? [] } }
     func setMailboxKeys(_ keys: [MailboxKey]) throws { try op { try setMetaSecret("mailboxes", MailboxKey.storageBytes(keys)) } }
 
@@ -65,7 +78,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     // MARK: Contacts
 
-    private static let contactColumns = "id, identity_key, agreement_key, name, added_ms, mailboxes, session"
+    private static let contactColumns = "id, identity_key, agreement_key, name, added_ms, mailboxes, session, consent"
 
     private static func contact(_ row: Row) throws -> ContactRecord {
         ContactRecord(
@@ -73,7 +86,8 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
             identityKey: try SigningPublicKey(bytes: Array(row["identity_key"] as Data)),
             agreementKey: try AgreementPublicKey(bytes: Array(row["agreement_key"] as Data)),
             name: row["name"], addedMs: row["added_ms"], mailboxes: try MailboxAddress.decodeList(Array(row["mailboxes"] as Data)),
-            session: ContactRecord.Session(rawValue: row["session"]) ?? .initiated)
+            session: ContactRecord.Session(rawValue: row["session"]) ?? .initiated,
+            consent: ContactRecord.Consent(rawValue: row["consent"]) ?? .requested)
     }
 
     func contact(id: ID) throws -> ContactRecord? {
@@ -104,7 +118,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int {
         try op {
-            try Int.fetchOne(statement("SELECT COUNT(*) FROM contacts WHERE session_initiator = id AND added_ms > ?"),
+            try Int.fetchOne(statement("SELECT COUNT(*) FROM contacts WHERE session_initiator = id AND added_ms > ? AND consent != 'invited'"),
                              arguments: [addedAfterMs]) ?? 0
         }
     }
@@ -157,6 +171,19 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
         }
     }
 
+    func isBlocked(_ id: ID) throws -> Bool {
+        try op { try Bool.fetchOne(statement("SELECT 1 FROM blocked_contacts WHERE id = ?"), arguments: [id.hex]) ?? false }
+    }
+
+    func incomingTotals(from contact: ID) throws -> (count: Int, bytes: Int) {
+        try op {
+            let row = try Row.fetchOne(statement("""
+                SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS bytes FROM messages WHERE contact = ? AND direction = 'in'
+                """), arguments: [contact.hex])
+            return (row?["n"] ?? 0, row?["bytes"] ?? 0)
+        }
+    }
+
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool {
         try op { try Bool.fetchOne(statement("SELECT 1 FROM seen_setups WHERE hash = ?"), arguments: [Data(hash.bytes)]) ?? false }
     }
@@ -173,9 +200,9 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
                 throw ClientError.conflict("\(contact.id.hex) is already a contact")
             }
             try execute(sql: """
-                INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session,
+                INSERT INTO contacts (id, identity_key, agreement_key, name, added_ms, mailboxes, session, consent,
                                       ratchet, associated_data, session_created, session_initiator, generation, setup)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: StatementArguments([contact.id.hex] + recordArguments(contact) + sessionArguments(contact.id, session)))
         }
     }
@@ -184,7 +211,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
         try op {
             try execute(sql: """
                 UPDATE contacts SET identity_key = ?, agreement_key = ?, name = ?, added_ms = ?, mailboxes = ?, session = ?,
-                    ratchet = ?, associated_data = ?, session_created = ?, session_initiator = ?, generation = ?, setup = ?
+                    consent = ?, ratchet = ?, associated_data = ?, session_created = ?, session_initiator = ?, generation = ?, setup = ?
                 WHERE id = ?
                 """, arguments: StatementArguments(recordArguments(contact) + sessionArguments(contact.id, session) + [contact.id.hex]))
             try expectOneChange("no contact \(contact.id.hex)")
@@ -194,7 +221,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     /// The contact's columns after `id`.
     private func recordArguments(_ contact: ContactRecord) -> [(any DatabaseValueConvertible)?] {
         [Data(contact.identityKey.bytes), Data(contact.agreementKey.bytes), contact.name, contact.addedMs,
-         Data(MailboxAddress.encode(contact.mailboxes)), contact.session.rawValue]
+         Data(MailboxAddress.encode(contact.mailboxes)), contact.session.rawValue, contact.consent.rawValue]
     }
 
     private func expectOneChange(_ message: @autoclosure () -> String) throws {
@@ -249,6 +276,14 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     func clearRemovedContact(_ id: ID) throws {
         try op { try execute(sql: "DELETE FROM removed_contacts WHERE id = ?", arguments: [id.hex]) }
+    }
+
+    func setBlocked(_ id: ID, atMs: Int64) throws {
+        try op { try execute(sql: "INSERT OR IGNORE INTO blocked_contacts (id, blocked_ms) VALUES (?, ?)", arguments: [id.hex, atMs]) }
+    }
+
+    func clearBlocked(_ id: ID) throws {
+        try op { try execute(sql: "DELETE FROM blocked_contacts WHERE id = ?", arguments: [id.hex]) }
     }
 
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws {

@@ -46,6 +46,15 @@ public struct ClientConfig: Sendable, Equatable {
         public var pushPollIntervalMilliseconds = 10_000
     }
 
+    /// Contact requests (docs/PROTOCOL.md §8, Consent).
+    public struct Contacts: Sendable, Equatable {
+        /// Session set-ups from unknown identities become contacts at once instead of requests
+        /// the user accepts or rejects: for bots and tests.
+        public var autoAccept = false
+        /// Requests waiting for the user, at most; more set-ups are refused (`request_limit`).
+        public var maxPendingRequests = 32
+    }
+
     public struct Storage: Sendable, Equatable {
         /// A file holding the passphrase the storage key is derived from (Argon2id); empty = a 0600 key file.
         public var passphraseFile = ""
@@ -62,6 +71,7 @@ public struct ClientConfig: Sendable, Equatable {
     public var displayName = ""
     public var api = API()
     public var network = Network()
+    public var contacts = Contacts()
     public var storage = Storage()
     public var messages = Messages()
     public var logLevel = LogLevel.info
@@ -113,6 +123,10 @@ public struct ClientConfig: Sendable, Equatable {
             // Below 60 s: a rekeyed link must be subscribed again before its old session ends.
             c.network.pushPollIntervalMilliseconds = try s.int("push_poll_interval_ms", default: c.network.pushPollIntervalMilliseconds,
                                                                in: 1_000...55_000)
+        }
+        try root.section("contacts") { s in
+            c.contacts.autoAccept = try s.bool("auto_accept", default: c.contacts.autoAccept)
+            c.contacts.maxPendingRequests = try s.int("max_pending_requests", default: c.contacts.maxPendingRequests, in: 1...10_000)
         }
         try root.section("storage") { s in
             c.storage.passphraseFile = try s.string("passphrase_file", default: c.storage.passphraseFile)

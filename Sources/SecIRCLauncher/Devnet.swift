@@ -302,6 +302,7 @@ public final class Devnet {
               cover_traffic: \(Self.yaml(coverTraffic ?? options.coverTraffic))
               poll_interval_ms: \(options.pollIntervalMilliseconds)
               push: \(options.push)
+            contacts: {auto_accept: \(options.autoAccept)}
             messages: {retry_initial_seconds: \(options.retryInitialSeconds), retry_max_seconds: \(options.retryMaxSeconds)}
 
             """, to: base + "/client.yaml")
@@ -346,7 +347,8 @@ public final class Devnet {
         }
     }
 
-    /// `first` adds `second` from its invite; waits until `second` lists `first`, named right.
+    /// `first` adds `second` from its invite; waits until `second` lists `first` (accepting its
+    /// contact request when `second` does not accept them by itself), named right.
     public func introduce(_ first: Client, to second: Client) throws(DevnetError) {
         progress("introducing \(first.name) and \(second.name)")
         let invite = try waitFor("\(second.name)'s invite") { () throws -> String? in
@@ -362,6 +364,13 @@ public final class Devnet {
         let contact = try waitFor("\(second.name) to list \(first.name) as a contact (the session set-up to arrive)") {
             () throws -> Contact? in
             try second.api.decode(ContactList.self, "/v1/contacts").contacts.first { $0.id == first.id }
+        }
+        if contact.state == "requested" {
+            do {
+                try second.api.call("POST", "/v1/contacts/\(first.id)/accept")
+            } catch {
+                throw .requestFailed(what: "\(second.name): accepting \(first.name)'s contact request", error: error)
+            }
         }
         if contact.name != first.name {
             do {

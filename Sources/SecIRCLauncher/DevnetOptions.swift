@@ -24,6 +24,10 @@ public struct DevnetOptions: Sendable {
     public var coverTraffic = "off"
     /// client.yaml network.push (on by default, as in client.yaml).
     public var push = true
+    /// client.yaml contacts.auto_accept: the devnet's clients accept contact requests for you, so
+    /// a contact added on one side appears on the other at once (false: they wait for
+    /// `secirc contacts accept`; ``Devnet/introduce(_:to:)`` accepts its own either way).
+    public var autoAccept = true
     /// client.yaml messages.retry_initial_seconds and retry_max_seconds: resends until a
     /// receipt arrives, sooner than the defaults (2 and 300) on a network of one machine.
     public var retryInitialSeconds = 1

@@ -62,9 +62,12 @@ extension Simulation {
             configuration.pollInterval = options.pollInterval
             let retry = RetrySchedule(initialMs: options.effectiveRetryInitial.milliseconds, maximumMs: options.retryMax.milliseconds)
             do {
-                // Every client here is added by several others at once: no hourly cap on new contacts.
+                // Every client here is added by several others at once: no hourly cap on new
+                // contacts, and no user to accept requests.
                 node.messenger = try Messenger(store: MemoryMessengerStore(), displayName: "c\(i)", retry: retry,
-                                               newContactLimit: NewContactLimit(maximum: options.clients), rng: &node.random)
+                                               policy: ContactPolicy(autoAccept: true,
+                                                                     newContactLimit: NewContactLimit(maximum: options.clients)),
+                                               rng: &node.random)
             } catch {
                 fatalError("an in-memory messenger cannot fail to open: \(error)")
             }

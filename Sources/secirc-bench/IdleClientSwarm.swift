@@ -69,7 +69,7 @@ final class IdleClientSwarm: @unchecked Sendable {
             configuration.mailboxRelays = 1
             configuration.coverRateFactor = 0
             let messenger = try Messenger(store: MemoryMessengerStore(), displayName: "idle\(i)",
-                                          retry: RetrySchedule(initialMs: 2_000, maximumMs: 300_000), rng: &rng)
+                                          retry: RetrySchedule(initialMs: 2_000, maximumMs: 300_000), policy: .autoAccept, rng: &rng)
             let host = "127.0.0.\(2 + i % hosts)"
             let socket = try Self.udpSocket(host: host)
             let startAt = now.adding(.nanoseconds(Int64(Double(i) / rampPerSecond * 1e9)))

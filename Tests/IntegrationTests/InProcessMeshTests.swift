@@ -59,6 +59,7 @@ import Testing
                 environment: ["SECIRC_CLIENT_NETWORK_BOOTSTRAP_URLS": bootstrap, "SECIRC_CLIENT_NETWORK_COVER_TRAFFIC": "off",
                               "SECIRC_CLIENT_NETWORK_POLL_INTERVAL_MS": "100", "SECIRC_CLIENT_MESSAGES_RETRY_INITIAL_SECONDS": "1",
                               "SECIRC_CLIENT_MESSAGES_RETRY_MAX_SECONDS": "4", "SECIRC_CLIENT_CLIENT_DISPLAY_NAME": name,
+                              "SECIRC_CLIENT_CONTACTS_AUTO_ACCEPT": "true",
                               "SECIRC_SECURITY_FIRST_RING_MEMBERS": ringMember])
             let node = try ClientNode(settings: settings, logger: Logger(label: name), transport: transport())
             try node.start()

@@ -39,7 +39,7 @@ import Testing
         #expect(try Self.json(MessagePage(messages: [], nextBefore: 3)) == #"{"messages":[],"next_before":3}"#)
         let contact = Contact(id: "1", name: "a/b", identityKey: "2", addedMilliseconds: 5, session: "initiated")
         #expect(try Self.json(Conversation(contact: contact, last: nil, count: 0))
-            == #"{"contact":{"added_ms":5,"id":"1","identity_key":"2","name":"a/b","session":"initiated"},"count":0,"last":null}"#)
+            == #"{"contact":{"added_ms":5,"id":"1","identity_key":"2","name":"a/b","session":"initiated","state":"accepted"},"count":0,"last":null}"#)
         let network = NetworkStatus(directory: nil, mailboxes: [], relays: [], pathLength: 3, coverTraffic: "off", coverPacketsSent: 0,
                                     packetsSent: 0, packetsReceived: 0, coverPacketsReceived: 0, drops: [:], outbox: 0)
         #expect(try Self.json(network).contains(#""directory":null"#))

@@ -40,6 +40,10 @@ import Testing
         #expect(rename.contact == "3fa2" && rename.name == "robert")
         let remove = try #require(try parse(["contacts", "remove", "bob"]) as? ContactsCommand.Remove)
         #expect(remove.contact == "bob")
+        let accept = try #require(try parse(["contacts", "accept", "bob (2)"]) as? ContactsCommand.Accept)
+        #expect(accept.contact == "bob (2)")
+        let reject = try #require(try parse(["contacts", "reject", "ef12"]) as? ContactsCommand.Reject)
+        #expect(reject.contact == "ef12")
     }
 
     @Test func theOtherCommands() throws {

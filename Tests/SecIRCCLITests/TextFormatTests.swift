@@ -26,6 +26,23 @@ import Testing
         #expect(TextFormat.contacts([]).hasPrefix("no contacts yet"))
     }
 
+    @Test func contactRequestsAreListedAndSaySo() {
+        let bob = Contact(id: Self.bobID, name: "bob", identityKey: String(repeating: "cd", count: 32),
+                          addedMilliseconds: 1_700_000_000_000, session: "established")
+        let eve = Contact(id: String(repeating: "ef", count: 32), name: "bob (2)", identityKey: String(repeating: "12", count: 32),
+                          addedMilliseconds: 1_700_000_001_000, session: "established", state: "requested")
+        #expect(TextFormat.contacts([bob, eve], timeZone: Self.utc) == """
+            NAME     ID                SESSION      ADDED
+            bob      abababababababab  established  2023-11-14 22:13:20
+            bob (2)  efefefefefefefef  request      2023-11-14 22:13:21
+            1 contact request (SESSION request): secirc contacts accept|reject <contact>
+            """)
+        #expect(TextFormat.contact(eve) == "bob (2) (efefefefefefefef), a contact request")
+        let event = ServerSentEvent(event: "request", data: #"{"added_ms":1700000001000,"id":"\#(eve.id)","identity_key":"\#(eve.identityKey)","name":"bob (2)","session":"established","state":"requested"}"#)
+        #expect(TextFormat.event(event, names: [:])
+            == "contact request from bob (2) (efefefefefefefef): secirc contacts accept|reject efefefefefefefef")
+    }
+
     @Test func messages() {
         let out = Message(id: "01", contact: Self.bobID, direction: "out", text: "hi", timestampMilliseconds: 1_700_000_000_000, state: "delivered")
         #expect(TextFormat.message(out, contactName: "bob", timeZone: Self.utc) == "[2023-11-14 22:13:20] you → bob: hi (delivered)")

@@ -13,7 +13,7 @@ import Testing
     private static func text(_ response: HTTPResponse) -> String { String(decoding: response.bytes, as: UTF8.self) }
 
     private static func contactJSON(_ object: [String: Any]) -> String {
-        #"{"added_ms":\#(object["added_ms"] as? Int64 ?? -1),"id":"\#(object["id"] as? String ?? "")","identity_key":"\#(object["identity_key"] as? String ?? "")","name":"\#(object["name"] as? String ?? "")","session":"\#(object["session"] as? String ?? "")"}"#
+        #"{"added_ms":\#(object["added_ms"] as? Int64 ?? -1),"id":"\#(object["id"] as? String ?? "")","identity_key":"\#(object["identity_key"] as? String ?? "")","name":"\#(object["name"] as? String ?? "")","session":"\#(object["session"] as? String ?? "")","state":"\#(object["state"] as? String ?? "")"}"#
     }
 
     private static func messageJSON(_ object: [String: Any]) -> String {

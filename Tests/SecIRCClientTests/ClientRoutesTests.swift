@@ -4,6 +4,7 @@ import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+import SecIRCNode
 import Synchronization
 import Testing
 import Yams
@@ -17,9 +18,9 @@ final class ClientRoutesFixture {
     let router: HTTPRouter
     let pokes = PokeCounter()
 
-    init(mailboxes: Bool = true) throws {
+    init(mailboxes: Bool = true, policy: ContactPolicy = .autoAccept) throws {
         let relays = try FakeRelays.make(3)
-        user = try User("carol", relays: mailboxes ? relays : [])
+        user = try User("carol", relays: mailboxes ? relays : [], policy: policy)
         let settings = ClientSettings(client: ClientConfig(), security: SecurityConfig())
         let routes = ClientRoutes(messenger: user.messenger, network: network, events: events, settings: settings,
                                   token: HTTPBearerToken(SecureBytes(Array(Self.token.utf8))), clock: { .t0 },
@@ -54,12 +55,14 @@ extension HTTPResponse {
 
 @Suite struct ClientRoutesTests {
     static let protected: [(HTTPMethod, String)] = [
-        (.get, "/v1/identity"), (.get, "/v1/invite"), (.get, "/v1/contacts"), (.post, "/v1/contacts"),
+        (.get, "/v1/identity"), (.get, "/v1/invite"), (.post, "/v1/invites"), (.get, "/v1/contacts"), (.post, "/v1/contacts"),
         (.get, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.put, "/v1/contacts/\(String(repeating: "0", count: 64))"),
         (.delete, "/v1/contacts/\(String(repeating: "0", count: 64))"), (.get, "/v1/conversations"),
         (.get, "/v1/contacts/\(String(repeating: "0", count: 64))/queues"),
         (.post, "/v1/contacts/\(String(repeating: "0", count: 64))/queues/rotate"),
         (.post, "/v1/contacts/\(String(repeating: "0", count: 64))/queues/close"),
+        (.post, "/v1/contacts/\(String(repeating: "0", count: 64))/accept"),
+        (.post, "/v1/contacts/\(String(repeating: "0", count: 64))/reject"),
         (.get, "/v1/conversations/\(String(repeating: "0", count: 64))/messages"),
         (.post, "/v1/conversations/\(String(repeating: "0", count: 64))/messages"),
         (.get, "/v1/messages/\(String(repeating: "0", count: 32))"), (.get, "/v1/network"), (.get, "/v1/events"),

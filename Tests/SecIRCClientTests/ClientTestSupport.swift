@@ -41,25 +41,29 @@ final class User {
     let name: String
     let kind: StoreKind
     let key: SymmetricKey
+    /// Automatic acceptance unless a test is about contact requests.
+    let policy: ContactPolicy
     var messenger: Messenger
     var reassembler = Reassembler()
     var events: [ClientEvent] = []
     var rng = SystemRandom()
 
-    init(_ name: String, relays: [RelayDescriptor], store kind: StoreKind = .sqlite) throws {
+    init(_ name: String, relays: [RelayDescriptor], store kind: StoreKind = .sqlite, policy: ContactPolicy = .autoAccept) throws {
         self.name = name
         self.kind = kind
+        self.policy = policy
         key = SymmetricKey(using: &rng)
         let store: any MessengerStore = switch kind {
         case .memory: MemoryMessengerStore()
         case .sqlite: try SQLiteMessengerStore(path: directory.path + "/" + SQLiteMessengerStore.fileName, key: key)
         }
-        messenger = try Self.open(store, name: name, rng: &rng)
+        messenger = try Self.open(store, name: name, policy: policy, rng: &rng)
         if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, count: 2, rng: &rng) }
     }
 
-    static func open(_ store: any MessengerStore, name: String, rng: inout SystemRandom) throws -> Messenger {
-        try Messenger(store: store, displayName: name, retry: RetrySchedule(initialSeconds: 2, maximumSeconds: 60), rng: &rng)
+    static func open(_ store: any MessengerStore, name: String, policy: ContactPolicy, rng: inout SystemRandom) throws -> Messenger {
+        try Messenger(store: store, displayName: name, retry: RetrySchedule(initialSeconds: 2, maximumSeconds: 60), policy: policy,
+                      rng: &rng)
     }
 
     /// A restart: the SQLite database opened again, or a new memory store from the committed state.
@@ -68,7 +72,7 @@ final class User {
         case .memory: MemoryMessengerStore((messenger.store as! MemoryMessengerStore).snapshot)
         case .sqlite: try SQLiteMessengerStore(path: directory.path + "/" + SQLiteMessengerStore.fileName, key: key)
         }
-        messenger = try Self.open(store, name: name, rng: &rng)
+        messenger = try Self.open(store, name: name, policy: policy, rng: &rng)
         reassembler = Reassembler()
     }
 

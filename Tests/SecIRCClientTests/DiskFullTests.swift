@@ -58,7 +58,7 @@ import Testing
         var rng = SystemRandom()
         let key = SymmetricKey(using: &rng)
         let store = try SQLiteMessengerStore(path: disk.path + "/" + SQLiteMessengerStore.fileName, key: key)
-        let carol = try User.open(store, name: "carol", rng: &rng)
+        let carol = try User.open(store, name: "carol", policy: .autoAccept, rng: &rng)
         _ = try carol.chooseMailboxes(from: relays, count: 2, rng: &rng)
         let dave = try User("dave", relays: relays, store: .memory)
         let invite = try carol.invite(now: .t0, rng: &rng)

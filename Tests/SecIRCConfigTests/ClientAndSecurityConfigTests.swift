@@ -39,6 +39,23 @@ import Testing
         #expect(throws: ConfigError.self) { try ClientConfig.parse(yaml: "api:\n  max_connections: 10\n  max_connections_per_ip: 10") }
     }
 
+    @Test func contactRequestsAreAskedUnlessAutoAccepted() throws {
+        #expect(ClientConfig().contacts.autoAccept == false && ClientConfig().contacts.maxPendingRequests == 32)
+        let c = try ClientConfig.parse(yaml: "contacts: {auto_accept: true, max_pending_requests: 5}")
+        #expect(c.contacts.autoAccept && c.contacts.maxPendingRequests == 5)
+        let env = try ClientConfig.parse(yaml: "", environment: ["SECIRC_CLIENT_CONTACTS_AUTO_ACCEPT": "true"])
+        #expect(env.contacts.autoAccept)
+        for (yaml, key) in [("contacts:\n  auto_accept: sometimes", "contacts.auto_accept"),
+                            ("contacts:\n  max_pending_requests: 0", "contacts.max_pending_requests"),
+                            ("contacts:\n  auto_acept: true", "contacts.auto_acept")] {
+            #expect {
+                try ClientConfig.parse(yaml: yaml)
+            } throws: { error in
+                "\(error)".hasPrefix("client.yaml: \(key)")
+            }
+        }
+    }
+
     @Test func pathLengthIsBounded() {
         #expect(throws: ConfigError.self) { try ClientConfig.parse(yaml: "network:\n  path_length: 6") }
     }

@@ -86,6 +86,8 @@ class CrashingReadTransaction: MessengerReadTransaction {
     }
     func removedContact(id: ID) throws -> SessionOrigin? { try store.tick(); return try reader.removedContact(id: id) }
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool { try store.tick(); return try reader.hasSeenSetup(hash) }
+    func isBlocked(_ id: ID) throws -> Bool { try store.tick(); return try reader.isBlocked(id) }
+    func incomingTotals(from contact: ID) throws -> (count: Int, bytes: Int) { try store.tick(); return try reader.incomingTotals(from: contact) }
     func contactQueues() throws -> [ContactQueue] { try store.tick(); return try reader.contactQueues() }
     func outboxEntry(cursor: Int64) throws -> OutboxEntry? { try store.tick(); return try reader.outboxEntry(cursor: cursor) }
     func hasReceived(_ id: MessageID, from contact: ID) throws -> Bool { try store.tick(); return try reader.hasReceived(id, from: contact) }
@@ -135,6 +137,8 @@ final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
     func setRemovedContact(_ id: ID, origin: SessionOrigin) throws { try store.tick(); try tx.setRemovedContact(id, origin: origin) }
     func clearRemovedContact(_ id: ID) throws { try store.tick(); try tx.clearRemovedContact(id) }
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws { try store.tick(); try tx.recordSeenSetup(hash, atMs: atMs) }
+    func setBlocked(_ id: ID, atMs: Int64) throws { try store.tick(); try tx.setBlocked(id, atMs: atMs) }
+    func clearBlocked(_ id: ID) throws { try store.tick(); try tx.clearBlocked(id) }
     func setContactQueues(_ queues: [ContactQueue], of id: ID) throws { try store.tick(); try tx.setContactQueues(queues, of: id) }
     func insertMessage(id: MessageID, contact: ID, direction: MessageRecord.Direction, kind: EnvelopeKind, timestampMs: Int64,
                        body: [UInt8], state: MessageRecord.State, nextAttemptMs: Int64?) throws -> MessageRecord {

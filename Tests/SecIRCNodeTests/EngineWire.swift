@@ -181,7 +181,7 @@ struct EngineWire {
         configuration.pollInterval = .milliseconds(500)
         tune(&configuration)
         let messenger = try Messenger(store: store, displayName: "c\(last)",
-                                      retry: RetrySchedule(initialMs: 2_000, maximumMs: 8_000), rng: &rng)
+                                      retry: RetrySchedule(initialMs: 2_000, maximumMs: 8_000), policy: .autoAccept, rng: &rng)
         var engine = ClientEngine(configuration: configuration, messenger: messenger, now: now, rng: &rng)
         var effects = NodeEffects<ClientEngine.Event>()
         engine.start(now: now, rng: &rng, effects: &effects)

@@ -36,12 +36,17 @@ final class Peer {
     var rng: SeededRandom
     var reassembler = Reassembler()
     var events: [ClientEvent] = []
+    /// The refusal labels of what `receive` was refused (``Messenger/Received/refusal``).
+    var refusals: [String] = []
 
-    init(_ name: String, store: any MessengerStore = MemoryMessengerStore(), relays: [RelayDescriptor] = TestRelays.make(3)) throws {
+    /// `policy`: automatic acceptance unless a test is about contact requests.
+    init(_ name: String, store: any MessengerStore = MemoryMessengerStore(), relays: [RelayDescriptor] = TestRelays.make(3),
+         policy: ContactPolicy = .autoAccept) throws {
         self.name = name
         self.store = store
         rng = SeededRandom(seed: "peer " + name)
-        messenger = try Messenger(store: store, displayName: name, retry: RetrySchedule(initialSeconds: 2, maximumSeconds: 60), rng: &rng)
+        messenger = try Messenger(store: store, displayName: name, retry: RetrySchedule(initialSeconds: 2, maximumSeconds: 60),
+                                  policy: policy, rng: &rng)
         if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, count: 2, rng: &rng) }
     }
 
@@ -65,6 +70,7 @@ final class Peer {
             guard let message = try reassembler.add(opened, now: now) else { continue }
             let received = messenger.receive(message, now: now)
             events += received.events
+            if let refusal = received.refusal { refusals.append(refusal) }
             if let (contact, ids) = received.receipt,
                let receipt = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng) {
                 receipts.append(receipt)

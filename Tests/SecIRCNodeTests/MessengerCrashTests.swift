@@ -19,7 +19,8 @@ import Testing
         for k in 1...500 {
             let trial = CrashingStore(MemoryMessengerStore(before))
             var rng = SeededRandom(seed: "crash \(k)")
-            let messenger = try Messenger(store: trial, displayName: peer.name, retry: peer.messenger.retry, rng: &rng)
+            let messenger = try Messenger(store: trial, displayName: peer.name, retry: peer.messenger.retry,
+                                          policy: peer.messenger.policy, rng: &rng)
             trial.arm(crashAt: k)
             _ = try? operation(messenger, &rng)
             guard trial.hasCrashed else { break }
@@ -99,7 +100,8 @@ import Testing
             let trial = CrashingStore(MemoryMessengerStore())
             trial.arm(crashAt: k)
             var rng = SeededRandom(seed: "identity")
-            let made = try? Messenger(store: trial, displayName: "x", retry: RetrySchedule(initialMs: 1, maximumMs: 1), rng: &rng)
+            let made = try? Messenger(store: trial, displayName: "x", retry: RetrySchedule(initialMs: 1, maximumMs: 1),
+                                     policy: .autoAccept, rng: &rng)
             if !trial.hasCrashed {
                 #expect(made != nil)
                 break

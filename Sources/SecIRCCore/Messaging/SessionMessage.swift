@@ -103,3 +103,13 @@ public struct SessionMessage: Hashable, Sendable {
         }
     }
 }
+
+extension SessionMessage {
+    /// The sender key a session message's first bytes claim (a transfer's first fragment holds
+    /// them), before anything is verified; nil when `prefix` is too short or of an unknown
+    /// version. For choosing where to reassemble a transfer (``Reassembler/Room``), never for trust.
+    public static func claimedSender(prefix: [UInt8]) -> SigningPublicKey? {
+        guard prefix.count >= headerLength, prefix[0] == currentVersion else { return nil }
+        return try? SigningPublicKey(bytes: Array(prefix[(headerLength - SigningPublicKey.byteCount)..<headerLength]))
+    }
+}

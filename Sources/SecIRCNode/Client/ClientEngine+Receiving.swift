@@ -28,7 +28,9 @@ extension ClientEngine {
             message = held
         } else {
             do {
-                guard let complete = try reassembler.add(fragment, now: now) else { return .taken }
+                guard let complete = try reassembler.add(fragment, room: messenger.reassemblyRoom(for: fragment), now: now) else {
+                    return .taken
+                }
                 message = complete
             } catch {
                 status.drop("bad_fragment")
@@ -44,7 +46,12 @@ extension ClientEngine {
         if unstored.removeValue(forKey: fragment.transferID) != nil {
             unstoredOrder.removeAll { $0 == fragment.transferID }
         }
-        if received.dropped != nil { status.drop("undecryptable") }
+        if let refusal = received.refusal {
+            status.drop(refusal)
+            effects.events.append(.refused(refusal))
+        } else if received.dropped != nil {
+            status.drop("undecryptable")
+        }
         for event in received.events {
             if case .contact = event { queuesDue = true } // a new contact or session: its queues
             effects.events.append(.client(event))

@@ -77,6 +77,9 @@ public struct ClientEngine: NodeEngine {
         case mailboxesReplaced(Int)
         /// Something the operator may want in the log (never message contents or addresses).
         case problem(String)
+        /// A session set-up or message was refused by a rule (its counter's label, e.g.
+        /// `request_limit`): logged at info, without identities.
+        case refused(String)
     }
 
     /// One mailbox fetch in progress.

@@ -7,6 +7,10 @@ public enum ClientEvent: Sendable, Equatable {
     case message(MessageRecord)
     /// An outgoing message was acknowledged end to end.
     case receipt(id: MessageID, contact: ID)
-    /// A contact appeared (an incoming session setup) or its session became established.
+    /// A contact appeared (an incoming session setup accepted for the user, a request the user
+    /// accepted) or its session became established.
     case contact(ContactRecord)
+    /// A session set-up from an unknown identity became a contact request (docs/PROTOCOL.md §8,
+    /// Consent): the user accepts or rejects it. Nothing it sends is announced until then.
+    case request(ContactRecord)
 }

@@ -11,6 +11,18 @@ public struct ContactRecord: Sendable, Equatable {
         case established
     }
 
+    /// Whether the user wants the contact (docs/PROTOCOL.md §8, Consent).
+    public enum Consent: String, Sendable {
+        /// Added by the user, accepted by the user, or accepted for them (`contacts.auto_accept`).
+        case accepted
+        /// A session set-up from an unknown identity, waiting for the user to accept or reject it:
+        /// nothing it sent is shown, and nothing is sent to it but receipts.
+        case requested
+        /// Its session set-up answered a one-time invite the user made (``PrekeyRing``): accepted
+        /// without asking, and not counted against the hourly limit for strangers.
+        case invited
+    }
+
     /// SHA-256 of `identityKey`.
     public var id: ID
     public var identityKey: SigningPublicKey
@@ -22,9 +34,10 @@ public struct ContactRecord: Sendable, Equatable {
     /// Where messages for the contact go, in order of preference.
     public var mailboxes: [MailboxAddress]
     public var session: Session
+    public var consent: Consent
 
     public init(id: ID, identityKey: SigningPublicKey, agreementKey: AgreementPublicKey, name: String, addedMs: Int64,
-                mailboxes: [MailboxAddress], session: Session) {
+                mailboxes: [MailboxAddress], session: Session, consent: Consent = .accepted) {
         self.id = id
         self.identityKey = identityKey
         self.agreementKey = agreementKey
@@ -32,5 +45,9 @@ public struct ContactRecord: Sendable, Equatable {
         self.addedMs = addedMs
         self.mailboxes = mailboxes
         self.session = session
+        self.consent = consent
     }
+
+    /// A contact request waiting for the user.
+    public var isRequest: Bool { consent == .requested }
 }

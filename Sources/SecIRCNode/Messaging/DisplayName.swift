@@ -15,4 +15,19 @@ public enum DisplayName {
         }
         return trimmed
     }
+
+    /// `name`, or when a name in `taken` is the same (ignoring case) `name (2)`, `name (3)`, …,
+    /// the first that is free, shortened to stay within ``maximumLength``: a name a stranger
+    /// offers never collides silently with a contact's.
+    public static func distinct(_ name: String, from taken: [String]) -> String {
+        let used = Set(taken.map { $0.lowercased() })
+        guard used.contains(name.lowercased()) else { return name }
+        func numbered(_ n: Int) -> String {
+            let suffix = " (\(n))"
+            return String(name.prefix(maximumLength - suffix.count)).trimmingWhitespace() + suffix
+        }
+        var n = 2
+        while used.contains(numbered(n).lowercased()) { n += 1 }
+        return numbered(n)
+    }
 }

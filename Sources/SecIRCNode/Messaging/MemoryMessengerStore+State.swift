@@ -11,6 +11,8 @@ extension MemoryMessengerStore {
         var inviteURI: String?
         var contacts: [ID: StoredContact] = [:]
         var removed: [ID: SessionOrigin] = [:]
+        /// Rejected requests: when they were blocked.
+        var blocked: [ID: Int64] = [:]
         var queues: [ID: [ContactQueue]] = [:]
         var seenSetups: [Bytes32: Int64] = [:]
         var messages: [Int64: StoredMessage] = [:]

@@ -114,12 +114,31 @@ final class MemoryMessengerTransaction: MessengerTransaction {
 
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int {
         readable()
-        return state.contacts.values.count(where: { $0.session.origin.initiator == $0.record.id && $0.record.addedMs > addedAfterMs })
+        return state.contacts.values.count(where: {
+            $0.session.origin.initiator == $0.record.id && $0.record.addedMs > addedAfterMs && $0.record.consent != .invited
+        })
     }
 
     func removedContact(id: ID) throws -> SessionOrigin? {
         readable()
         return state.removed[id]
+    }
+
+    func isBlocked(_ id: ID) throws -> Bool {
+        readable()
+        return state.blocked[id] != nil
+    }
+
+    func incomingTotals(from contact: ID) throws -> (count: Int, bytes: Int) {
+        readable()
+        var count = 0
+        var bytes = 0
+        for cursor in state.cursorsByContact[contact] ?? [] {
+            guard let record = state.messages[cursor]?.record, record.direction == .incoming else { continue }
+            count += 1
+            bytes += record.body.count
+        }
+        return (count, bytes)
     }
 
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool {
@@ -204,6 +223,19 @@ final class MemoryMessengerTransaction: MessengerTransaction {
         changing()
         guard let old = state.removed.removeValue(forKey: id) else { return }
         undo.append { $0.removed[id] = old }
+    }
+
+    func setBlocked(_ id: ID, atMs: Int64) throws {
+        changing()
+        guard state.blocked[id] == nil else { return }
+        state.blocked[id] = atMs
+        undo.append { $0.blocked[id] = nil }
+    }
+
+    func clearBlocked(_ id: ID) throws {
+        changing()
+        guard let old = state.blocked.removeValue(forKey: id) else { return }
+        undo.append { $0.blocked[id] = old }
     }
 
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws {

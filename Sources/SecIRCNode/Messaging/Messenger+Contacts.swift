@@ -5,8 +5,10 @@ extension Messenger {
     /// Adds the contact an invite names and starts a session with it: the set-up travels with an
     /// introduction message through the outbox, so the other side learns of us. `name` must be a
     /// valid ``DisplayName`` when given; else the invite's hint is used when valid, else the
-    /// start of the ID. Throws `invalidInvite`, `invalidRequest` (own invite, bad name),
-    /// `conflict` (already a contact) or `notReady` (no mailboxes yet).
+    /// start of the ID (made distinct from the other contacts' names). Adding someone whose
+    /// contact request waits accepts the request (renamed to `name` when given); adding someone
+    /// whose request was rejected lifts the block. Throws `invalidInvite`, `invalidRequest` (own
+    /// invite, bad name), `conflict` (already a contact) or `notReady` (no mailboxes yet).
     public func addContact(inviteURI: String, name: String?, now: UnixTime, rng: inout some RandomSource) throws -> ContactRecord {
         let invite: Invite
         do { invite = try Invite.parse(uri: inviteURI.trimmingWhitespace(), now: now) } catch {
@@ -15,12 +17,22 @@ extension Messenger {
         let id = invite.identityKey.id
         guard id != identity.id else { throw MessengerError.invalidRequest("this is your own invite") }
         // A name given by the caller must be valid; the invite's hint is only a suggestion.
-        let name = try name.map(DisplayName.validated) ?? invite.displayNameHint.flatMap { try? DisplayName.validated($0) }
-            ?? String(id.hex.prefix(8))
+        let given = try name.map(DisplayName.validated)
         let ownMailboxes = mailboxes // read before the transaction (lock order)
         defer { queuesChanged() }
         return try store.write { tx in
-            guard try tx.contact(id: id) == nil else { throw MessengerError.conflict("\(id.hex) is already a contact") }
+            if var existing = try tx.contact(id: id) {
+                guard existing.isRequest, let session = try tx.session(of: id) else {
+                    throw MessengerError.conflict("\(id.hex) is already a contact")
+                }
+                existing.consent = .accepted
+                if let given { existing.name = given }
+                try tx.updateContact(existing, session: session)
+                return existing
+            }
+            let name = try given ?? DisplayName.distinct(invite.displayNameHint.flatMap { try? DisplayName.validated($0) }
+                ?? String(id.hex.prefix(8)), from: tx.contacts().map(\.name))
+            try tx.clearBlocked(id)
             // A session set-up must be newer than any session this pair had before (see `acceptSetup`).
             let removed = try tx.removedContact(id: id)
             // Its own queue at each of our mailbox relays, named in the card it gets with the set-up.
@@ -67,6 +79,40 @@ extension Messenger {
         try store.write { tx in
             guard let session = try tx.session(of: id) else { throw MessengerError.notFound("no contact \(id.hex)") }
             try tx.setRemovedContact(id, origin: session.origin)
+            guard try tx.deleteContact(id) else { throw MessengerError.notFound("no contact \(id.hex)") }
+        }
+    }
+
+    /// Accepts a contact request: the contact is shown with what it sent, gets its deposit queues
+    /// (in a card, like any new contact) and may be written to. Returns the contact and the text
+    /// messages it sent while it waited (to announce). Accepting a contact that is no request
+    /// changes nothing. Throws `notFound` when there is no such contact.
+    public func acceptContact(id: ID) throws -> (contact: ContactRecord, messages: [MessageRecord]) {
+        defer { queuesChanged() }
+        return try store.write { tx in
+            guard var record = try tx.contact(id: id), let session = try tx.session(of: id) else {
+                throw MessengerError.notFound("no contact \(id.hex)")
+            }
+            guard record.isRequest else { return (record, []) }
+            record.consent = .accepted
+            try tx.updateContact(record, session: session)
+            let held = try tx.textMessages(with: id, before: nil, limit: policy.maximumMessagesPerRequest).messages
+            return (record, held)
+        }
+    }
+
+    /// Rejects a contact request: it is deleted with everything it sent, and set-ups from that
+    /// identity are refused from then on (`blocked`) until the user adds it from an invite.
+    /// Throws `notFound` when there is no such contact, `conflict` when it is no request (remove
+    /// it instead).
+    public func rejectContact(id: ID, now: UnixTime) throws {
+        try store.write { tx in
+            guard let record = try tx.contact(id: id), let session = try tx.session(of: id) else {
+                throw MessengerError.notFound("no contact \(id.hex)")
+            }
+            guard record.isRequest else { throw MessengerError.conflict("\(record.name) is no contact request: remove it instead") }
+            try tx.setRemovedContact(id, origin: session.origin)
+            try tx.setBlocked(id, atMs: now.milliseconds)
             guard try tx.deleteContact(id) else { throw MessengerError.notFound("no contact \(id.hex)") }
         }
     }

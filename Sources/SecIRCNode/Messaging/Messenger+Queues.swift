@@ -34,6 +34,7 @@ extension Messenger {
         let lacking = try store.read { tx in
             let all = try tx.contactQueues()
             return try tx.contacts().contains { contact in
+                guard !contact.isRequest else { return false }
                 let queues = all.filter { $0.contact == contact.id }
                 return !queues.contains { $0.state == .closed }
                     && own.contains { mailbox in !queues.contains { $0.relayID == mailbox.relayID && $0.state == .open } }
@@ -44,7 +45,7 @@ extension Messenger {
         return try store.write { tx in
             var changed = 0
             let all = try tx.contactQueues()
-            for contact in try tx.contacts() {
+            for contact in try tx.contacts() where !contact.isRequest { // requests get queues once accepted
                 let queues = all.filter { $0.contact == contact.id }
                 guard !queues.contains(where: { $0.state == .closed }) else { continue }
                 let updated = Self.withQueues(queues, contact: contact.id, at: own, now: now, rng: &rng)
@@ -66,7 +67,8 @@ extension Messenger {
         guard !own.isEmpty else { throw MessengerError.notReady("no verified directory yet: mailbox relays are not chosen") }
         defer { queuesChanged() }
         return try store.write { tx in
-            guard try tx.contact(id: contact) != nil else { throw MessengerError.notFound("no contact \(contact.hex)") }
+            guard let record = try tx.contact(id: contact) else { throw MessengerError.notFound("no contact \(contact.hex)") }
+            guard !record.isRequest else { throw MessengerError.conflict("a contact request gets queues once it is accepted") }
             let closeAt = now.milliseconds + Self.queueRotationGraceMs
             var kept: [ContactQueue] = []
             for var queue in try tx.contactQueues() where queue.contact == contact && queue.isRegistered(nowMs: now.milliseconds) {

@@ -2,6 +2,17 @@ public import SecIRCCore
 import SecIRCCrypto
 
 extension Messenger {
+    /// Where a fragment's transfer is reassembled (``Reassembler/Room``): a contact's own room
+    /// when it is the first fragment of a multi-fragment transfer and names an accepted contact as
+    /// its sender (strangers then cannot evict that contact's half-received messages); else the
+    /// shared room. The claim is checked only when the whole message decrypts.
+    public func reassemblyRoom(for fragment: Fragment) -> Reassembler.Room {
+        guard fragment.index == 0, fragment.count > 1, let sender = SessionMessage.claimedSender(prefix: fragment.data),
+              let contact = try? self.contact(id: sender.id), !contact.isRequest
+        else { return .shared }
+        return .contact(contact.id)
+    }
+
     /// Decrypts and stores one reassembled session message, in one transaction. Duplicates are
     /// stored and announced once, and acknowledged again only for a while (``DuplicateReceipts``).
     /// Never throws: what cannot be used is dropped with a reason (and changes nothing).
@@ -15,6 +26,9 @@ extension Messenger {
             // Decided once the transaction committed: a failed one is handed over again.
             if let duplicate, !duplicateReceipts.withLock({ $0.admits(duplicate, now: now) }) { result.receipt = nil }
             return result
+        } catch let refused as Refusal {
+            // Nothing was changed (the ratchet did not move): the sender's retry can get in later.
+            return Received(dropped: refused.reason, refusal: refused.label)
         } catch {
             if case .insufficientStorage = error as? MessengerError { return Received(dropped: "\(error)", notStored: true, storeFull: true) }
             return Received(dropped: "\(error)", notStored: true)
@@ -42,9 +56,10 @@ extension Messenger {
                 ratchet = newRatchet
                 plaintext = text
                 contact = record
-                result.events.append(.contact(record))
-            case let .refused(reason):
+                result.events.append(record.isRequest ? .request(record) : .contact(record))
+            case let .refused(reason, label):
                 result.dropped = reason
+                result.refusal = label
             }
         }
         guard var contact, let ratchet, let plaintext else {
@@ -57,6 +72,15 @@ extension Messenger {
             }
             return result
         }
+        let decoded = Result { try Envelope.decode(plaintext) }
+        if contact.isRequest, case let .success(envelope) = decoded, envelope.kind != .receipt,
+           try !tx.hasReceived(envelope.id, from: contact.id) {
+            // What a request may hold is bounded; past it, nothing is kept and nothing acknowledged.
+            let held = try tx.incomingTotals(from: contact.id)
+            if held.count >= policy.maximumMessagesPerRequest || held.bytes + envelope.body.count > policy.maximumBytesPerRequest {
+                throw Refusal(reason: "a contact request holds as many messages as it may until it is accepted", label: "request_full")
+            }
+        }
         if contact.session == .initiated {
             contact.session = .established
             try tx.setEstablished(contact.id)
@@ -65,7 +89,9 @@ extension Messenger {
         try tx.setRatchet(ratchet, of: contact.id)
 
         let envelope: Envelope
-        do { envelope = try Envelope.decode(plaintext) } catch {
+        switch decoded {
+        case let .success(decoded): envelope = decoded
+        case let .failure(error):
             result.dropped = "malformed envelope: \(error)"
             return result
         }
@@ -95,26 +121,51 @@ extension Messenger {
             let record = try tx.insertMessage(id: envelope.id, contact: contact.id, direction: .incoming, kind: envelope.kind,
                                               timestampMs: Int64(clamping: envelope.timestampMs), body: envelope.body,
                                               state: .received, nextAttemptMs: nil)
-            if envelope.kind == .text { result.events.append(.message(record)) }
+            // A request's messages are shown (and announced) once the user accepts it.
+            if envelope.kind == .text, !contact.isRequest { result.events.append(.message(record)) }
         }
         return result
     }
 
     private enum SetupOutcome {
         case accepted(DoubleRatchet, [UInt8], ContactRecord)
-        case refused(String)
+        /// Why, and the counter's label when a rule (not a failed check) refused it.
+        case refused(String, label: String? = nil)
+    }
+
+    /// Thrown inside a receiving transaction to refuse a message by a rule: the transaction
+    /// rolls back, so nothing it did (a new contact, a ratchet step) is kept.
+    struct Refusal: Error {
+        var reason: String
+        var label: String
     }
 
     /// Answers a session set-up: the contact card must be signed by the sender and name the
     /// agreement key the set-up used (binding it to the Ed25519 identity); a set-up is accepted
     /// once (replays are refused); of two sessions with the same contact, both sides keep the
     /// same one (``SessionOrigin``); a removed contact comes back only with a newer session than
-    /// the one it had; new contacts are limited per hour (``NewContactLimit``).
+    /// the one it had; new contacts are limited per hour (``NewContactLimit``); an unknown
+    /// identity becomes a contact request (unless ``ContactPolicy/autoAccept``), within
+    /// ``ContactPolicy/maximumPendingRequests``, and never when the user rejected it before —
+    /// except that a set-up answering a one-time invite the user made is accepted as invited.
     private func acceptSetup(_ tx: any MessengerTransaction, _ setup: SessionMessage.Setup, from message: SessionMessage,
                              existing: ContactRecord?, now: UnixTime) throws -> SetupOutcome {
         let card = setup.card
         guard card.identityKey == message.sender, card.agreementKey == setup.initialMessage.identityAgreementKey else {
             return .refused("session set-up whose contact card does not match its sender")
+        }
+        let initial = setup.initialMessage
+        var ring = try tx.prekeyRing()
+        guard let entry = ring.entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now) else {
+            return .refused("session set-up for unknown or retired prekeys (from an expired invite?)")
+        }
+        // A set-up answering a one-time invite comes from someone the user invited: no request,
+        // and its own budget (the one-time invites the user made), not the strangers' hourly one.
+        let invited = existing == nil && entry.oneTime
+        // A rejected request stays rejected, whatever set-up it sends (checked before the replay
+        // check, so a retry of the rejected set-up counts as `blocked` too).
+        if existing == nil, !invited, try tx.isBlocked(card.identityKey.id) {
+            return .refused("session set-up from a rejected contact request", label: "blocked")
         }
         let setupHash = SHA256.hash(setup.initialMessage.encoded)
         if try tx.hasSeenSetup(setupHash) { return .refused("replayed session set-up") }
@@ -126,17 +177,18 @@ extension Messenger {
             try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
             return .refused("session set-up older than the session in use")
         }
-        if existing == nil {
+        if existing == nil, !invited {
             // A refused set-up is not remembered: the sender's retries get in once the hour allows.
             let recent = try tx.countSelfStartedContacts(addedAfterMs: newContactLimit.windowStartMs(now: now))
-            guard newContactLimit.admits(recent: recent) else { return .refused("too many new contacts in the last hour") }
+            guard newContactLimit.admits(recent: recent) else {
+                return .refused("too many new contacts in the last hour", label: "new_contact_limit")
+            }
+            if !policy.autoAccept, try tx.contacts().count(where: \.isRequest) >= policy.maximumPendingRequests {
+                return .refused("too many contact requests wait for the user", label: "request_limit")
+            }
         }
-        let initial = setup.initialMessage
-        guard let prekeys = try tx.prekeyRing()
-            .entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now)?.prekeys
-        else { return .refused("session set-up for unknown or retired prekeys (from an expired invite?)") }
         var ratchet: DoubleRatchet
-        do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: prekeys, message: initial) } catch {
+        do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: entry.prekeys, message: initial) } catch {
             return .refused("session set-up failed: \(error)")
         }
         let ad = Self.associatedData(initiator: card.agreementKey, initiatorKey: card.identityKey,
@@ -144,14 +196,23 @@ extension Messenger {
         guard let plaintext = try? ratchet.decrypt(message.ratchetMessage, associatedData: ad) else {
             return .refused("session set-up with an undecryptable message")
         }
-        let name = existing?.name ?? (try? DisplayName.validated(card.displayName ?? "")) ?? String(id.hex.prefix(8))
+        // A name the sender offers never takes one a contact has: "alice (2)" instead.
+        let name = try existing?.name ?? DisplayName.distinct((try? DisplayName.validated(card.displayName ?? "")) ?? String(id.hex.prefix(8)),
+                                                               from: tx.contacts().map(\.name))
         let record = ContactRecord(id: id, identityKey: card.identityKey, agreementKey: card.agreementKey, name: name,
-                                   addedMs: existing?.addedMs ?? now.milliseconds, mailboxes: card.mailboxes, session: .established)
+                                   addedMs: existing?.addedMs ?? now.milliseconds, mailboxes: card.mailboxes, session: .established,
+                                   consent: existing?.consent ?? (invited ? .invited : policy.autoAccept ? .accepted : .requested))
         let session = ContactSession(ratchet: ratchet, associatedData: ad, pendingSetup: nil, origin: incoming,
                                      generation: existingSession.map { $0.generation + 1 } ?? 1)
         if existing != nil { try tx.updateContact(record, session: session) } else { try tx.insertContact(record, session: session) }
         try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
         try tx.clearRemovedContact(id)
+        if entry.oneTime {
+            // A one-time invite answers one set-up.
+            ring.consume(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID)
+            try tx.setPrekeyRing(ring)
+            try tx.clearBlocked(id)
+        }
         // A new session: the queues the old one knew are retired (after a grace time), and
         // ``ensureContactQueues(now:rng:)`` — which the caller runs on a `.contact` event — gives
         // the contact new ones, told in a card (a new contact gets its first ones the same way).

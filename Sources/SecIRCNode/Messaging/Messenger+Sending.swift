@@ -3,14 +3,16 @@ public import SecIRCCrypto
 
 extension Messenger {
     /// Puts a text message in the outbox (stored before anything is sent), with an ID from `rng`.
-    /// Throws `invalidRequest` for an empty or too long text, `notFound` for an unknown contact.
+    /// Throws `invalidRequest` for an empty or too long text, `notFound` for an unknown contact,
+    /// `conflict` for a contact request not yet accepted.
     public func queueText(to contact: ID, text: String, now: UnixTime, rng: inout some RandomSource) throws -> MessageRecord {
         let body = Array(text.utf8)
         guard !body.isEmpty, body.count <= Self.maximumTextBytes else {
             throw MessengerError.invalidRequest("text must be 1 to \(Self.maximumTextBytes) bytes of UTF-8")
         }
         return try store.write { tx in
-            guard try tx.contact(id: contact) != nil else { throw MessengerError.notFound("no contact \(contact.hex)") }
+            guard let record = try tx.contact(id: contact) else { throw MessengerError.notFound("no contact \(contact.hex)") }
+            guard !record.isRequest else { throw MessengerError.conflict("accept the contact request before writing to it") }
             return try tx.insertMessage(id: MessageID(using: &rng), contact: contact, direction: .outgoing, kind: .text,
                                         timestampMs: now.milliseconds, body: body, state: .queued, nextAttemptMs: now.milliseconds)
         }

@@ -6,7 +6,7 @@ import Synchronization
 /// randomness: contacts from invites, PQXDH-style session set-up, the Double Ratchet, the outbox
 /// with backoff, receipts and de-duplication, the choice between simultaneous set-ups, refusal
 /// of replayed set-ups, removed contacts, contact-card updates, mailbox choice and replacement,
-/// the prekey ring and the limit on new contacts per hour.
+/// the prekey ring, contact requests (consent) and the limit on new contacts per hour.
 ///
 /// Time (`now`) and randomness (`rng`) are arguments. Every state change is one store
 /// transaction, so a crash at any point loses nothing that was acknowledged (to the API caller
@@ -26,7 +26,10 @@ public final class Messenger: Sendable {
     /// Sent in contact cards and invites; empty for none.
     public let displayName: String
     public let retry: RetrySchedule
-    public let newContactLimit: NewContactLimit
+    /// Contact requests: whether set-ups from unknown identities wait for the user, and bounds.
+    public let policy: ContactPolicy
+    /// Contacts that started their own session, per hour (``ContactPolicy/newContactLimit``).
+    public var newContactLimit: NewContactLimit { policy.newContactLimit }
     /// A copy of the store's mailbox keys (read on every turn of the network loop). Lock order:
     /// this lock, then the store's; never call `mailboxes` inside a store transaction.
     let mailboxKeys: Mutex<[MailboxKey]>
@@ -43,14 +46,15 @@ public final class Messenger: Sendable {
 
     func queuesChanged() { queueChanges.add(1, ordering: .releasing) }
 
-    /// Opens the messenger over `store`, making the identity with `rng` on first use.
-    public init(store: any MessengerStore, displayName: String, retry: RetrySchedule,
-                newContactLimit: NewContactLimit = NewContactLimit(maximum: Messenger.maximumNewContactsPerHour),
+    /// Opens the messenger over `store`, making the identity with `rng` on first use. `policy`
+    /// says whether set-ups from unknown identities become contact requests (``ContactPolicy/ask``)
+    /// or contacts at once (``ContactPolicy/autoAccept``).
+    public init(store: any MessengerStore, displayName: String, retry: RetrySchedule, policy: ContactPolicy,
                 rng: inout some RandomSource) throws {
         self.store = store
         self.displayName = displayName
         self.retry = retry
-        self.newContactLimit = newContactLimit
+        self.policy = policy
         let (identity, keys) = try store.write { tx in
             if let identity = try tx.identity() { return (identity, try tx.mailboxKeys()) }
             let identity = ClientIdentity(keys: SessionSetup.Identity(using: &rng))
@@ -94,6 +98,8 @@ public final class Messenger: Sendable {
                 let all = try tx.contactQueues()
                 for contact in try tx.contacts() {
                     let queues = all.filter { $0.contact == contact.id && !relays.contains($0.relayID) }
+                    // A request gets no queues and no card until it is accepted.
+                    if contact.isRequest { continue }
                     // A contact whose queues were closed is not told (it keeps the introduction address).
                     if queues.contains(where: { $0.state == .closed }) {
                         try tx.setContactQueues(queues, of: contact.id)
@@ -144,6 +150,24 @@ public final class Messenger: Sendable {
                                                      expiry: UInt64(expiry), displayNameHint: displayName.isEmpty ? nil : displayName)
             try tx.setInviteURI(invite.uri)
             return invite
+        }
+    }
+
+    /// A one-time invite: like ``invite(now:rng:)``, but with a fresh pair of prekeys of its own
+    /// that answers one session set-up and is then removed. Whoever answers it is the person the
+    /// user invited: a contact at once (no contact request), not counted against the hourly limit
+    /// for strangers. Give it to one person. At most ``PrekeyRing/maximumOneTimeEntries`` wait
+    /// unanswered (the oldest stop working first); each expires like the long-lived invite.
+    public func oneTimeInvite(now: UnixTime, rng: inout some RandomSource) throws -> Invite {
+        let addresses = mailboxes.map(\.address)
+        guard !addresses.isEmpty else { throw MessengerError.notReady("no verified directory yet: mailbox relays are not chosen") }
+        return try store.write { tx in
+            let expiry = now.seconds + Self.inviteLifetimeSeconds
+            var ring = try tx.prekeyRing()
+            let prekeys = ring.rotate(expiry: expiry, now: now, oneTime: true, rng: &rng)
+            try tx.setPrekeyRing(ring)
+            return try SessionSetup.makeInvite(identity: identity.keys, prekeys: prekeys, mailboxes: addresses,
+                                               expiry: UInt64(expiry), displayNameHint: displayName.isEmpty ? nil : displayName)
         }
     }
 

@@ -26,12 +26,18 @@ public protocol MessengerReadTransaction: AnyObject {
     /// (0 when none was); nil when there is no such contact.
     func cardCreated(of id: ID) throws -> Int64?
     /// How many contacts started their own session (their ID is its origin's initiator) and were
-    /// added strictly after `addedAfterMs`.
+    /// added strictly after `addedAfterMs`, not counting those that answered a one-time invite
+    /// (``ContactRecord/Consent/invited``).
     func countSelfStartedContacts(addedAfterMs: Int64) throws -> Int
     /// The origin of the session a removed contact had; nil when `id` was not removed (or came back).
     func removedContact(id: ID) throws -> SessionOrigin?
     /// Every contact's deposit queues (``ContactQueue``), by contact and then creation.
     func contactQueues() throws -> [ContactQueue]
+    /// Whether the user rejected a contact request from `id` (``MessengerTransaction/setBlocked(_:atMs:)``).
+    func isBlocked(_ id: ID) throws -> Bool
+    /// How many incoming messages (of any kind) are stored from `contact`, and their bodies'
+    /// bytes as stored (a store that seals bodies counts the sealed bytes).
+    func incomingTotals(from contact: ID) throws -> (count: Int, bytes: Int)
     /// Whether a session set-up with this hash was seen (``MessengerTransaction/recordSeenSetup(_:atMs:)``).
     func hasSeenSetup(_ hash: Bytes32) throws -> Bool
 

@@ -36,6 +36,10 @@ public protocol MessengerTransaction: MessengerReadTransaction {
     func clearRemovedContact(_ id: ID) throws
     /// Replaces the deposit queues of an existing contact (they go when it is deleted).
     func setContactQueues(_ queues: [ContactQueue], of id: ID) throws
+    /// Blocks set-ups from `id` (the user rejected its request); nothing when already blocked.
+    func setBlocked(_ id: ID, atMs: Int64) throws
+    /// Lifts the block on `id` (the user added it from an invite); nothing when it was not blocked.
+    func clearBlocked(_ id: ID) throws
     /// Remembers a session set-up (by hash) so a replay is refused; nothing when already remembered.
     func recordSeenSetup(_ hash: Bytes32, atMs: Int64) throws
 
