@@ -34,6 +34,10 @@ public enum ClientDropReason: String, Sendable, Hashable, CaseIterable {
     // Receiving.
     /// A sealed packet that opened but whose fragment broke its transfer (§7.4).
     case badFragment = "bad_fragment"
+    /// An unfinished transfer dropped to make room in its reassembly room (§7.4), one count each.
+    case transferEvicted = "transfer_evicted"
+    /// An unfinished transfer whose first fragment came 600 s ago or more, one count each.
+    case transferExpired = "transfer_expired"
     /// A whole message the store did not take (handed over again by the relay).
     case notStored = "not_stored"
     /// A message given up on after three failures to store it.

@@ -27,6 +27,8 @@ extension ClientEngine {
         if let held = unstored[fragment.transferID] {
             message = held
         } else {
+            let evicted = reassembler.evictedTransfers
+            defer { status.drop(.transferEvicted, count: reassembler.evictedTransfers - evicted) }
             do {
                 guard let complete = try reassembler.add(fragment, room: messenger.reassemblyRoom(for: fragment), now: now) else {
                     return .taken

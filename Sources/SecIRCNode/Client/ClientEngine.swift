@@ -256,7 +256,7 @@ public struct ClientEngine: NodeEngine {
         }
         for relay in links.tick(now: now, rng: &rng, out: &effects.datagrams) { relayFailed(relay, now: now, reason: .sendFailed) }
         if now >= nextHousekeeping {
-            _ = reassembler.expire(now: now)
+            status.drop(.transferExpired, count: reassembler.expire(now: now))
             down = down.filter { $0.value > now }
             status.linked = links.linkedPeers
             // Often while fragments wait or relays are down; else with the mailbox check (an

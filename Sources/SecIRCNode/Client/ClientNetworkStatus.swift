@@ -24,7 +24,10 @@ public struct ClientNetworkStatus: Sendable, Equatable {
 
     public init() {}
 
-    mutating func drop(_ reason: ClientDropReason) { dropped[reason.rawValue, default: 0] += 1 }
+    mutating func drop(_ reason: ClientDropReason, count: Int = 1) {
+        guard count > 0 else { return }
+        dropped[reason.rawValue, default: 0] += count
+    }
 
     mutating func drop(_ reason: ReceiveDropReason) { dropped[reason.rawValue, default: 0] += 1 }
 }
