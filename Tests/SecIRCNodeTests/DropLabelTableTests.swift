@@ -57,11 +57,12 @@ import Testing
         }
     }
 
-    /// The client's two label sets share `GET /v1/network`'s `drops`: they must not overlap.
+    /// The client's three label sets share `GET /v1/network`'s `drops`: they must not overlap.
     @Test func clientLabelsAreDistinct() {
         let engine = Set(ClientDropReason.allCases.map(\.rawValue))
         let messenger = Set(ReceiveDropReason.allCases.map(\.rawValue))
-        #expect(engine.isDisjoint(with: messenger))
+        let link = Set(LinkDropReason.allCases.map(\.rawValue))
+        #expect(engine.isDisjoint(with: messenger) && engine.isDisjoint(with: link) && messenger.isDisjoint(with: link))
     }
 
     @Test func theTableReaderFindsRows() {

@@ -180,6 +180,14 @@ public struct ClientEngine: NodeEngine {
     var receiptOrder: [ID] = []
     /// What `GET /v1/network` reports (the loop publishes it after each turn).
     public internal(set) var status = ClientNetworkStatus()
+
+    /// ``status`` with the link layer's drops added under their labels (``LinkDropReason``, the
+    /// same as a relay's link layer): what `GET /v1/network` shows.
+    public var networkStatus: ClientNetworkStatus {
+        var shown = status
+        for (reason, count) in links.counters.dropped where count > 0 { shown.dropped[reason.rawValue, default: 0] += count }
+        return shown
+    }
     var nextFetchID: UInt64 = 1
     var nextHousekeeping: UnixTime
     /// The directory's relays as link peers, their numeric addresses read when the directory is installed.
