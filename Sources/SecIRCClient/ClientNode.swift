@@ -162,7 +162,7 @@ private final class Publisher: Sendable {
             return true
         }
         guard due else { return }
-        network.publish(engine.status)
+        network.publish(engine.networkStatus)
         logNotStored(engine.status.dropped["not_stored", default: 0], now: now)
     }
 

@@ -38,6 +38,8 @@ final class Peer {
     var events: [ClientEvent] = []
     /// The refusal labels of what `receive` was refused (``Messenger/Received/refusal``).
     var refusals: [String] = []
+    /// The labels of every refusal (``Messenger/Received/label``), rules or failed checks.
+    var dropLabels: [ReceiveDropReason] = []
 
     /// `policy`: automatic acceptance unless a test is about contact requests.
     init(_ name: String, store: any MessengerStore = MemoryMessengerStore(), relays: [RelayDescriptor] = TestRelays.make(3),
@@ -71,6 +73,7 @@ final class Peer {
             let received = messenger.receive(message, now: now)
             events += received.events
             if let refusal = received.refusal { refusals.append(refusal) }
+            if let label = received.label { dropLabels.append(label) }
             if let (contact, ids) = received.receipt,
                let receipt = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng) {
                 receipts.append(receipt)

@@ -11,7 +11,7 @@ extension ClientEngine {
         for mailbox in messenger.mailboxes where fetches[mailbox.address.mailboxID] == nil {
             if let only, !only.contains(mailbox.address.mailboxID) { continue }
             guard held.byID[mailbox.relayID] != nil else {
-                status.drop("mailbox_relay_unlisted")
+                status.drop(.mailboxRelayUnlisted)
                 continue
             }
             // A relay that just failed a handshake is tried again when its time out is over.
@@ -30,7 +30,7 @@ extension ClientEngine {
         let frame = LinkFrame.fetchChallengeRequest(mailbox: id).encoded()
         if links.send(frame, to: peer, now: now, rng: &rng, out: &effects.datagrams) == .dropped {
             fetches[id] = nil
-            status.drop("fetch_failed")
+            status.drop(.fetchFailed)
         }
     }
 
@@ -46,7 +46,7 @@ extension ClientEngine {
                 fetches[id] = nil
                 links.reset(fetch.mailbox.relayID)
                 subscribedOn[id] = nil // the link is made again: poll until a fetch subscribes it
-                status.drop("fetch_failed")
+                status.drop(.fetchFailed)
             }
         }
     }
@@ -58,7 +58,7 @@ extension ClientEngine {
         switch frame {
         case let .fetchChallenge(mailbox, nonce):
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay, case .awaitingChallenge = fetch.stage else {
-                return status.drop("stray_frame")
+                return status.drop(.strayFrame)
             }
             let ack = pendingAck[mailbox] ?? 0
             let key = fetch.mailbox.key
@@ -73,14 +73,14 @@ extension ClientEngine {
             // On the session the nonce was issued for (a rekey may have made another current).
             if !links.reply(request.encoded(), on: delivery.session, now: now, rng: &rng, out: &effects.datagrams) {
                 fetches[mailbox] = nil
-                status.drop("fetch_failed")
+                status.drop(.fetchFailed)
             }
         case let .mailboxMessage(mailbox, sequence, remaining, body):
             // Mail of one of our mailboxes from its relay is stored whenever it comes, pushed or
             // fetched (the messenger drops duplicates; a copy of mail stored already is not
             // opened again); it counts towards the batch in progress, if any.
             guard messenger.mailboxes.contains(where: { $0.address.mailboxID == mailbox && $0.relayID == relay }) else {
-                return status.drop("stray_frame")
+                return status.drop(.strayFrame)
             }
             var outcome = BodyOutcome.taken
             if storedSequences[mailbox]?.contains(sequence) != true {
@@ -108,7 +108,7 @@ extension ClientEngine {
             }
         case let .fetchDone(mailbox, fetchStatus, remaining, sent, subscribed, queues):
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay, case .awaitingMessages = fetch.stage else {
-                return status.drop("stray_frame")
+                return status.drop(.strayFrame)
             }
             subscribedOn[mailbox] = fetchStatus == .ok && subscribed ? fetch.session : nil
             queuesRegistered(fetch, status: fetchStatus, reported: Int(queues), now: now)
@@ -123,7 +123,7 @@ extension ClientEngine {
         case .padding:
             break
         case .sphinx, .fetchChallengeRequest, .fetchRequest, .unknown:
-            status.drop("stray_frame")
+            status.drop(.strayFrame)
         }
     }
 
@@ -135,7 +135,7 @@ extension ClientEngine {
         let failures = storeFailures[mailbox, default: [:]][sequence, default: 0] + 1
         storeFailures[mailbox, default: [:]][sequence] = failures
         guard failures >= 3 else { return true }
-        status.drop("store_failed")
+        status.drop(.storeFailed)
         return false
     }
 
@@ -170,9 +170,9 @@ extension ClientEngine {
     /// acknowledgement is harmless.) A mailbox that holds more is fetched again at once.
     mutating func fetchDone(_ fetch: MailboxFetch, status fetchStatus: FetchStatus, remaining: UInt32, sent: UInt32,
                             now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
-        guard fetchStatus == .ok else { return status.drop("fetch_refused") }
+        guard fetchStatus == .ok else { return status.drop(.fetchRefused) }
         guard let last = Self.acknowledgeable(fetch, remaining: remaining, sent: sent) else {
-            return status.drop(fetch.notStored ? "fetch_not_stored" : "fetch_incomplete")
+            return status.drop(fetch.notStored ? .fetchNotStored : .fetchIncomplete)
         }
         let id = fetch.mailbox.address.mailboxID
         if last > 0 {
@@ -245,7 +245,7 @@ extension ClientEngine {
             queueSync[id] = fetch.expectedQueues
             if fetch.moreQueueOps { acknowledgeDue[id] = now }
         } else {
-            if queueSync[id] != nil || fetch.queueOps.first != .clear { status.drop("queues_resynced") }
+            if queueSync[id] != nil || fetch.queueOps.first != .clear { status.drop(.queuesResynced) }
             queueSync[id] = nil
         }
     }

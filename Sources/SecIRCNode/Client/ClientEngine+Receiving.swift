@@ -27,30 +27,31 @@ extension ClientEngine {
         if let held = unstored[fragment.transferID] {
             message = held
         } else {
+            let evicted = reassembler.evictedTransfers
+            defer { status.drop(.transferEvicted, count: reassembler.evictedTransfers - evicted) }
             do {
                 guard let complete = try reassembler.add(fragment, room: messenger.reassemblyRoom(for: fragment), now: now) else {
                     return .taken
                 }
                 message = complete
             } catch {
-                status.drop("bad_fragment")
+                status.drop(.badFragment)
                 return .taken
             }
         }
         let received = messenger.receive(message, now: now)
         if received.notStored {
-            status.drop("not_stored")
+            status.drop(.notStored)
             if fragment.count > 1 { holdUnstored(message, transfer: fragment.transferID) }
             return received.storeFull ? .storeFull : .notStored
         }
         if unstored.removeValue(forKey: fragment.transferID) != nil {
             unstoredOrder.removeAll { $0 == fragment.transferID }
         }
-        if let refusal = received.refusal {
-            status.drop(refusal)
-            effects.events.append(.refused(refusal))
-        } else if received.dropped != nil {
-            status.drop("undecryptable")
+        if let label = received.label {
+            // Every refusal says why: a counter per reason and an info log line (no identities).
+            status.drop(label)
+            effects.events.append(.refused(label.rawValue))
         }
         for event in received.events {
             if case .contact = event { queuesDue = true } // a new contact or session: its queues
@@ -68,7 +69,7 @@ extension ClientEngine {
             unstoredOrder.append(transfer)
             if unstoredOrder.count > Self.maxUnstored {
                 unstored[unstoredOrder.removeFirst()] = nil
-                status.drop("unstored_evicted")
+                status.drop(.unstoredEvicted)
             }
         }
         unstored[transfer] = message

@@ -35,7 +35,7 @@ extension ClientEngine {
                 continue
             }
             do { try messenger.postpone(message, until: now.adding(expectedSendDelay(fragments: 0))) } catch {
-                status.drop("send_failed")
+                status.drop(.sendFailed)
                 failed = true
             }
         }
@@ -45,7 +45,7 @@ extension ClientEngine {
                 // A retry makes a fresh link: the entry relay may have restarted and lost ours.
                 try send(outgoing, held: held, freshLink: outgoing.attempt > 1, now: now, rng: &rng, effects: &effects)
             } catch {
-                status.drop("send_failed")
+                status.drop(.sendFailed)
                 failed = true
             }
         }
@@ -104,7 +104,7 @@ extension ClientEngine {
         guard coverRate > 0 else { return try transmit(packet, via: entry, freshLink: freshLink, now: now, rng: &rng, effects: &effects) }
         guard paced.count - pacedHead < configuration.pacedCapacity else {
             // More real traffic than the cover rate carries for a long while: send rather than lose it.
-            status.drop("pacing_overflow")
+            status.drop(.pacingOverflow)
             return try transmit(packet, via: entry, freshLink: freshLink, now: now, rng: &rng, effects: &effects)
         }
         paced.append(Paced(content: .packet(packet, entry: entry, freshLink: freshLink), message: message))
@@ -154,7 +154,7 @@ extension ClientEngine {
                         try send(outgoing, held: held, freshLink: false, now: now, rng: &rng, effects: &effects)
                     }
                 } catch {
-                    status.drop("receipt_failed")
+                    status.drop(.receiptFailed)
                 }
                 ids.removeFirst(min(ids.count, Self.maxPacedReceiptIDs))
             }
@@ -197,7 +197,7 @@ extension ClientEngine {
         guard let peer = linkPeer(entry) else { throw SendError.noEntry(entry.id) }
         if freshLink { links.reset(entry.id) }
         guard links.send(LinkFrame.sphinx(packet).encoded(), to: peer, now: now, rng: &rng, out: &effects.datagrams) != .dropped else {
-            return status.drop("send_failed")
+            return status.drop(.sendFailed)
         }
         status.packetsSent += 1
     }
@@ -230,14 +230,14 @@ extension ClientEngine {
                     try sendCoverPacket(held, loop: false, now: now, rng: &rng, effects: &effects)
                 }
             } catch {
-                status.drop("cover_failed")
+                status.drop(.coverFailed)
             }
         }
         let loops = Self.dueSlots(after: nextLoop, rate: loopRate, now: now, rng: &rng)
         nextLoop = loops.next
         for _ in 0..<loops.due {
             do { try sendCoverPacket(held, loop: true, now: now, rng: &rng, effects: &effects) } catch {
-                status.drop("cover_failed")
+                status.drop(.coverFailed)
             }
         }
     }
@@ -295,7 +295,7 @@ extension ClientEngine {
         case let .receipt(contact, ids):
             guard let outgoing = try messenger.prepareReceipt(to: contact, ids: ids, now: now, rng: &rng),
                   let mailbox = outgoing.mailboxesInTurn.first(where: { held.byID[$0.relayID] != nil })
-            else { return status.drop("receipt_failed") }
+            else { return status.drop(.receiptFailed) }
             let packets = try onions(of: outgoing, to: mailbox, held: held, now: now, rng: &rng)
             try transmit(packets[0].packet, via: packets[0].entry, freshLink: false, now: now, rng: &rng, effects: &effects)
             paced.insert(contentsOf: packets.dropFirst().map { Paced(content: .packet($0.packet, entry: $0.entry, freshLink: false)) },

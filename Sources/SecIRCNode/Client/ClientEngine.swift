@@ -77,8 +77,8 @@ public struct ClientEngine: NodeEngine {
         case mailboxesReplaced(Int)
         /// Something the operator may want in the log (never message contents or addresses).
         case problem(String)
-        /// A session set-up or message was refused by a rule (its counter's label, e.g.
-        /// `request_limit`): logged at info, without identities.
+        /// A session set-up or message was refused (its counter's label, ``ReceiveDropReason``,
+        /// e.g. `request_limit` or `undecryptable`): logged at info, without identities.
         case refused(String)
     }
 
@@ -180,6 +180,14 @@ public struct ClientEngine: NodeEngine {
     var receiptOrder: [ID] = []
     /// What `GET /v1/network` reports (the loop publishes it after each turn).
     public internal(set) var status = ClientNetworkStatus()
+
+    /// ``status`` with the link layer's drops added under their labels (``LinkDropReason``, the
+    /// same as a relay's link layer): what `GET /v1/network` shows.
+    public var networkStatus: ClientNetworkStatus {
+        var shown = status
+        for (reason, count) in links.counters.dropped where count > 0 { shown.dropped[reason.rawValue, default: 0] += count }
+        return shown
+    }
     var nextFetchID: UInt64 = 1
     var nextHousekeeping: UnixTime
     /// The directory's relays as link peers, their numeric addresses read when the directory is installed.
@@ -212,7 +220,7 @@ public struct ClientEngine: NodeEngine {
     public mutating func receive(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout some RandomSource,
                                  effects: inout NodeEffects<Event>) {
         guard let delivery = links.receive(bytes, from: address, now: now, rng: &rng, out: &effects.datagrams) else { return }
-        guard let frame = try? LinkFrame.decode(delivery.frame) else { return status.drop("malformed_frame") }
+        guard let frame = try? LinkFrame.decode(delivery.frame) else { return status.drop(.malformedFrame) }
         handleFrame(frame, from: delivery, now: now, rng: &rng, effects: &effects)
     }
 
@@ -224,11 +232,11 @@ public struct ClientEngine: NodeEngine {
         case let .refused(reason):
             switch reason {
             case .unreachable: break
-            case .untrustedServer(_, .pinMismatch): status.drop("directory_pin_mismatch")
-            case .untrustedServer: status.drop("directory_certificate_refused")
-            case .lookupFailed: status.drop("directory_lookup_failed")
-            case .brokenChain: status.drop("directory_chain_broken")
-            case .invalid, .older: status.drop("directory_refused")
+            case .untrustedServer(_, .pinMismatch): status.drop(.directoryPinMismatch)
+            case .untrustedServer: status.drop(.directoryCertificateRefused)
+            case .lookupFailed: status.drop(.directoryLookupFailed)
+            case .brokenChain: status.drop(.directoryChainBroken)
+            case .invalid, .older: status.drop(.directoryRefused)
             }
             effects.events.append(.directoryRefused(reason))
         case .unchanged, .notMine:
@@ -254,9 +262,9 @@ public struct ClientEngine: NodeEngine {
             nextFetchID += 1
             effects.fetches.append(request)
         }
-        for relay in links.tick(now: now, rng: &rng, out: &effects.datagrams) { relayFailed(relay, now: now, reason: "send_failed") }
+        for relay in links.tick(now: now, rng: &rng, out: &effects.datagrams) { relayFailed(relay, now: now, reason: .sendFailed) }
         if now >= nextHousekeeping {
-            _ = reassembler.expire(now: now)
+            status.drop(.transferExpired, count: reassembler.expire(now: now))
             down = down.filter { $0.value > now }
             status.linked = links.linkedPeers
             // Often while fragments wait or relays are down; else with the mailbox check (an
@@ -413,7 +421,7 @@ public struct ClientEngine: NodeEngine {
     var downRelays: Set<ID> { Set(down.keys) }
 
     /// A relay did not answer: leave it out for `downTime`, forget its link, count why.
-    mutating func relayFailed(_ relay: ID, now: UnixTime, reason: String) {
+    mutating func relayFailed(_ relay: ID, now: UnixTime, reason: ClientDropReason) {
         down[relay] = now.adding(configuration.downTime)
         links.reset(relay)
         status.drop(reason)

@@ -19,13 +19,15 @@ public struct ClientNetworkStatus: Sendable, Equatable {
     public var loopPacketsSent = 0
     public var coverPacketsReceived = 0
     /// Drops by reason (`fetch_failed`, `send_failed`, `undecryptable`, ...): every drop a
-    /// front end can see.
+    /// front end can see. The labels are those of ``ClientDropReason`` and ``ReceiveDropReason``.
     public var dropped: [String: Int] = [:]
 
     public init() {}
 
-    mutating func drop(_ reason: String, _ count: Int = 1) {
+    mutating func drop(_ reason: ClientDropReason, count: Int = 1) {
         guard count > 0 else { return }
-        dropped[reason, default: 0] += count
+        dropped[reason.rawValue, default: 0] += count
     }
+
+    mutating func drop(_ reason: ReceiveDropReason) { dropped[reason.rawValue, default: 0] += 1 }
 }

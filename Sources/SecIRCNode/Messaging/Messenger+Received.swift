@@ -8,12 +8,14 @@ extension Messenger {
         public var events: [ClientEvent] = []
         /// Message IDs to acknowledge to a contact (see `Messenger.prepareReceipt`).
         public var receipt: (contact: ID, ids: [MessageID])?
-        /// Why it was dropped, when it was.
+        /// Why it was dropped, when it was (text for the reader, may name the error).
         public var dropped: String?
-        /// When the message was refused by a rule rather than failing to decrypt: the counter's
-        /// label (`request_limit`, `request_full`, `blocked`, `new_contact_limit`), for
+        /// The counter's label of a refusal (every refusal has one, ``ReceiveDropReason``): for
         /// `GET /v1/network`'s drops and an info log line without identities.
-        public var refusal: String?
+        public var label: ReceiveDropReason?
+        /// When the message was refused by a rule rather than failing a check: the label
+        /// (`request_limit`, `request_full`, `blocked`, `new_contact_limit`).
+        public var refusal: String? { label.flatMap { $0.isRule ? $0.rawValue : nil } }
         /// The store could not take it (the transaction failed): it must not be acknowledged to
         /// the relay, which will hand it over again.
         public var notStored = false
@@ -21,13 +23,19 @@ extension Messenger {
         public var storeFull = false
 
         public init(events: [ClientEvent] = [], receipt: (contact: ID, ids: [MessageID])? = nil, dropped: String? = nil,
-                    refusal: String? = nil, notStored: Bool = false, storeFull: Bool = false) {
+                    label: ReceiveDropReason? = nil, notStored: Bool = false, storeFull: Bool = false) {
             self.events = events
             self.receipt = receipt
             self.dropped = dropped
-            self.refusal = refusal
+            self.label = label
             self.notStored = notStored
             self.storeFull = storeFull
+        }
+
+        /// Refused for `label`: `detail` says why in words.
+        mutating func refuse(_ label: ReceiveDropReason, _ detail: String) {
+            dropped = detail
+            self.label = label
         }
     }
 }

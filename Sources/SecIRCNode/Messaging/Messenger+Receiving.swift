@@ -18,7 +18,9 @@ extension Messenger {
     /// Never throws: what cannot be used is dropped with a reason (and changes nothing).
     public func receive(_ bytes: [UInt8], now: UnixTime) -> Received {
         let message: SessionMessage
-        do { message = try SessionMessage.decode(bytes) } catch { return Received(dropped: "malformed session message: \(error)") }
+        do { message = try SessionMessage.decode(bytes) } catch {
+            return Received(dropped: "malformed session message: \(error)", label: .malformedSessionMessage)
+        }
         do {
             var duplicate: MessageID?
             var result = try store.write { tx in try receive(tx, message, now: now, duplicate: &duplicate) }
@@ -28,7 +30,7 @@ extension Messenger {
             return result
         } catch let refused as Refusal {
             // Nothing was changed (the ratchet did not move): the sender's retry can get in later.
-            return Received(dropped: refused.reason, refusal: refused.label)
+            return Received(dropped: refused.reason, label: refused.label)
         } catch {
             if case .insufficientStorage = error as? MessengerError { return Received(dropped: "\(error)", notStored: true, storeFull: true) }
             return Received(dropped: "\(error)", notStored: true)
@@ -58,17 +60,17 @@ extension Messenger {
                 contact = record
                 result.events.append(record.isRequest ? .request(record) : .contact(record))
             case let .refused(reason, label):
-                result.dropped = reason
-                result.refusal = label
+                result.refuse(label, reason)
             }
         }
         guard var contact, let ratchet, let plaintext else {
             if let contact, try tx.hasReceived(message.messageID, from: contact.id) {
                 result.receipt = (contact.id, [message.messageID])
                 result.dropped = nil
+                result.label = nil
                 duplicate = message.messageID
             } else if result.dropped == nil {
-                result.dropped = "undecryptable message"
+                result.refuse(.undecryptable, "undecryptable message")
             }
             return result
         }
@@ -78,7 +80,7 @@ extension Messenger {
             // What a request may hold is bounded; past it, nothing is kept and nothing acknowledged.
             let held = try tx.incomingTotals(from: contact.id)
             if held.count >= policy.maximumMessagesPerRequest || held.bytes + envelope.body.count > policy.maximumBytesPerRequest {
-                throw Refusal(reason: "a contact request holds as many messages as it may until it is accepted", label: "request_full")
+                throw Refusal(reason: "a contact request holds as many messages as it may until it is accepted", label: .requestFull)
             }
         }
         if contact.session == .initiated {
@@ -92,7 +94,7 @@ extension Messenger {
         switch decoded {
         case let .success(decoded): envelope = decoded
         case let .failure(error):
-            result.dropped = "malformed envelope: \(error)"
+            result.refuse(.malformedEnvelope, "malformed envelope: \(error)")
             return result
         }
         switch envelope.kind {
@@ -111,7 +113,7 @@ extension Messenger {
                 guard let card = try? ContactCard.decode(envelope.body), card.identityKey == contact.identityKey,
                       card.agreementKey == contact.agreementKey
                 else {
-                    result.dropped = "contact card update that does not match the contact"
+                    result.refuse(.cardUpdateMismatch, "contact card update that does not match the contact")
                     break
                 }
                 if ContactCardUpdate.applies(created: card.created, lastApplied: try tx.cardCreated(of: contact.id) ?? 0) {
@@ -129,15 +131,15 @@ extension Messenger {
 
     private enum SetupOutcome {
         case accepted(DoubleRatchet, [UInt8], ContactRecord)
-        /// Why, and the counter's label when a rule (not a failed check) refused it.
-        case refused(String, label: String? = nil)
+        /// Why, and the counter's label.
+        case refused(String, label: ReceiveDropReason)
     }
 
     /// Thrown inside a receiving transaction to refuse a message by a rule: the transaction
     /// rolls back, so nothing it did (a new contact, a ratchet step) is kept.
     struct Refusal: Error {
         var reason: String
-        var label: String
+        var label: ReceiveDropReason
     }
 
     /// Answers a session set-up: the contact card must be signed by the sender and name the
@@ -152,12 +154,12 @@ extension Messenger {
                              existing: ContactRecord?, now: UnixTime) throws -> SetupOutcome {
         let card = setup.card
         guard card.identityKey == message.sender, card.agreementKey == setup.initialMessage.identityAgreementKey else {
-            return .refused("session set-up whose contact card does not match its sender")
+            return .refused("session set-up whose contact card does not match its sender", label: .setupCardMismatch)
         }
         let initial = setup.initialMessage
         var ring = try tx.prekeyRing()
         guard let entry = ring.entry(signedPrekeyID: initial.signedPrekeyID, pqPrekeyID: initial.pqPrekeyID, now: now) else {
-            return .refused("session set-up for unknown or retired prekeys (from an expired invite?)")
+            return .refused("session set-up for unknown or retired prekeys (from an expired invite?)", label: .unknownPrekeys)
         }
         // A set-up answering a one-time invite comes from someone the user invited: no request,
         // and its own budget (the one-time invites the user made), not the strangers' hourly one.
@@ -165,36 +167,36 @@ extension Messenger {
         // A rejected request stays rejected, whatever set-up it sends (checked before the replay
         // check, so a retry of the rejected set-up counts as `blocked` too).
         if existing == nil, !invited, try tx.isBlocked(card.identityKey.id) {
-            return .refused("session set-up from a rejected contact request", label: "blocked")
+            return .refused("session set-up from a rejected contact request", label: .blocked)
         }
         let setupHash = SHA256.hash(setup.initialMessage.encoded)
-        if try tx.hasSeenSetup(setupHash) { return .refused("replayed session set-up") }
+        if try tx.hasSeenSetup(setupHash) { return .refused("replayed session set-up", label: .replayedSetup) }
         let id = card.identityKey.id
         let incoming = SessionOrigin(created: Int64(clamping: card.created), initiator: message.sender.id)
         let existingSession = existing != nil ? try tx.session(of: id) : nil
         if let current = existing != nil ? existingSession?.origin : try tx.removedContact(id: id), !incoming.supersedes(current) {
             // Remember it: it must not win later, when this contact may have been removed.
             try tx.recordSeenSetup(setupHash, atMs: now.milliseconds)
-            return .refused("session set-up older than the session in use")
+            return .refused("session set-up older than the session in use", label: .supersededSetup)
         }
         if existing == nil, !invited {
             // A refused set-up is not remembered: the sender's retries get in once the hour allows.
             let recent = try tx.countSelfStartedContacts(addedAfterMs: newContactLimit.windowStartMs(now: now))
             guard newContactLimit.admits(recent: recent) else {
-                return .refused("too many new contacts in the last hour", label: "new_contact_limit")
+                return .refused("too many new contacts in the last hour", label: .newContactLimit)
             }
             if !policy.autoAccept, try tx.contacts().count(where: \.isRequest) >= policy.maximumPendingRequests {
-                return .refused("too many contact requests wait for the user", label: "request_limit")
+                return .refused("too many contact requests wait for the user", label: .requestLimit)
             }
         }
         var ratchet: DoubleRatchet
         do { ratchet = try SessionSetup.respond(identity: identity.keys, prekeys: entry.prekeys, message: initial) } catch {
-            return .refused("session set-up failed: \(error)")
+            return .refused("session set-up failed: \(error)", label: .setupFailed)
         }
         let ad = Self.associatedData(initiator: card.agreementKey, initiatorKey: card.identityKey,
                                      responder: identity.agreementKey, responderKey: identity.signingKey)
         guard let plaintext = try? ratchet.decrypt(message.ratchetMessage, associatedData: ad) else {
-            return .refused("session set-up with an undecryptable message")
+            return .refused("session set-up with an undecryptable message", label: .setupUndecryptable)
         }
         // A name the sender offers never takes one a contact has: "alice (2)" instead.
         let name = try existing?.name ?? DisplayName.distinct((try? DisplayName.validated(card.displayName ?? "")) ?? String(id.hex.prefix(8)),
