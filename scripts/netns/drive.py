@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The messages of scripts/netns-test.sh, through its namespaces: introduces alice and bob, sends
+a batch each way through the faults, then a batch each way while alice is cut off (DROP rules on
+her link in the router namespace) for --partition-seconds, heals, and checks that every message
+was delivered exactly once: listed once, as received, on the receiving side, and once, as
+`delivered` (its end-to-end receipt), on the sending side. Prints the figures; exits 1 on any
+failure. Reaches each client's API (127.0.0.1:6692 in its namespace) with `ip netns exec curl`.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--dir", required=True)
+parser.add_argument("--tag", required=True)
+parser.add_argument("--messages", type=int, default=20)
+parser.add_argument("--partition-seconds", type=int, default=60)
+parser.add_argument("--deadline", type=int, required=True, help="unix seconds: give up then")
+parser.add_argument("--settle-seconds", type=int, default=10, help="wait this long after the last receipt for late copies")
+args = parser.parse_args()
+started = time.time()
+tokens = {who: open(f"{args.dir}/{who}/data/api.token").read().strip() for who in ("alice", "bob")}
+router = f"{args.tag}-net"
+ids = {}
+
+
+def say(text):
+    print(f"netns-test: [drive {time.time() - started:.0f}s] {text}", file=sys.stderr, flush=True)
+
+
+def fail(text):
+    say(f"FAILED: {text}")
+    sys.exit(1)
+
+
+def api(who, method, path, body=None, ok=(200, 201, 202)):
+    command = ["ip", "netns", "exec", f"{args.tag}-{who}", "curl", "-sS", "--max-time", "10", "-X", method,
+               "-H", f"Authorization: Bearer {tokens[who]}", "-w", "\n%{http_code}", f"http://127.0.0.1:6692{path}"]
+    if body is not None:
+        command += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    text, _, status = result.stdout.rpartition("\n")
+    if result.returncode != 0 or int(status or 0) not in ok:
+        raise RuntimeError(f"{who}: {method} {path}: curl {result.returncode}, HTTP {status}: {text[:300]} {result.stderr[:200]}")
+    return json.loads(text) if text else None
+
+
+def until(what, check, deadline=None, every=0.5):
+    deadline = min(deadline or args.deadline, args.deadline)
+    while True:
+        try:
+            value = check()
+            if value:
+                say(what)
+                return value
+        except RuntimeError as error:
+            last = error
+        if time.time() > deadline:
+            fail(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def cut(on):
+    """Alice's link in the router namespace: every packet to or from her dropped, or no longer."""
+    action = "-I" if on else "-D"
+    for rule in (["FORWARD", "-i", "n-alice"], ["FORWARD", "-o", "n-alice"], ["INPUT", "-i", "n-alice"], ["OUTPUT", "-o", "n-alice"]):
+        subprocess.run(["ip", "netns", "exec", router, "iptables", action, rule[0], *rule[1:], "-j", "DROP"], check=True)
+
+
+# --- introductions ------------------------------------------------------------------------------
+for who in ("alice", "bob"):
+    ids[who] = api(who, "GET", "/v1/identity")["id"]
+    until(f"{who} holds a verified directory and names 2 mailbox relays in its invite",
+          lambda: len(api(who, "GET", "/v1/invite")["mailboxes"]) >= 2)
+invite = api("bob", "GET", "/v1/invite")["uri"]
+api("alice", "POST", "/v1/contacts", {"invite": invite, "name": "bob"})
+until("bob knows alice (the session set-up crossed the faults)",
+      lambda: any(c["id"] == ids["alice"] for c in api("bob", "GET", "/v1/contacts")["contacts"]))
+api("bob", "PUT", f"/v1/contacts/{ids['alice']}", {"name": "alice"})
+
+# --- sending and checking -----------------------------------------------------------------------
+sent = {}  # text -> {from, to, at, delivered_at, received_at}
+
+
+def send_batch(phase):
+    texts = []
+    for n in range(1, args.messages + 1):
+        for frm, to in (("alice", "bob"), ("bob", "alice")):
+            text = f"{phase} {frm}->{to} {n}/{args.messages}"
+            api(frm, "POST", f"/v1/conversations/{ids[to]}/messages", {"text": text})
+            sent[text] = {"from": frm, "to": to, "at": time.time()}
+            texts.append(text)
+    say(f"{phase}: sent {args.messages} each way")
+    return texts
+
+
+def conversation(who):
+    peer = "bob" if who == "alice" else "alice"
+    return api(who, "GET", f"/v1/conversations/{ids[peer]}/messages?limit=500")["messages"]
+
+
+def observe():
+    """Notes when each message was first seen delivered (sender) and received (receiver)."""
+    now = time.time()
+    for who in ("alice", "bob"):
+        for m in conversation(who):
+            entry = sent.get(m["text"])
+            if entry is None:
+                continue
+            if m["direction"] == "out" and m["state"] == "delivered":
+                entry.setdefault("delivered_at", now)
+            if m["direction"] == "in":
+                entry.setdefault("received_at", now)
+
+
+def all_done(texts):
+    observe()
+    return all("delivered_at" in sent[t] and "received_at" in sent[t] for t in texts)
+
+
+def figures(phase, texts):
+    received = [sent[t]["received_at"] - sent[t]["at"] for t in texts]
+    receipts = [sent[t]["delivered_at"] - sent[t]["at"] for t in texts]
+    q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
+    say(f"{phase}: {len(texts)} messages; received after p50 {q(received, .5):.1f} s, p90 {q(received, .9):.1f} s, "
+        f"max {max(received):.1f} s; receipt back after p50 {q(receipts, .5):.1f} s, max {max(receipts):.1f} s "
+        f"(polled every 0.5 s)")
+
+
+# Phase 1: loss, jitter and reordering.
+faults = send_batch("faults")
+until(f"faults: all {len(faults)} delivered and received", lambda: all_done(faults), deadline=time.time() + 90)
+figures("faults", faults)
+
+# Phase 2: alice cut off for the partition, both sending; then healed.
+cut(True)
+say(f"partition: alice cut off for {args.partition_seconds} s")
+try:
+    partitioned = send_batch("partition")
+    # Nothing can cross while she is cut off; bob's messages wait in her mailboxes.
+    time.sleep(args.partition_seconds)
+    observe()
+    crossed = [t for t in partitioned if "received_at" in sent[t] and sent[t]["from"] == "alice"]
+    if crossed:
+        fail(f"{len(crossed)} of alice's messages arrived while she was cut off: the partition leaks")
+finally:
+    cut(False)
+healed = time.time()
+say("partition healed")
+until(f"partition: all {len(partitioned)} delivered and received", lambda: all_done(partitioned), deadline=time.time() + 120)
+figures("partition (from the heal)", partitioned)
+for t in partitioned:
+    sent[t]["at"] = max(sent[t]["at"], healed)
+say(f"all {len(sent)} delivered; waiting {args.settle_seconds} s for late copies")
+time.sleep(args.settle_seconds)
+
+# --- exactly once -------------------------------------------------------------------------------
+problems = []
+attempts = []
+for who in ("alice", "bob"):
+    messages = conversation(who)
+    incoming = [m["text"] for m in messages if m["direction"] == "in"]
+    outgoing = [m for m in messages if m["direction"] == "out"]
+    expected_in = {t for t, e in sent.items() if e["to"] == who}
+    expected_out = {t for t, e in sent.items() if e["from"] == who}
+    for t in expected_in:
+        if incoming.count(t) != 1:
+            problems.append(f"{who} lists {t!r} {incoming.count(t)} times")
+    for t in set(incoming) - expected_in:
+        problems.append(f"{who} lists {t!r}, which nobody sent")
+    for t in expected_out:
+        copies = [m for m in outgoing if m["text"] == t]
+        if len(copies) != 1 or copies[0]["state"] != "delivered":
+            problems.append(f"{who}'s {t!r}: {[m['state'] for m in copies]}")
+        attempts += [m["attempts"] for m in copies]
+    network = api(who, "GET", "/v1/network")
+    say(f"{who}: {len(incoming)} received, {len(outgoing)} sent, outbox {network['outbox']}, "
+        f"drops {json.dumps(network['drops'], sort_keys=True)}")
+if problems:
+    for p in problems[:20]:
+        say(p)
+    fail(f"{len(problems)} messages not delivered exactly once")
+say(f"exactly once: {len(sent)} messages, each listed once by its receiver and delivered once; sends per message "
+    f"mean {statistics.mean(attempts):.2f}, max {max(attempts)} ({sum(attempts) - len(attempts)} resends)")
