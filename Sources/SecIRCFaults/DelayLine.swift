@@ -1,5 +1,5 @@
 public import SecIRCCore
-public import SecIRCNode
+import SecIRCNode
 
 /// The faults of one link, as a value with no socket and no clock: datagrams go in with the time
 /// they arrived (``offer(_:flow:now:rng:)``) and come out when they fall due

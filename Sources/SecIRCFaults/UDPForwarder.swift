@@ -1,5 +1,5 @@
 import Foundation
-public import SecIRCCore
+import SecIRCCore
 import SecIRCCrypto
 public import SecIRCNode
 public import SecIRCTransport

@@ -57,8 +57,7 @@ struct FaultsCommand: ParsableCommand {
         let seed = seed ?? String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let forwarder = try UDPForwarder(listen: listenAddress, target: targetAddress, profile: profile, seed: seed,
                                          clock: SystemClock())
-        print("faults listen \(forwarder.listenAddress) target \(targetAddress) seed \(seed) \(profile)")
-        fflush(stdout)
+        say("faults listen \(forwarder.listenAddress) target \(targetAddress) seed \(seed) \(profile)")
         let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -67,10 +66,14 @@ struct FaultsCommand: ParsableCommand {
             return source
         }
         forwarder.run(reportEvery: reportSeconds > 0 ? .seconds(reportSeconds) : nil) { report in
-            print("report \(report)")
-            fflush(stdout)
+            say("report \(report)")
         }
         signals.forEach { $0.cancel() }
-        print("final \(forwarder.report)")
+        say("final \(forwarder.report)")
+    }
+
+    /// One line on standard output, at once (unbuffered: the test reads it while this runs).
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
