@@ -20,7 +20,8 @@
 # what it needs under the build lock (so never wrap it in flock; SECIRC_NETNS_NO_BUILD=1 skips).
 # Environment: SECIRC_NETNS_TEST_SECONDS (everything, default 300), SECIRC_NETNS_MESSAGES (per
 # direction and phase, default 20), SECIRC_NETNS_PARTITION_SECONDS (60), SECIRC_NETNS_LOSS (0.05),
-# SECIRC_NETNS_DELAY_MS (100), SECIRC_NETNS_JITTER_MS (50), SECIRC_NETNS_DIR (kept; default a
+# SECIRC_NETNS_DELAY_MS (100), SECIRC_NETNS_JITTER_MS (50), SECIRC_NETNS_DUPLICATE (probability that
+# the forwarders send a datagram twice, 0), SECIRC_NETNS_DIR (kept; default a
 # temporary directory, removed when the test passes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,7 @@ partition=${SECIRC_NETNS_PARTITION_SECONDS:-60}
 loss=${SECIRC_NETNS_LOSS:-0.05}
 delay=${SECIRC_NETNS_DELAY_MS:-100}
 jitter=${SECIRC_NETNS_JITTER_MS:-50}
+duplicate=${SECIRC_NETNS_DUPLICATE:-0}
 tag=secirc-nf$$
 say() { echo "netns-test: [$(($(date +%s) - started))s] $*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
@@ -49,12 +51,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+dir=${SECIRC_NETNS_DIR:-$(mktemp -d /tmp/secirc-netns-XXXXXX)}
+mkdir -p "$dir"
 bin=$root/.build/debug
 if [ "${SECIRC_NETNS_NO_BUILD:-}" != 1 ]; then
     ./scripts/install-deps.sh
     say "building (waits for /tmp/secirc-build.lock)"
     for product in secirc-relay secirc-client secirc-faults; do
-        flock -o /tmp/secirc-build.lock swift build --product "$product" 2>&1 | grep -E "error|warning:" >&2 || true
+        if ! flock -o /tmp/secirc-build.lock swift build --product "$product" >"$dir/build.log" 2>&1; then
+            grep -E "error" "$dir/build.log" >&2 || tail -20 "$dir/build.log" >&2
+            fail "swift build --product $product failed"
+        fi
     done
 fi
 for b in secirc-relay secirc-client secirc-faults; do
@@ -67,8 +74,6 @@ for ns in $(ip netns list | awk '{print $1}' | grep -E '^secirc-nf[0-9]+-' || tr
     if ! kill -0 "$pid" 2>/dev/null; then ip netns del "$ns" 2>/dev/null && say "removed leftover namespace $ns"; fi
 done
 
-dir=${SECIRC_NETNS_DIR:-$(mktemp -d /tmp/secirc-netns-XXXXXX)}
-mkdir -p "$dir"
 pids=()
 names=()
 
@@ -159,7 +164,7 @@ i=0
 for relay in a b c; do
     i=$((i + 1))
     start "faults-$relay" "$router" "$bin/secirc-faults" --listen "10.77.0.1:710$i" --target "10.77.$i.2:7001" \
-        --delay-ms "$delay" --jitter-ms "$jitter" --seed "$tag-$relay" --report-seconds 0
+        --delay-ms "$delay" --jitter-ms "$jitter" --duplicate "$duplicate" --seed "$tag-$relay" --report-seconds 0
 done
 until_ok "forwarders up" bash -c "grep -q '^faults listen' '$dir/faults-a.log' && grep -q '^faults listen' '$dir/faults-b.log' && grep -q '^faults listen' '$dir/faults-c.log'"
 
@@ -218,20 +223,24 @@ python3 scripts/netns/drive.py --dir "$dir" --tag "$tag" --messages "$messages" 
     --deadline "$deadline" || fail "messages were not delivered exactly once (above)"
 
 # --- what the faults did ------------------------------------------------------------------------
+for i in 1 2 3; do
+    drops=$(router_curl "http://10.77.$i.2:8001/metrics" | awk '/^secirc_packets_dropped_total\{/ && $2 > 0 {sub(/secirc_packets_dropped_total/, ""); printf "%s%s", sep, $0; sep=", "}')
+    say "relay ${nodes[$((i - 1))]} dropped: ${drops:-nothing}"
+done
 # Stop the forwarders first, for their last counters; the rest is stopped by the teardown.
 kill -TERM "${pids[@]:0:3}" 2>/dev/null || true
 for _ in $(seq 50); do grep -q '^final' "$dir/faults-a.log" "$dir/faults-b.log" "$dir/faults-c.log" 2>/dev/null && [ "$(grep -l '^final' "$dir"/faults-?.log | wc -l)" -eq 3 ] && break; sleep 0.1; done
 dropped=$(in_ns "$router" iptables -L INPUT -v -n -x | awk '/statistic/ {print $1}')
 python3 - "$dir" "$dropped" <<'PY'
 import re, sys
-total = {}
+reports = []
 for relay in "abc":
     lines = [l for l in open(f"{sys.argv[1]}/faults-{relay}.log") if l.startswith("final ")]
-    for key, value in re.findall(r"(\w+)=(\d+)", lines[-1] if lines else ""):
-        total.setdefault(key, []).append(int(value))
-s = lambda k: sum(total.get(k, [0]))
-print(f"netns-test: faults: {s('received')} datagrams through the forwarders, {s('reordered')} overtaken "
-      f"(reordered), delay mean {s('mean_delay_ms') // 3} ms, max {max(total.get('max_delay_ms', [0]))} ms; "
+    reports.append({k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1] if lines else "")})
+s = lambda k: sum(r.get(k, 0) for r in reports)
+mean = sum(r.get("mean_delay_ms", 0) * r.get("forwarded", 0) for r in reports) / max(1, s("forwarded"))
+print(f"netns-test: faults: {s('received')} datagrams through the forwarders, {s('reordered')} of them overtaken "
+      f"(reordered), {s('duplicated')} duplicated; delay mean {mean:.0f} ms, max {max(r.get('max_delay_ms', 0) for r in reports)} ms; "
       f"iptables dropped {sys.argv[2]} at random", file=sys.stderr)
 PY
 say "PASSED: every message delivered exactly once through loss, jitter, reordering and a ${partition} s partition"
