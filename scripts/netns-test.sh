@@ -27,7 +27,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 started=$(date +%s)
-deadline=$((started + ${SECIRC_NETNS_TEST_SECONDS:-300}))
 messages=${SECIRC_NETNS_MESSAGES:-20}
 partition=${SECIRC_NETNS_PARTITION_SECONDS:-60}
 loss=${SECIRC_NETNS_LOSS:-0.05}
@@ -53,27 +52,6 @@ fi
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 dir=${SECIRC_NETNS_DIR:-$(mktemp -d /tmp/secirc-netns-XXXXXX)}
 mkdir -p "$dir"
-bin=$root/.build/debug
-if [ "${SECIRC_NETNS_NO_BUILD:-}" != 1 ]; then
-    ./scripts/install-deps.sh
-    say "building (waits for /tmp/secirc-build.lock)"
-    for product in secirc-relay secirc-client secirc-faults; do
-        if ! flock -o /tmp/secirc-build.lock swift build --product "$product" >"$dir/build.log" 2>&1; then
-            grep -E "error" "$dir/build.log" >&2 || tail -20 "$dir/build.log" >&2
-            fail "swift build --product $product failed"
-        fi
-    done
-fi
-for b in secirc-relay secirc-client secirc-faults; do
-    [ -x "$bin/$b" ] || fail "$bin/$b is missing (swift build)"
-done
-
-# --- leftovers of killed runs -------------------------------------------------------------------
-for ns in $(ip netns list | awk '{print $1}' | grep -E '^secirc-nf[0-9]+-' || true); do
-    pid=${ns#secirc-nf}; pid=${pid%%-*}
-    if ! kill -0 "$pid" 2>/dev/null; then ip netns del "$ns" 2>/dev/null && say "removed leftover namespace $ns"; fi
-done
-
 pids=()
 names=()
 
@@ -111,6 +89,29 @@ stop_all() {
 trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+bin=$root/.build/debug
+if [ "${SECIRC_NETNS_NO_BUILD:-}" != 1 ]; then
+    ./scripts/install-deps.sh
+    say "building (waits for /tmp/secirc-build.lock)"
+    for product in secirc-relay secirc-client secirc-faults; do
+        if ! flock -o /tmp/secirc-build.lock swift build --product "$product" >"$dir/build.log" 2>&1; then
+            grep -E "error" "$dir/build.log" >&2 || tail -20 "$dir/build.log" >&2
+            fail "swift build --product $product failed"
+        fi
+    done
+fi
+for b in secirc-relay secirc-client secirc-faults; do
+    [ -x "$bin/$b" ] || fail "$bin/$b is missing (swift build)"
+done
+# The time limit runs from here: waiting for the build lock is not the test's time.
+deadline=$(($(date +%s) + ${SECIRC_NETNS_TEST_SECONDS:-300}))
+
+# --- leftovers of killed runs -------------------------------------------------------------------
+for ns in $(ip netns list | awk '{print $1}' | grep -E '^secirc-nf[0-9]+-' || true); do
+    pid=${ns#secirc-nf}; pid=${pid%%-*}
+    if ! kill -0 "$pid" 2>/dev/null; then ip netns del "$ns" 2>/dev/null && say "removed leftover namespace $ns"; fi
+done
 
 # --- the network --------------------------------------------------------------------------------
 # Node i: relays a b c = 1 2 3, clients alice bob = 4 5.
