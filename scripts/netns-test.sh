@@ -225,12 +225,20 @@ python3 scripts/netns/drive.py --dir "$dir" --tag "$tag" --messages "$messages" 
 
 # --- what the faults did ------------------------------------------------------------------------
 for i in 1 2 3; do
-    drops=$(router_curl "http://10.77.$i.2:8001/metrics" | awk '/^secirc_packets_dropped_total\{/ && $2 > 0 {sub(/secirc_packets_dropped_total/, ""); printf "%s%s", sep, $0; sep=", "}')
-    say "relay ${nodes[$((i - 1))]} dropped: ${drops:-nothing}"
+    router_curl "http://10.77.$i.2:8001/metrics" | awk -v relay="${nodes[$((i - 1))]}" '
+        /^secirc_datagrams_received_total / { received = $2 }
+        /^secirc_handshakes_total / { handshakes = $2 }
+        /^secirc_packets_forwarded_total / { forwarded = $2 }
+        /^secirc_packets_dropped_total\{/ && $2 > 0 { sub(/secirc_packets_dropped_total/, ""); drops = drops sep $0; sep = ", " }
+        END { printf "netns-test: relay %s: %d datagrams received, %d Sphinx packets forwarded, %d link handshakes; dropped: %s\n",
+              relay, received, forwarded, handshakes, drops == "" ? "nothing" : drops }' >&2
 done
 # Stop the forwarders first, for their last counters; the rest is stopped by the teardown.
 kill -TERM "${pids[@]:0:3}" 2>/dev/null || true
-for _ in $(seq 50); do grep -q '^final' "$dir/faults-a.log" "$dir/faults-b.log" "$dir/faults-c.log" 2>/dev/null && [ "$(grep -l '^final' "$dir"/faults-?.log | wc -l)" -eq 3 ] && break; sleep 0.1; done
+for _ in $(seq 50); do
+    [ "$(grep -l '^final' "$dir"/faults-?.log 2>/dev/null | wc -l)" -eq 3 ] && break
+    sleep 0.1
+done
 dropped=$(in_ns "$router" iptables -L INPUT -v -n -x | awk '/statistic/ {print $1}')
 python3 - "$dir" "$dropped" <<'PY'
 import re, sys
@@ -244,4 +252,5 @@ print(f"netns-test: faults: {s('received')} datagrams through the forwarders, {s
       f"(reordered), {s('duplicated')} duplicated; delay mean {mean:.0f} ms, max {max(r.get('max_delay_ms', 0) for r in reports)} ms; "
       f"iptables dropped {sys.argv[2]} at random", file=sys.stderr)
 PY
-say "PASSED: every message delivered exactly once through loss, jitter, reordering and a ${partition} s partition"
+say "PASSED: every message delivered exactly once through loss, jitter, reordering and a ${partition} s partition" \
+    "($((${SECIRC_NETNS_TEST_SECONDS:-300} - $(left))) s after the build)"
