@@ -105,9 +105,19 @@ def conversation(who):
     return api(who, "GET", f"/v1/conversations/{ids[peer]}/messages?limit=500")["messages"]
 
 
+last_snapshot = 0.0
+
+
 def observe():
-    """Notes when each message was first seen delivered (sender) and received (receiver)."""
+    """Notes when each message was first seen delivered (sender) and received (receiver); every
+    2 s appends both clients' /v1/network to <dir>/network.jsonl (to see what a slow run did)."""
+    global last_snapshot
     now = time.time()
+    if now - last_snapshot >= 2:
+        last_snapshot = now
+        with open(f"{args.dir}/network.jsonl", "a") as f:
+            for who in ("alice", "bob"):
+                f.write(json.dumps({"t": round(now - started, 1), "who": who, "network": api(who, "GET", "/v1/network")}) + "\n")
     for who in ("alice", "bob"):
         for m in conversation(who):
             entry = sent.get(m["text"])
@@ -125,17 +135,24 @@ def all_done(texts):
 
 
 def figures(phase, texts, since=None):
-    """Latency from sending (or from `since`, the heal, if later) to receipt and to delivery."""
-    start = lambda t: max(sent[t]["at"], since or 0)
-    received = [sent[t]["received_at"] - start(t) for t in texts]
-    receipts = [sent[t]["delivered_at"] - start(t) for t in texts]
+    """Latency from sending (or from `since`, the heal, if later) to receipt and to delivery, in
+    each direction."""
+    outgoing = {m["text"]: m for who in ("alice", "bob") for m in conversation(who) if m["direction"] == "out"}
+    for t in texts:
+        sent[t]["attempts"] = outgoing[t]["attempts"] if t in outgoing else None
     q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
-    attempts = [m["attempts"] for who in ("alice", "bob") for m in conversation(who)
-                if m["direction"] == "out" and m["text"] in texts]
-    say(f"{phase}: {len(texts)} messages; received after p50 {q(received, .5):.1f} s, p90 {q(received, .9):.1f} s, "
-        f"max {max(received):.1f} s; receipt back after p50 {q(receipts, .5):.1f} s, p90 {q(receipts, .9):.1f} s, "
-        f"max {max(receipts):.1f} s (polled every 0.5 s); sends per message mean {statistics.mean(attempts):.2f}, "
-        f"max {max(attempts)}")
+    for frm, to in (("alice", "bob"), ("bob", "alice")):
+        these = [t for t in texts if sent[t]["from"] == frm]
+        start = lambda t: max(sent[t]["at"], since or 0)
+        received = [sent[t]["received_at"] - start(t) for t in these]
+        receipts = [sent[t]["delivered_at"] - start(t) for t in these]
+        attempts = [sent[t]["attempts"] or 0 for t in these]
+        say(f"{phase}, {frm} -> {to}: {len(these)} messages; received after p50 {q(received, .5):.1f} s, "
+            f"p90 {q(received, .9):.1f} s, max {max(received):.1f} s; receipt back after p50 {q(receipts, .5):.1f} s, "
+            f"p90 {q(receipts, .9):.1f} s, max {max(receipts):.1f} s; sends per message mean {statistics.mean(attempts):.2f}, "
+            f"max {max(attempts)}")
+    with open(f"{args.dir}/messages.json", "w") as f:
+        json.dump(sent, f, indent=1)
 
 
 # Phase 1: loss, jitter and reordering.
