@@ -157,7 +157,7 @@ def figures(phase, texts, since=None):
 
 # Phase 1: loss, jitter and reordering.
 faults = send_batch("faults")
-until(f"faults: all {len(faults)} delivered and received", lambda: all_done(faults), deadline=time.time() + 90)
+until(f"faults: all {len(faults)} delivered and received", lambda: all_done(faults), deadline=time.time() + 150)
 figures("faults", faults)
 
 # Phase 2: alice cut off for the partition, both sending; then healed.
@@ -175,7 +175,7 @@ finally:
     cut(False)
 healed = time.time()
 say("partition healed")
-until(f"partition: all {len(partitioned)} delivered and received", lambda: all_done(partitioned), deadline=time.time() + 120)
+until(f"partition: all {len(partitioned)} delivered and received", lambda: all_done(partitioned), deadline=time.time() + 150)
 figures("partition (latency from the heal)", partitioned, since=healed)
 say(f"all {len(sent)} delivered; waiting {args.settle_seconds} s for late copies")
 time.sleep(args.settle_seconds)
