@@ -19,7 +19,8 @@
 # Needs root (installs iproute2/iptables from Debian when missing) and the debug build; builds
 # what it needs under the build lock (so never wrap it in flock; SECIRC_NETNS_NO_BUILD=1 skips).
 # Environment: SECIRC_NETNS_TEST_SECONDS (everything, default 300), SECIRC_NETNS_MESSAGES (per
-# direction and phase, default 20), SECIRC_NETNS_PARTITION_SECONDS (60), SECIRC_NETNS_LOSS (0.05),
+# direction and phase, default 20), SECIRC_NETNS_PARTITION_SECONDS (60), SECIRC_NETNS_CUT (alice:
+# she is cut off; relays: b and c are cut off from each other), SECIRC_NETNS_LOSS (0.05),
 # SECIRC_NETNS_DELAY_MS (100), SECIRC_NETNS_JITTER_MS (50), SECIRC_NETNS_DUPLICATE (probability that
 # the forwarders send a datagram twice, 0), SECIRC_NETNS_DIR (kept; default a
 # temporary directory, removed when the test passes).
@@ -29,6 +30,7 @@ root=$(pwd)
 started=$(date +%s)
 messages=${SECIRC_NETNS_MESSAGES:-20}
 partition=${SECIRC_NETNS_PARTITION_SECONDS:-60}
+cut=${SECIRC_NETNS_CUT:-alice}
 loss=${SECIRC_NETNS_LOSS:-0.05}
 delay=${SECIRC_NETNS_DELAY_MS:-100}
 jitter=${SECIRC_NETNS_JITTER_MS:-50}
@@ -221,7 +223,7 @@ until_ok "clients started" bash -c "grep -q '^client id' '$dir/alice.log' && gre
 
 # --- messages through the faults, a partition, the heal -----------------------------------------
 python3 scripts/netns/drive.py --dir "$dir" --tag "$tag" --messages "$messages" --partition-seconds "$partition" \
-    --deadline "$deadline" || fail "the message check failed (above)"
+    --cut "$cut" --deadline "$deadline" || fail "the message check failed (above)"
 
 # --- what the faults did ------------------------------------------------------------------------
 for i in 1 2 3; do
@@ -252,5 +254,5 @@ print(f"netns-test: faults: {s('received')} datagrams through the forwarders, {s
       f"(reordered), {s('duplicated')} duplicated; delay mean {mean:.0f} ms, max {max(r.get('max_delay_ms', 0) for r in reports)} ms; "
       f"iptables dropped {sys.argv[2]} at random", file=sys.stderr)
 PY
-say "PASSED: every message delivered exactly once through loss, jitter, reordering and a ${partition} s partition" \
+say "PASSED: every message delivered exactly once through loss, jitter, reordering and a ${partition} s partition (cut: $cut)" \
     "($((${SECIRC_NETNS_TEST_SECONDS:-300} - $(left))) s after the build)"

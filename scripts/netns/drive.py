@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The messages of scripts/netns-test.sh, through its namespaces: introduces alice and bob, sends
-a batch each way through the faults, then a batch each way while alice is cut off (DROP rules on
-her link in the router namespace) for --partition-seconds, heals, and checks that every message
+a batch each way through the faults, then a batch each way during a partition of
+--partition-seconds (--cut alice: alice cut off from everything; --cut relays: relays b and c
+cut off from each other, each still reaching a and the clients), heals, and checks that every message
 was delivered exactly once: listed once, as received, on the receiving side, and once, as
 `delivered` (its end-to-end receipt), on the sending side. Prints the figures; exits 1 on any
 failure. Reaches each client's API (127.0.0.1:6692 in its namespace) with `ip netns exec curl`.
@@ -18,6 +19,7 @@ parser.add_argument("--dir", required=True)
 parser.add_argument("--tag", required=True)
 parser.add_argument("--messages", type=int, default=20)
 parser.add_argument("--partition-seconds", type=int, default=60)
+parser.add_argument("--cut", choices=("alice", "relays"), default="alice", help="what the partition cuts off")
 parser.add_argument("--deadline", type=int, required=True, help="unix seconds: give up then")
 parser.add_argument("--settle-seconds", type=int, default=10, help="wait this long after the last receipt for late copies")
 args = parser.parse_args()
@@ -64,11 +66,21 @@ def until(what, check, deadline=None, every=0.5):
 
 
 def cut(on):
-    """Alice's link, cut or mended: whatever she sends is dropped as it reaches the router, whatever
-    is sent to her as it reaches her namespace, so no sender is told (as on a real cut link)."""
+    """The partition, made or healed, with DROP rules that tell no sender (as on a real cut link).
+    alice: whatever she sends is dropped as it reaches the router, whatever is sent to her as it
+    reaches her namespace. relays: b's datagrams to c's forwarder (10.77.0.1:7103) and c's to b's
+    (7102) are dropped at the router, and what those forwarders send back to b and c at b and c;
+    so whichever of them made a link, nothing crosses between b and c, and both still reach a
+    and the clients."""
     action = "-I" if on else "-D"
-    rules = [(router, "INPUT", "-i", "n-alice"), (router, "FORWARD", "-i", "n-alice"), (router, "FORWARD", "-o", "n-alice"),
-             (f"{args.tag}-alice", "INPUT", "-i", "eth0")]
+    if args.cut == "alice":
+        rules = [(router, "INPUT", "-i", "n-alice"), (router, "FORWARD", "-i", "n-alice"),
+                 (router, "FORWARD", "-o", "n-alice"), (f"{args.tag}-alice", "INPUT", "-i", "eth0")]
+    else:
+        rules = [(router, "INPUT", "-i", "n-b", "-p", "udp", "-d", "10.77.0.1", "--dport", "7103"),
+                 (router, "INPUT", "-i", "n-c", "-p", "udp", "-d", "10.77.0.1", "--dport", "7102"),
+                 (f"{args.tag}-b", "INPUT", "-p", "udp", "-s", "10.77.0.1", "--sport", "7103"),
+                 (f"{args.tag}-c", "INPUT", "-p", "udp", "-s", "10.77.0.1", "--sport", "7102")]
     for ns, chain, *match in rules:
         subprocess.run(["ip", "netns", "exec", ns, "iptables", action, chain, *match, "-j", "DROP"], check=True)
 
@@ -160,17 +172,20 @@ faults = send_batch("faults")
 until(f"faults: all {len(faults)} delivered and received", lambda: all_done(faults), deadline=time.time() + 150)
 figures("faults", faults)
 
-# Phase 2: alice cut off for the partition, both sending; then healed.
+# Phase 2: the partition, both sending; then healed.
 cut(True)
-say(f"partition: alice cut off for {args.partition_seconds} s")
+say(f"partition: {'alice cut off' if args.cut == 'alice' else 'relays b and c cut off from each other'} "
+    f"for {args.partition_seconds} s")
 try:
     partitioned = send_batch("partition")
-    # Nothing can cross while she is cut off; bob's messages wait in her mailboxes.
     time.sleep(args.partition_seconds)
     observe()
     crossed = [t for t in partitioned if "received_at" in sent[t]]
-    if crossed:
+    if args.cut == "alice" and crossed:
+        # Nothing can cross while she is cut off; bob's messages wait in her mailboxes.
         fail(f"{len(crossed)} messages to or from alice arrived while she was cut off: the partition leaks")
+    if args.cut == "relays":
+        say(f"partition: {len(crossed)} of {len(partitioned)} received while b and c were cut off")
 finally:
     cut(False)
 healed = time.time()
