@@ -191,7 +191,10 @@ finally:
 healed = time.time()
 say("partition healed")
 until(f"partition: all {len(partitioned)} delivered and received", lambda: all_done(partitioned), deadline=time.time() + 150)
-figures("partition (latency from the heal)", partitioned, since=healed)
+if args.cut == "alice":
+    figures("partition (latency from the heal)", partitioned, since=healed)
+else:
+    figures("partition (latency from sending)", partitioned)
 say(f"all {len(sent)} delivered; waiting {args.settle_seconds} s for late copies")
 time.sleep(args.settle_seconds)
 
