@@ -178,7 +178,10 @@ say(f"partition: {'alice cut off' if args.cut == 'alice' else 'relays b and c cu
     f"for {args.partition_seconds} s")
 try:
     partitioned = send_batch("partition")
-    time.sleep(args.partition_seconds)
+    heal_at = time.time() + args.partition_seconds
+    while time.time() < heal_at:
+        observe()
+        time.sleep(max(0.0, min(0.5, heal_at - time.time())))
     observe()
     crossed = [t for t in partitioned if "received_at" in sent[t]]
     if args.cut == "alice" and crossed:
