@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "secirc", targets: ["secirc"]),
         .executable(name: "secirc-bench", targets: ["secirc-bench"]),
         .executable(name: "secirc-sim", targets: ["secirc-sim"]),
+        .executable(name: "secirc-faults", targets: ["secirc-faults"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -120,6 +121,19 @@ let package = Package(
             dependencies: ["SecIRCSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
+        // A fault-injecting UDP forwarder (delay, jitter, loss, duplication) for tests on a real
+        // network: the faults as a value over an injected clock and generator, and the sockets.
+        .target(
+            name: "SecIRCFaults", dependencies: ["SecIRCCore", "SecIRCCrypto", "SecIRCNode", "SecIRCTransport"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "secirc-faults",
+            dependencies: [
+                "SecIRCFaults", "SecIRCRuntime", "SecIRCTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
         .testTarget(name: "SecIRCCryptoTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCCoreTests", dependencies: ["SecIRCCore", "SecIRCCrypto"],
@@ -144,6 +158,10 @@ let package = Package(
                 "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode", "SecIRCAPI",
                 .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecIRCFaultsTests",
+            dependencies: ["SecIRCFaults", "SecIRCCore", "SecIRCCrypto", "SecIRCNode", "SecIRCRuntime", "SecIRCTransport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim"], swiftSettings: swiftSettings),
         .testTarget(
