@@ -214,6 +214,7 @@ network:
   poll_interval_ms: 100
   push: true
 messages: {retry_initial_seconds: 1, retry_max_seconds: 10}
+contacts: {auto_accept: true}   # as the devnet: bob's daemon makes alice a contact at once
 YAML
     echo "$ring" >"$dir/$client/security.yaml"
     start "$client" "$tag-$client" "$bin/secirc-client" --config "$dir/$client/client.yaml" \
