@@ -5,7 +5,8 @@ import Glibc
 let selectedTarget: FuzzTarget = {
     guard let name = getenv("SECIRC_FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget.named(name) else {
         let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: " ")
-        fputs("secirc-fuzz: set SECIRC_FUZZ_TARGET to one of: \(names)\n", stderr)
+        let message = Array("secirc-fuzz: set SECIRC_FUZZ_TARGET to one of: \(names)\n".utf8)
+        _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         exit(2)
     }
     return target

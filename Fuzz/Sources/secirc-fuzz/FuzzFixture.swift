@@ -27,12 +27,14 @@ enum FuzzFixture {
         let identity = SigningPrivateKey(using: &rng)
         let http = "http://10.0.0.1:6691"
         let roster = Roster(members: [Roster.Member(identityKey: identity.publicKey, udp: "\(relayAddress)", http: http)])
-        let configuration = RelayEngine.Configuration(
+        var configuration = RelayEngine.Configuration(
             identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
             network: NetworkParameters(coverRate: 1, meanDelayMs: 10), directoryPeriod: .seconds(60),
             advertisedUDP: "\(relayAddress)", advertisedHTTP: http,
             mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
             keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
+        // Each run copies the engine; a small replay filter keeps the copy of a peel cheap.
+        configuration.replayCapacity = 1024
         var engine = RelayEngine(configuration: configuration, now: now, rng: &rng)
         var effects = NodeEffects<RelayEngine.Event>()
         engine.start(now: now, rng: &rng, effects: &effects)

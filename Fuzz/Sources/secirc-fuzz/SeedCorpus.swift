@@ -96,6 +96,7 @@ enum SeedCorpus {
             var out: [Datagram] = []
             client.send(frame.encoded(), to: FuzzFixture.relayPeer, now: FuzzFixture.now, rng: &clientRNG, out: &out)
             var toClient: [Datagram] = []
+            var answered = false
             for _ in 0..<3 where !out.isEmpty {
                 for datagram in out {
                     sent.append(datagram.bytes)
@@ -106,10 +107,16 @@ enum SeedCorpus {
                 out = []
                 for datagram in toClient {
                     if name == "padding" { packets.append(("relay-\(packets.count)", datagram.bytes)) }
-                    _ = client.receive(datagram.bytes, from: FuzzFixture.relayAddress, now: FuzzFixture.now, rng: &clientRNG, out: &out)
+                    if client.receive(datagram.bytes, from: FuzzFixture.relayAddress, now: FuzzFixture.now, rng: &clientRNG,
+                                      out: &out) != nil {
+                        answered = true
+                    }
                 }
                 toClient = []
             }
+            // The relay answers a challenge request with a challenge: proof that the fuzzed relay
+            // (same engine, same RNG) decrypts these transport packets and handles their frames.
+            precondition(name != "challenge-request" || answered, "the fixture relay did not answer the seed's frame")
             exchanges.append((name, records(sent)))
             for (i, bytes) in sent.enumerated() where name == "padding" || i > 0 { packets.append(("\(name)-\(i)", bytes)) }
         }
