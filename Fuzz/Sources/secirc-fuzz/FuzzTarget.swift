@@ -48,7 +48,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case config
     /// `DNSTXTAnswer.decode`: a DNS answer for the bootstrap TXT lookup.
     case dnsTXT = "dns-txt"
-    /// Addresses from config and directories: `SocketAddress(parsing:)`, `HostPort`,
+    /// Addresses from config, directories and the admin API: `SocketAddress(numeric:)`, `HostPort`,
     /// `BootstrapURL`, Base64URL, mailbox address lists.
     case addresses
 
@@ -251,7 +251,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? MailboxAddress.decodeList(input)
         _ = try? Base64URL.decode(input)
         let text = String(decoding: input, as: UTF8.self)
-        _ = try? SocketAddress(parsing: text)
+        _ = try? SocketAddress(numeric: text) // what untrusted text gets (no resolver asked)
         _ = try? HostPort(parsing: text)
         if let url = try? BootstrapURL(text) { _ = url.pinnedURL("/v1/directory") }
     }
