@@ -94,14 +94,28 @@ enum FuzzFixture {
         return (ratchet, initial)
     }
 
-    /// Bob's ratchet after he took alice's first message (``firstRatchetMessage``): what later
-    /// ratchet messages of the session are decrypted with.
-    static let bobRatchet: DoubleRatchet = {
-        var (alice, initial) = aliceSession()
+    /// A session between alice and bob from a fixed shared secret (the set-up's ML-KEM step
+    /// draws from the system RNG, so a session from `SessionSetup` would differ in every
+    /// process, and committed ratchet messages would not decrypt): alice's side, and bob's
+    /// before he received anything.
+    static func ratchetPair() -> (alice: DoubleRatchet, bob: DoubleRatchet) {
+        var rng = seeded("ratchet pair")
+        let secret = try! SymmetricKey(bytes: rng.bytes(32))
+        let alice = try! DoubleRatchet(initiatorWith: secret, remoteRatchetKey: bob.prekeys.signedPrekey.publicKey, rng: &rng)
+        return (alice, DoubleRatchet(responderWith: secret, ratchetKeyPair: bob.prekeys.signedPrekey))
+    }
+
+    /// Alice's first message of ``ratchetPair()``: `[1, 2, 3]`.
+    static func firstRatchetMessage(from alice: inout DoubleRatchet) -> RatchetMessage {
         var rng = seeded("alice first message")
-        let first = try! alice.encrypt([1, 2, 3], associatedData: associatedData, rng: &rng)
-        var bobSide = try! SessionSetup.respond(identity: bob.identity, prekeys: bob.prekeys, message: initial)
-        _ = try! bobSide.decrypt(first, associatedData: associatedData)
+        return try! alice.encrypt([1, 2, 3], associatedData: associatedData, rng: &rng)
+    }
+
+    /// Bob's side of ``ratchetPair()`` after he took alice's first message: what later ratchet
+    /// messages of the session (the seeds) are decrypted with.
+    static let bobRatchet: DoubleRatchet = {
+        var (alice, bobSide) = ratchetPair()
+        _ = try! bobSide.decrypt(firstRatchetMessage(from: &alice), associatedData: associatedData)
         return bobSide
     }()
 

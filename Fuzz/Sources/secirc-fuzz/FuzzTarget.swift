@@ -51,6 +51,9 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     /// Addresses from config, directories and the admin API: `SocketAddress(numeric:)`, `HostPort`,
     /// `BootstrapURL`, Base64URL, mailbox address lists.
     case addresses
+    /// What the `secirc` command line reads from a daemon: `HTTPResponseParser` fed in pieces
+    /// (first byte: the piece size), the body through `ServerSentEventParser`.
+    case apiResponse = "api-response"
 
     /// The target named by `SECIRC_FUZZ_TARGET` (a fuzzing process runs one).
     static func named(_ name: String) -> FuzzTarget? { FuzzTarget(rawValue: name) }
@@ -75,6 +78,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .config: Self.config(input)
         case .dnsTXT: Self.dnsTXT(input)
         case .addresses: Self.addresses(input)
+        case .apiResponse: Self.apiResponse(input)
         }
     }
 
@@ -254,5 +258,23 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? SocketAddress(numeric: text) // what untrusted text gets (no resolver asked)
         _ = try? HostPort(parsing: text)
         if let url = try? BootstrapURL(text) { _ = url.pinnedURL("/v1/directory") }
+    }
+
+    static func apiResponse(_ input: [UInt8]) {
+        guard let first = input.first else { return }
+        let piece = Int(first % 64) + 1
+        var parser = HTTPResponseParser(maxBodyBytes: 1 << 16)
+        var events = ServerSentEventParser()
+        var start = 1
+        do {
+            while start < input.count, !parser.isComplete {
+                let end = min(start + piece, input.count)
+                _ = try events.consume(try parser.consume(input[start..<end]))
+                start = end
+            }
+            try parser.finish()
+        } catch {
+            return
+        }
     }
 }

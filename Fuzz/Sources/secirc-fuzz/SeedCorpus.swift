@@ -51,6 +51,7 @@ enum SeedCorpus {
             (.config, try configSeeds()),
             (.dnsTXT, dnsSeeds()),
             (.addresses, addressSeeds()),
+            (.apiResponse, apiResponseSeeds()),
         ]
     }
 
@@ -172,20 +173,22 @@ enum SeedCorpus {
                                        timestampMs: 1_800_000_000_001)
         let envelopes: Seeds = [("text", text.encoded), ("receipt", receipt.encoded)]
 
-        // Alice's first message (with the set-up), as the fixture's bob ratchet took it, then two more.
-        var (alice, initial) = FuzzFixture.aliceSession()
-        var firstRNG = FuzzFixture.seeded("alice first message")
-        _ = try alice.encrypt([1, 2, 3], associatedData: FuzzFixture.associatedData, rng: &firstRNG)
+        // After alice's first message (which the fixture's bob ratchet took), two more; and a
+        // set-up message of a session of its own (bob answers it from its initial message).
+        var alice = FuzzFixture.ratchetPair().alice
+        _ = FuzzFixture.firstRatchetMessage(from: &alice)
         var later: [RatchetMessage] = []
         for envelope in [text, receipt] {
             later.append(try alice.encrypt(envelope.encoded, associatedData: FuzzFixture.associatedData, rng: &rng))
         }
+        var bob = FuzzFixture.bobRatchet
+        precondition((try? bob.decrypt(later[0], associatedData: FuzzFixture.associatedData)) == text.encoded,
+                     "the fixture's bob cannot read the seeds' ratchet messages")
         var (fresh, freshInitial) = FuzzFixture.aliceSession()
         let setupMessage = SessionMessage(
             messageID: text.id, sender: FuzzFixture.alice.signing.publicKey,
             setup: .init(card: try card(), initialMessage: freshInitial),
             ratchetMessage: try fresh.encrypt(text.encoded, associatedData: FuzzFixture.associatedData, rng: &rng))
-        _ = initial
         let plain = SessionMessage(messageID: receipt.id, sender: FuzzFixture.alice.signing.publicKey, ratchetMessage: later[1])
 
         var sealed: Seeds = []
@@ -250,6 +253,14 @@ enum SeedCorpus {
             ("bootstrap", Array("https://relay.example:6691/#spki=\(BootstrapURL.base64([UInt8](repeating: 7, count: 32)))".utf8)),
             ("mailboxes", FuzzFixture.mailboxes(2).flatMap { $0.relayID.rawValue.bytes + $0.mailboxID.bytes }),
         ]
+    }
+
+    static func apiResponseSeeds() -> Seeds {
+        let json = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}"
+        let events = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "1a\r\nevent: message\ndata: {\"a\":1}\n\n\r\n5\r\n: hb\n\r\n0\r\n\r\n"
+        let interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\nnot found"
+        return [("json", [7] + Array(json.utf8)), ("events", [3] + Array(events.utf8)), ("interim", [63] + Array(interim.utf8))]
     }
 }
 #endif
