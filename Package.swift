@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "secirc-bench", targets: ["secirc-bench"]),
         .executable(name: "secirc-sim", targets: ["secirc-sim"]),
         .executable(name: "secirc-faults", targets: ["secirc-faults"]),
+        .executable(name: "secirc-fuzz", targets: ["secirc-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -132,6 +133,14 @@ let package = Package(
                 "SecIRCFaults", "SecIRCRuntime", "SecIRCTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings),
+        // libFuzzer targets for every decoder the network or an API reaches (docs/FUZZING.md).
+        // A normal build makes the seed-corpus writer and input replayer; `scripts/fuzz.sh`
+        // builds it apart (`--sanitize fuzzer -Xswiftc -DFUZZING`, its own build path).
+        .executableTarget(
+            name: "secirc-fuzz",
+            dependencies: ["SecIRCCore", "SecIRCCrypto", "SecIRCNode", "SecIRCTransport", "SecIRCHTTP", "SecIRCConfig", "SecIRCAPI"],
+            path: "Fuzz/Sources/secirc-fuzz",
             swiftSettings: swiftSettings),
 
         .testTarget(name: "SecIRCCryptoTests", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),

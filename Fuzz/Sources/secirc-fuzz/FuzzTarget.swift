@@ -1,0 +1,280 @@
+import SecIRCAPI
+import SecIRCConfig
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCHTTP
+import SecIRCNode
+import SecIRCTransport
+
+/// One fuzzed entry point: a decoder the network or an API reaches, called the way the daemons
+/// call it. `run` must return for every input; a trap is a bug in the decoder (or a broken
+/// round trip, checked with `precondition` where the decoder promises one).
+enum FuzzTarget: String, CaseIterable, Sendable {
+    /// `LinkPacket.decode` and `receiverIndex(of:)`: every UDP datagram a relay or client takes.
+    case linkPacket = "link-packet"
+    /// `LinkFrame.decode`: the plaintext of a link transport packet.
+    case linkFrame = "link-frame"
+    /// A relay engine fed up to 8 datagrams (each `u16 length | bytes`) from one address:
+    /// handshakes, cookies, transport packets, the relay's frame handling.
+    case relayDatagrams = "relay-datagrams"
+    /// `SphinxProcessor.peel` of a packet (zero-padded or cut to the Sphinx length) against a
+    /// fixed onion key.
+    case sphinx
+    /// `Unverified<RelayDescriptor>(json:).verified()`: a descriptor upload (`POST /v1/descriptors`).
+    case descriptor
+    /// A fetched directory: the envelope, then its body re-signed by the fixed roster and verified
+    /// (so the body's decoding and every descriptor in it is reached).
+    case directory
+    /// `Invite.parse(uri:now:)`: what `POST /v1/contacts` takes.
+    case invite
+    /// `ContactCard.decode`, as sent and re-signed by a fixed key (to reach the field checks).
+    case contactCard = "contact-card"
+    /// `SealedPacket.open` with a fixed recipient key: a mailbox body.
+    case sealedPacket = "sealed-packet"
+    /// `Envelope.decode`, its text and receipt IDs: the plaintext of an E2E message.
+    case envelope
+    /// `SessionMessage.decode`, then what a client does with it: the set-up's answer with bob's
+    /// prekeys and the ratchet decryption.
+    case sessionMessage = "session-message"
+    /// `InitialMessage.decode` and the responder's set-up.
+    case initialMessage = "initial-message"
+    /// `RatchetMessage.decode` (its `RatchetHeader`) and decryption by an established session.
+    case ratchetMessage = "ratchet-message"
+    /// `HTTPRequest.decodeJSON` (jansson strictness, `JSONDecoder`, unknown fields) for the API bodies.
+    case strictJSON = "strict-json"
+    /// `HTTPRouter.handle`: method byte, then `path\nbody`, with or without the bearer token.
+    case httpRoute = "http-route"
+    /// The YAML config loaders: first byte picks server / client / security, the rest is the file.
+    case config
+    /// `DNSTXTAnswer.decode`: a DNS answer for the bootstrap TXT lookup.
+    case dnsTXT = "dns-txt"
+    /// Addresses from config, directories and the admin API: `SocketAddress(numeric:)`, `HostPort`,
+    /// `BootstrapURL`, Base64URL, mailbox address lists.
+    case addresses
+    /// What the `secirc` command line reads from a daemon: `HTTPResponseParser` fed in pieces
+    /// (first byte: the piece size), the body through `ServerSentEventParser`.
+    case apiResponse = "api-response"
+
+    /// The target named by `SECIRC_FUZZ_TARGET` (a fuzzing process runs one).
+    static func named(_ name: String) -> FuzzTarget? { FuzzTarget(rawValue: name) }
+
+    func run(_ input: [UInt8]) {
+        switch self {
+        case .linkPacket: Self.linkPacket(input)
+        case .linkFrame: Self.linkFrame(input)
+        case .relayDatagrams: Self.relayDatagrams(input)
+        case .sphinx: Self.sphinx(input)
+        case .descriptor: Self.descriptor(input)
+        case .directory: Self.directory(input)
+        case .invite: Self.invite(input)
+        case .contactCard: Self.contactCard(input)
+        case .sealedPacket: Self.sealedPacket(input)
+        case .envelope: Self.envelope(input)
+        case .sessionMessage: Self.sessionMessage(input)
+        case .initialMessage: Self.initialMessage(input)
+        case .ratchetMessage: Self.ratchetMessage(input)
+        case .strictJSON: Self.strictJSON(input)
+        case .httpRoute: Self.httpRoute(input)
+        case .config: Self.config(input)
+        case .dnsTXT: Self.dnsTXT(input)
+        case .addresses: Self.addresses(input)
+        case .apiResponse: Self.apiResponse(input)
+        }
+    }
+
+    // MARK: Link and relay
+
+    static func linkPacket(_ input: [UInt8]) {
+        _ = try? LinkPacket.decode(input)
+        _ = LinkPacket.receiverIndex(of: input)
+    }
+
+    static func linkFrame(_ input: [UInt8]) {
+        guard let frame = try? LinkFrame.decode(input) else { return }
+        let again = frame.encoded()
+        precondition(again.count == input.count, "a decoded frame encodes to another length")
+        precondition((try? LinkFrame.decode(again)) == frame, "a decoded frame does not survive its own encoding")
+    }
+
+    /// Splits `u16 length | bytes` records (a short last record takes what is left).
+    static func records(_ input: [UInt8], limit: Int) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var i = 0
+        while i + 2 <= input.count, out.count < limit {
+            let length = Int(input[i]) << 8 | Int(input[i + 1])
+            let end = min(i + 2 + length, input.count)
+            out.append(Array(input[(i + 2)..<end]))
+            i = end
+        }
+        return out
+    }
+
+    static func relayDatagrams(_ input: [UInt8]) {
+        var engine = FuzzFixture.relay.engine
+        var rng = FuzzFixture.seeded("relay datagrams")
+        var effects = NodeEffects<RelayEngine.Event>()
+        for datagram in records(input, limit: 8) {
+            engine.receive(datagram, from: FuzzFixture.peerAddress, now: FuzzFixture.now, rng: &rng, effects: &effects)
+        }
+        engine.tick(now: FuzzFixture.now.adding(.seconds(1)), rng: &rng, effects: &effects)
+    }
+
+    static func sphinx(_ input: [UInt8]) {
+        var processor = FuzzFixture.sphinx
+        let length = processor.geometry.sphinxPacketLength
+        var packet = input.count >= length ? Array(input[..<length]) : input + [UInt8](repeating: 0, count: length - input.count)
+        if case .deliver = processor.peel(&packet) {
+            _ = Array(packet[(processor.geometry.payloadOffset + 16)...])
+        }
+        var raw = input
+        _ = processor.peel(&raw)
+    }
+
+    // MARK: Signed documents
+
+    static func descriptor(_ input: [UInt8]) {
+        _ = try? Unverified<RelayDescriptor>(json: input).verified()
+    }
+
+    static func directory(_ input: [UInt8]) {
+        guard let document = try? SignedDocument.decode(json: input) else { return }
+        _ = document.jsonBytes()
+        _ = try? Unverified<RelayDirectory>(document).verified(trusting: FuzzFixture.roster, now: FuzzFixture.now.seconds)
+        var resigned = SignedDocument(type: RelayDirectory.documentType, body: document.body)
+        resigned.sign(with: FuzzFixture.rosterKey)
+        guard let unverified = try? Unverified<RelayDirectory>(resigned) else { return }
+        _ = try? unverified.verifiedAtAnyTime(trusting: FuzzFixture.roster)
+    }
+
+    // MARK: End to end
+
+    static func invite(_ input: [UInt8]) {
+        guard let uri = String(validating: input, as: UTF8.self) else { return }
+        _ = try? Invite.parse(uri: uri, now: FuzzFixture.now)
+    }
+
+    static func contactCard(_ input: [UInt8]) {
+        if let card = try? ContactCard.decode(input) {
+            precondition(card.encoded == input, "a decoded card encodes to other bytes")
+        }
+        // The same body signed by a key it names, to reach the checks behind the signature.
+        let bodyLength = input.count - Signature.byteCount
+        guard bodyLength >= 33 else { return }
+        let key = FuzzFixture.alice.signing
+        var body = Array(input[..<bodyLength])
+        body.replaceSubrange(1..<33, with: key.publicKey.rawValue.bytes)
+        let signed = body + key.sign(ContactCard.signatureContext + body).bytes
+        if let card = try? ContactCard.decode(signed) {
+            precondition(card.encoded == signed, "a decoded card encodes to other bytes")
+        }
+    }
+
+    static func sealedPacket(_ input: [UInt8]) {
+        _ = try? SealedPacket.open(input, with: FuzzFixture.bob.identity.agreement)
+    }
+
+    static func envelope(_ input: [UInt8]) {
+        guard let envelope = try? Envelope.decode(input) else { return }
+        precondition(envelope.encoded == input, "a decoded envelope encodes to other bytes")
+        _ = envelope.text
+        _ = try? envelope.receiptIDs()
+    }
+
+    static func sessionMessage(_ input: [UInt8]) {
+        guard let message = try? SessionMessage.decode(input) else { return }
+        precondition(message.encoded == input, "a decoded session message encodes to other bytes")
+        var ratchet: DoubleRatchet
+        if let setup = message.setup {
+            guard let fresh = try? SessionSetup.respond(identity: FuzzFixture.bob.identity, prekeys: FuzzFixture.bob.prekeys,
+                                                        message: setup.initialMessage) else { return }
+            ratchet = fresh
+        } else {
+            ratchet = FuzzFixture.bobRatchet
+        }
+        if let plaintext = try? ratchet.decrypt(message.ratchetMessage, associatedData: FuzzFixture.associatedData) {
+            envelope(plaintext)
+        }
+    }
+
+    static func initialMessage(_ input: [UInt8]) {
+        guard let message = try? InitialMessage.decode(input) else { return }
+        precondition(message.encoded == input, "a decoded initial message encodes to other bytes")
+        _ = try? SessionSetup.respond(identity: FuzzFixture.bob.identity, prekeys: FuzzFixture.bob.prekeys, message: message)
+    }
+
+    static func ratchetMessage(_ input: [UInt8]) {
+        _ = try? RatchetHeader.decode(input.prefix(RatchetHeader.encodedLength))
+        guard let message = try? RatchetMessage.decode(input) else { return }
+        precondition(message.encoded == input, "a decoded ratchet message encodes to other bytes")
+        var ratchet = FuzzFixture.bobRatchet
+        if let plaintext = try? ratchet.decrypt(message, associatedData: FuzzFixture.associatedData) {
+            envelope(plaintext)
+        }
+    }
+
+    // MARK: APIs and configuration
+
+    static func strictJSON(_ input: [UInt8]) {
+        let request = HTTPRequest(method: .post, path: "/", headers: ["content-type": "application/json"], body: input)
+        _ = try? request.decodeJSON(AddContactRequest.self)
+        _ = try? request.decodeJSON(SendTextRequest.self)
+        _ = try? request.decodeJSON(RenameContactRequest.self)
+        _ = try? request.decodeJSON(SignedDocument.self)
+        _ = try? request.decodeJSON([String: [Int64]].self, maxDepth: 4)
+    }
+
+    static let methods: [HTTPMethod] = [.get, .post, .put, .delete, .head]
+
+    static func httpRoute(_ input: [UInt8]) {
+        guard let first = input.first else { return }
+        let rest = input.dropFirst()
+        let newline = rest.firstIndex(of: 10) ?? rest.endIndex
+        let path = String(decoding: rest[..<newline], as: UTF8.self)
+        let body = newline < rest.endIndex ? Array(rest[(newline + 1)...]) : []
+        var headers: [String: String] = [:]
+        if first & 0x10 != 0 { headers["authorization"] = "Bearer secirc-fuzz-api-token-0123456789abcdef" }
+        if first & 0x20 != 0 { headers["content-type"] = "application/json" }
+        let request = HTTPRequest(method: methods[Int(first & 0x0F) % methods.count], path: path, headers: headers, body: body)
+        _ = FuzzFixture.router.handle(request).bodyBytes
+    }
+
+    static func config(_ input: [UInt8]) {
+        guard let first = input.first, let yaml = String(validating: input.dropFirst(), as: UTF8.self) else { return }
+        switch first % 3 {
+        case 0: _ = try? ServerConfig.parse(yaml: yaml)
+        case 1: _ = try? ClientConfig.parse(yaml: yaml)
+        default: _ = try? SecurityConfig.parse(yaml: yaml)
+        }
+    }
+
+    static func dnsTXT(_ input: [UInt8]) {
+        _ = try? DNSTXTAnswer.decode(input)
+    }
+
+    static func addresses(_ input: [UInt8]) {
+        _ = try? MailboxAddress.decodeList(input)
+        _ = try? Base64URL.decode(input)
+        let text = String(decoding: input, as: UTF8.self)
+        _ = try? SocketAddress(numeric: text) // what untrusted text gets (no resolver asked)
+        _ = try? HostPort(parsing: text)
+        if let url = try? BootstrapURL(text) { _ = url.pinnedURL("/v1/directory") }
+    }
+
+    static func apiResponse(_ input: [UInt8]) {
+        guard let first = input.first else { return }
+        let piece = Int(first % 64) + 1
+        var parser = HTTPResponseParser(maxBodyBytes: 1 << 16)
+        var events = ServerSentEventParser()
+        var start = 1
+        do {
+            while start < input.count, !parser.isComplete {
+                let end = min(start + piece, input.count)
+                _ = try events.consume(try parser.consume(input[start..<end]))
+                start = end
+            }
+            try parser.finish()
+        } catch {
+            return
+        }
+    }
+}
