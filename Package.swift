@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "SecIRCCoreTests", dependencies: ["SecIRCCore", "SecIRCCrypto"],
             exclude: ["Vectors"], swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCTransportTests", dependencies: ["SecIRCTransport", "SecIRCCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -177,7 +177,7 @@ let package = Package(
             name: "SecIRCRuntimeTests",
             dependencies: ["SecIRCRuntime", "SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCLauncher"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCLauncher", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCLauncherTests", dependencies: ["SecIRCLauncher", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(

@@ -28,6 +28,8 @@ struct EngineWire {
     var peels: [SocketAddress: [SphinxJob]] = [:]
     /// Run handed-out peels whenever the wire is otherwise quiet (as a pool would).
     var runsPeels = false
+    /// Every datagram delivered, with its sender, while not nil.
+    var captured: [(from: SocketAddress, datagram: Datagram)]?
 
     static func address(_ last: UInt8, port: UInt16 = 6690) -> SocketAddress {
         try! SocketAddress(host: "10.0.0.\(last)", port: port)
@@ -106,6 +108,7 @@ struct EngineWire {
             } else if !inFlight.isEmpty {
                 let (from, datagram) = inFlight.removeFirst()
                 if silent.contains(datagram.address) || silent.contains(from) { continue }
+                captured?.append((from, datagram))
                 deliver(datagram, from: from)
             } else {
                 let (from, request) = pendingFetches.removeFirst()

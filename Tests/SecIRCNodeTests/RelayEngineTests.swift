@@ -53,6 +53,69 @@ import Testing
         #expect(wire.relays[relay]!.counters.relayDrops[.fetchDenied] == 1)
     }
 
+    /// A fetch gets mail only with the mailbox key's signature over a nonce the relay issued for
+    /// that mailbox on that session, once. Each refused fetch below asks to acknowledge
+    /// everything: it must return nothing and delete nothing.
+    @Test func wrongSignatureStaleNonceAndForeignMailboxFetchesGetNothingAndDeleteNothing() throws {
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let relay = EngineWire.address(1)
+        let owner = wire.addClient(9), stranger = wire.addClient(66)
+        let mailboxKey = SigningPrivateKey(using: &wire.rng), strangerKey = SigningPrivateKey(using: &wire.rng)
+        let mailbox = mailboxKey.publicKey.id.rawValue
+        for body in ["one", "two"] {
+            wire.send(.sphinx(try Self.packet(for: wire.relays[relay]!, command: .deliver(to: mailbox), body: Array(body.utf8),
+                                              rng: &wire.rng)), from: owner, to: relay)
+        }
+        let relayID = wire.relays[relay]!.relayID.rawValue
+        func nonce(for asked: Bytes32, from client: SocketAddress) -> Bytes32? {
+            wire.received[client] = []
+            wire.send(.fetchChallengeRequest(mailbox: asked), from: client, to: relay)
+            guard case let .fetchChallenge(_, nonce)? = wire.received[client]?.last else { return nil }
+            return nonce
+        }
+        func fetch(_ nonce: Bytes32, ackThrough: UInt64, signer: SigningPrivateKey = mailboxKey, from client: SocketAddress) -> [LinkFrame] {
+            let signature = signer.sign(LinkFrame.fetchSignedBytes(relay: relayID, nonce: nonce, ackThrough: ackThrough))
+            wire.received[client] = []
+            wire.send(.fetchRequest(mailboxKey: mailboxKey.publicKey, nonce: nonce, ackThrough: ackThrough, signature: signature),
+                      from: client, to: relay)
+            return wire.received[client] ?? []
+        }
+        func held() -> Int { wire.relays[relay]!.counters.mailboxMessages }
+
+        // The owner's first fetch claims the mailbox and returns both; nothing acknowledged yet.
+        let first = fetch(try #require(nonce(for: mailbox, from: owner)), ackThrough: 0, from: owner)
+        #expect(first.count == 3)
+        #expect(held() == 2)
+
+        // A stranger who knows the mailbox key (public) but signs with another key.
+        let forged = fetch(try #require(nonce(for: mailbox, from: stranger)), ackThrough: .max, signer: strangerKey, from: stranger)
+        #expect(forged == [.fetchDone(mailbox: mailbox, status: .denied, remaining: 0, sent: 0)])
+        #expect(held() == 2)
+
+        // A nonce already spent, even under the owner's signature (a replayed request).
+        let spent = try #require(nonce(for: mailbox, from: owner))
+        #expect(fetch(spent, ackThrough: 0, from: owner).count == 3)
+        #expect(fetch(spent, ackThrough: .max, from: owner) == [.fetchDone(mailbox: mailbox, status: .staleNonce, remaining: 0, sent: 0)])
+        #expect(held() == 2)
+
+        // A nonce the relay issued for another mailbox, or to another session.
+        let foreign = try #require(nonce(for: strangerKey.publicKey.id.rawValue, from: owner))
+        #expect(fetch(foreign, ackThrough: .max, from: owner) == [.fetchDone(mailbox: mailbox, status: .staleNonce, remaining: 0, sent: 0)])
+        let othersSession = try #require(nonce(for: mailbox, from: stranger))
+        #expect(fetch(othersSession, ackThrough: .max, from: owner)
+            == [.fetchDone(mailbox: mailbox, status: .staleNonce, remaining: 0, sent: 0)])
+        #expect(held() == 2)
+        #expect(wire.relays[relay]!.counters.relayDrops[.fetchDenied] == 4)
+
+        // The owner, properly: both again, then acknowledged and gone.
+        let last = try #require(first.dropLast().compactMap { frame -> UInt64? in
+            if case let .mailboxMessage(_, sequence, _, _) = frame { sequence } else { nil }
+        }.max())
+        _ = fetch(try #require(nonce(for: mailbox, from: owner)), ackThrough: last, from: owner)
+        #expect(held() == 0)
+    }
+
     /// The network's mean delay here is 10 ms: 20 means is below the 1 s floor, so 1 s is the
     /// longest delay accepted.
     @Test func packetsAskingForTooLongADelayAreDroppedAndCounted() throws {
