@@ -235,7 +235,9 @@ struct WorkedExample: Codable, Equatable {
         var keys: [OnionKey]
         var relayIDs: [ID]
 
-        /// `PathSelector.packet` with cover traffic off (mean delay 0: no delay is drawn).
+        /// The hops `PathSelector.packet` (SecIRCNode, out of this target's reach) makes for this
+        /// path with cover traffic off: forward to the next relay with delay 0 (no delay is drawn
+        /// when the mean is 0), deliver at the last; the builder fills in each next epoch.
         func hops() -> [SphinxHop] {
             path.enumerated().map { i, relay in
                 let command: RoutingCommand = i == path.count - 1

@@ -26,12 +26,7 @@ import Testing
     }
 
     static func recordedEncapsulation(_ vector: WorkedExample) throws -> (sharedSecret: SecureBytes, ciphertext: KEMCiphertext) {
-        (try secure(vector.setup.kemSharedSecretRecorded), try KEMCiphertext(bytes: Hex.decode(vector.setup.kemCiphertextRecorded)))
-    }
-
-    static func secure(_ hex: String) throws -> SecureBytes {
-        let bytes = try Hex.decode(hex)
-        return SecureBytes(count: bytes.count) { $0.copyBytes(from: bytes) }
+        (SecureBytes(try Hex.decode(vector.setup.kemSharedSecretRecorded)), try KEMCiphertext(bytes: Hex.decode(vector.setup.kemCiphertextRecorded)))
     }
 
     @Test func regeneratesFromTheSeedsAndTheRecordedEncapsulation() throws {
