@@ -88,7 +88,7 @@ struct WorkedExample: Codable, Equatable {
         var path: [Int]
         /// Where the last relay delivers: a mailbox or deposit queue ID.
         var deliverTo: String
-        /// One Sphinx packet (1232 bytes) per sealed packet.
+        /// One Sphinx packet (1202 bytes: a link frame's body) per sealed packet.
         var sphinxPackets: [String]
     }
 
@@ -130,7 +130,8 @@ struct WorkedExample: Codable, Equatable {
             let identity = SigningPrivateKey(using: &rng).publicKey
             let key = OnionKey(epoch: UInt32(1 + i), privateKey: AgreementPrivateKey(using: &rng))
             keys.append(key)
-            relays.append(Relay(identityKey: identity.rawValue.hex, relayID: identity.id.hex, onionPublicKey: key.publicKey.rawValue.hex,
+            relays.append(Relay(identityKey: identity.rawValue.hex, relayID: identity.id.hex,
+                                onionPublicKey: key.publicKey.rawValue.hex,
                                 epoch: key.epoch))
         }
         return (keys, relays, rng.draws)
@@ -138,22 +139,25 @@ struct WorkedExample: Codable, Equatable {
 
     /// Bob as his client makes him: identity (`Messenger.init`), mailbox key
     /// (`Messenger.chooseMailboxes`), prekeys (`PrekeyRing.rotate`, first ID 1), invite (`Messenger.invite`).
-    static func makeBob(mailboxRelay: ID, rng: inout RecordingRandom) throws -> (SessionSetup.Identity, SessionSetup.Prekeys, Invite) {
+    static func makeBob(mailboxRelay: ID,
+                        rng: inout RecordingRandom) throws -> (SessionSetup.Identity, SessionSetup.Prekeys, Invite) {
         rng.step = "Bob's identity (SessionSetup.Identity): Ed25519 seed, X25519 IK_B"
         let identity = SessionSetup.Identity(using: &rng)
         rng.step = "Bob's mailbox key (MailboxKey): Ed25519 seed; mailbox ID = SHA-256(its public key)"
         let mailboxKey = SigningPrivateKey(using: &rng)
         rng.step = "Bob's prekeys (SessionSetup.Prekeys): X25519 SPK_B, ML-KEM-768 seed d || z of PQPK_B"
         let prekeys = SessionSetup.Prekeys(signedPrekeyID: 1, pqPrekeyID: 1, using: &rng)
-        let invite = try SessionSetup.makeInvite(identity: identity, prekeys: prekeys,
-                                                 mailboxes: [MailboxAddress(relayID: mailboxRelay, mailboxID: mailboxKey.publicKey.id.rawValue)],
+        let mailbox = MailboxAddress(relayID: mailboxRelay, mailboxID: mailboxKey.publicKey.id.rawValue)
+        let invite = try SessionSetup.makeInvite(identity: identity, prekeys: prekeys, mailboxes: [mailbox],
                                                  expiry: UInt64(now.seconds + 7 * 24 * 3600), displayNameHint: "Bob")
         return (identity, prekeys, invite)
     }
 
     /// The whole example; `encapsulate` gives the ML-KEM-768 encapsulation to PQPK_B (a fresh
     /// one when writing the file, the recorded one when checking it).
-    static func make(encapsulate: (KEMPublicKey) throws -> (sharedSecret: SecureBytes, ciphertext: KEMCiphertext)) throws -> WorkedExample {
+    static func make(
+        encapsulate: (KEMPublicKey) throws -> (sharedSecret: SecureBytes, ciphertext: KEMCiphertext)
+    ) throws -> WorkedExample {
         let (onionKeys, relays, relayDraws) = makeRelays()
         let relayIDs = try relays.map { ID(rawValue: try Bytes32(hex: $0.relayID)) }
         let timestampMs = UInt64(now.seconds) * 1_000
@@ -168,11 +172,12 @@ struct WorkedExample: Codable, Equatable {
         let alice = SessionSetup.Identity(using: &aliceRNG)
         aliceRNG.step = "Alice's deposit queue ID for Bob at her mailbox relay (Messenger.withQueues)"
         let queue = MailboxAddress(relayID: relayIDs[path.first!], mailboxID: Bytes32 { aliceRNG.fill($0) })
-        let card = try ContactCard(signingWith: alice.signing, agreementKey: alice.agreement.publicKey, created: UInt64(now.seconds),
-                                   mailboxes: [queue], displayName: "Alice")
+        let card = try ContactCard(signingWith: alice.signing, agreementKey: alice.agreement.publicKey,
+                                   created: UInt64(now.seconds), mailboxes: [queue], displayName: "Alice")
         let kem = try encapsulate(invite.pqPrekey)
         aliceRNG.step = "Alice's session set-up (SessionSetup.initiate): X25519 EK_A, then her first ratchet key"
-        var (aliceRatchet, initial) = try SessionSetup.initiate(identity: alice, invite: invite, encapsulation: kem, rng: &aliceRNG)
+        var (aliceRatchet, initial) = try SessionSetup.initiate(identity: alice, invite: invite, encapsulation: kem,
+                                                                rng: &aliceRNG)
         let ad = SessionSetup.associatedData(initiator: alice.agreement.publicKey, initiatorKey: alice.signing.publicKey,
                                              responder: invite.identityAgreementKey, responderKey: invite.identityKey)
         let dh1 = try prekeys.signedPrekey.sharedSecret(with: alice.agreement.publicKey)
@@ -181,11 +186,12 @@ struct WorkedExample: Codable, Equatable {
         let rootKey = SessionSetup.rootSecret(dh1: dh1, dh2: dh2, dh3: dh3, kemSecret: kem.sharedSecret)
         let setup = SessionMessage.Setup(card: card, initialMessage: initial)
         aliceRNG.step = "introduction message ID (Messenger.addContact; MessageID: two 8-byte draws, high then low)"
-        let introduction = Envelope(id: MessageID(using: &aliceRNG), kind: EnvelopeKind(rawValue: 7), timestampMs: timestampMs, body: [])
+        let introduction = Envelope(id: MessageID(using: &aliceRNG), kind: EnvelopeKind(rawValue: 7), timestampMs: timestampMs,
+                                    body: [])
 
         // Alice's sends: `Messenger.prepareSend`, then `ClientEngine.send` (fragment, seal, wrap).
-        let toBob = Route(recipient: invite.identityAgreementKey, mailbox: invite.mailboxes[0].mailboxID, path: path, keys: onionKeys,
-                          relayIDs: relayIDs)
+        let toBob = Route(recipient: invite.identityAgreementKey, mailbox: invite.mailboxes[0].mailboxID, path: path,
+                          keys: onionKeys, relayIDs: relayIDs)
         let first = try transfer("introduction", introduction, ratchet: &aliceRatchet, ad: ad, sender: alice.signing.publicKey,
                                  setup: setup, route: toBob, rng: &aliceRNG)
         aliceRNG.step = "text message ID (Messenger.queueText)"
@@ -200,14 +206,15 @@ struct WorkedExample: Codable, Equatable {
         let envelopes = try received.map { try Envelope.decode(bobRatchet.decrypt($0.ratchetMessage, associatedData: ad)) }
         bobRNG.step = "receipt message ID (Messenger.prepareReceipt)"
         let receipt = Envelope.receipt(for: envelopes.map(\.id), id: MessageID(using: &bobRNG), timestampMs: timestampMs)
-        let toAlice = Route(recipient: card.agreementKey, mailbox: card.mailboxes[0].mailboxID, path: path.reversed(), keys: onionKeys,
-                            relayIDs: relayIDs)
+        let toAlice = Route(recipient: card.agreementKey, mailbox: card.mailboxes[0].mailboxID, path: path.reversed(),
+                            keys: onionKeys, relayIDs: relayIDs)
         let back = try transfer("receipt", receipt, ratchet: &bobRatchet, ad: ad, sender: bob.signing.publicKey, setup: nil,
                                 route: toAlice, rng: &bobRNG)
 
         func party(_ name: String, _ seed: String, _ identity: SessionSetup.Identity, _ draws: [Draw]) -> Party {
-            Party(name: name, seed: seed, identityKey: identity.signing.publicKey.rawValue.hex, id: identity.signing.publicKey.id.hex,
-                  identityAgreementKey: identity.agreement.publicKey.rawValue.hex, draws: draws)
+            Party(name: name, seed: seed, identityKey: identity.signing.publicKey.rawValue.hex,
+                  id: identity.signing.publicKey.id.hex, identityAgreementKey: identity.agreement.publicKey.rawValue.hex,
+                  draws: draws)
         }
         return WorkedExample(
             about: about, now: now.seconds, relaySeed: relaySeed, relays: relays, relayDraws: relayDraws,
@@ -215,14 +222,16 @@ struct WorkedExample: Codable, Equatable {
             invite: InviteStep(signedPrekeyID: invite.signedPrekeyID, signedPrekey: invite.signedPrekey.rawValue.hex,
                                pqPrekeyID: invite.pqPrekeyID, pqPrekey: Hex.encode(invite.pqPrekey.bytes),
                                mailboxRelayID: invite.mailboxes[0].relayID.hex, mailboxID: invite.mailboxes[0].mailboxID.hex,
-                               expiry: invite.expiry, displayNameHint: invite.displayNameHint ?? "", body: Hex.encode(invite.body),
-                               signature: Hex.encode(invite.signature.bytes), uri: invite.uri),
-            setup: SetupStep(depositQueueRelayID: queue.relayID.hex, depositQueueID: queue.mailboxID.hex, contactCard: Hex.encode(card.encoded),
+                               expiry: invite.expiry, displayNameHint: invite.displayNameHint ?? "",
+                               body: Hex.encode(invite.body), signature: Hex.encode(invite.signature.bytes), uri: invite.uri),
+            setup: SetupStep(depositQueueRelayID: queue.relayID.hex, depositQueueID: queue.mailboxID.hex,
+                             contactCard: Hex.encode(card.encoded),
                              ephemeralKey: initial.ephemeralKey.rawValue.hex, dh1: Hex.encode(dh1.unsafeCopy()),
                              dh2: Hex.encode(dh2.unsafeCopy()), dh3: Hex.encode(dh3.unsafeCopy()),
                              kemCiphertextRecorded: Hex.encode(kem.ciphertext.bytes),
                              kemSharedSecretRecorded: Hex.encode(kem.sharedSecret.unsafeCopy()),
-                             rootKey: rootKey.withUnsafeBytes { Hex.encode(Array($0)) }, initialMessage: Hex.encode(initial.encoded),
+                             rootKey: rootKey.withUnsafeBytes { Hex.encode(Array($0)) },
+                             initialMessage: Hex.encode(initial.encoded),
                              associatedData: Hex.encode(ad)),
             aliceToBob: [first, second], bobToAlice: back)
     }
@@ -251,8 +260,9 @@ struct WorkedExample: Codable, Equatable {
     /// One envelope through every layer, as `Messenger.encrypt` / `prepareSend` and
     /// `ClientEngine.send` do it: ratchet, session message, transfer ID, then for each fragment
     /// its sealed packet and at once its Sphinx packet.
-    static func transfer(_ what: String, _ envelope: Envelope, ratchet: inout DoubleRatchet, ad: [UInt8], sender: SigningPublicKey,
-                         setup: SessionMessage.Setup?, route: Route, rng: inout RecordingRandom) throws -> Transfer {
+    static func transfer(_ what: String, _ envelope: Envelope, ratchet: inout DoubleRatchet, ad: [UInt8],
+                         sender: SigningPublicKey, setup: SessionMessage.Setup?, route: Route,
+                         rng: inout RecordingRandom) throws -> Transfer {
         rng.step = "\(what): DoubleRatchet.encrypt (a new ratchet key, only when a DH step is due)"
         let ratchetMessage = try ratchet.encrypt(envelope.encoded, associatedData: ad, rng: &rng)
         let session = SessionMessage(messageID: envelope.id, sender: sender, setup: setup, ratchetMessage: ratchetMessage)
@@ -272,7 +282,9 @@ struct WorkedExample: Codable, Equatable {
                         body: Hex.encode(envelope.body), envelope: Hex.encode(envelope.encoded),
                         ratchetMessage: Hex.encode(ratchetMessage.encoded), sessionMessageType: session.encoded[1],
                         sessionMessage: Hex.encode(session.encoded), transferID: transferID.hex,
-                        fragments: fragments.map { .init(index: $0.index, count: $0.count, totalLength: $0.totalLength, data: Hex.encode($0.data)) },
+                        fragments: fragments.map {
+                            .init(index: $0.index, count: $0.count, totalLength: $0.totalLength, data: Hex.encode($0.data))
+                        },
                         sealedPackets: sealed, path: route.path, deliverTo: route.mailbox.hex, sphinxPackets: sphinx)
     }
 }

@@ -22,17 +22,21 @@ import Testing
 
     /// The checked-in file.
     static func checkedIn() throws -> WorkedExample {
-        try JSONDecoder().decode(WorkedExample.self, from: Data(contentsOf: VectorFile.directory.appendingPathComponent(WorkedExample.fileName)))
+        let url = VectorFile.directory.appendingPathComponent(WorkedExample.fileName)
+        return try JSONDecoder().decode(WorkedExample.self, from: Data(contentsOf: url))
     }
 
     static func recordedEncapsulation(_ vector: WorkedExample) throws -> (sharedSecret: SecureBytes, ciphertext: KEMCiphertext) {
-        (SecureBytes(try Hex.decode(vector.setup.kemSharedSecretRecorded)), try KEMCiphertext(bytes: Hex.decode(vector.setup.kemCiphertextRecorded)))
+        (SecureBytes(try Hex.decode(vector.setup.kemSharedSecretRecorded)),
+         try KEMCiphertext(bytes: Hex.decode(vector.setup.kemCiphertextRecorded)))
     }
 
     @Test func regeneratesFromTheSeedsAndTheRecordedEncapsulation() throws {
         let (checkedIn, generated) = try Self.vectors()
         // Line by line, so a failure names the first field that differs rather than printing 70 kB.
-        let lines = try [checkedIn, generated].map { String(decoding: try VectorFile.encode($0), as: UTF8.self).split(separator: "\n") }
+        let lines = try [checkedIn, generated].map {
+            String(decoding: try VectorFile.encode($0), as: UTF8.self).split(separator: "\n")
+        }
         let first = lines[0].indices.first { $0 >= lines[1].count || lines[0][$0] != lines[1][$0] }
             ?? (lines[0].count == lines[1].count ? nil : lines[0].count)
         #expect(first == nil, "worked-example.json line \(first.map { $0 + 1 } ?? 0) differs from a fresh run")
@@ -41,7 +45,8 @@ import Testing
     @Test func bobDecapsulatesTheRecordedCiphertext() throws {
         let vector = try Self.checkedIn()
         var rng = RecordingRandom(seed: vector.bob.seed)
-        let (_, prekeys, _) = try WorkedExample.makeBob(mailboxRelay: ID(rawValue: Bytes32(hex: vector.invite.mailboxRelayID)), rng: &rng)
+        let (_, prekeys, _) = try WorkedExample.makeBob(mailboxRelay: ID(rawValue: Bytes32(hex: vector.invite.mailboxRelayID)),
+                                                        rng: &rng)
         #expect(Hex.encode(prekeys.pqPrekey.publicKey.bytes) == vector.invite.pqPrekey)
         let secret = try prekeys.pqPrekey.decapsulate(KEMCiphertext(bytes: Hex.decode(vector.setup.kemCiphertextRecorded)))
         #expect(Hex.encode(secret.unsafeCopy()) == vector.setup.kemSharedSecretRecorded)
@@ -50,7 +55,8 @@ import Testing
 
     @Test func drawsFollowFromTheSeeds() throws {
         let vector = try Self.checkedIn()
-        for (seed, draws) in [(vector.relaySeed, vector.relayDraws), (vector.bob.seed, vector.bob.draws), (vector.alice.seed, vector.alice.draws)] {
+        for (seed, draws) in [(vector.relaySeed, vector.relayDraws), (vector.bob.seed, vector.bob.draws),
+                              (vector.alice.seed, vector.alice.draws)] {
             var rng = SeededRandom(seed: seed)
             for draw in draws {
                 #expect(Hex.encode(rng.bytes(draw.bytes.count / 2)) == draw.bytes, "\(seed): \(draw.step)")
@@ -82,6 +88,7 @@ import Testing
         var message: [UInt8]?
         for (sphinx, sealed) in zip(transfer.sphinxPackets, transfer.sealedPackets) {
             var packet = try Hex.decode(sphinx)
+            #expect(packet.count == PacketGeometry.standard.sphinxPacketLength)
             for (i, relay) in transfer.path.enumerated() {
                 var processor = SphinxProcessor(replayCapacity: 8)
                 processor.install(keys[relay])
@@ -94,7 +101,8 @@ import Testing
             #expect(Hex.encode(body) == sealed)
             var rng = SeededRandom(seed: recipient.seed)
             let identity = SessionSetup.Identity(using: &rng)
-            message = try reassembler.add(SealedPacket.open(body, with: identity.agreement), now: UnixTime(seconds: vector.now)) ?? message
+            let fragment = try SealedPacket.open(body, with: identity.agreement)
+            message = try reassembler.add(fragment, now: UnixTime(seconds: vector.now)) ?? message
         }
         #expect(message.map { Hex.encode($0) } == transfer.sessionMessage)
     }
@@ -129,8 +137,8 @@ import Testing
         var aliceRNG = SeededRandom(seed: vector.alice.seed)
         let alice = SessionSetup.Identity(using: &aliceRNG)
         _ = aliceRNG.bytes(32) // her deposit queue ID
-        var aliceRatchet = try SessionSetup.initiate(identity: alice, invite: invite, encapsulation: Self.recordedEncapsulation(vector),
-                                                     rng: &aliceRNG).ratchet
+        let kem = try Self.recordedEncapsulation(vector)
+        var aliceRatchet = try SessionSetup.initiate(identity: alice, invite: invite, encapsulation: kem, rng: &aliceRNG).ratchet
         let envelope = try Envelope.decode(aliceRatchet.decrypt(receipt.ratchetMessage, associatedData: ad))
         #expect(Hex.encode(envelope.encoded) == vector.bobToAlice.envelope)
         #expect(try envelope.receiptIDs().map(\.hex) == vector.aliceToBob.map(\.envelopeID))
