@@ -131,8 +131,7 @@ struct WorkedExample: Codable, Equatable {
             let key = OnionKey(epoch: UInt32(1 + i), privateKey: AgreementPrivateKey(using: &rng))
             keys.append(key)
             relays.append(Relay(identityKey: identity.rawValue.hex, relayID: identity.id.hex,
-                                onionPublicKey: key.publicKey.rawValue.hex,
-                                epoch: key.epoch))
+                                onionPublicKey: key.publicKey.rawValue.hex, epoch: key.epoch))
         }
         return (keys, relays, rng.draws)
     }
@@ -202,13 +201,16 @@ struct WorkedExample: Codable, Equatable {
         // Bob: `Messenger.receive` accepts the set-up and decrypts both, then one receipt for both
         // (`ClientEngine.acknowledge` collects the IDs of a turn, `Messenger.prepareReceipt`).
         let received = try [first, second].map { try SessionMessage.decode(Hex.decode($0.sessionMessage)) }
-        var bobRatchet = try SessionSetup.respond(identity: bob, prekeys: prekeys, message: received[0].setup!.initialMessage)
-        let envelopes = try received.map { try Envelope.decode(bobRatchet.decrypt($0.ratchetMessage, associatedData: ad)) }
+        let bobSetup = received[0].setup!
+        var bobRatchet = try SessionSetup.respond(identity: bob, prekeys: prekeys, message: bobSetup.initialMessage)
+        let bobAD = SessionSetup.associatedData(initiator: bobSetup.card.agreementKey, initiatorKey: bobSetup.card.identityKey,
+                                                responder: bob.agreement.publicKey, responderKey: bob.signing.publicKey)
+        let envelopes = try received.map { try Envelope.decode(bobRatchet.decrypt($0.ratchetMessage, associatedData: bobAD)) }
         bobRNG.step = "receipt message ID (Messenger.prepareReceipt)"
         let receipt = Envelope.receipt(for: envelopes.map(\.id), id: MessageID(using: &bobRNG), timestampMs: timestampMs)
         let toAlice = Route(recipient: card.agreementKey, mailbox: card.mailboxes[0].mailboxID, path: path.reversed(),
                             keys: onionKeys, relayIDs: relayIDs)
-        let back = try transfer("receipt", receipt, ratchet: &bobRatchet, ad: ad, sender: bob.signing.publicKey, setup: nil,
+        let back = try transfer("receipt", receipt, ratchet: &bobRatchet, ad: bobAD, sender: bob.signing.publicKey, setup: nil,
                                 route: toAlice, rng: &bobRNG)
 
         func party(_ name: String, _ seed: String, _ identity: SessionSetup.Identity, _ draws: [Draw]) -> Party {
