@@ -20,7 +20,7 @@ enum VectorFile {
     /// Writes `value` (when writing) or returns the checked-in file decoded as `T`.
     static func check<T: Codable & Equatable>(_ name: String, _ value: T) throws -> (checkedIn: T, generated: T) {
         let url = directory.appendingPathComponent(name)
-        if writing { try encode(value).write(to: url) }
+        if writing { try encode(value).write(to: url, options: .atomic) }
         let data = try Data(contentsOf: url)
         return (try JSONDecoder().decode(T.self, from: data), value)
     }

@@ -75,12 +75,23 @@ public enum SessionSetup {
     /// `Invite.parse`). `rng` makes EK_A and Alice's first ratchet key.
     public static func initiate(identity: Identity, invite: Invite,
                                 rng: inout some RandomSource) throws(SessionSetupError) -> (ratchet: DoubleRatchet, initialMessage: InitialMessage) {
+        let kem: (sharedSecret: SecureBytes, ciphertext: KEMCiphertext)
+        do { kem = try KEM.encapsulate(to: invite.pqPrekey) } catch { throw .kemFailed }
+        return try initiate(identity: identity, invite: invite, encapsulation: kem, rng: &rng)
+    }
+
+    /// The same with the ML-KEM-768 encapsulation to the invite's PQPK_B already made
+    /// (`KEM.encapsulate`): its shared secret SS and ciphertext ct. `rng` draws the same as in
+    /// `initiate(identity:invite:rng:)` (the encapsulation never draws from it). For the worked
+    /// example vector (docs/PROTOCOL.md §10), which records one encapsulation because
+    /// swift-crypto has no seeded form; a client calls `initiate(identity:invite:rng:)`.
+    public static func initiate(identity: Identity, invite: Invite,
+                                encapsulation kem: (sharedSecret: SecureBytes, ciphertext: KEMCiphertext),
+                                rng: inout some RandomSource) throws(SessionSetupError) -> (ratchet: DoubleRatchet, initialMessage: InitialMessage) {
         let ephemeral = AgreementPrivateKey(using: &rng)
         let dh1 = try agree(identity.agreement, invite.signedPrekey)
         let dh2 = try agree(ephemeral, invite.identityAgreementKey)
         let dh3 = try agree(ephemeral, invite.signedPrekey)
-        let kem: (sharedSecret: SecureBytes, ciphertext: KEMCiphertext)
-        do { kem = try KEM.encapsulate(to: invite.pqPrekey) } catch { throw .kemFailed }
         let sk = rootSecret(dh1: dh1, dh2: dh2, dh3: dh3, kemSecret: kem.sharedSecret)
         let ratchet: DoubleRatchet
         do { ratchet = try DoubleRatchet(initiatorWith: sk, remoteRatchetKey: invite.signedPrekey, rng: &rng) } catch {
@@ -112,6 +123,15 @@ public enum SessionSetup {
     /// `AD = IK_A || IK_B`: the associated data of every ratchet message of the session.
     public static func associatedData(initiator: AgreementPublicKey, responder: AgreementPublicKey) -> [UInt8] {
         initiator.bytes + responder.bytes
+    }
+
+    /// The associated data a client uses for every ratchet message of a session (docs/PROTOCOL.md
+    /// §6.2, §7.3): `IK_A || IK_B || IdS_A || IdS_B` (128 bytes), the initiator's and the
+    /// responder's X25519 identity agreement keys, then their Ed25519 identity keys; A is always
+    /// the session's initiator.
+    public static func associatedData(initiator: AgreementPublicKey, initiatorKey: SigningPublicKey,
+                                      responder: AgreementPublicKey, responderKey: SigningPublicKey) -> [UInt8] {
+        associatedData(initiator: initiator, responder: responder) + initiatorKey.bytes + responderKey.bytes
     }
 
     /// SK from the three DH outputs and the ML-KEM shared secret (see the type's comment).

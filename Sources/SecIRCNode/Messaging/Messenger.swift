@@ -184,6 +184,6 @@ public final class Messenger: Sendable {
 
     static func associatedData(initiator: AgreementPublicKey, initiatorKey: SigningPublicKey,
                                responder: AgreementPublicKey, responderKey: SigningPublicKey) -> [UInt8] {
-        SessionSetup.associatedData(initiator: initiator, responder: responder) + initiatorKey.bytes + responderKey.bytes
+        SessionSetup.associatedData(initiator: initiator, initiatorKey: initiatorKey, responder: responder, responderKey: responderKey)
     }
 }
