@@ -43,11 +43,13 @@ let package = Package(
             dependencies: ["CSodium", "COpenSSL", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(name: "SecIRCCore", dependencies: ["SecIRCCrypto"], swiftSettings: swiftSettings),
-        .target(name: "SecIRCTransport", swiftSettings: swiftSettings),
+        // The project's one lock (a POSIX mutex ThreadSanitizer can see; docs/SECURITY.md "Sanitizers").
+        .target(name: "SecIRCLock", swiftSettings: swiftSettings),
+        .target(name: "SecIRCTransport", dependencies: ["SecIRCLock"], swiftSettings: swiftSettings),
         // Sans-I/O engines (links, relay, client network, directory, messenger rules): no socket,
         // no thread, no wall clock, no system RNG. `SecIRCTransport` only for `SocketAddress`.
         .target(
-            name: "SecIRCNode", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport"],
+            name: "SecIRCNode", dependencies: ["SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCLock"],
             swiftSettings: swiftSettings),
         .target(
             name: "SecIRCConfig",
@@ -55,12 +57,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "SecIRCHTTP",
-            dependencies: ["CMicroHTTPD", "CJansson", "SecIRCCrypto"],
+            dependencies: ["CMicroHTTPD", "CJansson", "SecIRCCrypto", "SecIRCLock"],
             swiftSettings: swiftSettings),
         // The I/O edge of the daemons: the one event loop (socket, clock, timers, HTTP fetches
         // through libcurl, DNS TXT lookups through libresolv); the only importer of CCurl and CResolv.
         .target(
-            name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto", "CCurl", "CResolv"],
+            name: "SecIRCRuntime", dependencies: ["SecIRCNode", "SecIRCTransport", "SecIRCCore", "SecIRCCrypto", "SecIRCLock", "CCurl", "CResolv"],
             swiftSettings: swiftSettings),
         // The client API's contract (openapi/client.yaml) as Codable values, and a small blocking
         // HTTP/1.1 client for it. Foundation only: the daemon imports it for the types alone.
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "SecIRCRelay",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime", "SecIRCLock",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -86,7 +88,7 @@ let package = Package(
         .target(
             name: "SecIRCClient",
             dependencies: [
-                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime", "SecIRCAPI",
+                "SecIRCCrypto", "SecIRCCore", "SecIRCConfig", "SecIRCTransport", "SecIRCHTTP", "SecIRCNode", "SecIRCRuntime", "SecIRCAPI", "SecIRCLock",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -108,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "secirc-bench",
             dependencies: [
-                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode", "SecIRCRuntime",
+                "SecIRCCore", "SecIRCCrypto", "SecIRCHTTP", "SecIRCTransport", "SecIRCRelay", "SecIRCConfig", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode", "SecIRCRuntime", "SecIRCLock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -125,7 +127,7 @@ let package = Package(
         // A fault-injecting UDP forwarder (delay, jitter, loss, duplication) for tests on a real
         // network: the faults as a value over an injected clock and generator, and the sockets.
         .target(
-            name: "SecIRCFaults", dependencies: ["SecIRCCore", "SecIRCCrypto", "SecIRCNode", "SecIRCTransport"],
+            name: "SecIRCFaults", dependencies: ["SecIRCCore", "SecIRCCrypto", "SecIRCNode", "SecIRCTransport", "SecIRCLock"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "secirc-faults",
@@ -149,21 +151,21 @@ let package = Package(
             exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCConfigTests", dependencies: ["SecIRCConfig", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SecIRCTransportTests", dependencies: ["SecIRCTransport", "SecIRCCore"], swiftSettings: swiftSettings),
+            name: "SecIRCTransportTests", dependencies: ["SecIRCLock", "SecIRCTransport", "SecIRCCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SecIRCNodeTests", dependencies: ["SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
+            name: "SecIRCNodeTests", dependencies: ["SecIRCLock", "SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCRelayTests",
-            dependencies: [
+            dependencies: ["SecIRCLock", 
                 "SecIRCRelay", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode",
                 "SecIRCRuntime", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCHTTPTests", dependencies: ["SecIRCHTTP", "SecIRCCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCHTTPTests", dependencies: ["SecIRCLock", "SecIRCHTTP", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCClientTests",
-            dependencies: [
+            dependencies: ["SecIRCLock", 
                 "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode", "SecIRCAPI",
                 .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -175,14 +177,14 @@ let package = Package(
         .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCRuntimeTests",
-            dependencies: ["SecIRCRuntime", "SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
+            dependencies: ["SecIRCLock", "SecIRCRuntime", "SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCAPI", "SecIRCLauncher", "SecIRCCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCAPITests", dependencies: ["SecIRCLock", "SecIRCAPI", "SecIRCLauncher", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCLauncherTests", dependencies: ["SecIRCLauncher", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: [
+            dependencies: ["SecIRCLock", 
                 "SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode", "SecIRCRelay",
                 "SecIRCClient", .product(name: "Logging", package: "swift-log"),
             ],

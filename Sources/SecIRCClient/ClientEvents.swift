@@ -1,12 +1,12 @@
 import SecIRCAPI
 public import SecIRCHTTP
+import SecIRCLock
 public import SecIRCNode
-import Synchronization
 
 /// Fans client events out to every open `GET /v1/events` stream. A slow reader loses events
 /// (its stream's queue is bounded, and counts what it dropped); the messages stay in the store.
 public final class ClientEvents: Sendable {
-    private let streams = Mutex<[HTTPEventStream]>([])
+    private let streams = Locked<[HTTPEventStream]>([])
 
     public init() {}
 

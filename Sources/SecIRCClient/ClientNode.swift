@@ -5,6 +5,7 @@ import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+import SecIRCLock
 public import SecIRCNode
 public import SecIRCTransport
 public import SecIRCRuntime
@@ -121,9 +122,9 @@ private final class Publisher: Sendable {
     let network: NetworkState
     let events: ClientEvents
     let logger: Logger
-    private let lastPublish = Mutex(UnixTime(nanoseconds: 0))
+    private let lastPublish = Locked(UnixTime(nanoseconds: 0))
     /// Incoming messages the store could not take, as last logged, and when.
-    private let notStoredLogged = Mutex((count: 0, at: UnixTime(nanoseconds: 0)))
+    private let notStoredLogged = Locked((count: 0, at: UnixTime(nanoseconds: 0)))
     /// At most one such error a minute: a full disk fails every poll.
     static let notStoredLogInterval = Duration.seconds(60)
 

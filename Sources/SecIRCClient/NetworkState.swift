@@ -1,10 +1,10 @@
+import SecIRCLock
 public import SecIRCNode
-import Synchronization
 
 /// What the client's loop publishes for the HTTP threads (`GET /v1/network`): the network
 /// engine's status after its latest turns. Thread-safe.
 public final class NetworkState: Sendable {
-    private let state = Mutex(ClientNetworkStatus())
+    private let state = Locked(ClientNetworkStatus())
 
     public init() {}
 

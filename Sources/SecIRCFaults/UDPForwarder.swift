@@ -1,9 +1,9 @@
 import Foundation
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCLock
 public import SecIRCNode
 public import SecIRCTransport
-import Synchronization
 
 /// A fault-injecting UDP forwarder: what arrives at `listen` from any source goes to `target`,
 /// and what the target answers goes back to that source, each datagram through one
@@ -38,7 +38,7 @@ public final class UDPForwarder: Sendable {
     public let target: SocketAddress
     private let listen: UDPTransport
     private let clock: any NodeClock
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// The largest datagram forwarded whole.
     private static let slotBytes = 65_536
 
@@ -51,7 +51,7 @@ public final class UDPForwarder: Sendable {
         listenAddress = self.listen.localAddress
         self.target = target
         self.clock = clock
-        state = Mutex(State(line: DelayLine(profile: profile),
+        state = Locked(State(line: DelayLine(profile: profile),
                             sessions: SessionTable(idleTimeout: idleTimeout, capacity: maxSessions),
                             rng: SeededRandom(seed: seed)))
     }

@@ -1,5 +1,5 @@
 internal import CMicroHTTPD
-import Synchronization
+import SecIRCLock
 
 /// A Server-Sent Events stream: return `HTTPResponse.eventStream(stream)` from a handler, keep
 /// the stream, and `send` events from any thread. The queue is bounded: when the client reads
@@ -18,11 +18,11 @@ public final class HTTPEventStream: Sendable {
         var attached = false
     }
 
-    let state: Mutex<State>
+    let state: Locked<State>
 
     /// `capacity`: events held for a slow client before the oldest is dropped (at least 1).
     public init(capacity: Int = 256) {
-        state = Mutex(State(queue: EventQueue(capacity: capacity)))
+        state = Locked(State(queue: EventQueue(capacity: capacity)))
     }
 
     /// Queues one event. `event` and `id` lose any CR/LF; `data` may span lines (each becomes a

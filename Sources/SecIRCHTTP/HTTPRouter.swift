@@ -1,4 +1,4 @@
-import Synchronization
+import SecIRCLock
 
 /// A synchronous request handler; it runs on a server thread, so it must not block for long.
 /// A thrown `HTTPError` becomes its JSON answer; any other error becomes 500 `internal` with a
@@ -29,7 +29,7 @@ public final class HTTPRouter: Sendable {
         var patterned: [Route] = []
     }
 
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
 
     public init() {}
 

@@ -5,6 +5,7 @@ import Darwin
 #endif
 internal import CMicroHTTPD
 import SecIRCCrypto
+import SecIRCLock
 import Synchronization
 
 /// An HTTP(S) server on libmicrohttpd: `threads` epoll event loops (a thread pool) sharing one
@@ -20,7 +21,7 @@ public final class HTTPServer: Sendable {
 
     private let configuration: HTTPServerConfiguration
     private let core: ServerCore
-    private let lifecycle = Mutex(Lifecycle.idle)
+    private let lifecycle = Locked(Lifecycle.idle)
     private let port = Atomic<UInt16>(0)
 
     private enum Lifecycle: Sendable {

@@ -1,5 +1,5 @@
 internal import CMicroHTTPD
-import Synchronization
+import SecIRCLock
 
 /// libmicrohttpd responses for byte bodies that handlers return again and again (a cached
 /// directory, a metrics snapshot): when a handler returns the *same array* (same storage) with
@@ -24,7 +24,7 @@ final class ResponseCache: Sendable {
         let response: OpaquePointer
     }
 
-    private let entries = Mutex<[Entry]>([])
+    private let entries = Locked<[Entry]>([])
 
     /// Queues the cached response for this body, status and headers; nil on a miss.
     func queue(_ body: [UInt8], status: Int, headers: [(String, String)], on connection: OpaquePointer) -> MHD_Result? {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 internal import CMicroHTTPD
+import SecIRCLock
 import Synchronization
 
 /// What the libmicrohttpd callbacks of one server reach through their `cls` pointer: the router,
@@ -24,12 +25,12 @@ final class ServerCore: Sendable {
         var nextHeartbeat: Int64?
     }
 
-    private let streams = Mutex(Streams())
+    private let streams = Locked(Streams())
     /// Responses for byte bodies handlers return repeatedly.
     let responses = ResponseCache()
     /// libmicrohttpd's messages while `start()` runs, to say why it failed; later messages are
     /// dropped (they could name client addresses, and this module does not log).
-    private let startupMessages = Mutex<[String]?>([])
+    private let startupMessages = Locked<[String]?>([])
 
     /// Bytes of an over-long chunked body read and dropped before the connection is closed
     /// without an answer.
@@ -37,7 +38,7 @@ final class ServerCore: Sendable {
 
     /// Open connections, per peer and with their header deadlines. Its mutex is also what makes
     /// shutting a late connection's socket down safe (see `closeLateConnections`).
-    private let connections: Mutex<ConnectionTable>
+    private let connections: Locked<ConnectionTable>
     private let refusedConnectionLimit = Atomic<Int>(0)
     private let refusedEventStreams = Atomic<Int>(0)
     /// Closes connections whose headers are late, at their deadline; asleep while no
@@ -55,7 +56,7 @@ final class ServerCore: Sendable {
         self.discardLimit = max(1 << 20, configuration.maxBodyBytes)
         self.metrics = metrics
         heartbeatInterval = Int64(configuration.eventStreamHeartbeatSeconds) * 1_000_000_000
-        connections = Mutex(ConnectionTable(
+        connections = Locked(ConnectionTable(
             perPeerLimit: configuration.maxConnectionsPerIP,
             headerTimeoutNanoseconds: Int64(configuration.headerTimeoutSeconds * 1e9),
             idleAllowanceNanoseconds: Int64(configuration.connectionTimeoutSeconds) * 1_000_000_000))

@@ -1,5 +1,5 @@
 public import SecIRCCore
-import Synchronization
+import SecIRCLock
 
 /// Where an event loop reads the time. Engines never read a clock: the loop that drives them
 /// reads this once per turn and passes `now`. The system clock (`SystemClock`) lives with the
@@ -11,10 +11,10 @@ public protocol NodeClock: Sendable {
 
 /// A clock that moves only when told to: tests advance it by exactly what they mean.
 public final class ManualClock: NodeClock {
-    private let time: Mutex<UnixTime>
+    private let time: Locked<UnixTime>
 
     public init(_ start: UnixTime = UnixTime(seconds: 1_800_000_000)) {
-        time = Mutex(start)
+        time = Locked(start)
     }
 
     public func now() -> UnixTime { time.withLock { $0 } }

@@ -1,13 +1,13 @@
 public import Logging
 public import SecIRCConfig
-import Synchronization
+import SecIRCLock
 
 /// The log level, changeable at run time (`PUT /v1/admin/log-level`). Loggers made by
 /// `handler(label:)` read it on every call.
 public final class LogLevelControl: Sendable {
-    private let current: Mutex<LogLevel>
+    private let current: Locked<LogLevel>
 
-    public init(_ level: LogLevel) { current = Mutex(level) }
+    public init(_ level: LogLevel) { current = Locked(level) }
 
     public var level: LogLevel {
         get { current.withLock { $0 } }

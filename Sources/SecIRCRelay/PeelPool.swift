@@ -1,7 +1,7 @@
 import Foundation
 import SecIRCCore
+import SecIRCLock
 import SecIRCNode
-import Synchronization
 
 /// The threads that run the crypto of a relay's Sphinx peels (`udp.workers`): the loop hands
 /// each turn's ``SphinxJob``s to ``submit(_:)``, a worker runs a few at a time and hands them
@@ -14,7 +14,7 @@ final class PeelPool: Sendable {
     static let chunk = 8
 
     /// Taken jobs are moved out (nil), so a worker peels the only copy of each packet.
-    private let queue = Mutex<(jobs: [SphinxJob?], head: Int, stopped: Bool)>(([], 0, false))
+    private let queue = Locked<(jobs: [SphinxJob?], head: Int, stopped: Bool)>(([], 0, false))
     private let ready = DispatchSemaphore(value: 0)
     private let threads: Int
     private let geometry: PacketGeometry

@@ -1,14 +1,14 @@
 import SecIRCCore
 public import SecIRCHTTP
+import SecIRCLock
 public import SecIRCNode
-import Synchronization
 
 /// What `/metrics` shows: the latest data-plane counters plus HTTP statuses, in Prometheus
 /// text format. Thread-safe.
 public final class RelayMetrics: Sendable {
-    private let counters = Mutex(RelayCounters())
-    private let httpStatuses = Mutex([Int: Int]())
-    private let httpLimits = Mutex<(@Sendable () -> HTTPLimitCounters)?>(nil)
+    private let counters = Locked(RelayCounters())
+    private let httpStatuses = Locked([Int: Int]())
+    private let httpLimits = Locked<(@Sendable () -> HTTPLimitCounters)?>(nil)
 
     public init() {}
 

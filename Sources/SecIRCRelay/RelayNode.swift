@@ -4,6 +4,7 @@ internal import SecIRCConfig
 import SecIRCCore
 public import SecIRCCrypto
 internal import SecIRCHTTP
+import SecIRCLock
 public import SecIRCNode
 public import SecIRCRuntime
 public import SecIRCTransport
@@ -36,7 +37,7 @@ public final class RelayNode: Sendable {
     private let savedTags: [UInt32: [ReplayFilter.Tag]]
     private let control = Control()
     private let shutdownStarted = Atomic<Bool>(false)
-    private let finished = Mutex<(done: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+    private let finished = Locked<(done: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Loads or creates the keys in the data directory and binds the UDP socket (or uses
     /// `transport`, e.g. an in-memory network in tests). Throws with a message for the operator
@@ -146,7 +147,7 @@ public final class RelayNode: Sendable {
             logger.info("directory chain restored", metadata: ["file": "\(files.directoryPath)", "serial": "\(directory.serial)"])
         }
         let workers = settings.server.udp.effectiveWorkers
-        let deliverTo = Mutex<WeakLoop?>(nil)
+        let deliverTo = Locked<WeakLoop?>(nil)
         let pool = workers > 1 ? PeelPool(threads: workers, name: "secirc-relay-peel") { jobs in
             deliverTo.withLock { $0?.loop }?.send(.peeled(jobs))
         } : nil
@@ -256,11 +257,11 @@ public final class RelayNode: Sendable {
 
 /// What the HTTP handlers reach once the relay has started: its loop, and the drain action.
 private final class Control: Sendable {
-    let loop = Mutex<NodeLoop<RelayEngine>?>(nil)
+    let loop = Locked<NodeLoop<RelayEngine>?>(nil)
     /// What `POST /v1/admin/drain` calls (set once the node exists).
-    let drain = Mutex<(@Sendable () -> Void)?>(nil)
+    let drain = Locked<(@Sendable () -> Void)?>(nil)
     /// The peel workers, when `udp.workers` > 1 (stopped after the loop).
-    let pool = Mutex<PeelPool?>(nil)
+    let pool = Locked<PeelPool?>(nil)
 }
 
 /// Carries what the relay's loop reports into the state HTTP reads, the metrics and the log,
@@ -272,10 +273,10 @@ private final class Publisher: Sendable {
     let files: RelayStateFiles
     let replayTags: ReplayTagFiles
     let pool: PeelPool?
-    let loop = Mutex<WeakLoop?>(nil)
-    private let lastPublish = Mutex(UnixTime(nanoseconds: 0))
+    let loop = Locked<WeakLoop?>(nil)
+    private let lastPublish = Locked(UnixTime(nanoseconds: 0))
     /// When a failure to save replay tags was last logged (at most once a minute).
-    private let lastTagError = Mutex<UnixTime?>(nil)
+    private let lastTagError = Locked<UnixTime?>(nil)
 
     init(state: RelayState, metrics: RelayMetrics, logger: Logger, files: RelayStateFiles, replayTags: ReplayTagFiles,
          pool: PeelPool?) {

@@ -1,7 +1,7 @@
 public import SecIRCCore
 public import SecIRCCrypto
+import SecIRCLock
 public import SecIRCNode
-import Synchronization
 
 /// What the relay's HTTP side reads: the directory it serves, its own signed descriptor, its
 /// onion keys and readiness. The relay's loop publishes into it after its engine changes them;
@@ -52,7 +52,7 @@ public final class RelayState: Sendable {
     /// SHA-256 of the HTTPS key's SubjectPublicKeyInfo, base64: what a bootstrap URL pins
     /// (`https://host:port/#spki=<pin>`).
     public let tlsPin: String?
-    private let inner = Mutex(Inner())
+    private let inner = Locked(Inner())
 
     public init(relayID: ID, trustedRoster: Roster, isAuthority: Bool, tlsFingerprint: String?, tlsPin: String? = nil) {
         self.relayID = relayID

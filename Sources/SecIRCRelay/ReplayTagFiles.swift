@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import SecIRCCore
-import Synchronization
+import SecIRCLock
 
 /// The replay tags a relay recorded, one append-only file per onion-key epoch in
 /// `<data>/replay-tags/<epoch>` (0600, in a 0700 directory): 8 bytes a tag, in the order seen.
@@ -14,7 +14,7 @@ final class ReplayTagFiles: Sendable {
     static let directoryName = "replay-tags"
 
     let directory: String
-    private let descriptors = Mutex<[UInt32: Int32]>([:])
+    private let descriptors = Locked<[UInt32: Int32]>([:])
 
     init(dataDirectory: String) {
         directory = dataDirectory + "/" + Self.directoryName

@@ -1,6 +1,7 @@
 import Foundation
 public import SecIRCCore
 public import SecIRCCrypto
+import SecIRCLock
 public import SecIRCNode
 public import SecIRCTransport
 import Synchronization
@@ -14,7 +15,7 @@ import Synchronization
 /// command and wake the socket's wait; the engine itself is touched by the loop thread alone.
 public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     // @unchecked: `engine`, `random` and the batches are used only by the loop thread once
-    // `start()` ran; the inbox and the flags are behind a Mutex and atomics.
+    // `start()` ran; the inbox and the flags are behind a lock and atomics.
 
     /// What the loop tells the process, always on the loop thread.
     public struct Hooks: Sendable {
@@ -37,7 +38,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
 
     /// Where a ``perform(_:)`` caller waits for its reply.
     private final class ReplyBox: Sendable {
-        let reply = Mutex<Engine.Reply?>(nil)
+        let reply = Locked<Engine.Reply?>(nil)
         let done = DispatchSemaphore(value: 0)
     }
 
@@ -49,7 +50,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     private let hooks: Hooks
     private let inbound: DatagramBatch
     private let outbound: DatagramBatch
-    private let inbox = Mutex<(items: [Input], closed: Bool)>(([], false))
+    private let inbox = Locked<(items: [Input], closed: Bool)>(([], false))
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let sendFailures = Atomic<Int>(0)

@@ -1,6 +1,6 @@
-internal import Synchronization
+internal import SecIRCLock
 
-/// The receive queue of one in-memory endpoint: a bounded FIFO of datagrams under a `Mutex`,
+/// The receive queue of one in-memory endpoint: a bounded FIFO of datagrams under a `Locked`,
 /// and a ``Semaphore`` on which receivers wait for it to fill or close.
 ///
 /// Wakeup accounting: `posted` counts posts not yet taken, and a post is made only for a waiter
@@ -35,7 +35,7 @@ final class InMemoryMailbox: Sendable {
     }
 
     let capacity: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let semaphore = Semaphore()
 
     init(capacity: Int) {

@@ -1,4 +1,5 @@
 internal import Glibc
+internal import SecIRCLock
 internal import Synchronization
 
 /// The test twin of a UDP network: endpoints bound on it exchange datagrams through in-memory
@@ -57,7 +58,7 @@ public final class InMemoryNetwork: Sendable {
         var to: SocketAddress?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let drops = Atomic<Int>(0)
 
     /// A network whose endpoints each queue up to `queueCapacity` datagrams.

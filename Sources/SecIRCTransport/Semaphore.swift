@@ -1,6 +1,6 @@
 internal import Glibc
 
-/// A POSIX counting semaphore: the wakeup that a `Mutex`-guarded queue pairs with to block
+/// A POSIX counting semaphore: the wakeup that a `Locked`-guarded queue pairs with to block
 /// without busy waiting (``InMemoryMailbox``).
 final class Semaphore: @unchecked Sendable {
     // @unchecked Sendable: sem_t is made for use from many threads; the pointer never changes.

@@ -1,4 +1,5 @@
 internal import Glibc
+internal import SecIRCLock
 internal import Synchronization
 
 /// A ``DatagramTransport`` over a non-blocking POSIX UDP socket.
@@ -32,7 +33,7 @@ public final class UDPTransport: DatagramTransport {
     private let nudge: WakeupChannel
     /// An IPv6 socket: IPv4 destinations are written as IPv4-mapped addresses.
     private let isIPv6: Bool
-    private let lifecycle = Mutex(Lifecycle())
+    private let lifecycle = Locked(Lifecycle())
     private let truncated = Atomic<Int>(0)
     private let sendBufferFull = Atomic<Int>(0)
     private let sendRefused = Atomic<Int>(0)

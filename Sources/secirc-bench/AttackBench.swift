@@ -5,9 +5,9 @@ import SecIRCAPI
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCLauncher
+import SecIRCLock
 import SecIRCNode
 import SecIRCTransport
-import Synchronization
 
 /// One ordinary process attacking a devnet while alice and bob keep messaging: what issue 10
 /// found could stop today's network, run for a bounded time from one host (`--source`, another
@@ -155,7 +155,7 @@ struct AttackBench: ParsableCommand {
             FileHandle.standardError.write(Data("attack: \(kind.rawValue) at \(rate) for \(duration) s from \(source)\n".utf8))
             let end = ContinuousClock.now.advanced(by: .milliseconds(Int64(duration * 1000)))
             let attackDone = DispatchSemaphore(value: 0)
-            let report = Mutex<String>("")
+            let report = Locked<String>("")
             Thread {
                 let text = (try? attack.run(until: end)) ?? "the attacker failed"
                 report.withLock { $0 = text }

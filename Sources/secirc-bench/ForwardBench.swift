@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCLock
 import SecIRCNode
 import SecIRCLauncher
 import SecIRCTransport
@@ -229,7 +230,7 @@ struct ForwardBench: ParsableCommand {
 /// The fourth hop: a minimal relay in this process that peels the last layer and timestamps
 /// arrivals. Its links are the node layer's `LinkManager`, as in the relay.
 final class Sink: @unchecked Sendable {
-    // @unchecked: link state is touched only by the sink thread; results are behind a Mutex.
+    // @unchecked: link state is touched only by the sink thread; results are behind a lock.
     let transport: UDPTransport
     let identity: SigningPrivateKey
     let linkKey: AgreementPrivateKey
@@ -238,7 +239,7 @@ final class Sink: @unchecked Sendable {
     private var links: LinkManager
     private var processor = SphinxProcessor()
     private var rng = SystemRandom()
-    private let arrivals = Mutex<[(Int, Double)]>([])
+    private let arrivals = Locked<[(Int, Double)]>([])
     private let stopped = Atomic<Bool>(false)
     /// Peel the last layer (to read the sequence number, for latency) or only count link-authentic
     /// arrivals (for throughput, as udp_sink only counts: the sink's own Sphinx work would

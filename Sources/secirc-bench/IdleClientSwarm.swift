@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCLock
 import SecIRCNode
 import SecIRCRuntime
 import SecIRCTransport
@@ -49,7 +50,7 @@ final class IdleClientSwarm: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let wakePipe: (read: Int32, write: Int32)
     private let finished = DispatchSemaphore(value: 0)
-    let counters = Mutex(Counters())
+    let counters = Locked(Counters())
 
     /// - Parameters:
     ///   - relayUDP: the relay's UDP address (`127.0.0.1:port`); `relayHTTP` its base URL.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SecIRCAPI
 import SecIRCLauncher
-import Synchronization
+import SecIRCLock
 
 /// End-to-end messaging through the real daemons: a `Devnet` (relays a, b, c and client
 /// daemons alice and bob, release builds, cover traffic `--cover` (off by default), path
@@ -151,7 +151,7 @@ struct MessagesBench: ParsableCommand {
 
 /// When each message reached bob's event stream (written by the reader thread).
 final class Arrivals: Sendable {
-    private let times = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let times = Locked<[String: ContinuousClock.Instant]>([:])
 
     /// Records the first arrival of `text`; false for a repeat.
     func record(_ text: String) -> Bool {
@@ -171,7 +171,7 @@ final class Arrivals: Sendable {
 /// A counting semaphore whose count can be reset between phases (a message of the last
 /// phase can no longer arrive then: every one has).
 private final class Slots: Sendable {
-    private let free = Mutex(0)
+    private let free = Locked(0)
     private let signal = DispatchSemaphore(value: 0)
 
     func reset(to count: Int) {

@@ -1,6 +1,6 @@
 import Foundation
 import SecIRCAPI
-import Synchronization
+import SecIRCLock
 import Testing
 
 /// Collects a daemon's Server-Sent Events on a thread of its own (the reader blocks).
@@ -9,7 +9,7 @@ final class EventCollector: Sendable {
     private let stream: EventStream
 
     private final class EventList: Sendable {
-        let list = Mutex<[ServerSentEvent]>([])
+        let list = Locked<[ServerSentEvent]>([])
     }
 
     init(_ client: ClientProcess) throws {

@@ -2,7 +2,7 @@ import Foundation
 import SecIRCAPI
 import SecIRCCore
 import SecIRCCrypto
-import Synchronization
+import SecIRCLock
 import Testing
 
 /// Relays restarted under traffic, as real processes over real UDP: a relay keeps its onion keys
@@ -98,7 +98,7 @@ import Testing
 
 /// Message IDs sent by the traffic task.
 private final class SentMessages: Sendable {
-    private let ids = Mutex<[String]>([])
+    private let ids = Locked<[String]>([])
     func add(_ id: String) { ids.withLock { $0.append(id) } }
     var count: Int { ids.withLock { $0.count } }
     var all: [String] { ids.withLock { $0 } }
@@ -106,7 +106,7 @@ private final class SentMessages: Sendable {
 
 /// Serials seen in order.
 private final class SerialWatch: Sendable {
-    private let serials = Mutex<[UInt64]>([])
+    private let serials = Locked<[UInt64]>([])
     func add(_ serial: UInt64) { serials.withLock { $0.append(serial) } }
     var all: [UInt64] { serials.withLock { $0 } }
     var isMonotonic: Bool { all.count > 1 && zip(all, all.dropFirst()).allSatisfy { $0 <= $1 } }

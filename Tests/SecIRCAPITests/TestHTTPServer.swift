@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Synchronization
+import SecIRCLock
 
 /// A request as ``TestHTTPServer`` read it.
 struct TestRequest: Sendable {
@@ -18,8 +18,8 @@ struct TestRequest: Sendable {
 final class TestHTTPServer: Sendable {
     let port: UInt16
     private let listener: Int32
-    private let requests = Mutex<[TestRequest]>([])
-    private let held = Mutex<[Int32]>([])
+    private let requests = Locked<[TestRequest]>([])
+    private let held = Locked<[Int32]>([])
     private let finished = DispatchSemaphore(value: 0)
 
     init(hold: Bool = false, handler: @escaping @Sendable (TestRequest) -> [[UInt8]]) throws {

@@ -4,8 +4,8 @@ import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+import SecIRCLock
 import SecIRCNode
-import Synchronization
 import Testing
 import Yams
 
@@ -39,7 +39,7 @@ final class ClientRoutesFixture {
 }
 
 final class PokeCounter: Sendable {
-    private let value = Mutex(0)
+    private let value = Locked(0)
     func add() { value.withLock { $0 += 1 } }
     var count: Int { value.withLock { $0 } }
 }

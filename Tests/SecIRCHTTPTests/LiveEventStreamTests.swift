@@ -1,6 +1,6 @@
 import Foundation
 @testable import SecIRCHTTP
-import Synchronization
+import SecIRCLock
 import Testing
 
 /// Server-Sent Events over libmicrohttpd: suspended while idle, resumed by `send`, ended by
@@ -9,7 +9,7 @@ import Testing
 struct LiveEventStreamTests {
     /// The streams handlers created, in order.
     final class Streams: Sendable {
-        let made = Mutex<[HTTPEventStream]>([])
+        let made = Locked<[HTTPEventStream]>([])
         var last: HTTPEventStream? { made.withLock { $0.last } }
     }
 

@@ -5,7 +5,7 @@ import FoundationNetworking
 #endif
 import SecIRCCrypto
 @testable import SecIRCHTTP
-import Synchronization
+import SecIRCLock
 import Testing
 
 /// libmicrohttpd on 127.0.0.1:0, driven by URLSession and by a raw socket client.
@@ -187,7 +187,7 @@ struct LiveServerTests {
     @Test("repeated large bodies: the same array is reused, a new array or header is never confused with it")
     func responseReuse() throws {
         let shared = [UInt8](repeating: UInt8(ascii: "s"), count: 4096)
-        let counter = Mutex(0)
+        let counter = Locked(0)
         let router = HTTPRouter()
         router.get("/v1/shared") { request in
             .jsonBytes(shared, headers: [("X-Version", request.query["v"] ?? "none")])
@@ -253,7 +253,7 @@ struct LiveServerTests {
 
     @Test("metrics hook sees every status")
     func metrics() throws {
-        let seen = Mutex<[Int]>([])
+        let seen = Locked<[Int]>([])
         let server = try startServer(Self.makeRouter(), maxBodyBytes: 10, metrics: { status in seen.withLock { $0.append(status) } })
         defer { server.stop() }
         _ = try rawRequest(port: server.boundPort, "GET", "/v1/greeting")

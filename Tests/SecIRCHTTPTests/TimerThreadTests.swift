@@ -1,6 +1,6 @@
 import Foundation
 @testable import SecIRCHTTP
-import Synchronization
+import SecIRCLock
 import Testing
 
 /// The server's timer threads (header deadlines, event-stream heartbeats): asleep while nothing
@@ -10,7 +10,7 @@ struct TimerThreadTests {
     /// What the thread was asked and did, and the due time it is told.
     final class Probe: Sendable {
         struct State { var due: Int64?; var asked = 0; var fired = 0 }
-        let state = Mutex(State())
+        let state = Locked(State())
 
         var asked: Int { state.withLock { $0.asked } }
         var fired: Int { state.withLock { $0.fired } }

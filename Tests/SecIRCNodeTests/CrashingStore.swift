@@ -1,5 +1,6 @@
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCLock
 import SecIRCNode
 import Synchronization
 
@@ -10,7 +11,7 @@ final class CrashingStore: MessengerStore {
     struct Crash: Error {}
 
     let inner: MemoryMessengerStore
-    private let countdown = Mutex<Int?>(nil)
+    private let countdown = Locked<Int?>(nil)
     private let crashed = Atomic<Bool>(false)
 
     init(_ inner: MemoryMessengerStore) { self.inner = inner }
@@ -36,7 +37,7 @@ final class CrashingStore: MessengerStore {
 
     /// How many outbox attempts each committed transaction that recorded any recorded, in order.
     var attemptsPerCommit: [Int] { commits.withLock { $0 } }
-    private let commits = Mutex<[Int]>([])
+    private let commits = Locked<[Int]>([])
 
     /// The outbox message whose attempt cannot be recorded (a row the store fails on), if any:
     /// the operation throws, the rest of the store works.
@@ -44,7 +45,7 @@ final class CrashingStore: MessengerStore {
         get { refused.withLock { $0 } }
         set { refused.withLock { $0 = newValue } }
     }
-    private let refused = Mutex<Int64?>(nil)
+    private let refused = Locked<Int64?>(nil)
 
     func write<T>(_ body: (any MessengerTransaction) throws -> T) throws -> T {
         try tick()

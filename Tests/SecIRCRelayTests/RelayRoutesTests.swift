@@ -3,10 +3,10 @@ import SecIRCConfig
 import SecIRCCore
 import SecIRCCrypto
 import SecIRCHTTP
+import SecIRCLock
 import SecIRCNode
 import SecIRCRelay
 import SecIRCTransport
-import Synchronization
 import Testing
 import Yams
 
@@ -89,12 +89,10 @@ final class RoutesFixture: Sendable {
 }
 
 /// A value shared with `@Sendable` closures.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value { mutex.withLock { $0 } }
-    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
-    func modify<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+extension Locked where Value: Sendable {
+    var value: Value { withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { withLock { body(&$0) } }
+    func modify<R: Sendable>(_ body: (inout Value) -> R) -> R { withLock { body(&$0) } }
 }
 
 extension HTTPResponse {

@@ -1,6 +1,7 @@
 import Foundation
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCLock
 import SecIRCNode
 import SecIRCRuntime
 import SecIRCTransport
@@ -69,7 +70,7 @@ import Testing
     }
 
     final class Recorder: Sendable {
-        let events = Mutex<[EchoEngine.Event]>([])
+        let events = Locked<[EchoEngine.Event]>([])
         let turns = Atomic<Int>(0)
 
         func wait(for event: EchoEngine.Event) -> Bool {
@@ -85,7 +86,7 @@ import Testing
     /// A transport that records the timeout of every wait the loop asks for.
     final class RecordingTransport: DatagramTransport {
         let inner: InMemoryTransport
-        let waits = Mutex<[Duration?]>([])
+        let waits = Locked<[Duration?]>([])
 
         init(_ inner: InMemoryTransport) { self.inner = inner }
 

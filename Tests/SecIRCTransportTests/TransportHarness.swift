@@ -1,6 +1,6 @@
 import Foundation
+import SecIRCLock
 import SecIRCTransport
-import Synchronization
 import Testing
 
 /// Which transport a behavioural test runs over; each such test runs over both.
@@ -93,7 +93,7 @@ final class Gate<Value: Sendable>: Sendable {
         var waiter: CheckedContinuation<Value?, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Sets the value (nil: gave up); only the first call counts.
     func open(_ value: Value?) {

@@ -1,20 +1,20 @@
-import Synchronization
+import SecIRCLock
 
 /// The in-memory twin of the client's SQLite store, for tests and the whole-network simulator.
 ///
 /// Its state is a value (``State``): ``snapshot`` copies it in O(1), and `init(_:)` starts a
 /// store from a copy (how a test restarts a client "from disk"). Transactions are
-/// serialised by a `Mutex`. A write transaction takes the state out of the lock (no copy), works
+/// serialised by a `Locked`. A write transaction takes the state out of the lock (no copy), works
 /// on it in place and logs how to undo each change; when the body throws, the log is played
 /// backwards, so a failed transaction leaves the state exactly as it was, as a rolled-back
 /// database transaction does. Reads, lookups by message, the due outbox and paging use indices,
 /// not scans over all messages.
 public final class MemoryMessengerStore: MessengerStore {
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// A store holding `state` (empty by default).
     public init(_ state: State = State()) {
-        self.state = Mutex(state)
+        self.state = Locked(state)
     }
 
     /// The committed state, as a value.

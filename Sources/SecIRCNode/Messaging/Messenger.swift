@@ -1,5 +1,6 @@
 public import SecIRCCore
 public import SecIRCCrypto
+import SecIRCLock
 import Synchronization
 
 /// The end-to-end messaging rules over a ``MessengerStore``, with no network, clock or system
@@ -32,10 +33,10 @@ public final class Messenger: Sendable {
     public var newContactLimit: NewContactLimit { policy.newContactLimit }
     /// A copy of the store's mailbox keys (read on every turn of the network loop). Lock order:
     /// this lock, then the store's; never call `mailboxes` inside a store transaction.
-    let mailboxKeys: Mutex<[MailboxKey]>
+    let mailboxKeys: Locked<[MailboxKey]>
     /// Duplicates already acknowledged once (see ``DuplicateReceipts``). Taken outside store
     /// transactions only.
-    let duplicateReceipts = Mutex(DuplicateReceipts())
+    let duplicateReceipts = Locked(DuplicateReceipts())
     /// Counts the committed changes to contacts' deposit queues (added or removed contacts, new
     /// sessions, rotations, closings, replaced mailboxes): the network engine compares it on each
     /// turn to see to the queues' registration, whoever made the change.
@@ -62,7 +63,7 @@ public final class Messenger: Sendable {
             return (identity, try tx.mailboxKeys())
         }
         self.identity = identity
-        mailboxKeys = Mutex(keys)
+        mailboxKeys = Locked(keys)
     }
 
     // MARK: Mailboxes
