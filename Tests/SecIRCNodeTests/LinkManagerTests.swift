@@ -143,6 +143,42 @@ import Testing
         #expect(pair.relay.counters.sessionLimit == 1)
     }
 
+    /// Two clients answered while there was room for one: the second confirmation finds the
+    /// table full and is dropped (counted); the confirmed session is never pushed out.
+    @Test func aConfirmationPastTheSessionLimitIsDroppedAndTheConfirmedSessionStays() {
+        var pair = Pair {
+            $0.maxSessions = 1
+            $0.reservedForRelays = 0
+        }
+        let otherAddress = try! SocketAddress(host: "10.0.0.10", port: 5000)
+        var other = LinkManager(configuration: .client, now: pair.now, rng: &pair.rng)
+        _ = pair.send(Self.frame)
+        var initiation: [Datagram] = []
+        other.send(Self.frame, to: pair.relayPeer, now: pair.now, rng: &pair.rng, out: &initiation)
+        var response: [Datagram] = []
+        for datagram in initiation {
+            _ = pair.relay.receive(datagram.bytes, from: otherAddress, now: pair.now, rng: &pair.rng, out: &response)
+        }
+        #expect(response.count == 1, "answered while the table had room")
+        pair.exchange()
+        #expect(pair.relayFrames.count == 1, "the first client confirmed and its frame arrived")
+
+        var confirmation: [Datagram] = []
+        for datagram in response {
+            _ = other.receive(datagram.bytes, from: pair.relayPeer.address, now: pair.now, rng: &pair.rng, out: &confirmation)
+        }
+        #expect(!confirmation.isEmpty)
+        var answers: [Datagram] = []
+        for datagram in confirmation {
+            let delivered = pair.relay.receive(datagram.bytes, from: otherAddress, now: pair.now, rng: &pair.rng, out: &answers)
+            #expect(delivered?.session == nil, "no room: the confirmation and its frame are dropped")
+        }
+        #expect(pair.relay.counters.sessionLimit == 1)
+        #expect(pair.send(Self.frame) == .sent)
+        pair.exchange()
+        #expect(pair.relayFrames.count == 2, "the confirmed session still carries frames")
+    }
+
     @Test func aResetMakesANewLinkForTheNextFrame() {
         var pair = Pair()
         _ = pair.send(Self.frame)
