@@ -143,6 +143,26 @@ import Testing
         #expect(pair.relay.counters.sessionLimit == 1)
     }
 
+    /// Room kept for relays' links is not the clients': once clients hold their part of the
+    /// table, another client's initiation is not even answered (no key agreement spent on it).
+    @Test func clientsCannotTakeTheRoomKeptForRelays() {
+        var pair = Pair {
+            $0.maxSessions = 2
+            $0.reservedForRelays = 1
+        }
+        _ = pair.send(Self.frame)
+        pair.exchange()
+        #expect(pair.relayFrames.count == 1)
+        var other = LinkManager(configuration: .client, now: pair.now, rng: &pair.rng)
+        var out: [Datagram] = []
+        other.send(Self.frame, to: pair.relayPeer, now: pair.now, rng: &pair.rng, out: &out)
+        var answers: [Datagram] = []
+        _ = pair.relay.receive(out[0].bytes, from: try! SocketAddress(host: "10.0.0.10", port: 5000), now: pair.now, rng: &pair.rng,
+                               out: &answers)
+        #expect(answers.isEmpty, "the one place left is kept for a relay")
+        #expect(pair.relay.counters.sessionLimit == 1)
+    }
+
     /// Two clients answered while there was room for one: the second confirmation finds the
     /// table full and is dropped (counted); the confirmed session is never pushed out.
     @Test func aConfirmationPastTheSessionLimitIsDroppedAndTheConfirmedSessionStays() {
