@@ -203,6 +203,19 @@ struct AdmissionHarness {
         #expect(h.exchange(&bob) == 2, "the refused handshake's frame and the new one")
     }
 
+    /// One host (an IPv4 address, whatever its ports) holds at most `sessionsPerSource`
+    /// confirmed sessions; another host still links.
+    @Test func oneHostHoldsAtMostItsSessions() {
+        var h = AdmissionHarness { $0.admission.sessionsPerSource = 2 }
+        var first = h.node("10.0.0.9", port: 5000), second = h.node("10.0.0.9", port: 5001), third = h.node("10.0.0.9", port: 5002)
+        #expect(h.exchange(&first) == 1 && h.exchange(&second) == 1)
+        #expect(h.exchange(&third) == 0, "a third session from the same host")
+        #expect(h.relay.counters.admissionRefusals[.sourceSessions] == 1)
+        var other = h.node("10.0.0.10")
+        #expect(h.exchange(&other) == 1)
+        #expect(h.exchange(&first) == 1 && h.exchange(&second) == 1, "the host's two sessions still carry frames")
+    }
+
     /// Clients may fill the session table less the relays' reserved room; a known relay still
     /// links.
     @Test func relaysKeepReservedRoom() {
