@@ -126,29 +126,13 @@ import Testing
         #expect(pair.send(Self.frame) == .queued, "a new link is made for the next frame")
     }
 
-    @Test func theSessionTableIsBounded() {
+    /// Once clients hold their part of the table (all of it, or all but the room kept for
+    /// relays' links), another client's initiation is not even answered (no key agreement spent).
+    @Test(arguments: [(maxSessions: 1, reservedForRelays: 0), (maxSessions: 2, reservedForRelays: 1)])
+    func theSessionTableIsBoundedAndTheRelaysRoomIsNotTheClients(limits: (maxSessions: Int, reservedForRelays: Int)) {
         var pair = Pair {
-            $0.maxSessions = 1
-            $0.reservedForRelays = 0
-        }
-        _ = pair.send(Self.frame)
-        pair.exchange()
-        var other = LinkManager(configuration: .client, now: pair.now, rng: &pair.rng)
-        var out: [Datagram] = []
-        other.send(Self.frame, to: pair.relayPeer, now: pair.now, rng: &pair.rng, out: &out)
-        var answers: [Datagram] = []
-        _ = pair.relay.receive(out[0].bytes, from: try! SocketAddress(host: "10.0.0.10", port: 5000), now: pair.now, rng: &pair.rng,
-                               out: &answers)
-        #expect(answers.isEmpty)
-        #expect(pair.relay.counters.sessionLimit == 1)
-    }
-
-    /// Room kept for relays' links is not the clients': once clients hold their part of the
-    /// table, another client's initiation is not even answered (no key agreement spent on it).
-    @Test func clientsCannotTakeTheRoomKeptForRelays() {
-        var pair = Pair {
-            $0.maxSessions = 2
-            $0.reservedForRelays = 1
+            $0.maxSessions = limits.maxSessions
+            $0.reservedForRelays = limits.reservedForRelays
         }
         _ = pair.send(Self.frame)
         pair.exchange()
@@ -159,7 +143,7 @@ import Testing
         var answers: [Datagram] = []
         _ = pair.relay.receive(out[0].bytes, from: try! SocketAddress(host: "10.0.0.10", port: 5000), now: pair.now, rng: &pair.rng,
                                out: &answers)
-        #expect(answers.isEmpty, "the one place left is kept for a relay")
+        #expect(answers.isEmpty)
         #expect(pair.relay.counters.sessionLimit == 1)
     }
 
