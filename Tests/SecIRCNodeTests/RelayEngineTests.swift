@@ -93,6 +93,13 @@ import Testing
         #expect(forged == [.fetchDone(mailbox: mailbox, status: .denied, remaining: 0, sent: 0)])
         #expect(held() == 2)
 
+        // A nonce the relay never issued, while it holds a real one for this mailbox and session.
+        let issued = try #require(nonce(for: mailbox, from: owner))
+        let madeUp = Bytes32 { wire.rng.fill($0) }
+        #expect(madeUp != issued)
+        #expect(fetch(madeUp, ackThrough: .max, from: owner) == [.fetchDone(mailbox: mailbox, status: .staleNonce, remaining: 0, sent: 0)])
+        #expect(held() == 2)
+
         // A nonce already spent, even under the owner's signature (a replayed request).
         let spent = try #require(nonce(for: mailbox, from: owner))
         #expect(fetch(spent, ackThrough: 0, from: owner).count == 3)
@@ -106,7 +113,7 @@ import Testing
         #expect(fetch(othersSession, ackThrough: .max, from: owner)
             == [.fetchDone(mailbox: mailbox, status: .staleNonce, remaining: 0, sent: 0)])
         #expect(held() == 2)
-        #expect(wire.relays[relay]!.counters.relayDrops[.fetchDenied] == 4)
+        #expect(wire.relays[relay]!.counters.relayDrops[.fetchDenied] == 5)
 
         // The owner, properly: both again, then acknowledged and gone.
         let last = try #require(first.dropLast().compactMap { frame -> UInt64? in
