@@ -29,3 +29,20 @@ import Testing
         #expect(bob.events.filter { if case .message = $0 { true } else { false } }.count == 1)
     }
 }
+
+/// A session set-up heard again (a relay replaying it, or a resend after the contact was
+/// removed) never makes a contact again nor resets the session.
+@Suite struct ReplayedSetupTests {
+    @Test func aReplayedSetUpAfterTheContactWasRemovedIsRefused() throws {
+        let alice = try Peer("alice"), bob = try Peer("bob")
+        _ = try alice.add(bob)
+        _ = try alice.messenger.queueText(to: bob.id, text: "hi bob", now: .t0, rng: &alice.rng)
+        let packets = try alice.drainOutbox(now: .t0)
+        for packet in packets { try bob.receive(packet, now: .t0.plus(seconds: 1)) }
+        #expect(try bob.messenger.contact(id: alice.id) != nil)
+        try bob.messenger.removeContact(id: alice.id)
+        for packet in packets { try bob.receive(packet, now: .t0.plus(seconds: 2)) }
+        #expect(try bob.messenger.contact(id: alice.id) == nil, "the removed contact stays removed")
+        #expect(bob.dropLabels.contains(.replayedSetup), "labels: \(bob.dropLabels)")
+    }
+}

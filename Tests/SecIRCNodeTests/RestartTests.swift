@@ -227,6 +227,18 @@ import Testing
         #expect(directory.earlier?.count == 9 && directory.linkedHash(serial: 1) == first.bodyHash)
     }
 
+    /// While the held directory is valid, an earlier one (a replayed, properly signed old
+    /// directory) is refused as older, and the held one stays.
+    @Test func anOlderDirectoryIsRefusedAsOlderWhileTheHeldOneIsValid() throws {
+        var ring = Ring()
+        var tracker = DirectoryTracker(roster: ring.roster, sources: [])
+        let first = ring.sign(), second = ring.sign()
+        try tracker.install(first, now: ring.now)
+        try tracker.install(second, now: ring.now)
+        #expect(throws: DirectoryTracker.Refusal.older(serial: 1)) { try tracker.install(first, now: ring.now) }
+        #expect(tracker.held?.directory.serial == 2)
+    }
+
     @Test func aForkIsRefusedUntilTheHeldDirectoryExpires() throws {
         var ring = Ring()
         var tracker = DirectoryTracker(roster: ring.roster, sources: [])
