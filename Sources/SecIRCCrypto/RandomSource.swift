@@ -26,6 +26,11 @@ extension RandomSource {
 
 /// The operating system's CSPRNG through libsodium (`randombytes_buf`).
 public struct SystemRandom: RandomSource, Sendable {
+    /// Never read. It gives the type a size: ThreadSanitizer (Swift 6.3.1 on Linux) crashes
+    /// inside its own runtime on an `inout` access to a zero-sized generator (swiftlang/swift
+    /// issue 66099; docs/SECURITY.md "Sanitizers").
+    private var size: UInt8 = 0
+
     public init() { Sodium.ensureReady() }
 
     public mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
 
 /// A value behind a mutex: the project's one lock. It uses a POSIX mutex rather than the
@@ -15,8 +15,8 @@ import Darwin
 /// lock is not reentrant (calling `withLock` again from inside the closure deadlocks).
 public final class Locked<Value: ~Copyable>: @unchecked Sendable {
     // @unchecked: `value` is read and written only between lock and unlock of `mutex`.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline var value: Value
 
     public init(_ initialValue: consuming sending Value) {
         mutex = .allocate(capacity: 1)
@@ -32,7 +32,9 @@ public final class Locked<Value: ~Copyable>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Runs `body` with the value, holding the lock.
+    /// Runs `body` with the value, holding the lock. Inlinable, so that callers in other
+    /// modules get it specialized for their value.
+    @inlinable
     public func withLock<Result: ~Copyable, E: Error>(_ body: (inout sending Value) throws(E) -> sending Result) throws(E)
         -> sending Result {
         pthread_mutex_lock(mutex)

@@ -137,6 +137,24 @@ import Testing
         #expect(store.unclaimedCount == 0)
     }
 
+    /// Claimed deposits over the queue's cap are dropped and counted, never silently.
+    @Test func claimedDepositsOverTheCapAreCounted() {
+        var limits = Self.limits
+        limits.maxMessagesPerQueue = 1
+        limits.unclaimed = MailboxStore.Unclaimed(ttl: .seconds(10), perLink: 8, total: 8)
+        var store = MailboxStore(limits: limits)
+        for body in 1...3 { _ = store.deliver([UInt8(body)], to: q1, from: link, now: t0) }
+        #expect(store.unclaimedCount == 3)
+        let registered = store.register(a, now: t0)
+        #expect(registered)
+        let refusals = store.apply([.add(q1)], to: a, now: t0)
+        #expect(refusals.isEmpty)
+        #expect(store.takeClaimDrops() == [.queueFull: 2])
+        #expect(store.takeClaimDrops().isEmpty, "taken once")
+        #expect(store.fetch(a, ackThrough: 0, limit: 10).messages.map(\.body) == [[1]])
+        #expect(store.unclaimedCount == 0 && store.totalBytes == 1)
+    }
+
     @Test func queueOpsAddCloseAndClear() {
         var store = registered()
         _ = store.deliver([1], to: q1, from: link, now: t0)

@@ -147,6 +147,8 @@ public struct MailboxStore: Sendable {
     public private(set) var messageCount = 0
     /// Empty mailboxes forgotten at the mailbox limit to make room for new ones.
     public private(set) var evicted = 0
+    /// Claimed deposits dropped, not yet taken by ``takeClaimDrops()``.
+    private var claimDrops: [DropReason: Int] = [:]
 
     private var nextSequence: UInt64
 
@@ -301,13 +303,22 @@ public struct MailboxStore: Sendable {
     // MARK: Private
 
     /// Moves unclaimed deposits to `address` into `mailbox`, under the queue's cap (no rate: they
-    /// were bounded when they came).
+    /// were bounded when they came); those over it are dropped and counted (``takeClaimDrops()``).
     private mutating func claim(_ address: Bytes32, into mailbox: Bytes32, now: UnixTime) {
         guard let pending = unclaimed.removeValue(forKey: address) else { return }
         for deposit in pending {
             release(deposit)
-            _ = store(deposit.body, in: mailbox, queue: address, now: now)
+            if case let .dropped(reason) = store(deposit.body, in: mailbox, queue: address, now: now) {
+                claimDrops[reason, default: 0] += 1
+            }
         }
+    }
+
+    /// Unclaimed deposits a registration or a new queue claimed but could not keep (over the
+    /// queue's cap, or the store full), since the last call: the caller counts them.
+    public mutating func takeClaimDrops() -> [DropReason: Int] {
+        defer { claimDrops = [:] }
+        return claimDrops
     }
 
     private mutating func release(_ deposit: Pending) {

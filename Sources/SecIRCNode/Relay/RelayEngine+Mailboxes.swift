@@ -56,6 +56,7 @@ extension RelayEngine {
         for refusal in mailboxes.apply(queueOps, to: mailbox, now: now) {
             count(refusal == .queueLimit ? .queueLimit : .queueTaken)
         }
+        own.mailboxDrops.merge(mailboxes.takeClaimDrops(), uniquingKeysWith: +)
         own.fetches += 1
         var subscribed = false
         if subscribe {
