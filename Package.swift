@@ -157,7 +157,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCRelayTests",
-            dependencies: ["SecIRCLock", 
+            dependencies: ["SecIRCLock",
                 "SecIRCRelay", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode",
                 "SecIRCRuntime", .product(name: "Yams", package: "Yams"),
             ],
@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(name: "SecIRCHTTPTests", dependencies: ["SecIRCLock", "SecIRCHTTP", "SecIRCCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCClientTests",
-            dependencies: ["SecIRCLock", 
+            dependencies: ["SecIRCLock",
                 "SecIRCClient", "SecIRCCrypto", "SecIRCCore", "SecIRCHTTP", "SecIRCConfig", "SecIRCTransport", "SecIRCNode", "SecIRCAPI",
                 .product(name: "Yams", package: "Yams"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(name: "SecIRCCLITests", dependencies: ["SecIRCCLI", "SecIRCAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["SecIRCLock", 
+            dependencies: ["SecIRCLock",
                 "SecIRCCrypto", "SecIRCCore", "SecIRCTransport", "SecIRCAPI", "SecIRCLauncher", "SecIRCNode", "SecIRCRelay",
                 "SecIRCClient", .product(name: "Logging", package: "swift-log"),
             ],
