@@ -8,11 +8,16 @@ import Testing
 /// sender resends), and then never: a relay replaying it later cannot make the recipient answer
 /// on demand.
 @Suite struct DuplicateReceiptTests {
-    @Test func aReplayedBodyIsAcknowledgedAgainOnlyForAWhile() throws {
+    /// Alice adds Bob and writes "hi bob": the packets of her first send (the set-up with it).
+    static func aliceWritesToBob() throws -> (alice: Peer, bob: Peer, packets: [Outgoing]) {
         let alice = try Peer("alice"), bob = try Peer("bob")
         _ = try alice.add(bob)
         _ = try alice.messenger.queueText(to: bob.id, text: "hi bob", now: .t0, rng: &alice.rng)
-        let packets = try alice.drainOutbox(now: .t0)
+        return (alice, bob, try alice.drainOutbox(now: .t0))
+    }
+
+    @Test func aReplayedBodyIsAcknowledgedAgainOnlyForAWhile() throws {
+        let (alice, bob, packets) = try DuplicateReceiptTests.aliceWritesToBob()
         #expect(!packets.isEmpty)
         func receipts(at seconds: Int64) throws -> Int {
             try packets.map { try bob.receive($0, now: .t0.plus(seconds: seconds)).count }.reduce(0, +)
@@ -34,10 +39,7 @@ import Testing
 /// removed) never makes a contact again nor resets the session.
 @Suite struct ReplayedSetupTests {
     @Test func aReplayedSetUpAfterTheContactWasRemovedIsRefused() throws {
-        let alice = try Peer("alice"), bob = try Peer("bob")
-        _ = try alice.add(bob)
-        _ = try alice.messenger.queueText(to: bob.id, text: "hi bob", now: .t0, rng: &alice.rng)
-        let packets = try alice.drainOutbox(now: .t0)
+        let (alice, bob, packets) = try DuplicateReceiptTests.aliceWritesToBob()
         for packet in packets { try bob.receive(packet, now: .t0.plus(seconds: 1)) }
         #expect(try bob.messenger.contact(id: alice.id) != nil)
         try bob.messenger.removeContact(id: alice.id)
