@@ -33,6 +33,28 @@ import Testing
         #expect(try bob.texts(with: alice.id) == ["hi bob"])
         #expect(bob.events.filter { if case .message = $0 { true } else { false } }.count == 1)
     }
+
+    /// The same envelope encrypted twice: the sender's session was replaced while the message
+    /// waited for its receipt, so the retry encrypted it again (a new ratchet message, the same
+    /// message ID inside). Shown once, acknowledged again, nothing refused.
+    @Test func aReEncryptedDuplicateIsShownOnceAndAcknowledgedAgain() throws {
+        let (alice, bob, packets) = try DuplicateReceiptTests.aliceWritesToBob()
+        for packet in packets { try bob.receive(packet, now: .t0.plus(seconds: 1)) } // its receipt is lost
+        try alice.store.write { tx in
+            let contact = try #require(try tx.contact(id: bob.id))
+            var session = try #require(try tx.session(of: bob.id))
+            session.generation += 1
+            try tx.updateContact(contact, session: session)
+        }
+        let retry = try alice.drainOutbox(now: .t0.plus(seconds: 10))
+        #expect(retry.map(\.messageID) == packets.map(\.messageID))
+        #expect(retry.map(\.message) != packets.map(\.message), "encrypted again, not the same bytes")
+        let receipts = try retry.map { try bob.receive($0, now: .t0.plus(seconds: 11)).count }.reduce(0, +)
+        #expect(receipts == retry.count, "acknowledged again: the first receipt may have been lost")
+        #expect(try bob.texts(with: alice.id) == ["hi bob"])
+        #expect(bob.events.filter { if case .message = $0 { true } else { false } }.count == 1)
+        #expect(bob.dropLabels.isEmpty, "labels: \(bob.dropLabels)")
+    }
 }
 
 /// A session set-up heard again (a relay replaying it, or a resend after the contact was
