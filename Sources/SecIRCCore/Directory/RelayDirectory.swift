@@ -62,6 +62,15 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
         self.meanDelayMs = meanDelayMs
     }
 
+    /// Every field as given (the first ring's consensus takes each from the votes).
+    public init(packetSize: Int, maxHops: Int, coverRate: Double, loopRate: Double, meanDelayMs: Int) {
+        self.packetSize = packetSize
+        self.maxHops = maxHops
+        self.coverRate = coverRate
+        self.loopRate = loopRate
+        self.meanDelayMs = meanDelayMs
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         packetSize = try c.decode(Int.self, forKey: .packetSize)

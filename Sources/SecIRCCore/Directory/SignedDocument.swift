@@ -12,6 +12,11 @@ public struct SignedDocument: Codable, Hashable, Sendable {
     public struct Entry: Codable, Hashable, Sendable {
         public var key: SigningPublicKey
         public var sig: Signature
+
+        public init(key: SigningPublicKey, sig: Signature) {
+            self.key = key
+            self.sig = sig
+        }
     }
 
     /// The document type, e.g. `secirc-descriptor-v1`.
