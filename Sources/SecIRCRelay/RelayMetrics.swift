@@ -33,6 +33,18 @@ public final class RelayMetrics: Sendable {
             K.allCases.map { ("{layer=\"\(layer)\",reason=\"\($0.rawValue)\"}", values[$0, default: 0]) }
         }
         metric("secirc_datagrams_received_total", "counter", "UDP datagrams received.", [("", c.datagramsReceived)])
+        if let ring = c.ring {
+            metric("secirc_ring_rounds_total", "counter", "First-ring rounds this member took part in, by result.",
+                   [("{result=\"published\"}", ring.roundsPublished), ("{result=\"failed\"}", ring.roundsFailed)])
+            metric("secirc_ring_refused_total", "counter", "Votes and signature shares from the network refused.",
+                   [("{what=\"vote\"}", ring.votesRefused), ("{what=\"share\"}", ring.sharesRefused)])
+            metric("secirc_ring_disagreements_total", "counter", "Shares from members that computed another consensus.",
+                   [("", ring.disagreements)])
+            metric("secirc_ring_equivocations_total", "counter", "Members caught signing two things for one round (proofs: GET /v1/ring/status).",
+                   [("", ring.equivocationCount)])
+            metric("secirc_ring_last_published_serial", "gauge", "Serial of the last directory this member published.",
+                   [("", Int(clamping: ring.lastPublished))])
+        }
         metric("secirc_datagrams_sent_total", "counter", "UDP datagrams sent.", [("", c.datagramsSent)])
         metric("secirc_send_failures_total", "counter", "Datagrams the kernel did not take.", [("", c.sendFailures)])
         metric("secirc_packets_forwarded_total", "counter", "Sphinx packets peeled and forwarded.", [("", c.forwarded)])

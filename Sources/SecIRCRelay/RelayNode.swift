@@ -73,7 +73,7 @@ public final class RelayNode: Sendable {
             receiveBufferBytes: server.udp.socketBufferBytes, sendBufferBytes: server.udp.socketBufferBytes)
         udpAddress = self.transport.localAddress
         let trusted = try Self.trustedRoster(settings: settings, identity: identity)
-        let isAuthority = trusted.members.count == 1 && trusted.members[0].identityKey == identity.signingKey.publicKey
+        let isAuthority = trusted.keys.contains(identity.signingKey.publicKey)
         let tlsPin = try tls.map { try SelfSignedCertificate.spkiPin(ofPEM: $0.0.certificatePEM) }
         state = RelayState(relayID: identity.id, trustedRoster: trusted, isAuthority: isAuthority, tlsFingerprint: tls?.fingerprint,
                            tlsPin: tlsPin)
@@ -113,10 +113,6 @@ public final class RelayNode: Sendable {
         }
         let roster = Roster(members: ring.members.map { Roster.Member(identityKey: $0.publicKey, udp: $0.udp.description, http: $0.http) },
                             threshold: ring.effectiveThreshold(memberCount: ring.members.count))
-        if roster.members.count > 1, roster.keys.contains(identity.signingKey.publicKey) {
-            throw ConfigError(file: "security.yaml", keyPath: "first_ring.members",
-                              message: "this relay is one of \(roster.members.count) members; a multi-member first ring (voting) is not supported yet: list only this relay, or leave it out")
-        }
         return roster
     }
 
@@ -327,6 +323,9 @@ private final class Publisher: Sendable {
                 replayTags.forget(epoch)
             case let .peel(jobs):
                 pool?.submit(jobs)
+            case let .equivocation(proof):
+                logger.warning("a first-ring member signed two things for one round (proof: GET /v1/ring/status)",
+                               metadata: ["member": "\(proof.member.rawValue.hex)", "round": "\(proof.serial)", "kind": "\(proof.kind.rawValue)"])
             case let .saveDirectory(document):
                 do { try files.saveDirectory(document) } catch {
                     logger.error("cannot save the signed directory; a restart would start its serial again",
@@ -351,6 +350,7 @@ private final class Publisher: Sendable {
         counters.datagramsSent -= notSent
         metrics.publish(counters)
         state.setOnionKeys(engine.onionKeyEntries)
+        state.setRingStatus(engine.ringStatus)
     }
 }
 

@@ -44,6 +44,9 @@ public struct RelayRoutes: Sendable {
         router.get("/v1/relays") { request in try relays(request) }
         router.get("/v1/relay") { _ in try ownDescriptor() }
         router.post("/v1/descriptors") { request in try upload(request) }
+        router.post("/v1/ring/votes") { request in try ringDocument(request, vote: true) }
+        router.post("/v1/ring/shares") { request in try ringDocument(request, vote: false) }
+        router.get("/v1/ring/status") { _ in try ringStatus() }
         router.get("/metrics") { _ in .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
         router.get("/v1/admin/status", auth: admin) { _ in status() }
         router.get("/v1/admin/peers", auth: admin) { _ in peers() }
@@ -153,9 +156,38 @@ public struct RelayRoutes: Sendable {
             throw HTTPError(409, "not_first_ring", "this relay does not sign the directory; upload to a first-ring member")
         case let .refused(error)?:
             throw HTTPError(422, "invalid_descriptor", error.description)
-        case .done?, nil:
+        case .done?, .ring?, .ringRefused?, .notRingMember?, nil:
             throw HTTPError.unavailable("the relay is stopping")
         }
+    }
+
+    /// A first-ring member's vote or signature share: authenticated by its signature, so open
+    /// to anyone (docs/PROTOCOL.md §3.6).
+    private func ringDocument(_ request: HTTPRequest, vote: Bool) throws(HTTPError) -> HTTPResponse {
+        let document = try request.decodeJSON(SignedDocument.self)
+        let what = vote ? "vote" : "share"
+        switch perform(vote ? .ringVote(document) : .ringShare(document)) {
+        case let .ring(outcome)?:
+            return .json(["status": RingStatusBody.name(outcome)], status: 202)
+        case let .ringRefused(refusal)?:
+            switch refusal {
+            case .invalid: throw HTTPError(422, "invalid_\(what)", refusal.description)
+            case .otherRound: throw HTTPError(409, "other_round", refusal.description)
+            case .otherPredecessor: throw HTTPError(409, "other_predecessor", refusal.description)
+            case .late: throw HTTPError(409, "late_vote", refusal.description)
+            }
+        case .notRingMember?:
+            throw HTTPError(409, "not_ring_member", "this relay is not a member of a first ring of several")
+        case .done?, .accepted?, .notFirstRing?, .refused?, nil:
+            throw HTTPError.unavailable("the relay is stopping")
+        }
+    }
+
+    private func ringStatus() throws(HTTPError) -> HTTPResponse {
+        guard let status = state.ringStatus else {
+            throw HTTPError(404, "not_ring_member", "this relay is not a member of a first ring of several")
+        }
+        return .json(RingStatusBody(status))
     }
 
     // MARK: Admin routes
@@ -252,4 +284,55 @@ struct AnyEncodable: Encodable {
     private let encodeValue: (any Encoder) throws -> Void
     init<T: Encodable>(_ value: T) { encodeValue = value.encode }
     func encode(to encoder: any Encoder) throws { try encodeValue(encoder) }
+}
+
+/// `GET /v1/ring/status` (openapi/relay.yaml `RingStatus`).
+struct RingStatusBody: Encodable {
+    var round: UInt64
+    var votes: Int
+    var votingClosed: Bool
+    var lastPublished: UInt64
+    var roundsPublished: Int
+    var roundsFailed: Int
+    var votesRefused: Int
+    var sharesRefused: Int
+    var disagreements: Int
+    var equivocationCount: Int
+    var equivocations: [EquivocationProof]
+
+    init(_ s: RingStatus) {
+        round = s.round
+        votes = s.votes
+        votingClosed = s.votingClosed
+        lastPublished = s.lastPublished
+        roundsPublished = s.roundsPublished
+        roundsFailed = s.roundsFailed
+        votesRefused = s.votesRefused
+        sharesRefused = s.sharesRefused
+        disagreements = s.disagreements
+        equivocationCount = s.equivocationCount
+        equivocations = s.equivocations
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case round, votes, disagreements, equivocations
+        case votingClosed = "voting_closed"
+        case lastPublished = "last_published"
+        case roundsPublished = "rounds_published"
+        case roundsFailed = "rounds_failed"
+        case votesRefused = "votes_refused"
+        case sharesRefused = "shares_refused"
+        case equivocationCount = "equivocation_count"
+    }
+
+    /// The word a taken vote or share is answered with.
+    static func name(_ outcome: RingRound.Outcome) -> String {
+        switch outcome {
+        case .counted: "counted"
+        case .duplicate: "duplicate"
+        case .equivocation: "equivocation"
+        case .disagrees: "disagrees"
+        case .held: "held"
+        }
+    }
 }

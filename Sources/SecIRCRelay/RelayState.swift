@@ -37,6 +37,7 @@ public final class RelayState: Sendable {
         var directory: ServedDirectory?
         var descriptor: SignedDocument?
         var onionKeys: [RelayDescriptor.OnionKeyEntry] = []
+        var ring: RingStatus?
         var udpReady = false
         var draining = false
         var idle = true
@@ -65,6 +66,9 @@ public final class RelayState: Sendable {
     public var directory: ServedDirectory? { inner.withLock { $0.directory } }
     public var descriptor: SignedDocument? { inner.withLock { $0.descriptor } }
     public var onionKeys: [RelayDescriptor.OnionKeyEntry] { inner.withLock { $0.onionKeys } }
+    /// A member of a ring of several: its rounds and proofs (nil otherwise).
+    public var ringStatus: RingStatus? { inner.withLock { $0.ring } }
+    public func setRingStatus(_ status: RingStatus?) { inner.withLock { $0.ring = status } }
     public var isDraining: Bool { inner.withLock { $0.draining } }
     /// Nothing waits in the delay queue or for a handshake (what a drain waits for), as of the
     /// loop's last turn, and how many turns the loop has published.

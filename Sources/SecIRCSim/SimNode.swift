@@ -298,8 +298,18 @@ final class SimNode: @unchecked Sendable {
             switch reply {
             case .accepted: response = FetchResponse(id: request.id, status: 202)
             case .notFirstRing: response = FetchResponse(id: request.id, status: 409)
-            case .refused, .done: response = FetchResponse(id: request.id, status: 422)
+            case .refused, .done, .ring, .ringRefused, .notRingMember: response = FetchResponse(id: request.id, status: 422)
             }
+        case (.post, "/v1/ring/votes"), (.post, "/v1/ring/shares"):
+            guard let body = request.body, let document = try? SignedDocument.decode(json: body) else {
+                response = FetchResponse(id: request.id, status: 400)
+                break
+            }
+            var effects = NodeEffects<RelayEngine.Event>()
+            let command: RelayEngine.Command = path == "/v1/ring/votes" ? .ringVote(document) : .ringShare(document)
+            let reply = relay!.handle(command, now: now, rng: &random, effects: &effects)
+            apply(effects, now: now, context: context)
+            response = FetchResponse(id: request.id, status: RelayEngine.httpStatus(of: reply))
         default:
             break
         }

@@ -18,9 +18,9 @@ extension Simulation {
     func setUpRelays() {
         var keys = BufferedRandom(seed: "\(options.seed)/relay keys")
         let identities = (0..<options.relays).map { _ in SigningPrivateKey(using: &keys) }
-        let firstRingAddress = Self.relayAddress(0)
-        let roster = Roster(members: [Roster.Member(identityKey: identities[0].publicKey, udp: "\(firstRingAddress)",
-                                                    http: "http://\(firstRingAddress.host):6691")])
+        let roster = Roster(members: (0..<min(max(options.ringSize, 1), options.relays)).map { i in
+            Roster.Member(identityKey: identities[i].publicKey, udp: "\(Self.relayAddress(i))", http: "http://\(Self.relayAddress(i).host):6691")
+        })
         for i in 0..<options.relays {
             let address = Self.relayAddress(i)
             let http = "http://\(address.host):6691"

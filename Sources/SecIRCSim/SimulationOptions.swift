@@ -41,6 +41,8 @@ public struct SimulationOptions: Sendable, Equatable {
     }
 
     public var relays = 5
+    /// Members of the first ring (relays 0..<ringSize); more than one vote each period.
+    public var ringSize = 1
     public var clients = 10
     /// How long clients send (virtual time); then the network runs until every message is
     /// delivered or `drain` has passed.

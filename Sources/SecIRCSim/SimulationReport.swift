@@ -54,6 +54,14 @@ extension Simulation {
         lines.append(("datagrams", "\(datagrams)"))
         lines.append(("datagrams_per_message", format(Double(datagrams) / Double(messages))))
         lines.append(("http_exchanges", "\(nodes.reduce(0) { $0 + $1.httpExchanges })"))
+        if o.ringSize > 1 {
+            // Per member (down ones show their counters from before the crash).
+            let ring = relays.prefix(o.ringSize).map { $0.up ? $0.relay!.ringStatus : $0.crashedCounters.last?.ring }
+            lines.append(("ring_published", ring.map { "\($0?.roundsPublished ?? 0)" }.joined(separator: ",")))
+            lines.append(("ring_failed", ring.map { "\($0?.roundsFailed ?? 0)" }.joined(separator: ",")))
+            lines.append(("ring_last_serial", ring.map { "\($0?.lastPublished ?? 0)" }.joined(separator: ",")))
+            lines.append(("ring_equivocations", "\(ring.reduce(0) { $0 + ($1?.equivocationCount ?? 0) })"))
+        }
         let counters = relays.flatMap { $0.crashedCounters + ($0.up ? [$0.relay!.counters] : []) }
         lines.append(("mailbox_fetches", "\(counters.reduce(0) { $0 + $1.fetches })"))
         lines.append(("link_handshakes", "\(counters.reduce(0) { $0 + $1.handshakes })"))

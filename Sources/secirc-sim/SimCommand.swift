@@ -14,7 +14,8 @@ struct SimCommand: ParsableCommand {
             bytes. Wall time goes to standard error. Durations: 250ms, 60s, 30m, 1h.
             """)
 
-    @Option(help: "Relays (relay 0 is the first ring).") var relays = 5
+    @Option(help: "Relays (relays 0..<ring are the first ring).") var relays = 5
+    @Option(help: "Members of the first ring (threshold: a majority); more than one vote each directory period.") var ring = 1
     @Option(help: "Client daemons.") var clients = 10
     @Option(help: "How long clients send (virtual time).") var duration = "10m"
     @Option(help: "Seed of every random choice.") var seed = "secirc"
@@ -56,6 +57,8 @@ struct SimCommand: ParsableCommand {
             throw ValidationError("--relays must be 1...10000 and --clients 2...100000")
         }
         o.relays = relays
+        guard (1...min(relays, 64)).contains(ring) else { throw ValidationError("--ring must be 1...min(--relays, 64)") }
+        o.ringSize = ring
         o.clients = clients
         o.seed = seed
         o.contacts = max(1, min(contacts, clients - 1))

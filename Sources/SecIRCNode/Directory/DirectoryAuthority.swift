@@ -2,11 +2,10 @@ public import SecIRCCrypto
 public import SecIRCCore
 import SecIRCTransport
 
-/// The first ring's directory duty when this relay is the only member: it keeps the
-/// descriptors relays upload (each checked against its own signature), and each period signs a
-/// new directory from them and its own, chained to the one before. Pure: `now` is a parameter.
-/// (With several members, votes are exchanged first; `RelayDirectory` already verifies
-/// t-of-n signatures, so only the voting is missing.)
+/// The first ring's directory duty: it keeps the descriptors relays upload (each checked
+/// against its own signature). When this relay is the only member it signs, each period, a new
+/// directory from them and its own, chained to the one before; in a ring of several it votes
+/// for them instead (``RingRound``). Pure: `now` is a parameter.
 public struct DirectoryAuthority: Sendable {
     public let identity: SigningPrivateKey
     public let roster: Roster
@@ -123,15 +122,28 @@ public struct DirectoryAuthority: Sendable {
         descriptors[descriptor.id] = nil
     }
 
-    /// Signs the next directory from the fresh descriptors.
-    public mutating func sign(now: UnixTime) -> (document: SignedDocument, directory: RelayDirectory) {
+    /// The fresh descriptors, own included, sorted by relay ID (those not refreshed within the
+    /// lifetime are dropped): what this member lists, or votes for in a ring of several.
+    public mutating func currentDescriptors(now: UnixTime) -> [SignedDocument] {
         let cutoff = now.adding(.zero - max(period * descriptorLifetimePeriods, minimumDescriptorLifetime))
         descriptors = descriptors.filter { $0.value.received >= cutoff }
         var entries = descriptors.values.map { ($0.descriptor.id, $0.document) }
         if let own, let descriptor = try? Unverified<RelayDescriptor>(own).verified() {
             entries.append((descriptor.id, own))
         }
-        let relays = entries.sorted { $0.0 < $1.0 }.map(\.1)
+        return entries.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// A ring of several published `document` (verified by the caller): the chain continues
+    /// from it after a restart (``restore(latest:)``), as from a directory signed alone.
+    public mutating func adopt(_ document: SignedDocument, _ directory: RelayDirectory) {
+        guard directory.serial > latest?.directory.serial ?? 0 else { return }
+        latest = (document, directory)
+    }
+
+    /// Signs the next directory from the fresh descriptors.
+    public mutating func sign(now: UnixTime) -> (document: SignedDocument, directory: RelayDirectory) {
+        let relays = currentDescriptors(now: now)
         let serial = (latest?.directory.serial ?? 0) + 1
         let validFor = period.components.seconds * Int64(validityPeriods)
         let directory = RelayDirectory(serial: serial, previous: latest?.document.bodyHash ?? .zero,

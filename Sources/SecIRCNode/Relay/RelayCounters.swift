@@ -55,6 +55,8 @@ public struct RelayCounters: Sendable, Equatable {
     public var earlyRotations = 0
     /// Fetched directories that were not used (unreachable source, bad signatures, older).
     public var directoryRefusals = 0
+    /// A member of a ring of several: its rounds, refusals and proofs (nil otherwise).
+    public var ring: RingStatus?
     public var sphinxRejects: [SphinxRejectReason: Int] = [:]
     public var linkDrops: [LinkDropReason: Int] = [:]
     public var mailboxDrops: [MailboxStore.DropReason: Int] = [:]

@@ -15,9 +15,10 @@ extension RelayEngine {
             nextDescriptorRefresh = now.adding(descriptorRefresh)
             signDescriptor(now: now, effects: &effects)
         }
-        if authority != nil, let due = nextSigning, now >= due {
+        if ring == nil, authority != nil, let due = nextSigning, now >= due {
             signDirectory(now: now, effects: &effects)
         }
+        ringDuties(now: now, effects: &effects)
         if let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
             nextFetchID += 1
             effects.fetches.append(request)
@@ -39,6 +40,7 @@ extension RelayEngine {
     }
 
     private mutating func markDirectoryChanged(now: UnixTime) {
+        guard ring == nil else { return } // a ring of several signs by rounds, not on changes
         let soonest = max(now, lastSignedAt.map { $0.adding(Self.signingDebounce) } ?? now)
         nextSigning = min(nextSigning ?? soonest, soonest)
     }
@@ -82,6 +84,7 @@ extension RelayEngine {
 
     /// An HTTP answer: the directory fetch, or an upload.
     mutating func directoryFetched(_ response: FetchResponse, now: UnixTime, effects: inout NodeEffects<Event>) {
+        if ringPostAnswered(response.id) { return }
         if uploadsInFlight.remove(response.id) != nil {
             if response.status == 202 { uploadAccepted = true }
             if uploadsInFlight.isEmpty, uploadAccepted {
@@ -102,10 +105,11 @@ extension RelayEngine {
         }
     }
 
-    /// When the next descriptor upload is due (relays that are not the first ring): when the
-    /// descriptor changed since the last accepted upload or a period passed, retried each second.
+    /// When the next descriptor upload is due (relays that are not the first ring, and members
+    /// of a ring of several, to the other members): when the descriptor changed since the last
+    /// accepted upload or a period passed, retried each second.
     var nextUpload: UnixTime? {
-        guard authority == nil, descriptor != nil, uploadsInFlight.isEmpty, !configuration.roster.members.isEmpty else { return nil }
+        guard authority == nil || ring != nil, descriptor != nil, uploadsInFlight.isEmpty, !configuration.roster.members.isEmpty else { return nil }
         let retry = lastUploadAttempt.map { $0.adding(.seconds(1)) } ?? UnixTime(nanoseconds: .min)
         if uploadedVersion != descriptorVersion { return retry }
         return max(retry, (lastUpload ?? UnixTime(nanoseconds: .min)).adding(configuration.directoryPeriod))
@@ -117,7 +121,7 @@ extension RelayEngine {
         uploadingVersion = descriptorVersion
         uploadAccepted = false
         let body = descriptor.jsonBytes()
-        for member in configuration.roster.members {
+        for member in configuration.roster.members where member.identityKey != configuration.identity.publicKey {
             let base = member.http.hasSuffix("/") ? String(member.http.dropLast()) : member.http
             let request = FetchRequest(id: nextFetchID, method: .post, url: base + "/v1/descriptors",
                                        headers: ["Content-Type": "application/json"], body: body)

@@ -24,6 +24,9 @@ public struct RelayEngine: NodeEngine {
         public var network: NetworkParameters
         /// The directory period (a first ring signs once per period, or sooner when relays join).
         public var directoryPeriod: Duration
+        /// How long a directory a ring of several publishes stays valid (at least 3 periods):
+        /// relays and clients keep using the last one that long when no newer one comes.
+        public var ringValidity: Duration = .seconds(86_400)
         /// Where to fetch the directory (base URLs); empty: the roster members' HTTP URLs.
         public var bootstrapURLs: [String] = []
         /// The UDP address (host:port) and HTTP base URL written into the descriptor.
@@ -78,6 +81,8 @@ public struct RelayEngine: NodeEngine {
         public var relayID: ID { identity.publicKey.id }
         /// This relay signs the directory: the roster is this relay alone.
         public var isFirstRing: Bool { roster.members.count == 1 && roster.members[0].identityKey == identity.publicKey }
+        /// This relay is one member of a first ring of several: it votes (``RingRound``).
+        public var isRingMember: Bool { roster.members.count > 1 && roster.keys.contains(identity.publicKey) }
     }
 
     /// Requests from outside the loop.
@@ -93,6 +98,9 @@ public struct RelayEngine: NodeEngine {
         case acceptDescriptor(SignedDocument)
         /// Peels handed out in ``Event/peel(_:)``, run (``SphinxJob/run(geometry:)``); in any order.
         case peeled([SphinxJob])
+        /// A ring member's vote or signature share (``RingRound``), from the HTTP API.
+        case ringVote(SignedDocument)
+        case ringShare(SignedDocument)
     }
 
     public enum Reply: Sendable, Equatable {
@@ -101,6 +109,11 @@ public struct RelayEngine: NodeEngine {
         case accepted(id: ID, new: Bool)
         case notFirstRing
         case refused(DirectoryAuthority.UploadError)
+        /// What a vote or share did, or why it was refused; `notRingMember` when this relay
+        /// is not a member of a ring of several.
+        case ring(RingRound.Outcome)
+        case ringRefused(RingRound.Refusal)
+        case notRingMember
     }
 
     /// What the relay reports to its process (HTTP state, logs).
@@ -129,6 +142,8 @@ public struct RelayEngine: NodeEngine {
         /// Peels to run on the process's worker threads (`Configuration.peelWorkers` > 1), all
         /// of one turn; each comes back in ``Command/peeled(_:)``.
         case peel([SphinxJob])
+        /// A ring member signed two things for one round (the proof is in ``ringStatus``).
+        case equivocation(EquivocationProof)
     }
 
     public let configuration: Configuration
@@ -152,6 +167,8 @@ public struct RelayEngine: NodeEngine {
     // Directory duties (`+Directory`).
     var tracker: DirectoryTracker
     var authority: DirectoryAuthority?
+    /// A member of a ring of several: its rounds (`+Ring`).
+    var ring: RingDuty?
     var nextSigning: UnixTime?
     /// When the first ring last signed (exactly: the debounce counts from it).
     var lastSignedAt: UnixTime?
@@ -189,10 +206,14 @@ public struct RelayEngine: NodeEngine {
         mailboxes = MailboxStore(limits: configuration.mailbox, firstSequence: UInt64(max(now.nanoseconds / 1000, 1)))
         own.currentEpoch = keys.current.epoch
         let sources = configuration.bootstrapURLs.isEmpty ? configuration.roster.members.map(\.http) : configuration.bootstrapURLs
-        tracker = DirectoryTracker(roster: configuration.roster, sources: configuration.isFirstRing ? [] : sources)
+        // A ring member fetches from the other members: a directory it missed still reaches it.
+        let others = configuration.roster.members.filter { $0.identityKey != configuration.identity.publicKey }.map(\.http)
+        tracker = DirectoryTracker(roster: configuration.roster,
+                                   sources: configuration.isFirstRing ? [] : configuration.isRingMember ? others : sources)
         tracker.maximumRefresh = min(max(configuration.directoryPeriod / 2, .seconds(1)), .seconds(30))
         tracker.expectListed = configuration.relayID
-        if configuration.isFirstRing {
+        if configuration.isRingMember { ring = RingDuty(nextRound: now) }
+        if configuration.isFirstRing || configuration.isRingMember {
             authority = DirectoryAuthority(identity: configuration.identity, roster: configuration.roster,
                                            network: configuration.network, period: configuration.directoryPeriod)
         }
@@ -201,7 +222,10 @@ public struct RelayEngine: NodeEngine {
     }
 
     public var relayID: ID { configuration.relayID }
+    /// This relay is a first-ring member (alone, or one of several): it takes uploads.
     public var isFirstRing: Bool { authority != nil }
+    /// A member of a ring of several: its rounds, counters and proofs of equivocation.
+    public var ringStatus: RingStatus? { ring?.status }
 
     // MARK: NodeEngine
 
@@ -277,6 +301,10 @@ public struct RelayEngine: NodeEngine {
             return acceptDescriptor(document, now: now)
         case let .peeled(jobs):
             peeled(jobs, now: now, rng: &rng, effects: &effects)
+        case let .ringVote(document):
+            return takeVote(document, now: now, effects: &effects)
+        case let .ringShare(document):
+            return takeShare(document, now: now, effects: &effects)
         }
         return .done
     }
@@ -308,6 +336,7 @@ public struct RelayEngine: NodeEngine {
         if let links = links.nextDeadline { next = min(next, links) }
         if let due = delays.nextDue { next = min(next, due) }
         if let signing = nextSigning { next = min(next, signing) }
+        if let ring { next = min(next, ring.voteDeadline.map { min($0, ring.nextRound) } ?? ring.nextRound) }
         if let fetch = tracker.nextDeadline { next = min(next, fetch) }
         if let upload = nextUpload { next = min(next, upload) }
         return next
@@ -355,6 +384,7 @@ public struct RelayEngine: NodeEngine {
         c.connectedPeers = links.linkedPeers.count
         c.delayQueue = delays.count
         c.peelsOut = peelsOut
+        c.ring = ring?.status
         return c
     }
 
