@@ -18,26 +18,39 @@ final class RoutesFixture: Sendable {
     let routes: RelayRoutes
     let router: HTTPRouter
     let ring: SigningPrivateKey
+    /// With `ringSize` > 1: every member's key (`ring` first; the engine is member 0).
+    let members: [SigningPrivateKey]
     let commands = Locked<[String]>([])
     let drained = Locked(false)
     let engine: Locked<RelayEngine>
     static let token = String(repeating: "ab", count: 32)
     static let now = UnixTime(seconds: 50_000)
 
-    init(authority: Bool = true) throws {
+    /// `ringSize` > 1: the engine is member 0 of a first ring of that many, with a 100 s period
+    /// (a round starts at `now`) and started, so its first round runs.
+    init(authority: Bool = true, ringSize: Int = 1) throws {
         var rng = SeededRandom(seed: "routes")
         ring = SigningPrivateKey(using: &rng)
-        let roster = Roster(members: [Roster.Member(identityKey: ring.publicKey, udp: "127.0.0.1:6690", http: "http://127.0.0.1:6691")])
+        var memberKeys = SeededRandom(seed: "routes ring")
+        members = [ring] + (1..<max(ringSize, 1)).map { _ in SigningPrivateKey(using: &memberKeys) }
+        let roster = Roster(members: members.enumerated().map { i, key in
+            Roster.Member(identityKey: key.publicKey, udp: "127.0.0.1:\(6690 + 10 * i)", http: "http://127.0.0.1:\(6691 + 10 * i)")
+        })
         state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, isAuthority: authority, tlsFingerprint: nil)
         // A first ring signs with the roster's key; a member relay has a key of its own.
         let identity = authority ? ring : SigningPrivateKey(using: &rng)
         let configuration = RelayEngine.Configuration(
             identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
-            network: NetworkParameters(coverRate: 2, meanDelayMs: 50), directoryPeriod: .seconds(60),
+            network: NetworkParameters(coverRate: 2, meanDelayMs: 50), directoryPeriod: .seconds(ringSize > 1 ? 100 : 60),
             advertisedUDP: "127.0.0.1:6690", advertisedHTTP: "http://127.0.0.1:6691",
             mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
             keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
-        let engine = Locked(RelayEngine(configuration: configuration, now: Self.now, rng: &rng))
+        var relayEngine = RelayEngine(configuration: configuration, now: Self.now, rng: &rng)
+        if ringSize > 1 {
+            var effects = NodeEffects<RelayEngine.Event>()
+            relayEngine.start(now: Self.now, rng: &rng, effects: &effects)
+        }
+        let engine = Locked(relayEngine)
         self.engine = engine
         let settings = try RelaySettings.load(serverPath: nil, securityPath: nil, environment: [:])
         let commands = self.commands
