@@ -75,6 +75,8 @@ public final class Devnet {
     public private(set) var directory = ""
     /// The relays started, in order (the first is the first ring of ``start()``).
     public private(set) var relays: [Relay] = []
+    /// The first ring: the relay started trusting nobody, or the members ``startRing(_:)`` made.
+    public private(set) var ring: [Relay] = []
     /// The clients started, in order.
     public private(set) var clients: [Client] = []
     /// True when ``directory`` was made for this network (nothing of the user's is in it).
@@ -189,17 +191,62 @@ public final class Devnet {
     /// it serves HTTPS) answered `GET /v1/relay`.
     @discardableResult
     public func startRelay(_ name: String, trusting firstRing: Relay?) throws(DevnetError) -> Relay {
+        let relay = try startRelay(name, trustingRing: firstRing.map { [$0] } ?? [])
+        if firstRing == nil, ring.isEmpty { ring = [relay] }
+        return relay
+    }
+
+    /// Relay `name`, trusting the first ring `members` (none: it is the first ring alone).
+    @discardableResult
+    public func startRelay(_ name: String, trustingRing members: [Relay]) throws(DevnetError) -> Relay {
         guard FileManager.default.isExecutableFile(atPath: relayBinary) else { throw .missingExecutable(path: relayBinary) }
         try prepareDirectory()
         let base = directory + "/" + name
         let data = base + "/data"
-        progress("starting relay \(name)" + (firstRing.map { " (trusting \($0.name))" } ?? " (first ring)"))
+        progress("starting relay \(name)" + (members.isEmpty ? " (first ring)" : " (trusting \(members.map(\.name).joined(separator: ", ")))"))
         try write(serverYAML(name, data: data), to: base + "/server.yaml")
-        try write(securityYAML(firstRing: firstRing), to: base + "/security.yaml")
+        try write(securityYAML(ring: members), to: base + "/security.yaml")
         let arguments = ["--config", base + "/server.yaml", "--security", base + "/security.yaml"]
         let child = try spawn(name, executable: relayBinary, arguments: arguments, fresh: true)
         daemons.append(Daemon(name: name, isClient: false, executable: relayBinary, arguments: arguments, child: child))
+        return try relayStarted(name, child: child, base: base, data: data)
+    }
 
+    /// A first ring of `names.count` members (threshold: a majority), plain HTTP: each member's
+    /// identity is made first (`secirc-relay --print-identity`) and its ports chosen, so every
+    /// member's security.yaml lists them all before any starts.
+    @discardableResult
+    public func startRing(_ names: [String]) throws(DevnetError) -> [Relay] {
+        guard FileManager.default.isExecutableFile(atPath: relayBinary) else { throw .missingExecutable(path: relayBinary) }
+        try prepareDirectory()
+        var planned: [(name: String, base: String, data: String, key: String, udp: UInt16, http: UInt16)] = []
+        for name in names {
+            let base = directory + "/" + name, data = base + "/data"
+            let identity = try spawn(name + "-identity", executable: relayBinary, arguments: ["--data-dir", data, "--print-identity"], fresh: true)
+            guard identity.wait(timeout: options.stageTimeout) == .exited(0), let key = identity.banner("identity_key ") else {
+                throw .cannotStart(name: name, reason: "secirc-relay --print-identity failed: \(identity.logTail())")
+            }
+            do { planned.append((name, base, data, key, try FreePort.udp(), try FreePort.tcp())) } catch {
+                throw .cannotStart(name: name, reason: "no free port: \(error)")
+            }
+        }
+        let members = planned.map { "    - {public_key: \($0.key), udp: \(Self.yaml("127.0.0.1:\($0.udp)")), http: \(Self.yaml("http://127.0.0.1:\($0.http)"))}" }
+        var started: [Relay] = []
+        for plan in planned {
+            progress("starting relay \(plan.name) (first ring of \(names.count))")
+            try write(serverYAML(plan.name, data: plan.data, udp: "127.0.0.1:\(plan.udp)", http: "127.0.0.1:\(plan.http)"), to: plan.base + "/server.yaml")
+            try write(securityYAML(members: members), to: plan.base + "/security.yaml")
+            let arguments = ["--config", plan.base + "/server.yaml", "--security", plan.base + "/security.yaml"]
+            let child = try spawn(plan.name, executable: relayBinary, arguments: arguments, fresh: true)
+            daemons.append(Daemon(name: plan.name, isClient: false, executable: relayBinary, arguments: arguments, child: child))
+            started.append(try relayStarted(plan.name, child: child, base: plan.base, data: plan.data))
+        }
+        ring = started
+        return started
+    }
+
+    /// Waits for a started relay's banner (and, over HTTP, its `/v1/relay`) and records it.
+    private func relayStarted(_ name: String, child: ChildProcess, base: String, data: String) throws(DevnetError) -> Relay {
         let (udp, httpPort) = try waitForRelayBanner(child)
         let scheme = options.selfSignedTLS ? "https" : "http"
         let http = "\(scheme)://127.0.0.1:\(httpPort)"
@@ -225,15 +272,15 @@ public final class Devnet {
         }
     }
 
-    func serverYAML(_ name: String, data: String) -> String {
-        var udp = "listen: \"127.0.0.1:0\""
+    func serverYAML(_ name: String, data: String, udp udpListen: String = "127.0.0.1:0", http httpListen: String = "127.0.0.1:0") -> String {
+        var udp = "listen: \"\(udpListen)\""
         if let queue = options.relayQueuePackets { udp += ", queue_packets: \(queue)" }
         if let workers = options.relayWorkers { udp += ", workers: \(workers)" }
         var text = """
             # secirc devnet: relay \(name)
             relay: {name: \(Self.yaml(name)), data_dir: \(Self.yaml(data))}
             udp: {\(udp)}
-            http: {listen: "127.0.0.1:0"\(options.selfSignedTLS ? ", tls: self_signed" : "")}
+            http: {listen: "\(httpListen)"\(options.selfSignedTLS ? ", tls: self_signed" : "")}
             directory: {period_seconds: \(options.directoryPeriodSeconds)}
 
             """
@@ -245,13 +292,14 @@ public final class Devnet {
         return text
     }
 
-    func securityYAML(firstRing: Relay?) -> String {
+    func securityYAML(ring: [Relay]) -> String {
+        securityYAML(members: ring.map { "    - {public_key: \($0.identityKey), udp: \(Self.yaml($0.udp)), http: \(Self.yaml($0.http))}" })
+    }
+
+    /// `members`: one YAML line each (none: this relay is the first ring alone).
+    func securityYAML(members: [String]) -> String {
         var text = "# secirc devnet\nfirst_ring:\n"
-        if let ring = firstRing {
-            text += "  members:\n    - {public_key: \(ring.identityKey), udp: \(Self.yaml(ring.udp)), http: \(Self.yaml(ring.http))}\n"
-        } else {
-            text += "  members: []\n"
-        }
+        text += members.isEmpty ? "  members: []\n" : "  members:\n" + members.joined(separator: "\n") + "\n"
         let network = [options.meanDelayMilliseconds.map { "mean_delay_ms: \($0)" }, options.coverRatePerSecond.map { "cover_rate_per_s: \($0)" },
                        options.loopRatePerSecond.map { "loop_rate_per_s: \($0)" }]
             .compactMap { $0 }
@@ -285,7 +333,8 @@ public final class Devnet {
     @discardableResult
     public func startClient(_ name: String, coverTraffic: String? = nil) throws(DevnetError) -> Client {
         guard FileManager.default.isExecutableFile(atPath: clientBinary) else { throw .missingExecutable(path: clientBinary) }
-        guard let ring = relays.first else { throw .cannotStart(name: name, reason: "no relays") }
+        guard !ring.isEmpty || !relays.isEmpty else { throw .cannotStart(name: name, reason: "no relays") }
+        let ring = self.ring.isEmpty ? [relays[0]] : self.ring
         let base = directory + "/" + name
         let data = base + "/data"
         progress("starting client \(name)")
@@ -306,7 +355,7 @@ public final class Devnet {
             messages: {retry_initial_seconds: \(options.retryInitialSeconds), retry_max_seconds: \(options.retryMaxSeconds)}
 
             """, to: base + "/client.yaml")
-        try write(securityYAML(firstRing: ring), to: base + "/security.yaml")
+        try write(securityYAML(ring: ring), to: base + "/security.yaml")
         let arguments = [
             "--config", base + "/client.yaml", "--security", base + "/security.yaml",
             "--data-dir", data, "--api-listen", "127.0.0.1:\(port)",

@@ -11,6 +11,15 @@ public struct RelayIdentity: Sendable {
     /// True when this start created the key.
     public let created: Bool
 
+    /// The Ed25519 public key as 64 hex digits: what security.yaml's `first_ring.members` lists.
+    public var publicKeyHex: String { signingKey.publicKey.rawValue.hex }
+
+    /// ``loadOrCreate(dataDirectory:using:)`` with the system's randomness.
+    public static func loadOrCreate(dataDirectory: String) throws -> RelayIdentity {
+        var rng = SystemRandom()
+        return try loadOrCreate(dataDirectory: dataDirectory, using: &rng)
+    }
+
     /// Loads the identity from `dataDirectory`, creating the directory (0700) and the key
     /// (0600) when absent. A key file that others can read, or of the wrong size, is refused.
     public static func loadOrCreate(dataDirectory: String, using rng: inout some RandomSource) throws -> RelayIdentity {

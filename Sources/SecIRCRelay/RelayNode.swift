@@ -113,6 +113,11 @@ public final class RelayNode: Sendable {
         }
         let roster = Roster(members: ring.members.map { Roster.Member(identityKey: $0.publicKey, udp: $0.udp.description, http: $0.http) },
                             threshold: ring.effectiveThreshold(memberCount: ring.members.count))
+        if roster.members.count > 1, roster.keys.contains(identity.signingKey.publicKey), settings.server.directory.periodSeconds < 4 {
+            // A round: a quarter of the period (at least 1 s) to vote, the rest to sign.
+            throw ConfigError(file: "server.yaml", keyPath: "directory.period_seconds",
+                              message: "a member of a first ring of several needs a period of at least 4 s, not \(settings.server.directory.periodSeconds)")
+        }
         return roster
     }
 

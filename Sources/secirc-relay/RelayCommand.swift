@@ -33,6 +33,10 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(name: .customLong("http-listen"), help: ArgumentHelp("HTTP address (overrides http.listen).", valueName: "host:port"))
     var httpListen: String?
 
+    @Flag(name: .customLong("print-identity"),
+          help: "Print this relay's identity key (made in the data directory if absent) and exit: what the other members of a first ring list in security.yaml.")
+    var printIdentity = false
+
     func run() async throws {
         let settings: RelaySettings
         do {
@@ -41,6 +45,16 @@ struct RelayCommand: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("secirc-relay: \(error)\n".utf8))
             throw ExitCode(78)
+        }
+        if printIdentity {
+            do {
+                let identity = try RelayIdentity.loadOrCreate(dataDirectory: settings.server.relay.dataDirectory)
+                print("identity_key \(identity.publicKeyHex)\nrelay id \(identity.id)")
+            } catch {
+                FileHandle.standardError.write(Data("secirc-relay: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            return
         }
         let logLevel = LogLevelControl(settings.server.logLevel)
         LoggingSystem.bootstrap { label in logLevel.handler(label: label) }

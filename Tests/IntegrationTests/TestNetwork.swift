@@ -27,6 +27,14 @@ final class TestNetwork {
         return relay
     }
 
+    /// Starts relay `name`, trusting the first ring `members`.
+    @discardableResult
+    func startRelay(_ name: String, trustingRing members: [RelayProcess]) throws -> RelayProcess {
+        let relay = try RelayProcess(try devnet.startRelay(name, trustingRing: members.map(\.relay)), in: devnet)
+        relays.append(relay)
+        return relay
+    }
+
     /// Starts client `name`, bootstrapping from every relay and trusting the first.
     func startClient(_ name: String, coverTraffic: String? = nil) throws -> ClientProcess {
         ClientProcess(try devnet.startClient(name, coverTraffic: coverTraffic), in: devnet)

@@ -68,15 +68,27 @@ import Testing
             log: {level: 'warning'}
 
             """)
-        #expect(tuned.securityYAML(firstRing: nil) == "# secirc devnet\nfirst_ring:\n  members: []\nnetwork: {mean_delay_ms: 5}\n")
+        #expect(tuned.securityYAML(ring: []) == "# secirc devnet\nfirst_ring:\n  members: []\nnetwork: {mean_delay_ms: 5}\n")
         let ring = Devnet.Relay(name: "a", http: "http://127.0.0.1:8001", httpPort: 8001, udp: "127.0.0.1:7001", directory: "/d/a",
                                 dataDirectory: "/d/a/data", adminTokenFile: "/d/a/data/admin.token", logPath: "/d/a.log",
                                 identityKey: String(repeating: "ab", count: 32))
-        #expect(plain.securityYAML(firstRing: ring) == """
+        #expect(plain.securityYAML(ring: [ring]) == """
             # secirc devnet
             first_ring:
               members:
                 - {public_key: \(ring.identityKey), udp: '127.0.0.1:7001', http: 'http://127.0.0.1:8001'}
+
+            """)
+        var second = ring
+        second.identityKey = String(repeating: "cd", count: 32)
+        second.udp = "127.0.0.1:7002"
+        second.http = "http://127.0.0.1:8002"
+        #expect(plain.securityYAML(ring: [ring, second]) == """
+            # secirc devnet
+            first_ring:
+              members:
+                - {public_key: \(ring.identityKey), udp: '127.0.0.1:7001', http: 'http://127.0.0.1:8001'}
+                - {public_key: \(second.identityKey), udp: '127.0.0.1:7002', http: 'http://127.0.0.1:8002'}
 
             """)
     }
