@@ -162,7 +162,7 @@ public struct RelayRoutes: Sendable {
     }
 
     /// A first-ring member's vote or signature share: authenticated by its signature, so open
-    /// to anyone (docs/PROTOCOL.md §3.6).
+    /// to anyone (docs/PROTOCOL.md §3.4).
     private func ringDocument(_ request: HTTPRequest, vote: Bool) throws(HTTPError) -> HTTPResponse {
         let document = try request.decodeJSON(SignedDocument.self)
         let what = vote ? "vote" : "share"

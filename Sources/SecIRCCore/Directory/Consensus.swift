@@ -1,7 +1,7 @@
 public import SecIRCCrypto
 
 /// The first ring's consensus: the directory a set of votes makes, computed the same way by
-/// every member, so members holding the same votes sign the same bytes (docs/PROTOCOL.md §3.6).
+/// every member, so members holding the same votes sign the same bytes (docs/PROTOCOL.md §3.4).
 ///
 /// - A relay is listed when more than half of the votes list it; of the descriptors the votes
 ///   carry for it, the one with the newest `published` (equal: the lowest body hash).

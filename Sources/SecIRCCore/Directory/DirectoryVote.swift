@@ -1,7 +1,7 @@
 public import SecIRCCrypto
 
 /// A first-ring member's vote for one round's directory: the relay descriptors it accepts and
-/// the parameters it proposes, signed by the member (docs/PROTOCOL.md §3.6). Round `serial`'s
+/// the parameters it proposes, signed by the member (docs/PROTOCOL.md §3.4). Round `serial`'s
 /// directory is made from the votes of that round only (``Consensus``).
 public struct DirectoryVote: SignedContent, Hashable {
     public static let documentType = "secirc-vote-v1"

@@ -1,7 +1,7 @@
 public import SecIRCCore
 public import SecIRCCrypto
 
-/// One round of the first ring's vote, as one member runs it (docs/PROTOCOL.md §3.6): it holds
+/// One round of the first ring's vote, as one member runs it (docs/PROTOCOL.md §3.4): it holds
 /// the votes of the round (its own first), at the vote deadline computes the ``Consensus`` from
 /// them and signs it once, then gathers the other members' signatures on the same body until
 /// `roster.threshold` make the directory. Pure: the caller sends what it returns (its vote,

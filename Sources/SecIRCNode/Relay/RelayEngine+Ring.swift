@@ -1,7 +1,7 @@
 public import SecIRCCore
 import SecIRCCrypto
 
-/// A member of a first ring of several (docs/PROTOCOL.md §3.6): each period is a round whose
+/// A member of a first ring of several (docs/PROTOCOL.md §3.4): each period is a round whose
 /// serial is the period's number; the member votes at its start, computes and signs the
 /// consensus at the vote deadline, and publishes the directory once `threshold` members signed
 /// the same body. Votes and shares go to the other members over HTTP (`POST /v1/ring/votes`,
