@@ -10,7 +10,7 @@ extension Devnet {
             "relays": relays.map { relay -> [String: Any] in
                 ["name": relay.name, "http": relay.http, "bootstrap_url": relay.bootstrapURL, "tls_spki_pin": relay.tlsPin,
                  "udp": relay.udp, "data_dir": relay.dataDirectory,
-                 "admin_token_file": relay.adminTokenFile, "first_ring": relay.name == relays.first?.name]
+                 "admin_token_file": relay.adminTokenFile, "first_ring": ring.contains { $0.name == relay.name }]
             },
             "clients": Dictionary(uniqueKeysWithValues: clients.map { client -> (String, [String: Any]) in
                 (client.name, ["api": client.apiURL, "token_file": client.tokenFile, "data_dir": client.dataDirectory, "id": client.id])
@@ -36,9 +36,11 @@ extension Devnet {
     /// how to stop it.
     public func summary(secirc: String, staysUp: Bool = true) -> String {
         var lines = ["", "secirc devnet is up: \(relays.count) relays, \(clients.count) clients (in \(directory))", "", "relays:"]
-        lines += TextFormat.table(relays.enumerated().map { index, relay in
-            ["  \(relay.name)", relay.http, "udp \(relay.udp)", index == 0 ? "first ring" : "trusts \(relays[0].name)",
-             "admin token \(relay.adminTokenFile)"]
+        let ringNames = ring.isEmpty ? Array(relays.prefix(1).map(\.name)) : ring.map(\.name)
+        lines += TextFormat.table(relays.map { relay in
+            let role = !ringNames.contains(relay.name) ? "trusts \(ringNames.joined(separator: ", "))"
+                : ringNames.count == 1 ? "first ring" : "first ring (\(ringNames.count / 2 + 1) of \(ringNames.count))"
+            return ["  \(relay.name)", relay.http, "udp \(relay.udp)", role, "admin token \(relay.adminTokenFile)"]
         }).split(separator: "\n").map(String.init)
         lines += ["", "clients:"]
         lines += TextFormat.table(clients.map { client in
@@ -59,6 +61,7 @@ extension Devnet {
                 "  curl -N -H \"Authorization: Bearer $(cat \(b.tokenFile))\" \(b.apiURL)/v1/events",
                 "  curl -H \"Authorization: Bearer $(cat \(relays[0].adminTokenFile))\" \(relays[0].http)/v1/admin/status",
             ]
+            if ring.count > 1 { lines.append("  curl \(ring[0].http)/v1/ring/status   # the first ring's rounds") }
         }
         lines += ["", "endpoints: \(manifestPath)", "logs: \(directory)/<name>.log"]
         if staysUp { lines.append("Ctrl-C stops everything.") }

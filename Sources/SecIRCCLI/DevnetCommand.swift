@@ -28,8 +28,13 @@ struct DevnetCommand: ParsableCommand {
         "The network's mean per-hop mixing delay (security.yaml network.mean_delay_ms; default 50).", valueName: "ms"))
     var meanDelay: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "First-ring members among the relays (1: a signs alone; 3: a, b and c vote, 2 of 3 sign each directory).", valueName: "n"))
+    var ring = 1
+
     func validate() throws {
         if let meanDelay, !(0...60_000).contains(meanDelay) { throw ValidationError("--mean-delay-ms must be 0 to 60000.") }
+        guard (1...3).contains(ring) else { throw ValidationError("--ring must be 1 to 3 (the devnet has three relays).") }
     }
 
     /// The running executable (`/proc/self/exe`).
@@ -41,6 +46,7 @@ struct DevnetCommand: ParsableCommand {
         let executable = Self.executablePath
         var options = DevnetOptions(binDirectory: binDir ?? (executable as NSString).deletingLastPathComponent, directory: dir)
         options.meanDelayMilliseconds = meanDelay
+        options.ringSize = ring
         let stop = StopFlag()
         let signals = stop.catchSignals()
         defer { signals.forEach { $0.cancel() } }

@@ -122,9 +122,12 @@ public final class Devnet {
         try prepareDirectory()
         guard let firstName = options.relayNames.first else { throw .cannotPrepare(path: directory, reason: "no relays") }
 
-        let first = try startRelay(firstName, trusting: nil)
-        for name in options.relayNames.dropFirst() {
-            _ = try startRelay(name, trusting: first)
+        if options.ringSize > 1 {
+            let ring = try startRing(Array(options.relayNames.prefix(options.ringSize)))
+            for name in options.relayNames.dropFirst(options.ringSize) { _ = try startRelay(name, trustingRing: ring) }
+        } else {
+            let first = try startRelay(firstName, trusting: nil)
+            for name in options.relayNames.dropFirst() { _ = try startRelay(name, trusting: first) }
         }
         try waitForDirectory()
 
@@ -218,6 +221,9 @@ public final class Devnet {
     @discardableResult
     public func startRing(_ names: [String]) throws(DevnetError) -> [Relay] {
         guard FileManager.default.isExecutableFile(atPath: relayBinary) else { throw .missingExecutable(path: relayBinary) }
+        guard !options.selfSignedTLS else {
+            throw .cannotStart(name: names.first ?? "", reason: "a devnet ring of several serves plain HTTP (its members' pins are not known before they start)")
+        }
         try prepareDirectory()
         var planned: [(name: String, base: String, data: String, key: String, udp: UInt16, http: UInt16)] = []
         for name in names {

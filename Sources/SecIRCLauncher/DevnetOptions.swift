@@ -7,6 +7,9 @@ public struct DevnetOptions: Sendable {
     /// What ``Devnet/start()`` starts. The relays: the first is the first ring, the others
     /// trust it.
     public var relayNames = ["a", "b", "c"]
+    /// How many of ``relayNames`` (the first ones) form the first ring: 1, the first relay
+    /// signs alone; more, they vote each directory period (``directoryPeriodSeconds`` at least 4).
+    public var ringSize = 1
     /// The clients ``Devnet/start()`` starts (each is also its display name); every pair
     /// becomes contacts.
     public var clientNames = ["alice", "bob"]

@@ -36,6 +36,24 @@ import Testing
         }
     }
 
+    /// `secirc devnet --ring 3`: a, b and c vote each period, 2 of 3 sign; alice and bob message.
+    @Test func aRingOfThreeRunsTheSmokeTest() async throws {
+        let dir = try Processes.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let devnet = try ChildProcess(name: "secirc devnet", executable: Processes.product("secirc"),
+                                      arguments: ["devnet", "--ring", "3", "--smoke", "--dir", dir + "/net", "--bin-dir", Processes.productsDirectory.path],
+                                      environment: Processes.environment(), logPath: dir + "/secirc.log")
+        defer { devnet.stop(timeout: 30) }
+        try await eventually("secirc devnet --ring 3 --smoke to finish", within: 400, interval: .milliseconds(200)) { !devnet.isRunning }
+        let text = devnet.log
+        #expect(devnet.termination == .exited(0) && text.contains("devnet: smoke test passed"), "secirc devnet --ring 3 --smoke:\n\(text)")
+        #expect(text.contains("first ring (2 of 3)") && text.contains("/v1/ring/status"))
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/net/devnet.json"))) as? [String: Any])
+        let relays = try #require(manifest["relays"] as? [[String: Any]])
+        #expect(relays.map { $0["first_ring"] as? Bool } == [true, true, true])
+    }
+
     @Test func missingDaemonBinaryIsReportedWithoutStartingAnything() throws {
         let dir = try Processes.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -15,6 +15,9 @@ struct RingDuty: Sendable {
     /// Votes for the next round that came early (a member whose clock runs ahead), one per member.
     var early: [SigningPublicKey: SignedDocument] = [:]
     var lastPublished: UInt64 = 0
+    /// When this engine started: it takes part only in rounds that start at or after it, so a
+    /// member restarted during a round never votes or signs a second time in that round.
+    let startedAt: UnixTime
     var status = RingStatus()
     /// The fetch IDs of our posts to other members: their answers are not directory fetches.
     var posts: Set<UInt64> = []
@@ -68,8 +71,9 @@ extension RelayEngine {
         }
         ring!.round = nil
         ring!.voteDeadline = nil
-        // A round whose vote deadline passed is left out: its votes are being counted elsewhere.
-        guard now < start.adding(ringVoteWindow), let previous = latestDirectory, previous.directory.serial < serial else { return }
+        // The round in progress at start is left out (this member may have voted and signed in
+        // it before a restart), and so is one whose vote deadline passed.
+        guard start >= ring!.startedAt, now < start.adding(ringVoteWindow), let previous = latestDirectory, previous.directory.serial < serial else { return }
         let validity = max(configuration.ringValidity, configuration.directoryPeriod * 3).components.seconds
         do {
             ring!.round = try RingRound(serial: serial, roster: configuration.roster, identity: configuration.identity,
@@ -182,7 +186,7 @@ extension RelayEngine {
 
     private mutating func holdEarly(_ document: SignedDocument, now: UnixTime) -> Bool {
         guard let vote = try? Unverified<DirectoryVote>(document).verified(roster: configuration.roster).vote,
-              vote.serial == ringRound(at: now).serial + 1 || (ring!.round == nil && vote.serial == ringRound(at: now).serial)
+              vote.serial == ringRound(at: now).serial + 1
         else { return false }
         if let held = ring!.early[vote.voter], held.body != document.body { return false }
         ring!.early[vote.voter] = document

@@ -212,7 +212,7 @@ public struct RelayEngine: NodeEngine {
                                    sources: configuration.isFirstRing ? [] : configuration.isRingMember ? others : sources)
         tracker.maximumRefresh = min(max(configuration.directoryPeriod / 2, .seconds(1)), .seconds(30))
         tracker.expectListed = configuration.relayID
-        if configuration.isRingMember { ring = RingDuty(nextRound: now) }
+        if configuration.isRingMember { ring = RingDuty(nextRound: now, startedAt: now) }
         if configuration.isFirstRing || configuration.isRingMember {
             authority = DirectoryAuthority(identity: configuration.identity, roster: configuration.roster,
                                            network: configuration.network, period: configuration.directoryPeriod)
