@@ -17,6 +17,10 @@ public struct SecurityConfig: Sendable, Equatable {
         public var members: [Member] = []
         /// Signatures a directory needs; nil = floor(n/2)+1.
         public var threshold: Int?
+        /// A ring of several: how long each directory it publishes stays valid (at least three
+        /// periods) — how long relays and clients carry on with the last one when no newer
+        /// one comes.
+        public var validitySeconds = 86_400
 
         /// The threshold in force for a ring of `count` members.
         public func effectiveThreshold(memberCount count: Int) -> Int { threshold ?? count / 2 + 1 }
@@ -78,6 +82,7 @@ public struct SecurityConfig: Sendable, Equatable {
                 }
                 return t
             }
+            c.firstRing.validitySeconds = try s.int("validity_seconds", default: c.firstRing.validitySeconds, in: 60...2_592_000)
         }
         try root.section("network") { s in
             c.network.coverRatePerSecond = try s.double("cover_rate_per_s", default: c.network.coverRatePerSecond, in: 0.01...1000)

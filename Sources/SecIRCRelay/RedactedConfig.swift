@@ -67,11 +67,13 @@ public struct RedactedConfig: Encodable, Sendable {
     struct Security: Encodable {
         var firstRingMembers: [String]
         var threshold: Int
+        var validitySeconds: Int
         var coverRate: Double
         var loopRate: Double
         var meanDelayMs: Int
         enum CodingKeys: String, CodingKey {
             case threshold
+            case validitySeconds = "first_ring.validity_seconds"
             case firstRingMembers = "first_ring.members"
             case coverRate = "network.cover_rate_per_s"
             case loopRate = "network.loop_rate_per_s"
@@ -101,6 +103,7 @@ public struct RedactedConfig: Encodable, Sendable {
         let ring = settings.security.firstRing
         security = Security(firstRingMembers: ring.members.map { $0.id.hex },
                             threshold: ring.effectiveThreshold(memberCount: max(ring.members.count, 1)),
+                            validitySeconds: ring.validitySeconds,
                             coverRate: settings.security.network.coverRatePerSecond,
                             loopRate: settings.security.network.loopRatePerSecond,
                             meanDelayMs: settings.security.network.meanDelayMilliseconds)

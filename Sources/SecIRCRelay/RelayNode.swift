@@ -194,6 +194,7 @@ public final class RelayNode: Sendable {
             mailbox: Self.mailboxLimits(server.mailbox),
             keyPeriod: .seconds(server.keys.rotationSeconds), keyGrace: .seconds(server.keys.graceSeconds))
         configuration.bootstrapURLs = server.directory.bootstrapURLs
+        configuration.ringValidity = .seconds(settings.security.firstRing.validitySeconds)
         if !server.directory.bootstrapDNS.isEmpty {
             // A `dns:` source: the tracker looks the domain's TXT records up for more bootstrap
             // URLs. The roster's URLs stay sources when no URL is configured.

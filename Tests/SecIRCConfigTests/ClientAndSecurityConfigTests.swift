@@ -111,8 +111,9 @@ import Testing
         #expect(c.firstRing.threshold == nil)
         #expect(c.firstRing.effectiveThreshold(memberCount: 3) == 2)
 
-        let explicit = try SecurityConfig.parse(yaml: yaml + "\n  threshold: 3")
+        let explicit = try SecurityConfig.parse(yaml: yaml + "\n  threshold: 3\n  validity_seconds: 3600")
         #expect(explicit.firstRing.threshold == 3)
+        #expect(c.firstRing.validitySeconds == 86_400 && explicit.firstRing.validitySeconds == 3_600)
     }
 
     @Test(arguments: [
@@ -124,6 +125,7 @@ import Testing
          "security.yaml: first_ring.members[0].colour: unknown key"),
         ("first_ring:\n  threshold: 2", "security.yaml: first_ring.threshold: 2 is outside 1...1 (the number of members)"),
         ("network:\n  mean_delay_ms: -1", "security.yaml: network.mean_delay_ms: -1 is outside 0...60000"),
+        ("first_ring:\n  validity_seconds: 10", "security.yaml: first_ring.validity_seconds: 10 is outside 60...2592000"),
     ])
     func badValuesNameFileAndKeyPath(yaml: String, message: String) {
         do {
