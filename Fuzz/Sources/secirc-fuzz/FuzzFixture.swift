@@ -50,6 +50,20 @@ enum FuzzFixture {
     static var roster: Roster { relay.engine.configuration.roster }
     static var rosterKey: SigningPrivateKey { relay.engine.configuration.identity }
 
+    /// A first ring of three (threshold two), and member 0's round 1,000 holding its own vote.
+    static let ringMembers: [SigningPrivateKey] = { var r = seeded("ring"); return (0..<3).map { _ in SigningPrivateKey(using: &r) } }()
+    static var ringRoster: Roster {
+        Roster(members: ringMembers.enumerated().map { i, key in
+            Roster.Member(identityKey: key.publicKey, udp: "10.0.1.\(i + 1):6690", http: "http://10.0.1.\(i + 1):6691")
+        })
+    }
+    static let ringRound: RingRound = ringRound(member: 0)
+    static func ringRound(member: Int, coverRate: Double = 2) -> RingRound {
+        try! RingRound(serial: 1_000, roster: ringRoster, identity: ringMembers[member], previous: nil, validAfter: 1_000_000,
+                       validUntil: 1_086_400, network: NetworkParameters(coverRate: coverRate, meanDelayMs: 50),
+                       relays: relay.events.compactMap { if case let .descriptorSigned(document) = $0 { document } else { nil } }.prefix(1).map { $0 })
+    }
+
     // MARK: Sphinx
 
     static let onionKey = OnionKey(epoch: 7, privateKey: { var r = seeded("onion"); return AgreementPrivateKey(using: &r) }())

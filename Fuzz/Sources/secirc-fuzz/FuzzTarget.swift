@@ -25,6 +25,10 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     /// A fetched directory: the envelope, then its body re-signed by the fixed roster and verified
     /// (so the body's decoding and every descriptor in it is reached).
     case directory
+    /// A first-ring member's round (`RingRound`) fed a vote (first byte even) or a signature
+    /// share (odd): `POST /v1/ring/votes` and `/v1/ring/shares`; also with the body re-signed by
+    /// another member, to reach the checks behind the signature.
+    case ring
     /// `Invite.parse(uri:now:)`: what `POST /v1/contacts` takes.
     case invite
     /// `ContactCard.decode`, as sent and re-signed by a fixed key (to reach the field checks).
@@ -66,6 +70,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .sphinx: Self.sphinx(input)
         case .descriptor: Self.descriptor(input)
         case .directory: Self.directory(input)
+        case .ring: Self.ring(input)
         case .invite: Self.invite(input)
         case .contactCard: Self.contactCard(input)
         case .sealedPacket: Self.sealedPacket(input)
@@ -144,6 +149,24 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         resigned.sign(with: FuzzFixture.rosterKey)
         guard let unverified = try? Unverified<RelayDirectory>(resigned) else { return }
         _ = try? unverified.verifiedAtAnyTime(trusting: FuzzFixture.roster)
+    }
+
+    static func ring(_ input: [UInt8]) {
+        guard let first = input.first, let document = try? SignedDocument.decode(json: Array(input.dropFirst())) else { return }
+        var resigned = SignedDocument(type: document.type, body: document.body)
+        resigned.sign(with: FuzzFixture.ringMembers[1])
+        for candidate in [document, resigned] {
+            var round = FuzzFixture.ringRound
+            if first & 1 == 0 {
+                _ = try? round.receiveVote(candidate)
+                _ = round.closeVoting()
+            } else {
+                _ = round.closeVoting()
+                _ = try? round.receiveShare(candidate)
+            }
+            _ = round.published
+            for proof in round.equivocations { _ = try? proof.check(roster: round.roster) }
+        }
     }
 
     // MARK: End to end

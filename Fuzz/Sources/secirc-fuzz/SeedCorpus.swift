@@ -39,6 +39,7 @@ enum SeedCorpus {
             (.sphinx, try sphinxSeeds()),
             (.descriptor, documents.descriptors),
             (.directory, documents.directories),
+            (.ring, ringSeeds()),
             (.invite, [("uri", Array(FuzzFixture.invite.uri.utf8))]),
             (.contactCard, [("card", try card().encoded)]),
             (.sealedPacket, e2e.sealed),
@@ -201,6 +202,20 @@ enum SeedCorpus {
     }
 
     // MARK: APIs and configuration
+
+    /// Votes of members 1 and 2 (and a second, different one of member 1), and their shares.
+    static func ringSeeds() -> Seeds {
+        var seeds: Seeds = []
+        for (name, member, rate) in [("vote-1", 1, 2.0), ("vote-2", 2, 2.0), ("vote-1-again", 1, 3.0)] {
+            var round = FuzzFixture.ringRound(member: member, coverRate: rate)
+            seeds.append((name, [0] + round.ownVote.jsonBytes()))
+            var other = FuzzFixture.ringRound
+            _ = try? other.receiveVote(round.ownVote)
+            _ = try? round.receiveVote(FuzzFixture.ringRound.ownVote)
+            if let share = round.closeVoting() { seeds.append(("share-\(name)", [1] + share.jsonBytes())) }
+        }
+        return seeds
+    }
 
     static func jsonSeeds(_ descriptors: Seeds) -> Seeds {
         [
