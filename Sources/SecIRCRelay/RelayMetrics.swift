@@ -33,6 +33,9 @@ public final class RelayMetrics: Sendable {
             K.allCases.map { ("{layer=\"\(layer)\",reason=\"\($0.rawValue)\"}", values[$0, default: 0]) }
         }
         metric("secirc_datagrams_received_total", "counter", "UDP datagrams received.", [("", c.datagramsReceived)])
+        metric("secirc_relay_challenges_total", "counter",
+               "First ring: uploaded relays challenged with a link handshake at their advertised address, by result.",
+               [("{result=\"listed\"}", c.relaysAdmitted), ("{result=\"unanswered\"}", c.challengesFailed)])
         if let ring = c.ring {
             metric("secirc_ring_rounds_total", "counter", "First-ring rounds this member took part in, by result.",
                    [("{result=\"published\"}", ring.roundsPublished), ("{result=\"failed\"}", ring.roundsFailed)])

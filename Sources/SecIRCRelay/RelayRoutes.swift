@@ -150,10 +150,12 @@ public struct RelayRoutes: Sendable {
     private func upload(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         let document = try request.decodeJSON(SignedDocument.self)
         switch perform(.acceptDescriptor(document)) {
-        case let .accepted(id, new)?:
-            return .json(["id": id.hex, "status": new ? "added" : "updated"], status: 202)
+        case let .accepted(id, change)?:
+            return .json(["id": id.hex, "status": change == .challenged ? "challenged" : "updated"], status: 202)
         case .notFirstRing?:
             throw HTTPError(409, "not_first_ring", "this relay does not sign the directory; upload to a first-ring member")
+        case .refused(.busy)?:
+            throw HTTPError(429, "too_many_challenges", DirectoryAuthority.UploadError.busy.description)
         case let .refused(error)?:
             throw HTTPError(422, "invalid_descriptor", error.description)
         case .done?, .ring?, .ringRefused?, .notRingMember?, nil:

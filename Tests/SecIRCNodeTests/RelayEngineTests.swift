@@ -228,7 +228,8 @@ import Testing
         wire.advance(by: .milliseconds(1))
         #expect(wire.relays[EngineWire.address(2)]!.counters.delivered == 1)
         #expect(wire.relays[EngineWire.address(1)]!.counters.forwarded == 1)
-        #expect(wire.relays[EngineWire.address(1)]!.counters.connectedPeers == 1)
+        // 1 linked to 2 and 3 when it challenged them on their uploads (nothing else links).
+        #expect(wire.relays[EngineWire.address(1)]!.counters.connectedPeers == 2)
     }
 
     @Test func aRelaysNewKeysReachTheDirectoryWithoutWaitingForThePeriod() throws {
@@ -351,7 +352,7 @@ import Testing
         wire.advance(by: .seconds(2))
         let document = try #require(wire.relays[EngineWire.address(2)]!.descriptor)
         // Already taken through the member's own upload: the same content again is a refresh.
-        #expect(wire.command(.acceptDescriptor(document), at: EngineWire.address(1)) == .accepted(id: member.relayID, new: false))
+        #expect(wire.command(.acceptDescriptor(document), at: EngineWire.address(1)) == .accepted(id: member.relayID, change: .refreshed))
         var forged = document
         forged.body[forged.body.count / 2] ^= 1
         guard case .refused = wire.command(.acceptDescriptor(forged), at: EngineWire.address(1)) else {
@@ -359,5 +360,44 @@ import Testing
             return
         }
         #expect(wire.command(.acceptDescriptor(document), at: EngineWire.address(2)) == .notFirstRing)
+    }
+
+    /// A relay is listed only once it answered a link handshake at the address it advertises,
+    /// with the link key it publishes: uploads naming addresses where nobody holds the key (the
+    /// flood of issue 11) are never listed, and what waits to be challenged is bounded.
+    @Test func onlyRelaysThatAnswerTheHandshakeChallengeAreListed() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1)
+        let member = wire.addRelay(2, firstRing: ring)
+        wire.advance(by: .seconds(2))
+        let first = EngineWire.address(1)
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "the real relay answered and is listed")
+        #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
+
+        func fake(_ i: Int) throws -> SignedDocument {
+            let key = SigningPrivateKey(using: &wire.rng)
+            return try RelayDescriptor(identityKey: key.publicKey, linkKey: AgreementPrivateKey(using: &wire.rng).publicKey,
+                                       udp: "10.9.\(i / 250).\(i % 250 + 1):6690", http: "http://10.9.0.1:6691",
+                                       onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &wire.rng).publicKey, validAfter: 0,
+                                                         validUntil: Int64.max)],
+                                       capacity: 100_000, flags: ["mailbox", "first_ring"], published: wire.now.seconds).signed(by: key)
+        }
+        var challenged = 0, busy = 0
+        for i in 0..<100 {
+            switch wire.command(.acceptDescriptor(try fake(i)), at: first) {
+            case .accepted(_, .challenged): challenged += 1
+            case .refused(.busy): busy += 1
+            default: Issue.record("upload \(i)")
+            }
+        }
+        #expect(challenged == 64 && busy == 36, "bounded: \(challenged) challenged, \(busy) refused")
+        wire.advance(by: .seconds(31))
+        let relay = wire.relays[first]!
+        #expect(relay.directory?.descriptors.count == 2, "nobody answered at the fake addresses")
+        #expect(relay.counters.challengesFailed == 64)
+        guard case .accepted(_, .challenged) = wire.command(.acceptDescriptor(try fake(200)), at: first) else {
+            Issue.record("room again once the unanswered challenges ran out")
+            return
+        }
     }
 }

@@ -314,8 +314,20 @@ import Testing
             http: "http://127.0.0.1:4",
             onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: 10_000, validUntil: 20_000)],
             capacity: 1, flags: [], published: 10_000)
-        #expect(try authority.accept(descriptor.signed(by: relayKey), now: now) == .init(id: relayKey.publicKey.id, change: .added))
+        #expect(try authority.accept(descriptor.signed(by: relayKey), now: now) == .init(id: relayKey.publicKey.id, change: .challenged))
+        #expect(authority.relayCount == 0 && authority.challenges.count == 1, "listed only once it answers at its address")
+        let admitted = authority.admit(relayKey.publicKey.id, now: now)
+        #expect(admitted)
         #expect(try authority.accept(descriptor.signed(by: relayKey), now: now).change == .refreshed)
+        // Another relay that never answers goes after the challenge time, unlisted.
+        let silentKey = SigningPrivateKey(using: &rng)
+        var silent = descriptor
+        silent.identityKey = silentKey.publicKey
+        #expect(try authority.accept(silent.signed(by: silentKey), now: now).change == .challenged)
+        let early = authority.expireChallenges(now: now.adding(authority.challengeTimeout - .seconds(1)))
+        let due = authority.expireChallenges(now: now.adding(authority.challengeTimeout))
+        #expect(early.isEmpty && due == [silentKey.publicKey.id])
+        #expect(authority.relayCount == 1 && authority.challenges.isEmpty)
 
         var forged = try descriptor.signed(by: relayKey)
         forged.body[10] ^= 1

@@ -85,7 +85,8 @@ final class RoutesFixture: Sendable {
         state.setDescriptor(own)
         try authority.setOwn(own)
         for i in 0..<others {
-            try authority.accept(descriptor(SigningPrivateKey(using: &rng), port: 7000 + 10 * i, rng: &rng), now: Self.now)
+            let id = try authority.accept(descriptor(SigningPrivateKey(using: &rng), port: 7000 + 10 * i, rng: &rng), now: Self.now).id
+            authority.admit(id, now: Self.now) // as if it answered the handshake challenge
         }
         let (document, directory) = authority.sign(now: Self.now)
         state.install(document: document, directory: directory, descriptors: try directory.descriptors())
@@ -165,7 +166,7 @@ extension HTTPResponse {
         let good = try f.descriptor(SigningPrivateKey(using: &rng), port: 9000, rng: &rng)
         let accepted = f.handle(.post, "/v1/descriptors", body: String(decoding: good.jsonBytes(), as: UTF8.self))
         #expect(accepted.status == 202)
-        #expect(accepted.object["status"] as? String == "added")
+        #expect(accepted.object["status"] as? String == "challenged", "listed once it answers a handshake at its address")
         var forged = good
         forged.body[20] ^= 1
         #expect(f.handle(.post, "/v1/descriptors", body: String(decoding: forged.jsonBytes(), as: UTF8.self)).status == 422)

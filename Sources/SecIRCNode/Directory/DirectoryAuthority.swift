@@ -21,6 +21,12 @@ public struct DirectoryAuthority: Sendable {
     public let maximumDescriptors = RelayDirectory.maximumRelays
 
     private var descriptors: [ID: (document: SignedDocument, descriptor: RelayDescriptor, received: UnixTime)] = [:]
+    /// Uploads whose UDP address and link key are not proven yet: a relay is listed only once
+    /// it has answered a link handshake at the address it advertises, with the link key it
+    /// publishes (``admit(_:)``); unanswered ones go after ``challengeTimeout``. Bounded.
+    public private(set) var challenges: [ID: (document: SignedDocument, descriptor: RelayDescriptor, since: UnixTime)] = [:]
+    public let maximumChallenges = 64
+    public let challengeTimeout = Duration.seconds(30)
     /// This relay's own descriptor: always in the directory, whatever its age.
     private var own: SignedDocument?
     public private(set) var latest: (document: SignedDocument, directory: RelayDirectory)?
@@ -37,11 +43,14 @@ public struct DirectoryAuthority: Sendable {
         case invalid(String)
         case stale
         case full
+        /// Too many uploads wait for their handshake challenge.
+        case busy
         public var description: String {
             switch self {
             case let .invalid(text): text
             case .stale: "published time is more than a period away from now"
             case .full: "too many relays"
+            case .busy: "too many relays wait to answer their handshake challenge; try again later"
             }
         }
     }
@@ -49,12 +58,13 @@ public struct DirectoryAuthority: Sendable {
     /// What an accepted upload changed.
     public struct Acceptance: Sendable, Equatable {
         public enum Change: Sendable, Equatable {
-            /// The relay was not held before.
-            case added
             /// Its keys, addresses, capacity or flags changed: the next directory must say so.
             case changed
             /// The same content, signed again (or an older upload arriving late): nothing to sign.
             case refreshed
+            /// A new relay, or a new address or link key: listed once it answers a handshake
+            /// there (``challenges``).
+            case challenged
         }
 
         public var id: ID
@@ -88,8 +98,20 @@ public struct DirectoryAuthority: Sendable {
         if let existing, existing.published > descriptor.published {
             return Acceptance(id: descriptor.id, change: .refreshed) // an older upload arriving late changes nothing
         }
+        guard let existing, existing.udp == descriptor.udp, existing.linkKey == descriptor.linkKey else {
+            // Not proven at this address with this key yet: challenged first.
+            if let waiting = challenges[descriptor.id] {
+                if waiting.descriptor.published <= descriptor.published {
+                    let proven = waiting.descriptor.udp == descriptor.udp && waiting.descriptor.linkKey == descriptor.linkKey
+                    challenges[descriptor.id] = (document, descriptor, proven ? waiting.since : now)
+                }
+            } else {
+                guard challenges.count < maximumChallenges else { throw .busy }
+                challenges[descriptor.id] = (document, descriptor, now)
+            }
+            return Acceptance(id: descriptor.id, change: .challenged)
+        }
         descriptors[descriptor.id] = (document, descriptor, now)
-        guard let existing else { return Acceptance(id: descriptor.id, change: .added) }
         var republished = existing
         republished.published = descriptor.published
         return Acceptance(id: descriptor.id, change: republished == descriptor ? .refreshed : .changed)
@@ -113,6 +135,28 @@ public struct DirectoryAuthority: Sendable {
 
     /// Relays whose descriptors are held (own not counted).
     public var relayCount: Int { descriptors.count }
+
+    /// The relay answered the handshake at its advertised address: it is listed from now on.
+    /// False when it was not waiting (or the table is full).
+    @discardableResult
+    public mutating func admit(_ id: ID, now: UnixTime) -> Bool {
+        guard let waiting = challenges.removeValue(forKey: id),
+              descriptors[id] != nil || descriptors.count < maximumDescriptors
+        else { return false }
+        descriptors[id] = (waiting.document, waiting.descriptor, now)
+        return true
+    }
+
+    /// Drops the challenges not answered within ``challengeTimeout``; their IDs.
+    public mutating func expireChallenges(now: UnixTime) -> [ID] {
+        let cutoff = now.adding(.zero - challengeTimeout)
+        let expired = challenges.filter { $0.value.since <= cutoff }.map(\.key) // due at since + timeout, not after
+        for id in expired { challenges[id] = nil }
+        return expired
+    }
+
+    /// When the oldest challenge runs out.
+    public var nextChallengeExpiry: UnixTime? { challenges.values.map(\.since).min()?.adding(challengeTimeout) }
 
     /// Sets this relay's own signed descriptor, listed in every directory it signs.
     public mutating func setOwn(_ document: SignedDocument) throws {

@@ -55,6 +55,10 @@ public struct RelayCounters: Sendable, Equatable {
     public var earlyRotations = 0
     /// Fetched directories that were not used (unreachable source, bad signatures, older).
     public var directoryRefusals = 0
+    /// First ring: uploaded relays listed after answering the handshake challenge, and those
+    /// dropped for not answering in time.
+    public var relaysAdmitted = 0
+    public var challengesFailed = 0
     /// A member of a ring of several: its rounds, refusals and proofs (nil otherwise).
     public var ring: RingStatus?
     public var sphinxRejects: [SphinxRejectReason: Int] = [:]

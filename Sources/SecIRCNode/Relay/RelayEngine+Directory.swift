@@ -8,6 +8,8 @@ extension RelayEngine {
     var descriptorRefresh: Duration { min(configuration.directoryPeriod, .seconds(300)) }
     /// A first ring signs at most this often when relays join or change.
     static var signingDebounce: Duration { .milliseconds(200) }
+    /// How often challenged relays are looked at while some are waiting.
+    static var challengeCheckInterval: Duration { .milliseconds(100) }
 
     /// Own descriptor, first-ring signing, directory fetch and descriptor upload, as due.
     mutating func directoryDuties(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
@@ -15,6 +17,7 @@ extension RelayEngine {
             nextDescriptorRefresh = now.adding(descriptorRefresh)
             signDescriptor(now: now, effects: &effects)
         }
+        if authority?.challenges.isEmpty == false { checkChallenges(now: now) }
         if ring == nil, authority != nil, let due = nextSigning, now >= due {
             signDirectory(now: now, effects: &effects)
         }
@@ -57,15 +60,53 @@ extension RelayEngine {
         }
     }
 
-    /// First ring: takes a relay's uploaded descriptor.
-    mutating func acceptDescriptor(_ document: SignedDocument, now: UnixTime) -> Reply {
+    /// First ring: takes a relay's uploaded descriptor. A new relay (or a new address or link
+    /// key) is challenged first: a link handshake to the address it advertises, with the link key
+    /// it publishes, which only a relay holding that key at that address can answer. It is
+    /// listed once the handshake completes; a relay that does not answer within
+    /// `DirectoryAuthority.challengeTimeout` is dropped and counted.
+    mutating func acceptDescriptor(_ document: SignedDocument, now: UnixTime, rng: inout some RandomSource,
+                                   effects: inout NodeEffects<Event>) -> Reply {
         guard authority != nil else { return .notFirstRing }
         do {
             let acceptance = try authority!.accept(document, now: now)
-            if acceptance.change != .refreshed { markDirectoryChanged(now: now) }
-            return .accepted(id: acceptance.id, new: acceptance.change == .added)
+            switch acceptance.change {
+            case .changed: markDirectoryChanged(now: now)
+            case .challenged: challenge(acceptance.id, now: now, rng: &rng, effects: &effects)
+            case .refreshed: break
+            }
+            return .accepted(id: acceptance.id, change: acceptance.change)
         } catch {
             return .refused(error)
+        }
+    }
+
+    /// Starts (or goes on with) the handshake to a challenged relay: a padding frame to it.
+    private mutating func challenge(_ id: ID, now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        guard let peer = challengePeer(id) else { return }
+        if links.linkedPeers.contains(id), links.peer(id) == peer { return checkChallenges(now: now) }
+        links.send(LinkFrame.padding.encoded(), to: peer, now: now, rng: &rng, out: &effects.datagrams)
+        lastChallengeCheck = lastChallengeCheck ?? now
+    }
+
+    private func challengePeer(_ id: ID) -> LinkPeer? {
+        guard let waiting = authority?.challenges[id], let address = try? SocketAddress(numeric: waiting.descriptor.udp) else { return nil }
+        return LinkPeer(id: id, address: address, linkKey: waiting.descriptor.linkKey)
+    }
+
+    /// Lists the challenged relays that answered; drops those that did not in time.
+    mutating func checkChallenges(now: UnixTime) {
+        lastChallengeCheck = now
+        let linked = links.linkedPeers
+        for id in authority!.challenges.keys where linked.contains(id) && links.peer(id) == challengePeer(id) {
+            if authority!.admit(id, now: now) {
+                own.relaysAdmitted += 1
+                markDirectoryChanged(now: now)
+            }
+        }
+        for id in authority!.expireChallenges(now: now) {
+            own.challengesFailed += 1
+            if !(tracker.held?.byID[id] != nil) { links.removePeer(id) }
         }
     }
 
@@ -77,6 +118,11 @@ extension RelayEngine {
             // Addresses only (never a resolver on the loop): the first ring refuses names.
             guard let address = try? SocketAddress(numeric: descriptor.udp) else { continue }
             peers.append(LinkPeer(id: descriptor.id, address: address, linkKey: descriptor.linkKey))
+        }
+        // Relays being challenged stay peers until they answer or run out of time.
+        let listed = Set(peers.map(\.id))
+        for id in authority?.challenges.keys ?? [:].keys where !listed.contains(id) {
+            if let peer = challengePeer(id) { peers.append(peer) }
         }
         links.setPeers(peers)
         effects.events.append(.directoryInstalled(held))

@@ -105,8 +105,9 @@ public struct RelayEngine: NodeEngine {
 
     public enum Reply: Sendable, Equatable {
         case done
-        /// The descriptor was taken; `new` when the relay was not listed before.
-        case accepted(id: ID, new: Bool)
+        /// The descriptor was taken: what it changed (`challenged`: listed once the relay
+        /// answers a link handshake at its advertised address).
+        case accepted(id: ID, change: DirectoryAuthority.Acceptance.Change)
         case notFirstRing
         case refused(DirectoryAuthority.UploadError)
         /// What a vote or share did, or why it was refused; `notRingMember` when this relay
@@ -170,6 +171,8 @@ public struct RelayEngine: NodeEngine {
     /// A member of a ring of several: its rounds (`+Ring`).
     var ring: RingDuty?
     var nextSigning: UnixTime?
+    /// When challenged relays were last looked at (`+Directory`).
+    var lastChallengeCheck: UnixTime?
     /// When the first ring last signed (exactly: the debounce counts from it).
     var lastSignedAt: UnixTime?
     public internal(set) var descriptor: SignedDocument?
@@ -298,7 +301,7 @@ public struct RelayEngine: NodeEngine {
             isDraining = true
             links.acceptsHandshakes = false
         case let .acceptDescriptor(document):
-            return acceptDescriptor(document, now: now)
+            return acceptDescriptor(document, now: now, rng: &rng, effects: &effects)
         case let .peeled(jobs):
             peeled(jobs, now: now, rng: &rng, effects: &effects)
         case let .ringVote(document):
@@ -336,6 +339,10 @@ public struct RelayEngine: NodeEngine {
         if let links = links.nextDeadline { next = min(next, links) }
         if let due = delays.nextDue { next = min(next, due) }
         if let signing = nextSigning { next = min(next, signing) }
+        if let expiry = authority?.nextChallengeExpiry {
+            // While relays are being challenged, whether they answered is looked at every 100 ms.
+            next = min(next, expiry, (lastChallengeCheck ?? .init(nanoseconds: 0)).adding(Self.challengeCheckInterval))
+        }
         if let ring { next = min(next, ring.voteDeadline.map { min($0, ring.nextRound) } ?? ring.nextRound) }
         if let fetch = tracker.nextDeadline { next = min(next, fetch) }
         if let upload = nextUpload { next = min(next, upload) }
