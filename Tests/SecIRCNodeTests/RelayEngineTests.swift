@@ -374,6 +374,18 @@ import Testing
         #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "the real relay answered and is listed")
         #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
 
+        // Another identity borrowing the listed relay's address and link key would pass the
+        // handshake (the real relay answers it): refused, one relay per endpoint.
+        let listed = try #require(wire.relays[first]!.directory?.byID[member.relayID])
+        let squatter = SigningPrivateKey(using: &wire.rng)
+        let borrowed = try RelayDescriptor(identityKey: squatter.publicKey, linkKey: listed.linkKey, udp: listed.udp, http: listed.http,
+                                           onionKeys: listed.onionKeys, capacity: 1, flags: ["mailbox"],
+                                           published: wire.now.seconds).signed(by: squatter)
+        guard case .refused(.invalid) = wire.command(.acceptDescriptor(borrowed), at: first) else {
+            Issue.record("a descriptor borrowing a listed relay's endpoint was taken")
+            return
+        }
+
         func fake(_ i: Int) throws -> SignedDocument {
             let key = SigningPrivateKey(using: &wire.rng)
             return try RelayDescriptor(identityKey: key.publicKey, linkKey: AgreementPrivateKey(using: &wire.rng).publicKey,

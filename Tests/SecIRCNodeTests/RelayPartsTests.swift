@@ -323,6 +323,9 @@ import Testing
         let silentKey = SigningPrivateKey(using: &rng)
         var silent = descriptor
         silent.identityKey = silentKey.publicKey
+        #expect(throws: DirectoryAuthority.UploadError.self, "one relay per endpoint") { try authority.accept(silent.signed(by: silentKey), now: now) }
+        silent.udp = "127.0.0.1:5"
+        silent.linkKey = AgreementPrivateKey(using: &rng).publicKey
         #expect(try authority.accept(silent.signed(by: silentKey), now: now).change == .challenged)
         let early = authority.expireChallenges(now: now.adding(authority.challengeTimeout - .seconds(1)))
         let due = authority.expireChallenges(now: now.adding(authority.challengeTimeout))

@@ -99,6 +99,12 @@ public struct DirectoryAuthority: Sendable {
             return Acceptance(id: descriptor.id, change: .refreshed) // an older upload arriving late changes nothing
         }
         guard let existing, existing.udp == descriptor.udp, existing.linkKey == descriptor.linkKey else {
+            // One relay per endpoint: the challenge proves that someone at the address holds the
+            // link key, not whose identity it is, so a descriptor borrowing a listed (or
+            // challenged) relay's address or link key under another identity is refused.
+            if let other = endpointHolder(of: descriptor) {
+                throw .invalid("udp \(descriptor.udp) or its link key is already another relay's (\(other.hex.prefix(16)))")
+            }
             // Not proven at this address with this key yet: challenged first.
             if let waiting = challenges[descriptor.id] {
                 if waiting.descriptor.published <= descriptor.published {
@@ -135,6 +141,16 @@ public struct DirectoryAuthority: Sendable {
 
     /// Relays whose descriptors are held (own not counted).
     public var relayCount: Int { descriptors.count }
+
+    /// Another relay (listed, challenged, or this member) with the same UDP address or link key.
+    private func endpointHolder(of descriptor: RelayDescriptor) -> ID? {
+        func clashes(_ other: RelayDescriptor) -> Bool {
+            other.id != descriptor.id && (other.udp == descriptor.udp || other.linkKey == descriptor.linkKey)
+        }
+        if let own, let mine = try? Unverified<RelayDescriptor>(own).verified(), clashes(mine) { return mine.id }
+        return descriptors.values.first { clashes($0.descriptor) }?.descriptor.id
+            ?? challenges.values.first { clashes($0.descriptor) }?.descriptor.id
+    }
 
     /// The relay answered the handshake at its advertised address: it is listed from now on.
     /// False when it was not waiting (or the table is full).
