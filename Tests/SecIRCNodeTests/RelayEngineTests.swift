@@ -362,6 +362,23 @@ import Testing
         #expect(wire.command(.acceptDescriptor(document), at: EngineWire.address(2)) == .notFirstRing)
     }
 
+    /// A relay whose handshake challenge went unanswered (its datagrams lost) uploads again
+    /// while it is not listed, and is listed once the next challenge gets through.
+    @Test func aRelayWhoseChallengeWasLostIsListedAfterItUploadsAgain() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1)
+        wire.silent.insert(EngineWire.address(2))
+        let member = wire.addRelay(2, firstRing: ring)
+        wire.advance(by: .seconds(31))
+        let first = EngineWire.address(1)
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] == nil)
+        #expect(wire.relays[first]!.counters.challengesFailed == 1)
+        wire.silent.remove(EngineWire.address(2))
+        wire.advance(by: .seconds(10))
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "uploaded again 40 s after the first, and answered")
+        #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
+    }
+
     /// A relay is listed only once it answered a link handshake at the address it advertises,
     /// with the link key it publishes: uploads naming addresses where nobody holds the key (the
     /// flood of issue 11) are never listed, and what waits to be challenged is bounded.

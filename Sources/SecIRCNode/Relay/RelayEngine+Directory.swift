@@ -10,6 +10,9 @@ extension RelayEngine {
     static var signingDebounce: Duration { .milliseconds(200) }
     /// How often challenged relays are looked at while some are waiting.
     static var challengeCheckInterval: Duration { .milliseconds(100) }
+    /// A relay not listed this long after an accepted upload uploads again: longer than a
+    /// first ring waits for the handshake challenge (30 s).
+    static var unlistedReupload: Duration { .seconds(40) }
 
     /// Own descriptor, first-ring signing, directory fetch and descriptor upload, as due.
     mutating func directoryDuties(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
@@ -106,7 +109,7 @@ extension RelayEngine {
         }
         for id in authority!.expireChallenges(now: now) {
             own.challengesFailed += 1
-            if !(tracker.held?.byID[id] != nil) { links.removePeer(id) }
+            if tracker.held?.byID[id] == nil { links.removePeer(id) }
         }
     }
 
@@ -121,7 +124,7 @@ extension RelayEngine {
         }
         // Relays being challenged stay peers until they answer or run out of time.
         let listed = Set(peers.map(\.id))
-        for id in authority?.challenges.keys ?? [:].keys where !listed.contains(id) {
+        for (id, _) in authority?.challenges ?? [:] where !listed.contains(id) {
             if let peer = challengePeer(id) { peers.append(peer) }
         }
         links.setPeers(peers)
@@ -153,12 +156,16 @@ extension RelayEngine {
 
     /// When the next descriptor upload is due (relays that are not the first ring, and members
     /// of a ring of several, to the other members): when the descriptor changed since the last
-    /// accepted upload or a period passed, retried each second.
+    /// accepted upload or a period passed, retried each second — and, while the directory held
+    /// does not list this relay, again ``unlistedReupload`` after the last accepted upload (its
+    /// handshake challenge may have been lost).
     var nextUpload: UnixTime? {
         guard authority == nil || ring != nil, descriptor != nil, uploadsInFlight.isEmpty, !configuration.roster.members.isEmpty else { return nil }
         let retry = lastUploadAttempt.map { $0.adding(.seconds(1)) } ?? UnixTime(nanoseconds: .min)
         if uploadedVersion != descriptorVersion { return retry }
-        return max(retry, (lastUpload ?? UnixTime(nanoseconds: .min)).adding(configuration.directoryPeriod))
+        let last = lastUpload ?? UnixTime(nanoseconds: .min)
+        let again = tracker.held?.byID[relayID] == nil ? min(configuration.directoryPeriod, Self.unlistedReupload) : configuration.directoryPeriod
+        return max(retry, last.adding(again))
     }
 
     private mutating func upload(now: UnixTime, effects: inout NodeEffects<Event>) {
