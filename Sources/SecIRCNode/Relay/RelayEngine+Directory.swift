@@ -89,7 +89,6 @@ extension RelayEngine {
         guard let peer = challengePeer(id) else { return }
         if links.linkedPeers.contains(id), links.peer(id) == peer { return checkChallenges(now: now) }
         links.send(LinkFrame.padding.encoded(), to: peer, now: now, rng: &rng, out: &effects.datagrams)
-        lastChallengeCheck = lastChallengeCheck ?? now
     }
 
     private func challengePeer(_ id: ID) -> LinkPeer? {

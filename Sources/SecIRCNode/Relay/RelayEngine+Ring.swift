@@ -73,11 +73,12 @@ extension RelayEngine {
         ring!.voteDeadline = nil
         // The round in progress at start is left out (this member may have voted and signed in
         // it before a restart), and so is one whose vote deadline passed.
-        guard start >= ring!.startedAt, now < start.adding(ringVoteWindow), let previous = latestDirectory, previous.directory.serial < serial else { return }
+        let previous = latestDirectory
+        guard start >= ring!.startedAt, now < start.adding(ringVoteWindow), previous?.directory.serial ?? 0 < serial else { return }
         let validity = max(configuration.ringValidity, configuration.directoryPeriod * 3).components.seconds
         do {
             ring!.round = try RingRound(serial: serial, roster: configuration.roster, identity: configuration.identity,
-                                        previous: previous.directory.serial == 0 ? nil : (previous.document, previous.directory),
+                                        previous: previous,
                                         validAfter: start.seconds, validUntil: start.seconds + max(validity, 1),
                                         network: configuration.network, relays: authority?.currentDescriptors(now: now) ?? [])
         } catch {
@@ -94,15 +95,11 @@ extension RelayEngine {
     }
 
     /// The latest directory this member holds: published by the ring (here or fetched from
-    /// another member) or restored. Serial 0 with an empty document: none.
+    /// another member) or restored; nil before the first.
     var latestDirectory: (document: SignedDocument, directory: RelayDirectory)? {
         var best = authority?.latest
         if let held = tracker.held, held.directory.serial > best?.directory.serial ?? 0 { best = (held.document, held.directory) }
-        if let best { return best }
-        // None yet: the first round continues nothing (a placeholder with serial 0).
-        let empty = RelayDirectory(serial: 0, previous: .zero, validAfter: 0, validUntil: 1, network: configuration.network,
-                                   roster: configuration.roster, relays: [])
-        return (empty.unsignedDocument(), empty)
+        return best
     }
 
     /// A member's vote (`POST /v1/ring/votes`).
