@@ -17,9 +17,15 @@ public struct NetworkStatus: Codable, Sendable, Equatable {
         public var channel: String
         /// Unix seconds when it was fetched and verified.
         public var fetchedAt: Int64
+        /// The epoch of the first ring the daemon trusts: 0 for the configured roster, one more
+        /// for each roster change it followed (docs/PROTOCOL.md §3.5).
+        public var rosterEpoch: UInt64
+        /// Members of that roster, and the signatures a directory needs.
+        public var ringMembers: Int
+        public var ringThreshold: Int
 
         public init(serial: UInt64, validAfter: Int64, validUntil: Int64, ageSeconds: Int64, relays: Int, channel: String,
-                    fetchedAt: Int64) {
+                    fetchedAt: Int64, rosterEpoch: UInt64 = 0, ringMembers: Int = 1, ringThreshold: Int = 1) {
             self.serial = serial
             self.validAfter = validAfter
             self.validUntil = validUntil
@@ -27,10 +33,16 @@ public struct NetworkStatus: Codable, Sendable, Equatable {
             self.relays = relays
             self.channel = channel
             self.fetchedAt = fetchedAt
+            self.rosterEpoch = rosterEpoch
+            self.ringMembers = ringMembers
+            self.ringThreshold = ringThreshold
         }
 
         enum CodingKeys: String, CodingKey {
             case serial, relays, channel
+            case rosterEpoch = "roster_epoch"
+            case ringMembers = "ring_members"
+            case ringThreshold = "ring_threshold"
             case fetchedAt = "fetched_at"
             case validAfter = "valid_after"
             case validUntil = "valid_until"

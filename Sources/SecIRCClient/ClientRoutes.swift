@@ -260,7 +260,9 @@ public struct ClientRoutes: Sendable {
             NetworkStatus.Directory(serial: d.serial, validAfter: d.validAfter, validUntil: d.validUntil,
                                   ageSeconds: snapshot.fetchedAt.map { max(now.seconds - $0.seconds, 0) } ?? 0,
                                   relays: snapshot.descriptors.count, channel: snapshot.channel?.rawValue ?? "unknown",
-                                  fetchedAt: snapshot.fetchedAt?.seconds ?? 0)
+                                  fetchedAt: snapshot.fetchedAt?.seconds ?? 0, rosterEpoch: snapshot.roster?.epoch ?? 0,
+                                  ringMembers: snapshot.roster?.members.count ?? d.roster.members.count,
+                                  ringThreshold: snapshot.roster?.threshold ?? d.roster.threshold)
         }
         return .json(NetworkStatus(
             directory: directory, mailboxes: messenger.mailboxes.map { Mailbox($0.address) },

@@ -32,6 +32,7 @@ public final class RelayNode: Sendable {
     /// What the data directory held at start (onion keys; the first ring's last directory).
     private let savedKeys: OnionKeyRing.Saved?
     private let savedDirectory: SignedDocument?
+    private let savedGovernance: GovernanceState?
     private let replayTags: ReplayTagFiles
     /// The replay tags saved for the restored epochs.
     private let savedTags: [UInt32: [ReplayFilter.Tag]]
@@ -56,6 +57,7 @@ public final class RelayNode: Sendable {
         files = RelayStateFiles(dataDirectory: server.relay.dataDirectory)
         savedKeys = try files.loadOnionKeys()
         savedDirectory = try files.loadDirectory()
+        savedGovernance = try files.loadGovernance()
         replayTags = ReplayTagFiles(dataDirectory: server.relay.dataDirectory)
         let restoredEpochs = savedKeys.map { saved in
             Set([saved.current.epoch, saved.next.epoch] + (saved.previous.map { [$0.key.epoch] } ?? []))
@@ -128,12 +130,17 @@ public final class RelayNode: Sendable {
         let configuration = try engineConfiguration()
         var rng = SystemRandom()
         let now = clock.now()
-        var engine = RelayEngine(configuration: configuration, savedKeys: savedKeys, savedTags: savedTags, now: now, rng: &rng)
-        if let savedDirectory {
-            guard engine.isFirstRing else {
-                throw StateFileError(path: files.directoryPath,
-                                     reason: "only a first ring keeps its signed directory; this relay is not one (move the file away)")
-            }
+        var engine = RelayEngine(configuration: configuration, savedKeys: savedKeys, savedTags: savedTags,
+                                 governance: savedGovernance, now: now, rng: &rng)
+        if engine.roster.epoch > 0 {
+            logger.info("roster changes restored", metadata: ["file": "\(files.governancePath)", "epoch": "\(engine.roster.epoch)",
+                                                             "members": "\(engine.roster.members.count)"])
+        }
+        if savedDirectory != nil, !engine.isFirstRing {
+            // A member the ring removed: what it signed is history.
+            logger.info("not a first-ring member: the directory it signed before is not used",
+                        metadata: ["file": "\(files.directoryPath)"])
+        } else if let savedDirectory {
             do {
                 try engine.restore(signedDirectory: savedDirectory, now: now)
             } catch {
@@ -332,6 +339,15 @@ private final class Publisher: Sendable {
             case let .equivocation(proof):
                 logger.warning("a first-ring member signed two things for one round (proof: GET /v1/ring/status)",
                                metadata: ["member": "\(proof.member.rawValue.hex)", "round": "\(proof.serial)", "kind": "\(proof.kind.rawValue)"])
+            case let .saveGovernance(governance):
+                do { try files.saveGovernance(governance) } catch {
+                    logger.error("cannot save the roster changes; a restart would follow them from the network again",
+                                 metadata: ["error": "\(error)"])
+                }
+            case let .rosterChanged(roster):
+                logger.notice("the first ring changed", metadata: [
+                    "epoch": "\(roster.epoch)", "members": "\(roster.members.count)", "threshold": "\(roster.threshold)",
+                ])
             case let .saveDirectory(document):
                 do { try files.saveDirectory(document) } catch {
                     logger.error("cannot save the signed directory; a restart would start its serial again",
@@ -357,6 +373,7 @@ private final class Publisher: Sendable {
         metrics.publish(counters)
         state.setOnionKeys(engine.onionKeyEntries)
         state.setRingStatus(engine.ringStatus)
+        state.setGovernance(engine.governanceStatus, chain: engine.rosterChain)
     }
 }
 

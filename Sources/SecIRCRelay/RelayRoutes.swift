@@ -47,6 +47,7 @@ public struct RelayRoutes: Sendable {
         router.post("/v1/ring/votes") { request in try ringDocument(request, vote: true) }
         router.post("/v1/ring/shares") { request in try ringDocument(request, vote: false) }
         router.get("/v1/ring/status") { _ in try ringStatus() }
+        addGovernanceRoutes(to: router, admin: admin)
         router.get("/metrics") { _ in .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
         router.get("/v1/admin/status", auth: admin) { _ in status() }
         router.get("/v1/admin/peers", auth: admin) { _ in peers() }
@@ -158,7 +159,7 @@ public struct RelayRoutes: Sendable {
             throw HTTPError(429, "too_many_challenges", DirectoryAuthority.UploadError.busy.description)
         case let .refused(error)?:
             throw HTTPError(422, "invalid_descriptor", error.description)
-        case .done?, .ring?, .ringRefused?, .notRingMember?, nil:
+        default:
             throw HTTPError.unavailable("the relay is stopping")
         }
     }
@@ -180,7 +181,7 @@ public struct RelayRoutes: Sendable {
             }
         case .notRingMember?:
             throw HTTPError(409, "not_ring_member", "this relay is not a member of a first ring of several")
-        case .done?, .accepted?, .notFirstRing?, .refused?, nil:
+        default:
             throw HTTPError.unavailable("the relay is stopping")
         }
     }

@@ -38,6 +38,8 @@ public final class RelayState: Sendable {
         var descriptor: SignedDocument?
         var onionKeys: [RelayDescriptor.OnionKeyEntry] = []
         var ring: RingStatus?
+        var governance: GovernanceStatus?
+        var chain: RosterChain?
         var udpReady = false
         var draining = false
         var idle = true
@@ -45,9 +47,10 @@ public final class RelayState: Sendable {
     }
 
     public let relayID: ID
+    /// The roster it was configured with (epoch 0).
     public let trustedRoster: Roster
-    /// This relay signs the directory (it is the first ring alone).
-    public let isAuthority: Bool
+    /// Whether it was a member of the configured roster.
+    private let configuredMember: Bool
     /// SHA-256 fingerprint of the HTTPS certificate, when HTTPS is on.
     public let tlsFingerprint: String?
     /// SHA-256 of the HTTPS key's SubjectPublicKeyInfo, base64: what a bootstrap URL pins
@@ -58,7 +61,7 @@ public final class RelayState: Sendable {
     public init(relayID: ID, trustedRoster: Roster, isAuthority: Bool, tlsFingerprint: String?, tlsPin: String? = nil) {
         self.relayID = relayID
         self.trustedRoster = trustedRoster
-        self.isAuthority = isAuthority
+        configuredMember = isAuthority
         self.tlsFingerprint = tlsFingerprint
         self.tlsPin = tlsPin
     }
@@ -69,6 +72,18 @@ public final class RelayState: Sendable {
     /// A member of a ring of several: its rounds and proofs (nil otherwise).
     public var ringStatus: RingStatus? { inner.withLock { $0.ring } }
     public func setRingStatus(_ status: RingStatus?) { inner.withLock { $0.ring = status } }
+    /// This relay is a member of the first ring in force (it takes uploads and signs).
+    public var isAuthority: Bool { inner.withLock { $0.governance?.member } ?? configuredMember }
+    /// The roster in force, the proposals for the next, and what this member signed.
+    public var governance: GovernanceStatus? { inner.withLock { $0.governance } }
+    /// The roster changes in force (what `GET /v1/ring/roster` serves).
+    public var rosterChain: RosterChain { inner.withLock { $0.chain } ?? RosterChain(genesis: trustedRoster) }
+    public func setGovernance(_ status: GovernanceStatus, chain: RosterChain) {
+        inner.withLock {
+            $0.governance = status
+            if $0.chain?.current != chain.current { $0.chain = chain }
+        }
+    }
     public var isDraining: Bool { inner.withLock { $0.draining } }
     /// Nothing waits in the delay queue or for a handshake (what a drain waits for), as of the
     /// loop's last turn, and how many turns the loop has published.

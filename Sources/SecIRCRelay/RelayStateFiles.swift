@@ -8,9 +8,11 @@ public import SecIRCNode
 ///   times; ``OnionKeyRing`` `+Persistence` gives the format), so packets built against keys
 ///   it published before a restart still peel;
 /// - `directory.json` (first ring only): the last directory it signed, so its serial never goes
-///   back and the next directory links this one.
+///   back and the next directory links this one;
+/// - `governance.json`: the roster changes in force and what this relay signed for which
+///   epoch (``GovernanceState``), so a restart keeps the roster and never signs a rival change.
 ///
-/// Both are written 0600 through a temporary file, fsync, rename and fsync of the directory
+/// All are written 0600 through a temporary file, fsync, rename and fsync of the directory
 /// (``KeyFile``), on the relay's loop before the turn's datagrams and requests leave. A file
 /// that cannot be read or decoded stops start-up with an error naming it; a missing one starts
 /// afresh.
@@ -26,6 +28,8 @@ public struct RelayStateFiles: Sendable {
         self.dataDirectory = dataDirectory
     }
 
+    public static let governanceName = "governance.json"
+    public var governancePath: String { dataDirectory + "/" + Self.governanceName }
     public var onionKeysPath: String { dataDirectory + "/" + Self.onionKeysName }
     public var directoryPath: String { dataDirectory + "/" + Self.directoryName }
 
@@ -56,6 +60,24 @@ public struct RelayStateFiles: Sendable {
 
     public func saveDirectory(_ document: SignedDocument) throws(StateFileError) {
         try write(SecureBytes(document.jsonBytes()), to: directoryPath)
+    }
+
+    /// What governance kept (its changes are checked again by the engine); nil when none.
+    public func loadGovernance() throws(StateFileError) -> GovernanceState? {
+        guard let bytes = try read(governancePath, maximumSize: Self.maximumDirectoryBytes) else { return nil }
+        do {
+            return try JSONDecoder().decode(GovernanceState.self, from: Data(bytes.unsafeCopy()))
+        } catch {
+            throw StateFileError(path: governancePath,
+                                 reason: "\(error) (move it away to follow the roster changes from the network again)")
+        }
+    }
+
+    public func saveGovernance(_ state: GovernanceState) throws(StateFileError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Strings, numbers and hex only: encoding cannot fail.
+        try write(SecureBytes(Array(try! encoder.encode(state))), to: governancePath)
     }
 
     private func read(_ path: String, maximumSize: Int) throws(StateFileError) -> SecureBytes? {

@@ -16,12 +16,15 @@ enum SimEvent: Sendable {
     case contacts
     case crash(SimulationOptions.Crash)
     case restart(relay: Int)
+    /// Member 0 proposes that `relay` joins the first ring; approvals follow.
+    case proposeMember(relay: Int)
+    case approveProposal(Bytes32)
 
     /// The node the event is for; nil for a global event (handled alone, between windows).
     var target: Int? {
         switch self {
         case let .datagram(to, _, _), let .http(to, _, _, _), let .fetched(to, _): to
-        case .contacts, .crash, .restart: nil
+        case .contacts, .crash, .restart, .proposeMember, .approveProposal: nil
         }
     }
 }
@@ -170,7 +173,7 @@ final class SimNode: @unchecked Sendable {
                 client!.fetched(response, now: now, rng: &random, effects: &effects)
                 apply(effects, now: now, context: context)
             }
-        case .contacts, .crash, .restart:
+        case .contacts, .crash, .restart, .proposeMember, .approveProposal:
             break // global events never reach a node's inbox
         }
     }
@@ -298,15 +301,24 @@ final class SimNode: @unchecked Sendable {
             switch reply {
             case .accepted: response = FetchResponse(id: request.id, status: 202)
             case .notFirstRing: response = FetchResponse(id: request.id, status: 409)
-            case .refused, .done, .ring, .ringRefused, .notRingMember: response = FetchResponse(id: request.id, status: 422)
+            default: response = FetchResponse(id: request.id, status: 422)
             }
-        case (.post, "/v1/ring/votes"), (.post, "/v1/ring/shares"):
+        case (.get, _) where path.hasPrefix("/v1/ring/roster?since="):
+            let chain = relay!.rosterChain
+            let since = UInt64(path.dropFirst("/v1/ring/roster?since=".count)) ?? 0
+            let answer = RosterChainAnswer(epoch: chain.current.epoch, roster: chain.current, changes: Array(chain.changes(since: since)))
+            response = FetchResponse(id: request.id, status: 200, body: answer.jsonBytes())
+        case (.post, "/v1/ring/votes"), (.post, "/v1/ring/shares"), (.post, "/v1/ring/proposals"):
             guard let body = request.body, let document = try? SignedDocument.decode(json: body) else {
                 response = FetchResponse(id: request.id, status: 400)
                 break
             }
             var effects = NodeEffects<RelayEngine.Event>()
-            let command: RelayEngine.Command = path == "/v1/ring/votes" ? .ringVote(document) : .ringShare(document)
+            let command: RelayEngine.Command = switch path {
+            case "/v1/ring/votes": .ringVote(document)
+            case "/v1/ring/shares": .ringShare(document)
+            default: .rosterProposal(document)
+            }
             let reply = relay!.handle(command, now: now, rng: &random, effects: &effects)
             apply(effects, now: now, context: context)
             response = FetchResponse(id: request.id, status: RelayEngine.httpStatus(of: reply))

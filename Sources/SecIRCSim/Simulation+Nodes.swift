@@ -146,6 +146,36 @@ extension Simulation {
     }
 }
 
+extension Simulation {
+    /// Member 0 (an operator, through its admin API) proposes adding relay `relay` to the ring.
+    func proposeMember(_ relay: Int) {
+        let configuration = relayConfigurations[min(max(relay, 0), options.relays - 1)]
+        let member = Roster.Member(identityKey: configuration.identity.publicKey, udp: configuration.advertisedUDP,
+                                   http: configuration.advertisedHTTP)
+        let reply = command(.proposeRosterChange(RosterChangeRequest(add: [member], note: "simulated addition")), on: 0)
+        if case let .proposal(pending?, false) = reply { globals.insert(.approveProposal(pending.id), at: now.adding(.seconds(1))) }
+    }
+
+    /// Every other member of the roster in force approves proposal `id` (those that no longer
+    /// hold it — in force already — refuse, as their operators would see).
+    func approveProposal(_ id: Bytes32) {
+        guard let roster = nodes[0].relay?.roster else { return }
+        for i in 1..<options.relays where roster.keys.contains(relayConfigurations[i].identity.publicKey) {
+            _ = command(.approveRosterChange(id), on: i)
+        }
+    }
+
+    private func command(_ command: RelayEngine.Command, on i: Int) -> RelayEngine.Reply? {
+        let node = nodes[i]
+        guard node.up else { return nil }
+        var effects = NodeEffects<RelayEngine.Event>()
+        let reply = node.relay!.handle(command, now: now, rng: &node.random, effects: &effects)
+        node.apply(effects, now: now, context: context)
+        collect(from: [i])
+        return reply
+    }
+}
+
 extension Duration {
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

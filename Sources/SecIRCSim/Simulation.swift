@@ -67,6 +67,9 @@ public final class Simulation {
         setUpClients()
         globals.insert(.contacts, at: start.adding(.seconds(40)))
         for crash in options.crashes { globals.insert(.crash(crash), at: workloadStart.adding(crash.at)) }
+        for addition in options.ringAdditions {
+            globals.insert(.proposeMember(relay: addition.relay), at: workloadStart.adding(addition.at))
+        }
         let hardStop = workloadEnd.adding(options.drain)
         let lookahead = max(options.latency, .microseconds(1))
         while let first = earliest(), first <= hardStop {
@@ -150,6 +153,8 @@ public final class Simulation {
         case .contacts: addContacts()
         case let .crash(crash): crashRelay(crash)
         case let .restart(relay): restartRelay(relay)
+        case let .proposeMember(relay): proposeMember(relay)
+        case let .approveProposal(id): approveProposal(id)
         case .datagram, .http, .fetched: break
         }
     }

@@ -66,6 +66,18 @@ public struct SimulationOptions: Sendable, Equatable {
     public var jitter: Duration = .milliseconds(10)
     public var crashes: [Crash] = []
     public var partitions: [Partition] = []
+    /// Relays added to the first ring by a roster change (docs/PROTOCOL.md §3.5), at a time
+    /// after the workload starts: member 0 proposes, the other members approve a second later.
+    public var ringAdditions: [RingAddition] = []
+
+    public struct RingAddition: Sendable, Equatable {
+        public var relay: Int
+        public var at: Duration
+        public init(relay: Int, at: Duration) {
+            self.relay = relay
+            self.at = at
+        }
+    }
     /// The client's mailbox poll interval (`network.poll_interval_ms`).
     public var pollInterval: Duration = .seconds(1)
     /// The network's mean per-hop mixing delay μ (security.yaml `network.mean_delay_ms`).

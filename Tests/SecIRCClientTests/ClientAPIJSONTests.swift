@@ -74,9 +74,10 @@ import Testing
         snapshot.linked = [relays[1].id]
         snapshot.packetsSent = 3
         snapshot.dropped = ["fetch_failed": 2]
+        snapshot.roster = Roster(members: [], threshold: 1, epoch: 2) // followed two roster changes
         f.network.publish(snapshot)
         let text = Self.text(f.handle(.get, "/v1/network"))
-        #expect(text.contains(#""directory":{"age_seconds":5,"channel":"dns","fetched_at":1799999995,"relays":2,"serial":7,"valid_after":1799999990,"valid_until":1800003600},"drops":{"fetch_failed":2},"#))
+        #expect(text.contains(#""directory":{"age_seconds":5,"channel":"dns","fetched_at":1799999995,"relays":2,"ring_members":0,"ring_threshold":1,"roster_epoch":2,"serial":7,"valid_after":1799999990,"valid_until":1800003600},"drops":{"fetch_failed":2},"#))
         #expect(text.contains(#""relays":[{"id":"\#(relays[0].id.hex)","linked":false,"udp":"127.0.0.1:7000"},{"id":"\#(relays[1].id.hex)","linked":true,"udp":"127.0.0.1:7001"}]}"#))
         #expect(text.contains(#""packets_sent":3,"#))
     }

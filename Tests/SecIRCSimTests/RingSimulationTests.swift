@@ -4,7 +4,8 @@ import Testing
 /// A first ring of three (threshold two) in the simulator, running the relays' real engines:
 /// each period's directory is voted, signed by the members and published; one member down
 /// changes nothing users see; two down stop new directories while clients keep messaging on the
-/// last one, and the ring publishes again once they return.
+/// last one, and the ring publishes again once they return; a fourth member added by a roster
+/// change is followed by every relay and client.
 @Suite struct RingSimulationTests {
     static func ring(seed: String) -> SimulationOptions {
         var options = SimulationOptions()
@@ -54,5 +55,19 @@ import Testing
         let last = Self.numbers(report, "ring_last_serial")
         #expect(last.count == 3 && Set(last).count == 1, "back together once the two return: \(report)")
         #expect(Self.numbers(report, "ring_published").first ?? 0 >= 12, "\(report)")
+    }
+
+    @Test func aFourthMemberAddedByProposalIsFollowedByEveryRelayAndClient() {
+        var options = Self.ring(seed: "ring, a fourth member")
+        options.ringAdditions = [SimulationOptions.RingAddition(relay: 3, at: .seconds(20))]
+        let report = Simulation(options: options).run()
+        #expect(Int(report["sent"] ?? "") ?? 0 > 10 && report["lost"] == "0" && report["duplicated"] == "0", "\(report)")
+        #expect(Self.numbers(report, "roster_epochs") == [1, 1, 1, 1, 1], "every relay follows the change: \(report)")
+        #expect(Self.numbers(report, "client_roster_epochs").allSatisfy { $0 == 1 }, "and every client: \(report)")
+        let published = Self.numbers(report, "relay_ring_published")
+        #expect(published.count == 5 && published[3] >= 8 && published[4] == 0, "the new member signs and publishes: \(report)")
+        // Directories of the roster of four need three signatures.
+        #expect(Self.numbers(report, "directory_signers").allSatisfy { $0 >= 3 }, "\(report)")
+        #expect(report["ring_equivocations"] == "0", "\(report)")
     }
 }

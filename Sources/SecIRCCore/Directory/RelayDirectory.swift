@@ -23,11 +23,39 @@ public struct Roster: Codable, Hashable, Sendable {
     public var members: [Member]
     /// Signatures needed: a majority (floor(n/2)+1 by default).
     public var threshold: Int
+    /// 0 for the roster a node is configured with; each ``RosterChange`` in force adds one.
+    /// Absent from the JSON when 0 (so epoch-0 directories keep their bytes).
+    public var epoch: UInt64
 
-    public init(members: [Member], threshold: Int? = nil) {
+    public init(members: [Member], threshold: Int? = nil, epoch: UInt64 = 0) {
         self.members = members
         self.threshold = threshold ?? members.count / 2 + 1
+        self.epoch = epoch
     }
+
+    enum CodingKeys: String, CodingKey {
+        case members, threshold, epoch
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        members = try c.decode([Member].self, forKey: .members)
+        threshold = try c.decode(Int.self, forKey: .threshold)
+        epoch = try c.decodeIfPresent(UInt64.self, forKey: .epoch) ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(members, forKey: .members)
+        try c.encode(threshold, forKey: .threshold)
+        if epoch != 0 { try c.encode(epoch, forKey: .epoch) }
+    }
+
+    /// SHA-256 of the roster's canonical JSON: what a ``RosterChange`` names as `previous`.
+    public var hash: Bytes32 { SHA256.hash(DocumentCoding.encode(self)) }
+
+    /// The member with `id`.
+    public func member(_ id: ID) -> Member? { members.first { $0.id == id } }
 
     /// 1...64 distinct members; the threshold is a majority and at most n.
     public func validate() throws {
@@ -213,6 +241,13 @@ extension Unverified where Content == RelayDirectory {
         return (directory, try directory.descriptors())
     }
 
+    /// The roster epoch the body names, read before any signature is checked: only a hint of
+    /// which roster changes to look for (nil when the body is not a directory).
+    public var claimedRosterEpoch: UInt64? {
+        guard let peek = try? DocumentCoding.decode(RosterEpochPeek.self, from: document.body) else { return nil }
+        return peek.roster.epoch ?? 0
+    }
+
     /// The body, once at least `trusted.threshold` distinct members of `trusted` signed it.
     private func signedBody(trusting trusted: Roster) throws -> RelayDirectory {
         try trusted.validate()
@@ -254,4 +289,10 @@ extension RelayDirectory {
         }
         guard named == previousDocument.bodyHash else { throw DirectoryError.brokenChain("previous hash differs") }
     }
+}
+
+/// The fields an unverified body names its roster's epoch with.
+private struct RosterEpochPeek: Decodable {
+    struct Epoch: Decodable { var epoch: UInt64? }
+    var roster: Epoch
 }

@@ -70,12 +70,21 @@ public struct SignedDocument: Codable, Hashable, Sendable {
 
     /// The distinct keys whose signatures verify, among `candidates` (all signers when nil).
     public func validSigners(among candidates: Set<SigningPublicKey>? = nil) -> Set<SigningPublicKey> {
+        Set(validEntries(among: candidates).map(\.key))
+    }
+
+    /// The signatures that verify, the first of each key, among `candidates` (all when nil).
+    public func validEntries(among candidates: Set<SigningPublicKey>? = nil) -> [Entry] {
         let message = signedBytes
         var valid: Set<SigningPublicKey> = []
+        var entries: [Entry] = []
         for entry in signatures where candidates?.contains(entry.key) ?? true && !valid.contains(entry.key) {
-            if (try? entry.key.verify(entry.sig, for: message)) != nil { valid.insert(entry.key) }
+            if (try? entry.key.verify(entry.sig, for: message)) != nil {
+                valid.insert(entry.key)
+                entries.append(entry)
+            }
         }
-        return valid
+        return entries
     }
 
     /// SHA-256 of the body bytes: what the next directory names as its predecessor.

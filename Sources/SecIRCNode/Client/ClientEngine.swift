@@ -185,6 +185,7 @@ public struct ClientEngine: NodeEngine {
     /// same as a relay's link layer): what `GET /v1/network` shows.
     public var networkStatus: ClientNetworkStatus {
         var shown = status
+        if shown.roster == nil { shown.roster = tracker.roster }
         for (reason, count) in links.counters.dropped where count > 0 { shown.dropped[reason.rawValue, default: 0] += count }
         return shown
     }
@@ -242,6 +243,7 @@ public struct ClientEngine: NodeEngine {
         case .unchanged, .notMine:
             break
         }
+        if status.roster != tracker.roster { status.roster = tracker.roster } // roster changes it followed
         tick(now: now, rng: &rng, effects: &effects)
     }
 

@@ -10,6 +10,8 @@ public struct ClientNetworkStatus: Sendable, Equatable {
     public var fetchedAt: UnixTime?
     /// What brought it (`http`, `https-pinned`, `dns`, ...).
     public var channel: DirectoryTracker.Channel?
+    /// The first ring trusted now: the configured roster followed along the changes in force.
+    public var roster: Roster?
     public var linked: Set<ID> = []
     public var packetsSent = 0
     public var packetsReceived = 0

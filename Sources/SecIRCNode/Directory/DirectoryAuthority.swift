@@ -8,8 +8,8 @@ import SecIRCTransport
 /// for them instead (``RingRound``). Pure: `now` is a parameter.
 public struct DirectoryAuthority: Sendable {
     public let identity: SigningPrivateKey
-    public let roster: Roster
-    public let network: NetworkParameters
+    public private(set) var roster: Roster
+    public private(set) var network: NetworkParameters
     public let period: Duration
     /// A directory stays valid this many periods, so clients have slack to refresh.
     public let validityPeriods = 3
@@ -137,6 +137,12 @@ public struct DirectoryAuthority: Sendable {
             guard descriptors.count < maximumDescriptors else { break }
             descriptors[descriptor.id] = (signed, descriptor, signedAt)
         }
+    }
+
+    /// The roster in force changed (governance): the next directory names it, with `network`.
+    public mutating func follow(roster: Roster, network: NetworkParameters) {
+        self.roster = roster
+        self.network = network
     }
 
     /// Relays whose descriptors are held (own not counted).

@@ -98,7 +98,9 @@ public struct DirectoryTracker: Sendable {
         }
     }
 
-    public let roster: Roster
+    /// The roster in force: the configured one, followed along the roster changes in force.
+    public var roster: Roster { chain.current }
+    public private(set) var chain: RosterChain
     public let geometry: PacketGeometry
     /// Base URLs of the sources, tried in turn, and `dns:NAME` entries (see above).
     public var sources: [String]
@@ -127,8 +129,15 @@ public struct DirectoryTracker: Sendable {
     private var source = 0
     private var failuresThisRound = 0
 
+    /// A directory signed by a later roster than the one in force, held while the roster
+    /// changes that lead there are fetched from the source that served it.
+    private var awaitingRoster: (document: SignedDocument, channel: Channel)?
+    /// The source to fetch roster changes from (`GET /v1/ring/roster?since=`), and the fetch out.
+    private var rosterSource: String?
+    private var rosterInFlight: UInt64?
+
     public init(roster: Roster, sources: [String], geometry: PacketGeometry = .standard) {
-        self.roster = roster
+        chain = RosterChain(genesis: roster)
         self.sources = sources
         self.geometry = geometry
     }
@@ -147,6 +156,7 @@ public struct DirectoryTracker: Sendable {
     /// When the next fetch or lookup is due (nil while none can be made).
     public var nextDeadline: UnixTime? {
         // Asked on every turn of the loop: no arrays made here.
+        if rosterSource != nil, rosterInFlight == nil { return UnixTime(nanoseconds: .min) }
         let anyFetchable = !discovered.isEmpty || sources.contains { !$0.hasPrefix(Self.dnsPrefix) }
         let fetch = inFlight == nil && anyFetchable ? nextFetch ?? UnixTime(nanoseconds: .min) : nil
         let lookup = lookupWanted && lookupInFlight == nil && sources.contains(where: { $0.hasPrefix(Self.dnsPrefix) }) ? nextLookup : nil
@@ -162,6 +172,10 @@ public struct DirectoryTracker: Sendable {
     /// ``nextDeadline`` has passed: a lookup and a fetch may be out at once.
     public mutating func fetchIfDue(now: UnixTime, id: UInt64) -> FetchRequest? {
         guard let due = nextDeadline, due <= now else { return nil }
+        if let base = rosterSource, rosterInFlight == nil {
+            rosterInFlight = id
+            return FetchRequest(id: id, method: .get, url: Self.resourceURL(base, "/v1/ring/roster?since=\(roster.epoch)"))
+        }
         let names = lookupNames
         if lookupWanted, lookupInFlight == nil, !names.isEmpty, nextLookup <= now {
             lookupWanted = false
@@ -210,6 +224,7 @@ public struct DirectoryTracker: Sendable {
             lookupInFlight = nil
             return looked(up: lookup.name, response, now: now)
         }
+        if response.id == rosterInFlight { return followed(response, now: now) }
         guard response.id == inFlight else { return .notMine }
         inFlight = nil
         let base = inFlightSource
@@ -220,7 +235,7 @@ public struct DirectoryTracker: Sendable {
         case 200?:
             do {
                 let document = try SignedDocument.decode(json: response.body)
-                outcome = try install(document, now: now, channel: channel(of: base)) ? .installed : .unchanged
+                outcome = try installFollowingRoster(document, now: now, channel: channel(of: base), from: base)
             } catch let refusal as Refusal {
                 outcome = .refused(refusal)
             } catch {
@@ -242,6 +257,53 @@ public struct DirectoryTracker: Sendable {
         }
         schedule(after: outcome, now: now)
         return outcome
+    }
+
+    /// ``install(_:now:channel:)``, and when the directory names a later roster than the one in
+    /// force, the roster changes are fetched from `base` (the directory is held meanwhile when
+    /// it could not be verified without them). Whatever a directory claims, a roster is followed
+    /// only along changes each signed by the threshold of the roster before it.
+    private mutating func installFollowingRoster(_ document: SignedDocument, now: UnixTime, channel: Channel, from base: String)
+        throws(Refusal) -> Outcome {
+        do {
+            let installed = try install(document, now: now, channel: channel)
+            if let held, held.document.bodyHash == document.bodyHash, held.directory.roster.epoch > roster.epoch { rosterSource = base }
+            return installed ? .installed : .unchanged
+        } catch {
+            guard let claimed = try? Unverified<RelayDirectory>(document).claimedRosterEpoch, claimed > roster.epoch else { throw error }
+            awaitingRoster = (document, channel)
+            rosterSource = base
+            return .unchanged
+        }
+    }
+
+    /// The answer to a roster fetch: the changes that continue the chain are taken (each
+    /// checked against the roster before it), then a directory held for them is installed.
+    private mutating func followed(_ response: FetchResponse, now: UnixTime) -> Outcome {
+        rosterInFlight = nil
+        rosterSource = nil
+        let waiting = awaitingRoster
+        awaitingRoster = nil
+        do {
+            guard response.status == 200 else { throw DirectoryError.malformed("HTTP \(response.status.map(String.init) ?? "no answer")") }
+            let answer = try RosterChainAnswer.decode(json: response.body)
+            for change in answer.changes { try chain.append(change) }
+        } catch {
+            return .refused(.invalid("roster changes: \(error)"))
+        }
+        guard let waiting else { return .unchanged }
+        do {
+            return try install(waiting.document, now: now, channel: waiting.channel) ? .installed : .unchanged
+        } catch {
+            return .refused(error)
+        }
+    }
+
+    /// Takes a roster change in force (from a member, or read back at start): true when it
+    /// continued the chain. Throws when it does not continue it and is not held already.
+    @discardableResult
+    public mutating func adoptRosterChange(_ document: SignedDocument) throws -> Bool {
+        try chain.append(document)
     }
 
     /// Verifies `document` against the trusted roster at `now` and holds it when it continues

@@ -151,6 +151,7 @@ extension RelayEngine {
         case .unchanged, .notMine:
             break
         }
+        rosterFollowed(now: now, effects: &effects) // the fetch may have followed roster changes
     }
 
     /// When the next descriptor upload is due (relays that are not the first ring, and members
@@ -159,7 +160,7 @@ extension RelayEngine {
     /// does not list this relay, again ``unlistedReupload`` after the last accepted upload (its
     /// handshake challenge may have been lost).
     var nextUpload: UnixTime? {
-        guard authority == nil || ring != nil, descriptor != nil, uploadsInFlight.isEmpty, !configuration.roster.members.isEmpty else { return nil }
+        guard authority == nil || ring != nil, descriptor != nil, uploadsInFlight.isEmpty, !roster.members.isEmpty else { return nil }
         let retry = lastUploadAttempt.map { $0.adding(.seconds(1)) } ?? UnixTime(nanoseconds: .min)
         if uploadedVersion != descriptorVersion { return retry }
         let last = lastUpload ?? UnixTime(nanoseconds: .min)
@@ -173,7 +174,7 @@ extension RelayEngine {
         uploadingVersion = descriptorVersion
         uploadAccepted = false
         let body = descriptor.jsonBytes()
-        for member in configuration.roster.members where member.identityKey != configuration.identity.publicKey {
+        for member in roster.members where member.identityKey != configuration.identity.publicKey {
             let base = member.http.hasSuffix("/") ? String(member.http.dropLast()) : member.http
             let request = FetchRequest(id: nextFetchID, method: .post, url: base + "/v1/descriptors",
                                        headers: ["Content-Type": "application/json"], body: body)

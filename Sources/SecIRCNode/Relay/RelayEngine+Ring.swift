@@ -19,8 +19,6 @@ struct RingDuty: Sendable {
     /// member restarted during a round never votes or signs a second time in that round.
     let startedAt: UnixTime
     var status = RingStatus()
-    /// The fetch IDs of our posts to other members: their answers are not directory fetches.
-    var posts: Set<UInt64> = []
 }
 
 /// What a ring member reports (`GET /v1/ring/status`, metrics).
@@ -77,17 +75,17 @@ extension RelayEngine {
         guard start >= ring!.startedAt, now < start.adding(ringVoteWindow), previous?.directory.serial ?? 0 < serial else { return }
         let validity = max(configuration.ringValidity, configuration.directoryPeriod * 3).components.seconds
         do {
-            ring!.round = try RingRound(serial: serial, roster: configuration.roster, identity: configuration.identity,
+            ring!.round = try RingRound(serial: serial, roster: roster, identity: configuration.identity,
                                         previous: previous,
                                         validAfter: start.seconds, validUntil: start.seconds + max(validity, 1),
-                                        network: configuration.network, relays: authority?.currentDescriptors(now: now) ?? [])
+                                        network: votedNetwork, relays: authority?.currentDescriptors(now: now) ?? [])
         } catch {
             return
         }
         ring!.voteDeadline = start.adding(ringVoteWindow)
         ring!.status.round = serial
         ring!.status.votingClosed = false
-        post(ring!.round!.ownVote, to: "/v1/ring/votes", except: [], effects: &effects)
+        postToMembers(ring!.round!.ownVote, path: "/v1/ring/votes", members: roster.members, except: [], effects: &effects)
         let early = ring!.early
         ring!.early = [:]
         for (_, vote) in early { _ = takeVote(vote, now: now, effects: &effects) }
@@ -119,7 +117,8 @@ extension RelayEngine {
         ring!.status.votes = round.voteCount
         switch outcome {
         case .counted:
-            post(document, to: "/v1/ring/votes", except: Set(document.signatures.map(\.key)), effects: &effects)
+            postToMembers(document, path: "/v1/ring/votes", members: round.roster.members, except: Set(document.signatures.map(\.key)),
+                          effects: &effects)
         case .equivocation:
             noteEquivocations(effects: &effects)
         case .duplicate, .disagrees, .held:
@@ -141,7 +140,8 @@ extension RelayEngine {
         switch outcome {
         case .counted, .held, .disagrees:
             if outcome == .disagrees { ring!.status.disagreements += 1 }
-            post(document, to: "/v1/ring/shares", except: Set(document.signatures.map(\.key)), effects: &effects)
+            postToMembers(document, path: "/v1/ring/shares", members: round.roster.members,
+                          except: Set(document.signatures.map(\.key)), effects: &effects)
             publishIfSigned(now: now, effects: &effects)
         case .equivocation:
             noteEquivocations(effects: &effects)
@@ -161,7 +161,7 @@ extension RelayEngine {
             ring!.status.roundsFailed += 1 // fewer than `threshold` votes: no directory this round
             return
         }
-        post(share, to: "/v1/ring/shares", except: [], effects: &effects)
+        postToMembers(share, path: "/v1/ring/shares", members: round.roster.members, except: [], effects: &effects)
         publishIfSigned(now: now, effects: &effects)
     }
 
@@ -182,7 +182,7 @@ extension RelayEngine {
     }
 
     private mutating func holdEarly(_ document: SignedDocument, now: UnixTime) -> Bool {
-        guard let vote = try? Unverified<DirectoryVote>(document).verified(roster: configuration.roster).vote,
+        guard let vote = try? Unverified<DirectoryVote>(document).verified(roster: roster).vote,
               vote.serial == ringRound(at: now).serial + 1
         else { return false }
         if let held = ring!.early[vote.voter], held.body != document.body { return false }
@@ -205,17 +205,16 @@ extension RelayEngine {
         }
     }
 
-    /// Sends `document` to every other member but `except` (POST `path`).
-    private mutating func post(_ document: SignedDocument, to path: String, except: Set<SigningPublicKey>,
-                               effects: inout NodeEffects<Event>) {
+    /// Sends `document` to each of `members` but this relay and `except` (POST `path`).
+    mutating func postToMembers(_ document: SignedDocument, path: String, members: [Roster.Member], except: Set<SigningPublicKey>,
+                                effects: inout NodeEffects<Event>) {
         let body = document.jsonBytes()
-        for member in configuration.roster.members where member.identityKey != configuration.identity.publicKey
-            && !except.contains(member.identityKey) {
+        for member in members where member.identityKey != configuration.identity.publicKey && !except.contains(member.identityKey) {
             let base = member.http.hasSuffix("/") ? String(member.http.dropLast()) : member.http
             let request = FetchRequest(id: nextFetchID, method: .post, url: base + path,
                                        headers: ["Content-Type": "application/json"], body: body)
             nextFetchID += 1
-            ring!.posts.insert(request.id)
+            ringPosts.insert(request.id)
             effects.fetches.append(request)
         }
     }
@@ -223,14 +222,16 @@ extension RelayEngine {
     /// An answer to one of our posts (nothing to do: a member that did not take it hears it
     /// from another, or misses the round).
     mutating func ringPostAnswered(_ id: UInt64) -> Bool {
-        ring?.posts.remove(id) != nil
+        ringPosts.remove(id) != nil
     }
 }
 
 extension RelayEngine {
-    /// The HTTP status a ring route answers with (openapi/relay.yaml): 202 for a vote or share
-    /// taken (new, held, duplicate, or kept as a proof), 409 for one of another round or
-    /// predecessor, a late vote, or a relay that is no ring member, 422 for an invalid one.
+    /// The HTTP status a ring route answers with (openapi/relay.yaml): 202 for a vote, share or
+    /// proposal taken (new, held, duplicate, or kept as a proof), 409 for one of another round or
+    /// predecessor, a late vote, a relay that is no ring member, or a proposal this member may
+    /// not sign (it signed a rival one) or cannot hold; 404 for an unknown proposal; 422 for an
+    /// invalid document; 201 for a proposal this member signed.
     public static func httpStatus(of reply: Reply) -> Int {
         switch reply {
         case .ring: 202
@@ -241,7 +242,14 @@ extension RelayEngine {
             }
         case .notRingMember, .notFirstRing: 409
         case .refused: 422
-        case .done, .accepted: 202
+        case .done, .accepted, .proposalTaken: 202
+        case .proposal: 201
+        case let .proposalRefused(refusal):
+            switch refusal {
+            case .invalid: 422
+            case .unknown: 404
+            case .alreadySigned, .notMember, .full: 409
+            }
         }
     }
 }

@@ -18,7 +18,8 @@ public struct RelayEngine: NodeEngine {
         public var identity: SigningPrivateKey
         /// The X25519 link static key (Noise).
         public var linkKey: AgreementPrivateKey
-        /// The first ring whose signatures make a directory valid.
+        /// The first ring whose signatures make a directory valid, as configured (epoch 0): the
+        /// roster in force follows the changes its members sign (``RelayEngine/roster``).
         public var roster: Roster
         /// Network parameters this relay signs into directories when it is the first ring.
         public var network: NetworkParameters
@@ -79,10 +80,6 @@ public struct RelayEngine: NodeEngine {
         }
 
         public var relayID: ID { identity.publicKey.id }
-        /// This relay signs the directory: the roster is this relay alone.
-        public var isFirstRing: Bool { roster.members.count == 1 && roster.members[0].identityKey == identity.publicKey }
-        /// This relay is one member of a first ring of several: it votes (``RingRound``).
-        public var isRingMember: Bool { roster.members.count > 1 && roster.keys.contains(identity.publicKey) }
     }
 
     /// Requests from outside the loop.
@@ -101,6 +98,11 @@ public struct RelayEngine: NodeEngine {
         /// A ring member's vote or signature share (``RingRound``), from the HTTP API.
         case ringVote(SignedDocument)
         case ringShare(SignedDocument)
+        /// Governance (`+Governance`): an operator's proposal or approval, and a proposal (or a
+        /// change in force) from another relay.
+        case proposeRosterChange(RosterChangeRequest)
+        case approveRosterChange(Bytes32)
+        case rosterProposal(SignedDocument)
     }
 
     public enum Reply: Sendable, Equatable {
@@ -115,6 +117,10 @@ public struct RelayEngine: NodeEngine {
         case ring(RingRound.Outcome)
         case ringRefused(RingRound.Refusal)
         case notRingMember
+        /// A proposal this member signed (nil: in force and gone from the pending ones).
+        case proposal(RosterProposals.Pending?, inForce: Bool)
+        case proposalTaken(RosterProposals.Outcome)
+        case proposalRefused(RosterProposals.Refusal)
     }
 
     /// What the relay reports to its process (HTTP state, logs).
@@ -145,6 +151,10 @@ public struct RelayEngine: NodeEngine {
         case peel([SphinxJob])
         /// A ring member signed two things for one round (the proof is in ``ringStatus``).
         case equivocation(EquivocationProof)
+        /// Save what governance keeps (``GovernanceState``), before the turn's posts leave.
+        case saveGovernance(GovernanceState)
+        /// The roster in force changed.
+        case rosterChanged(Roster)
     }
 
     public let configuration: Configuration
@@ -186,12 +196,22 @@ public struct RelayEngine: NodeEngine {
     var uploadAccepted = false
     var nextFetchID: UInt64 = 1
     var nextHousekeeping: UnixTime
+    /// The fetch IDs of our posts to ring members (votes, shares, proposals): their answers are
+    /// not directory fetches.
+    var ringPosts: Set<UInt64> = []
+    /// Governance (`+Governance`): proposals for the next roster, and the roster this relay's
+    /// duties were last set up for.
+    var proposals: RosterProposals
+    var rosterInUse: Roster
 
     /// A relay with fresh onion keys, or with `savedKeys` (what its last ``Event/saveOnionKeys(_:)``
     /// said) after a restart: packets built against the keys it published still peel.
     /// `savedTags`: the replay tags saved for the restored epochs (``Event/saveReplayTags(_:)``).
+    /// `governance`: what the last ``Event/saveGovernance(_:)`` said (the roster changes in
+    /// force are checked again along the chain; one that does not continue it is left out).
     public init(configuration: Configuration, savedKeys: OnionKeyRing.Saved? = nil,
-                savedTags: [UInt32: [ReplayFilter.Tag]] = [:], now: UnixTime, rng: inout some RandomSource) {
+                savedTags: [UInt32: [ReplayFilter.Tag]] = [:], governance: GovernanceState? = nil,
+                now: UnixTime, rng: inout some RandomSource) {
         self.configuration = configuration
         links = LinkManager(configuration: configuration.links, now: now, rng: &rng)
         if let savedKeys {
@@ -208,17 +228,21 @@ public struct RelayEngine: NodeEngine {
         // Sequence numbers never reused across restarts: start from the time in microseconds.
         mailboxes = MailboxStore(limits: configuration.mailbox, firstSequence: UInt64(max(now.nanoseconds / 1000, 1)))
         own.currentEpoch = keys.current.epoch
-        let sources = configuration.bootstrapURLs.isEmpty ? configuration.roster.members.map(\.http) : configuration.bootstrapURLs
-        // A ring member fetches from the other members: a directory it missed still reaches it.
-        let others = configuration.roster.members.filter { $0.identityKey != configuration.identity.publicKey }.map(\.http)
-        tracker = DirectoryTracker(roster: configuration.roster,
-                                   sources: configuration.isFirstRing ? [] : configuration.isRingMember ? others : sources)
+        tracker = DirectoryTracker(roster: configuration.roster, sources: [])
+        for change in governance?.changes ?? [] { guard (try? tracker.adoptRosterChange(change)) != nil else { break } }
+        let roster = tracker.roster
+        rosterInUse = roster
+        proposals = RosterProposals(signed: governance?.signedEpoch.flatMap { epoch in governance?.signedID.map { (epoch, $0) } })
+        proposals.rosterChanged(to: roster)
+        tracker.sources = Self.directorySources(configuration: configuration, roster: roster)
         tracker.maximumRefresh = min(max(configuration.directoryPeriod / 2, .seconds(1)), .seconds(30))
         tracker.expectListed = configuration.relayID
-        if configuration.isRingMember { ring = RingDuty(nextRound: now, startedAt: now) }
-        if configuration.isFirstRing || configuration.isRingMember {
-            authority = DirectoryAuthority(identity: configuration.identity, roster: configuration.roster,
-                                           network: configuration.network, period: configuration.directoryPeriod)
+        let member = roster.keys.contains(configuration.identity.publicKey)
+        if member, roster.members.count > 1 { ring = RingDuty(nextRound: now, startedAt: now) }
+        if member {
+            let network = tracker.chain.network?.applied(to: configuration.network) ?? configuration.network
+            authority = DirectoryAuthority(identity: configuration.identity, roster: roster,
+                                           network: network, period: configuration.directoryPeriod)
         }
         nextDescriptorRefresh = now
         nextHousekeeping = now
@@ -308,6 +332,12 @@ public struct RelayEngine: NodeEngine {
             return takeVote(document, now: now, effects: &effects)
         case let .ringShare(document):
             return takeShare(document, now: now, effects: &effects)
+        case let .proposeRosterChange(request):
+            return proposeRosterChange(request, now: now, effects: &effects)
+        case let .approveRosterChange(id):
+            return approveRosterChange(id, now: now, effects: &effects)
+        case let .rosterProposal(document):
+            return takeProposal(document, now: now, effects: &effects)
         }
         return .done
     }
