@@ -48,6 +48,12 @@ public final class RelayMetrics: Sendable {
             metric("secirc_ring_last_published_serial", "gauge", "Serial of the last directory this member published.",
                    [("", Int(clamping: ring.lastPublished))])
         }
+        metric("secirc_ring_roster_epoch", "gauge", "Epoch of the first-ring roster in force (0: security.yaml's; docs/PROTOCOL.md §3.5).",
+               [("", Int(clamping: c.rosterEpoch))])
+        metric("secirc_ring_proposals_pending", "gauge", "Roster change proposals this member holds for the next epoch.",
+               [("", c.proposalsPending)])
+        metric("secirc_ring_proposals_refused_total", "counter", "Roster change proposals from the network refused.",
+               [("", c.proposalsRefused)])
         metric("secirc_datagrams_sent_total", "counter", "UDP datagrams sent.", [("", c.datagramsSent)])
         metric("secirc_send_failures_total", "counter", "Datagrams the kernel did not take.", [("", c.sendFailures)])
         metric("secirc_packets_forwarded_total", "counter", "Sphinx packets peeled and forwarded.", [("", c.forwarded)])

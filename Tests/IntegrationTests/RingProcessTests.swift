@@ -111,5 +111,6 @@ import Testing
         }
         #expect(try a.metric("secirc_ring_equivocations_total") == 0)
         #expect(d.logText.contains("the first ring changed"))
+        #expect(try d.metric("secirc_ring_roster_epoch") == 1 && a.metric("secirc_ring_proposals_pending") == 0)
     }
 }

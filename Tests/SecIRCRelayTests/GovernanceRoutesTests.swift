@@ -97,6 +97,10 @@ import Testing
         outsider.sign(with: Self.newcomer)
         let refused = f.handle(.post, "/v1/ring/proposals", body: String(decoding: outsider.jsonBytes(), as: UTF8.self))
         #expect(refused.status == 422 && refused.errorCode == "invalid_proposal")
+        let metrics = f.metrics
+        metrics.publish(f.engine.withLock { $0.counters })
+        #expect(metrics.render().contains("secirc_ring_proposals_refused_total 1\n"))
+        #expect(metrics.render().contains("secirc_ring_roster_epoch 0\n"))
         #expect(f.handle(.get, "/v1/ring/roster", query: ["since": "-1"]).status == 400)
         #expect(f.handle(.get, "/v1/ring/roster", query: ["since": "99999999999999999999999"]).status == 400)
         #expect(f.handle(.get, "/v1/ring/roster", query: ["since": "7"]).status == 200)

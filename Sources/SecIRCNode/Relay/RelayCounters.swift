@@ -61,6 +61,11 @@ public struct RelayCounters: Sendable, Equatable {
     public var challengesFailed = 0
     /// A member of a ring of several: its rounds, refusals and proofs (nil otherwise).
     public var ring: RingStatus?
+    /// Governance: the epoch of the roster in force, proposals waiting for the next one, and
+    /// proposals from the network refused.
+    public var rosterEpoch: UInt64 = 0
+    public var proposalsPending = 0
+    public var proposalsRefused = 0
     public var sphinxRejects: [SphinxRejectReason: Int] = [:]
     public var linkDrops: [LinkDropReason: Int] = [:]
     public var mailboxDrops: [MailboxStore.DropReason: Int] = [:]

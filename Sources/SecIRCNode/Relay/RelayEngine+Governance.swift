@@ -142,6 +142,7 @@ extension RelayEngine {
                 _ = try tracker.adoptRosterChange(document)
                 return .proposalTaken(.duplicate)
             } catch {
+                own.proposalsRefused += 1
                 return .proposalRefused(.invalid("\(error)"))
             }
         }
@@ -149,6 +150,7 @@ extension RelayEngine {
             do {
                 guard try tracker.adoptRosterChange(document) else { return .proposalTaken(.duplicate) }
             } catch {
+                own.proposalsRefused += 1
                 return .proposalRefused(.notMember) // only members gather proposals; this is not in force
             }
             rosterFollowed(now: now, effects: &effects)
@@ -168,6 +170,7 @@ extension RelayEngine {
             }
             return .proposalTaken(outcome)
         } catch {
+            own.proposalsRefused += 1
             return .proposalRefused(error)
         }
     }

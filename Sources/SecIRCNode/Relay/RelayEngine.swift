@@ -422,6 +422,8 @@ public struct RelayEngine: NodeEngine {
         c.delayQueue = delays.count
         c.peelsOut = peelsOut
         c.ring = ring?.status
+        c.rosterEpoch = roster.epoch
+        c.proposalsPending = proposals.pending.count
         return c
     }
 
