@@ -209,4 +209,33 @@ import Testing
         }
         #expect(tracker.roster == ring.genesis)
     }
+
+    /// A member restarted after a roster change: it starts in the roster it saved, and the last
+    /// directory it published, signed by the roster of its time, continues the chain.
+    @Test func aMemberRestartedAfterARosterChangeKeepsTheRosterAndItsChain() throws {
+        let ring = Ring()
+        var change = try ring.adding(3, to: ring.genesis).unsignedDocument()
+        change.sign(with: ring.keys[0])
+        change.sign(with: ring.keys[1])
+        let old = ring.directory(serial: 5, roster: ring.genesis, signers: [0, 1])
+        var rng = SeededRandom(seed: "restart")
+        let configuration = RelayEngine.Configuration(
+            identity: ring.keys[0], linkKey: AgreementPrivateKey(using: &rng), roster: ring.genesis,
+            network: NetworkParameters(coverRate: 2, meanDelayMs: 50), directoryPeriod: .seconds(10),
+            advertisedUDP: "127.0.0.1:7000", advertisedHTTP: "http://127.0.0.1:8000",
+            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+            keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
+        var engine = RelayEngine(configuration: configuration, governance: GovernanceState(changes: [change], signedEpoch: 1,
+                                                                                          signedID: change.bodyHash),
+                                 now: ring.now, rng: &rng)
+        #expect(engine.roster.epoch == 1 && engine.roster.members.count == 4 && engine.isFirstRing)
+        #expect(engine.ringStatus != nil, "a member of a ring of several")
+        try engine.restore(signedDirectory: old, now: ring.now)
+        #expect(engine.latestSigned?.serial == 5)
+        // Saved state that does not verify is left out: the configured roster stays.
+        var tampered = change
+        tampered.signatures.removeLast()
+        let other = RelayEngine(configuration: configuration, governance: GovernanceState(changes: [tampered]), now: ring.now, rng: &rng)
+        #expect(other.roster == ring.genesis)
+    }
 }

@@ -154,6 +154,8 @@ public struct RosterChain: Sendable, Equatable {
     /// The changes in force, in epoch order (epoch 1 first).
     public private(set) var changes: [SignedDocument] = []
     public private(set) var current: Roster
+    /// Every roster of the chain, the configured one first and `current` last.
+    public private(set) var rosters: [Roster]
     /// The network parameters set by the changes, merged (nil when none set any).
     public private(set) var network: GovernedParameters?
 
@@ -163,6 +165,7 @@ public struct RosterChain: Sendable, Equatable {
     public init(genesis: Roster) {
         self.genesis = genesis
         current = genesis
+        rosters = [genesis]
     }
 
     /// Takes a change: true when it continued the chain, false when it is one held already.
@@ -181,6 +184,7 @@ public struct RosterChain: Sendable, Equatable {
         let verified = try Unverified<RosterChange>(document).verified(continuing: current)
         changes.append(document)
         current = verified.roster
+        rosters.append(current)
         if let set = verified.network { network = network?.merged(with: set) ?? set }
         return true
     }

@@ -129,8 +129,20 @@ public struct DirectoryAuthority: Sendable {
     /// it are held again as if uploaded when it was signed (they drop out after the usual
     /// lifetime unless they upload again), so the next directory does not lose them while they
     /// re-upload. Throws when it is not a directory signed by this roster (expired is fine).
-    public mutating func restore(latest document: SignedDocument) throws {
-        let (directory, listed) = try Unverified<RelayDirectory>(document).verifiedAtAnyTime(trusting: roster)
+    ///
+    /// `earlier`: rosters that were in force before this one, newest first (governance): a
+    /// directory signed before the last roster change verifies by the roster of its time.
+    public mutating func restore(latest document: SignedDocument, earlier: [Roster] = []) throws {
+        var verified: (directory: RelayDirectory, descriptors: [RelayDescriptor])?
+        var firstError: (any Error)?
+        for candidate in [roster] + earlier where verified == nil {
+            do {
+                verified = try Unverified<RelayDirectory>(document).verifiedAtAnyTime(trusting: candidate)
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        guard let (directory, listed) = verified else { throw firstError ?? DirectoryError.invalid("no roster") }
         latest = (document, directory)
         let signedAt = UnixTime(seconds: directory.validAfter)
         for (signed, descriptor) in zip(directory.relays, listed) where descriptor.identityKey != identity.publicKey {

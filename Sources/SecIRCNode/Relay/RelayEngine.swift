@@ -271,7 +271,7 @@ public struct RelayEngine: NodeEngine {
     /// roster signed.
     public mutating func restore(signedDirectory document: SignedDocument, now: UnixTime) throws {
         guard authority != nil else { throw DirectoryError.invalid("only the first ring keeps its signed directory") }
-        try authority!.restore(latest: document)
+        try authority!.restore(latest: document, earlier: tracker.chain.rosters.dropLast().reversed())
         _ = try? tracker.install(document, now: now) // expired: only the serial and the chain carry on
     }
 
