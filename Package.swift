@@ -68,8 +68,9 @@ let package = Package(
         // HTTP/1.1 client for it. Foundation only: the daemon imports it for the types alone.
         .target(name: "SecIRCAPI", swiftSettings: swiftSettings),
         // The one process launcher: child processes, free ports, and relays and clients started
-        // from configuration it writes (a devnet, the integration tests, the benchmarks).
-        .target(name: "SecIRCLauncher", dependencies: ["SecIRCAPI"], swiftSettings: swiftSettings),
+        // from configuration it writes (a devnet, the integration tests, the benchmarks). Relays
+        // serving HTTPS are probed through SecIRCRuntime's libcurl fetch, pinned to their keys.
+        .target(name: "SecIRCLauncher", dependencies: ["SecIRCAPI", "SecIRCNode", "SecIRCRuntime"], swiftSettings: swiftSettings),
         .target(
             name: "SecIRCRelay",
             dependencies: [

@@ -42,7 +42,7 @@ dir=${CONTRACT_DIR:-$(mktemp -d /tmp/secirc-contract-XXXXXX)}
 mkdir -p "$dir"
 echo "contract: schemathesis $version, $examples examples per operation, seed $seed, devnet in $dir"
 
-.build/debug/secirc devnet --ring 3 --dir "$dir/devnet" >"$dir/devnet.out" 2>&1 &
+.build/debug/secirc devnet --ring 3 --plain-http --dir "$dir/devnet" >"$dir/devnet.out" 2>&1 &
 devnet=$!
 trap 'kill -INT $devnet 2>/dev/null; wait $devnet 2>/dev/null || true' EXIT
 for _ in $(seq 600); do

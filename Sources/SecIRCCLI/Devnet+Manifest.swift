@@ -2,8 +2,8 @@ import Foundation
 public import SecIRCLauncher
 
 extension Devnet {
-    /// `devnet.json`: `{"relays":[{name,http,bootstrap_url,tls_spki_pin,udp,data_dir,admin_token_file}],
-    /// "clients":{"alice":{api,token_file,data_dir,id},...}}`.
+    /// `devnet.json`: `{"relays":[{name,http,bootstrap_url,tls_spki_pin,udp,data_dir,admin_token_file,first_ring}],
+    /// "ring":{"members":[names],"threshold":t}, "clients":{"alice":{api,token_file,data_dir,id},...}}`.
     public var manifest: [String: Any] {
         [
             "directory": directory,
@@ -12,10 +12,18 @@ extension Devnet {
                  "udp": relay.udp, "data_dir": relay.dataDirectory,
                  "admin_token_file": relay.adminTokenFile, "first_ring": ring.contains { $0.name == relay.name }]
             },
+            "ring": ["members": (ring.isEmpty ? Array(relays.prefix(1)) : ring).map(\.name),
+                     "threshold": (ring.isEmpty ? 1 : ring.count) / 2 + 1],
             "clients": Dictionary(uniqueKeysWithValues: clients.map { client -> (String, [String: Any]) in
                 (client.name, ["api": client.apiURL, "token_file": client.tokenFile, "data_dir": client.dataDirectory, "id": client.id])
             }),
         ]
+    }
+
+    /// curl's options for a relay serving HTTPS with a self-signed certificate: trust its key
+    /// by the pin alone (`-k` skips the certificate chain, `--pinnedpubkey` checks the key).
+    static func curlPin(_ relay: Relay) -> String {
+        relay.tlsPin.isEmpty ? "" : "-k --pinnedpubkey 'sha256//\(relay.tlsPin)' "
     }
 
     /// Where `devnet.json` is.
@@ -59,9 +67,12 @@ extension Devnet {
                 "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" \(a.apiURL)/v1/contacts",
                 "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" -H 'Content-Type: application/json' -d '{\"text\":\"hi\"}' \(a.apiURL)/v1/conversations/\(b.id)/messages",
                 "  curl -N -H \"Authorization: Bearer $(cat \(b.tokenFile))\" \(b.apiURL)/v1/events",
-                "  curl -H \"Authorization: Bearer $(cat \(relays[0].adminTokenFile))\" \(relays[0].http)/v1/admin/status",
+                "  curl \(Self.curlPin(relays[0]))-H \"Authorization: Bearer $(cat \(relays[0].adminTokenFile))\" \(relays[0].http)/v1/admin/status",
             ]
-            if ring.count > 1 { lines.append("  curl \(ring[0].http)/v1/ring/status   # the first ring's rounds") }
+            if ring.count > 1 {
+                lines.append("  curl \(Self.curlPin(ring[0]))\(ring[0].http)/v1/ring/status   # the first ring's rounds")
+                lines.append("  curl \(Self.curlPin(ring[0]))\(ring[0].http)/v1/ring/roster   # the roster in force (README: changing it)")
+            }
         }
         lines += ["", "endpoints: \(manifestPath)", "logs: \(directory)/<name>.log"]
         if staysUp { lines.append("Ctrl-C stops everything.") }

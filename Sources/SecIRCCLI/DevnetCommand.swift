@@ -2,16 +2,17 @@ import ArgumentParser
 import Foundation
 import SecIRCLauncher
 
-/// `secirc devnet`: three relays and two clients on this machine.
+/// `secirc devnet`: five relays (a first ring of three) and two clients on this machine.
 struct DevnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devnet",
-        abstract: "Run a secIRC network on this machine: relays a (first ring), b, c and clients alice and bob, contacts of each other.",
+        abstract: "Run a secIRC network on this machine: relays a, b, c (the first ring, 2 of 3 sign), d, e and clients alice and bob, contacts of each other.",
         discussion: """
             Every process listens on 127.0.0.1 at a free port; their configuration, data and logs (<name>.log) go to --dir \
-            (default: a new directory under /tmp, removed on a clean stop), and <dir>/devnet.json lists the endpoints. \
-            Runs until Ctrl-C or SIGTERM, then stops everything. With --smoke, alice and bob send each other a message \
-            and it exits: 0 when both were delivered and received within 60 s.
+            (default: a new directory under /tmp, removed on a clean stop), and <dir>/devnet.json lists the endpoints and \
+            the ring. Relays serve HTTPS with self-signed certificates that every URL pins (#spki=); --plain-http turns \
+            that off. Runs until Ctrl-C or SIGTERM, then stops everything. With --smoke, alice and bob send each other a \
+            message and it exits: 0 when both were delivered and received within 60 s.
             """)
 
     @Option(name: .long, help: ArgumentHelp("Directory for configuration, data and logs (kept).", valueName: "dir"))
@@ -29,12 +30,19 @@ struct DevnetCommand: ParsableCommand {
     var meanDelay: Int?
 
     @Option(name: .long, help: ArgumentHelp(
-        "First-ring members among the relays (1: a signs alone; 3: a, b and c vote, 2 of 3 sign each directory).", valueName: "n"))
-    var ring = 1
+        "First-ring members among the relays (3: a, b and c vote, 2 of 3 sign each directory; 1: a signs alone).", valueName: "n"))
+    var ring = 3
+
+    @Flag(name: .customLong("plain-http"), help: "Relays serve plain HTTP (default: HTTPS with self-signed certificates, pinned).")
+    var plainHTTP = false
+
+    static let relayNames = ["a", "b", "c", "d", "e"]
 
     func validate() throws {
         if let meanDelay, !(0...60_000).contains(meanDelay) { throw ValidationError("--mean-delay-ms must be 0 to 60000.") }
-        guard (1...3).contains(ring) else { throw ValidationError("--ring must be 1 to 3 (the devnet has three relays).") }
+        guard (1...Self.relayNames.count).contains(ring) else {
+            throw ValidationError("--ring must be 1 to \(Self.relayNames.count) (the devnet has \(Self.relayNames.count) relays).")
+        }
     }
 
     /// The running executable (`/proc/self/exe`).
@@ -47,6 +55,8 @@ struct DevnetCommand: ParsableCommand {
         var options = DevnetOptions(binDirectory: binDir ?? (executable as NSString).deletingLastPathComponent, directory: dir)
         options.meanDelayMilliseconds = meanDelay
         options.ringSize = ring
+        options.relayNames = Self.relayNames
+        options.selfSignedTLS = !plainHTTP
         let stop = StopFlag()
         let signals = stop.catchSignals()
         defer { signals.forEach { $0.cancel() } }

@@ -1,6 +1,8 @@
 import Foundation
 public import Glibc
 public import SecIRCAPI
+import SecIRCNode
+import SecIRCRuntime
 
 /// A secIRC network on this machine, as real processes: relays (the first ring, and relays
 /// that trust it, like scripts/mesh.sh) and client daemons that have become each other's
@@ -215,32 +217,40 @@ public final class Devnet {
         return try relayStarted(name, child: child, base: base, data: data)
     }
 
-    /// A first ring of `names.count` members (threshold: a majority), plain HTTP: each member's
-    /// identity is made first (`secirc-relay --print-identity`) and its ports chosen, so every
-    /// member's security.yaml lists them all before any starts.
+    /// A first ring of `names.count` members (threshold: a majority): each member's ports are
+    /// chosen and its identity (and with ``DevnetOptions/selfSignedTLS`` its HTTPS key, whose
+    /// pin its URL carries) made first (`secirc-relay --print-identity`), so every member's
+    /// security.yaml lists them all before any starts.
     @discardableResult
     public func startRing(_ names: [String]) throws(DevnetError) -> [Relay] {
         guard FileManager.default.isExecutableFile(atPath: relayBinary) else { throw .missingExecutable(path: relayBinary) }
-        guard !options.selfSignedTLS else {
-            throw .cannotStart(name: names.first ?? "", reason: "a devnet ring of several serves plain HTTP (its members' pins are not known before they start)")
-        }
         try prepareDirectory()
-        var planned: [(name: String, base: String, data: String, key: String, udp: UInt16, http: UInt16)] = []
+        var planned: [(name: String, base: String, data: String, key: String, udp: UInt16, http: String, httpPort: UInt16)] = []
         for name in names {
             let base = directory + "/" + name, data = base + "/data"
-            let identity = try spawn(name + "-identity", executable: relayBinary, arguments: ["--data-dir", data, "--print-identity"], fresh: true)
+            let udp: UInt16, httpPort: UInt16
+            do { (udp, httpPort) = (try FreePort.udp(), try FreePort.tcp()) } catch {
+                throw .cannotStart(name: name, reason: "no free port: \(error)")
+            }
+            try write(serverYAML(name, data: data, udp: "127.0.0.1:\(udp)", http: "127.0.0.1:\(httpPort)"), to: base + "/server.yaml")
+            let identity = try spawn(name + "-identity", executable: relayBinary,
+                                     arguments: ["--config", base + "/server.yaml", "--print-identity"], fresh: true)
             guard identity.wait(timeout: options.stageTimeout) == .exited(0), let key = identity.banner("identity_key ") else {
                 throw .cannotStart(name: name, reason: "secirc-relay --print-identity failed: \(identity.logTail())")
             }
-            do { planned.append((name, base, data, key, try FreePort.udp(), try FreePort.tcp())) } catch {
-                throw .cannotStart(name: name, reason: "no free port: \(error)")
+            var http = "http://127.0.0.1:\(httpPort)"
+            if options.selfSignedTLS {
+                guard let pin = identity.banner("tls spki pin ") else {
+                    throw .cannotStart(name: name, reason: "secirc-relay --print-identity printed no TLS pin: \(identity.logTail())")
+                }
+                http = "https://127.0.0.1:\(httpPort)/#spki=\(pin)"
             }
+            planned.append((name, base, data, key, udp, http, httpPort))
         }
-        let members = planned.map { "    - {public_key: \($0.key), udp: \(Self.yaml("127.0.0.1:\($0.udp)")), http: \(Self.yaml("http://127.0.0.1:\($0.http)"))}" }
+        let members = planned.map { "    - {public_key: \($0.key), udp: \(Self.yaml("127.0.0.1:\($0.udp)")), http: \(Self.yaml($0.http))}" }
         var started: [Relay] = []
         for plan in planned {
             progress("starting relay \(plan.name) (first ring of \(names.count))")
-            try write(serverYAML(plan.name, data: plan.data, udp: "127.0.0.1:\(plan.udp)", http: "127.0.0.1:\(plan.http)"), to: plan.base + "/server.yaml")
             try write(securityYAML(members: members), to: plan.base + "/security.yaml")
             let arguments = ["--config", plan.base + "/server.yaml", "--security", plan.base + "/security.yaml"]
             let child = try spawn(plan.name, executable: relayBinary, arguments: arguments, fresh: true)
@@ -256,17 +266,14 @@ public final class Devnet {
         let (udp, httpPort) = try waitForRelayBanner(child)
         let scheme = options.selfSignedTLS ? "https" : "http"
         let http = "\(scheme)://127.0.0.1:\(httpPort)"
-        var identityKey = ""
-        if !options.selfSignedTLS {
-            let relayAPI = try api(http, token: nil)
-            identityKey = try waitFor("relay \(name)'s \(http)/v1/relay") { () throws -> String? in
-                let body = try relayAPI.call("GET", "/v1/relay")
-                return (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["identity_key"] as? String
-            }
+        let pin = child.banner("tls spki pin ") ?? ""
+        let identityKey = try waitFor("relay \(name)'s \(http)/v1/relay") { () throws -> String? in
+            let answer = try relayGET(http, pin: pin, "/v1/relay")
+            guard answer.status == 200 else { return nil }
+            return (try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])?["identity_key"] as? String
         }
         let relay = Relay(name: name, http: http, httpPort: httpPort, udp: udp, directory: base, dataDirectory: data,
-                          adminTokenFile: data + "/admin.token", logPath: logPath(name), identityKey: identityKey,
-                          tlsPin: child.banner("tls spki pin ") ?? "")
+                          adminTokenFile: data + "/admin.token", logPath: logPath(name), identityKey: identityKey, tlsPin: pin)
         relays.append(relay)
         return relay
     }
@@ -299,7 +306,7 @@ public final class Devnet {
     }
 
     func securityYAML(ring: [Relay]) -> String {
-        securityYAML(members: ring.map { "    - {public_key: \($0.identityKey), udp: \(Self.yaml($0.udp)), http: \(Self.yaml($0.http))}" })
+        securityYAML(members: ring.map { "    - {public_key: \($0.identityKey), udp: \(Self.yaml($0.udp)), http: \(Self.yaml($0.bootstrapURL))}" })
     }
 
     /// `members`: one YAML line each (none: this relay is the first ring alone).
@@ -323,11 +330,11 @@ public final class Devnet {
     public func waitForDirectory(listing count: Int) throws(DevnetError) {
         progress("waiting for a directory of \(count) relays")
         for relay in relays {
-            let relayAPI = try api(relay.http, token: nil)
             try waitFor("relay \(relay.name) to be ready with all \(count) relays in its directory") { () throws -> Bool? in
-                guard try relayAPI.send("GET", "/readyz").status == 200 else { return nil }
-                let body = try relayAPI.call("GET", "/v1/relays")
-                let listed = ((try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["relays"] as? [Any])?.count
+                guard try relayGET(relay.http, pin: relay.tlsPin, "/readyz").status == 200 else { return nil }
+                let answer = try relayGET(relay.http, pin: relay.tlsPin, "/v1/relays")
+                guard answer.status == 200 else { return nil }
+                let listed = ((try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])?["relays"] as? [Any])?.count
                 return listed == count ? true : nil
             }
         }
@@ -536,6 +543,22 @@ public final class Devnet {
 
     static func pause() {
         usleep(50_000)
+    }
+
+    /// `GET path` on a relay's API: plain HTTP, or HTTPS through libcurl checking the relay's
+    /// key against `pin` (its self-signed certificate is trusted for that key alone).
+    func relayGET(_ base: String, pin: String, _ path: String) throws -> (status: Int, body: [UInt8]) {
+        guard base.hasPrefix("https://") else {
+            let answer = try api(base, token: nil).send("GET", path)
+            return (answer.status, answer.body)
+        }
+        let response = HTTPFetcher.exchange(FetchRequest(id: 0, method: .get, url: base + path + (pin.isEmpty ? "" : "#spki=" + pin),
+                                                         timeout: .seconds(10)))
+        guard let status = response.status else {
+            throw DevnetError.requestFailed(what: "GET \(base)\(path)",
+                                            error: .connection(url: base, reason: response.failure.map { "\($0)" } ?? "no answer"))
+        }
+        return (status, response.body)
     }
 
     private func api(_ url: String, token: String?) throws(DevnetError) -> APIClient {

@@ -1,4 +1,5 @@
 internal import Foundation
+internal import SecIRCHTTP
 public import SecIRCCrypto
 
 /// The relay's long-term Ed25519 identity: its ID is SHA-256 of the public key. The 32-byte
@@ -53,5 +54,22 @@ public enum DataDirectory {
         } catch {
             throw CryptoError.keyFile(path: path, reason: "cannot create the data directory: \(error.localizedDescription)")
         }
+    }
+}
+
+extension RelayIdentity {
+    /// What `secirc-relay --print-identity` prints, made in the data directory if absent: the
+    /// identity key (what the other members of a first ring list in security.yaml), the relay ID,
+    /// and with `http.tls: self_signed` the SPKI pin of its HTTPS key (what their URLs pin:
+    /// `https://host:port/#spki=<pin>`).
+    public static func printable(settings: RelaySettings) throws -> String {
+        let server = settings.server
+        let identity = try loadOrCreate(dataDirectory: server.relay.dataDirectory)
+        var text = "identity_key \(identity.publicKeyHex)\nrelay id \(identity.id)"
+        if server.http.tls == .selfSigned {
+            let tls = try HTTPTLS.loadOrCreateSelfSigned(directory: server.relay.dataDirectory, commonName: "secirc-relay")
+            text += "\ntls spki pin \(try SelfSignedCertificate.spkiPin(ofPEM: tls.0.certificatePEM))"
+        }
+        return text
     }
 }

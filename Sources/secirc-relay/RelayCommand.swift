@@ -34,7 +34,7 @@ struct RelayCommand: AsyncParsableCommand {
     var httpListen: String?
 
     @Flag(name: .customLong("print-identity"),
-          help: "Print this relay's identity key (made in the data directory if absent) and exit: what the other members of a first ring list in security.yaml.")
+          help: "Print this relay's identity key (made in the data directory if absent), and with http.tls: self_signed its HTTPS key's SPKI pin, and exit: what the other members of a first ring list in security.yaml.")
     var printIdentity = false
 
     func run() async throws {
@@ -48,8 +48,7 @@ struct RelayCommand: AsyncParsableCommand {
         }
         if printIdentity {
             do {
-                let identity = try RelayIdentity.loadOrCreate(dataDirectory: settings.server.relay.dataDirectory)
-                print("identity_key \(identity.publicKeyHex)\nrelay id \(identity.id)")
+                print(try RelayIdentity.printable(settings: settings))
             } catch {
                 FileHandle.standardError.write(Data("secirc-relay: \(error)\n".utf8))
                 throw ExitCode(1)

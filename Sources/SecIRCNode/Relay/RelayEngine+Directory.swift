@@ -175,8 +175,7 @@ extension RelayEngine {
         uploadAccepted = false
         let body = descriptor.jsonBytes()
         for member in roster.members where member.identityKey != configuration.identity.publicKey {
-            let base = member.http.hasSuffix("/") ? String(member.http.dropLast()) : member.http
-            let request = FetchRequest(id: nextFetchID, method: .post, url: base + "/v1/descriptors",
+            let request = FetchRequest(id: nextFetchID, method: .post, url: DirectoryTracker.resourceURL(member.http, "/v1/descriptors"),
                                        headers: ["Content-Type": "application/json"], body: body)
             nextFetchID += 1
             uploadsInFlight.insert(request.id)

@@ -210,8 +210,8 @@ extension RelayEngine {
                                 effects: inout NodeEffects<Event>) {
         let body = document.jsonBytes()
         for member in members where member.identityKey != configuration.identity.publicKey && !except.contains(member.identityKey) {
-            let base = member.http.hasSuffix("/") ? String(member.http.dropLast()) : member.http
-            let request = FetchRequest(id: nextFetchID, method: .post, url: base + path,
+            // A member's URL may pin its HTTPS key (`#spki=`): kept after the path.
+            let request = FetchRequest(id: nextFetchID, method: .post, url: DirectoryTracker.resourceURL(member.http, path),
                                        headers: ["Content-Type": "application/json"], body: body)
             nextFetchID += 1
             ringPosts.insert(request.id)
