@@ -276,7 +276,9 @@ final class SimNode: @unchecked Sendable {
                            .fetched(to: from, FetchResponse(id: request.id, status: nil))))
             return
         }
-        let path = String(request.url.dropFirst(base.count))
+        // The query (`?since=`) is ignored: the simulated relays answer with the full
+        // directory, as a relay that no longer keeps the caller's does (docs/PROTOCOL.md §3.5).
+        let path = String(request.url.dropFirst(base.count).prefix { $0 != "?" })
         var response = FetchResponse(id: request.id, status: 404)
         switch (request.method, path) {
         case (.get, "/v1/directory"):

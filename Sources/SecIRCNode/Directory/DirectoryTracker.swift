@@ -126,6 +126,8 @@ public struct DirectoryTracker: Sendable {
     private var lookupWanted = true
     private var source = 0
     private var failuresThisRound = 0
+    /// The next fetch asks for the whole directory, not a diff (a diff just failed).
+    private var wantFull = false
 
     public init(roster: Roster, sources: [String], geometry: PacketGeometry = .standard) {
         self.roster = roster
@@ -176,9 +178,18 @@ public struct DirectoryTracker: Sendable {
         inFlight = id
         inFlightSource = list[source % list.count]
         var headers: [String: String] = [:]
-        if let held { headers["If-None-Match"] = held.etag }
-        return FetchRequest(id: id, method: .get, url: Self.resourceURL(inFlightSource, "/v1/directory"), headers: headers)
+        var resource = "/v1/directory"
+        if let held {
+            headers["If-None-Match"] = held.etag
+            // A diff from the directory held (docs/PROTOCOL.md §3.5), unless one just failed.
+            if !wantFull { resource += "?since=\(held.directory.serial)" }
+        }
+        return FetchRequest(id: id, method: .get, url: Self.resourceURL(inFlightSource, resource), headers: headers)
     }
+
+    /// The `Content-Type` of a diff answer to `GET /v1/directory?since=SERIAL` (a full
+    /// directory comes as `application/json`).
+    public static let diffContentType = "application/vnd.secirc.directory-diff+json"
 
     /// `resource` on the server `base` names, keeping the base's pin (after the path, where a
     /// fragment belongs).
@@ -217,7 +228,19 @@ public struct DirectoryTracker: Sendable {
         switch response.status {
         case 304?:
             outcome = held == nil ? .refused(.unreachable(status: 304)) : .unchanged
+        case 200? where response.headers["content-type"] == Self.diffContentType:
+            // A diff whose rebuilt directory is not accepted is tried again at once in full,
+            // from the same source: the fault may be the diff's alone.
+            let applied = installDiff(response.body, now: now, channel: channel(of: base))
+            if case .refused = applied {
+                wantFull = true
+                nextFetch = now
+                return applied
+            }
+            schedule(after: applied, now: now)
+            return applied
         case 200?:
+            wantFull = false
             do {
                 let document = try SignedDocument.decode(json: response.body)
                 outcome = try install(document, now: now, channel: channel(of: base)) ? .installed : .unchanged
@@ -279,6 +302,20 @@ public struct DirectoryTracker: Sendable {
         }
         held = Held(document: document, directory: directory, descriptors: descriptors, channel: channel, installedAt: now)
         return true
+    }
+
+    /// A diff answer: rebuilt on the directory held, then installed exactly like a full one
+    /// (the same signatures over the rebuilt bytes, the same chain rule).
+    private mutating func installDiff(_ body: [UInt8], now: UnixTime, channel: Channel) -> Outcome {
+        guard let held else { return .refused(.invalid("diff: no directory held to apply it to")) }
+        do {
+            let document = try DirectoryDiff.decode(json: body).apply(to: held.document, held.directory)
+            return try install(document, now: now, channel: channel) ? .installed : .unchanged
+        } catch let refusal as Refusal {
+            return .refused(refusal)
+        } catch {
+            return .refused(.invalid("diff: \(error)"))
+        }
     }
 
     /// Whether the held directory is valid at `now`.
