@@ -31,6 +31,11 @@ public struct DirectoryTracker: Sendable {
         case dns
         /// Signed by this relay (the first ring alone).
         case local
+        /// From a relay listed in the directory held (a relay's linked peers first), asked after
+        /// every configured source failed (docs/PROTOCOL.md §3.6).
+        case peer
+        /// Read back from the data directory at start (saved when it was installed).
+        case cache
     }
 
     /// The directory in use, with its signed envelope and verified descriptors.
@@ -128,6 +133,18 @@ public struct DirectoryTracker: Sendable {
     private var failuresThisRound = 0
     /// The next fetch asks for the whole directory, not a diff (a diff just failed).
     private var wantFull = false
+    /// Relays of the directory held are asked too (see ``peerSources``): every configured
+    /// source failed a round.
+    private var askPeers = false
+    /// Which window of ``maximumPeerSources`` relays the rounds that ask peers use.
+    private var peerRound = 0
+    /// The fetch in flight goes to a relay of the directory held.
+    private var inFlightToPeer = false
+    /// Relays asked first among the directory's when every configured source failed: a
+    /// relay's linked peers (its engine sets them when a fetch is due).
+    public var preferredPeers: Set<ID> = []
+    /// Relays of the directory held asked in one round, at most.
+    public static let maximumPeerSources = 8
 
     public init(roster: Roster, sources: [String], geometry: PacketGeometry = .standard) {
         self.roster = roster
@@ -135,10 +152,33 @@ public struct DirectoryTracker: Sendable {
         self.geometry = geometry
     }
 
-    /// The sources fetched from: configured URLs, then those DNS found.
+    /// The sources fetched from: configured URLs, then those DNS found, then — once every one
+    /// of those failed a round — relays of the directory held (``peerSources``).
     var fetchable: [String] {
         var seen = Set<String>()
-        return (sources.filter { !$0.hasPrefix(Self.dnsPrefix) } + discovered).filter { seen.insert($0).inserted }
+        let configured = (sources.filter { !$0.hasPrefix(Self.dnsPrefix) } + discovered).filter { seen.insert($0).inserted }
+        guard askPeers else { return configured }
+        return configured + peerSources.filter { seen.insert($0).inserted }
+    }
+
+    /// The configured and DNS-found sources (without relays of the directory held).
+    private var configuredCount: Int {
+        var seen = Set<String>()
+        return (sources.filter { !$0.hasPrefix(Self.dnsPrefix) } + discovered).filter { seen.insert($0).inserted }.count
+    }
+
+    /// Base URLs of the held directory's relays asked in this round: ``preferredPeers`` first,
+    /// then the others in the directory's order, never this relay (``expectListed``); a window
+    /// of at most ``maximumPeerSources`` that moves on each round. Whatever they serve is
+    /// verified against the trusted roster like any fetched directory.
+    var peerSources: [String] {
+        guard let held else { return [] }
+        let others = held.descriptors.filter { $0.id != expectListed }
+        let ordered = others.filter { preferredPeers.contains($0.id) } + others.filter { !preferredPeers.contains($0.id) }
+        guard !ordered.isEmpty else { return [] }
+        let count = min(Self.maximumPeerSources, ordered.count)
+        let start = (peerRound * count) % ordered.count
+        return (0..<count).map { ordered[(start + $0) % ordered.count].http }
     }
 
     /// The `dns:` names among the sources.
@@ -176,6 +216,7 @@ public struct DirectoryTracker: Sendable {
         let list = fetchable
         guard inFlight == nil, !list.isEmpty else { return nil }
         inFlight = id
+        inFlightToPeer = source % list.count >= configuredCount
         inFlightSource = list[source % list.count]
         var headers: [String: String] = [:]
         var resource = "/v1/directory"
@@ -201,6 +242,7 @@ public struct DirectoryTracker: Sendable {
 
     /// The channel a directory from `base` came by.
     func channel(of base: String) -> Channel {
+        if inFlightToPeer { return .peer }
         if discovered.contains(base), !sources.contains(base) { return .dns }
         guard let url = try? BootstrapURL(base) else { return base.hasPrefix("https:") ? .https : .http }
         switch url.scheme {
@@ -318,6 +360,13 @@ public struct DirectoryTracker: Sendable {
         }
     }
 
+    /// Installs a directory read back from the data directory at start, when its signatures
+    /// verify against the trusted roster and it is still valid at `now` (channel `cache`).
+    /// Throws a ``Refusal`` otherwise; the node then starts without one.
+    public mutating func restore(cached document: SignedDocument, now: UnixTime) throws(Refusal) {
+        try install(document, now: now, channel: .cache)
+    }
+
     /// Whether the held directory is valid at `now`.
     public func isValid(at now: UnixTime) -> Bool {
         guard let held else { return false }
@@ -329,6 +378,9 @@ public struct DirectoryTracker: Sendable {
         case .installed, .unchanged:
             failuresThisRound = 0
             nextFetch = now.adding(refreshInterval(now: now))
+            // A configured source answered: relays of the directory are not asked any more.
+            // (One of them answered: it stays the source while it does.)
+            if !inFlightToPeer { askPeers = false }
         case .refused:
             let count = fetchable.count
             failuresThisRound += 1
@@ -339,6 +391,16 @@ public struct DirectoryTracker: Sendable {
             if failuresThisRound >= count {
                 failuresThisRound = 0
                 lookupWanted = true
+                if askPeers {
+                    // The next round: the configured sources first, then the next relays.
+                    peerRound += 1
+                    source = 0
+                } else if !peerSources.isEmpty {
+                    // Every configured source failed: the held directory's relays, at once.
+                    askPeers = true
+                    source = configuredCount
+                    nextFetch = now
+                }
             }
         case .notMine:
             break
