@@ -197,7 +197,10 @@ public final class RelayNode: Sendable {
         }
         let scheme = tls == nil ? "http" : "https"
         let httpHost = server.http.listen.isWildcard ? "127.0.0.1" : server.http.listen.host
-        let publicURL = server.http.publicURL ?? "\(scheme)://\(HostPort(host: httpHost, port: httpPort))"
+        // A self-signed key is pinned in the URL the descriptor publishes, so relays and clients
+        // that fetch the directory from this relay as a peer (docs/PROTOCOL.md §3.6) can check it.
+        let pin = server.http.tls == .selfSigned ? state.tlsPin.map { "/#spki=" + $0 } ?? "" : ""
+        let publicURL = server.http.publicURL ?? "\(scheme)://\(HostPort(host: httpHost, port: httpPort))" + pin
         var configuration = RelayEngine.Configuration(
             identity: identity.signingKey, linkKey: linkKey, roster: state.trustedRoster,
             network: NetworkParameters(coverRate: settings.security.network.coverRatePerSecond,
