@@ -17,6 +17,12 @@ public import SecIRCCrypto
 /// for `dns:NAME`, answered by the loop) at start and after a round in which every source
 /// failed, at most every `lookupInterval`; the URLs found (at most ``maximumDiscovered``, each
 /// of strict syntax) join the configured ones until the next lookup replaces them.
+///
+/// Holding a directory, it asks for a diff from it (`?since=SERIAL`, docs/PROTOCOL.md §3.5),
+/// installs the rebuilt directory exactly as a full one, and asks for the full one at once
+/// when a diff fails. When every configured source failed a round, the relays of the directory
+/// held are asked too (``peerSources``, channel `peer`, §3.6); a directory saved by the node
+/// comes back through ``restore(cached:now:)`` (channel `cache`).
 public struct DirectoryTracker: Sendable {
     /// How a directory reached this node (`/v1/network`, `/v1/relay`). Whatever the channel,
     /// the directory was used only because the first ring's signatures verified.
@@ -176,9 +182,16 @@ public struct DirectoryTracker: Sendable {
         let others = held.descriptors.filter { $0.id != expectListed }
         let ordered = others.filter { preferredPeers.contains($0.id) } + others.filter { !preferredPeers.contains($0.id) }
         guard !ordered.isEmpty else { return [] }
+        // Only URLs of strict syntax (``BootstrapURL``): a directory's `http` fields are the
+        // relays' own words.
         let count = min(Self.maximumPeerSources, ordered.count)
         let start = (peerRound * count) % ordered.count
-        return (0..<count).map { ordered[(start + $0) % ordered.count].http }
+        var out: [String] = []
+        for offset in 0..<ordered.count where out.count < count {
+            let http = ordered[(start + offset) % ordered.count].http
+            if (try? BootstrapURL(http)) != nil { out.append(http) }
+        }
+        return out
     }
 
     /// The `dns:` names among the sources.
