@@ -12,8 +12,8 @@ public struct NetworkStatus: Codable, Sendable, Equatable {
         public var ageSeconds: Int64
         /// How many relays it lists.
         public var relays: Int
-        /// The channel that brought it: `http`, `https`, `https-pinned` or `dns` (its signatures
-        /// were checked whatever the channel).
+        /// The channel that brought it: `http`, `https`, `https-pinned`, `dns`, `peer` or `cache`
+        /// (its signatures were checked whatever the channel).
         public var channel: String
         /// Unix seconds when it was fetched and verified.
         public var fetchedAt: Int64

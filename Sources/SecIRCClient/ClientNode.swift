@@ -56,8 +56,18 @@ public final class ClientNode: Sendable {
         let token = try HTTPBearerToken.loadOrCreate(path: directory + "/" + Self.tokenFileName)
         let udp = try transport ?? UDPTransport(bind: SocketAddress(host: "0.0.0.0", port: 0))
         self.transport = udp
-        let engine = ClientEngine(configuration: try Self.engineConfiguration(settings), messenger: messenger, now: clock.now(), rng: &rng)
-        let publisher = Publisher(network: network, events: events, logger: logger)
+        var engine = ClientEngine(configuration: try Self.engineConfiguration(settings), messenger: messenger, now: clock.now(), rng: &rng)
+        let cache = DirectoryCacheFile(dataDirectory: directory)
+        if let cached = try? cache.load() {
+            // Only a cache: one that no longer verifies or has expired is replaced by the next save.
+            do {
+                try engine.restore(cachedDirectory: cached, now: clock.now(), rng: &rng)
+                logger.info("cached directory restored", metadata: ["file": "\(cache.path)"])
+            } catch {
+                logger.info("cached directory not used", metadata: ["file": "\(cache.path)", "reason": "\(error)"])
+            }
+        }
+        let publisher = Publisher(network: network, events: events, logger: logger, cache: cache)
         loop = NodeLoop(engine: engine, transport: udp, clock: clock, random: SystemRandom(),
                         fetcher: HTTPFetcher(dnsServer: config.network.dnsServer.flatMap { TXTLookup.Server(host: $0.host, port: $0.port) }),
                         hooks: NodeLoop<ClientEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }))
@@ -122,13 +132,16 @@ private final class Publisher: Sendable {
     let network: NetworkState
     let events: ClientEvents
     let logger: Logger
+    /// Where each installed directory is saved.
+    let cache: DirectoryCacheFile
     private let lastPublish = Locked(UnixTime(nanoseconds: 0))
     /// Incoming messages the store could not take, as last logged, and when.
     private let notStoredLogged = Locked((count: 0, at: UnixTime(nanoseconds: 0)))
     /// At most one such error a minute: a full disk fails every poll.
     static let notStoredLogInterval = Duration.seconds(60)
 
-    init(network: NetworkState, events: ClientEvents, logger: Logger) {
+    init(network: NetworkState, events: ClientEvents, logger: Logger, cache: DirectoryCacheFile) {
+        self.cache = cache
         self.network = network
         self.events = events
         self.logger = logger
@@ -144,6 +157,10 @@ private final class Publisher: Sendable {
                     logger.debug("directory source did not answer", metadata: ["reason": "\(reason)"])
                 } else {
                     logger.warning("directory refused", metadata: ["error": "\(reason)"])
+                }
+            case let .directoryInstalled(document):
+                do { try cache.save(document) } catch {
+                    logger.warning("cannot save the directory cache", metadata: ["error": "\(error)"])
                 }
             case let .mailboxesReplaced(count):
                 logger.info("mailbox relays replaced; contacts are told the new ones", metadata: ["replaced": "\(count)"])

@@ -29,6 +29,8 @@ public final class RelayNode: Sendable {
     private let tls: (HTTPTLS, fingerprint: String)?
     private let clock: any NodeClock
     private let files: RelayStateFiles
+    /// The last directory installed (relays that are not first-ring members).
+    private let cache: DirectoryCacheFile
     /// What the data directory held at start (onion keys; the first ring's last directory).
     private let savedKeys: OnionKeyRing.Saved?
     private let savedDirectory: SignedDocument?
@@ -55,6 +57,7 @@ public final class RelayNode: Sendable {
         linkKey = try LinkKey.loadOrCreate(dataDirectory: server.relay.dataDirectory, using: &rng)
         let adminToken = try HTTPBearerToken.loadOrCreate(path: server.relay.dataDirectory + "/admin.token")
         files = RelayStateFiles(dataDirectory: server.relay.dataDirectory)
+        cache = DirectoryCacheFile(dataDirectory: server.relay.dataDirectory)
         savedKeys = try files.loadOnionKeys()
         savedDirectory = try files.loadDirectory()
         savedGovernance = try files.loadGovernance()
@@ -147,6 +150,15 @@ public final class RelayNode: Sendable {
                 throw StateFileError(path: files.directoryPath, reason: "\(error) (move it away to start again at serial 1)")
             }
         }
+        if !engine.isFirstRing, let cached = try? cache.load() {
+            // Only a cache: one that no longer verifies or has expired is left for the next save.
+            do {
+                try engine.restore(cachedDirectory: cached, now: now)
+                logger.info("cached directory restored", metadata: ["file": "\(cache.path)", "serial": "\(engine.directory?.directory.serial ?? 0)"])
+            } catch {
+                logger.info("cached directory not used", metadata: ["file": "\(cache.path)", "reason": "\(error)"])
+            }
+        }
         if let savedKeys {
             logger.info("onion keys restored", metadata: ["file": "\(files.onionKeysPath)", "epoch": "\(savedKeys.current.epoch)",
                                                           "replay_tags": "\(savedTags.values.reduce(0) { $0 + $1.count })"])
@@ -160,7 +172,8 @@ public final class RelayNode: Sendable {
             deliverTo.withLock { $0?.loop }?.send(.peeled(jobs))
         } : nil
         control.pool.withLock { $0 = pool }
-        let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files, replayTags: replayTags, pool: pool)
+        let publisher = Publisher(state: state, metrics: metrics, logger: logger, files: files, replayTags: replayTags, pool: pool,
+                                  cache: engine.isFirstRing ? nil : cache)
         let dnsServer = settings.server.directory.dnsServer.flatMap { TXTLookup.Server(host: $0.host, port: $0.port) }
         let newLoop = NodeLoop(
             engine: engine, transport: transport, clock: clock, random: SystemRandom(), fetcher: HTTPFetcher(dnsServer: dnsServer),
@@ -191,7 +204,10 @@ public final class RelayNode: Sendable {
         }
         let scheme = tls == nil ? "http" : "https"
         let httpHost = server.http.listen.isWildcard ? "127.0.0.1" : server.http.listen.host
-        let publicURL = server.http.publicURL ?? "\(scheme)://\(HostPort(host: httpHost, port: httpPort))"
+        // A self-signed key is pinned in the URL the descriptor publishes, so relays and clients
+        // that fetch the directory from this relay as a peer (docs/PROTOCOL.md §3.7) can check it.
+        let pin = server.http.tls == .selfSigned ? state.tlsPin.map { "/#spki=" + $0 } ?? "" : ""
+        let publicURL = server.http.publicURL ?? "\(scheme)://\(HostPort(host: httpHost, port: httpPort))" + pin
         var configuration = RelayEngine.Configuration(
             identity: identity.signingKey, linkKey: linkKey, roster: state.trustedRoster,
             network: NetworkParameters(coverRate: settings.security.network.coverRatePerSecond,
@@ -282,14 +298,17 @@ private final class Publisher: Sendable {
     let files: RelayStateFiles
     let replayTags: ReplayTagFiles
     let pool: PeelPool?
+    /// Where an installed directory is saved (nil for a first-ring member, which keeps what it signs).
+    let cache: DirectoryCacheFile?
     let loop = Locked<WeakLoop?>(nil)
     private let lastPublish = Locked(UnixTime(nanoseconds: 0))
     /// When a failure to save replay tags was last logged (at most once a minute).
     private let lastTagError = Locked<UnixTime?>(nil)
 
     init(state: RelayState, metrics: RelayMetrics, logger: Logger, files: RelayStateFiles, replayTags: ReplayTagFiles,
-         pool: PeelPool?) {
+         pool: PeelPool?, cache: DirectoryCacheFile?) {
         self.pool = pool
+        self.cache = cache
         self.state = state
         self.metrics = metrics
         self.logger = logger
@@ -304,7 +323,13 @@ private final class Publisher: Sendable {
                 state.setDescriptor(document)
             case let .directoryInstalled(held):
                 state.install(held)
-                logger.debug("directory installed", metadata: ["serial": "\(held.directory.serial)", "relays": "\(held.descriptors.count)"])
+                logger.debug("directory installed", metadata: ["serial": "\(held.directory.serial)", "relays": "\(held.descriptors.count)",
+                                                               "channel": "\(held.channel.rawValue)"])
+                if let cache, held.channel != .cache {
+                    do { try cache.save(held.document) } catch {
+                        logger.warning("cannot save the directory cache", metadata: ["error": "\(error)"])
+                    }
+                }
             case let .directoryRefused(reason):
                 if case .unreachable = reason {
                     logger.debug("directory source did not answer", metadata: ["reason": "\(reason)"])

@@ -83,6 +83,15 @@ public struct RelayRoutes: Sendable {
         }) {
             return HTTPResponse(status: 304, headers: served.headers)
         }
+        if let text = request.query["since"] {
+            guard let since = UInt64(text), String(since) == text else {
+                return .error(HTTPError(400, "invalid_parameter", "since must be a directory serial (a whole number)"))
+            }
+            // A diff when the directory with that serial is still kept, else the full one.
+            if let diff = state.diff(since: since) {
+                return HTTPResponse(status: 200, headers: [("Content-Type", DirectoryTracker.diffContentType)] + served.headers, body: diff)
+            }
+        }
         return .jsonBytes(served.json, headers: served.headers)
     }
 

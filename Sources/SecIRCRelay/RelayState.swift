@@ -19,6 +19,8 @@ public final class RelayState: Sendable {
         /// What brought it (`local` when this relay signed it) and when it was installed.
         public let channel: DirectoryTracker.Channel
         public let installedAt: UnixTime?
+        /// Diffs to this directory already made, by base serial (nil: none can be made).
+        private let diffs = Locked<[UInt64: [UInt8]?]>([:])
 
         init(document: SignedDocument, directory: RelayDirectory, descriptors: [RelayDescriptor],
              channel: DirectoryTracker.Channel, installedAt: UnixTime?) {
@@ -31,10 +33,20 @@ public final class RelayState: Sendable {
             self.directory = directory
             self.descriptors = descriptors
         }
+
+        /// The diff from `base` to this directory, as JSON (``DirectoryDiff``), made once.
+        func diff(from base: ServedDirectory) -> [UInt8]? {
+            if let made = diffs.withLock({ $0[base.directory.serial] }) { return made }
+            let made = DirectoryDiff.make(from: base.document, base.directory, to: document, directory)?.jsonBytes()
+            diffs.withLock { $0[base.directory.serial] = made }
+            return made
+        }
     }
 
     private struct Inner {
         var directory: ServedDirectory?
+        /// Directories served before, newest first: the bases of diffs.
+        var recent: [ServedDirectory] = []
         var descriptor: SignedDocument?
         var onionKeys: [RelayDescriptor.OnionKeyEntry] = []
         var ring: RingStatus?
@@ -121,7 +133,30 @@ public final class RelayState: Sendable {
                         channel: DirectoryTracker.Channel = .local, installedAt: UnixTime? = nil) {
         let served = ServedDirectory(document: document, directory: directory, descriptors: descriptors, channel: channel,
                                      installedAt: installedAt)
-        inner.withLock { $0.directory = served }
+        inner.withLock { s in
+            if let previous = s.directory, previous.directory.serial < directory.serial {
+                s.recent.insert(previous, at: 0)
+                var bytes = 0
+                s.recent = Array(s.recent.prefix { served in
+                    bytes += served.json.count
+                    return bytes <= Self.maximumRecentBytes
+                }.prefix(Self.maximumRecent))
+            }
+            s.directory = served
+        }
+    }
+
+    /// `GET /v1/directory?since=` answers with a diff from one of the last this many
+    /// directories served, holding at most this many bytes of them together.
+    public static let maximumRecent = 6
+    public static let maximumRecentBytes = 16 << 20
+
+    /// The diff (``DirectoryDiff`` JSON) from the directory with `serial`, when it is one of
+    /// the recent ones kept and a diff can rebuild the current one; nil otherwise.
+    public func diff(since serial: UInt64) -> [UInt8]? {
+        let (current, base) = inner.withLock { s in (s.directory, s.recent.first { $0.directory.serial == serial }) }
+        guard let current, let base, base.directory.serial < current.directory.serial else { return nil }
+        return current.diff(from: base)
     }
 
     /// Sets this relay's own signed descriptor (what `GET /v1/relay` shows).

@@ -29,16 +29,31 @@ enum CurlExchange {
         var overflow = false
     }
 
+    /// Letters, digits, `-._~=&`: what a pinned URL's query may hold.
+    static func isQueryByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "-._~=&".utf8.contains(byte)
+        }
+    }
+
     static func perform(_ request: FetchRequest) -> FetchResponse {
         func failed(_ failure: FetchFailure) -> FetchResponse { FetchResponse(id: request.id, status: nil, failure: failure) }
 
         let wire: String
         let pin: String?
-        if request.url.contains("#") {
-            // A fragment is only ever a pin, and then the URL must be a strict bootstrap URL.
+        if let hash = request.url.firstIndex(of: "#") {
+            // A fragment is only ever a pin, and then the URL must be a strict bootstrap URL, but
+            // for a query of letters, digits, -._~ = and & (`/v1/directory?since=41`).
+            let beforePin = request.url[..<hash]
+            let question = beforePin.firstIndex(of: "?") ?? beforePin.endIndex
+            let query = beforePin[question...]
+            guard query.utf8.dropFirst().allSatisfy({ Self.isQueryByte($0) }) else {
+                return failed(.transport("malformed URL: a pinned URL's query may hold only letters, digits, -._~ = and &"))
+            }
             do {
-                let url = try BootstrapURL(request.url)
-                (wire, pin) = (url.url(""), url.pinBase64)
+                let url = try BootstrapURL(String(beforePin[..<question]) + String(request.url[hash...]))
+                (wire, pin) = (url.url("") + String(query), url.pinBase64)
             } catch {
                 return failed(.transport("malformed URL: \(error)"))
             }

@@ -279,7 +279,11 @@ final class SimNode: @unchecked Sendable {
                            .fetched(to: from, FetchResponse(id: request.id, status: nil))))
             return
         }
-        let path = String(request.url.dropFirst(base.count))
+        // The directory's query (`?since=`) is ignored: the simulated relays answer with the
+        // full directory, as a relay that no longer keeps the caller's does (docs/PROTOCOL.md §3.6).
+        let target = request.url.dropFirst(base.count)
+        let path = String(target.prefix { $0 != "?" })
+        let query = target.drop { $0 != "?" }.dropFirst()
         var response = FetchResponse(id: request.id, status: 404)
         switch (request.method, path) {
         case (.get, "/v1/directory"):
@@ -303,9 +307,9 @@ final class SimNode: @unchecked Sendable {
             case .notFirstRing: response = FetchResponse(id: request.id, status: 409)
             default: response = FetchResponse(id: request.id, status: 422)
             }
-        case (.get, _) where path.hasPrefix("/v1/ring/roster?since="):
+        case (.get, "/v1/ring/roster"):
             let chain = relay!.rosterChain
-            let since = UInt64(path.dropFirst("/v1/ring/roster?since=".count)) ?? 0
+            let since = query.hasPrefix("since=") ? UInt64(query.dropFirst("since=".count)) ?? 0 : 0
             let answer = RosterChainAnswer(epoch: chain.current.epoch, roster: chain.current, changes: Array(chain.changes(since: since)))
             response = FetchResponse(id: request.id, status: 200, body: answer.jsonBytes())
         case (.post, "/v1/ring/votes"), (.post, "/v1/ring/shares"), (.post, "/v1/ring/proposals"):

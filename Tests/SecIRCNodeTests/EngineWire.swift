@@ -145,7 +145,8 @@ struct EngineWire {
     private mutating func answer(_ request: FetchRequest, from: SocketAddress) {
         var response = FetchResponse(id: request.id, status: nil)
         if let base = httpBase.keys.first(where: { request.url.hasPrefix($0) }), let target = httpBase[base], !silent.contains(target) {
-            if request.url.hasSuffix("/v1/directory") {
+            // `?since=` is answered with the full directory, as by a relay that keeps no older one.
+            if request.url.prefix(while: { $0 != "?" }).hasSuffix("/v1/directory") {
                 if let held = relays[target]!.directory {
                     response = request.headers["If-None-Match"] == held.etag
                         ? FetchResponse(id: request.id, status: 304)

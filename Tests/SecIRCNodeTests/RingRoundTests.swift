@@ -114,7 +114,7 @@ import Testing
         #expect(b.equivocations.count == 1, "one proof per member")
     }
 
-    /// The limit of n = 3, t = 2 (docs/PROTOCOL.md §3.6): a member that shows its vote to one
+    /// The limit of n = 3, t = 2 (docs/PROTOCOL.md §3.4): a member that shows its vote to one
     /// honest member only, at the deadline, and signs both consensuses, makes two directories
     /// for one round — and both honest members hold the proof once they forward the shares.
     @Test func aByzantineMemberOfThreeCanForkARoundButIsCaught() throws {

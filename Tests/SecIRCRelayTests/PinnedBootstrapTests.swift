@@ -102,6 +102,26 @@ import Testing
         await relay.stop()
     }
 
+    /// A relay with a self-signed key publishes its URL with the pin, so a node whose configured
+    /// sources are all down fetches from it as a peer over pinned HTTPS (docs/PROTOCOL.md §3.7).
+    @Test func theDescriptorCarriesThePinAndAPeerFetchChecksIt() async throws {
+        let relay = try await LiveRelay()
+        let pin = try #require(relay.node.tlsPin)
+        let served = try #require(relay.node.state.directory)
+        let own = try #require(served.descriptors.first { $0.id == relay.node.identity.id })
+        #expect(own.http == "\(relay.base)/#spki=\(pin)")
+
+        var tracker = DirectoryTracker(roster: relay.node.state.trustedRoster, sources: ["http://127.0.0.1:1"])
+        try tracker.install(served.document, now: SystemClock().now(), channel: .http)
+        #expect(try Self.fetchOnce(&tracker) == .refused(.unreachable(status: nil)))
+        let due = tracker.fetchIfDue(now: SystemClock().now(), id: 2)
+        let request = try #require(due)
+        #expect(request.url == "\(relay.base)/v1/directory?since=\(served.directory.serial)#spki=\(pin)")
+        // The held directory is the one served: the pinned exchange answers 304.
+        #expect(tracker.received(HTTPFetcher.exchange(request), now: SystemClock().now()) == .unchanged)
+        await relay.stop()
+    }
+
     /// `openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`.
     static func opensslPin(certificate: String) throws -> String {
         let process = Process()

@@ -9,6 +9,7 @@ import Testing
     @Test(arguments: [
         "https://127.0.0.1:1/v1/directory", "http://127.0.0.1:1/v1/directory",
         "https://127.0.0.1:1/v1/directory#spki=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        "https://127.0.0.1:1/v1/directory?since=41#spki=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
     ])
     func nothingListeningIsATransportFailure(url: String) {
         let response = HTTPFetcher.exchange(FetchRequest(id: 7, method: .get, url: url, timeout: .seconds(2)))
@@ -24,6 +25,9 @@ import Testing
         "ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/", "not a url", "",
         "https://127.0.0.1:1/#spki=short", "http://127.0.0.1:1/#spki=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
         "https://127.0.0.1:1/#other", "http://127.0.0.1/\r\nX: y",
+        "https://127.0.0.1:1/v1/directory?since=1 2#spki=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        "https://127.0.0.1:1/v1/directory?a=%0d#spki=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        "https://127.0.0.1:1/v1/directory?x#y?#spki=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
     ])
     func otherSchemesAndMalformedURLsAreRefused(url: String) {
         let response = HTTPFetcher.exchange(FetchRequest(id: 3, method: .get, url: url, timeout: .seconds(2)))

@@ -73,6 +73,9 @@ public struct ClientEngine: NodeEngine {
         case client(ClientEvent)
         /// A fetched directory was not used.
         case directoryRefused(DirectoryTracker.Refusal)
+        /// A fetched directory was verified and is now in use: saved for the next start
+        /// (``restore(cachedDirectory:now:)``).
+        case directoryInstalled(SignedDocument)
         /// Mailbox relays gone from the directory were replaced; contacts are told by card update.
         case mailboxesReplaced(Int)
         /// Something the operator may want in the log (never message contents or addresses).
@@ -213,6 +216,16 @@ public struct ClientEngine: NodeEngine {
 
     // MARK: NodeEngine
 
+    /// After a restart: the directory the client saved (its last ``Event/directoryInstalled(_:)``),
+    /// used when the trusted roster signed it and it is still valid — its relays are linked at
+    /// once and asked for a newer one when every configured source fails. Call before `start`.
+    /// Throws (the client then starts without one) when the document is refused.
+    public mutating func restore(cachedDirectory document: SignedDocument, now: UnixTime, rng: inout some RandomSource)
+        throws(DirectoryTracker.Refusal) {
+        try tracker.restore(cached: document, now: now)
+        directoryInstalled(now: now, rng: &rng)
+    }
+
     public mutating func start(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         outboxDue = try? messenger.nextOutboxDue()
         tick(now: now, rng: &rng, effects: &effects)
@@ -230,6 +243,7 @@ public struct ClientEngine: NodeEngine {
         switch tracker.received(response, now: now) {
         case .installed:
             directoryInstalled(now: now, rng: &rng)
+            if let held = tracker.held { effects.events.append(.directoryInstalled(held.document)) }
         case let .refused(reason):
             switch reason {
             case .unreachable: break

@@ -17,6 +17,12 @@ public import SecIRCCrypto
 /// for `dns:NAME`, answered by the loop) at start and after a round in which every source
 /// failed, at most every `lookupInterval`; the URLs found (at most ``maximumDiscovered``, each
 /// of strict syntax) join the configured ones until the next lookup replaces them.
+///
+/// Holding a directory, it asks for a diff from it (`?since=SERIAL`, docs/PROTOCOL.md §3.6),
+/// installs the rebuilt directory exactly as a full one, and asks for the full one at once
+/// when a diff fails. When every configured source failed a round, the relays of the directory
+/// held are asked too (``peerSources``, channel `peer`, §3.7); a directory saved by the node
+/// comes back through ``restore(cached:now:)`` (channel `cache`).
 public struct DirectoryTracker: Sendable {
     /// How a directory reached this node (`/v1/network`, `/v1/relay`). Whatever the channel,
     /// the directory was used only because the first ring's signatures verified.
@@ -31,6 +37,11 @@ public struct DirectoryTracker: Sendable {
         case dns
         /// Signed by this relay (the first ring alone).
         case local
+        /// From a relay listed in the directory held (a relay's linked peers first), asked after
+        /// every configured source failed (docs/PROTOCOL.md §3.7).
+        case peer
+        /// Read back from the data directory at start (saved when it was installed).
+        case cache
     }
 
     /// The directory in use, with its signed envelope and verified descriptors.
@@ -128,6 +139,20 @@ public struct DirectoryTracker: Sendable {
     private var lookupWanted = true
     private var source = 0
     private var failuresThisRound = 0
+    /// The next fetch asks for the whole directory, not a diff (a diff just failed).
+    private var wantFull = false
+    /// Relays of the directory held are asked too (see ``peerSources``): every configured
+    /// source failed a round.
+    private var askPeers = false
+    /// Which window of ``maximumPeerSources`` relays the rounds that ask peers use.
+    private var peerRound = 0
+    /// The fetch in flight goes to a relay of the directory held.
+    private var inFlightToPeer = false
+    /// Relays asked first among the directory's when every configured source failed: a
+    /// relay's linked peers (its engine sets them when a fetch is due).
+    public var preferredPeers: Set<ID> = []
+    /// Relays of the directory held asked in one round, at most.
+    public static let maximumPeerSources = 8
 
     /// A directory signed by a later roster than the one in force, held while the roster
     /// changes that lead there are fetched from the source that served it.
@@ -142,10 +167,40 @@ public struct DirectoryTracker: Sendable {
         self.geometry = geometry
     }
 
-    /// The sources fetched from: configured URLs, then those DNS found.
+    /// The sources fetched from: configured URLs, then those DNS found, then — once every one
+    /// of those failed a round — relays of the directory held (``peerSources``).
     var fetchable: [String] {
         var seen = Set<String>()
-        return (sources.filter { !$0.hasPrefix(Self.dnsPrefix) } + discovered).filter { seen.insert($0).inserted }
+        let configured = (sources.filter { !$0.hasPrefix(Self.dnsPrefix) } + discovered).filter { seen.insert($0).inserted }
+        guard askPeers else { return configured }
+        return configured + peerSources.filter { seen.insert($0).inserted }
+    }
+
+    /// The configured and DNS-found sources (without relays of the directory held).
+    private var configuredCount: Int {
+        var seen = Set<String>()
+        return (sources.filter { !$0.hasPrefix(Self.dnsPrefix) } + discovered).filter { seen.insert($0).inserted }.count
+    }
+
+    /// Base URLs of the held directory's relays asked in this round: ``preferredPeers`` first,
+    /// then the others in the directory's order, never this relay (``expectListed``); a window
+    /// of at most ``maximumPeerSources`` that moves on each round. Whatever they serve is
+    /// verified against the trusted roster like any fetched directory.
+    var peerSources: [String] {
+        guard let held else { return [] }
+        let others = held.descriptors.filter { $0.id != expectListed }
+        let ordered = others.filter { preferredPeers.contains($0.id) } + others.filter { !preferredPeers.contains($0.id) }
+        guard !ordered.isEmpty else { return [] }
+        // Only URLs of strict syntax (``BootstrapURL``): a directory's `http` fields are the
+        // relays' own words.
+        let count = min(Self.maximumPeerSources, ordered.count)
+        let start = (peerRound * count) % ordered.count
+        var out: [String] = []
+        for offset in 0..<ordered.count where out.count < count {
+            let http = ordered[(start + offset) % ordered.count].http
+            if (try? BootstrapURL(http)) != nil { out.append(http) }
+        }
+        return out
     }
 
     /// The `dns:` names among the sources.
@@ -188,11 +243,21 @@ public struct DirectoryTracker: Sendable {
         let list = fetchable
         guard inFlight == nil, !list.isEmpty else { return nil }
         inFlight = id
+        inFlightToPeer = source % list.count >= configuredCount
         inFlightSource = list[source % list.count]
         var headers: [String: String] = [:]
-        if let held { headers["If-None-Match"] = held.etag }
-        return FetchRequest(id: id, method: .get, url: Self.resourceURL(inFlightSource, "/v1/directory"), headers: headers)
+        var resource = "/v1/directory"
+        if let held {
+            headers["If-None-Match"] = held.etag
+            // A diff from the directory held (docs/PROTOCOL.md §3.6), unless one just failed.
+            if !wantFull { resource += "?since=\(held.directory.serial)" }
+        }
+        return FetchRequest(id: id, method: .get, url: Self.resourceURL(inFlightSource, resource), headers: headers)
     }
+
+    /// The `Content-Type` of a diff answer to `GET /v1/directory?since=SERIAL` (a full
+    /// directory comes as `application/json`).
+    public static let diffContentType = "application/vnd.secirc.directory-diff+json"
 
     /// `resource` on the server `base` names, keeping the base's pin (after the path, where a
     /// fragment belongs).
@@ -204,6 +269,7 @@ public struct DirectoryTracker: Sendable {
 
     /// The channel a directory from `base` came by.
     func channel(of base: String) -> Channel {
+        if inFlightToPeer { return .peer }
         if discovered.contains(base), !sources.contains(base) { return .dns }
         guard let url = try? BootstrapURL(base) else { return base.hasPrefix("https:") ? .https : .http }
         switch url.scheme {
@@ -232,7 +298,19 @@ public struct DirectoryTracker: Sendable {
         switch response.status {
         case 304?:
             outcome = held == nil ? .refused(.unreachable(status: 304)) : .unchanged
+        case 200? where response.headers["content-type"] == Self.diffContentType:
+            // A diff whose rebuilt directory is not accepted is tried again at once in full,
+            // from the same source: the fault may be the diff's alone.
+            let applied = installDiff(response.body, now: now, channel: channel(of: base), from: base)
+            if case .refused = applied {
+                wantFull = true
+                nextFetch = now
+                return applied
+            }
+            schedule(after: applied, now: now)
+            return applied
         case 200?:
+            wantFull = false
             do {
                 let document = try SignedDocument.decode(json: response.body)
                 outcome = try installFollowingRoster(document, now: now, channel: channel(of: base), from: base)
@@ -343,6 +421,28 @@ public struct DirectoryTracker: Sendable {
         return true
     }
 
+    /// A diff answer: rebuilt on the directory held, then installed exactly like a full one
+    /// (the same signatures over the rebuilt bytes, the same chain rule, the same following of
+    /// roster changes).
+    private mutating func installDiff(_ body: [UInt8], now: UnixTime, channel: Channel, from base: String) -> Outcome {
+        guard let held else { return .refused(.invalid("diff: no directory held to apply it to")) }
+        do {
+            let document = try DirectoryDiff.decode(json: body).apply(to: held.document, held.directory)
+            return try installFollowingRoster(document, now: now, channel: channel, from: base)
+        } catch let refusal as Refusal {
+            return .refused(refusal)
+        } catch {
+            return .refused(.invalid("diff: \(error)"))
+        }
+    }
+
+    /// Installs a directory read back from the data directory at start, when its signatures
+    /// verify against the trusted roster and it is still valid at `now` (channel `cache`).
+    /// Throws a ``Refusal`` otherwise; the node then starts without one.
+    public mutating func restore(cached document: SignedDocument, now: UnixTime) throws(Refusal) {
+        try install(document, now: now, channel: .cache)
+    }
+
     /// Whether the held directory is valid at `now`.
     public func isValid(at now: UnixTime) -> Bool {
         guard let held else { return false }
@@ -354,6 +454,9 @@ public struct DirectoryTracker: Sendable {
         case .installed, .unchanged:
             failuresThisRound = 0
             nextFetch = now.adding(refreshInterval(now: now))
+            // A configured source answered: relays of the directory are not asked any more.
+            // (One of them answered: it stays the source while it does.)
+            if !inFlightToPeer { askPeers = false }
         case .refused:
             let count = fetchable.count
             failuresThisRound += 1
@@ -364,6 +467,16 @@ public struct DirectoryTracker: Sendable {
             if failuresThisRound >= count {
                 failuresThisRound = 0
                 lookupWanted = true
+                if askPeers {
+                    // The next round: the configured sources first, then the next relays.
+                    peerRound += 1
+                    source = 0
+                } else if !peerSources.isEmpty {
+                    // Every configured source failed: the held directory's relays, at once.
+                    askPeers = true
+                    source = configuredCount
+                    nextFetch = now
+                }
             }
         case .notMine:
             break

@@ -25,6 +25,10 @@ extension RelayEngine {
             signDirectory(now: now, effects: &effects)
         }
         ringDuties(now: now, effects: &effects)
+        if let due = tracker.nextDeadline, due <= now {
+            // Asked first when every configured source fails: the relays linked now.
+            tracker.preferredPeers = links.linkedPeers
+        }
         if let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
             nextFetchID += 1
             effects.fetches.append(request)

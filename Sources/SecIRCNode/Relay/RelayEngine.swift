@@ -275,6 +275,16 @@ public struct RelayEngine: NodeEngine {
         _ = try? tracker.install(document, now: now) // expired: only the serial and the chain carry on
     }
 
+    /// A relay that is not a first-ring member, after a restart: the directory it saved (its
+    /// loop's ``Event/directoryInstalled(_:)``), used when the trusted roster signed it and it
+    /// is still valid — served at once, its relays linked, and its relays' HTTP addresses asked
+    /// when every configured source fails. Call before `start`. Throws (the relay then starts
+    /// without one) when the document is refused.
+    public mutating func restore(cachedDirectory document: SignedDocument, now: UnixTime) throws(DirectoryTracker.Refusal) {
+        guard authority == nil else { return } // a first ring continues from what it signed
+        try tracker.restore(cached: document, now: now)
+    }
+
     /// Counts the datagrams an entry point added to `effects` (what the relay asked to send).
     private mutating func counting(_ effects: inout NodeEffects<Event>, _ body: (inout Self, inout NodeEffects<Event>) -> Void) {
         let before = effects.datagrams.count
