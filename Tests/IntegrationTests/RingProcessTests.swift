@@ -113,4 +113,33 @@ import Testing
         #expect(d.logText.contains("the first ring changed"))
         #expect(try d.metric("secirc_ring_roster_epoch") == 1 && a.metric("secirc_ring_proposals_pending") == 0)
     }
+
+    /// The ring's three members stop answering (SIGSTOP: their ports take connections and
+    /// datagrams and answer nothing, as blocked addresses would); a client started then, whose
+    /// bootstrap URLs are the members and the ordinary relay d, gets the directory from d — a
+    /// mirror is only a channel: its signatures are the ring's.
+    @Test func aClientBootstrapsFromAnOrdinaryRelayWhileTheRingIsUnreachable() async throws {
+        let network = try TestNetwork { $0.directoryPeriodSeconds = 4 }
+        defer { network.stop() }
+        let members = try network.devnet.startRing(["a", "b", "c"]).map { try RelayProcess($0, in: network.devnet) }
+        let d = try network.startRelay("d", trustingRing: members)
+        let roster = Roster(members: members.map { Roster.Member(identityKey: $0.identityKey, udp: $0.udp, http: $0.http) })
+        try await eventually("a directory of the four relays at d", within: 60) {
+            (try? RestartTests.directory(api: d.api, roster: roster))?.0.relays.count == 4
+        }
+        let stopped = members.compactMap { network.devnet.pid(of: $0.name) }
+        #expect(stopped.count == 3)
+        for pid in stopped { kill(pid, SIGSTOP) }
+        defer { for pid in stopped { kill(pid, SIGCONT) } }
+
+        let alice = try network.startClient("alice")
+        defer { _ = alice.stop() }
+        try alice.waitReady()
+        func directory() throws -> [String: Any] {
+            let body = try alice.request("/v1/network").body
+            return ((try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["directory"] as? [String: Any]) ?? [:]
+        }
+        try await eventually("alice verifies a directory fetched from d", within: 90) { (try directory())["relays"] as? Int == 4 }
+        #expect(try directory()["channel"] as? String == "http")
+    }
 }
