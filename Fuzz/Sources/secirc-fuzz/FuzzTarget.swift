@@ -25,9 +25,11 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     /// A fetched directory: the envelope, then its body re-signed by the fixed roster and verified
     /// (so the body's decoding and every descriptor in it is reached).
     case directory
-    /// A first-ring member's round (`RingRound`) fed a vote (first byte even) or a signature
-    /// share (odd): `POST /v1/ring/votes` and `/v1/ring/shares`; also with the body re-signed by
-    /// another member, to reach the checks behind the signature.
+    /// A first-ring member's round (`RingRound`) fed a vote (first byte 0 mod 4) or a signature
+    /// share (1 mod 4): `POST /v1/ring/votes` and `/v1/ring/shares`; or governance (2 and 3 mod
+    /// 4): a proposal (`RosterProposals`, `POST /v1/ring/proposals`), a change appended to a
+    /// `RosterChain`, and the bytes as a `GET /v1/ring/roster` answer; each also with the body
+    /// re-signed by members, to reach the checks behind the signatures.
     case ring
     /// `Invite.parse(uri:now:)`: what `POST /v1/contacts` takes.
     case invite
@@ -152,6 +154,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     static func ring(_ input: [UInt8]) {
+        if let first = input.first, first & 2 != 0 { return governance(Array(input.dropFirst())) }
         guard let first = input.first, let document = try? SignedDocument.decode(json: Array(input.dropFirst())) else { return }
         var resigned = SignedDocument(type: document.type, body: document.body)
         resigned.sign(with: FuzzFixture.ringMembers[1])
@@ -166,6 +169,25 @@ enum FuzzTarget: String, CaseIterable, Sendable {
             }
             _ = round.published
             for proof in round.equivocations { _ = try? proof.check(roster: round.roster) }
+        }
+    }
+
+    static func governance(_ input: [UInt8]) {
+        if let answer = try? RosterChainAnswer.decode(json: input) {
+            var chain = RosterChain(genesis: FuzzFixture.ringRoster)
+            for change in answer.changes { guard (try? chain.append(change)) != nil else { break } }
+        }
+        guard let document = try? SignedDocument.decode(json: input) else { return }
+        var resigned = SignedDocument(type: document.type, body: document.body)
+        resigned.sign(with: FuzzFixture.ringMembers[1])
+        resigned.sign(with: FuzzFixture.ringMembers[2])
+        for candidate in [document, resigned] {
+            var proposals = RosterProposals()
+            _ = try? proposals.receive(candidate, roster: FuzzFixture.ringRoster)
+            _ = try? proposals.approve(candidate.bodyHash, roster: FuzzFixture.ringRoster, identity: FuzzFixture.ringMembers[0])
+            var chain = RosterChain(genesis: FuzzFixture.ringRoster)
+            _ = try? chain.append(candidate)
+            _ = chain.changes(since: 0)
         }
     }
 

@@ -214,6 +214,22 @@ enum SeedCorpus {
             _ = try? round.receiveVote(FuzzFixture.ringRound.ownVote)
             if let share = round.closeVoting() { seeds.append(("share-\(name)", [1] + share.jsonBytes())) }
         }
+        // Governance: a proposal adding a fourth member, signed by member 1; the same in force
+        // (members 1 and 2), and as a `GET /v1/ring/roster` answer.
+        var keys = FuzzFixture.seeded("ring newcomer")
+        let newcomer = Roster.Member(identityKey: SigningPrivateKey(using: &keys).publicKey, udp: "10.0.1.9:6690",
+                                     http: "http://10.0.1.9:6691")
+        let roster = FuzzFixture.ringRoster
+        if let change = try? RosterChange.following(roster, members: roster.members + [newcomer], threshold: nil,
+                                                    network: GovernedParameters(coverRate: 3), proposedAt: 1_000_000, note: "seed") {
+            var document = change.unsignedDocument()
+            document.sign(with: FuzzFixture.ringMembers[1])
+            seeds.append(("proposal", [2] + document.jsonBytes()))
+            document.sign(with: FuzzFixture.ringMembers[2])
+            seeds.append(("change-in-force", [2] + document.jsonBytes()))
+            let answer = RosterChainAnswer(epoch: 1, roster: change.roster, changes: [document])
+            seeds.append(("roster-answer", [3] + answer.jsonBytes()))
+        }
         return seeds
     }
 
