@@ -298,7 +298,8 @@ final class SimNode: @unchecked Sendable {
             switch reply {
             case .accepted: response = FetchResponse(id: request.id, status: 202)
             case .notFirstRing: response = FetchResponse(id: request.id, status: 409)
-            case .refused, .done, .ring, .ringRefused, .notRingMember: response = FetchResponse(id: request.id, status: 422)
+            case .refused, .done, .ring, .ringRefused, .notRingMember, .admission, .admissionListFull:
+                response = FetchResponse(id: request.id, status: 422)
             }
         case (.post, "/v1/ring/votes"), (.post, "/v1/ring/shares"):
             guard let body = request.body, let document = try? SignedDocument.decode(json: body) else {

@@ -45,7 +45,7 @@ extension RelayEngine {
         if authority != nil, (try? authority!.setOwn(document)) != nil { markDirectoryChanged(now: now) }
     }
 
-    private mutating func markDirectoryChanged(now: UnixTime) {
+    mutating func markDirectoryChanged(now: UnixTime) {
         guard ring == nil else { return } // a ring of several signs by rounds, not on changes
         let soonest = max(now, lastSignedAt.map { $0.adding(Self.signingDebounce) } ?? now)
         nextSigning = min(nextSigning ?? soonest, soonest)
@@ -107,9 +107,23 @@ extension RelayEngine {
             }
         }
         for id in authority!.expireChallenges(now: now) {
-            own.challengesFailed += 1
+            // One that answered but found the period's new relays all listed was deferred.
+            if linked.contains(id) { own.admissionsDeferred += 1 } else { own.challengesFailed += 1 }
             if tracker.held?.byID[id] == nil { links.removePeer(id) }
         }
+    }
+
+    /// An operator's change to the allow or ban list: saved, and a ring of one signs a
+    /// directory without a banned (or, in allow-list mode, disallowed) relay soon.
+    mutating func changeAdmission(_ change: AdmissionLists.Change, now: UnixTime, effects: inout NodeEffects<Event>) -> Reply {
+        guard authority != nil else { return .notFirstRing }
+        let before = authority!.lists
+        guard authority!.change(change) else { return .admissionListFull }
+        if authority!.lists != before {
+            effects.events.append(.saveAdmission(authority!.lists))
+            markDirectoryChanged(now: now)
+        }
+        return .admission(authority!.lists, authority!.policy)
     }
 
     /// The directory's relays become the link peers.

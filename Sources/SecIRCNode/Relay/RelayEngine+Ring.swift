@@ -241,7 +241,8 @@ extension RelayEngine {
             }
         case .notRingMember, .notFirstRing: 409
         case .refused: 422
-        case .done, .accepted: 202
+        case .done, .accepted, .admission: 202
+        case .admissionListFull: 409
         }
     }
 }

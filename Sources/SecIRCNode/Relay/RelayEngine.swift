@@ -62,6 +62,10 @@ public struct RelayEngine: NodeEngine {
         public var maxDelayMilliseconds: UInt32 = 60_000
         /// The link layer's limits (sessions, handshake queues, cookies under load).
         public var links: LinkManager.Configuration
+        /// A first-ring member: what it admits (caps, allow-list mode), and the operator's allow
+        /// and ban lists as saved (``Event/saveAdmission(_:)``).
+        public var admission = AdmissionPolicy()
+        public var admissionLists = AdmissionLists()
         public init(identity: SigningPrivateKey, linkKey: AgreementPrivateKey, roster: Roster, network: NetworkParameters,
                     directoryPeriod: Duration, advertisedUDP: String, advertisedHTTP: String, mailbox: MailboxStore.Limits,
                     keyPeriod: Duration, keyGrace: Duration) {
@@ -101,6 +105,10 @@ public struct RelayEngine: NodeEngine {
         /// A ring member's vote or signature share (``RingRound``), from the HTTP API.
         case ringVote(SignedDocument)
         case ringShare(SignedDocument)
+        /// First ring: the operator's allow and ban lists (answered with ``Reply/admission(_:)``),
+        /// or a change to them.
+        case readAdmission
+        case changeAdmission(AdmissionLists.Change)
     }
 
     public enum Reply: Sendable, Equatable {
@@ -115,6 +123,10 @@ public struct RelayEngine: NodeEngine {
         case ring(RingRound.Outcome)
         case ringRefused(RingRound.Refusal)
         case notRingMember
+        /// The allow and ban lists (after the change asked for), and the policy in force.
+        case admission(AdmissionLists, AdmissionPolicy)
+        /// The list holds ``AdmissionLists/maximumEntries`` already.
+        case admissionListFull
     }
 
     /// What the relay reports to its process (HTTP state, logs).
@@ -145,6 +157,9 @@ public struct RelayEngine: NodeEngine {
         case peel([SphinxJob])
         /// A ring member signed two things for one round (the proof is in ``ringStatus``).
         case equivocation(EquivocationProof)
+        /// First ring: save the operator's allow and ban lists (they changed), before the
+        /// answer to the change is sent, so a restart keeps them.
+        case saveAdmission(AdmissionLists)
     }
 
     public let configuration: Configuration
@@ -219,6 +234,8 @@ public struct RelayEngine: NodeEngine {
         if configuration.isFirstRing || configuration.isRingMember {
             authority = DirectoryAuthority(identity: configuration.identity, roster: configuration.roster,
                                            network: configuration.network, period: configuration.directoryPeriod)
+            authority!.policy = configuration.admission
+            authority!.restore(lists: configuration.admissionLists)
         }
         nextDescriptorRefresh = now
         nextHousekeeping = now
@@ -308,6 +325,11 @@ public struct RelayEngine: NodeEngine {
             return takeVote(document, now: now, effects: &effects)
         case let .ringShare(document):
             return takeShare(document, now: now, effects: &effects)
+        case .readAdmission:
+            guard let authority else { return .notFirstRing }
+            return .admission(authority.lists, authority.policy)
+        case let .changeAdmission(change):
+            return changeAdmission(change, now: now, effects: &effects)
         }
         return .done
     }
