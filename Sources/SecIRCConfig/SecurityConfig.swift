@@ -58,6 +58,16 @@ public struct SecurityConfig: Sendable, Equatable {
         /// average and a burst.
         public var uploadsPerMinute = 30
         public var uploadBurst = 10
+
+        public init(mode: Mode = .open, maxRelaysPerAddress: Int = 2, maxRelaysPerPrefix: Int = 4, newRelaysPerPeriod: Int = 8,
+                    uploadsPerMinute: Int = 30, uploadBurst: Int = 10) {
+            self.mode = mode
+            self.maxRelaysPerAddress = maxRelaysPerAddress
+            self.maxRelaysPerPrefix = maxRelaysPerPrefix
+            self.newRelaysPerPeriod = newRelaysPerPeriod
+            self.uploadsPerMinute = uploadsPerMinute
+            self.uploadBurst = uploadBurst
+        }
     }
 
     public var firstRing = FirstRing()
