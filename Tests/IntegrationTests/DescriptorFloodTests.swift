@@ -3,6 +3,7 @@ import Glibc
 import SecIRCAPI
 import SecIRCCore
 import SecIRCCrypto
+import SecIRCLauncher
 import SecIRCNode
 import SecIRCTransport
 import Testing
@@ -174,21 +175,10 @@ final class SybilFarm: @unchecked Sendable {
 /// A blocking HTTP/1.1 POST over a TCP socket bound to `source`: the status, or nil.
 enum RawHTTP {
     static func post(from source: String, port: UInt16, path: String, body: [UInt8]) -> Int? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
+        guard let fd = LoopbackTCP.connect(from: source, to: port) else { return nil }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var local = sockaddr_in(), remote = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, source, &local.sin_addr)
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
-        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        guard withUnsafePointer(to: &local, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }) == 0,
-              withUnsafePointer(to: &remote, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) } }) == 0
-        else { return nil }
         let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
             + "Connection: close\r\n\r\n"
         let request = Array(head.utf8) + body
