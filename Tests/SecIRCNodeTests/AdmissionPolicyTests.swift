@@ -220,3 +220,36 @@ extension Result {
         #expect(table.take(99, now: t0) != nil, "the newest is still held")
     }
 }
+
+/// The policy in a first ring's engine: deferred admissions are counted, and a ban from the
+/// admin route is saved and leaves the next directory at once.
+@Suite struct AdmissionEngineTests {
+    @Test func aDeferredRelayIsCountedAndABanLeavesTheNextDirectory() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1) { $0.admission = AdmissionPolicy(newRelaysPerPeriod: 1) }
+        let first = EngineWire.address(1)
+        let b = wire.addRelay(2, firstRing: ring), c = wire.addRelay(3, firstRing: ring)
+        wire.advance(by: .seconds(2))
+        let listed = { (wire: EngineWire) in Set(wire.relays[first]!.directory?.descriptors.map(\.id) ?? []) }
+        #expect(listed(wire).count == 2, "the ring and one new relay: one new relay a period")
+        wire.advance(by: .seconds(30))
+        #expect(wire.relays[first]!.counters.admissionsDeferred == 1, "the other answered, but waited in vain")
+        #expect(wire.relays[first]!.counters.challengesFailed == 0)
+        wire.advance(by: .seconds(60))
+        #expect(listed(wire) == [ring.relayID, b.relayID, c.relayID], "a period later it uploaded again and got in")
+
+        wire.events.removeAll()
+        guard case let .admission(lists, _) = wire.command(.changeAdmission(.ban(b.relayID)), at: first) else {
+            Issue.record("ban refused")
+            return
+        }
+        #expect(lists.banned == [b.relayID])
+        #expect(wire.events.contains { if case .saveAdmission(lists) = $0 { true } else { false } }, "saved")
+        wire.advance(by: .seconds(1))
+        #expect(listed(wire) == [ring.relayID, c.relayID], "gone from the next directory")
+        guard case .notFirstRing = wire.command(.readAdmission, at: EngineWire.address(2)) else {
+            Issue.record("a relay that is no first ring has no admission lists")
+            return
+        }
+    }
+}
