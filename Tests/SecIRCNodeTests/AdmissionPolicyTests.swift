@@ -235,8 +235,11 @@ extension Result {
         wire.advance(by: .seconds(30))
         #expect(wire.relays[first]!.counters.admissionsDeferred == 1, "the other answered, but waited in vain")
         #expect(wire.relays[first]!.counters.challengesFailed == 0)
-        wire.advance(by: .seconds(60))
-        #expect(listed(wire) == [ring.relayID, b.relayID, c.relayID], "a period later it uploaded again and got in")
+        // It uploads again 40 s after its accepted upload, is refused (the period's one new relay
+        // is listed; this wire's HTTP says 422 with no Retry-After, so it waits a period), and
+        // gets in when it tries after that.
+        wire.advance(by: .seconds(90))
+        #expect(listed(wire) == [ring.relayID, b.relayID, c.relayID], "later it uploaded again and got in")
 
         wire.events.removeAll()
         guard case let .admission(lists, _) = wire.command(.changeAdmission(.ban(b.relayID)), at: first) else {
@@ -251,5 +254,49 @@ extension Result {
             Issue.record("a relay that is no first ring has no admission lists")
             return
         }
+    }
+}
+
+/// A relay whose upload is refused waits as the first ring says (`Retry-After` on a 429, a
+/// period on another refusal) instead of asking again every second.
+@Suite struct UploadBackoffTests {
+    /// A relay trusting a first ring at 10.0.0.1 with a 60 s period, started; the upload it sent.
+    static func relay(now: UnixTime) throws -> (RelayEngine, FetchRequest) {
+        var rng = SeededRandom(seed: "backoff")
+        let ringKey = SigningPrivateKey(using: &rng)
+        let roster = Roster(members: [Roster.Member(identityKey: ringKey.publicKey, udp: "10.0.0.1:6690", http: "http://10.0.0.1:6691")])
+        let configuration = RelayEngine.Configuration(
+            identity: SigningPrivateKey(using: &rng), linkKey: AgreementPrivateKey(using: &rng), roster: roster,
+            network: NetworkParameters(coverRate: 1, meanDelayMs: 10), directoryPeriod: .seconds(60),
+            advertisedUDP: "10.0.0.2:6690", advertisedHTTP: "http://10.0.0.2:6691",
+            mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
+            keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
+        var engine = RelayEngine(configuration: configuration, now: now, rng: &rng)
+        var effects = NodeEffects<RelayEngine.Event>()
+        engine.start(now: now, rng: &rng, effects: &effects)
+        let upload = try #require(effects.fetches.first { $0.url.hasSuffix("/v1/descriptors") })
+        return (engine, upload)
+    }
+
+    /// When the relay next uploads after its upload was answered `status` (`retryAfter`), in
+    /// whole seconds from the answer (checked each second, at most 120).
+    static func nextUpload(status: Int, retryAfter: String?) throws -> Int? {
+        let start = UnixTime(seconds: 1_800_000_000)
+        var (engine, upload) = try relay(now: start)
+        var rng = SeededRandom(seed: "backoff turns")
+        var effects = NodeEffects<RelayEngine.Event>()
+        engine.fetched(FetchResponse(id: upload.id, status: status, headers: retryAfter.map { ["retry-after": $0] } ?? [:]),
+                       now: start, rng: &rng, effects: &effects)
+        for second in 1...120 {
+            var effects = NodeEffects<RelayEngine.Event>()
+            engine.tick(now: start.adding(.seconds(second)), rng: &rng, effects: &effects)
+            if effects.fetches.contains(where: { $0.url.hasSuffix("/v1/descriptors") }) { return second }
+        }
+        return nil
+    }
+
+    @Test(arguments: [(429, "7", 7), (429, "3600", 60), (429, nil, 60), (409, nil, 60), (403, nil, 60), (503, nil, 1)])
+    func refusedUploadsWait(status: Int, retryAfter: String?, seconds: Int) throws {
+        #expect(try Self.nextUpload(status: status, retryAfter: retryAfter) == seconds)
     }
 }

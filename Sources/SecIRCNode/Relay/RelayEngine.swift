@@ -197,6 +197,8 @@ public struct RelayEngine: NodeEngine {
     var uploadingVersion = 0
     var lastUpload: UnixTime?
     var lastUploadAttempt: UnixTime?
+    /// The longest wait the members' answers to the last upload asked for.
+    var uploadBackoff = Duration.zero
     var uploadsInFlight: Set<UInt64> = []
     var uploadAccepted = false
     var nextFetchID: UInt64 = 1
