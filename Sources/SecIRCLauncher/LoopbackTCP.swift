@@ -24,4 +24,33 @@ public enum LoopbackTCP {
         }
         return fd
     }
+
+    /// A blocking HTTP/1.1 `POST path` of a JSON `body` to 127.0.0.1:`port` from `source`
+    /// (`Connection: close`, 5 s to answer): the status, or nil.
+    public static func post(from source: String, to port: UInt16, path: String, body: [UInt8]) -> Int? {
+        guard let fd = connect(from: source, to: port) else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+            + "Connection: close\r\n\r\n"
+        let request = Array(head.utf8) + body
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return nil }
+            sent += n
+        }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while answer.count < 12 {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            guard n > 0 else { break }
+            answer += buffer[0..<n]
+        }
+        // "HTTP/1.1 202 ..."
+        guard answer.count >= 12, answer.starts(with: Array("HTTP/1.".utf8)) else { return nil }
+        return Int(String(decoding: answer[9..<12], as: UTF8.self))
+    }
 }

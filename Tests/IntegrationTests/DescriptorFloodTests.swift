@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SecIRCAPI
 import SecIRCCore
 import SecIRCCrypto
@@ -52,7 +51,7 @@ import Testing
         for i in 0..<300 {
             let host = i % 2 == 0 ? "127.0.0.2" : "127.\(20 + i % 200).\(i / 200).1"
             let document = try farm.add(host: host)
-            let status = RawHTTP.post(from: "127.0.0.2", port: a.relay.httpPort, path: "/v1/descriptors", body: document.jsonBytes()) ?? 0
+            let status = LoopbackTCP.post(from: "127.0.0.2", to: a.relay.httpPort, path: "/v1/descriptors", body: document.jsonBytes()) ?? 0
             statuses[status, default: 0] += 1
             if status != 202 { farm.dropLast() }
         }
@@ -169,34 +168,5 @@ final class SybilFarm: @unchecked Sendable {
             }
             usleep(2_000)
         }
-    }
-}
-
-/// A blocking HTTP/1.1 POST over a TCP socket bound to `source`: the status, or nil.
-enum RawHTTP {
-    static func post(from source: String, port: UInt16, path: String, body: [UInt8]) -> Int? {
-        guard let fd = LoopbackTCP.connect(from: source, to: port) else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
-            + "Connection: close\r\n\r\n"
-        let request = Array(head.utf8) + body
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { return nil }
-            sent += n
-        }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while answer.count < 12 {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            guard n > 0 else { break }
-            answer += buffer[0..<n]
-        }
-        // "HTTP/1.1 202 ..."
-        guard answer.count >= 12 else { return nil }
-        return Int(String(decoding: answer[9..<12], as: UTF8.self))
     }
 }
