@@ -57,24 +57,12 @@ public struct DirectoryAuthority: Sendable {
     /// This relay's own descriptor: always in the directory, whatever its age.
     private var own: Entry?
     public private(set) var latest: (document: SignedDocument, directory: RelayDirectory)?
-    /// Bytes of a directory envelope with no relays, at its longest (serial, times, 63 earlier
-    /// hashes, every member's signature): each relay adds its envelope and a comma to the body.
-    private let emptyBodyBytes: Int
-    private let envelopeOverhead: Int
 
     public init(identity: SigningPrivateKey, roster: Roster, network: NetworkParameters, period: Duration) {
         self.identity = identity
         self.roster = roster
         self.network = network
         self.period = period
-        let longest = RelayDirectory(serial: .max, previous: .zero, earlier: Array(repeating: .zero, count: RelayDirectory.maximumEarlier),
-                                     validAfter: .min, validUntil: .min, network: network, roster: roster, relays: [])
-        // 256 bytes of slack: a ring's consensus takes numeric parameters by median, whose
-        // decimal form may be longer than this member's.
-        emptyBodyBytes = longest.unsignedDocument().body.count + 256
-        let blank = try! Signature(bytes: [UInt8](repeating: 0, count: Signature.byteCount)) // the right length cannot fail
-        let signatures = roster.members.map { SignedDocument.Entry(key: $0.identityKey, sig: blank) }
-        envelopeOverhead = SignedDocument(type: RelayDirectory.documentType, body: [], signatures: signatures).jsonBytes().count
     }
 
     /// Why an upload was refused.
@@ -264,13 +252,26 @@ public struct DirectoryAuthority: Sendable {
     /// listed) and a comma each, the longest fixed fields, every member's signature.
     private func checkSize(_ relayBytes: Int) throws(UploadError) {
         let count = descriptors.count + challenges.count + 2
-        guard Self.envelopeBytes(body: emptyBodyBytes + relayBytes + count, overhead: envelopeOverhead) <= maximumDirectoryBytes else {
+        let (emptyBody, overhead) = emptyDirectoryBytes
+        // The body goes into the envelope in base64: 4 characters per 3 bytes.
+        guard overhead + (emptyBody + relayBytes + count + 2) / 3 * 4 <= maximumDirectoryBytes else {
             throw .directoryFull(limit: maximumDirectoryBytes)
         }
     }
 
-    /// The envelope's length for a body of `body` bytes (base64: 4 characters per 3 bytes).
-    static func envelopeBytes(body: Int, overhead: Int) -> Int { overhead + (body + 2) / 3 * 4 }
+    /// A directory without relays at its longest, from the roster and network in force: its
+    /// body (serial and times of 20 characters, 63 `earlier` hashes), and its envelope without
+    /// the body (every member's signature).
+    private var emptyDirectoryBytes: (body: Int, envelope: Int) {
+        let longest = RelayDirectory(serial: .max, previous: .zero, earlier: Array(repeating: .zero, count: RelayDirectory.maximumEarlier),
+                                     validAfter: .min, validUntil: .min, network: network, roster: roster, relays: [])
+        let blank = try! Signature(bytes: [UInt8](repeating: 0, count: Signature.byteCount)) // the right length cannot fail
+        let signatures = roster.members.map { SignedDocument.Entry(key: $0.identityKey, sig: blank) }
+        // 256 bytes of slack: a ring's consensus takes numeric parameters by median, whose
+        // decimal form may be longer than this member's.
+        return (longest.unsignedDocument().body.count + 256,
+                SignedDocument(type: RelayDirectory.documentType, body: [], signatures: signatures).jsonBytes().count)
+    }
 
     /// The relay answered the handshake at its advertised address: it is listed from now on.
     /// False when it was not waiting, the table is full, or it is banned or not allowed since
