@@ -14,7 +14,9 @@ mkdir -p "$dir"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
 
-$relay --data-dir "$dir/a" --udp-listen 127.0.0.1:7001 --http-listen 127.0.0.1:8001 & pids+=($!)
+# All three advertise 127.0.0.1: A (the first ring) lifts the caps of 2 relays per address and 4 per /24.
+SECIRC_SECURITY_ADMISSION_MAX_RELAYS_PER_ADDRESS=0 SECIRC_SECURITY_ADMISSION_MAX_RELAYS_PER_PREFIX=0 \
+    $relay --data-dir "$dir/a" --udp-listen 127.0.0.1:7001 --http-listen 127.0.0.1:8001 & pids+=($!)
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8001/v1/relay >/dev/null && break; sleep 0.1; done
 key=$(curl -sf http://127.0.0.1:8001/v1/relay | python3 -c 'import json,sys; print(json.load(sys.stdin)["identity_key"])')
 ring="[{public_key: $key, udp: '127.0.0.1:7001', http: 'http://127.0.0.1:8001'}]"

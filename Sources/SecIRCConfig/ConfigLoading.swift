@@ -90,6 +90,8 @@ enum ConfigLoading {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty
         else { throw ConfigValueError("\"\(text)\" is not an http:// or https:// URL") }
+        // A descriptor's `http` holds at most 256 bytes (docs/PROTOCOL.md §3.2).
+        guard text.utf8.count <= 256 else { throw ConfigValueError("longer than 256 bytes") }
         return text
     }
 }

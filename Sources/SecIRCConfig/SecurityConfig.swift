@@ -37,8 +37,42 @@ public struct SecurityConfig: Sendable, Equatable {
         public var meanDelayMilliseconds = 50
     }
 
+    /// What a first-ring member admits into the relays it lists (docs/SECURITY.md "Directory
+    /// uploads"). Only first-ring members read it.
+    public struct Admission: Sendable, Equatable {
+        public enum Mode: String, CaseIterable, Sendable {
+            /// Any relay that answers its challenge, within the caps.
+            case open
+            /// Only relays an operator allowed (`POST /v1/admin/admission/allow`).
+            case allowlist
+        }
+
+        public var mode = Mode.open
+        /// Relays (listed or being challenged) per advertised IP address; 0: no cap.
+        public var maxRelaysPerAddress = 2
+        /// Relays per /24 (IPv4) or /48 (IPv6) of the advertised address; 0: no cap.
+        public var maxRelaysPerPrefix = 4
+        /// Relays listed for the first time within any one directory period; 0: no cap.
+        public var newRelaysPerPeriod = 8
+        /// `POST /v1/descriptors` per client host (IPv4 address or IPv6 /64): a minute's
+        /// average and a burst.
+        public var uploadsPerMinute = 30
+        public var uploadBurst = 10
+
+        public init(mode: Mode = .open, maxRelaysPerAddress: Int = 2, maxRelaysPerPrefix: Int = 4, newRelaysPerPeriod: Int = 8,
+                    uploadsPerMinute: Int = 30, uploadBurst: Int = 10) {
+            self.mode = mode
+            self.maxRelaysPerAddress = maxRelaysPerAddress
+            self.maxRelaysPerPrefix = maxRelaysPerPrefix
+            self.newRelaysPerPeriod = newRelaysPerPeriod
+            self.uploadsPerMinute = uploadsPerMinute
+            self.uploadBurst = uploadBurst
+        }
+    }
+
     public var firstRing = FirstRing()
     public var network = Network()
+    public var admission = Admission()
 
     public init() {}
 
@@ -83,6 +117,18 @@ public struct SecurityConfig: Sendable, Equatable {
                 return t
             }
             c.firstRing.validitySeconds = try s.int("validity_seconds", default: c.firstRing.validitySeconds, in: 60...2_592_000)
+        }
+        try root.section("admission") { s in
+            c.admission.mode = try s.choice("mode", default: c.admission.mode)
+            c.admission.maxRelaysPerAddress = try s.int("max_relays_per_address", default: c.admission.maxRelaysPerAddress, in: 0...10_000)
+            c.admission.maxRelaysPerPrefix = try s.int("max_relays_per_prefix", default: c.admission.maxRelaysPerPrefix, in: 0...10_000)
+            if c.admission.maxRelaysPerPrefix > 0, c.admission.maxRelaysPerAddress > c.admission.maxRelaysPerPrefix {
+                throw s.invalid("max_relays_per_address",
+                                "\(c.admission.maxRelaysPerAddress) is more than max_relays_per_prefix (\(c.admission.maxRelaysPerPrefix)), which includes the address")
+            }
+            c.admission.newRelaysPerPeriod = try s.int("new_relays_per_period", default: c.admission.newRelaysPerPeriod, in: 0...10_000)
+            c.admission.uploadsPerMinute = try s.int("uploads_per_minute", default: c.admission.uploadsPerMinute, in: 1...60_000)
+            c.admission.uploadBurst = try s.int("upload_burst", default: c.admission.uploadBurst, in: 1...10_000)
         }
         try root.section("network") { s in
             c.network.coverRatePerSecond = try s.double("cover_rate_per_s", default: c.network.coverRatePerSecond, in: 0.01...1000)

@@ -12,26 +12,30 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Values of the route pattern's `:name` segments, filled in by `HTTPRouter`.
     public var pathParameters: [String: String]
+    /// The client's host (an IPv4 address or IPv6 /64) as the TCP connection shows it: what
+    /// per-source budgets count by. `.other` when the request did not come over a socket.
+    public var peer: PeerKey
 
     /// Header names may be given in any case; they are stored lowercased.
     public init(method: HTTPMethod, path: String, query: [String: String] = [:], headers: [String: String] = [:],
-                body: [UInt8] = [], pathParameters: [String: String] = [:]) {
+                body: [UInt8] = [], pathParameters: [String: String] = [:], peer: PeerKey = .other) {
         var lowered: [String: String] = [:]
         lowered.reserveCapacity(headers.count)
         for (name, value) in headers { lowered[ASCII.lowercased(name)] = value }
         self.init(method: method, path: path, query: query, lowercasedHeaders: lowered, body: body,
-                  pathParameters: pathParameters)
+                  pathParameters: pathParameters, peer: peer)
     }
 
     /// For the server, which lowercases names as it collects them.
     init(method: HTTPMethod, path: String, query: [String: String], lowercasedHeaders: [String: String],
-         body: [UInt8], pathParameters: [String: String] = [:]) {
+         body: [UInt8], pathParameters: [String: String] = [:], peer: PeerKey = .other) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = lowercasedHeaders
         self.body = body
         self.pathParameters = pathParameters
+        self.peer = peer
     }
 
     /// The value of header `name`, compared case-insensitively.

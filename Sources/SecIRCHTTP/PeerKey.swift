@@ -7,7 +7,9 @@ import Darwin
 /// What the per-address connection limit counts by: an IPv4 address, or the /64 prefix of an
 /// IPv6 address (one host is usually given a whole /64, so counting single IPv6 addresses would
 /// limit nothing). An IPv4-mapped IPv6 address (a dual-stack listener) counts as its IPv4 address.
-enum PeerKey: Hashable, Sendable {
+/// What a handler sees of the client (``HTTPRequest/peer``): enough to keep per-source budgets,
+/// not an address to log.
+public enum PeerKey: Hashable, Sendable {
     case v4(UInt32)
     case v6(prefix: UInt64)
     /// Not an IP address (never expected from a TCP listener); all such peers share one count.
@@ -32,7 +34,7 @@ enum PeerKey: Hashable, Sendable {
     }
 
     /// From the 16 bytes of an IPv6 address.
-    init(ipv6 bytes: [UInt8]) {
+    public init(ipv6 bytes: [UInt8]) {
         precondition(bytes.count == 16)
         let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]
         if Array(bytes[0..<12]) == mappedPrefix {

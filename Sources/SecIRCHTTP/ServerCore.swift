@@ -308,7 +308,7 @@ final class ServerCore: Sendable {
             path: String(cString: url),
             query: Self.values(of: connection, kind: .GET_ARGUMENT_KIND, lowercaseNames: false),
             lowercasedHeaders: Self.values(of: connection, kind: .HEADER_KIND, lowercaseNames: true),
-            body: body)
+            body: body, peer: PeerKey(secirc_mhd_connection_address(connection)))
         let response = router.respond(to: request)
         return queue(response, isHead: request.method == .head, on: connection)
     }

@@ -317,6 +317,9 @@ public final class Devnet {
                        options.loopRatePerSecond.map { "loop_rate_per_s: \($0)" }]
             .compactMap { $0 }
         if !network.isEmpty { text += "network: {\(network.joined(separator: ", "))}\n" }
+        if !options.admission.isEmpty {
+            text += "admission: {\(options.admission.map { "\($0.key): \($0.value)" }.joined(separator: ", "))}\n"
+        }
         return text
     }
 

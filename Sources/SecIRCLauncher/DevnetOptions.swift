@@ -35,6 +35,13 @@ public struct DevnetOptions: Sendable {
     /// receipt arrives, sooner than the defaults (2 and 300) on a network of one machine.
     public var retryInitialSeconds = 1
     public var retryMaxSeconds = 10
+    /// security.yaml `admission` of the first ring: every devnet relay advertises and uploads
+    /// from 127.0.0.1, so the caps per address and per /24 are raised from their defaults (2
+    /// and 4) to 16, and the upload rate per host from 30 a minute (bursts of 10) to 600 (100);
+    /// new relays per period stay at the default, 8. Pairs written as given (plain YAML scalars).
+    public var admission: [(key: String, value: String)] = [
+        ("max_relays_per_address", "16"), ("max_relays_per_prefix", "16"), ("uploads_per_minute", "600"), ("upload_burst", "100"),
+    ]
     /// server.yaml directory.period_seconds of the relays.
     public var directoryPeriodSeconds = 10
     /// server.yaml keys.rotation_seconds and keys.grace_seconds of the relays (nil: their defaults).

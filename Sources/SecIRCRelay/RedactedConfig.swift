@@ -71,8 +71,20 @@ public struct RedactedConfig: Encodable, Sendable {
         var coverRate: Double
         var loopRate: Double
         var meanDelayMs: Int
+        var admissionMode: String
+        var maxRelaysPerAddress: Int
+        var maxRelaysPerPrefix: Int
+        var newRelaysPerPeriod: Int
+        var uploadsPerMinute: Int
+        var uploadBurst: Int
         enum CodingKeys: String, CodingKey {
             case threshold
+            case admissionMode = "admission.mode"
+            case maxRelaysPerAddress = "admission.max_relays_per_address"
+            case maxRelaysPerPrefix = "admission.max_relays_per_prefix"
+            case newRelaysPerPeriod = "admission.new_relays_per_period"
+            case uploadsPerMinute = "admission.uploads_per_minute"
+            case uploadBurst = "admission.upload_burst"
             case validitySeconds = "first_ring.validity_seconds"
             case firstRingMembers = "first_ring.members"
             case coverRate = "network.cover_rate_per_s"
@@ -101,11 +113,15 @@ public struct RedactedConfig: Encodable, Sendable {
             directoryPeriodSeconds: s.directory.periodSeconds, directoryBootstrapURLs: s.directory.bootstrapURLs,
             logLevel: s.logLevel.rawValue)
         let ring = settings.security.firstRing
+        let admission = settings.security.admission
         security = Security(firstRingMembers: ring.members.map { $0.id.hex },
                             threshold: ring.effectiveThreshold(memberCount: max(ring.members.count, 1)),
                             validitySeconds: ring.validitySeconds,
                             coverRate: settings.security.network.coverRatePerSecond,
                             loopRate: settings.security.network.loopRatePerSecond,
-                            meanDelayMs: settings.security.network.meanDelayMilliseconds)
+                            meanDelayMs: settings.security.network.meanDelayMilliseconds,
+                            admissionMode: admission.mode.rawValue, maxRelaysPerAddress: admission.maxRelaysPerAddress,
+                            maxRelaysPerPrefix: admission.maxRelaysPerPrefix, newRelaysPerPeriod: admission.newRelaysPerPeriod,
+                            uploadsPerMinute: admission.uploadsPerMinute, uploadBurst: admission.uploadBurst)
     }
 }

@@ -8,6 +8,7 @@ public import SecIRCNode
 public final class RelayMetrics: Sendable {
     private let counters = Locked(RelayCounters())
     private let httpStatuses = Locked([Int: Int]())
+    private let uploads = Locked([UploadResult: Int]())
     private let httpLimits = Locked<(@Sendable () -> HTTPLimitCounters)?>(nil)
 
     public init() {}
@@ -20,6 +21,48 @@ public final class RelayMetrics: Sendable {
     public func publish(_ snapshot: RelayCounters) { counters.withLock { $0 = snapshot } }
     public var snapshot: RelayCounters { counters.withLock { $0 } }
     public func countHTTP(status: Int) { httpStatuses.withLock { $0[status, default: 0] += 1 } }
+    public func countUpload(_ result: UploadResult) { uploads.withLock { $0[result, default: 0] += 1 } }
+
+    /// What became of a `POST /v1/descriptors` (`secirc_relay_uploads_total{result}`).
+    public enum UploadResult: String, Sendable, CaseIterable {
+        case challenged, updated
+        /// Malformed JSON, a bad signature, a host name, a stale `published`.
+        case invalid
+        case banned
+        case notAllowed = "not_allowed"
+        /// Its IP address or /24 (/48) holds the most relays allowed.
+        case addressLimit = "address_limit"
+        /// The period's new relays are all listed.
+        case newRelayLimit = "new_relay_limit"
+        /// Listing it could push the signed directory over its byte limit (or 10,000 relays).
+        case directoryFull = "directory_full"
+        /// 64 uploads wait for their handshake challenge.
+        case busy
+        /// The source's upload rate.
+        case rateLimited = "rate_limited"
+        /// This relay is no first-ring member.
+        case notFirstRing = "not_first_ring"
+
+        /// The result of the engine's reply (nil: the relay is stopping).
+        init?(_ reply: RelayEngine.Reply?) {
+            switch reply {
+            case .accepted(_, .challenged)?: self = .challenged
+            case .accepted?: self = .updated
+            case .notFirstRing?: self = .notFirstRing
+            case let .refused(error)?:
+                switch error {
+                case .invalid, .stale: self = .invalid
+                case .banned: self = .banned
+                case .notAllowed: self = .notAllowed
+                case .addressLimit: self = .addressLimit
+                case .newRelayLimit: self = .newRelayLimit
+                case .directoryFull, .full: self = .directoryFull
+                case .busy: self = .busy
+                }
+            default: return nil
+            }
+        }
+    }
 
     /// Prometheus text exposition format 0.0.4.
     public func render() -> String {
@@ -35,7 +78,11 @@ public final class RelayMetrics: Sendable {
         metric("secirc_datagrams_received_total", "counter", "UDP datagrams received.", [("", c.datagramsReceived)])
         metric("secirc_relay_challenges_total", "counter",
                "First ring: uploaded relays challenged with a link handshake at their advertised address, by result.",
-               [("{result=\"listed\"}", c.relaysAdmitted), ("{result=\"unanswered\"}", c.challengesFailed)])
+               [("{result=\"listed\"}", c.relaysAdmitted), ("{result=\"unanswered\"}", c.challengesFailed),
+                ("{result=\"deferred\"}", c.admissionsDeferred)])
+        let uploadCounts = uploads.withLock { $0 }
+        metric("secirc_relay_uploads_total", "counter", "First ring: descriptor uploads (POST /v1/descriptors), by result.",
+               UploadResult.allCases.map { ("{result=\"\($0.rawValue)\"}", uploadCounts[$0, default: 0]) })
         if let ring = c.ring {
             metric("secirc_ring_rounds_total", "counter", "First-ring rounds this member took part in, by result.",
                    [("{result=\"published\"}", ring.roundsPublished), ("{result=\"failed\"}", ring.roundsFailed)])

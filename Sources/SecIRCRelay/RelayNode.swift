@@ -35,6 +35,7 @@ public final class RelayNode: Sendable {
     private let savedKeys: OnionKeyRing.Saved?
     private let savedDirectory: SignedDocument?
     private let savedGovernance: GovernanceState?
+    private let savedAdmission: AdmissionLists
     private let replayTags: ReplayTagFiles
     /// The replay tags saved for the restored epochs.
     private let savedTags: [UInt32: [ReplayFilter.Tag]]
@@ -61,6 +62,7 @@ public final class RelayNode: Sendable {
         savedKeys = try files.loadOnionKeys()
         savedDirectory = try files.loadDirectory()
         savedGovernance = try files.loadGovernance()
+        savedAdmission = try files.loadAdmission()
         replayTags = ReplayTagFiles(dataDirectory: server.relay.dataDirectory)
         let restoredEpochs = savedKeys.map { saved in
             Set([saved.current.epoch, saved.next.epoch] + (saved.previous.map { [$0.key.epoch] } ?? []))
@@ -91,10 +93,12 @@ public final class RelayNode: Sendable {
         httpConfiguration.headerTimeoutSeconds = server.http.headerTimeoutSeconds
         httpConfiguration.tls = tls?.0
         let control = self.control
+        let admission = settings.security.admission
         let routes = RelayRoutes(
             state: state, metrics: metrics, settings: settings, adminToken: adminToken, logLevel: logLevel,
             perform: { command in control.loop.withLock { $0 }?.perform(command, timeout: .seconds(5)) },
-            clock: clock, drain: { control.drain.withLock { $0 }?() })
+            clock: clock, drain: { control.drain.withLock { $0 }?() },
+            uploads: UploadLimiter(perMinute: admission.uploadsPerMinute, burst: admission.uploadBurst))
         let metrics = self.metrics
         http = HTTPServer(configuration: httpConfiguration, router: routes.router(), metrics: { metrics.countHTTP(status: $0) })
         metrics.readHTTPLimits { [weak http] in http?.limitCounters ?? HTTPLimitCounters() }
@@ -218,6 +222,11 @@ public final class RelayNode: Sendable {
             keyPeriod: .seconds(server.keys.rotationSeconds), keyGrace: .seconds(server.keys.graceSeconds))
         configuration.bootstrapURLs = server.directory.bootstrapURLs
         configuration.ringValidity = .seconds(settings.security.firstRing.validitySeconds)
+        let admission = settings.security.admission
+        configuration.admission = AdmissionPolicy(
+            mode: admission.mode == .allowlist ? .allowlist : .open, maxRelaysPerAddress: admission.maxRelaysPerAddress,
+            maxRelaysPerPrefix: admission.maxRelaysPerPrefix, newRelaysPerPeriod: admission.newRelaysPerPeriod)
+        configuration.admissionLists = savedAdmission
         if !server.directory.bootstrapDNS.isEmpty {
             // A `dns:` source: the tracker looks the domain's TXT records up for more bootstrap
             // URLs. The roster's URLs stay sources when no URL is configured.
@@ -373,6 +382,10 @@ private final class Publisher: Sendable {
                 logger.notice("the first ring changed", metadata: [
                     "epoch": "\(roster.epoch)", "members": "\(roster.members.count)", "threshold": "\(roster.threshold)",
                 ])
+            case let .saveAdmission(lists):
+                do { try files.saveAdmission(lists) } catch {
+                    logger.error("cannot save the admission lists; a restart would lose the change", metadata: ["error": "\(error)"])
+                }
             case let .saveDirectory(document):
                 do { try files.saveDirectory(document) } catch {
                     logger.error("cannot save the signed directory; a restart would start its serial again",

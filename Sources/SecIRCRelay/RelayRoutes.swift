@@ -20,10 +20,12 @@ public struct RelayRoutes: Sendable {
     public let clock: any NodeClock
     /// Called after `POST /v1/admin/drain` (the relay stops once drained).
     public let drain: @Sendable () -> Void
+    /// The per-source rate of `POST /v1/descriptors`.
+    public let uploads: UploadLimiter
 
     public init(state: RelayState, metrics: RelayMetrics, settings: RelaySettings, adminToken: HTTPBearerToken,
                 logLevel: LogLevelControl, perform: @escaping @Sendable (RelayEngine.Command) -> RelayEngine.Reply?,
-                clock: any NodeClock, drain: @escaping @Sendable () -> Void) {
+                clock: any NodeClock, drain: @escaping @Sendable () -> Void, uploads: UploadLimiter? = nil) {
         self.state = state
         self.metrics = metrics
         self.settings = settings
@@ -32,6 +34,8 @@ public struct RelayRoutes: Sendable {
         self.perform = perform
         self.clock = clock
         self.drain = drain
+        let admission = settings.security.admission
+        self.uploads = uploads ?? UploadLimiter(perMinute: admission.uploadsPerMinute, burst: admission.uploadBurst)
     }
 
     /// Every route, on a fresh router.
@@ -64,6 +68,11 @@ public struct RelayRoutes: Sendable {
         router.get("/v1/admin/log-level", auth: admin) { _ in .json(["level": logLevel.level.rawValue]) }
         router.put("/v1/admin/log-level", auth: admin) { request in try setLogLevel(request) }
         router.get("/v1/admin/config", auth: admin) { _ in .json(RedactedConfig(settings)) }
+        router.get("/v1/admin/admission", auth: admin) { _ in try admission(.readAdmission) }
+        router.post("/v1/admin/admission/allow", auth: admin) { request in try changeAdmission(.allow, request) }
+        router.delete("/v1/admin/admission/allow/:id", auth: admin) { request in try changeAdmission(.disallow, request) }
+        router.post("/v1/admin/admission/ban", auth: admin) { request in try changeAdmission(.ban, request) }
+        router.delete("/v1/admin/admission/ban/:id", auth: admin) { request in try changeAdmission(.unban, request) }
         return router
     }
 
@@ -157,20 +166,46 @@ public struct RelayRoutes: Sendable {
         ])
     }
 
+    /// `POST /v1/descriptors`: the source's rate first (before any signature is checked), then
+    /// the engine's admission. Every answer is counted by result (`secirc_relay_uploads_total`).
     private func upload(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
-        let document = try request.decodeJSON(SignedDocument.self)
-        switch perform(.acceptDescriptor(document)) {
+        if let wait = uploads.take(request.peer, now: clock.now()) {
+            metrics.countUpload(.rateLimited)
+            return Self.tooManyRequests("rate_limited", "too many uploads from this address; try again later", after: wait)
+        }
+        let document: SignedDocument
+        do { document = try request.decodeJSON(SignedDocument.self) } catch {
+            metrics.countUpload(.invalid)
+            throw error
+        }
+        let reply = perform(.acceptDescriptor(document))
+        if let result = RelayMetrics.UploadResult(reply) { metrics.countUpload(result) }
+        switch reply {
         case let .accepted(id, change)?:
             return .json(["id": id.hex, "status": change == .challenged ? "challenged" : "updated"], status: 202)
         case .notFirstRing?:
             throw HTTPError(409, "not_first_ring", "this relay does not sign the directory; upload to a first-ring member")
-        case .refused(.busy)?:
-            throw HTTPError(429, "too_many_challenges", DirectoryAuthority.UploadError.busy.description)
         case let .refused(error)?:
-            throw HTTPError(422, "invalid_descriptor", error.description)
+            switch error {
+            case .busy: return Self.tooManyRequests("too_many_challenges", error.description, after: .seconds(5))
+            case let .newRelayLimit(wait): return Self.tooManyRequests("too_many_new_relays", error.description, after: wait)
+            case .banned: throw HTTPError(403, "banned", error.description)
+            case .notAllowed: throw HTTPError(403, "not_allowed", error.description)
+            case .addressLimit: throw HTTPError(409, "address_limit", error.description)
+            case .directoryFull, .full: throw HTTPError(409, "directory_full", error.description)
+            case .invalid, .stale: throw HTTPError(422, "invalid_descriptor", error.description)
+            }
         default:
             throw HTTPError.unavailable("the relay is stopping")
         }
+    }
+
+    /// 429 `code` with `Retry-After` in whole seconds (at least 1).
+    static func tooManyRequests(_ code: String, _ message: String, after wait: Duration) -> HTTPResponse {
+        var response = HTTPResponse.error(HTTPError(429, code, message))
+        let (seconds, attoseconds) = wait.components
+        response.headers.append(("Retry-After", "\(max(1, seconds + (attoseconds > 0 ? 1 : 0)))"))
+        return response
     }
 
     /// A first-ring member's vote or signature share: authenticated by its signature, so open
@@ -279,6 +314,40 @@ public struct RelayRoutes: Sendable {
         return .noContent
     }
 
+    enum AdmissionAction { case allow, disallow, ban, unban }
+
+    struct RelayIDBody: Codable { var id: String }
+
+    /// `/v1/admin/admission...`: the allow and ban lists, read or changed (a first ring only).
+    private func changeAdmission(_ action: AdmissionAction, _ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        let text: String?
+        switch action {
+        case .allow, .ban: text = try request.decodeJSON(RelayIDBody.self).id
+        case .disallow, .unban: text = request.pathParameters["id"]
+        }
+        guard let text, let id = try? ID(hex: text) else { throw HTTPError(400, "invalid_request", "id: expected 64 hex digits") }
+        let change: AdmissionLists.Change = switch action {
+        case .allow: .allow(id)
+        case .disallow: .disallow(id)
+        case .ban: .ban(id)
+        case .unban: .unban(id)
+        }
+        return try admission(.changeAdmission(change))
+    }
+
+    private func admission(_ command: RelayEngine.Command) throws(HTTPError) -> HTTPResponse {
+        switch perform(command) {
+        case let .admission(lists, policy)?:
+            return .json(AdmissionBody(lists: lists, policy: policy))
+        case .admissionListFull?:
+            throw HTTPError(409, "list_full", "the list holds \(AdmissionLists.maximumEntries) relays, the most it may")
+        case .notFirstRing?:
+            throw HTTPError(409, "not_first_ring", "this relay does not sign the directory; admission is a first-ring member's")
+        default:
+            throw HTTPError.unavailable("the relay is stopping")
+        }
+    }
+
     private func setLogLevel(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
         struct Body: Codable { var level: String }
         let body = try request.decodeJSON(Body.self)
@@ -296,6 +365,32 @@ struct AnyEncodable: Encodable {
     private let encodeValue: (any Encoder) throws -> Void
     init<T: Encodable>(_ value: T) { encodeValue = value.encode }
     func encode(to encoder: any Encoder) throws { try encodeValue(encoder) }
+}
+
+/// `GET /v1/admin/admission` (openapi/relay.yaml `Admission`).
+struct AdmissionBody: Encodable {
+    var mode: String
+    var maxRelaysPerAddress: Int
+    var maxRelaysPerPrefix: Int
+    var newRelaysPerPeriod: Int
+    var allowed: [String]
+    var banned: [String]
+
+    init(lists: AdmissionLists, policy: AdmissionPolicy) {
+        mode = policy.mode.rawValue
+        maxRelaysPerAddress = policy.maxRelaysPerAddress
+        maxRelaysPerPrefix = policy.maxRelaysPerPrefix
+        newRelaysPerPeriod = policy.newRelaysPerPeriod
+        allowed = lists.allowed.sorted().map(\.hex)
+        banned = lists.banned.sorted().map(\.hex)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mode, allowed, banned
+        case maxRelaysPerAddress = "max_relays_per_address"
+        case maxRelaysPerPrefix = "max_relays_per_prefix"
+        case newRelaysPerPeriod = "new_relays_per_period"
+    }
 }
 
 /// `GET /v1/ring/status` (openapi/relay.yaml `RingStatus`).

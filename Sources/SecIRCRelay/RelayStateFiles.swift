@@ -1,6 +1,7 @@
 import Foundation
 public import SecIRCCore
 import SecIRCCrypto
+internal import SecIRCHTTP
 public import SecIRCNode
 
 /// What a relay keeps across restarts in its data directory, besides its identity and link keys:
@@ -9,6 +10,8 @@ public import SecIRCNode
 ///   it published before a restart still peel;
 /// - `directory.json` (first ring only): the last directory it signed, so its serial never goes
 ///   back and the next directory links this one;
+/// - `admission.json` (first ring only): the operator's allow and ban lists
+///   (`{"version":1,"allowed":[hex IDs],"banned":[hex IDs]}`), so a banned relay stays banned.
 /// - `governance.json`: the roster changes in force and what this relay signed for which
 ///   epoch (``GovernanceState``), so a restart keeps the roster and never signs a rival change.
 ///
@@ -19,6 +22,9 @@ public import SecIRCNode
 public struct RelayStateFiles: Sendable {
     public static let onionKeysName = "onion-keys"
     public static let directoryName = "directory.json"
+    public static let admissionName = "admission.json"
+    /// Two lists of 10,000 IDs (67 bytes each in JSON) fit.
+    public static let maximumAdmissionBytes = 2 << 20
     /// A signed directory of 10,000 relays stays well under this.
     public static let maximumDirectoryBytes = 32 << 20
 
@@ -32,6 +38,36 @@ public struct RelayStateFiles: Sendable {
     public var governancePath: String { dataDirectory + "/" + Self.governanceName }
     public var onionKeysPath: String { dataDirectory + "/" + Self.onionKeysName }
     public var directoryPath: String { dataDirectory + "/" + Self.directoryName }
+    public var admissionPath: String { dataDirectory + "/" + Self.admissionName }
+
+    /// The operator's allow and ban lists; empty ones when there is no file yet.
+    public func loadAdmission() throws(StateFileError) -> AdmissionLists {
+        guard let bytes = try read(admissionPath, maximumSize: Self.maximumAdmissionBytes) else { return AdmissionLists() }
+        return try Self.decodeAdmission(bytes.unsafeCopy(), path: admissionPath)
+    }
+
+    public func saveAdmission(_ lists: AdmissionLists) throws(StateFileError) {
+        try write(SecureBytes(Self.encodeAdmission(lists)), to: admissionPath)
+    }
+
+    /// `admission.json`'s bytes: strict JSON (duplicate keys, depth, size), known fields only,
+    /// at most ``AdmissionLists/maximumEntries`` per list; errors name `path`.
+    static func decodeAdmission(_ bytes: [UInt8], path: String) throws(StateFileError) -> AdmissionLists {
+        guard bytes.count <= maximumAdmissionBytes else { throw StateFileError(path: path, reason: "larger than \(maximumAdmissionBytes) bytes") }
+        // The HTTP API's strict decoder (jansson first, then only known fields).
+        let request = HTTPRequest(method: .post, path: "/", headers: ["content-type": "application/json"], body: bytes)
+        do {
+            return try request.decodeJSON(AdmissionLists.self)
+        } catch {
+            throw StateFileError(path: path, reason: "\(error.message) (fix it, or move it away to start with empty lists)")
+        }
+    }
+
+    static func encodeAdmission(_ lists: AdmissionLists) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(lists)) ?? Data()) // sets of IDs and a number always encode
+    }
 
     /// The saved onion key ring; nil when there is none yet.
     public func loadOnionKeys() throws(StateFileError) -> OnionKeyRing.Saved? {

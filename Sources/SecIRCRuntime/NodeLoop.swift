@@ -146,7 +146,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
                 let bytes = inbound.withDatagram(i) { Array($0) }
                 engine.receive(bytes, from: inbound.address(i), now: turn, rng: &random, effects: &effects)
             }
-            takeInbox(now: turn, effects: &effects)
+            let answered = takeInbox(now: turn, effects: &effects)
             // A wall clock that stepped back would leave every timer set from the old time waiting
             // for the whole step (no cover traffic, no polls): the engine's tick pulls them back.
             let steppedBack = turn < lastTurn
@@ -155,6 +155,9 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
                 engine.tick(now: turn, rng: &random, effects: &effects)
             }
             carryOut(&effects)
+            // Replies after the turn's events were carried out: what a command changed is saved
+            // (e.g. the admission lists) before its caller hears back.
+            for box in answered { box.done.signal() }
             hooks.turn(engine, turn)
         }
         // Whoever still waits for a reply gets none.
@@ -174,23 +177,27 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
         deadline.map { max(.zero, $0.duration(since: now)) }
     }
 
-    private func takeInbox(now: UnixTime, effects: inout NodeEffects<Engine.Event>) {
+    /// Runs the commands and answers that came in; returns the reply boxes to signal once the
+    /// turn's effects are carried out.
+    private func takeInbox(now: UnixTime, effects: inout NodeEffects<Engine.Event>) -> [ReplyBox] {
         let items = inbox.withLock { inbox -> [Input] in
             defer { inbox.items.removeAll() }
             return inbox.items
         }
+        var answered: [ReplyBox] = []
         for item in items {
             switch item {
             case let .command(command, box):
                 let reply = engine.handle(command, now: now, rng: &random, effects: &effects)
                 if let box {
                     box.reply.withLock { $0 = reply }
-                    box.done.signal()
+                    answered.append(box)
                 }
             case let .fetched(response):
                 engine.fetched(response, now: now, rng: &random, effects: &effects)
             }
         }
+        return answered
     }
 
     /// Events go first: what the process must write before anything can make it known (a

@@ -31,8 +31,10 @@ struct AttackBench: ParsableCommand {
         case replay
         case garbage
         case mailboxFlood = "mailbox-flood"
+        case descriptorFlood = "descriptor-flood"
 
-        /// Initiations, packets or datagrams a second; for slowloris, connections held.
+        /// Initiations, packets or datagrams a second; for slowloris, connections held;
+        /// for descriptor-flood, uploads.
         var defaultRate: Int {
             switch self {
             case .handshakeFlood: 2_000
@@ -41,17 +43,18 @@ struct AttackBench: ParsableCommand {
             case .replay: 1_000
             case .garbage: 5_000
             case .mailboxFlood: 1_000
+            case .descriptorFlood: 300
             }
         }
     }
 
-    @Argument(help: "handshake-flood | slowloris | delay-queue | replay | garbage")
+    @Argument(help: "handshake-flood | slowloris | delay-queue | replay | garbage | mailbox-flood | descriptor-flood")
     var kind: Kind
 
     @Option(help: "Seconds the attack lasts.")
     var duration: Double = 30
 
-    @Option(help: "Per second (slowloris: connections held). Defaults: handshake-flood 2000, slowloris 2000, delay-queue 1000, replay 1000, garbage 5000.")
+    @Option(help: "Per second (slowloris: connections held). Defaults: handshake-flood 2000, slowloris 2000, delay-queue 1000, replay 1000, garbage 5000, mailbox-flood 1000, descriptor-flood 300.")
     var rate: Int?
 
     @Option(help: "Seconds between messages during the attack.")
@@ -82,7 +85,13 @@ struct AttackBench: ParsableCommand {
     func run() throws {
         raiseDescriptorLimit()
         let binaries = try binDirectory ?? MessagesBench.buildDaemons()
-        let percent = try withBenchDevnet(DevnetOptions(binDirectory: binaries)) { devnet in
+        var options = DevnetOptions(binDirectory: binaries)
+        if kind == .descriptorFlood {
+            // security.yaml's upload rate per host (30 a minute, bursts of 10) for the attacker's
+            // host; b and c upload from 127.0.0.1 once a period (10 s), well within it.
+            options.admission = [("max_relays_per_address", "16"), ("max_relays_per_prefix", "16")]
+        }
+        let percent = try withBenchDevnet(options) { devnet in
             guard let alice = devnet.client("alice"), let bob = devnet.client("bob"), let target = devnet.relay("a"),
                   let next = devnet.relay("b")
             else { throw BenchError("no alice, bob, a and b") }
@@ -150,6 +159,7 @@ struct AttackBench: ParsableCommand {
                 let invites = try [alice, bob].map { try $0.api.decode(InviteResponse.self, "/v1/invite") }
                 attack = try MailboxFlood(relays: devnet.relays.map(Self.descriptor), introductions: invites.flatMap(\.mailboxes),
                                           source: source, rate: rate)
+            case .descriptorFlood: attack = DescriptorFlood(target: target, source: source, rate: rate)
             }
             let before = Self.metrics(of: target)
             FileHandle.standardError.write(Data("attack: \(kind.rawValue) at \(rate) for \(duration) s from \(source)\n".utf8))
@@ -249,7 +259,8 @@ struct AttackBench: ParsableCommand {
     static func refusals(before: [String: Int], after: [String: Int]) -> [String] {
         let watched = ["secirc_handshakes_refused_total", "secirc_handshakes_unconfirmed_expired_total", "secirc_packets_dropped_total",
                        "secirc_sphinx_replays_total", "secirc_onion_key_early_rotations_total", "secirc_cover_dropped_total",
-                       "secirc_handshakes_total", "secirc_http_connections_refused_total", "secirc_http_header_timeouts_total"]
+                       "secirc_handshakes_total", "secirc_http_connections_refused_total", "secirc_http_header_timeouts_total",
+                       "secirc_relay_uploads_total", "secirc_relay_challenges_total"]
         return after.keys.sorted().compactMap { name in
             guard watched.contains(where: { name.hasPrefix($0) }) else { return nil }
             let delta = after[name, default: 0] - before[name, default: 0]
@@ -344,23 +355,7 @@ final class Slowloris: Attack, @unchecked Sendable {
     }
 
     private func open(_ port: UInt16) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var local = sockaddr_in(), remote = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, source, &local.sin_addr)
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
-        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, connected == 0 || errno == EINPROGRESS else {
-            close(fd)
-            return nil
-        }
-        return fd
+        LoopbackTCP.connect(from: source, to: port, nonBlocking: true)
     }
 
     func run(until end: ContinuousClock.Instant) throws -> String {
@@ -591,5 +586,47 @@ final class MailboxFlood: Attack, @unchecked Sendable {
         }
         return "\(toIntroductions) deposits to the invites' introduction addresses and \(toRandom) to random addresses, "
             + "at \(targets.count) mailbox relays"
+    }
+}
+
+/// Issue 11's directory flood: descriptors with fresh keys, flags `mailbox,first_ring` and
+/// capacity 100,000, uploaded to the first ring (relay a) from one host, each advertising a UDP
+/// address in another /24 where nobody answers; every other one carries a 2 KB `http` field
+/// (what pushed the signed directory over 4 MiB). Says what came back, and how many relays the
+/// first ring's directory lists at the end.
+/// Used by one thread at a time (the attack thread).
+final class DescriptorFlood: Attack, @unchecked Sendable {
+    let target: Devnet.Relay
+    let source: String
+    let rate: Int
+
+    init(target: Devnet.Relay, source: String, rate: Int) {
+        self.target = target
+        self.source = source
+        self.rate = rate
+    }
+
+    func run(until end: ContinuousClock.Instant) throws -> String {
+        var rng = SystemRandom()
+        var statuses: [Int: Int] = [:]
+        var sent = 0
+        try paced(rate: rate, until: end) { count in
+            for _ in 0..<count {
+                let key = SigningPrivateKey(using: &rng)
+                let now = Int64(Date().timeIntervalSince1970)
+                let http = sent % 2 == 0 ? "http://\(source):9" : "http://\(source):9/" + String(repeating: "x", count: 2_000)
+                let document = try RelayDescriptor(
+                    identityKey: key.publicKey, linkKey: AgreementPrivateKey(using: &rng).publicKey,
+                    udp: "127.\(20 + sent % 200).\(sent / 200 % 256).1:6690", http: http,
+                    onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: now - 60, validUntil: now + 86_400)],
+                    capacity: 100_000, flags: ["mailbox", "first_ring"], published: now).signed(by: key)
+                let status = LoopbackTCP.post(from: source, to: target.httpPort, path: "/v1/descriptors", body: document.jsonBytes())
+                statuses[status ?? 0, default: 0] += 1
+                sent += 1
+            }
+        }
+        let listed = (BlockingHTTP.json(target.http + "/v1/relays")?["relays"] as? [Any])?.count ?? -1
+        let answers = statuses.keys.sorted().map { "\($0 == 0 ? "none" : String($0)) ×\(statuses[$0]!)" }.joined(separator: ", ")
+        return "\(sent) uploads with fresh keys (half with a 2 KB http field): \(answers); the first ring's directory lists \(listed) relays"
     }
 }

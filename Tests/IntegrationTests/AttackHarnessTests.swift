@@ -14,6 +14,7 @@ import Testing
         ("replay", "200", "secirc_sphinx_replays_total"),
         ("garbage", "1000", "reason=\"malformed\""),
         ("mailbox-flood", "1000", "reason=\"unclaimed_link\""),
+        ("descriptor-flood", "100", "secirc_relay_uploads_total{result=\"rate_limited\"}"),
     ])
     func aShortAttackStopsNoMessage(kind: String, rate: String, defence: String) async throws {
         let dir = try Processes.temporaryDirectory()

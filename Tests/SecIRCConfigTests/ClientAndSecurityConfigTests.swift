@@ -126,6 +126,11 @@ import Testing
         ("first_ring:\n  threshold: 2", "security.yaml: first_ring.threshold: 2 is outside 1...1 (the number of members)"),
         ("network:\n  mean_delay_ms: -1", "security.yaml: network.mean_delay_ms: -1 is outside 0...60000"),
         ("first_ring:\n  validity_seconds: 10", "security.yaml: first_ring.validity_seconds: 10 is outside 60...2592000"),
+        ("admission:\n  max_relays_per_address: -1", "security.yaml: admission.max_relays_per_address: -1 is outside 0...10000"),
+        ("admission:\n  max_relays_per_address: 5\n  max_relays_per_prefix: 4",
+         "security.yaml: admission.max_relays_per_address: 5 is more than max_relays_per_prefix (4), which includes the address"),
+        ("admission:\n  uploads_per_minute: 0", "security.yaml: admission.uploads_per_minute: 0 is outside 1...60000"),
+        ("admission:\n  limit: 3", "security.yaml: admission.limit: unknown key"),
     ])
     func badValuesNameFileAndKeyPath(yaml: String, message: String) {
         do {
@@ -134,6 +139,18 @@ import Testing
         } catch {
             #expect("\(error)" == message)
         }
+    }
+
+    @Test func readsAdmission() throws {
+        let c = try SecurityConfig.parse(yaml: """
+            admission: {mode: allowlist, max_relays_per_address: 0, max_relays_per_prefix: 0, new_relays_per_period: 1,
+                        uploads_per_minute: 6, upload_burst: 2}
+            """)
+        #expect(c.admission == SecurityConfig.Admission(mode: .allowlist, maxRelaysPerAddress: 0, maxRelaysPerPrefix: 0,
+                                                        newRelaysPerPeriod: 1, uploadsPerMinute: 6, uploadBurst: 2))
+        #expect(throws: ConfigError.self) { try SecurityConfig.parse(yaml: "admission: {mode: closed}") }
+        let fromEnvironment = try SecurityConfig.parse(yaml: "", environment: ["SECIRC_SECURITY_ADMISSION_MODE": "allowlist"])
+        #expect(fromEnvironment.admission.mode == .allowlist)
     }
 
     @Test func minorityThresholdIsRefused() throws {

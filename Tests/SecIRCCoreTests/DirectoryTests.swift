@@ -125,6 +125,45 @@ struct DirectoryFixture {
             #expect(throws: DirectoryError.self) { try Unverified<RelayDescriptor>(bad.signed(by: key)).verified() }
         }
     }
+
+    /// `udp`, `http`, flags and capacity have strict syntax and lengths (docs/PROTOCOL.md §3.2):
+    /// a descriptor stays a few KiB, so the directory's byte limit holds thousands.
+    @Test(arguments: [
+        ("udp", "127.0.0.1:6690", true), ("udp", "[2001:db8::1]:65535", true), ("udp", "[::ffff:192.0.2.1]:1", true),
+        ("udp", "relay.example:6690", false), ("udp", "127.0.0.1", false), ("udp", "127.0.0.1:0", false), ("udp", "127.0.0.1:065", false),
+        ("udp", "127.0.0.1:65536", false), ("udp", "[::1:6690", false), ("udp", "[]:1", false), ("udp", ":1", false), ("udp", "", false),
+        ("udp", "[fe80::1%eth0]:1", false), ("udp", "[" + String(repeating: "0:", count: 30) + "1]:1", false),
+        ("http", "http://127.0.0.1:6691", true), ("http", "https://relay.example:6691/#spki=AbC+/=", true),
+        ("http", "https://" + String(repeating: "a", count: 248), true), ("http", "https://" + String(repeating: "a", count: 249), false),
+        ("http", "ftp://relay.example", false), ("http", "http://", false), ("http", "http:///x", false), ("http", "HTTP://a", false),
+        ("http", "http://a b", false), ("http", "http://a\"b", false), ("http", "http://a\u{0}", false), ("http", "http://é", false),
+        ("flag", "first_ring", true), ("flag", "bench-sink", true), ("flag", "Mailbox", false), ("flag", "", false),
+        ("flag", String(repeating: "x", count: 33), false), ("flag", "a b", false),
+    ])
+    func fieldsHaveStrictSyntax(field: String, value: String, valid: Bool) throws {
+        var f = DirectoryFixture()
+        let key = f.relays[0]
+        var descriptor = f.descriptor(key, port: 1)
+        switch field {
+        case "udp": descriptor.udp = value
+        case "http": descriptor.http = value
+        default: descriptor.flags = [value]
+        }
+        let verified = Result { try Unverified<RelayDescriptor>(descriptor.signed(by: key)).verified() }
+        #expect(((try? verified.get()) != nil) == valid, "\(field) \(value)")
+    }
+
+    @Test func capacityAndFlagCountAreBounded() throws {
+        var f = DirectoryFixture()
+        let key = f.relays[0]
+        var descriptor = f.descriptor(key, port: 1)
+        for (capacity, flags, valid) in [(0, 16, true), (RelayDescriptor.maximumCapacity, 0, true), (-1, 0, false),
+                                         (RelayDescriptor.maximumCapacity + 1, 0, false), (1, 17, false)] {
+            descriptor.capacity = capacity
+            descriptor.flags = (0..<flags).map { "f\($0)" }
+            #expect(((try? Unverified<RelayDescriptor>(descriptor.signed(by: key)).verified()) != nil) == valid, "\(capacity) \(flags)")
+        }
+    }
 }
 
 @Suite struct DirectoryTests {

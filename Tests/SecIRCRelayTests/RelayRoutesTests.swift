@@ -28,7 +28,7 @@ final class RoutesFixture: Sendable {
 
     /// `ringSize` > 1: the engine is member 0 of a first ring of that many, with a 100 s period
     /// (a round starts at `now`) and started, so its first round runs.
-    init(authority: Bool = true, ringSize: Int = 1) throws {
+    init(authority: Bool = true, ringSize: Int = 1, admission: AdmissionPolicy = AdmissionPolicy()) throws {
         var rng = SeededRandom(seed: "routes")
         ring = SigningPrivateKey(using: &rng)
         var memberKeys = SeededRandom(seed: "routes ring")
@@ -39,12 +39,13 @@ final class RoutesFixture: Sendable {
         state = RelayState(relayID: ring.publicKey.id, trustedRoster: roster, isAuthority: authority, tlsFingerprint: nil)
         // A first ring signs with the roster's key; a member relay has a key of its own.
         let identity = authority ? ring : SigningPrivateKey(using: &rng)
-        let configuration = RelayEngine.Configuration(
+        var configuration = RelayEngine.Configuration(
             identity: identity, linkKey: AgreementPrivateKey(using: &rng), roster: roster,
             network: NetworkParameters(coverRate: 2, meanDelayMs: 50), directoryPeriod: .seconds(ringSize > 1 ? 100 : 60),
             advertisedUDP: "127.0.0.1:6690", advertisedHTTP: "http://127.0.0.1:6691",
             mailbox: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 10, maxMailboxes: 10, maxTotalBytes: 1 << 20),
             keyPeriod: .seconds(3_600), keyGrace: .seconds(60))
+        configuration.admission = admission
         var relayEngine = RelayEngine(configuration: configuration, now: Self.now, rng: &rng)
         if ringSize > 1 {
             var effects = NodeEffects<RelayEngine.Event>()
@@ -181,7 +182,9 @@ extension HTTPResponse {
     @Test(arguments: [
         (HTTPMethod.get, "/v1/admin/status"), (.get, "/v1/admin/peers"), (.post, "/v1/admin/keys/rotate"),
         (.post, "/v1/admin/drain"), (.get, "/v1/admin/log-level"), (.get, "/v1/admin/config"),
-        (.delete, "/v1/admin/peers/\(String(repeating: "0", count: 64))"),
+        (.delete, "/v1/admin/peers/\(String(repeating: "0", count: 64))"), (.get, "/v1/admin/admission"),
+        (.delete, "/v1/admin/admission/ban/\(String(repeating: "0", count: 64))"),
+        (.delete, "/v1/admin/admission/allow/\(String(repeating: "0", count: 64))"),
     ])
     func adminNeedsTheToken(method: HTTPMethod, path: String) throws {
         let f = try RoutesFixture()

@@ -86,12 +86,65 @@ public struct RelayDescriptor: SignedContent, Hashable {
         for key in onionKeys where key.validUntil <= key.validAfter {
             throw DirectoryError.invalid("onion key \(key.epoch) has an empty validity window")
         }
-        guard capacity >= 0, flags.count <= 16, flags.allSatisfy({ $0.utf8.count <= 32 }) else {
-            throw DirectoryError.invalid("capacity or flags out of range")
+        guard (0...Self.maximumCapacity).contains(capacity) else {
+            throw DirectoryError.invalid("capacity \(capacity) outside 0...\(Self.maximumCapacity)")
         }
-        guard udp.utf8.count <= 262, http.utf8.count <= 2048, !udp.isEmpty, !http.isEmpty else {
-            throw DirectoryError.invalid("address too long or empty")
+        guard flags.count <= Self.maximumFlags, flags.allSatisfy(Self.isFlag) else {
+            throw DirectoryError.invalid("flags: at most \(Self.maximumFlags) words of 1 to 32 characters a-z, 0-9, _, -")
         }
+        guard Self.isNumericEndpoint(udp) else {
+            throw DirectoryError.invalid("udp: a numeric address and port (a.b.c.d:port or [v6]:port), at most \(Self.maximumUDPLength) bytes")
+        }
+        guard Self.isHTTPURL(http) else {
+            throw DirectoryError.invalid("http: an http:// or https:// URL of printable ASCII, at most \(Self.maximumHTTPLength) bytes")
+        }
+    }
+
+    /// Field bounds (docs/PROTOCOL.md §3.2): a descriptor is at most a few KiB, so the first
+    /// ring's directory byte limit (``SignedDocument/maximumEncodedLength``) holds thousands.
+    public static let maximumUDPLength = 64
+    public static let maximumHTTPLength = 256
+    public static let maximumFlags = 16
+    public static let maximumCapacity = 100_000_000
+
+    /// A word of 1 to 32 characters a-z, 0-9, `_` and `-`.
+    static func isFlag(_ flag: String) -> Bool {
+        (1...32).contains(flag.utf8.count) && flag.utf8.allSatisfy {
+            (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
+    }
+
+    /// `a.b.c.d:port` or `[hex:colons:and.dots]:port`: only the characters a numeric address
+    /// can have, a port of 1 to 65535 written plainly. Syntax only (no I/O here): the first
+    /// ring parses the address itself too.
+    static func isNumericEndpoint(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= maximumUDPLength, let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > 0 else { return false }
+        let host = bytes[..<colon], port = bytes[(colon + 1)...]
+        guard (1...5).contains(port.count), port.first != UInt8(ascii: "0"), port.allSatisfy({ (0x30...0x39).contains($0) }),
+              let number = Int(String(decoding: port, as: UTF8.self)), number <= 65_535
+        else { return false }
+        func hexDigit(_ byte: UInt8) -> Bool {
+            (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) || (0x41...0x46).contains(byte)
+        }
+        if host.first == UInt8(ascii: "[") {
+            guard host.count > 2, host.last == UInt8(ascii: "]") else { return false }
+            return host.dropFirst().dropLast().allSatisfy { hexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }
+        }
+        return host.allSatisfy { (0x30...0x39).contains($0) || $0 == UInt8(ascii: ".") }
+    }
+
+    /// `http://` or `https://` (lower case), then a non-empty host, in printable ASCII without
+    /// spaces, quotes, `<`, `>`, `\\`, `^`, backquote, braces or `|`.
+    static func isHTTPURL(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= maximumHTTPLength else { return false }
+        let rest: ArraySlice<UInt8>
+        if text.hasPrefix("http://") { rest = bytes[7...] } else if text.hasPrefix("https://") { rest = bytes[8...] } else { return false }
+        let forbidden = Set("\"<>\\^`{|}".utf8)
+        guard rest.allSatisfy({ (0x21...0x7e).contains($0) && !forbidden.contains($0) }) else { return false }
+        let host = rest.prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
+        return !host.isEmpty && host.first != UInt8(ascii: ":") && host.first != UInt8(ascii: "@")
     }
 
     /// The onion key for `epoch`, if listed.

@@ -19,16 +19,43 @@ public struct DirectoryAuthority: Sendable {
     public let minimumDescriptorLifetime = Duration.seconds(30)
     /// Bound on stored descriptors (each is small; this caps memory under upload floods).
     public let maximumDescriptors = RelayDirectory.maximumRelays
+    /// The signed directory's envelope stays within this many bytes (an upload that could push
+    /// it over is refused): the limit every relay and client decodes a directory with.
+    public var maximumDirectoryBytes = SignedDocument.maximumEncodedLength
+    /// The admission caps and mode (security.yaml `admission`); caps nothing by default.
+    public var policy = AdmissionPolicy()
+    /// The operator's allow and ban lists (``change(_:)``).
+    public private(set) var lists = AdmissionLists()
 
-    private var descriptors: [ID: (document: SignedDocument, descriptor: RelayDescriptor, received: UnixTime)] = [:]
+    /// A held upload: the envelope, its descriptor, when it came (listed) or since when it is
+    /// challenged, the envelope's encoded size, and what the per-address caps count it by.
+    public struct Entry: Sendable {
+        public var document: SignedDocument
+        public var descriptor: RelayDescriptor
+        public var since: UnixTime
+        var bytes: Int
+        var network: (address: [UInt8], prefix: [UInt8])?
+
+        init(_ document: SignedDocument, _ descriptor: RelayDescriptor, since: UnixTime) {
+            self.document = document
+            self.descriptor = descriptor
+            self.since = since
+            bytes = document.jsonBytes().count
+            network = AdmissionPolicy.network(of: descriptor.udp)
+        }
+    }
+
+    private var descriptors: [ID: Entry] = [:]
     /// Uploads whose UDP address and link key are not proven yet: a relay is listed only once
     /// it has answered a link handshake at the address it advertises, with the link key it
-    /// publishes (``admit(_:)``); unanswered ones go after ``challengeTimeout``. Bounded.
-    public private(set) var challenges: [ID: (document: SignedDocument, descriptor: RelayDescriptor, since: UnixTime)] = [:]
+    /// publishes (``admit(_:now:)``); unanswered ones go after ``challengeTimeout``. Bounded.
+    public private(set) var challenges: [ID: Entry] = [:]
     public let maximumChallenges = 64
     public let challengeTimeout = Duration.seconds(30)
+    /// When relays were listed for the first time, within the last period (``AdmissionPolicy/newRelaysPerPeriod``).
+    private var admissions: [UnixTime] = []
     /// This relay's own descriptor: always in the directory, whatever its age.
-    private var own: SignedDocument?
+    private var own: Entry?
     public private(set) var latest: (document: SignedDocument, directory: RelayDirectory)?
 
     public init(identity: SigningPrivateKey, roster: Roster, network: NetworkParameters, period: Duration) {
@@ -45,12 +72,30 @@ public struct DirectoryAuthority: Sendable {
         case full
         /// Too many uploads wait for their handshake challenge.
         case busy
+        /// The operator banned this relay.
+        case banned
+        /// Allow-list mode, and this relay is not on the list.
+        case notAllowed
+        /// Its IP address, or its /24 (/48), holds as many relays as the policy allows.
+        case addressLimit(String)
+        /// As many new relays as the policy allows were listed within the last period; room
+        /// again after `retryAfter`.
+        case newRelayLimit(retryAfter: Duration)
+        /// Listing it could push the signed directory over ``maximumDirectoryBytes``.
+        case directoryFull(limit: Int)
+
         public var description: String {
             switch self {
             case let .invalid(text): text
             case .stale: "published time is more than a period away from now"
             case .full: "too many relays"
             case .busy: "too many relays wait to answer their handshake challenge; try again later"
+            case .banned: "this relay is banned by the operator"
+            case .notAllowed: "this first-ring member lists only relays on its allow list"
+            case let .addressLimit(text): text
+            case let .newRelayLimit(retryAfter):
+                "as many new relays as allowed were listed this period; try again in \(retryAfter.components.seconds + 1) s"
+            case let .directoryFull(limit): "the signed directory would grow over its limit of \(limit) bytes"
             }
         }
     }
@@ -89,15 +134,20 @@ public struct DirectoryAuthority: Sendable {
         // `published` comes from outside: compare without arithmetic that could overflow.
         guard descriptor.published >= now.seconds - slack, descriptor.published <= now.seconds + slack else { throw .stale }
         if descriptor.identityKey == identity.publicKey { throw .invalid("this is the first ring's own identity") }
+        let id = descriptor.id
+        if lists.banned.contains(id) { throw .banned }
+        if policy.mode == .allowlist, !lists.allowed.contains(id) { throw .notAllowed }
         // Addresses only: relays and clients never resolve a name from the directory.
-        guard (try? SocketAddress(numeric: descriptor.udp)) != nil else {
+        let entry = Entry(document, descriptor, since: now)
+        guard let network = entry.network else {
             throw .invalid("udp \"\(descriptor.udp)\" is not a numeric address and port (host names are not accepted)")
         }
-        if descriptors[descriptor.id] == nil, descriptors.count >= maximumDescriptors { throw .full }
-        let existing = descriptors[descriptor.id]?.descriptor
+        if descriptors[id] == nil, descriptors.count >= maximumDescriptors { throw .full }
+        let existing = descriptors[id]?.descriptor
         if let existing, existing.published > descriptor.published {
-            return Acceptance(id: descriptor.id, change: .refreshed) // an older upload arriving late changes nothing
+            return Acceptance(id: id, change: .refreshed) // an older upload arriving late changes nothing
         }
+        let others = heldBytes(excluding: id)
         guard let existing, existing.udp == descriptor.udp, existing.linkKey == descriptor.linkKey else {
             // One relay per endpoint: the challenge proves that someone at the address holds the
             // link key, not whose identity it is, so a descriptor borrowing a listed (or
@@ -105,19 +155,23 @@ public struct DirectoryAuthority: Sendable {
             if let other = endpointHolder(of: descriptor) {
                 throw .invalid("udp \(descriptor.udp) or its link key is already another relay's (\(other.hex.prefix(16)))")
             }
+            try checkCaps(id: id, network: network, now: now)
+            // The listed one stays until the new one is proven: both count.
+            try checkSize(others + entry.bytes + (descriptors[id]?.bytes ?? 0))
             // Not proven at this address with this key yet: challenged first.
-            if let waiting = challenges[descriptor.id] {
+            if let waiting = challenges[id] {
                 if waiting.descriptor.published <= descriptor.published {
                     let proven = waiting.descriptor.udp == descriptor.udp && waiting.descriptor.linkKey == descriptor.linkKey
-                    challenges[descriptor.id] = (document, descriptor, proven ? waiting.since : now)
+                    challenges[id] = Entry(document, descriptor, since: proven ? waiting.since : now)
                 }
             } else {
                 guard challenges.count < maximumChallenges else { throw .busy }
-                challenges[descriptor.id] = (document, descriptor, now)
+                challenges[id] = entry
             }
-            return Acceptance(id: descriptor.id, change: .challenged)
+            return Acceptance(id: id, change: .challenged)
         }
-        descriptors[descriptor.id] = (document, descriptor, now)
+        try checkSize(others + entry.bytes)
+        descriptors[id] = entry
         var republished = existing
         republished.published = descriptor.published
         return Acceptance(id: descriptor.id, change: republished == descriptor ? .refreshed : .changed)
@@ -145,9 +199,10 @@ public struct DirectoryAuthority: Sendable {
         guard let (directory, listed) = verified else { throw firstError ?? DirectoryError.invalid("no roster") }
         latest = (document, directory)
         let signedAt = UnixTime(seconds: directory.validAfter)
-        for (signed, descriptor) in zip(directory.relays, listed) where descriptor.identityKey != identity.publicKey {
+        for (signed, descriptor) in zip(directory.relays, listed)
+        where descriptor.identityKey != identity.publicKey && !lists.banned.contains(descriptor.id) {
             guard descriptors.count < maximumDescriptors else { break }
-            descriptors[descriptor.id] = (signed, descriptor, signedAt)
+            descriptors[descriptor.id] = Entry(signed, descriptor, since: signedAt)
         }
     }
 
@@ -165,20 +220,124 @@ public struct DirectoryAuthority: Sendable {
         func clashes(_ other: RelayDescriptor) -> Bool {
             other.id != descriptor.id && (other.udp == descriptor.udp || other.linkKey == descriptor.linkKey)
         }
-        if let own, let mine = try? Unverified<RelayDescriptor>(own).verified(), clashes(mine) { return mine.id }
+        if let mine = own?.descriptor, clashes(mine) { return mine.id }
         return descriptors.values.first { clashes($0.descriptor) }?.descriptor.id
             ?? challenges.values.first { clashes($0.descriptor) }?.descriptor.id
     }
 
+    /// The policy's caps for a relay not listed at this address yet: relays (listed, challenged
+    /// or this member; each identity once) at its IP address and in its /24 or /48, and new
+    /// relays listed within the last period.
+    private mutating func checkCaps(id: ID, network: (address: [UInt8], prefix: [UInt8]), now: UnixTime) throws(UploadError) {
+        if policy.maxRelaysPerAddress > 0 || policy.maxRelaysPerPrefix > 0 {
+            var sameAddress: Set<ID> = [], samePrefix: Set<ID> = []
+            for entry in [own].compactMap({ $0 }) + Array(descriptors.values) + Array(challenges.values) where entry.descriptor.id != id {
+                guard let other = entry.network else { continue }
+                if other.address == network.address { sameAddress.insert(entry.descriptor.id) }
+                if other.prefix == network.prefix { samePrefix.insert(entry.descriptor.id) }
+            }
+            if policy.maxRelaysPerAddress > 0, sameAddress.count >= policy.maxRelaysPerAddress {
+                throw .addressLimit("its IP address holds \(sameAddress.count) relays, the most this first ring lists per address")
+            }
+            if policy.maxRelaysPerPrefix > 0, samePrefix.count >= policy.maxRelaysPerPrefix {
+                let width = network.prefix.first == 4 ? "/24" : "/48"
+                throw .addressLimit("its \(width) holds \(samePrefix.count) relays, the most this first ring lists per \(width)")
+            }
+        }
+        if descriptors[id] == nil, let retry = newRelayWait(now: now) { throw .newRelayLimit(retryAfter: retry) }
+    }
+
+    /// While ``AdmissionPolicy/newRelaysPerPeriod`` new relays were listed within the last
+    /// period: how long until one of them leaves it. Nil when there is room.
+    private mutating func newRelayWait(now: UnixTime) -> Duration? {
+        guard policy.newRelaysPerPeriod > 0 else { return nil }
+        let cutoff = now.adding(.zero - period)
+        admissions.removeAll { $0 <= cutoff }
+        guard admissions.count >= policy.newRelaysPerPeriod else { return nil }
+        return admissions[admissions.count - policy.newRelaysPerPeriod].adding(period).duration(since: now)
+    }
+
+    /// Bytes of every held envelope (listed, challenged and own) but `id`'s.
+    private func heldBytes(excluding id: ID) -> Int {
+        var total = own?.bytes ?? 0
+        for (other, entry) in descriptors where other != id { total += entry.bytes }
+        for (other, entry) in challenges where other != id { total += entry.bytes }
+        return total
+    }
+
+    /// Throws unless a directory listing relays whose envelopes take `relayBytes` in all fits
+    /// ``maximumDirectoryBytes``. Counted from above: every held envelope (challenged ones as if
+    /// listed) and a comma each, the longest fixed fields, every member's signature.
+    private func checkSize(_ relayBytes: Int) throws(UploadError) {
+        let count = descriptors.count + challenges.count + 2
+        let (emptyBody, overhead) = emptyDirectoryBytes
+        // The body goes into the envelope in base64: 4 characters per 3 bytes.
+        guard overhead + (emptyBody + relayBytes + count + 2) / 3 * 4 <= maximumDirectoryBytes else {
+            throw .directoryFull(limit: maximumDirectoryBytes)
+        }
+    }
+
+    /// A directory without relays at its longest, from the roster and network in force: its
+    /// body (serial and times of 20 characters, 63 `earlier` hashes), and its envelope without
+    /// the body (every member's signature).
+    private var emptyDirectoryBytes: (body: Int, envelope: Int) {
+        let longest = RelayDirectory(serial: .max, previous: .zero, earlier: Array(repeating: .zero, count: RelayDirectory.maximumEarlier),
+                                     validAfter: .min, validUntil: .min, network: network, roster: roster, relays: [])
+        let blank = try! Signature(bytes: [UInt8](repeating: 0, count: Signature.byteCount)) // the right length cannot fail
+        let signatures = roster.members.map { SignedDocument.Entry(key: $0.identityKey, sig: blank) }
+        // 256 bytes of slack: a ring's consensus takes numeric parameters by median, whose
+        // decimal form may be longer than this member's.
+        return (longest.unsignedDocument().body.count + 256,
+                SignedDocument(type: RelayDirectory.documentType, body: [], signatures: signatures).jsonBytes().count)
+    }
+
     /// The relay answered the handshake at its advertised address: it is listed from now on.
-    /// False when it was not waiting (or the table is full).
+    /// False when it was not waiting, the table is full, or it is banned or not allowed since
+    /// (dropped); or, still waiting, when the period's new relays are all listed
+    /// (``AdmissionPolicy/newRelaysPerPeriod``: it is listed once there is room, if before its
+    /// challenge runs out).
     @discardableResult
     public mutating func admit(_ id: ID, now: UnixTime) -> Bool {
-        guard let waiting = challenges.removeValue(forKey: id),
-              descriptors[id] != nil || descriptors.count < maximumDescriptors
-        else { return false }
-        descriptors[id] = (waiting.document, waiting.descriptor, now)
+        guard challenges[id] != nil else { return false }
+        let isNew = descriptors[id] == nil
+        guard !lists.banned.contains(id), policy.mode == .open || lists.allowed.contains(id),
+              !isNew || descriptors.count < maximumDescriptors
+        else {
+            challenges[id] = nil
+            return false
+        }
+        if isNew, newRelayWait(now: now) != nil { return false }
+        var entry = challenges.removeValue(forKey: id)!
+        entry.since = now
+        descriptors[id] = entry
+        if isNew, policy.newRelaysPerPeriod > 0 { admissions.append(now) }
         return true
+    }
+
+    /// Changes the operator's lists. Banning forgets the relay's upload (and its challenge), so
+    /// the next directory leaves it out; in allow-list mode, so does disallowing. False when
+    /// the list is full.
+    public mutating func change(_ change: AdmissionLists.Change) -> Bool {
+        guard lists.apply(change) else { return false }
+        if case let .ban(id) = change {
+            descriptors[id] = nil
+            challenges[id] = nil
+        }
+        return true
+    }
+
+    /// Sets the lists (read back from the data directory at start).
+    public mutating func restore(lists: AdmissionLists) {
+        self.lists = lists
+        for id in lists.banned {
+            descriptors[id] = nil
+            challenges[id] = nil
+        }
+    }
+
+    /// Whether `id` may be listed now (not banned; on the allow list in allow-list mode).
+    public func mayList(_ id: ID) -> Bool {
+        !lists.banned.contains(id) && (policy.mode == .open || lists.allowed.contains(id))
     }
 
     /// Drops the challenges not answered within ``challengeTimeout``; their IDs.
@@ -196,7 +355,7 @@ public struct DirectoryAuthority: Sendable {
     public mutating func setOwn(_ document: SignedDocument) throws {
         let descriptor = try Unverified<RelayDescriptor>(document).verified()
         guard descriptor.identityKey == identity.publicKey else { throw DirectoryError.invalid("own descriptor has another identity") }
-        own = document
+        own = Entry(document, descriptor, since: .init(nanoseconds: 0))
         descriptors[descriptor.id] = nil
     }
 
@@ -204,11 +363,9 @@ public struct DirectoryAuthority: Sendable {
     /// lifetime are dropped): what this member lists, or votes for in a ring of several.
     public mutating func currentDescriptors(now: UnixTime) -> [SignedDocument] {
         let cutoff = now.adding(.zero - max(period * descriptorLifetimePeriods, minimumDescriptorLifetime))
-        descriptors = descriptors.filter { $0.value.received >= cutoff }
-        var entries = descriptors.values.map { ($0.descriptor.id, $0.document) }
-        if let own, let descriptor = try? Unverified<RelayDescriptor>(own).verified() {
-            entries.append((descriptor.id, own))
-        }
+        descriptors = descriptors.filter { $0.value.since >= cutoff }
+        var entries = descriptors.values.filter { mayList($0.descriptor.id) }.map { ($0.descriptor.id, $0.document) }
+        if let own { entries.append((own.descriptor.id, own.document)) }
         return entries.sorted { $0.0 < $1.0 }.map(\.1)
     }
 

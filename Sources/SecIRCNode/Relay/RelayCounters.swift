@@ -59,6 +59,9 @@ public struct RelayCounters: Sendable, Equatable {
     /// dropped for not answering in time.
     public var relaysAdmitted = 0
     public var challengesFailed = 0
+    /// Relays that answered the challenge but were not listed before it ran out, because the
+    /// period's new relays were all listed (`admission.new_relays_per_period`).
+    public var admissionsDeferred = 0
     /// A member of a ring of several: its rounds, refusals and proofs (nil otherwise).
     public var ring: RingStatus?
     /// Governance: the epoch of the roster in force, proposals waiting for the next one, and

@@ -49,7 +49,7 @@ extension RelayEngine {
         if authority != nil, (try? authority!.setOwn(document)) != nil { markDirectoryChanged(now: now) }
     }
 
-    private mutating func markDirectoryChanged(now: UnixTime) {
+    mutating func markDirectoryChanged(now: UnixTime) {
         guard ring == nil else { return } // a ring of several signs by rounds, not on changes
         let soonest = max(now, lastSignedAt.map { $0.adding(Self.signingDebounce) } ?? now)
         nextSigning = min(nextSigning ?? soonest, soonest)
@@ -111,9 +111,23 @@ extension RelayEngine {
             }
         }
         for id in authority!.expireChallenges(now: now) {
-            own.challengesFailed += 1
+            // One that answered but found the period's new relays all listed was deferred.
+            if linked.contains(id) { own.admissionsDeferred += 1 } else { own.challengesFailed += 1 }
             if tracker.held?.byID[id] == nil { links.removePeer(id) }
         }
+    }
+
+    /// An operator's change to the allow or ban list: saved, and a ring of one signs a
+    /// directory without a banned (or, in allow-list mode, disallowed) relay soon.
+    mutating func changeAdmission(_ change: AdmissionLists.Change, now: UnixTime, effects: inout NodeEffects<Event>) -> Reply {
+        guard authority != nil else { return .notFirstRing }
+        let before = authority!.lists
+        guard authority!.change(change) else { return .admissionListFull }
+        if authority!.lists != before {
+            effects.events.append(.saveAdmission(authority!.lists))
+            markDirectoryChanged(now: now)
+        }
+        return .admission(authority!.lists, authority!.policy)
     }
 
     /// The directory's relays become the link peers.
@@ -139,6 +153,7 @@ extension RelayEngine {
         if ringPostAnswered(response.id) { return }
         if uploadsInFlight.remove(response.id) != nil {
             if response.status == 202 { uploadAccepted = true }
+            uploadBackoff = max(uploadBackoff, Self.uploadBackoff(after: response, period: configuration.directoryPeriod))
             if uploadsInFlight.isEmpty, uploadAccepted {
                 uploadedVersion = uploadingVersion
                 lastUpload = now
@@ -160,21 +175,36 @@ extension RelayEngine {
 
     /// When the next descriptor upload is due (relays that are not the first ring, and members
     /// of a ring of several, to the other members): when the descriptor changed since the last
-    /// accepted upload or a period passed, retried each second — and, while the directory held
+    /// accepted upload or a period passed, retried each second (or after the members' refusals
+    /// said to wait: ``uploadBackoff(after:period:)``) — and, while the directory held
     /// does not list this relay, again ``unlistedReupload`` after the last accepted upload (its
     /// handshake challenge may have been lost).
     var nextUpload: UnixTime? {
         guard authority == nil || ring != nil, descriptor != nil, uploadsInFlight.isEmpty, !roster.members.isEmpty else { return nil }
-        let retry = lastUploadAttempt.map { $0.adding(.seconds(1)) } ?? UnixTime(nanoseconds: .min)
+        let retry = lastUploadAttempt.map { $0.adding(max(.seconds(1), uploadBackoff)) } ?? UnixTime(nanoseconds: .min)
         if uploadedVersion != descriptorVersion { return retry }
         let last = lastUpload ?? UnixTime(nanoseconds: .min)
         let again = tracker.held?.byID[relayID] == nil ? min(configuration.directoryPeriod, Self.unlistedReupload) : configuration.directoryPeriod
         return max(retry, last.adding(again))
     }
 
+    /// How long to wait before uploading again after `response` from a member: its
+    /// `Retry-After` for a 429 (the admission policy's rate or new-relay cap), a period for any
+    /// other refusal (a cap or a ban does not lift in a second), at most a period and 5 minutes;
+    /// nothing for an accepted upload or one that got no answer.
+    static func uploadBackoff(after response: FetchResponse, period: Duration) -> Duration {
+        guard let status = response.status, (400..<500).contains(status) else { return .zero }
+        let most = min(period, .seconds(300))
+        if status == 429, let text = response.headers["retry-after"], let seconds = Int64(text), seconds >= 0 {
+            return min(.seconds(seconds), most)
+        }
+        return most
+    }
+
     private mutating func upload(now: UnixTime, effects: inout NodeEffects<Event>) {
         guard let descriptor else { return }
         lastUploadAttempt = now
+        uploadBackoff = .zero
         uploadingVersion = descriptorVersion
         uploadAccepted = false
         let body = descriptor.jsonBytes()

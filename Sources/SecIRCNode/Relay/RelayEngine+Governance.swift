@@ -201,6 +201,8 @@ extension RelayEngine {
             if authority == nil {
                 authority = DirectoryAuthority(identity: configuration.identity, roster: roster, network: votedNetwork,
                                                period: configuration.directoryPeriod)
+                authority!.policy = configuration.admission
+                authority!.restore(lists: configuration.admissionLists)
                 if let latest = latestDirectory { authority!.adopt(latest.document, latest.directory) }
             }
             authority!.follow(roster: roster, network: votedNetwork)

@@ -242,7 +242,7 @@ extension RelayEngine {
             }
         case .notRingMember, .notFirstRing: 409
         case .refused: 422
-        case .done, .accepted, .proposalTaken: 202
+        case .done, .accepted, .proposalTaken, .admission: 202
         case .proposal: 201
         case let .proposalRefused(refusal):
             switch refusal {
@@ -250,6 +250,7 @@ extension RelayEngine {
             case .unknown: 404
             case .alreadySigned, .notMember, .full: 409
             }
+        case .admissionListFull: 409
         }
     }
 }

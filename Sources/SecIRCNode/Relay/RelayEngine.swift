@@ -63,6 +63,10 @@ public struct RelayEngine: NodeEngine {
         public var maxDelayMilliseconds: UInt32 = 60_000
         /// The link layer's limits (sessions, handshake queues, cookies under load).
         public var links: LinkManager.Configuration
+        /// A first-ring member: what it admits (caps, allow-list mode), and the operator's allow
+        /// and ban lists as saved (``Event/saveAdmission(_:)``).
+        public var admission = AdmissionPolicy()
+        public var admissionLists = AdmissionLists()
         public init(identity: SigningPrivateKey, linkKey: AgreementPrivateKey, roster: Roster, network: NetworkParameters,
                     directoryPeriod: Duration, advertisedUDP: String, advertisedHTTP: String, mailbox: MailboxStore.Limits,
                     keyPeriod: Duration, keyGrace: Duration) {
@@ -103,6 +107,10 @@ public struct RelayEngine: NodeEngine {
         case proposeRosterChange(RosterChangeRequest)
         case approveRosterChange(Bytes32)
         case rosterProposal(SignedDocument)
+        /// First ring: the operator's allow and ban lists (answered with ``Reply/admission(_:)``),
+        /// or a change to them.
+        case readAdmission
+        case changeAdmission(AdmissionLists.Change)
     }
 
     public enum Reply: Sendable, Equatable {
@@ -121,6 +129,10 @@ public struct RelayEngine: NodeEngine {
         case proposal(RosterProposals.Pending?, inForce: Bool)
         case proposalTaken(RosterProposals.Outcome)
         case proposalRefused(RosterProposals.Refusal)
+        /// The allow and ban lists (after the change asked for), and the policy in force.
+        case admission(AdmissionLists, AdmissionPolicy)
+        /// The list holds ``AdmissionLists/maximumEntries`` already.
+        case admissionListFull
     }
 
     /// What the relay reports to its process (HTTP state, logs).
@@ -155,6 +167,9 @@ public struct RelayEngine: NodeEngine {
         case saveGovernance(GovernanceState)
         /// The roster in force changed.
         case rosterChanged(Roster)
+        /// First ring: save the operator's allow and ban lists (they changed), before the
+        /// answer to the change is sent, so a restart keeps them.
+        case saveAdmission(AdmissionLists)
     }
 
     public let configuration: Configuration
@@ -192,6 +207,8 @@ public struct RelayEngine: NodeEngine {
     var uploadingVersion = 0
     var lastUpload: UnixTime?
     var lastUploadAttempt: UnixTime?
+    /// The longest wait the members' answers to the last upload asked for.
+    var uploadBackoff = Duration.zero
     var uploadsInFlight: Set<UInt64> = []
     var uploadAccepted = false
     var nextFetchID: UInt64 = 1
@@ -243,6 +260,8 @@ public struct RelayEngine: NodeEngine {
             let network = tracker.chain.network?.applied(to: configuration.network) ?? configuration.network
             authority = DirectoryAuthority(identity: configuration.identity, roster: roster,
                                            network: network, period: configuration.directoryPeriod)
+            authority!.policy = configuration.admission
+            authority!.restore(lists: configuration.admissionLists)
         }
         nextDescriptorRefresh = now
         nextHousekeeping = now
@@ -348,6 +367,11 @@ public struct RelayEngine: NodeEngine {
             return approveRosterChange(id, now: now, effects: &effects)
         case let .rosterProposal(document):
             return takeProposal(document, now: now, effects: &effects)
+        case .readAdmission:
+            guard let authority else { return .notFirstRing }
+            return .admission(authority.lists, authority.policy)
+        case let .changeAdmission(change):
+            return changeAdmission(change, now: now, effects: &effects)
         }
         return .done
     }
