@@ -38,6 +38,18 @@ public struct NetworkStatus: Codable, Sendable, Equatable {
             self.ringThreshold = ringThreshold
         }
 
+        /// The ring fields are read when present (a daemon before governance did not send them).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(serial: try c.decode(UInt64.self, forKey: .serial), validAfter: try c.decode(Int64.self, forKey: .validAfter),
+                      validUntil: try c.decode(Int64.self, forKey: .validUntil), ageSeconds: try c.decode(Int64.self, forKey: .ageSeconds),
+                      relays: try c.decode(Int.self, forKey: .relays), channel: try c.decode(String.self, forKey: .channel),
+                      fetchedAt: try c.decode(Int64.self, forKey: .fetchedAt),
+                      rosterEpoch: try c.decodeIfPresent(UInt64.self, forKey: .rosterEpoch) ?? 0,
+                      ringMembers: try c.decodeIfPresent(Int.self, forKey: .ringMembers) ?? 1,
+                      ringThreshold: try c.decodeIfPresent(Int.self, forKey: .ringThreshold) ?? 1)
+        }
+
         enum CodingKeys: String, CodingKey {
             case serial, relays, channel
             case rosterEpoch = "roster_epoch"

@@ -96,6 +96,7 @@ enum TextFormat {
         if let directory = status.directory {
             rows.append(["directory", "serial \(directory.serial), \(directory.relays) relays, \(directory.ageSeconds) s old (\(directory.channel)), "
                 + "valid until \(time(directory.validUntil * 1000, timeZone: timeZone))"])
+            rows.append(["first ring", "\(directory.ringMembers) members, \(directory.ringThreshold) sign, roster epoch \(directory.rosterEpoch)"])
         } else {
             rows.append(["directory", "none verified yet"])
         }

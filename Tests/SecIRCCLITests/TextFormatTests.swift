@@ -73,11 +73,15 @@ import Testing
     }
 
     @Test func network() throws {
-        let json = #"{"directory":{"serial":4,"valid_after":1700000000,"valid_until":1700003600,"age_seconds":12,"relays":3,"channel":"https-pinned","fetched_at":1699999990},"mailboxes":[{"relay_id":"\#(Self.bobID)","mailbox_id":"\#(String(repeating: "cd", count: 32))"}],"relays":[{"id":"\#(Self.bobID)","udp":"127.0.0.1:7001","linked":true}],"path_length":3,"cover_traffic":"off","cover_packets_sent":0,"packets_sent":5,"packets_received":7,"cover_packets_received":0,"drops":{},"outbox":0}"#
+        let json = #"{"directory":{"serial":4,"valid_after":1700000000,"valid_until":1700003600,"age_seconds":12,"relays":3,"channel":"https-pinned","fetched_at":1699999990,"roster_epoch":2,"ring_members":4,"ring_threshold":3},"mailboxes":[{"relay_id":"\#(Self.bobID)","mailbox_id":"\#(String(repeating: "cd", count: 32))"}],"relays":[{"id":"\#(Self.bobID)","udp":"127.0.0.1:7001","linked":true}],"path_length":3,"cover_traffic":"off","cover_packets_sent":0,"packets_sent":5,"packets_received":7,"cover_packets_received":0,"drops":{},"outbox":0}"#
         let status = try APIClient.decode(NetworkStatus.self, from: Array(json.utf8))
         let text = TextFormat.network(status, timeZone: Self.utc)
         #expect(text.contains("directory      serial 4, 3 relays, 12 s old (https-pinned), valid until 2023-11-14 23:13:20"))
         #expect(text.contains("relay          abababababababab  127.0.0.1:7001  linked"))
+        #expect(text.contains("first ring     4 members, 3 sign, roster epoch 2"))
+        // A daemon from before governance sends no ring fields: still read.
+        let older = json.replacingOccurrences(of: #","roster_epoch":2,"ring_members":4,"ring_threshold":3"#, with: "")
+        #expect(try APIClient.decode(NetworkStatus.self, from: Array(older.utf8)).directory?.rosterEpoch == 0)
         #expect(text.contains("packets        5 sent, 7 received"))
         let none = try APIClient.decode(NetworkStatus.self, from: Array(#"{"directory":null,"mailboxes":[],"relays":[],"path_length":3,"cover_traffic":"off","cover_packets_sent":0,"packets_sent":0,"packets_received":0,"cover_packets_received":0,"drops":{},"outbox":0}"#.utf8))
         #expect(TextFormat.network(none).contains("none verified yet"))
