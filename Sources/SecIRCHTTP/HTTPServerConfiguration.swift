@@ -10,6 +10,13 @@ public struct HTTPServerConfiguration: Sendable {
     /// Largest request body; a larger one is answered 413 `payload_too_large` (at once when
     /// `Content-Length` says so, without reading the body).
     public var maxBodyBytes: Int = 65536
+    /// Larger body limits for some paths (the exact path, no query → bytes), e.g. a relay's
+    /// `/v1/ring/votes`, whose votes carry every descriptor. A body over `maxBodyBytes` must
+    /// declare its `Content-Length` and needs one of `largeBodySlots`.
+    public var bodyLimits: [String: Int] = [:]
+    /// Requests receiving a body over `maxBodyBytes` at once; one more is answered 503
+    /// `busy` with `Retry-After` before its body is read (memory stays bounded: slots × limit).
+    public var largeBodySlots: Int = 4
     /// HTTPS when set.
     public var tls: HTTPTLS?
     /// Idle connections are closed after this long.
@@ -54,6 +61,12 @@ public struct HTTPServerConfiguration: Sendable {
         guard (1...64).contains(threads) else { throw .invalidConfiguration("threads must be 1...64, got \(threads)") }
         guard (0...(1 << 30)).contains(maxBodyBytes) else {
             throw .invalidConfiguration("maxBodyBytes must be 0...\(1 << 30), got \(maxBodyBytes)")
+        }
+        for (path, limit) in bodyLimits where !(0...(1 << 30)).contains(limit) {
+            throw .invalidConfiguration("bodyLimits[\(path)] must be 0...\(1 << 30), got \(limit)")
+        }
+        guard (1...1024).contains(largeBodySlots) else {
+            throw .invalidConfiguration("largeBodySlots must be 1...1024, got \(largeBodySlots)")
         }
         guard (1...86_400).contains(connectionTimeoutSeconds) else {
             throw .invalidConfiguration("connectionTimeoutSeconds must be 1...86400, got \(connectionTimeoutSeconds)")

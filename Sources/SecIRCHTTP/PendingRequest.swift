@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Per-request state kept in libmicrohttpd's `con_cls` from the handler's first call until
 /// `MHD_OPTION_NOTIFY_COMPLETED` releases it. Used only on the connection's own thread.
 final class PendingRequest {
@@ -13,4 +15,44 @@ final class PendingRequest {
     var discarded = 0
     /// A response was queued (no further answer may be queued).
     var answered = false
+    /// The largest body this request may have (its path's limit).
+    var limit: Int
+    /// The large-body slot it holds (given back when libmicrohttpd releases the request).
+    var slot: LargeBodySlots?
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    deinit {
+        slot?.release()
+    }
+}
+
+/// Requests receiving a body over the server's `maxBodyBytes` (a path with a larger limit),
+/// at most `capacity` at once.
+final class LargeBodySlots: Sendable {
+    let capacity: Int
+    private let taken = Atomic<Int>(0)
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Takes a slot; false when all are taken.
+    func acquire() -> Bool {
+        var current = taken.load(ordering: .relaxed)
+        while current < capacity {
+            let (exchanged, original) = taken.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release() {
+        taken.subtract(1, ordering: .acquiringAndReleasing)
+    }
+
+    var inUse: Int { taken.load(ordering: .relaxed) }
 }

@@ -13,6 +13,9 @@ import Synchronization
 final class ServerCore: Sendable {
     let router: HTTPRouter
     let maxBodyBytes: Int
+    /// Paths allowed a larger body, and the slots such bodies take (`HTTPServerConfiguration`).
+    let bodyLimits: [String: Int]
+    let largeBodies: LargeBodySlots
     let maxEventStreams: Int
     let metrics: (@Sendable (Int) -> Void)?
     /// Seconds a client refused an event stream is asked to wait (`Retry-After`).
@@ -52,8 +55,10 @@ final class ServerCore: Sendable {
     init(router: HTTPRouter, configuration: HTTPServerConfiguration, metrics: (@Sendable (Int) -> Void)?) {
         self.router = router
         self.maxBodyBytes = configuration.maxBodyBytes
+        bodyLimits = configuration.bodyLimits
+        largeBodies = LargeBodySlots(capacity: configuration.largeBodySlots)
         self.maxEventStreams = configuration.maxEventStreams
-        self.discardLimit = max(1 << 20, configuration.maxBodyBytes)
+        self.discardLimit = max(1 << 20, configuration.maxBodyBytes, configuration.bodyLimits.values.max() ?? 0)
         self.metrics = metrics
         heartbeatInterval = Int64(configuration.eventStreamHeartbeatSeconds) * 1_000_000_000
         connections = Locked(ConnectionTable(
@@ -240,14 +245,30 @@ final class ServerCore: Sendable {
                 requestState.pointee = PendingRequest.bodiless
                 return MHD_Result.YES
             }
-            let pending = PendingRequest()
+            // A path with a larger limit gets it only with a declared length and a free slot;
+            // a chunked body keeps the server's limit.
+            let pathLimit = bodyLimits.isEmpty ? nil : bodyLimits[String(cString: url)]
+            let pending = PendingRequest(limit: lengthHeader == nil ? maxBodyBytes : max(pathLimit ?? maxBodyBytes, maxBodyBytes))
             requestState.pointee = Unmanaged.passRetained(pending).toOpaque()
-            if let lengthHeader, Self.parseLength(lengthHeader) > UInt64(maxBodyBytes) {
-                pending.tooLarge = true
-                pending.answered = true
-                // Queued in the first call, so libmicrohttpd closes the connection afterwards
-                // instead of reading the body.
-                return queue(.error(.payloadTooLarge(limit: maxBodyBytes)), isHead: false, on: connection)
+            if let lengthHeader {
+                let length = Self.parseLength(lengthHeader)
+                if length > UInt64(pending.limit) {
+                    pending.tooLarge = true
+                    pending.answered = true
+                    // Queued in the first call, so libmicrohttpd closes the connection afterwards
+                    // instead of reading the body.
+                    return queue(.error(.payloadTooLarge(limit: pending.limit)), isHead: false, on: connection)
+                }
+                if length > UInt64(maxBodyBytes) {
+                    guard largeBodies.acquire() else {
+                        pending.tooLarge = true
+                        pending.answered = true
+                        var busy = HTTPResponse.error(HTTPError(503, "busy", "too many large request bodies are arriving; try again shortly"))
+                        busy.headers.append(("Retry-After", "1"))
+                        return queue(busy, isHead: false, on: connection)
+                    }
+                    pending.slot = largeBodies
+                }
             }
             return MHD_Result.YES
         }
@@ -259,7 +280,7 @@ final class ServerCore: Sendable {
                 return answer(connection: connection, url: url, method: method, body: [])
             }
             // A body after all (libmicrohttpd accepted framing we did not expect): collect it.
-            pending = PendingRequest()
+            pending = PendingRequest(limit: maxBodyBytes)
             requestState.pointee = Unmanaged.passRetained(pending).toOpaque()
         } else {
             pending = Unmanaged<PendingRequest>.fromOpaque(raw).takeUnretainedValue()
@@ -278,10 +299,10 @@ final class ServerCore: Sendable {
                 pending.discarded += count
                 return pending.discarded > discardLimit ? MHD_Result.NO : MHD_Result.YES
             }
-            if count > maxBodyBytes - pending.body.count {
+            if count > pending.limit - pending.body.count {
                 // A body without Content-Length (chunked) that grew over the limit.
                 pending.tooLarge = true
-                pending.discarded = pending.body.count + count - maxBodyBytes
+                pending.discarded = pending.body.count + count - pending.limit
                 pending.body = []
                 return MHD_Result.YES
             }
@@ -294,7 +315,7 @@ final class ServerCore: Sendable {
         }
 
         pending.answered = true
-        if pending.tooLarge { return queue(.error(.payloadTooLarge(limit: maxBodyBytes)), isHead: false, on: connection) }
+        if pending.tooLarge { return queue(.error(.payloadTooLarge(limit: pending.limit)), isHead: false, on: connection) }
         let body = pending.body
         pending.body = []
         return answer(connection: connection, url: url, method: method, body: body)

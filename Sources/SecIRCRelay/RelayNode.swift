@@ -88,6 +88,8 @@ public final class RelayNode: Sendable {
         var httpConfiguration = HTTPServerConfiguration(host: server.http.listen.host, port: server.http.listen.port)
         httpConfiguration.threads = server.http.threads
         httpConfiguration.maxBodyBytes = server.http.maxBodyBytes
+        // A ring member's vote carries every descriptor it accepts: as large as a directory may be.
+        httpConfiguration.bodyLimits = ["/v1/ring/votes": max(SignedDocument.maximumEncodedLength, server.http.maxBodyBytes)]
         httpConfiguration.maxConnections = server.http.maxConnections
         httpConfiguration.maxConnectionsPerIP = server.http.maxConnectionsPerIP
         httpConfiguration.headerTimeoutSeconds = server.http.headerTimeoutSeconds

@@ -112,6 +112,56 @@ struct LiveServerTests {
         #expect(over.status == 413)
     }
 
+    @Test("a path with a larger limit takes a larger declared body; others keep the server's")
+    func pathBodyLimits() throws {
+        var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 1000)
+        configuration.bodyLimits = ["/v1/size": 200_000]
+        let router = Self.makeRouter()
+        router.post("/v1/other") { request in .text("\(request.body.count)") }
+        let server = HTTPServer(configuration: configuration, router: router)
+        try server.start()
+        defer { server.stop() }
+        let large = try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [UInt8](repeating: 1, count: 200_000))
+        #expect(large.status == 200 && large.text == "200000")
+        let over = try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [UInt8](repeating: 1, count: 200_001))
+        #expect(over.status == 413 && over.text.contains("larger than 200000 bytes"))
+        let other = try rawRequest(port: server.boundPort, "POST", "/v1/other", body: [UInt8](repeating: 1, count: 1001))
+        #expect(other.status == 413 && other.text.contains("larger than 1000 bytes"))
+        // Chunked, the larger limit does not apply (a large body must declare its length).
+        let connection = try RawHTTPConnection(port: server.boundPort)
+        try connection.send("POST /v1/size HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = String(repeating: "y", count: 600)
+        try connection.send("258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n0\r\n\r\n")
+        #expect(try connection.readResponse().status == 413)
+    }
+
+    @Test("large bodies arriving at once are bounded: one more is 503 busy before its body")
+    func largeBodySlots() throws {
+        var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 1000)
+        configuration.bodyLimits = ["/v1/size": 200_000]
+        configuration.largeBodySlots = 1
+        let server = HTTPServer(configuration: configuration, router: Self.makeRouter())
+        try server.start()
+        defer { server.stop() }
+        // The first holds the one slot while its body trickles in.
+        let slow = try RawHTTPConnection(port: server.boundPort)
+        try slow.send("POST /v1/size HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "a", count: 10))
+        var busy: RawHTTPConnection.Response?
+        #expect(try awaitCondition {
+            busy = try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [UInt8](repeating: 1, count: 5000))
+            return busy?.status == 503
+        }, "the second large body waits for the slot")
+        #expect(busy?.text.contains(#""code":"busy""#) == true && busy?.headers["retry-after"] == "1")
+        // A small body needs no slot.
+        #expect(try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [1, 2, 3]).status == 200)
+        // The first completes; its slot is given back.
+        try slow.send(String(repeating: "a", count: 100_000 - 10))
+        #expect(try slow.readResponse().text == "100000")
+        #expect(try awaitCondition {
+            try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [UInt8](repeating: 1, count: 5000)).status == 200
+        })
+    }
+
     @Test("chunked body over the limit: 413 JSON")
     func chunkedTooLarge() throws {
         let server = try startServer(Self.makeRouter(), maxBodyBytes: 1000)
