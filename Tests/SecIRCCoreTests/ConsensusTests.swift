@@ -45,6 +45,27 @@ import Testing
         #expect(try two.descriptors().map(\.identityKey) == [b.f.relays[0].publicKey, b.f.relays[1].publicKey].sorted { ID(of: $0) < ID(of: $1) })
     }
 
+    /// Three votes of at most two relays each list three by majority: a consensus can be larger
+    /// than any vote. Over the byte limit, the most-listed relays are kept, as many as fit, the
+    /// same on every member.
+    @Test func aConsensusOverTheByteLimitKeepsTheMostListedRelaysThatFit() throws {
+        let b = try Ballots()
+        let d = b.documents
+        let votes = try [b.vote(0, relays: [d[0], d[1], d[3]]), b.vote(1, relays: [d[1], d[2], d[3]]), b.vote(2, relays: [d[0], d[2], d[3]])]
+        let whole = try Consensus.directory(from: votes, roster: b.f.roster, previous: nil)
+        #expect(whole.relays.count == 4)
+        // Room for the envelope and about two relays.
+        let limit = (whole.unsignedDocument().body.count - d[0].jsonBytes().count * 2) * 4 / 3 + 1_000
+        let trimmed = try Consensus.directory(from: votes, roster: b.f.roster, previous: nil, maximumBytes: limit)
+        #expect(trimmed.relays.count >= 1 && trimmed.relays.count < 4)
+        #expect(trimmed.relays.contains(d[3]), "relay 3, listed by all three votes, is kept first")
+        var signed = trimmed.unsignedDocument()
+        for key in b.f.ring { signed.sign(with: key) }
+        #expect(signed.jsonBytes().count <= limit)
+        let again = try Consensus.directory(from: votes.reversed(), roster: b.f.roster, previous: nil, maximumBytes: limit)
+        #expect(again.unsignedDocument().body == trimmed.unsignedDocument().body, "the same on every member")
+    }
+
     @Test func theSameVotesMakeTheSameBytesInAnyOrder() throws {
         let b = try Ballots()
         let d = b.documents

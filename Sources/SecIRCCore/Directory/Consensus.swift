@@ -7,6 +7,9 @@ public import SecIRCCrypto
 ///   carry for it, the one with the newest `published` (equal: the lowest body hash).
 /// - Each number (network parameters, validity) is the lower median of the votes' values.
 /// - Serial and predecessor are the votes' own (all votes must agree on them).
+/// - The signed directory, with every member's signature, fits `maximumBytes` (what every
+///   verifier decodes): if the relays listed would not fit, those listed by the most votes are
+///   kept (equal counts: the lower IDs), as many as fit.
 public enum Consensus {
     /// A vote, verified, with its descriptors (in the vote's order).
     public struct CountedVote: Sendable {
@@ -24,7 +27,8 @@ public enum Consensus {
     /// `roster.threshold` votes, by distinct members of `roster`, all for one round and one
     /// predecessor — which must be `previous`.
     public static func directory(from votes: [CountedVote], roster: Roster,
-                                 previous: (document: SignedDocument, directory: RelayDirectory)?) throws -> RelayDirectory {
+                                 previous: (document: SignedDocument, directory: RelayDirectory)?,
+                                 maximumBytes: Int = SignedDocument.maximumEncodedLength) throws -> RelayDirectory {
         guard let first = votes.first?.vote, votes.count >= roster.threshold else {
             throw DirectoryError.insufficientSignatures(valid: votes.count, required: roster.threshold)
         }
@@ -55,7 +59,7 @@ public enum Consensus {
                 listings[descriptor.id] = (held.count + 1, newer ? document : held.document, newer ? descriptor.published : held.published)
             }
         }
-        let relays = listings.filter { 2 * $0.value.count > votes.count }.sorted { $0.key < $1.key }.map(\.value.document)
+        let listed = listings.filter { 2 * $0.value.count > votes.count }
 
         let all = votes.map(\.vote)
         let network = NetworkParameters(
@@ -65,10 +69,32 @@ public enum Consensus {
         let validAfter = lowerMedian(all.map(\.validAfter))
         let validUntil = max(lowerMedian(all.map(\.validUntil)), validAfter + 1)
         let (previousHash, earlier) = chainLinks(serial: first.serial, previous: previous)
-        let directory = RelayDirectory(serial: first.serial, previous: previousHash, earlier: earlier, validAfter: validAfter,
-                                       validUntil: validUntil, network: network, roster: roster, relays: relays)
-        try directory.validate()
-        return directory
+        func directory(_ chosen: [(key: ID, value: (count: Int, document: SignedDocument, published: Int64))]) -> RelayDirectory {
+            RelayDirectory(serial: first.serial, previous: previousHash, earlier: earlier, validAfter: validAfter,
+                           validUntil: validUntil, network: network, roster: roster,
+                           relays: chosen.sorted { $0.key < $1.key }.map(\.value.document))
+        }
+        var result = directory(Array(listed))
+        if signedSize(result, roster: roster) > maximumBytes {
+            // The most-listed first (equal: lower ID); the longest prefix that fits.
+            let ranked = listed.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+            var fits = 0, over = ranked.count
+            while over - fits > 1 {
+                let middle = (fits + over) / 2
+                if signedSize(directory(Array(ranked.prefix(middle))), roster: roster) <= maximumBytes { fits = middle } else { over = middle }
+            }
+            result = directory(Array(ranked.prefix(fits)))
+        }
+        try result.validate()
+        return result
+    }
+
+    /// Bytes of `directory`'s envelope signed by every member of `roster`.
+    static func signedSize(_ directory: RelayDirectory, roster: Roster) -> Int {
+        let body = directory.unsignedDocument().body
+        let blank = SignedDocument.Entry(key: roster.members[0].identityKey, sig: try! Signature(bytes: [UInt8](repeating: 0, count: Signature.byteCount)))
+        let signatures = SignedDocument(type: RelayDirectory.documentType, body: [], signatures: Array(repeating: blank, count: roster.members.count))
+        return signatures.jsonBytes().count + (body.count + 2) / 3 * 4
     }
 
     /// The hashes a directory with `serial` names for the 64 serials before it: `previous`'s
