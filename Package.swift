@@ -175,7 +175,7 @@ let package = Package(
             name: "SecIRCFaultsTests",
             dependencies: ["SecIRCFaults", "SecIRCCore", "SecIRCCrypto", "SecIRCNode", "SecIRCRuntime", "SecIRCTransport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim"], swiftSettings: swiftSettings),
+        .testTarget(name: "SecIRCSimTests", dependencies: ["SecIRCSim", "SecIRCCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecIRCRuntimeTests",
             dependencies: ["SecIRCLock", "SecIRCRuntime", "SecIRCNode", "SecIRCCore", "SecIRCCrypto", "SecIRCTransport"],

@@ -16,15 +16,15 @@ enum SimEvent: Sendable {
     case contacts
     case crash(SimulationOptions.Crash)
     case restart(relay: Int)
-    /// Member 0 proposes that `relay` joins the first ring; approvals follow.
-    case proposeMember(relay: Int)
+    /// Member 0 proposes `SimulationOptions.rosterChanges[change]`; approvals follow.
+    case proposeChange(Int)
     case approveProposal(Bytes32)
 
     /// The node the event is for; nil for a global event (handled alone, between windows).
     var target: Int? {
         switch self {
         case let .datagram(to, _, _), let .http(to, _, _, _), let .fetched(to, _): to
-        case .contacts, .crash, .restart, .proposeMember, .approveProposal: nil
+        case .contacts, .crash, .restart, .proposeChange, .approveProposal: nil
         }
     }
 }
@@ -173,7 +173,7 @@ final class SimNode: @unchecked Sendable {
                 client!.fetched(response, now: now, rng: &random, effects: &effects)
                 apply(effects, now: now, context: context)
             }
-        case .contacts, .crash, .restart, .proposeMember, .approveProposal:
+        case .contacts, .crash, .restart, .proposeChange, .approveProposal:
             break // global events never reach a node's inbox
         }
     }

@@ -147,12 +147,15 @@ extension Simulation {
 }
 
 extension Simulation {
-    /// Member 0 (an operator, through its admin API) proposes adding relay `relay` to the ring.
-    func proposeMember(_ relay: Int) {
-        let configuration = relayConfigurations[min(max(relay, 0), options.relays - 1)]
-        let member = Roster.Member(identityKey: configuration.identity.publicKey, udp: configuration.advertisedUDP,
-                                   http: configuration.advertisedHTTP)
-        let reply = command(.proposeRosterChange(RosterChangeRequest(add: [member], note: "simulated addition")), on: 0)
+    /// Member 0 (an operator, through its admin API) proposes `change`.
+    func proposeChange(_ change: SimulationOptions.RosterChangeAt) {
+        var request = RosterChangeRequest(network: change.network, note: "simulated change")
+        if let relay = change.addRelay {
+            let configuration = relayConfigurations[min(max(relay, 0), options.relays - 1)]
+            request.add = [Roster.Member(identityKey: configuration.identity.publicKey, udp: configuration.advertisedUDP,
+                                         http: configuration.advertisedHTTP)]
+        }
+        let reply = command(.proposeRosterChange(request), on: 0)
         if case let .proposal(pending?, false) = reply { globals.insert(.approveProposal(pending.id), at: now.adding(.seconds(1))) }
     }
 

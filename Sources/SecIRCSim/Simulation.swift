@@ -67,8 +67,8 @@ public final class Simulation {
         setUpClients()
         globals.insert(.contacts, at: start.adding(.seconds(40)))
         for crash in options.crashes { globals.insert(.crash(crash), at: workloadStart.adding(crash.at)) }
-        for addition in options.ringAdditions {
-            globals.insert(.proposeMember(relay: addition.relay), at: workloadStart.adding(addition.at))
+        for (index, change) in options.rosterChanges.enumerated() {
+            globals.insert(.proposeChange(index), at: workloadStart.adding(change.at))
         }
         let hardStop = workloadEnd.adding(options.drain)
         let lookahead = max(options.latency, .microseconds(1))
@@ -153,7 +153,7 @@ public final class Simulation {
         case .contacts: addContacts()
         case let .crash(crash): crashRelay(crash)
         case let .restart(relay): restartRelay(relay)
-        case let .proposeMember(relay): proposeMember(relay)
+        case let .proposeChange(index): proposeChange(options.rosterChanges[index])
         case let .approveProposal(id): approveProposal(id)
         case .datagram, .http, .fetched: break
         }

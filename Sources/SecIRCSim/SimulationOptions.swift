@@ -1,3 +1,4 @@
+public import SecIRCCore
 public import SecIRCNode
 
 /// What to simulate: the network's size, the workload, and the faults. Every field has a
@@ -66,15 +67,18 @@ public struct SimulationOptions: Sendable, Equatable {
     public var jitter: Duration = .milliseconds(10)
     public var crashes: [Crash] = []
     public var partitions: [Partition] = []
-    /// Relays added to the first ring by a roster change (docs/PROTOCOL.md §3.5), at a time
-    /// after the workload starts: member 0 proposes, the other members approve a second later.
-    public var ringAdditions: [RingAddition] = []
+    /// Roster changes (docs/PROTOCOL.md §3.5) at a time after the workload starts: member 0
+    /// proposes, the other members approve a second later.
+    public var rosterChanges: [RosterChangeAt] = []
 
-    public struct RingAddition: Sendable, Equatable {
-        public var relay: Int
+    /// A roster change: a relay added to the first ring, network parameters set, or both.
+    public struct RosterChangeAt: Sendable, Equatable {
+        public var addRelay: Int?
+        public var network: GovernedParameters?
         public var at: Duration
-        public init(relay: Int, at: Duration) {
-            self.relay = relay
+        public init(addRelay: Int? = nil, network: GovernedParameters? = nil, at: Duration) {
+            self.addRelay = addRelay
+            self.network = network
             self.at = at
         }
     }

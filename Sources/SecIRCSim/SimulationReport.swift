@@ -62,12 +62,13 @@ extension Simulation {
             lines.append(("ring_last_serial", ring.map { "\($0?.lastPublished ?? 0)" }.joined(separator: ",")))
             lines.append(("ring_equivocations", "\(ring.reduce(0) { $0 + ($1?.equivocationCount ?? 0) })"))
         }
-        if !o.ringAdditions.isEmpty {
+        if !o.rosterChanges.isEmpty {
             // Governance: the roster each relay and client follows, and what each relay published.
             lines.append(("roster_epochs", relays.map { "\($0.relay!.roster.epoch)" }.joined(separator: ",")))
             lines.append(("client_roster_epochs", clients.map { "\($0.client!.networkStatus.roster?.epoch ?? 0)" }.joined(separator: ",")))
             lines.append(("relay_ring_published", relays.map { "\($0.relay!.ringStatus?.roundsPublished ?? 0)" }.joined(separator: ",")))
             lines.append(("directory_signers", relays.map { "\($0.relay!.directory?.document.signatures.count ?? 0)" }.joined(separator: ",")))
+            lines.append(("directory_cover_rates", relays.map { "\($0.relay!.directory?.directory.network.coverRate ?? 0)" }.joined(separator: ",")))
         }
         let counters = relays.flatMap { $0.crashedCounters + ($0.up ? [$0.relay!.counters] : []) }
         lines.append(("mailbox_fetches", "\(counters.reduce(0) { $0 + $1.fetches })"))

@@ -1,3 +1,4 @@
+import SecIRCCore
 import SecIRCSim
 import Testing
 
@@ -59,7 +60,7 @@ import Testing
 
     @Test func aFourthMemberAddedByProposalIsFollowedByEveryRelayAndClient() {
         var options = Self.ring(seed: "ring, a fourth member")
-        options.ringAdditions = [SimulationOptions.RingAddition(relay: 3, at: .seconds(20))]
+        options.rosterChanges = [SimulationOptions.RosterChangeAt(addRelay: 3, at: .seconds(20))]
         let report = Simulation(options: options).run()
         #expect(Int(report["sent"] ?? "") ?? 0 > 10 && report["lost"] == "0" && report["duplicated"] == "0", "\(report)")
         #expect(Self.numbers(report, "roster_epochs") == [1, 1, 1, 1, 1], "every relay follows the change: \(report)")
@@ -69,5 +70,17 @@ import Testing
         // Directories of the roster of four need three signatures.
         #expect(Self.numbers(report, "directory_signers").allSatisfy { $0 >= 3 }, "\(report)")
         #expect(report["ring_equivocations"] == "0", "\(report)")
+    }
+
+    /// The ring sets the cover rate by a roster change: every directory after it carries the
+    /// governed rate, whatever the members' security.yaml says.
+    @Test func aNetworkParameterSetByARosterChangeReachesEveryDirectory() {
+        var options = Self.ring(seed: "ring, governed cover rate")
+        options.coverRate = 2
+        options.rosterChanges = [SimulationOptions.RosterChangeAt(network: GovernedParameters(coverRate: 0.5), at: .seconds(20))]
+        let report = Simulation(options: options).run()
+        #expect(Int(report["sent"] ?? "") ?? 0 > 10 && report["lost"] == "0", "\(report)")
+        #expect(Self.numbers(report, "roster_epochs") == [1, 1, 1, 1, 1], "\(report)")
+        #expect((report["directory_cover_rates"] ?? "") == "0.5,0.5,0.5,0.5,0.5", "\(report)")
     }
 }
