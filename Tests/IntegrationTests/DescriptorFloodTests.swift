@@ -131,7 +131,7 @@ final class SybilFarm: @unchecked Sendable {
             identityKey: identity.publicKey, linkKey: linkKey.publicKey, udp: transport.localAddress.description, http: "http://\(host):9",
             onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &rng).publicKey, validAfter: now.seconds - 60,
                               validUntil: now.seconds + 86_400)],
-            capacity: 100_000, flags: ["mailbox", "first_ring"], published: now.seconds).signed(by: identity)
+            capacity: 100_000, flags: ["mailbox"], published: now.seconds).signed(by: identity)
     }
 
     /// Forgets the last one added (its upload was refused).

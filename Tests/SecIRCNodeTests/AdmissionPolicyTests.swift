@@ -38,6 +38,24 @@ import Testing
         mutating func listed() -> Int { authority.currentDescriptors(now: now).count }
     }
 
+    /// `first_ring` is the roster's to grant: a relay outside it that claims the flag is refused.
+    @Test func aRelayOutsideTheRosterCannotClaimFirstRing() throws {
+        var ring = try Ring(AdmissionPolicy())
+        let key = SigningPrivateKey(using: &ring.rng)
+        let claim = try RelayDescriptor(
+            identityKey: key.publicKey, linkKey: AgreementPrivateKey(using: &ring.rng).publicKey, udp: "10.9.9.9:6690",
+            http: "http://10.9.9.9:6691",
+            onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &ring.rng).publicKey, validAfter: 0, validUntil: .max)],
+            capacity: 10, flags: ["mailbox", "first_ring"], published: ring.now.seconds).signed(by: key)
+        #expect(throws: DirectoryAuthority.UploadError.self) { try ring.authority.accept(claim, now: ring.now) }
+        do {
+            _ = try ring.authority.accept(claim, now: ring.now)
+        } catch {
+            #expect("\(error)".contains("granted by the roster"))
+        }
+        #expect(try ring.upload(udp: "10.9.9.9:6690").isSuccess, "the same relay without the claim is taken")
+    }
+
     @Test func relaysPerAddressAreCapped() throws {
         var ring = try Ring(AdmissionPolicy(maxRelaysPerAddress: 2))
         #expect(try ring.upload(udp: "10.1.1.1:1").isSuccess && ring.upload(udp: "10.1.1.1:2").isSuccess)

@@ -409,7 +409,7 @@ import Testing
                                        udp: "10.9.\(i / 250).\(i % 250 + 1):6690", http: "http://10.9.0.1:6691",
                                        onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &wire.rng).publicKey, validAfter: 0,
                                                          validUntil: Int64.max)],
-                                       capacity: 100_000, flags: ["mailbox", "first_ring"], published: wire.now.seconds).signed(by: key)
+                                       capacity: 100_000, flags: ["mailbox"], published: wire.now.seconds).signed(by: key)
         }
         var challenged = 0, busy = 0
         for i in 0..<100 {

@@ -134,6 +134,10 @@ public struct DirectoryAuthority: Sendable {
         // `published` comes from outside: compare without arithmetic that could overflow.
         guard descriptor.published >= now.seconds - slack, descriptor.published <= now.seconds + slack else { throw .stale }
         if descriptor.identityKey == identity.publicKey { throw .invalid("this is the first ring's own identity") }
+        // Flags are not the relay's to claim: `first_ring` belongs to the members of the roster in force.
+        if descriptor.flags.contains("first_ring"), !roster.keys.contains(descriptor.identityKey) {
+            throw .invalid("flag first_ring is granted by the roster (docs/PROTOCOL.md §3.5), and this relay is not a member")
+        }
         let id = descriptor.id
         if lists.banned.contains(id) { throw .banned }
         if policy.mode == .allowlist, !lists.allowed.contains(id) { throw .notAllowed }
