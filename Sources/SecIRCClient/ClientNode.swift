@@ -57,6 +57,11 @@ public final class ClientNode: Sendable {
         let udp = try transport ?? UDPTransport(bind: SocketAddress(host: "0.0.0.0", port: 0))
         self.transport = udp
         var engine = ClientEngine(configuration: try Self.engineConfiguration(settings), messenger: messenger, now: clock.now(), rng: &rng)
+        let rosterChanges = RosterChangesFile(dataDirectory: directory)
+        if let changes = try? rosterChanges.load(), !changes.isEmpty {
+            engine.restore(rosterChanges: changes)
+            logger.info("roster changes restored", metadata: ["file": "\(rosterChanges.path)", "epoch": "\(engine.networkStatus.roster?.epoch ?? 0)"])
+        }
         let cache = DirectoryCacheFile(dataDirectory: directory)
         if let cached = try? cache.load() {
             // Only a cache: one that no longer verifies or has expired is replaced by the next save.
@@ -67,7 +72,7 @@ public final class ClientNode: Sendable {
                 logger.info("cached directory not used", metadata: ["file": "\(cache.path)", "reason": "\(error)"])
             }
         }
-        let publisher = Publisher(network: network, events: events, logger: logger, cache: cache)
+        let publisher = Publisher(network: network, events: events, logger: logger, cache: cache, rosterChanges: rosterChanges)
         loop = NodeLoop(engine: engine, transport: udp, clock: clock, random: SystemRandom(),
                         fetcher: HTTPFetcher(dnsServer: config.network.dnsServer.flatMap { TXTLookup.Server(host: $0.host, port: $0.port) }),
                         hooks: NodeLoop<ClientEngine>.Hooks(events: { publisher.events($0) }, turn: { publisher.turn($0, at: $1) }))
@@ -132,16 +137,18 @@ private final class Publisher: Sendable {
     let network: NetworkState
     let events: ClientEvents
     let logger: Logger
-    /// Where each installed directory is saved.
+    /// Where each installed directory is saved, and the roster changes followed.
     let cache: DirectoryCacheFile
+    let rosterChanges: RosterChangesFile
     private let lastPublish = Locked(UnixTime(nanoseconds: 0))
     /// Incoming messages the store could not take, as last logged, and when.
     private let notStoredLogged = Locked((count: 0, at: UnixTime(nanoseconds: 0)))
     /// At most one such error a minute: a full disk fails every poll.
     static let notStoredLogInterval = Duration.seconds(60)
 
-    init(network: NetworkState, events: ClientEvents, logger: Logger, cache: DirectoryCacheFile) {
+    init(network: NetworkState, events: ClientEvents, logger: Logger, cache: DirectoryCacheFile, rosterChanges: RosterChangesFile) {
         self.cache = cache
+        self.rosterChanges = rosterChanges
         self.network = network
         self.events = events
         self.logger = logger
@@ -161,6 +168,13 @@ private final class Publisher: Sendable {
             case let .directoryInstalled(document):
                 do { try cache.save(document) } catch {
                     logger.warning("cannot save the directory cache", metadata: ["error": "\(error)"])
+                }
+            case let .rosterChanged(chain):
+                logger.notice("the first ring changed", metadata: [
+                    "epoch": "\(chain.current.epoch)", "members": "\(chain.current.members.count)", "threshold": "\(chain.current.threshold)",
+                ])
+                do { try rosterChanges.save(chain.changes, roster: chain.current) } catch {
+                    logger.warning("cannot save the roster changes", metadata: ["error": "\(error)"])
                 }
             case let .mailboxesReplaced(count):
                 logger.info("mailbox relays replaced; contacts are told the new ones", metadata: ["replaced": "\(count)"])

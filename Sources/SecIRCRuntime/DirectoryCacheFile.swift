@@ -30,3 +30,31 @@ public struct DirectoryCacheFile: Sendable {
         try KeyFile.write(SecureBytes(document.jsonBytes()), to: path, replace: true)
     }
 }
+
+/// The roster changes a client followed (docs/PROTOCOL.md §3.5), `<data-dir>/roster-changes.json`:
+/// a JSON array of the signed change envelopes, written 0600 like the directory cache. Read back
+/// at start and checked again along the chain from the configured roster
+/// (``ClientEngine/restore(rosterChanges:)``), so a directory cached under a later roster still
+/// verifies after a restart. A missing or unreadable file starts from the configured roster.
+public struct RosterChangesFile: Sendable {
+    public static let fileName = "roster-changes.json"
+
+    public let path: String
+
+    public init(dataDirectory: String) {
+        path = dataDirectory + "/" + Self.fileName
+    }
+
+    /// The saved changes (not yet verified); empty when there are none.
+    public func load() throws -> [SignedDocument] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let bytes = try KeyFile.read(path, maximumSize: SignedDocument.maximumEncodedLength)
+        return try RosterChainAnswer.decode(json: bytes.unsafeCopy()).changes
+    }
+
+    /// Replaces the file with `changes`.
+    public func save(_ changes: [SignedDocument], roster: Roster) throws {
+        let answer = RosterChainAnswer(epoch: roster.epoch, roster: roster, changes: changes)
+        try KeyFile.write(SecureBytes(answer.jsonBytes()), to: path, replace: true)
+    }
+}

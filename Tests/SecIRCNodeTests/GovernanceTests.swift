@@ -238,4 +238,44 @@ import Testing
         let other = RelayEngine(configuration: configuration, governance: GovernanceState(changes: [tampered]), now: ring.now, rng: &rng)
         #expect(other.roster == ring.genesis)
     }
+
+    /// A client that followed a roster change says so (to save the changes), and after a
+    /// restart takes them back before its cached directory, which the first roster alone could
+    /// not verify.
+    @Test func aClientKeepsTheRosterChangesItFollowedAcrossARestart() throws {
+        let ring = Ring()
+        let next = try RosterChange.following(ring.genesis, members: [2, 3, 4].map { ring.member($0) }, threshold: nil,
+                                              network: nil, proposedAt: 0, note: nil)
+        var change = next.unsignedDocument()
+        change.sign(with: ring.keys[0])
+        change.sign(with: ring.keys[1])
+        let directory = ring.directory(serial: 5, roster: next.roster, signers: [3, 4])
+        var rng = SeededRandom(seed: "client roster")
+        func client() throws -> ClientEngine {
+            let messenger = try Messenger(store: MemoryMessengerStore(), displayName: "c", retry: RetrySchedule(initialMs: 2_000, maximumMs: 8_000),
+                                          policy: .autoAccept, rng: &rng)
+            return ClientEngine(configuration: ClientEngine.Configuration(roster: ring.genesis, bootstrapURLs: ["http://127.0.0.1:8000"]),
+                                messenger: messenger, now: ring.now, rng: &rng)
+        }
+        var first = try client()
+        var effects = NodeEffects<ClientEngine.Event>()
+        first.start(now: ring.now, rng: &rng, effects: &effects)
+        let fetch = try #require(effects.fetches.first { $0.url.hasSuffix("/v1/directory") })
+        effects = NodeEffects()
+        first.fetched(FetchResponse(id: fetch.id, status: 200, body: directory.jsonBytes()), now: ring.now, rng: &rng, effects: &effects)
+        let follow = try #require(effects.fetches.first { $0.url.contains("/v1/ring/roster?since=0") })
+        effects = NodeEffects()
+        let answer = RosterChainAnswer(epoch: 1, roster: next.roster, changes: [change])
+        first.fetched(FetchResponse(id: follow.id, status: 200, body: answer.jsonBytes()), now: ring.now, rng: &rng, effects: &effects)
+        let saved = effects.events.compactMap { if case let .rosterChanged(chain) = $0 { chain } else { nil } }
+        #expect(saved.count == 1 && saved.first?.current == next.roster)
+
+        // Restarted: without the changes the cached directory is refused; with them it is used.
+        var cold = try client()
+        #expect(throws: DirectoryTracker.Refusal.self) { try cold.restore(cachedDirectory: directory, now: ring.now, rng: &rng) }
+        var restarted = try client()
+        restarted.restore(rosterChanges: saved.first?.changes ?? [])
+        try restarted.restore(cachedDirectory: directory, now: ring.now, rng: &rng)
+        #expect(restarted.networkStatus.roster == next.roster && restarted.networkStatus.directory?.serial == 5)
+    }
 }

@@ -76,6 +76,10 @@ public struct ClientEngine: NodeEngine {
         /// A fetched directory was verified and is now in use: saved for the next start
         /// (``restore(cachedDirectory:now:)``).
         case directoryInstalled(SignedDocument)
+        /// The roster in force changed (the client followed roster changes, docs/PROTOCOL.md
+        /// §3.5): the changes in force since the configured roster, saved for the next start
+        /// (``restore(rosterChanges:)``).
+        case rosterChanged(RosterChain)
         /// Mailbox relays gone from the directory were replaced; contacts are told by card update.
         case mailboxesReplaced(Int)
         /// Something the operator may want in the log (never message contents or addresses).
@@ -216,6 +220,15 @@ public struct ClientEngine: NodeEngine {
 
     // MARK: NodeEngine
 
+    /// After a restart: the roster changes the client followed before (its last
+    /// ``Event/rosterChanged(_:)``), each checked again along the chain from the configured
+    /// roster; the first that does not continue it ends the list. Call before
+    /// ``restore(cachedDirectory:now:rng:)``, whose directory the roster in force signed.
+    public mutating func restore(rosterChanges changes: [SignedDocument]) {
+        for change in changes { guard (try? tracker.adoptRosterChange(change)) != nil else { break } }
+        status.roster = tracker.roster
+    }
+
     /// After a restart: the directory the client saved (its last ``Event/directoryInstalled(_:)``),
     /// used when the trusted roster signed it and it is still valid — its relays are linked at
     /// once and asked for a newer one when every configured source fails. Call before `start`.
@@ -257,7 +270,10 @@ public struct ClientEngine: NodeEngine {
         case .unchanged, .notMine:
             break
         }
-        if status.roster != tracker.roster { status.roster = tracker.roster } // roster changes it followed
+        if status.roster != tracker.roster { // roster changes it followed
+            status.roster = tracker.roster
+            effects.events.append(.rosterChanged(tracker.chain))
+        }
         tick(now: now, rng: &rng, effects: &effects)
     }
 
