@@ -86,16 +86,21 @@ public struct RelayRoutes: Sendable {
 
     private func directory(_ request: HTTPRequest) -> HTTPResponse {
         guard let served = state.directory else { return .error(HTTPError(503, "no_directory", "no directory yet")) }
+        // The query is checked first: a malformed `since` is 400 whatever the ETag says.
+        var since: UInt64?
+        if let text = request.query["since"] {
+            guard let value = UInt64(text), String(value) == text else {
+                return .error(HTTPError(400, "invalid_parameter", "since must be a directory serial (a whole number)"))
+            }
+            since = value
+        }
         if let match = request.header("If-None-Match"), match.split(separator: ",").contains(where: {
             let tag = $0.trimmingCharacters(in: .whitespaces)
             return tag == served.etag || tag == "*"
         }) {
             return HTTPResponse(status: 304, headers: served.headers)
         }
-        if let text = request.query["since"] {
-            guard let since = UInt64(text), String(since) == text else {
-                return .error(HTTPError(400, "invalid_parameter", "since must be a directory serial (a whole number)"))
-            }
+        if let since {
             // A diff when the directory with that serial is still kept, else the full one.
             if let diff = state.diff(since: since) {
                 return HTTPResponse(status: 200, headers: [("Content-Type", DirectoryTracker.diffContentType)] + served.headers, body: diff)

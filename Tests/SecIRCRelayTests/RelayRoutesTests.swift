@@ -145,6 +145,9 @@ extension HTTPResponse {
         #expect(try Unverified<RelayDirectory>(json: response.bytes).verified(trusting: roster, now: RoutesFixture.now.seconds).relays.count == 3)
         #expect(f.handle(.get, "/v1/directory", headers: ["if-none-match": etag]).status == 304)
         #expect(f.handle(.get, "/v1/directory", headers: ["if-none-match": "\"other\""]).status == 200)
+        // A malformed `since` is 400 whatever the ETag (found by schemathesis: it was 304).
+        let badSince = f.handle(.get, "/v1/directory", query: ["since": "R\u{F1}"], headers: ["if-none-match": "*"])
+        #expect(badSince.status == 400 && badSince.errorCode == "invalid_parameter")
     }
 
     @Test func relaysFilterAndLimit() throws {
