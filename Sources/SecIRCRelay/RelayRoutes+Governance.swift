@@ -113,7 +113,8 @@ struct ProposalRequestBody: Codable {
                 throw HTTPError(400, "invalid_request", "add[\(index)].udp: expected a numeric address and port, e.g. 192.0.2.1:6690")
             }
             guard (try? BootstrapURL(member.http)) != nil else {
-                throw HTTPError(400, "invalid_request", "add[\(index)].http: expected an http:// or https:// base URL")
+                // The schema says `^https?://`; the rest of the URL syntax (docs/PROTOCOL.md §3.7) is the proposal's.
+                throw HTTPError(422, "invalid_proposal", "add[\(index)].http: not a bootstrap URL (http:// or https://, host, port, optional #spki= pin)")
             }
             members.append(Roster.Member(identityKey: key, udp: member.udp, http: member.http))
         }
