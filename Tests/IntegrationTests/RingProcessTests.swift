@@ -36,7 +36,10 @@ import Testing
             let published = try status(a)["last_published"] as? Int ?? 0
             return try published >= afterKill + 2 && served(d).serial >= UInt64(afterKill + 2)
         }
-        #expect(try status(c)["last_published"] as? Int == (try status(a)["last_published"] as? Int), "a and c publish the same")
+        // Each publishes once the shares reach it: c may be a few milliseconds behind a.
+        try await eventually("a and c publish the same", within: 20) {
+            try status(c)["last_published"] as? Int == (try status(a)["last_published"] as? Int)
+        }
         #expect(try d.request("/readyz").status == 200)
 
         // c killed too: a alone cannot publish; the last directory still serves.
@@ -46,13 +49,18 @@ import Testing
         let held = try served(d)
         #expect(try d.request("/readyz").status == 200, "d keeps the last directory")
 
-        // c back: a and c publish again, and continue the chain d holds.
+        // c back: a and c publish again, and continue the chain d holds. (Counted from a's own
+        // rounds: d may still have held an older directory than a's last when c went down.)
+        let published = "secirc_ring_rounds_total{result=\"published\"}"
+        let publishedBefore = try a.metric(published)
         try c.restart()
-        try await eventually("a new directory once c is back", within: 60) { (try served(d)).serial > held.serial }
+        try await eventually("a new directory once c is back", within: 60) {
+            try a.metric(published) > publishedBefore && served(d).serial > held.serial
+        }
         let resumed = try served(d)
         #expect(resumed.linkedHash(serial: held.serial) != nil, "the new directory names the one d held")
         #expect(try a.metric("secirc_ring_equivocations_total") == 0)
-        #expect(try a.metric("secirc_ring_rounds_total{result=\"published\"}") >= 3)
+        #expect(try a.metric(published) >= 2)
     }
 
     @Test func aFourthMemberJoinsByProposalAndARunningClientFollows() async throws {
