@@ -54,5 +54,4 @@ final class LargeBodySlots: Sendable {
         taken.subtract(1, ordering: .acquiringAndReleasing)
     }
 
-    var inUse: Int { taken.load(ordering: .relaxed) }
 }

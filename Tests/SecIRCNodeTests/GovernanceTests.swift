@@ -30,6 +30,17 @@ import Testing
                                        proposedAt: now.seconds, note: "add \(i)")
         }
 
+        /// Members 0 and 1 hand over to 2, 3 and 4: the change (signed by 0 and 1) and a directory
+        /// of the new roster signed by 3 and 4 — which the first roster alone cannot verify.
+        func handover() throws -> (next: RosterChange, change: SignedDocument, directory: SignedDocument) {
+            let next = try RosterChange.following(genesis, members: [2, 3, 4].map { member($0) }, threshold: nil,
+                                                  network: nil, proposedAt: 0, note: nil)
+            var change = next.unsignedDocument()
+            change.sign(with: keys[0])
+            change.sign(with: keys[1])
+            return (next, change, directory(serial: 5, roster: next.roster, signers: [3, 4]))
+        }
+
         /// A directory with `serial`, naming `roster`, signed by the keys at `signers`.
         func directory(serial: UInt64, roster: Roster, signers: [Int]) -> SignedDocument {
             let directory = RelayDirectory(serial: serial, previous: .zero, validAfter: now.seconds - 10, validUntil: now.seconds + 3_600,
@@ -125,13 +136,7 @@ import Testing
     /// same source, checks it against the roster it trusts, and installs the directory.
     @Test func theTrackerFollowsARosterChangeItLearnsOfFromADirectory() throws {
         let ring = Ring()
-        // Members 0 and 1 hand over to 2, 3 and 4.
-        let next = try RosterChange.following(ring.genesis, members: [2, 3, 4].map { ring.member($0) }, threshold: nil,
-                                              network: nil, proposedAt: 0, note: nil)
-        var change = next.unsignedDocument()
-        change.sign(with: ring.keys[0])
-        change.sign(with: ring.keys[1])
-        let directory = ring.directory(serial: 5, roster: next.roster, signers: [3, 4])
+        let (next, change, directory) = try ring.handover()
         var tracker = DirectoryTracker(roster: ring.genesis, sources: ["http://127.0.0.1:8000/"])
         let fetchMade = tracker.fetchIfDue(now: ring.now, id: 1)
         _ = try #require(fetchMade)
@@ -244,12 +249,7 @@ import Testing
     /// not verify.
     @Test func aClientKeepsTheRosterChangesItFollowedAcrossARestart() throws {
         let ring = Ring()
-        let next = try RosterChange.following(ring.genesis, members: [2, 3, 4].map { ring.member($0) }, threshold: nil,
-                                              network: nil, proposedAt: 0, note: nil)
-        var change = next.unsignedDocument()
-        change.sign(with: ring.keys[0])
-        change.sign(with: ring.keys[1])
-        let directory = ring.directory(serial: 5, roster: next.roster, signers: [3, 4])
+        let (next, change, directory) = try ring.handover()
         var rng = SeededRandom(seed: "client roster")
         func client() throws -> ClientEngine {
             let messenger = try Messenger(store: MemoryMessengerStore(), displayName: "c", retry: RetrySchedule(initialMs: 2_000, maximumMs: 8_000),

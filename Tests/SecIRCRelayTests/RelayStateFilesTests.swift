@@ -4,6 +4,7 @@ import SecIRCCore
 import SecIRCCrypto
 import SecIRCNode
 import SecIRCRelay
+import SecIRCRuntime
 import Testing
 
 /// The relay's state files: round trip, 0600, and a corrupt file is an error naming it.
@@ -81,5 +82,35 @@ import Testing
         } throws: { error in
             (error as? StateFileError)?.path == dir + "/onion-keys"
         }
+    }
+
+    /// `governance.json` (the roster changes in force and what this member signed) and a
+    /// client's `roster-changes.json`: round trip, 0600, and a corrupt file.
+    @Test func governanceAndRosterChangesFiles() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SeededRandom(seed: "files governance")
+        let keys = (0..<2).map { _ in SigningPrivateKey(using: &rng) }
+        let genesis = Roster(members: [Roster.Member(identityKey: keys[0].publicKey, udp: "127.0.0.1:1", http: "http://127.0.0.1:2")])
+        let next = try RosterChange.following(genesis, members: genesis.members + [
+            Roster.Member(identityKey: keys[1].publicKey, udp: "127.0.0.1:3", http: "http://127.0.0.1:4"),
+        ], threshold: nil, network: nil, proposedAt: 0, note: nil)
+        var change = next.unsignedDocument()
+        change.sign(with: keys[0])
+
+        let files = RelayStateFiles(dataDirectory: dir)
+        #expect(try files.loadGovernance() == nil)
+        let state = GovernanceState(changes: [change], signedEpoch: 1, signedID: change.bodyHash)
+        try files.saveGovernance(state)
+        #expect(try files.loadGovernance() == state)
+        #expect(try FileManager.default.attributesOfItem(atPath: files.governancePath)[.posixPermissions] as? Int == 0o600)
+        try Data("{\"changes\":7}".utf8).write(to: URL(fileURLWithPath: files.governancePath))
+        #expect(throws: StateFileError.self) { try files.loadGovernance() }
+
+        let client = RosterChangesFile(dataDirectory: dir)
+        #expect(try client.load().isEmpty)
+        try client.save([change], roster: next.roster)
+        #expect(try client.load() == [change])
+        #expect(try FileManager.default.attributesOfItem(atPath: client.path)[.posixPermissions] as? Int == 0o600)
     }
 }

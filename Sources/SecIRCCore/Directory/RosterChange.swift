@@ -173,11 +173,13 @@ public struct RosterChain: Sendable, Equatable {
     /// held is a fork, which only members signing twice can make).
     @discardableResult
     public mutating func append(_ document: SignedDocument) throws -> Bool {
-        let change = try DocumentCoding.decode(RosterChange.self, from: Unverified<RosterChange>(document).document.body)
-        if change.epoch <= current.epoch {
-            guard change.epoch >= 1, change.epoch <= UInt64(changes.count),
-                  changes[Int(change.epoch - 1)].bodyHash == document.bodyHash
-            else { throw DirectoryError.brokenChain("a different roster change for epoch \(change.epoch) is in force") }
+        // Only the epoch is read here; the whole body is decoded once, when it is verified.
+        guard let epoch = try Unverified<RosterChange>(document).claimedEpoch else {
+            throw DirectoryError.malformed("not a roster change")
+        }
+        if epoch <= current.epoch {
+            guard epoch >= 1, epoch <= UInt64(changes.count), changes[Int(epoch - 1)].bodyHash == document.bodyHash
+            else { throw DirectoryError.brokenChain("a different roster change for epoch \(epoch) is in force") }
             return false
         }
         guard changes.count < Self.maximumChanges else { throw DirectoryError.invalid("more than \(Self.maximumChanges) roster changes") }
