@@ -59,18 +59,29 @@ client=$(field "m['clients']['alice']['api']")
 client_token=$(cat "$(field "m['clients']['alice']['token_file']")")
 export CONTRACT_CONTACT_ID=$(field "m['clients']['bob']['id']")
 
-cd "$dir"   # schemathesis keeps its cache (.schemathesis/) in the working directory
 status=0
-run() { # spec, base URL, token, extra options
+run() { # spec, base URL, token, extra options; output to $dir/<spec>.out, its own cache directory
     local spec=$1 url=$2 token=$3
     shift 3
-    echo "contract: $spec against $url"
-    "$st" --config-file "$root/scripts/contract/${spec%.yaml}.toml" run "$root/openapi/$spec" --url "$url" \
-        --checks all --header "Authorization: Bearer $token" --max-examples "$examples" --seed "$seed" \
-        --no-color "$@" || status=1
+    mkdir -p "$dir/${spec%.yaml}"
+    # schemathesis keeps its cache (.schemathesis/) in the working directory
+    (cd "$dir/${spec%.yaml}" && "$st" --config-file "$root/scripts/contract/${spec%.yaml}.toml" run "$root/openapi/$spec" \
+        --url "$url" --checks all --header "Authorization: Bearer $token" --max-examples "$examples" --seed "$seed" \
+        --no-color "$@") >"$dir/$spec.out" 2>&1
 }
-# POST /v1/admin/drain stops the relay under test; RelayRoutesTests covers it.
-run relay.yaml "$relay" "$relay_token" --exclude-path /v1/admin/drain
-run client.yaml "$client" "$client_token"
+# The two runs at once (their devnet is shared, their daemons are not): each mostly waits on
+# HTTP round trips. POST /v1/admin/drain stops the relay under test; RelayRoutesTests covers it.
+run relay.yaml "$relay" "$relay_token" --exclude-path /v1/admin/drain &
+relay_run=$!
+run client.yaml "$client" "$client_token" &
+client_run=$!
+failed=()
+wait $relay_run || failed+=(relay.yaml)
+wait $client_run || failed+=(client.yaml)
+# The output of a run with findings comes last, where a log's tail shows it.
+for spec in relay.yaml client.yaml; do
+    [[ " ${failed[*]} " == *" $spec "* ]] || { echo "contract: $spec (no findings)"; cat "$dir/$spec.out"; }
+done
+for spec in ${failed[@]+"${failed[@]}"}; do echo "contract: $spec FAILED"; cat "$dir/$spec.out"; status=1; done
 if [ $status -ne 0 ]; then echo "contract: FAILED (seed $seed; the devnet's logs are in $dir/devnet)"; else echo "contract: no findings"; fi
 exit $status

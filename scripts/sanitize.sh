@@ -25,5 +25,9 @@ echo "sanitize: $kind build took $(( $(date +%s) - start )) s"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
 export ASAN_OPTIONS="halt_on_error=1 detect_leaks=0 ${ASAN_OPTIONS:-}"
 tests=$(date +%s)
-swift test --skip-build --sanitize="$kind" --build-path "$path" --disable-xctest --no-parallel ${skip[@]+"${skip[@]}"} ${rest[@]+"${rest[@]}"}
+# Tests in parallel, as scripts/test.sh runs them (the races TSan looks for need threads anyway);
+# SANITIZE_SERIAL=1 runs them one at a time.
+serial=()
+[ -n "${SANITIZE_SERIAL:-}" ] && serial=(--no-parallel)
+swift test --skip-build --sanitize="$kind" --build-path "$path" --disable-xctest ${serial[@]+"${serial[@]}"} ${skip[@]+"${skip[@]}"} ${rest[@]+"${rest[@]}"}
 echo "sanitize: $kind tests took $(( $(date +%s) - tests )) s, $(( $(date +%s) - start )) s in all: clean"

@@ -86,6 +86,13 @@ import Testing
         #expect(propose(#"{"remove":["\#(f.members[0].publicKey.id.hex)","\#(f.members[1].publicKey.id.hex)","\#(f.members[2].publicKey.id.hex)"]}"#)
             .status == 422, "an empty roster")
         #expect(propose("[1,2").status == 400)
+        // What the schema forbids in a note or a member's URL is refused, never signed.
+        let add = #"{"identity_key":"\#(Self.newcomer.publicKey.rawValue.hex)","udp":"127.0.0.1:1","#
+        #expect(propose(#"{"threshold":3,"note":"bell\u0007"}"#).errorCode == "invalid_proposal")
+        #expect(propose(#"{"threshold":3,"note":"\#(String(repeating: "é", count: 141))"}"#).errorCode == "invalid_proposal")
+        #expect(propose(#"{"add":[\#(add)"http":"http://a\u00df"}]}"#).errorCode == "invalid_proposal")
+        #expect(propose(#"{"add":[\#(add)"http":"http://"}]}"#).errorCode == "invalid_proposal")
+        #expect(propose(#"{"add":[\#(add)"http":"https://a\u0000"}]}"#).errorCode == "invalid_json")
 
         #expect(f.handle(.post, "/v1/admin/ring/proposals/zz/approve", token: token).status == 400)
         let unknown = f.handle(.post, "/v1/admin/ring/proposals/\(String(repeating: "ab", count: 32))/approve", token: token)

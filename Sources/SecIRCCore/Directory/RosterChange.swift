@@ -49,6 +49,9 @@ public struct RosterChange: SignedContent, Hashable {
         if let note, note.utf8.count > Self.maximumNoteLength {
             throw DirectoryError.invalid("note longer than \(Self.maximumNoteLength) bytes")
         }
+        if let note, note.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw DirectoryError.invalid("note holds a control character")
+        }
     }
 
     /// The body as a document for members to sign.
