@@ -33,8 +33,8 @@ first_ring:
   members:
     - {public_key: $public_key, udp: '$udp', http: '$http'}
 # A test network on one host: every relay advertises 127.0.0.1, above the default caps of 2 relays
-# per address and 4 per /24.
-admission: {max_relays_per_address: 16, max_relays_per_prefix: 16}
+# per address and 4 per /24; its relays are all new, so they get full weight and `mailbox` at once.
+admission: {max_relays_per_address: 16, max_relays_per_prefix: 16, probation_hours: 0}
 YAML
 chmod 0644 "$out.tmp"
 mv "$out.tmp" "$out"

@@ -185,7 +185,7 @@ YAML
 relay_config a 1
 # Every relay advertises its forwarder on the router's one address (10.77.0.1:710<i>): the first
 # ring's per-address caps (security.yaml admission, 2 by default) would refuse the third.
-printf 'first_ring: {members: []}\nadmission: {max_relays_per_address: 0, max_relays_per_prefix: 0}\n' >"$dir/a/security.yaml"
+printf 'first_ring: {members: []}\nadmission: {max_relays_per_address: 0, max_relays_per_prefix: 0, probation_hours: 0}\n' >"$dir/a/security.yaml"
 start a "$tag-a" "$bin/secirc-relay" --config "$dir/a/server.yaml" --security "$dir/a/security.yaml"
 until_ok "relay a answers" router_curl http://10.77.1.2:8001/v1/relay
 ring_key=$(router_curl http://10.77.1.2:8001/v1/relay | json 'print(d["identity_key"])')

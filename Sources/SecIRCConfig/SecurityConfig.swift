@@ -58,9 +58,20 @@ public struct SecurityConfig: Sendable, Equatable {
         /// average and a burst.
         public var uploadsPerMinute = 30
         public var uploadBurst = 10
+        /// Hours a new relay is listed before it earns full weight and the `mailbox` flag; 0: at once.
+        public var probationHours = 24
+        /// Minutes after which a listed relay is checked again with a handshake (at its next
+        /// upload); 0: only at admission.
+        public var recheckMinutes = 60
+        /// The most packets per second a relay's claimed capacity counts for in its weight.
+        public var maxCapacity = 10_000
 
         public init(mode: Mode = .open, maxRelaysPerAddress: Int = 2, maxRelaysPerPrefix: Int = 4, newRelaysPerPeriod: Int = 8,
-                    uploadsPerMinute: Int = 30, uploadBurst: Int = 10) {
+                    uploadsPerMinute: Int = 30, uploadBurst: Int = 10, probationHours: Int = 24, recheckMinutes: Int = 60,
+                    maxCapacity: Int = 10_000) {
+            self.probationHours = probationHours
+            self.recheckMinutes = recheckMinutes
+            self.maxCapacity = maxCapacity
             self.mode = mode
             self.maxRelaysPerAddress = maxRelaysPerAddress
             self.maxRelaysPerPrefix = maxRelaysPerPrefix
@@ -129,6 +140,9 @@ public struct SecurityConfig: Sendable, Equatable {
             c.admission.newRelaysPerPeriod = try s.int("new_relays_per_period", default: c.admission.newRelaysPerPeriod, in: 0...10_000)
             c.admission.uploadsPerMinute = try s.int("uploads_per_minute", default: c.admission.uploadsPerMinute, in: 1...60_000)
             c.admission.uploadBurst = try s.int("upload_burst", default: c.admission.uploadBurst, in: 1...10_000)
+            c.admission.probationHours = try s.int("probation_hours", default: c.admission.probationHours, in: 0...8_760)
+            c.admission.recheckMinutes = try s.int("recheck_minutes", default: c.admission.recheckMinutes, in: 0...10_080)
+            c.admission.maxCapacity = try s.int("max_capacity", default: c.admission.maxCapacity, in: 1...1_000_000) // RelayRating.maximumWeight
         }
         try root.section("network") { s in
             c.network.coverRatePerSecond = try s.double("cover_rate_per_s", default: c.network.coverRatePerSecond, in: 0.01...1000)

@@ -38,9 +38,12 @@ public struct DevnetOptions: Sendable {
     /// security.yaml `admission` of the first ring: every devnet relay advertises and uploads
     /// from 127.0.0.1, so the caps per address and per /24 are raised from their defaults (2
     /// and 4) to 16, and the upload rate per host from 30 a minute (bursts of 10) to 600 (100);
-    /// new relays per period stay at the default, 8. Pairs written as given (plain YAML scalars).
+    /// new relays per period stay at the default, 8. A devnet's relays are all new: they earn
+    /// full weight and `mailbox` at once (probation 0 hours, not 24). Pairs written as given
+    /// (plain YAML scalars).
     public var admission: [(key: String, value: String)] = [
         ("max_relays_per_address", "16"), ("max_relays_per_prefix", "16"), ("uploads_per_minute", "600"), ("upload_burst", "100"),
+        ("probation_hours", "0"),
     ]
     /// server.yaml directory.period_seconds of the relays.
     public var directoryPeriodSeconds = 10

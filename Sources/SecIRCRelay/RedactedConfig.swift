@@ -77,6 +77,9 @@ public struct RedactedConfig: Encodable, Sendable {
         var newRelaysPerPeriod: Int
         var uploadsPerMinute: Int
         var uploadBurst: Int
+        var probationHours: Int
+        var recheckMinutes: Int
+        var maxCapacity: Int
         enum CodingKeys: String, CodingKey {
             case threshold
             case admissionMode = "admission.mode"
@@ -85,6 +88,9 @@ public struct RedactedConfig: Encodable, Sendable {
             case newRelaysPerPeriod = "admission.new_relays_per_period"
             case uploadsPerMinute = "admission.uploads_per_minute"
             case uploadBurst = "admission.upload_burst"
+            case probationHours = "admission.probation_hours"
+            case recheckMinutes = "admission.recheck_minutes"
+            case maxCapacity = "admission.max_capacity"
             case validitySeconds = "first_ring.validity_seconds"
             case firstRingMembers = "first_ring.members"
             case coverRate = "network.cover_rate_per_s"
@@ -122,6 +128,8 @@ public struct RedactedConfig: Encodable, Sendable {
                             meanDelayMs: settings.security.network.meanDelayMilliseconds,
                             admissionMode: admission.mode.rawValue, maxRelaysPerAddress: admission.maxRelaysPerAddress,
                             maxRelaysPerPrefix: admission.maxRelaysPerPrefix, newRelaysPerPeriod: admission.newRelaysPerPeriod,
-                            uploadsPerMinute: admission.uploadsPerMinute, uploadBurst: admission.uploadBurst)
+                            uploadsPerMinute: admission.uploadsPerMinute, uploadBurst: admission.uploadBurst,
+                            probationHours: admission.probationHours, recheckMinutes: admission.recheckMinutes,
+                            maxCapacity: admission.maxCapacity)
     }
 }

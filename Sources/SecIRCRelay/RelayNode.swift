@@ -227,7 +227,9 @@ public final class RelayNode: Sendable {
         let admission = settings.security.admission
         configuration.admission = AdmissionPolicy(
             mode: admission.mode == .allowlist ? .allowlist : .open, maxRelaysPerAddress: admission.maxRelaysPerAddress,
-            maxRelaysPerPrefix: admission.maxRelaysPerPrefix, newRelaysPerPeriod: admission.newRelaysPerPeriod)
+            maxRelaysPerPrefix: admission.maxRelaysPerPrefix, newRelaysPerPeriod: admission.newRelaysPerPeriod,
+            probation: .seconds(Int64(admission.probationHours) * 3_600), recheckInterval: .seconds(Int64(admission.recheckMinutes) * 60),
+            maximumCapacity: admission.maxCapacity)
         configuration.admissionLists = savedAdmission
         if !server.directory.bootstrapDNS.isEmpty {
             // A `dns:` source: the tracker looks the domain's TXT records up for more bootstrap

@@ -114,11 +114,12 @@ public struct RelayRoutes: Sendable {
         var udp: String
         var http: String
         var flags: [String]
+        var weight: Int
         var capacity: Int
         var onionKeys: [RelayDescriptor.OnionKeyEntry]
         var published: Int64
         enum CodingKeys: String, CodingKey {
-            case id, udp, http, flags, capacity, published
+            case id, udp, http, flags, weight, capacity, published
             case onionKeys = "onion_keys"
         }
     }
@@ -148,9 +149,11 @@ public struct RelayRoutes: Sendable {
         if let flag, !(1...32).contains(flag.unicodeScalars.count) {
             throw HTTPError(400, "invalid_parameter", "flag must be 1 to 32 characters")
         }
-        let list = served.descriptors.filter { flag == nil || $0.flags.contains(flag!) }.prefix(limit).map {
-            RelaySummary(id: $0.id.hex, udp: $0.udp, http: $0.http, flags: $0.flags, capacity: $0.capacity,
-                         onionKeys: $0.onionKeys, published: $0.published)
+        // Flags and weight as the first ring granted them (docs/PROTOCOL.md §3.4), not as claimed.
+        let rated = served.descriptors.enumerated().map { ($1, served.directory.rating(at: $0, of: $1)) }
+        let list = rated.filter { flag == nil || $0.1.has(flag!) }.prefix(limit).map { descriptor, rating in
+            RelaySummary(id: descriptor.id.hex, udp: descriptor.udp, http: descriptor.http, flags: rating.flags, weight: rating.weight,
+                         capacity: descriptor.capacity, onionKeys: descriptor.onionKeys, published: descriptor.published)
         }
         return .json(["serial": AnyEncodable(served.directory.serial), "relays": AnyEncodable(Array(list))])
     }
@@ -378,6 +381,9 @@ struct AdmissionBody: Encodable {
     var maxRelaysPerAddress: Int
     var maxRelaysPerPrefix: Int
     var newRelaysPerPeriod: Int
+    var probationHours: Int64
+    var recheckMinutes: Int64
+    var maxCapacity: Int
     var allowed: [String]
     var banned: [String]
 
@@ -386,6 +392,9 @@ struct AdmissionBody: Encodable {
         maxRelaysPerAddress = policy.maxRelaysPerAddress
         maxRelaysPerPrefix = policy.maxRelaysPerPrefix
         newRelaysPerPeriod = policy.newRelaysPerPeriod
+        probationHours = policy.probation.components.seconds / 3_600
+        recheckMinutes = policy.recheckInterval.components.seconds / 60
+        maxCapacity = policy.maximumCapacity
         allowed = lists.allowed.sorted().map(\.hex)
         banned = lists.banned.sorted().map(\.hex)
     }
@@ -395,6 +404,9 @@ struct AdmissionBody: Encodable {
         case maxRelaysPerAddress = "max_relays_per_address"
         case maxRelaysPerPrefix = "max_relays_per_prefix"
         case newRelaysPerPeriod = "new_relays_per_period"
+        case probationHours = "probation_hours"
+        case recheckMinutes = "recheck_minutes"
+        case maxCapacity = "max_capacity"
     }
 }
 

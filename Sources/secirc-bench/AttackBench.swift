@@ -89,7 +89,7 @@ struct AttackBench: ParsableCommand {
         if kind == .descriptorFlood {
             // security.yaml's upload rate per host (30 a minute, bursts of 10) for the attacker's
             // host; b and c upload from 127.0.0.1 once a period (10 s), well within it.
-            options.admission = [("max_relays_per_address", "16"), ("max_relays_per_prefix", "16")]
+            options.admission = [("max_relays_per_address", "16"), ("max_relays_per_prefix", "16"), ("probation_hours", "0")]
         }
         let percent = try withBenchDevnet(options) { devnet in
             guard let alice = devnet.client("alice"), let bob = devnet.client("bob"), let target = devnet.relay("a"),

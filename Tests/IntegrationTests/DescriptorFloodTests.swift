@@ -24,7 +24,7 @@ import Testing
             // The honest relays share 127.0.0.1; the attacker's host keeps security.yaml's
             // default upload rate (30 a minute, bursts of 10).
             options.admission = [("max_relays_per_address", "8"), ("max_relays_per_prefix", "8"),
-                                 ("new_relays_per_period", "\(Self.newPerPeriod)")]
+                                 ("new_relays_per_period", "\(Self.newPerPeriod)"), ("probation_hours", "0")]
         }
         defer { mesh.stop() }
         let a = try mesh.startRelay("a", trusting: nil)

@@ -44,7 +44,8 @@ import Testing
         func startRelay(_ name: String, firstRing: Bool) throws {
             // Every relay advertises 127.0.0.1 (security.yaml's default caps are 2 per address, 4 per /24).
             var environment = ["SECIRC_SERVER_DIRECTORY_PERIOD_SECONDS": "1", "SECIRC_SECURITY_NETWORK_MEAN_DELAY_MS": "5",
-                               "SECIRC_SECURITY_ADMISSION_MAX_RELAYS_PER_ADDRESS": "0", "SECIRC_SECURITY_ADMISSION_MAX_RELAYS_PER_PREFIX": "0"]
+                               "SECIRC_SECURITY_ADMISSION_MAX_RELAYS_PER_ADDRESS": "0", "SECIRC_SECURITY_ADMISSION_MAX_RELAYS_PER_PREFIX": "0",
+                               "SECIRC_SECURITY_ADMISSION_PROBATION_HOURS": "0"]
             if !firstRing { environment["SECIRC_SECURITY_FIRST_RING_MEMBERS"] = ringMember }
             let settings = try RelaySettings.load(serverPath: nil, securityPath: nil, dataDirectory: root + "/" + name,
                                                   udpListen: "127.0.0.1:0", httpListen: "127.0.0.1:0", environment: environment)

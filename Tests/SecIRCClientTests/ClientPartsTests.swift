@@ -83,6 +83,34 @@ import Testing
         #expect(packet.count == PacketGeometry.standard.sphinxPacketLength)
     }
 
+    /// Paths are drawn by the first ring's weights: a relay weighing 98 of 100 is a hop of
+    /// nearly every path; equal weights draw exactly as the uniform shuffle does.
+    @Test func hopsAreDrawnByTheirWeights() throws {
+        let relays = try FakeRelays.make(4)
+        let ratings: [ID: RelayRating] = [relays[0].id: .init(weight: 1), relays[1].id: .init(weight: 1), relays[2].id: .init(weight: 98)]
+        var rng = SeededRandom(seed: "weighted paths")
+        var heavy = 0
+        let draws = 10_000
+        for _ in 0..<draws {
+            let path = try PathSelector.path(to: relays[3].id, relays: relays, length: 2, ratings: ratings, rng: &rng)
+            #expect(path.count == 2 && path.last?.id == relays[3].id)
+            if path[0].id == relays[2].id { heavy += 1 }
+        }
+        #expect(abs(Double(heavy) / Double(draws) - 0.98) < 0.01, "\(heavy) of \(draws)")
+        // Without replacement: two hops out of three relays are distinct whatever the weights.
+        for _ in 0..<200 {
+            let path = try PathSelector.path(to: relays[3].id, relays: relays, length: 3, ratings: ratings, rng: &rng)
+            #expect(Set(path.map(\.id)).count == 3)
+        }
+        var a = SeededRandom(seed: "equal"), b = SeededRandom(seed: "equal")
+        let equal = Dictionary(uniqueKeysWithValues: relays.map { ($0.id, RelayRating(weight: 7)) })
+        for _ in 0..<50 {
+            let weighted = try PathSelector.path(to: relays[3].id, relays: relays, length: 3, ratings: equal, rng: &a)
+            let plain = try PathSelector.path(to: relays[3].id, relays: relays, length: 3, rng: &b)
+            #expect(weighted.map(\.id) == plain.map(\.id))
+        }
+    }
+
     @Test func delaysAndCoverCountsHaveTheirMeans() {
         var rng = SeededRandom(seed: "distributions")
         let delays = (0..<20_000).map { _ in Double(PathSelector.exponential(mean: 50, rng: &rng)) }

@@ -20,10 +20,11 @@ import Testing
         }
 
         func vote(_ member: Int, relays: [SignedDocument], serial: UInt64 = 7, coverRate: Double = 2, meanDelayMs: Int = 50,
-                  validAfter: Int64 = 1_000) throws -> Consensus.CountedVote {
+                  validAfter: Int64 = 1_000, ratings: [RelayRating]? = nil) throws -> Consensus.CountedVote {
             let vote = DirectoryVote(serial: serial, previousSerial: 0, previous: .zero, voter: f.ring[member].publicKey,
                                      validAfter: validAfter, validUntil: validAfter + 3_600,
-                                     network: NetworkParameters(coverRate: coverRate, meanDelayMs: meanDelayMs), relays: relays)
+                                     network: NetworkParameters(coverRate: coverRate, meanDelayMs: meanDelayMs), relays: relays,
+                                     ratings: ratings)
             let verified = try Unverified<DirectoryVote>(vote.signed(by: f.ring[member])).verified(roster: f.roster)
             return Consensus.CountedVote(vote: verified.vote, descriptors: verified.descriptors)
         }

@@ -69,7 +69,7 @@ import Testing
 
             """)
         #expect(tuned.securityYAML(ring: []) == "# secirc devnet\nfirst_ring:\n  members: []\nnetwork: {mean_delay_ms: 5}\n"
-            + "admission: {max_relays_per_address: 16, max_relays_per_prefix: 16, uploads_per_minute: 600, upload_burst: 100}\n")
+            + "admission: {max_relays_per_address: 16, max_relays_per_prefix: 16, uploads_per_minute: 600, upload_burst: 100, probation_hours: 0}\n")
         let ring = Devnet.Relay(name: "a", http: "http://127.0.0.1:8001", httpPort: 8001, udp: "127.0.0.1:7001", directory: "/d/a",
                                 dataDirectory: "/d/a/data", adminTokenFile: "/d/a/data/admin.token", logPath: "/d/a.log",
                                 identityKey: String(repeating: "ab", count: 32))
@@ -78,7 +78,7 @@ import Testing
             first_ring:
               members:
                 - {public_key: \(ring.identityKey), udp: '127.0.0.1:7001', http: 'http://127.0.0.1:8001'}
-            admission: {max_relays_per_address: 16, max_relays_per_prefix: 16, uploads_per_minute: 600, upload_burst: 100}
+            admission: {max_relays_per_address: 16, max_relays_per_prefix: 16, uploads_per_minute: 600, upload_burst: 100, probation_hours: 0}
 
             """)
         var second = ring
@@ -91,7 +91,7 @@ import Testing
               members:
                 - {public_key: \(ring.identityKey), udp: '127.0.0.1:7001', http: 'http://127.0.0.1:8001'}
                 - {public_key: \(second.identityKey), udp: '127.0.0.1:7002', http: 'http://127.0.0.1:8002'}
-            admission: {max_relays_per_address: 16, max_relays_per_prefix: 16, uploads_per_minute: 600, upload_burst: 100}
+            admission: {max_relays_per_address: 16, max_relays_per_prefix: 16, uploads_per_minute: 600, upload_burst: 100, probation_hours: 0}
 
             """)
     }

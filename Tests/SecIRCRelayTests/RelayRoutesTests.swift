@@ -155,7 +155,10 @@ extension HTTPResponse {
         try f.installDirectory(others: 2)
         #expect((f.handle(.get, "/v1/relays").object["relays"] as? [Any])?.count == 3)
         #expect((f.handle(.get, "/v1/relays", query: ["limit": "2"]).object["relays"] as? [Any])?.count == 2)
-        #expect((f.handle(.get, "/v1/relays", query: ["flag": "first_ring"]).object["relays"] as? [Any])?.count == 0)
+        // Flags as the ring granted them: `first_ring` only for the member that signed, whatever descriptors say.
+        let ring = f.handle(.get, "/v1/relays", query: ["flag": "first_ring"]).object["relays"] as? [[String: Any]]
+        #expect(ring?.count == 1 && ring?.first?["id"] as? String == f.state.trustedRoster.members[0].id.hex)
+        #expect((f.handle(.get, "/v1/relays").object["relays"] as? [[String: Any]])?.allSatisfy { ($0["weight"] as? Int ?? 0) >= 1 } == true)
         #expect(f.handle(.get, "/v1/relays", query: ["limit": "0"]).errorCode == "invalid_parameter")
         #expect(f.handle(.get, "/v1/relays", query: ["limit": "x"]).status == 400)
         // flag: 1 to 32 characters (Unicode scalars, as the spec's minLength and maxLength count).

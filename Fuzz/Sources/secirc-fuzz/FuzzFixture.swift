@@ -41,6 +41,16 @@ enum FuzzFixture {
         return (engine, effects.events)
     }()
 
+    /// The first directory the fixture relay signed (with its ratings): the base diffs apply to.
+    static let signedDirectory: (document: SignedDocument, directory: RelayDirectory)? = {
+        for case let .saveDirectory(document) in relay.events {
+            if let directory = try? Unverified<RelayDirectory>(document).verifiedAtAnyTime(trusting: roster).directory {
+                return (document, directory)
+            }
+        }
+        return nil
+    }()
+
     /// The relay's link peer entry, for a client link manager.
     static var relayPeer: LinkPeer {
         LinkPeer(id: relay.engine.relayID, address: relayAddress, linkKey: relay.engine.configuration.linkKey.publicKey)

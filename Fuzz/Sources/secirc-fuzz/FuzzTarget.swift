@@ -23,7 +23,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     /// `Unverified<RelayDescriptor>(json:).verified()`: a descriptor upload (`POST /v1/descriptors`).
     case descriptor
     /// A fetched directory: the envelope, then its body re-signed by the fixed roster and verified
-    /// (so the body's decoding and every descriptor in it is reached).
+    /// (so the body's decoding, its ratings and every descriptor in it is reached); or a
+    /// directory diff, applied to the fixture relay's directory.
     case directory
     /// A first-ring member's round (`RingRound`) fed a vote (first byte 0 mod 4) or a signature
     /// share (1 mod 4): `POST /v1/ring/votes` and `/v1/ring/shares`; or governance (2 and 3 mod
@@ -144,6 +145,10 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     static func directory(_ input: [UInt8]) {
+        // A diff answer (`GET /v1/directory?since=`), applied to the fixture relay's directory.
+        if let diff = try? DirectoryDiff.decode(json: input), let base = FuzzFixture.signedDirectory {
+            _ = try? diff.apply(to: base.document, base.directory)
+        }
         guard let document = try? SignedDocument.decode(json: input) else { return }
         _ = document.jsonBytes()
         _ = try? Unverified<RelayDirectory>(document).verified(trusting: FuzzFixture.roster, now: FuzzFixture.now.seconds)

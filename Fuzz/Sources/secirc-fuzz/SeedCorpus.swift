@@ -156,6 +156,21 @@ enum SeedCorpus {
             }
         }
         precondition(!descriptors.isEmpty && !directories.isEmpty, "the fixture relay signed no descriptor or directory")
+        // A diff from the fixture's directory to its successor with one rating changed.
+        if let base = FuzzFixture.signedDirectory {
+            var next = base.directory
+            next.serial += 1
+            next.previous = base.document.bodyHash
+            if var ratings = next.ratings, !ratings.isEmpty {
+                ratings[0].weight += 1
+                next.ratings = ratings
+            }
+            var document = next.unsignedDocument()
+            document.sign(with: FuzzFixture.rosterKey)
+            if let diff = DirectoryDiff.make(from: base.document, base.directory, to: document, next) {
+                directories.append(("diff-0", diff.jsonBytes()))
+            }
+        }
         return (descriptors, directories)
     }
 

@@ -5,6 +5,8 @@ public import SecIRCCrypto
 ///
 /// - A relay is listed when more than half of the votes list it; of the descriptors the votes
 ///   carry for it, the one with the newest `published` (equal: the lowest body hash).
+/// - Its rating: the lower median of the weights the listing votes give it, the flags more
+///   than half of all votes grant, and `first_ring` when it is a member of the roster.
 /// - Each number (network parameters, validity) is the lower median of the votes' values.
 /// - Serial and predecessor are the votes' own (all votes must agree on them).
 /// - The signed directory, with every member's signature, fits `maximumBytes` (what every
@@ -47,19 +49,27 @@ public enum Consensus {
             guard first.previousSerial == 0 else { throw DirectoryError.brokenChain("the votes continue a directory not held") }
         }
 
-        var listings: [ID: (count: Int, document: SignedDocument, published: Int64)] = [:]
+        var listings: [ID: Listing] = [:]
         for counted in votes {
-            for (document, descriptor) in zip(counted.vote.relays, counted.descriptors) {
-                guard let held = listings[descriptor.id] else {
-                    listings[descriptor.id] = (1, document, descriptor.published)
+            for (index, (document, descriptor)) in zip(counted.vote.relays, counted.descriptors).enumerated() {
+                let rating = counted.vote.rating(at: index)
+                guard var held = listings[descriptor.id] else {
+                    listings[descriptor.id] = Listing(document: document, published: descriptor.published,
+                                                      member: roster.keys.contains(descriptor.identityKey),
+                                                      weights: [rating.weight], flags: Dictionary(rating.flags.map { ($0, 1) }) { $0 + $1 })
                     continue
                 }
-                let newer = descriptor.published > held.published
-                    || (descriptor.published == held.published && precedes(document.bodyHash, held.document.bodyHash))
-                listings[descriptor.id] = (held.count + 1, newer ? document : held.document, newer ? descriptor.published : held.published)
+                if descriptor.published > held.published
+                    || (descriptor.published == held.published && precedes(document.bodyHash, held.document.bodyHash)) {
+                    held.document = document
+                    held.published = descriptor.published
+                }
+                held.weights.append(rating.weight)
+                for flag in rating.flags { held.flags[flag, default: 0] += 1 }
+                listings[descriptor.id] = held
             }
         }
-        let listed = listings.filter { 2 * $0.value.count > votes.count }
+        let listed = listings.filter { 2 * $0.value.weights.count > votes.count }
 
         let all = votes.map(\.vote)
         let network = NetworkParameters(
@@ -69,15 +79,18 @@ public enum Consensus {
         let validAfter = lowerMedian(all.map(\.validAfter))
         let validUntil = max(lowerMedian(all.map(\.validUntil)), validAfter + 1)
         let (previousHash, earlier) = chainLinks(serial: first.serial, previous: previous)
-        func directory(_ chosen: [(key: ID, value: (count: Int, document: SignedDocument, published: Int64))]) -> RelayDirectory {
-            RelayDirectory(serial: first.serial, previous: previousHash, earlier: earlier, validAfter: validAfter,
-                           validUntil: validUntil, network: network, roster: roster,
-                           relays: chosen.sorted { $0.key < $1.key }.map(\.value.document))
+        func directory(_ chosen: [(key: ID, value: Listing)]) -> RelayDirectory {
+            let sorted = chosen.sorted { $0.key < $1.key }
+            return RelayDirectory(serial: first.serial, previous: previousHash, earlier: earlier, validAfter: validAfter,
+                                  validUntil: validUntil, network: network, roster: roster, relays: sorted.map(\.value.document),
+                                  ratings: sorted.map { $0.value.rating(votes: votes.count) })
         }
         var result = directory(Array(listed))
         if signedSize(result, roster: roster) > maximumBytes {
             // The most-listed first (equal: lower ID); the longest prefix that fits.
-            let ranked = listed.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+            let ranked = listed.sorted {
+                $0.value.weights.count != $1.value.weights.count ? $0.value.weights.count > $1.value.weights.count : $0.key < $1.key
+            }
             var fits = 0, over = ranked.count
             while over - fits > 1 {
                 let middle = (fits + over) / 2
@@ -87,6 +100,25 @@ public enum Consensus {
         }
         try result.validate()
         return result
+    }
+
+    /// What the votes that list one relay say of it.
+    struct Listing {
+        /// The newest descriptor among the votes (equal: the lowest body hash).
+        var document: SignedDocument
+        var published: Int64
+        /// Whether the relay is a member of the roster (`first_ring`).
+        var member: Bool
+        /// Each listing vote's weight for it.
+        var weights: [Int]
+        /// How many votes granted each flag.
+        var flags: [String: Int]
+
+        /// The lower median of the weights; the flags more than half of all `votes` granted.
+        func rating(votes: Int) -> RelayRating {
+            let granted = flags.filter { 2 * $0.value > votes }.map(\.key)
+            return RelayRating(weight: Consensus.lowerMedian(weights), flags: granted + (member ? ["first_ring"] : []))
+        }
     }
 
     /// Bytes of `directory`'s envelope signed by every member of `roster`.

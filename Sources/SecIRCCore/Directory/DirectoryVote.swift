@@ -21,9 +21,13 @@ public struct DirectoryVote: SignedContent, Hashable {
     public var network: NetworkParameters
     /// The descriptors the voter accepts, each signed by its relay.
     public var relays: [SignedDocument]
+    /// The voter's rating of each relay it accepts, in the order of ``relays`` (flags among
+    /// ``RelayRating/votedFlags``); nil: every relay rated 1, no flag.
+    public var ratings: [RelayRating]?
 
     public init(version: Int = 1, serial: UInt64, previousSerial: UInt64, previous: Bytes32, voter: SigningPublicKey,
-                validAfter: Int64, validUntil: Int64, network: NetworkParameters, relays: [SignedDocument]) {
+                validAfter: Int64, validUntil: Int64, network: NetworkParameters, relays: [SignedDocument],
+                ratings: [RelayRating]? = nil) {
         self.version = version
         self.serial = serial
         self.previousSerial = previousSerial
@@ -33,10 +37,17 @@ public struct DirectoryVote: SignedContent, Hashable {
         self.validUntil = validUntil
         self.network = network
         self.relays = relays
+        self.ratings = ratings
+    }
+
+    /// The voter's rating of its relay at `index`.
+    public func rating(at index: Int) -> RelayRating {
+        guard let ratings, ratings.indices.contains(index) else { return RelayRating(weight: 1) }
+        return ratings[index]
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, serial, previous, voter, network, relays
+        case version, serial, previous, voter, network, relays, ratings
         case previousSerial = "previous_serial"
         case validAfter = "valid_after"
         case validUntil = "valid_until"
@@ -51,6 +62,10 @@ public struct DirectoryVote: SignedContent, Hashable {
         guard previousSerial < serial else { throw DirectoryError.invalid("previous serial \(previousSerial) is not before \(serial)") }
         guard (previousSerial == 0) == (previous == .zero) else {
             throw DirectoryError.invalid("a previous directory needs both its serial and its hash")
+        }
+        if let ratings {
+            guard ratings.count == relays.count else { throw DirectoryError.invalid("\(ratings.count) ratings for \(relays.count) relays") }
+            for rating in ratings { try rating.validate(allowing: RelayRating.votedFlags) }
         }
     }
 

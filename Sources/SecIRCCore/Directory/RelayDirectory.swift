@@ -158,9 +158,12 @@ public struct RelayDirectory: SignedContent, Hashable {
     public var roster: Roster
     /// Each relay's own signed descriptor.
     public var relays: [SignedDocument]
+    /// What the ring grants each relay, in the order of ``relays`` (same count); nil in a
+    /// directory without ratings (``rating(at:of:)`` says what that means).
+    public var ratings: [RelayRating]?
 
     public init(version: Int = 1, serial: UInt64, previous: Bytes32, earlier: [Bytes32]? = nil, validAfter: Int64, validUntil: Int64,
-                network: NetworkParameters, roster: Roster, relays: [SignedDocument]) {
+                network: NetworkParameters, roster: Roster, relays: [SignedDocument], ratings: [RelayRating]? = nil) {
         self.version = version
         self.serial = serial
         self.previous = previous
@@ -170,10 +173,11 @@ public struct RelayDirectory: SignedContent, Hashable {
         self.network = network
         self.roster = roster
         self.relays = relays
+        self.ratings = ratings
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, serial, previous, earlier, network, roster, relays
+        case version, serial, previous, earlier, network, roster, relays, ratings
         case validAfter = "valid_after"
         case validUntil = "valid_until"
     }
@@ -193,6 +197,23 @@ public struct RelayDirectory: SignedContent, Hashable {
             guard UInt64(earlier.count) + 2 <= serial else { throw DirectoryError.invalid("earlier reaches before the first directory") }
         }
         try roster.validate()
+        if let ratings {
+            guard ratings.count == relays.count else {
+                throw DirectoryError.invalid("\(ratings.count) ratings for \(relays.count) relays")
+            }
+            for rating in ratings { try rating.validate(allowing: RelayRating.directoryFlags) }
+        }
+    }
+
+    /// What the first ring grants the relay at `index` of ``relays`` (whose descriptor is
+    /// `descriptor`). A directory without ratings, the older form, rates every relay 1 and
+    /// grants the flags its descriptor names, but `first_ring` only to members of its roster.
+    public func rating(at index: Int, of descriptor: RelayDescriptor) -> RelayRating {
+        if let ratings, ratings.indices.contains(index) { return ratings[index] }
+        let member = roster.keys.contains(descriptor.identityKey)
+        return RelayRating(weight: 1, flags: descriptor.flags.filter {
+            RelayRating.directoryFlags.contains($0) && ($0 != "first_ring" || member)
+        })
     }
 
     /// The relays' descriptors, each checked against its own signature. Throws if any fails:

@@ -184,7 +184,7 @@ extension ClientEngine {
     private func onion(_ body: [UInt8], ending final: RoutingCommand, at last: RelayDescriptor, held: DirectoryTracker.Held,
                        now: UnixTime, rng: inout some RandomSource) throws -> ([UInt8], RelayDescriptor) {
         let path = PathSelector.path(to: last, relays: held.descriptors, length: configuration.pathLength,
-                                     avoiding: downRelays, rng: &rng)
+                                     avoiding: downRelays, ratings: held.ratings, rng: &rng)
         let meanDelay = Double(tracker.held?.directory.network.meanDelayMs ?? 0) * configuration.delayFactor
         let maxDelay = tracker.held?.directory.network.maxDelayMilliseconds ?? 60_000
         let packet = try PathSelector.packet(path: path, ending: final, body: body, meanDelayMs: meanDelay,
@@ -271,7 +271,9 @@ extension ClientEngine {
             packet = try onion(body, to: MailboxAddress(relayID: own.relayID, mailboxID: own.loopQueue), held: held, now: now, rng: &rng)
         } else {
             let relays = held.descriptors.filter { !downRelays.contains($0.id) }
-            guard let last = (relays.isEmpty ? held.descriptors : relays).randomElement(using: &rng) else { return }
+            // Ends where real packets end as often: at relays drawn by the ring's weights.
+            guard let last = PathSelector.weightedPrefix(of: relays.isEmpty ? held.descriptors : relays, count: 1,
+                                                         weight: { held.ratings[$0.id]?.weight ?? 1 }, rng: &rng).first else { return }
             packet = try onion(body, ending: .drop, at: last, held: held, now: now, rng: &rng)
         }
         try transmit(packet.0, via: packet.1, freshLink: false, now: now, rng: &rng, effects: &effects)

@@ -311,7 +311,8 @@ public struct ClientEngine: NodeEngine {
                 replaceLostMailboxes(held, now: now, rng: &rng, effects: &effects)
             }
             if messenger.mailboxes.count < configuration.mailboxRelays, chooseMailboxesFailedFor != held.directory.serial {
-                do { _ = try messenger.chooseMailboxes(from: held.descriptors, count: configuration.mailboxRelays, rng: &rng) } catch {
+                do { _ = try messenger.chooseMailboxes(from: held.descriptors, ratings: held.ratings, count: configuration.mailboxRelays,
+                                                       rng: &rng) } catch {
                     // Once per directory: the next one may list mailbox relays.
                     chooseMailboxesFailedFor = held.directory.serial
                     effects.events.append(.problem("cannot choose mailbox relays: \(error)"))
@@ -416,7 +417,8 @@ public struct ClientEngine: NodeEngine {
         guard !lost.isEmpty else { return }
         do {
             let gone = messenger.mailboxes.filter { lost.contains($0.relayID) }.map(\.address.mailboxID)
-            _ = try messenger.replaceMailboxes(at: lost, listed: relays, count: configuration.mailboxRelays, now: now, rng: &rng)
+            _ = try messenger.replaceMailboxes(at: lost, listed: relays, ratings: held.ratings, count: configuration.mailboxRelays,
+                                               now: now, rng: &rng)
             for id in lost { unlistedSince[id] = nil }
             for mailbox in gone {
                 pendingAck[mailbox] = nil

@@ -2,8 +2,8 @@ internal import Glibc
 public import SecIRCCore
 public import SecIRCCrypto
 
-/// Onion paths: random distinct relays from the verified directory, ending at the relay that
-/// holds the destination mailbox, each hop with the onion key valid now and a delay drawn from
+/// Onion paths: distinct relays from the verified directory, drawn by the weights the first
+/// ring granted them, ending at the relay that holds the destination mailbox, each hop with the onion key valid now and a delay drawn from
 /// an exponential distribution (mean μ; 0 when cover traffic is off).
 public enum PathSelector {
     public enum PathError: Error, Equatable, CustomStringConvertible {
@@ -17,22 +17,46 @@ public enum PathSelector {
 
     /// `length` relays (fewer when the directory has fewer), all different, the last being `last`;
     /// relays in `avoiding` (not answering just now) are used before it only when nothing else is left.
+    /// The others are drawn by the weights the first ring granted (`ratings`; a relay without
+    /// one weighs 1).
     public static func path(to last: ID, relays: [RelayDescriptor], length: Int, avoiding: Set<ID> = [],
-                            rng: inout some RandomSource) throws -> [RelayDescriptor] {
+                            ratings: [ID: RelayRating] = [:], rng: inout some RandomSource) throws -> [RelayDescriptor] {
         guard let final = relays.first(where: { $0.id == last }) else { throw PathError.unknownRelay(last) }
-        return path(to: final, relays: relays, length: length, avoiding: avoiding, rng: &rng)
+        return path(to: final, relays: relays, length: length, avoiding: avoiding, ratings: ratings, rng: &rng)
     }
 
-    /// The same, given the last relay's descriptor. The others are a uniformly random ordered
-    /// choice (a partial Fisher–Yates shuffle: one random draw per hop, not per relay).
+    /// The same, given the last relay's descriptor.
     public static func path(to final: RelayDescriptor, relays: [RelayDescriptor], length: Int, avoiding: Set<ID> = [],
-                            rng: inout some RandomSource) -> [RelayDescriptor] {
+                            ratings: [ID: RelayRating] = [:], rng: inout some RandomSource) -> [RelayDescriptor] {
         let hops = max(length - 1, 0)
         var pool = relays.filter { $0.id != final.id && !avoiding.contains($0.id) }
         if pool.count < hops { pool = relays.filter { $0.id != final.id } }
-        let count = min(hops, pool.count)
-        for i in 0..<count { pool.swapAt(i, Int.random(in: i..<pool.count, using: &rng)) }
-        return Array(pool.prefix(count)) + [final]
+        return weightedPrefix(of: pool, count: hops, weight: { ratings[$0.id]?.weight ?? 1 }, rng: &rng) + [final]
+    }
+
+    /// `count` distinct elements of `pool` (all of them when it has fewer), in the order drawn,
+    /// each draw choosing among those left with probability proportional to `weight` (at least
+    /// 1): a partial Fisher–Yates shuffle, one random draw per element chosen. With equal
+    /// weights, exactly the uniform shuffle's draws.
+    public static func weightedPrefix<T>(of pool: [T], count: Int, weight: (T) -> Int, rng: inout some RandomSource) -> [T] {
+        var pool = pool
+        var weights = pool.map { max(weight($0), 1) }
+        let uniform = weights.allSatisfy { $0 == weights.first }
+        var left = weights.reduce(0, +)
+        let chosen = min(count, pool.count)
+        for i in 0..<chosen {
+            var j = i
+            if uniform {
+                j = Int.random(in: i..<pool.count, using: &rng)
+            } else {
+                var r = Int.random(in: 0..<left, using: &rng)
+                while r >= weights[j] { r -= weights[j]; j += 1 }
+            }
+            left -= weights[j]
+            pool.swapAt(i, j)
+            weights.swapAt(i, j)
+        }
+        return Array(pool.prefix(chosen))
     }
 
     /// The onion key `relay` accepts at `now`: the newest whose validity covers it, else the first listed.

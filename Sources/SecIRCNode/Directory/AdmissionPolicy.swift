@@ -20,12 +20,24 @@ public struct AdmissionPolicy: Sendable, Equatable {
     public var maxRelaysPerPrefix: Int
     /// Relays listed for the first time within any one directory period; 0: no cap.
     public var newRelaysPerPeriod: Int
+    /// How long a new relay is listed before it earns full weight and the `mailbox` flag
+    /// (``DirectoryAuthority/rating(of:now:)``); zero: at once.
+    public var probation: Duration
+    /// How often a listed relay is checked again with a handshake at its address (when it
+    /// uploads after this long); zero: never after admission.
+    public var recheckInterval: Duration
+    /// The most capacity (packets per second) a relay's claim counts for in its weight.
+    public var maximumCapacity: Int
 
-    public init(mode: Mode = .open, maxRelaysPerAddress: Int = 0, maxRelaysPerPrefix: Int = 0, newRelaysPerPeriod: Int = 0) {
+    public init(mode: Mode = .open, maxRelaysPerAddress: Int = 0, maxRelaysPerPrefix: Int = 0, newRelaysPerPeriod: Int = 0,
+                probation: Duration = .zero, recheckInterval: Duration = .zero, maximumCapacity: Int = 10_000) {
         self.mode = mode
         self.maxRelaysPerAddress = maxRelaysPerAddress
         self.maxRelaysPerPrefix = maxRelaysPerPrefix
         self.newRelaysPerPeriod = newRelaysPerPeriod
+        self.probation = probation
+        self.recheckInterval = recheckInterval
+        self.maximumCapacity = maximumCapacity
     }
 
     /// What the per-address and per-prefix caps count by, for a numeric `host:port`: the IP

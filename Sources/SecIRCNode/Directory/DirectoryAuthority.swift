@@ -35,6 +35,13 @@ public struct DirectoryAuthority: Sendable {
         public var since: UnixTime
         var bytes: Int
         var network: (address: [UInt8], prefix: [UInt8])?
+        /// When this member first listed the relay (its probation counts from here).
+        public var firstListed: UnixTime
+        /// Outcomes of the latest handshake checks (``AdmissionPolicy/recheckInterval``), newest
+        /// in bit 0 (1: answered), ``checkCount`` of them (at most 16); and when the last began.
+        var checks: UInt16 = 0
+        var checkCount = 0
+        var lastChecked: UnixTime
 
         init(_ document: SignedDocument, _ descriptor: RelayDescriptor, since: UnixTime) {
             self.document = document
@@ -42,7 +49,32 @@ public struct DirectoryAuthority: Sendable {
             self.since = since
             bytes = document.jsonBytes().count
             network = AdmissionPolicy.network(of: descriptor.udp)
+            firstListed = since
+            lastChecked = since
         }
+
+        /// Keeps what this member measured of the relay before this upload.
+        mutating func carry(from earlier: Entry) {
+            firstListed = earlier.firstListed
+            checks = earlier.checks
+            checkCount = earlier.checkCount
+            lastChecked = earlier.lastChecked
+        }
+
+        mutating func record(answered: Bool) {
+            checks = checks << 1 | (answered ? 1 : 0)
+            checkCount = min(checkCount + 1, 16)
+        }
+
+        /// The share of the recorded checks the relay answered (1 when none were made).
+        public var uptime: Double {
+            guard checkCount > 0 else { return 1 }
+            let window = checkCount == 16 ? checks : checks & (1 << UInt16(checkCount) - 1)
+            return Double(window.nonzeroBitCount) / Double(checkCount)
+        }
+
+        /// Whether its last two checks both went unanswered (it is left out of what this member lists).
+        var failing: Bool { checkCount >= 2 && checks & 0b11 == 0 }
     }
 
     private var descriptors: [ID: Entry] = [:]
@@ -114,10 +146,14 @@ public struct DirectoryAuthority: Sendable {
 
         public var id: ID
         public var change: Change
+        /// A listed relay whose last handshake check is older than ``AdmissionPolicy/recheckInterval``:
+        /// checked again now (``challenges``), while it stays listed.
+        public var recheck: Bool
 
-        public init(id: ID, change: Change) {
+        public init(id: ID, change: Change, recheck: Bool = false) {
             self.id = id
             self.change = change
+            self.recheck = recheck
         }
     }
 
@@ -175,10 +211,19 @@ public struct DirectoryAuthority: Sendable {
             return Acceptance(id: id, change: .challenged)
         }
         try checkSize(others + entry.bytes)
-        descriptors[id] = entry
+        var updated = entry
+        if let listed = descriptors[id] { updated.carry(from: listed) }
+        descriptors[id] = updated
         var republished = existing
         republished.published = descriptor.published
-        return Acceptance(id: descriptor.id, change: republished == descriptor ? .refreshed : .changed)
+        var recheck = false
+        if policy.recheckInterval > .zero, challenges[id] == nil, challenges.count < maximumChallenges,
+           now >= updated.lastChecked.adding(policy.recheckInterval) {
+            descriptors[id]!.lastChecked = now
+            challenges[id] = entry
+            recheck = true
+        }
+        return Acceptance(id: descriptor.id, change: republished == descriptor ? .refreshed : .changed, recheck: recheck)
     }
 
     /// Continues from `document`, the last directory this first ring signed (read back from its
@@ -203,10 +248,16 @@ public struct DirectoryAuthority: Sendable {
         guard let (directory, listed) = verified else { throw firstError ?? DirectoryError.invalid("no roster") }
         latest = (document, directory)
         let signedAt = UnixTime(seconds: directory.validAfter)
-        for (signed, descriptor) in zip(directory.relays, listed)
+        for (index, (signed, descriptor)) in zip(directory.relays, listed).enumerated()
         where descriptor.identityKey != identity.publicKey && !lists.banned.contains(descriptor.id) {
             guard descriptors.count < maximumDescriptors else { break }
-            descriptors[descriptor.id] = Entry(signed, descriptor, since: signedAt)
+            var entry = Entry(signed, descriptor, since: signedAt)
+            // What was measured before the restart is gone; a relay the ring had granted
+            // `mailbox` counts as having served its probation, others start it again.
+            if directory.rating(at: index, of: descriptor).has("mailbox") {
+                entry.firstListed = signedAt.adding(.zero - policy.probation)
+            }
+            descriptors[descriptor.id] = entry
         }
     }
 
@@ -312,7 +363,16 @@ public struct DirectoryAuthority: Sendable {
         }
         if isNew, newRelayWait(now: now) != nil { return false }
         var entry = challenges.removeValue(forKey: id)!
+        if let listed = descriptors[id], listed.descriptor.udp == entry.descriptor.udp, listed.descriptor.linkKey == entry.descriptor.linkKey {
+            // A recheck of a listed relay: answered. It stays as it is, with the newer upload.
+            if entry.descriptor.published > listed.descriptor.published { descriptors[id]!.document = entry.document; descriptors[id]!.descriptor = entry.descriptor }
+            descriptors[id]!.record(answered: true)
+            return false
+        }
         entry.since = now
+        if let listed = descriptors[id] { entry.carry(from: listed) } else { entry.firstListed = now }
+        entry.lastChecked = now
+        entry.record(answered: true)
         descriptors[id] = entry
         if isNew, policy.newRelaysPerPeriod > 0 { admissions.append(now) }
         return true
@@ -348,7 +408,14 @@ public struct DirectoryAuthority: Sendable {
     public mutating func expireChallenges(now: UnixTime) -> [ID] {
         let cutoff = now.adding(.zero - challengeTimeout)
         let expired = challenges.filter { $0.value.since <= cutoff }.map(\.key) // due at since + timeout, not after
-        for id in expired { challenges[id] = nil }
+        for id in expired {
+            let waiting = challenges.removeValue(forKey: id)!
+            // A listed relay that did not answer its recheck: counted against its uptime.
+            if let listed = descriptors[id], listed.descriptor.udp == waiting.descriptor.udp,
+               listed.descriptor.linkKey == waiting.descriptor.linkKey {
+                descriptors[id]!.record(answered: false)
+            }
+        }
         return expired
     }
 
@@ -364,13 +431,39 @@ public struct DirectoryAuthority: Sendable {
     }
 
     /// The fresh descriptors, own included, sorted by relay ID (those not refreshed within the
-    /// lifetime are dropped): what this member lists, or votes for in a ring of several.
-    public mutating func currentDescriptors(now: UnixTime) -> [SignedDocument] {
+    /// lifetime are dropped, those that missed their last two checks left out): what this
+    /// member lists, or votes for in a ring of several.
+    public mutating func currentDescriptors(now: UnixTime) -> [SignedDocument] { currentListing(now: now).relays }
+
+    /// ``currentDescriptors(now:)`` with this member's rating of each (``rating(of:now:)``).
+    public mutating func currentListing(now: UnixTime) -> (relays: [SignedDocument], ratings: [RelayRating]) {
+        let entries = listedEntries(now: now)
+        return (entries.map(\.document), entries.map { rating(of: $0, now: now) })
+    }
+
+    private mutating func listedEntries(now: UnixTime) -> [Entry] {
         let cutoff = now.adding(.zero - max(period * descriptorLifetimePeriods, minimumDescriptorLifetime))
         descriptors = descriptors.filter { $0.value.since >= cutoff }
-        var entries = descriptors.values.filter { mayList($0.descriptor.id) }.map { ($0.descriptor.id, $0.document) }
-        if let own { entries.append((own.descriptor.id, own.document)) }
-        return entries.sorted { $0.0 < $1.0 }.map(\.1)
+        var entries = descriptors.values.filter { mayList($0.descriptor.id) && !$0.failing }
+        if let own { entries.append(own) }
+        return entries.sorted { $0.descriptor.id < $1.descriptor.id }
+    }
+
+    /// What this member measured of a relay, as a rating (docs/PROTOCOL.md §3.4). Members of
+    /// the roster (this one too) are trusted: full weight, `mailbox`. Any other relay: its
+    /// claimed capacity capped at ``AdmissionPolicy/maximumCapacity``, times 0.1 when first
+    /// listed rising to 1 at the end of its probation, times the share of its handshake checks
+    /// it answered; `mailbox` once its probation is over and it answered at least 90% of them.
+    public func rating(of entry: Entry, now: UnixTime) -> RelayRating {
+        let capacity = Double(min(max(entry.descriptor.capacity, 1), policy.maximumCapacity))
+        if roster.keys.contains(entry.descriptor.identityKey) || entry.descriptor.identityKey == identity.publicKey {
+            return RelayRating(weight: RelayRating.rounded(capacity), flags: ["mailbox"])
+        }
+        let age = now.duration(since: entry.firstListed)
+        let served = policy.probation <= .zero ? 1 : min(1, max(0, age / policy.probation))
+        let uptime = entry.uptime
+        let weight = RelayRating.rounded(capacity * (0.1 + 0.9 * served) * uptime)
+        return RelayRating(weight: weight, flags: served >= 1 && uptime >= 0.9 ? ["mailbox"] : [])
     }
 
     /// A ring of several published `document` (verified by the caller): the chain continues
@@ -382,13 +475,19 @@ public struct DirectoryAuthority: Sendable {
 
     /// Signs the next directory from the fresh descriptors.
     public mutating func sign(now: UnixTime) -> (document: SignedDocument, directory: RelayDirectory) {
-        let relays = currentDescriptors(now: now)
+        let entries = listedEntries(now: now)
+        let relays = entries.map(\.document)
+        // A ring of one is its own consensus: its ratings, and `first_ring` for the roster's members.
+        let ratings = entries.map { entry in
+            let rating = rating(of: entry, now: now)
+            return roster.keys.contains(entry.descriptor.identityKey) ? RelayRating(weight: rating.weight, flags: rating.flags + ["first_ring"]) : rating
+        }
         let serial = (latest?.directory.serial ?? 0) + 1
         let validFor = period.components.seconds * Int64(validityPeriods)
         let directory = RelayDirectory(serial: serial, previous: latest?.document.bodyHash ?? .zero,
                                        earlier: latest?.directory.earlierForNext(),
                                        validAfter: now.seconds, validUntil: now.seconds + max(validFor, 1),
-                                       network: network, roster: roster, relays: relays)
+                                       network: network, roster: roster, relays: relays, ratings: ratings)
         var document = directory.unsignedDocument()
         document.sign(with: identity)
         latest = (document, directory)

@@ -51,6 +51,8 @@ public struct DirectoryTracker: Sendable {
         public let descriptors: [RelayDescriptor]
         /// The descriptors by relay ID.
         public let byID: [ID: RelayDescriptor]
+        /// What the first ring granted each relay (weight, flags), by relay ID.
+        public let ratings: [ID: RelayRating]
         /// `"<hex of the body hash>"`, as relays serve it.
         public let etag: String
         /// What brought it, and when it was installed.
@@ -65,6 +67,8 @@ public struct DirectoryTracker: Sendable {
             self.channel = channel
             self.installedAt = installedAt
             byID = Dictionary(descriptors.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            ratings = Dictionary(descriptors.enumerated().map { ($1.id, directory.rating(at: $0, of: $1)) },
+                                 uniquingKeysWith: { first, _ in first })
             etag = "\"\(document.bodyHash.hex)\""
         }
     }

@@ -64,10 +64,12 @@ public struct RingRound: Sendable {
     }
 
     /// Starts round `serial`, continuing `previous` (the latest directory this member holds),
-    /// with this member's vote for it: `relays` are the descriptors it accepts.
+    /// with this member's vote for it: `relays` are the descriptors it accepts, `ratings` its
+    /// rating of each (nil: 1 each, no flag).
     public init(serial: UInt64, roster: Roster, identity: SigningPrivateKey,
                 previous: (document: SignedDocument, directory: RelayDirectory)?,
-                validAfter: Int64, validUntil: Int64, network: NetworkParameters, relays: [SignedDocument]) throws {
+                validAfter: Int64, validUntil: Int64, network: NetworkParameters, relays: [SignedDocument],
+                ratings: [RelayRating]? = nil) throws {
         guard roster.keys.contains(identity.publicKey) else { throw Refusal.invalid("this member is not in the roster") }
         self.serial = serial
         self.roster = roster
@@ -75,7 +77,8 @@ public struct RingRound: Sendable {
         self.previous = previous
         let vote = DirectoryVote(serial: serial, previousSerial: previous?.directory.serial ?? 0,
                                  previous: previous?.document.bodyHash ?? .zero, voter: identity.publicKey,
-                                 validAfter: validAfter, validUntil: validUntil, network: network, relays: relays)
+                                 validAfter: validAfter, validUntil: validUntil, network: network, relays: relays,
+                                 ratings: ratings)
         try vote.validate()
         ownVote = try vote.signed(by: identity)
         let counted = try Unverified<DirectoryVote>(ownVote).verified(roster: roster)

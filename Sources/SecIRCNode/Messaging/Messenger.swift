@@ -74,9 +74,12 @@ public final class Messenger: Sendable {
     /// Chooses this client's mailbox relays from a verified directory: up to `count`, topped up
     /// when the directory grows (a young network may list one relay at first); chosen ones are
     /// kept. Throws `notReady` when there are none and the directory lists no mailbox relay.
-    public func chooseMailboxes(from relays: [RelayDescriptor], count: Int, rng: inout some RandomSource) throws -> [MailboxKey] {
+    /// `ratings`: what the first ring granted each relay (only relays it flagged `mailbox` are
+    /// chosen, by weight); nil for a directory without ratings (the flags descriptors name).
+    public func chooseMailboxes(from relays: [RelayDescriptor], ratings: [ID: RelayRating]? = nil, count: Int,
+                                rng: inout some RandomSource) throws -> [MailboxKey] {
         try mailboxKeys.withLock { current in
-            let chosen = try Self.toppedUp(current, from: relays, count: count, rng: &rng)
+            let chosen = try Self.toppedUp(current, from: relays, ratings: ratings, count: count, rng: &rng)
             guard chosen.count > current.count else { return current }
             try store.write { tx in try tx.setMailboxKeys(chosen) }
             current = chosen
@@ -88,12 +91,12 @@ public final class Messenger: Sendable {
     /// others from `listed`, gives every contact a queue at each new one and tells it with a
     /// signed contact card naming its queues (through the outbox, like any message), all in one
     /// transaction. Returns the new mailboxes.
-    public func replaceMailboxes(at relays: Set<ID>, listed: [RelayDescriptor], count: Int, now: UnixTime,
-                                 rng: inout some RandomSource) throws -> [MailboxKey] {
+    public func replaceMailboxes(at relays: Set<ID>, listed: [RelayDescriptor], ratings: [ID: RelayRating]? = nil, count: Int,
+                                 now: UnixTime, rng: inout some RandomSource) throws -> [MailboxKey] {
         try mailboxKeys.withLock { current in
             let kept = current.filter { !relays.contains($0.relayID) }
             guard kept.count < current.count else { return current }
-            let chosen = try Self.toppedUp(kept, from: listed.filter { !relays.contains($0.id) }, count: count, rng: &rng)
+            let chosen = try Self.toppedUp(kept, from: listed.filter { !relays.contains($0.id) }, ratings: ratings, count: count, rng: &rng)
             try store.write { tx in
                 try tx.setMailboxKeys(chosen)
                 let all = try tx.contactQueues()
@@ -118,14 +121,22 @@ public final class Messenger: Sendable {
     }
 
     /// `current` and, when it has fewer than `count`, new keys at mailbox relays of `relays` it
-    /// does not use yet, in random order.
-    static func toppedUp(_ current: [MailboxKey], from relays: [RelayDescriptor], count: Int,
+    /// does not use yet: drawn by the first ring's weights when `ratings` are given (relays it
+    /// flagged `mailbox`), else uniformly among those whose descriptor says `mailbox`.
+    static func toppedUp(_ current: [MailboxKey], from relays: [RelayDescriptor], ratings: [ID: RelayRating]? = nil, count: Int,
                          rng: inout some RandomSource) throws(MessengerError) -> [MailboxKey] {
         guard current.count < count else { return current }
         let used = Set(current.map(\.relayID))
-        let candidates = relays.filter { $0.flags.contains("mailbox") && !used.contains($0.id) }
-        let added = candidates.shuffled(using: &rng).prefix(count - current.count)
-            .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
+        let added: [MailboxKey]
+        if let ratings {
+            let candidates = relays.filter { ratings[$0.id]?.has("mailbox") == true && !used.contains($0.id) }
+            added = PathSelector.weightedPrefix(of: candidates, count: count - current.count, weight: { ratings[$0.id]?.weight ?? 1 }, rng: &rng)
+                .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
+        } else {
+            let candidates = relays.filter { $0.flags.contains("mailbox") && !used.contains($0.id) }
+            added = candidates.shuffled(using: &rng).prefix(count - current.count)
+                .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
+        }
         if added.isEmpty, current.isEmpty { throw .notReady("the directory lists no mailbox relays") }
         return current + added
     }

@@ -82,6 +82,7 @@ extension RelayEngine {
             case .challenged: challenge(acceptance.id, now: now, rng: &rng, effects: &effects)
             case .refreshed: break
             }
+            if acceptance.recheck { challenge(acceptance.id, now: now, rng: &rng, effects: &effects) }
             return .accepted(id: acceptance.id, change: acceptance.change)
         } catch {
             return .refused(error)

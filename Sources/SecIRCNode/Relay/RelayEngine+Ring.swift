@@ -75,10 +75,11 @@ extension RelayEngine {
         guard start >= ring!.startedAt, now < start.adding(ringVoteWindow), previous?.directory.serial ?? 0 < serial else { return }
         let validity = max(configuration.ringValidity, configuration.directoryPeriod * 3).components.seconds
         do {
+            let listing = authority?.currentListing(now: now) ?? (relays: [], ratings: [])
             ring!.round = try RingRound(serial: serial, roster: roster, identity: configuration.identity,
                                         previous: previous,
                                         validAfter: start.seconds, validUntil: start.seconds + max(validity, 1),
-                                        network: votedNetwork, relays: authority?.currentDescriptors(now: now) ?? [])
+                                        network: votedNetwork, relays: listing.relays, ratings: listing.ratings)
         } catch {
             return
         }

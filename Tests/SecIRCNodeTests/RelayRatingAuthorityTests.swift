@@ -1,0 +1,149 @@
+import SecIRCCore
+import SecIRCCrypto
+import SecIRCNode
+import Testing
+
+/// How a first-ring member rates the relays it lists (``DirectoryAuthority/rating(of:now:)``),
+/// on a manual clock: new relays start at a tenth of their weight and earn `mailbox` after
+/// probation; rechecks that go unanswered cost weight, two in a row the listing; claimed
+/// capacity counts only up to the cap; a restart keeps what the last directory granted.
+@Suite struct RelayRatingAuthorityTests {
+    typealias Ring = AdmissionPolicyTests.Ring
+
+    /// The rating this member gives `id` in what it would list now (nil when not listed).
+    static func rating(_ ring: inout Ring, _ id: ID) throws -> RelayRating? {
+        let listing = ring.authority.currentListing(now: ring.now)
+        for (document, rating) in zip(listing.relays, listing.ratings)
+        where try Unverified<RelayDescriptor>(document).verified().id == id {
+            return rating
+        }
+        return nil
+    }
+
+    /// A new relay's upload at `udp` with `capacity`, admitted at once; its key and ID.
+    static func admitted(_ ring: inout Ring, udp: String, capacity: Int = 10) throws -> (SigningPrivateKey, ID) {
+        let key = SigningPrivateKey(using: &ring.rng)
+        let document = try upload(&ring, key: key, udp: udp, capacity: capacity)
+        let id = try ring.authority.accept(document, now: ring.now).id
+        let listed = ring.authority.admit(id, now: ring.now)
+        #expect(listed)
+        return (key, id)
+    }
+
+    static func upload(_ ring: inout Ring, key: SigningPrivateKey, udp: String, capacity: Int = 10,
+                       link: AgreementPublicKey? = nil) throws -> SignedDocument {
+        try RelayDescriptor(
+            identityKey: key.publicKey, linkKey: link ?? linkKey(of: key), udp: udp, http: "http://192.0.2.9:6691",
+            onionKeys: [.init(epoch: 1, key: AgreementPrivateKey(using: &ring.rng).publicKey, validAfter: 0, validUntil: .max)],
+            capacity: capacity, flags: ["mailbox", "anything"], published: ring.now.seconds).signed(by: key)
+    }
+
+    /// A link key fixed per identity (so uploads of one relay keep their endpoint).
+    static func linkKey(of key: SigningPrivateKey) -> AgreementPublicKey {
+        var rng = SeededRandom(seed: key.publicKey.rawValue.hex)
+        return AgreementPrivateKey(using: &rng).publicKey
+    }
+
+    @Test func aNewRelayEarnsWeightAndMailboxOverItsProbation() throws {
+        var ring = try Ring(AdmissionPolicy(probation: .seconds(10 * 3_600)), period: .seconds(3_600))
+        let (key, id) = try Self.admitted(&ring, udp: "10.1.1.1:1", capacity: 1_000)
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 100), "a tenth of its claim, no flag (its descriptor's are ignored)")
+        // Half way: 0.1 + 0.9 × 0.5 = 0.55 of 1,000.
+        ring.now = ring.now.adding(.seconds(5 * 3_600))
+        _ = try ring.authority.accept(Self.upload(&ring, key: key, udp: "10.1.1.1:1", capacity: 1_000), now: ring.now)
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 550))
+        ring.now = ring.now.adding(.seconds(5 * 3_600))
+        _ = try ring.authority.accept(Self.upload(&ring, key: key, udp: "10.1.1.1:1", capacity: 1_000), now: ring.now)
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 1_000, flags: ["mailbox"]))
+        // The member itself, in the roster: full weight and mailbox from the start.
+        let own = try #require(try Self.rating(&ring, ring.key.publicKey.id))
+        #expect(own == RelayRating(weight: 10, flags: ["mailbox"]))
+    }
+
+    @Test func claimedCapacityCountsUpToTheCap() throws {
+        var ring = try Ring(AdmissionPolicy(maximumCapacity: 500))
+        let (_, big) = try Self.admitted(&ring, udp: "10.1.1.1:1", capacity: 1_000_000)
+        let (_, small) = try Self.admitted(&ring, udp: "10.1.1.2:1", capacity: 0)
+        #expect(try Self.rating(&ring, big)?.weight == 500)
+        #expect(try Self.rating(&ring, small)?.weight == 1)
+    }
+
+    /// A listed relay is checked again at its first upload after the interval; an unanswered
+    /// check costs weight, two in a row leave it out until it answers again.
+    @Test func unansweredRechecksCostWeightThenTheListing() throws {
+        var ring = try Ring(AdmissionPolicy(recheckInterval: .seconds(600), maximumCapacity: 1_000))
+        let (key, id) = try Self.admitted(&ring, udp: "10.1.1.1:1", capacity: 1_000)
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 1_000, flags: ["mailbox"]))
+
+        func uploadAfter(_ seconds: Int64) throws -> DirectoryAuthority.Acceptance {
+            ring.now = ring.now.adding(.seconds(seconds))
+            return try ring.authority.accept(Self.upload(&ring, key: key, udp: "10.1.1.1:1", capacity: 1_000), now: ring.now)
+        }
+        #expect(try !uploadAfter(300).recheck, "not due yet")
+        let due = try uploadAfter(301)
+        #expect(due.recheck && due.change != .challenged && ring.authority.challenges[id] != nil, "checked while listed")
+        #expect(try Self.rating(&ring, id) != nil, "listed while it is checked")
+        ring.now = ring.now.adding(.seconds(31))
+        #expect(ring.authority.expireChallenges(now: ring.now) == [id])
+        // 1 of 2 checks answered: half the weight, and below the 90% that mailbox needs.
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 500))
+
+        #expect(try uploadAfter(600).recheck)
+        ring.now = ring.now.adding(.seconds(31))
+        _ = ring.authority.expireChallenges(now: ring.now)
+        #expect(try Self.rating(&ring, id) == nil, "two unanswered checks in a row: left out")
+
+        // It answers the next check: listed again, its history kept (2 of 4).
+        #expect(try uploadAfter(600).recheck)
+        let listedAgain = ring.authority.admit(id, now: ring.now)
+        #expect(!listedAgain, "a recheck is not a new listing")
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 500))
+    }
+
+    /// After a restart, a relay the last directory flagged `mailbox` keeps it (its probation
+    /// counts as served); one still on probation starts it again.
+    @Test func aRestartKeepsWhatTheLastDirectoryGranted() throws {
+        var ring = try Ring(AdmissionPolicy(probation: .seconds(3_600)), period: .seconds(600))
+        let (oldKey, old) = try Self.admitted(&ring, udp: "10.1.1.1:1", capacity: 100)
+        ring.now = ring.now.adding(.seconds(3_600))
+        _ = try ring.authority.accept(Self.upload(&ring, key: oldKey, udp: "10.1.1.1:1", capacity: 100), now: ring.now)
+        let (_, young) = try Self.admitted(&ring, udp: "10.1.1.2:1", capacity: 100)
+        let signed = ring.authority.sign(now: ring.now)
+        let listed = try signed.directory.descriptors()
+        let flags = Dictionary(uniqueKeysWithValues: listed.enumerated().map { ($1.id, signed.directory.rating(at: $0, of: $1).flags) })
+        #expect(flags[old] == ["mailbox"] && flags[young] == [])
+        #expect(flags[ring.key.publicKey.id] == ["first_ring", "mailbox"])
+
+        var restarted = DirectoryAuthority(identity: ring.key, roster: ring.authority.roster, network: ring.authority.network,
+                                           period: .seconds(600))
+        restarted.policy = ring.authority.policy
+        try restarted.restore(latest: signed.document)
+        ring.authority = restarted
+        #expect(try Self.rating(&ring, old)?.flags == ["mailbox"])
+        #expect(try Self.rating(&ring, young) == RelayRating(weight: 10))
+    }
+
+    /// Clients choose mailbox relays among those the ring flagged `mailbox`, whatever the
+    /// descriptors claim, by weight; with no such relay they have nothing to choose.
+    @Test func mailboxesGoWhereTheRingSaysAndByWeight() throws {
+        let relays = TestRelays.make(4) // every descriptor claims `mailbox`
+        let ratings: [ID: RelayRating] = [
+            relays[0].id: .init(weight: 5), // on probation: no flag
+            relays[1].id: .init(weight: 1, flags: ["mailbox"]),
+            relays[2].id: .init(weight: 1_000, flags: ["mailbox"]),
+            relays[3].id: .init(weight: 1, flags: ["mailbox"]),
+        ]
+        var heavy = 0
+        for round in 0..<200 {
+            let peer = try Peer("m\(round)", relays: [])
+            let chosen = try peer.messenger.chooseMailboxes(from: relays, ratings: ratings, count: 1, rng: &peer.rng)
+            #expect(chosen.count == 1 && chosen[0].relayID != relays[0].id)
+            if chosen[0].relayID == relays[2].id { heavy += 1 }
+        }
+        #expect(heavy >= 190, "weight 1,000 of 1,002: \(heavy) of 200")
+        let peer = try Peer("none", relays: [])
+        #expect(throws: MessengerError.self) {
+            try peer.messenger.chooseMailboxes(from: relays, ratings: [relays[0].id: .init(weight: 5)], count: 2, rng: &peer.rng)
+        }
+    }
+}
