@@ -141,6 +141,23 @@ import Testing
     }
 }
 
+extension RelayRatingTests {
+    /// `load` is optional (a descriptor without it keeps its bytes) and a multiple of 10 in 0...100.
+    @Test func aDescriptorsLoadIsOptionalAndBounded() throws {
+        var f = DirectoryFixture(relayCount: 1)
+        var descriptor = f.descriptor(f.relays[0], port: 9000)
+        let plain = try descriptor.signed(by: f.relays[0])
+        #expect(!String(decoding: plain.body, as: UTF8.self).contains("load"))
+        descriptor.load = 30
+        let loaded = try descriptor.signed(by: f.relays[0])
+        #expect(try Unverified<RelayDescriptor>(loaded).verified().load == 30)
+        for bad in [-10, 35, 110] {
+            descriptor.load = bad
+            #expect(throws: (any Error).self) { try Unverified<RelayDescriptor>(descriptor.signed(by: f.relays[0])).verified() }
+        }
+    }
+}
+
 /// Decodes a rating the way documents are decoded (canonical JSON, strict).
 enum DocumentCodingProbe {
     static func decodeRating(_ json: String) throws -> RelayRating {

@@ -146,4 +146,57 @@ import Testing
             try peer.messenger.chooseMailboxes(from: relays, ratings: [relays[0].id: .init(weight: 5)], count: 2, rng: &peer.rng)
         }
     }
+
+    /// A loaded mailbox relay (its descriptor's `load`) gets fewer new mailboxes: 90% full, a
+    /// tenth of the chances of an empty one of the same weight.
+    @Test func loadedMailboxRelaysGetFewerNewMailboxes() throws {
+        var relays = TestRelays.make(2)
+        relays[0].load = 90
+        relays[1].load = 0
+        let ratings = Dictionary(uniqueKeysWithValues: relays.map { ($0.id, RelayRating(weight: 100, flags: ["mailbox"])) })
+        #expect(Messenger.mailboxWeight(relays[0], ratings) == 10 && Messenger.mailboxWeight(relays[1], ratings) == 100)
+        relays[0].load = 100
+        #expect(Messenger.mailboxWeight(relays[0], ratings) == 5, "full still counts a little: a network of full relays still works")
+        relays[0].load = 90
+        var loaded = 0
+        for round in 0..<300 {
+            let peer = try Peer("l\(round)", relays: [])
+            if try peer.messenger.chooseMailboxes(from: relays, ratings: ratings, count: 1, rng: &peer.rng)[0].relayID == relays[0].id { loaded += 1 }
+        }
+        #expect((10...50).contains(loaded), "about 1 in 11 of 300: \(loaded)")
+    }
+
+    /// The store's load: the larger of bytes and mailboxes against their limits, in tens of percent.
+    @Test func aMailboxStoreReportsItsLoadInTens() throws {
+        var store = MailboxStore(limits: MailboxStore.Limits(ttl: .seconds(60), maxMessagesPerQueue: 100, maxMailboxes: 10, maxTotalBytes: 1 << 20))
+        #expect(store.loadPercent == 0)
+        for byte in 1...4 { _ = store.register(Bytes32(filling: { $0.initializeMemory(as: UInt8.self, repeating: UInt8(byte)) }), now: .t0) }
+        #expect(store.loadPercent == 40)
+    }
+
+    /// Relays re-sign their descriptor every few minutes; an upload with the same content keeps
+    /// the listed envelope, so directories (and their diffs) do not change for it.
+    @Test func theSameContentSignedAgainKeepsTheListedEnvelope() throws {
+        var ring = try Ring(AdmissionPolicy())
+        let (key, id) = try Self.admitted(&ring, udp: "10.1.1.1:1")
+        let listed = ring.authority.currentDescriptors(now: ring.now)
+        ring.now = ring.now.adding(.seconds(30))
+        let onion = RelayDescriptor.OnionKeyEntry(epoch: 1, key: AgreementPrivateKey(using: &ring.rng).publicKey, validAfter: 0, validUntil: .max)
+        func upload(load: Int?) throws -> DirectoryAuthority.Acceptance {
+            let document = try RelayDescriptor(identityKey: key.publicKey, linkKey: Self.linkKey(of: key), udp: "10.1.1.1:1",
+                                               http: "http://192.0.2.9:6691", onionKeys: [onion], capacity: 10, flags: ["mailbox"],
+                                               published: ring.now.seconds, load: load).signed(by: key)
+            return try ring.authority.accept(document, now: ring.now)
+        }
+        #expect(try upload(load: nil).change == .changed, "new onion keys")
+        let first = ring.authority.currentDescriptors(now: ring.now)
+        #expect(first != listed)
+        ring.now = ring.now.adding(.seconds(30))
+        #expect(try upload(load: nil).change == .refreshed)
+        #expect(ring.authority.currentDescriptors(now: ring.now) == first, "the same content: the same envelope")
+        ring.now = ring.now.adding(.seconds(30))
+        #expect(try upload(load: 20).change == .changed, "its load changed")
+        #expect(ring.authority.currentDescriptors(now: ring.now) != first)
+        _ = id
+    }
 }

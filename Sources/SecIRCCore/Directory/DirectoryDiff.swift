@@ -30,15 +30,8 @@ public struct DirectoryDiff: Codable, Sendable, Hashable {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            guard c.allKeys.count == 1 else {
-                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "a piece holds exactly one of keep, add"))
-            }
-            if c.contains(.keep) {
-                let range = try c.decode([Int].self, forKey: .keep)
-                guard range.count == 2 else {
-                    throw DecodingError.dataCorruptedError(forKey: .keep, in: c, debugDescription: "keep is [from, count]")
-                }
-                self = .keep(from: range[0], count: range[1])
+            if let (from, count) = try DirectoryDiff.keepRun(c, keep: .keep) {
+                self = .keep(from: from, count: count)
             } else {
                 self = .add(try c.decode(SignedDocument.self, forKey: .add))
             }
@@ -63,15 +56,8 @@ public struct DirectoryDiff: Codable, Sendable, Hashable {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            guard c.allKeys.count == 1 else {
-                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "a piece holds exactly one of keep, set"))
-            }
-            if c.contains(.keep) {
-                let range = try c.decode([Int].self, forKey: .keep)
-                guard range.count == 2 else {
-                    throw DecodingError.dataCorruptedError(forKey: .keep, in: c, debugDescription: "keep is [from, count]")
-                }
-                self = .keep(from: range[0], count: range[1])
+            if let (from, count) = try DirectoryDiff.keepRun(c, keep: .keep) {
+                self = .keep(from: from, count: count)
             } else {
                 self = .set(try c.decode(RelayRating.self, forKey: .set))
             }
@@ -84,6 +70,20 @@ public struct DirectoryDiff: Codable, Sendable, Hashable {
             case let .set(rating): try c.encode(rating, forKey: .set)
             }
         }
+    }
+
+    /// A piece's `keep` run, `[from, count]`; nil when the piece holds its other key instead.
+    /// A piece holds exactly one key.
+    static func keepRun<Key: CodingKey>(_ c: KeyedDecodingContainer<Key>, keep: Key) throws -> (from: Int, count: Int)? {
+        guard c.allKeys.count == 1 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "a piece holds exactly one key"))
+        }
+        guard c.contains(keep) else { return nil }
+        let range = try c.decode([Int].self, forKey: keep)
+        guard range.count == 2 else {
+            throw DecodingError.dataCorruptedError(forKey: keep, in: c, debugDescription: "keep is [from, count]")
+        }
+        return (range[0], range[1])
     }
 
     /// Always ``documentType``.

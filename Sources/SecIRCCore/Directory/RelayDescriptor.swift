@@ -45,12 +45,15 @@ public struct RelayDescriptor: SignedContent, Hashable {
     public var flags: [String]
     /// Unix seconds when signed.
     public var published: Int64
+    /// How full the relay's mailbox store is, percent in multiples of 10 (0...100); nil when it
+    /// does not say (absent from the JSON). Clients open fewer new mailboxes at a loaded relay.
+    public var load: Int?
 
     /// SHA-256 of `identityKey`, computed once (paths and fetches ask for it all the time).
     public private(set) var id: ID
 
     public init(version: Int = 1, identityKey: SigningPublicKey, linkKey: AgreementPublicKey, udp: String, http: String,
-                onionKeys: [OnionKeyEntry], capacity: Int, flags: [String], published: Int64) {
+                onionKeys: [OnionKeyEntry], capacity: Int, flags: [String], published: Int64, load: Int? = nil) {
         self.version = version
         self.identityKey = identityKey
         id = identityKey.id
@@ -61,10 +64,11 @@ public struct RelayDescriptor: SignedContent, Hashable {
         self.capacity = capacity
         self.flags = flags
         self.published = published
+        self.load = load
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, udp, http, capacity, flags, published
+        case version, udp, http, capacity, flags, published, load
         case identityKey = "identity_key"
         case linkKey = "link_key"
         case onionKeys = "onion_keys"
@@ -76,7 +80,7 @@ public struct RelayDescriptor: SignedContent, Hashable {
                       linkKey: c.decode(AgreementPublicKey.self, forKey: .linkKey), udp: c.decode(String.self, forKey: .udp),
                       http: c.decode(String.self, forKey: .http), onionKeys: c.decode([OnionKeyEntry].self, forKey: .onionKeys),
                       capacity: c.decode(Int.self, forKey: .capacity), flags: c.decode([String].self, forKey: .flags),
-                      published: c.decode(Int64.self, forKey: .published))
+                      published: c.decode(Int64.self, forKey: .published), load: c.decodeIfPresent(Int.self, forKey: .load))
     }
 
     public func validate() throws {
@@ -88,6 +92,9 @@ public struct RelayDescriptor: SignedContent, Hashable {
         }
         guard (0...Self.maximumCapacity).contains(capacity) else {
             throw DirectoryError.invalid("capacity \(capacity) outside 0...\(Self.maximumCapacity)")
+        }
+        if let load, !(0...100).contains(load) || load % 10 != 0 {
+            throw DirectoryError.invalid("load \(load): a multiple of 10 from 0 to 100")
         }
         guard flags.count <= Self.maximumFlags, flags.allSatisfy(Self.isFlag) else {
             throw DirectoryError.invalid("flags: at most \(Self.maximumFlags) words of 1 to 32 characters a-z, 0-9, _, -")

@@ -211,11 +211,21 @@ public struct DirectoryAuthority: Sendable {
             return Acceptance(id: id, change: .challenged)
         }
         try checkSize(others + entry.bytes)
-        var updated = entry
-        if let listed = descriptors[id] { updated.carry(from: listed) }
-        descriptors[id] = updated
         var republished = existing
         republished.published = descriptor.published
+        var updated = entry
+        if let listed = descriptors[id] {
+            updated.carry(from: listed)
+            if republished == descriptor {
+                // The same content signed again (relays re-sign every few minutes to stay
+                // fresh): the listed envelope stays, so directories, and their diffs, do not
+                // change for it. Its freshness (`since`) is this upload's.
+                updated.document = listed.document
+                updated.descriptor = listed.descriptor
+                updated.bytes = listed.bytes
+            }
+        }
+        descriptors[id] = updated
         var recheck = false
         if policy.recheckInterval > .zero, challenges[id] == nil, challenges.count < maximumChallenges,
            now >= updated.lastChecked.adding(policy.recheckInterval) {
@@ -364,8 +374,8 @@ public struct DirectoryAuthority: Sendable {
         if isNew, newRelayWait(now: now) != nil { return false }
         var entry = challenges.removeValue(forKey: id)!
         if let listed = descriptors[id], listed.descriptor.udp == entry.descriptor.udp, listed.descriptor.linkKey == entry.descriptor.linkKey {
-            // A recheck of a listed relay: answered. It stays as it is, with the newer upload.
-            if entry.descriptor.published > listed.descriptor.published { descriptors[id]!.document = entry.document; descriptors[id]!.descriptor = entry.descriptor }
+            // A recheck of a listed relay: answered. It stays as listed (a changed upload since
+            // replaced the listed envelope already).
             descriptors[id]!.record(answered: true)
             return false
         }

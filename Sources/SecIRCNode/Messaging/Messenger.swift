@@ -130,7 +130,7 @@ public final class Messenger: Sendable {
         let added: [MailboxKey]
         if let ratings {
             let candidates = relays.filter { ratings[$0.id]?.has("mailbox") == true && !used.contains($0.id) }
-            added = PathSelector.weightedPrefix(of: candidates, count: count - current.count, weight: { ratings[$0.id]?.weight ?? 1 }, rng: &rng)
+            added = PathSelector.weightedPrefix(of: candidates, count: count - current.count, weight: { Self.mailboxWeight($0, ratings) }, rng: &rng)
                 .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
         } else {
             let candidates = relays.filter { $0.flags.contains("mailbox") && !used.contains($0.id) }
@@ -139,6 +139,14 @@ public final class Messenger: Sendable {
         }
         if added.isEmpty, current.isEmpty { throw .notReady("the directory lists no mailbox relays") }
         return current + added
+    }
+
+    /// A mailbox relay's chance of being chosen: the ring's weight, times the room its
+    /// descriptor says its mailbox store has left (`load` 90% → a tenth; full counts as 5%).
+    public static func mailboxWeight(_ relay: RelayDescriptor, _ ratings: [ID: RelayRating]) -> Int {
+        let weight = ratings[relay.id]?.weight ?? 1
+        let room = max(100 - min(max(relay.load ?? 0, 0), 100), 5)
+        return max(1, weight * room / 100)
     }
 
     // MARK: Invite and card

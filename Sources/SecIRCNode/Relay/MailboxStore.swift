@@ -158,6 +158,15 @@ public struct MailboxStore: Sendable {
     }
 
     public var mailboxCount: Int { boxes.count }
+
+    /// How full the store is, in percent rounded down to a multiple of 10 (0...100): the larger
+    /// of its bytes and its mailboxes against their limits. A relay publishes it in its
+    /// descriptor (`load`) so clients open fewer new mailboxes at a full one.
+    public var loadPercent: Int {
+        let bytes = limits.maxTotalBytes > 0 ? Double(totalBytes) / Double(limits.maxTotalBytes) : 0
+        let mailboxes = limits.maxMailboxes > 0 ? Double(boxes.count) / Double(limits.maxMailboxes) : 0
+        return min(100, Int(max(bytes, mailboxes) * 10) * 10)
+    }
     /// Whether the owner of `mailbox` fetched it (and it was not forgotten since).
     public func isKnown(_ mailbox: Bytes32) -> Bool { boxes[mailbox] != nil }
     /// Contact queues registered, in all.

@@ -41,7 +41,7 @@ extension RelayEngine {
             identityKey: configuration.identity.publicKey, linkKey: configuration.linkKey.publicKey,
             udp: configuration.advertisedUDP, http: configuration.advertisedHTTP, onionKeys: keys.descriptorEntries,
             capacity: configuration.capacity, flags: isFirstRing ? ["first_ring", "mailbox"] : ["mailbox"],
-            published: now.seconds)
+            published: now.seconds, load: mailboxes.loadPercent)
         guard let document = try? content.signed(by: configuration.identity) else { return }
         descriptor = document
         descriptorVersion += 1
