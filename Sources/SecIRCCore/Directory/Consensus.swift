@@ -50,12 +50,13 @@ public enum Consensus {
         }
 
         var listings: [ID: Listing] = [:]
+        let members = roster.keys // built once, not once a listed relay
         for counted in votes {
             for (index, (document, descriptor)) in zip(counted.vote.relays, counted.descriptors).enumerated() {
                 let rating = counted.vote.rating(at: index)
                 guard var held = listings[descriptor.id] else {
                     listings[descriptor.id] = Listing(document: document, published: descriptor.published,
-                                                      member: roster.keys.contains(descriptor.identityKey),
+                                                      member: members.contains(descriptor.identityKey),
                                                       weights: [rating.weight], flags: Dictionary(rating.flags.map { ($0, 1) }) { $0 + $1 })
                     continue
                 }

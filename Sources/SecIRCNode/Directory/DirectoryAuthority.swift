@@ -488,9 +488,10 @@ public struct DirectoryAuthority: Sendable {
         let entries = listedEntries(now: now)
         let relays = entries.map(\.document)
         // A ring of one is its own consensus: its ratings, and `first_ring` for the roster's members.
+        let members = roster.keys
         let ratings = entries.map { entry in
             let rating = rating(of: entry, now: now)
-            return roster.keys.contains(entry.descriptor.identityKey) ? RelayRating(weight: rating.weight, flags: rating.flags + ["first_ring"]) : rating
+            return members.contains(entry.descriptor.identityKey) ? RelayRating(weight: rating.weight, flags: rating.flags + ["first_ring"]) : rating
         }
         let serial = (latest?.directory.serial ?? 0) + 1
         let validFor = period.components.seconds * Int64(validityPeriods)
