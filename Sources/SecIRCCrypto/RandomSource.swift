@@ -24,6 +24,19 @@ extension RandomSource {
     }
 }
 
+/// Any ``RandomSource`` behind one concrete type. The node loop passes its randomness to the
+/// engines as this type, and the engines are compiled for it ahead of time
+/// (`@_specialize(where R == AnyRandomSource)`): called through the `NodeEngine` protocol from
+/// another module, they would otherwise run as unspecialized generic code, looking up type
+/// metadata at run time on every draw — about a tenth of an idle client's time at λ = 6/s.
+public struct AnyRandomSource: RandomSource {
+    public var base: any RandomSource
+
+    public init(_ base: any RandomSource) { self.base = base }
+
+    public mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) { base.fill(buffer) }
+}
+
 /// The operating system's CSPRNG through libsodium (`randombytes_buf`).
 public struct SystemRandom: RandomSource, Sendable {
     /// Never read. It gives the type a size: ThreadSanitizer (Swift 6.3.1 on Linux) crashes

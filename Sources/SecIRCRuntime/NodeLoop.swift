@@ -43,7 +43,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     }
 
     private var engine: Engine
-    private var random: BoxedRandom
+    private var random: AnyRandomSource
     private let transport: any DatagramTransport
     private let clock: any NodeClock
     private let fetcher: any HTTPFetching
@@ -61,7 +61,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     public init(engine: Engine, transport: any DatagramTransport, clock: any NodeClock, random: any RandomSource,
                 fetcher: any HTTPFetching = HTTPFetcher(), hooks: Hooks = Hooks(), batchSize: Int = 32) {
         self.engine = engine
-        self.random = BoxedRandom(source: random)
+        self.random = AnyRandomSource(random)
         self.transport = transport
         self.clock = clock
         self.fetcher = fetcher
@@ -127,12 +127,17 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
+        // The engine lives in this frame while the loop runs: reading a property of a struct
+        // stored in a class copies the whole struct first (a retain of each of its buffers).
+        var engine = self.engine
+        defer { self.engine = engine }
         var effects = NodeEffects<Engine.Event>()
         engine.start(now: clock.now(), rng: &random, effects: &effects)
         carryOut(&effects)
         var lastTurn = clock.now()
+        var deadline = engine.nextDeadline
         while !stopping.load(ordering: .acquiring) {
-            let wait = Self.wait(until: engine.nextDeadline, now: clock.now())
+            let wait = Self.wait(until: deadline, now: clock.now())
             let received: Int
             do {
                 received = try transport.receive(into: inbound, timeout: wait)
@@ -146,12 +151,14 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
                 let bytes = inbound.withDatagram(i) { Array($0) }
                 engine.receive(bytes, from: inbound.address(i), now: turn, rng: &random, effects: &effects)
             }
-            let answered = takeInbox(now: turn, effects: &effects)
+            let (answered, tookInput) = takeInbox(&engine, now: turn, effects: &effects)
+            // Only input moves the deadline between turns; a timer turn reuses it.
+            if received > 0 || tookInput { deadline = engine.nextDeadline }
             // A wall clock that stepped back would leave every timer set from the old time waiting
             // for the whole step (no cover traffic, no polls): the engine's tick pulls them back.
             let steppedBack = turn < lastTurn
             lastTurn = turn
-            if steppedBack || engine.nextDeadline.map({ $0 <= turn }) == true {
+            if steppedBack || deadline.map({ $0 <= turn }) == true {
                 engine.tick(now: turn, rng: &random, effects: &effects)
             }
             carryOut(&effects)
@@ -159,6 +166,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
             // (e.g. the admission lists) before its caller hears back.
             for box in answered { box.done.signal() }
             hooks.turn(engine, turn)
+            deadline = engine.nextDeadline
         }
         // Whoever still waits for a reply gets none.
         let left = inbox.withLock { inbox -> [Input] in
@@ -178,12 +186,14 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
     }
 
     /// Runs the commands and answers that came in; returns the reply boxes to signal once the
-    /// turn's effects are carried out.
-    private func takeInbox(now: UnixTime, effects: inout NodeEffects<Engine.Event>) -> [ReplyBox] {
+    /// turn's effects are carried out, and whether there was any.
+    private func takeInbox(_ engine: inout Engine, now: UnixTime,
+                           effects: inout NodeEffects<Engine.Event>) -> (answered: [ReplyBox], tookInput: Bool) {
         let items = inbox.withLock { inbox -> [Input] in
             defer { inbox.items.removeAll() }
             return inbox.items
         }
+        guard !items.isEmpty else { return ([], false) }
         var answered: [ReplyBox] = []
         for item in items {
             switch item {
@@ -197,7 +207,7 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
                 engine.fetched(response, now: now, rng: &random, effects: &effects)
             }
         }
-        return answered
+        return (answered, true)
     }
 
     /// Events go first: what the process must write before anything can make it known (a
@@ -224,11 +234,4 @@ public final class NodeLoop<Engine: NodeEngine>: @unchecked Sendable {
         if sent < total { sendFailures.add(total - sent, ordering: .relaxed) }
         outbound.removeAll()
     }
-}
-
-/// Any ``RandomSource`` as a concrete one (an existential cannot be passed `inout` where a
-/// generic `some RandomSource` is expected).
-private struct BoxedRandom: RandomSource {
-    var source: any RandomSource
-    mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) { source.fill(buffer) }
 }

@@ -239,19 +239,22 @@ public struct ClientEngine: NodeEngine {
         directoryInstalled(now: now, rng: &rng)
     }
 
-    public mutating func start(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+    @_specialize(where R == AnyRandomSource)
+    public mutating func start<R: RandomSource>(now: UnixTime, rng: inout R, effects: inout NodeEffects<Event>) {
         outboxDue = try? messenger.nextOutboxDue()
         tick(now: now, rng: &rng, effects: &effects)
     }
 
-    public mutating func receive(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout some RandomSource,
+    @_specialize(where R == AnyRandomSource)
+    public mutating func receive<R: RandomSource>(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout R,
                                  effects: inout NodeEffects<Event>) {
         guard let delivery = links.receive(bytes, from: address, now: now, rng: &rng, out: &effects.datagrams) else { return }
         guard let frame = try? LinkFrame.decode(delivery.frame) else { return status.drop(.malformedFrame) }
         handleFrame(frame, from: delivery, now: now, rng: &rng, effects: &effects)
     }
 
-    public mutating func fetched(_ response: FetchResponse, now: UnixTime, rng: inout some RandomSource,
+    @_specialize(where R == AnyRandomSource)
+    public mutating func fetched<R: RandomSource>(_ response: FetchResponse, now: UnixTime, rng: inout R,
                                  effects: inout NodeEffects<Event>) {
         switch tracker.received(response, now: now) {
         case .installed:
@@ -277,7 +280,8 @@ public struct ClientEngine: NodeEngine {
         tick(now: now, rng: &rng, effects: &effects)
     }
 
-    public mutating func handle(_ command: Command, now: UnixTime, rng: inout some RandomSource,
+    @_specialize(where R == AnyRandomSource)
+    public mutating func handle<R: RandomSource>(_ command: Command, now: UnixTime, rng: inout R,
                                 effects: inout NodeEffects<Event>) -> Reply {
         switch command {
         case .outboxChanged:
@@ -287,7 +291,8 @@ public struct ClientEngine: NodeEngine {
         return Reply()
     }
 
-    public mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+    @_specialize(where R == AnyRandomSource)
+    public mutating func tick<R: RandomSource>(now: UnixTime, rng: inout R, effects: inout NodeEffects<Event>) {
         pullBackDeadlines(now: now)
         // A DNS lookup and a directory fetch may both be due.
         while let request = tracker.fetchIfDue(now: now, id: nextFetchID) {
@@ -348,7 +353,7 @@ public struct ClientEngine: NodeEngine {
         next = min(next, nextPoll, nextMailboxCheck)
         // An acknowledgement waits while its mailbox's fetch is in progress (that fetch's own
         // deadlines stand).
-        if let due = acknowledgeDue.filter({ fetches[$0.key] == nil }).values.min() { next = min(next, due) }
+        for (mailbox, due) in acknowledgeDue where fetches[mailbox] == nil { next = min(next, due) }
         if let due = outboxDue { next = min(next, due) }
         if let cover = nextCover { next = min(next, cover) }
         if let loop = nextLoop { next = min(next, loop) }
@@ -446,7 +451,9 @@ public struct ClientEngine: NodeEngine {
 
     /// Every mailbox has a push subscription on a link session that still exists.
     var allSubscribed: Bool {
-        configuration.push && !messenger.mailboxes.isEmpty && messenger.mailboxes.allSatisfy { isSubscribed($0.address.mailboxID) }
+        guard configuration.push else { return false }
+        let mailboxes = messenger.mailboxes
+        return !mailboxes.isEmpty && mailboxes.allSatisfy { isSubscribed($0.address.mailboxID) }
     }
 
     func isSubscribed(_ mailbox: Bytes32) -> Bool { subscribedOn[mailbox].map { links.hasSession($0) } ?? false }

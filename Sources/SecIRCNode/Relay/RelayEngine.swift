@@ -275,7 +275,8 @@ public struct RelayEngine: NodeEngine {
 
     // MARK: NodeEngine
 
-    public mutating func start(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+    @_specialize(where R == AnyRandomSource)
+    public mutating func start<R: RandomSource>(now: UnixTime, rng: inout R, effects: inout NodeEffects<Event>) {
         // The keys are on disk before the first descriptor names them.
         effects.events.append(.saveOnionKeys(keys.saved))
         // A first ring restored with a directory still valid serves it at once.
@@ -319,7 +320,8 @@ public struct RelayEngine: NodeEngine {
         }
     }
 
-    public mutating func receive(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout some RandomSource,
+    @_specialize(where R == AnyRandomSource)
+    public mutating func receive<R: RandomSource>(_ bytes: [UInt8], from address: SocketAddress, now: UnixTime, rng: inout R,
                                  effects: inout NodeEffects<Event>) {
         own.datagramsReceived += 1
         counting(&effects) { engine, effects in
@@ -328,12 +330,14 @@ public struct RelayEngine: NodeEngine {
         }
     }
 
-    public mutating func fetched(_ response: FetchResponse, now: UnixTime, rng: inout some RandomSource,
+    @_specialize(where R == AnyRandomSource)
+    public mutating func fetched<R: RandomSource>(_ response: FetchResponse, now: UnixTime, rng: inout R,
                                  effects: inout NodeEffects<Event>) {
         directoryFetched(response, now: now, effects: &effects)
     }
 
-    public mutating func handle(_ command: Command, now: UnixTime, rng: inout some RandomSource,
+    @_specialize(where R == AnyRandomSource)
+    public mutating func handle<R: RandomSource>(_ command: Command, now: UnixTime, rng: inout R,
                                 effects: inout NodeEffects<Event>) -> Reply {
         var reply = Reply.done
         counting(&effects) { engine, effects in reply = engine.apply(command, now: now, rng: &rng, effects: &effects) }
@@ -376,7 +380,8 @@ public struct RelayEngine: NodeEngine {
         return .done
     }
 
-    public mutating func tick(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+    @_specialize(where R == AnyRandomSource)
+    public mutating func tick<R: RandomSource>(now: UnixTime, rng: inout R, effects: inout NodeEffects<Event>) {
         counting(&effects) { engine, effects in engine.runTimers(now: now, rng: &rng, effects: &effects) }
     }
 
