@@ -58,7 +58,7 @@ final class User {
         case .sqlite: try SQLiteMessengerStore(path: directory.path + "/" + SQLiteMessengerStore.fileName, key: key)
         }
         messenger = try Self.open(store, name: name, policy: policy, rng: &rng)
-        if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, count: 2, rng: &rng) }
+        if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, ratings: relays.asDescribed, count: 2, rng: &rng) }
     }
 
     static func open(_ store: any MessengerStore, name: String, policy: ContactPolicy, rng: inout SystemRandom) throws -> Messenger {
@@ -127,4 +127,11 @@ final class User {
 extension UnixTime {
     static let t0 = UnixTime(seconds: 1_800_000_000)
     func plus(seconds: Int64) -> UnixTime { adding(.seconds(seconds)) }
+}
+
+extension Array where Element == RelayDescriptor {
+    /// What a directory without ratings grants these relays: the flags each descriptor names.
+    var asDescribed: [ID: RelayRating] {
+        Dictionary(uniqueKeysWithValues: map { ($0.id, RelayRating(describedBy: $0, rosterMember: false)) })
+    }
 }

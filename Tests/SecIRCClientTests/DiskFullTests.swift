@@ -59,7 +59,7 @@ import Testing
         let key = SymmetricKey(using: &rng)
         let store = try SQLiteMessengerStore(path: disk.path + "/" + SQLiteMessengerStore.fileName, key: key)
         let carol = try User.open(store, name: "carol", policy: .autoAccept, rng: &rng)
-        _ = try carol.chooseMailboxes(from: relays, count: 2, rng: &rng)
+        _ = try carol.chooseMailboxes(from: relays, ratings: relays.asDescribed, count: 2, rng: &rng)
         let dave = try User("dave", relays: relays, store: .memory)
         let invite = try carol.invite(now: .t0, rng: &rng)
         let daveSide = try dave.messenger.addContact(inviteURI: invite.uri, name: "carol", now: .t0, rng: &rng)

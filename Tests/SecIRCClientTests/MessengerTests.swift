@@ -315,7 +315,7 @@ import Testing
         let spare = try FakeRelays.make(1, seed: "spare")
         let gone = bob.messenger.mailboxes[0].relayID
         let listed = relays.filter { $0.id != gone } + spare
-        let mailboxes = try bob.messenger.replaceMailboxes(at: [gone], listed: listed, count: 2, now: .t0, rng: &bob.rng)
+        let mailboxes = try bob.messenger.replaceMailboxes(at: [gone], listed: listed, ratings: listed.asDescribed, count: 2, now: .t0, rng: &bob.rng)
         #expect(mailboxes.count == 2 && !mailboxes.contains { $0.relayID == gone })
         let updates = try bob.drainOutbox(now: .t0)
         #expect(updates.count == 1)
@@ -338,7 +338,8 @@ import Testing
         #expect(expected.contains(out[0].mailbox))
 
         // A second replacement's card wins; the first one coming again changes nothing.
-        let later = try bob.messenger.replaceMailboxes(at: [mailboxes[0].relayID], listed: listed + FakeRelays.make(1, seed: "later"),
+        let relisted = try listed + FakeRelays.make(1, seed: "later")
+        let later = try bob.messenger.replaceMailboxes(at: [mailboxes[0].relayID], listed: relisted, ratings: relisted.asDescribed,
                                                        count: 2, now: .t0.plus(seconds: 60), rng: &bob.rng)
         for packet in try bob.drainOutbox(now: .t0.plus(seconds: 60)) { _ = try alice.receive(packet, now: .t0.plus(seconds: 60)) }
         let newest = try alicesQueues()

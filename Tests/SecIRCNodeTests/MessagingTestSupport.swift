@@ -49,7 +49,7 @@ final class Peer {
         rng = SeededRandom(seed: "peer " + name)
         messenger = try Messenger(store: store, displayName: name, retry: RetrySchedule(initialSeconds: 2, maximumSeconds: 60),
                                   policy: policy, rng: &rng)
-        if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, count: 2, rng: &rng) }
+        if !relays.isEmpty { _ = try messenger.chooseMailboxes(from: relays, ratings: relays.asDescribed, count: 2, rng: &rng) }
     }
 
     var id: ID { messenger.identity.id }
@@ -94,5 +94,12 @@ final class Peer {
 
     func texts(with contact: ID) throws -> [String] {
         try messenger.messages(with: contact, before: nil, limit: 500).messages.map(\.text)
+    }
+}
+
+extension Array where Element == RelayDescriptor {
+    /// What a directory without ratings grants these relays: the flags each descriptor names.
+    var asDescribed: [ID: RelayRating] {
+        Dictionary(uniqueKeysWithValues: map { ($0.id, RelayRating(describedBy: $0, rosterMember: false)) })
     }
 }

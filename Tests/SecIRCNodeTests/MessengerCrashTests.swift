@@ -38,7 +38,7 @@ import Testing
         let bob = try Peer("bob")
         let relays = TestRelays.make(3)
         let ids = [alice.id, bob.id]
-        try expectAtomic(alice, contacts: ids, "choose mailboxes") { m, rng in try m.chooseMailboxes(from: relays, count: 2, rng: &rng) }
+        try expectAtomic(alice, contacts: ids, "choose mailboxes") { m, rng in try m.chooseMailboxes(from: relays, ratings: relays.asDescribed, count: 2, rng: &rng) }
         let invite = try expectAtomic(bob, contacts: ids, "invite") { m, rng in try m.invite(now: .t0, rng: &rng) }
         try expectAtomic(alice, contacts: ids, "add contact") { m, rng in
             try m.addContact(inviteURI: invite.uri, name: nil, now: .t0, rng: &rng)
@@ -58,7 +58,7 @@ import Testing
         #expect(try alice.texts(with: bob.id) == ["hi"])
         let gone = bob.messenger.mailboxes[0].relayID
         try expectAtomic(bob, contacts: ids, "replace mailboxes") { m, rng in
-            try m.replaceMailboxes(at: [gone], listed: relays + TestRelays.make(1, seed: "spare"), count: 2, now: .t0.plus(seconds: 1), rng: &rng)
+            try m.replaceMailboxes(at: [gone], listed: relays + TestRelays.make(1, seed: "spare"), ratings: (relays + TestRelays.make(1, seed: "spare")).asDescribed, count: 2, now: .t0.plus(seconds: 1), rng: &rng)
         }
         let card = try #require(try bob.drainOutbox(now: .t0.plus(seconds: 1)).first)
         try expectAtomic(alice, contacts: ids, "receive a card update") { m, _ in m.receive(card.message, now: .t0.plus(seconds: 1)) }

@@ -210,10 +210,7 @@ public struct RelayDirectory: SignedContent, Hashable {
     /// grants the flags its descriptor names, but `first_ring` only to members of its roster.
     public func rating(at index: Int, of descriptor: RelayDescriptor) -> RelayRating {
         if let ratings, ratings.indices.contains(index) { return ratings[index] }
-        let member = roster.keys.contains(descriptor.identityKey)
-        return RelayRating(weight: 1, flags: descriptor.flags.filter {
-            RelayRating.directoryFlags.contains($0) && ($0 != "first_ring" || member)
-        })
+        return RelayRating(describedBy: descriptor, rosterMember: roster.members.contains { $0.identityKey == descriptor.identityKey })
     }
 
     /// The relays' descriptors, each checked against its own signature. Throws if any fails:

@@ -22,6 +22,12 @@ public struct RelayRating: Codable, Hashable, Sendable {
         self.flags = Array(Set(flags)).sorted()
     }
 
+    /// What a directory of the older form, without ratings, grants: weight 1 and the flags the
+    /// descriptor names that a directory may carry, `first_ring` only for a member of its roster.
+    public init(describedBy descriptor: RelayDescriptor, rosterMember: Bool) {
+        self.init(weight: 1, flags: descriptor.flags.filter { Self.directoryFlags.contains($0) && ($0 != "first_ring" || rosterMember) })
+    }
+
     public func has(_ flag: String) -> Bool { flags.contains(flag) }
 
     enum CodingKeys: String, CodingKey { case weight, flags }

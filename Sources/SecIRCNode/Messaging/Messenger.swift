@@ -74,9 +74,9 @@ public final class Messenger: Sendable {
     /// Chooses this client's mailbox relays from a verified directory: up to `count`, topped up
     /// when the directory grows (a young network may list one relay at first); chosen ones are
     /// kept. Throws `notReady` when there are none and the directory lists no mailbox relay.
-    /// `ratings`: what the first ring granted each relay (only relays it flagged `mailbox` are
-    /// chosen, by weight); nil for a directory without ratings (the flags descriptors name).
-    public func chooseMailboxes(from relays: [RelayDescriptor], ratings: [ID: RelayRating]? = nil, count: Int,
+    /// `ratings`: what the first ring granted each relay (`DirectoryTracker.Held.ratings`): only
+    /// relays it flagged `mailbox` are chosen, by weight — never by what a descriptor claims.
+    public func chooseMailboxes(from relays: [RelayDescriptor], ratings: [ID: RelayRating], count: Int,
                                 rng: inout some RandomSource) throws -> [MailboxKey] {
         try mailboxKeys.withLock { current in
             let chosen = try Self.toppedUp(current, from: relays, ratings: ratings, count: count, rng: &rng)
@@ -91,7 +91,7 @@ public final class Messenger: Sendable {
     /// others from `listed`, gives every contact a queue at each new one and tells it with a
     /// signed contact card naming its queues (through the outbox, like any message), all in one
     /// transaction. Returns the new mailboxes.
-    public func replaceMailboxes(at relays: Set<ID>, listed: [RelayDescriptor], ratings: [ID: RelayRating]? = nil, count: Int,
+    public func replaceMailboxes(at relays: Set<ID>, listed: [RelayDescriptor], ratings: [ID: RelayRating], count: Int,
                                  now: UnixTime, rng: inout some RandomSource) throws -> [MailboxKey] {
         try mailboxKeys.withLock { current in
             let kept = current.filter { !relays.contains($0.relayID) }
@@ -121,22 +121,14 @@ public final class Messenger: Sendable {
     }
 
     /// `current` and, when it has fewer than `count`, new keys at mailbox relays of `relays` it
-    /// does not use yet: drawn by the first ring's weights when `ratings` are given (relays it
-    /// flagged `mailbox`), else uniformly among those whose descriptor says `mailbox`.
-    static func toppedUp(_ current: [MailboxKey], from relays: [RelayDescriptor], ratings: [ID: RelayRating]? = nil, count: Int,
+    /// does not use yet, drawn by the first ring's weights among the relays it flagged `mailbox`.
+    static func toppedUp(_ current: [MailboxKey], from relays: [RelayDescriptor], ratings: [ID: RelayRating], count: Int,
                          rng: inout some RandomSource) throws(MessengerError) -> [MailboxKey] {
         guard current.count < count else { return current }
         let used = Set(current.map(\.relayID))
-        let added: [MailboxKey]
-        if let ratings {
-            let candidates = relays.filter { ratings[$0.id]?.has("mailbox") == true && !used.contains($0.id) }
-            added = PathSelector.weightedPrefix(of: candidates, count: count - current.count, weight: { Self.mailboxWeight($0, ratings) }, rng: &rng)
-                .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
-        } else {
-            let candidates = relays.filter { $0.flags.contains("mailbox") && !used.contains($0.id) }
-            added = candidates.shuffled(using: &rng).prefix(count - current.count)
-                .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
-        }
+        let candidates = relays.filter { ratings[$0.id]?.has("mailbox") == true && !used.contains($0.id) }
+        let added = PathSelector.weightedPrefix(of: candidates, count: count - current.count, weight: { Self.mailboxWeight($0, ratings) }, rng: &rng)
+            .map { MailboxKey(relayID: $0.id, key: SigningPrivateKey(using: &rng)) }
         if added.isEmpty, current.isEmpty { throw .notReady("the directory lists no mailbox relays") }
         return current + added
     }
