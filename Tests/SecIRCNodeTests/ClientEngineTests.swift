@@ -189,6 +189,32 @@ import Testing
         #expect(wakeUps <= drops + loops + 150, "\(wakeUps) timer wake-ups for \(drops) drops and \(loops) loops")
     }
 
+    /// Drop cover ends where real packets end as often: at a relay drawn by the weights the
+    /// first ring granted, not uniformly (a relay claiming 100 times the capacity of the others
+    /// ends about nine drops in ten, and uniformly it would end one in three).
+    @Test func dropCoverEndsAtRelaysByTheirWeights() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1) { $0.capacity = 100 }
+        _ = wire.addRelay(2, firstRing: ring) { $0.capacity = 100 }
+        _ = wire.addRelay(3, firstRing: ring) { $0.capacity = 10_000 }
+        wire.advance(by: .seconds(5))
+        let alice = try wire.addClientEngine(11, roster: ring.roster, sources: ["http://10.0.0.1:6691"]) { $0.coverRateFactor = 3 }
+        wire.advance(by: .seconds(2))
+        let held = try #require(wire.clientEngines[alice]!.tracker.held)
+        let weights = Dictionary(uniqueKeysWithValues: held.descriptors.map { ($0.udp, held.ratings[$0.id]?.weight ?? 0) })
+        let heavy = "\(EngineWire.address(3))"
+        #expect(weights.count == 3 && weights.filter { $0.key != heavy }.values.allSatisfy { $0 * 5 <= weights[heavy] ?? 0 },
+                "the ring weighs relay 3 far above the others: \(weights)")
+        let dropped = { (wire: EngineWire) in wire.relays.mapValues(\.counters.coverDropped) }
+        let before = dropped(wire)
+        wire.advance(by: .seconds(100))
+        let ended = dropped(wire).map { ($0.key, $0.value - (before[$0.key] ?? 0)) }
+        let total = ended.map(\.1).reduce(0, +)
+        let atHeavy = ended.first { $0.0 == EngineWire.address(3) }?.1 ?? 0
+        #expect(total >= 200, "\(total) drops in 100 s at λ = 3/s")
+        #expect(atHeavy * 10 >= total * 8, "\(atHeavy) of \(total) drops ended at the relay of weight \(weights[heavy] ?? 0)")
+    }
+
     /// Alice adds bob from his invite; `count` texts alice → bob, queued (not yet announced).
     static func queueTexts(_ count: Int, on wire: inout EngineWire, from alice: SocketAddress, to bob: SocketAddress,
                            introduced: Bool = false) throws -> [MessageRecord] {
