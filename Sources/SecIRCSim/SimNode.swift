@@ -286,6 +286,8 @@ final class SimNode: @unchecked Sendable {
         let query = target.drop { $0 != "?" }.dropFirst()
         var response = FetchResponse(id: request.id, status: 404)
         switch (request.method, path) {
+        case (.get, "/healthz"):
+            response = FetchResponse(id: request.id, status: 200)
         case (.get, "/v1/directory"):
             if let held = relay!.directory {
                 response = request.headers["If-None-Match"] == held.etag

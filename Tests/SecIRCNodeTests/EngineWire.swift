@@ -23,6 +23,8 @@ struct EngineWire {
     var pendingFetches: [(SocketAddress, FetchRequest)] = []
     /// Addresses whose datagrams are dropped (a silent relay).
     var silent: Set<SocketAddress> = []
+    /// Relays whose `/healthz` answers 503 (their UDP side works).
+    var unhealthy: Set<SocketAddress> = []
     var httpBase: [String: SocketAddress] = [:]
     /// Peels relays handed out (`peelWorkers` > 1), not yet run (``runPeels(at:reversed:)``).
     var peels: [SocketAddress: [SphinxJob]] = [:]
@@ -154,6 +156,8 @@ struct EngineWire {
                 } else {
                     response = FetchResponse(id: request.id, status: 503)
                 }
+            } else if request.url.hasSuffix("/healthz") {
+                response = FetchResponse(id: request.id, status: unhealthy.contains(target) ? 503 : 200)
             } else if request.url.hasSuffix("/v1/descriptors"), let body = request.body,
                       let document = try? SignedDocument.decode(json: body) {
                 var effects = NodeEffects<RelayEngine.Event>()

@@ -379,6 +379,25 @@ import Testing
         #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
     }
 
+    /// The challenge also asks the relay's HTTP `/healthz`: a relay whose handshake passes but
+    /// whose HTTP side answers 503 is not listed (counted as a failed challenge), and is listed
+    /// on its next upload once `/healthz` answers.
+    @Test func aRelayWhoseHealthCheckFailsIsNotListed() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1)
+        wire.unhealthy.insert(EngineWire.address(2))
+        let member = wire.addRelay(2, firstRing: ring)
+        wire.advance(by: .seconds(31))
+        let first = EngineWire.address(1)
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] == nil, "handshake answered, /healthz 503: not listed")
+        #expect(wire.relays[first]!.counters.challengesFailed == 1 && wire.relays[first]!.counters.admissionsDeferred == 0)
+        #expect(wire.relays[first]!.healthChecks.isEmpty, "every /healthz asked was answered and forgotten")
+        wire.unhealthy.remove(EngineWire.address(2))
+        wire.advance(by: .seconds(10))
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "uploaded again, both checks passed")
+        #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
+    }
+
     /// A relay is listed only once it answered a link handshake at the address it advertises,
     /// with the link key it publishes: uploads naming addresses where nobody holds the key (the
     /// flood of issue 11) are never listed, and what waits to be challenged is bounded.

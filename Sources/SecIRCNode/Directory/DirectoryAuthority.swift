@@ -42,6 +42,9 @@ public struct DirectoryAuthority: Sendable {
         var checks: UInt16 = 0
         var checkCount = 0
         var lastChecked: UnixTime
+        /// A challenge: whether the relay's HTTP `/healthz` (at the `http` its descriptor
+        /// advertises) answered 200 — needed, besides the handshake, to pass.
+        public var healthAnswered = false
 
         init(_ document: SignedDocument, _ descriptor: RelayDescriptor, since: UnixTime) {
             self.document = document
@@ -412,6 +415,13 @@ public struct DirectoryAuthority: Sendable {
     /// Whether `id` may be listed now (not banned; on the allow list in allow-list mode).
     public func mayList(_ id: ID) -> Bool {
         !lists.banned.contains(id) && (policy.mode == .open || lists.allowed.contains(id))
+    }
+
+    /// A challenged relay's `/healthz` at `http` answered 200 (for the descriptor it was asked
+    /// for: an upload since with another `http` waits for its own answer).
+    public mutating func healthAnswered(_ id: ID, http: String) {
+        guard challenges[id]?.descriptor.http == http else { return }
+        challenges[id]!.healthAnswered = true
     }
 
     /// Drops the challenges not answered within ``challengeTimeout``; their IDs.

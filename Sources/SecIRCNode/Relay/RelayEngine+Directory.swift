@@ -69,9 +69,10 @@ extension RelayEngine {
 
     /// First ring: takes a relay's uploaded descriptor. A new relay (or a new address or link
     /// key) is challenged first: a link handshake to the address it advertises, with the link key
-    /// it publishes, which only a relay holding that key at that address can answer. It is
-    /// listed once the handshake completes; a relay that does not answer within
-    /// `DirectoryAuthority.challengeTimeout` is dropped and counted.
+    /// it publishes, which only a relay holding that key at that address can answer, and a
+    /// `GET /healthz` at the `http` it advertises, which must answer 200. It is listed once both
+    /// passed; a relay that does not pass within `DirectoryAuthority.challengeTimeout` is
+    /// dropped and counted.
     mutating func acceptDescriptor(_ document: SignedDocument, now: UnixTime, rng: inout some RandomSource,
                                    effects: inout NodeEffects<Event>) -> Reply {
         guard authority != nil else { return .notFirstRing }
@@ -89,9 +90,17 @@ extension RelayEngine {
         }
     }
 
-    /// Starts (or goes on with) the handshake to a challenged relay: a padding frame to it.
+    /// Starts (or goes on with) the checks of a challenged relay: a padding frame to it (the
+    /// handshake), and its `/healthz` unless that answered or is being asked already.
     private mutating func challenge(_ id: ID, now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
-        guard let peer = challengePeer(id) else { return }
+        guard let peer = challengePeer(id), let waiting = authority?.challenges[id] else { return }
+        if !waiting.healthAnswered, !healthChecks.values.contains(where: { $0.id == id }) {
+            let http = waiting.descriptor.http
+            healthChecks[nextFetchID] = (id, http)
+            effects.fetches.append(FetchRequest(id: nextFetchID, method: .get, url: DirectoryTracker.resourceURL(http, "/healthz"),
+                                                timeout: Self.healthCheckTimeout))
+            nextFetchID += 1
+        }
         if links.linkedPeers.contains(id), links.peer(id) == peer { return checkChallenges(now: now) }
         links.send(LinkFrame.padding.encoded(), to: peer, now: now, rng: &rng, out: &effects.datagrams)
     }
@@ -101,19 +110,24 @@ extension RelayEngine {
         return LinkPeer(id: id, address: address, linkKey: waiting.descriptor.linkKey)
     }
 
-    /// Lists the challenged relays that answered; drops those that did not in time.
+    /// How long a challenged relay's `/healthz` may take.
+    static var healthCheckTimeout: Duration { .seconds(10) }
+
+    /// Lists the challenged relays that passed (handshake and `/healthz`); drops those that did
+    /// not in time.
     mutating func checkChallenges(now: UnixTime) {
         lastChallengeCheck = now
         let linked = links.linkedPeers
-        for id in authority!.challenges.keys where linked.contains(id) && links.peer(id) == challengePeer(id) {
+        let healthy = Set(authority!.challenges.filter(\.value.healthAnswered).keys)
+        for id in healthy where linked.contains(id) && links.peer(id) == challengePeer(id) {
             if authority!.admit(id, now: now) {
                 own.relaysAdmitted += 1
                 markDirectoryChanged(now: now)
             }
         }
         for id in authority!.expireChallenges(now: now) {
-            // One that answered but found the period's new relays all listed was deferred.
-            if linked.contains(id) { own.admissionsDeferred += 1 } else { own.challengesFailed += 1 }
+            // One that passed but found the period's new relays all listed was deferred.
+            if linked.contains(id), healthy.contains(id) { own.admissionsDeferred += 1 } else { own.challengesFailed += 1 }
             if tracker.held?.byID[id] == nil { links.removePeer(id) }
         }
     }
@@ -152,6 +166,13 @@ extension RelayEngine {
     /// An HTTP answer: the directory fetch, or an upload.
     mutating func directoryFetched(_ response: FetchResponse, now: UnixTime, effects: inout NodeEffects<Event>) {
         if ringPostAnswered(response.id) { return }
+        if let check = healthChecks.removeValue(forKey: response.id) {
+            if response.status == 200, authority != nil {
+                authority!.healthAnswered(check.id, http: check.http)
+                checkChallenges(now: now)
+            }
+            return
+        }
         if uploadsInFlight.remove(response.id) != nil {
             if response.status == 202 { uploadAccepted = true }
             uploadBackoff = max(uploadBackoff, Self.uploadBackoff(after: response, period: configuration.directoryPeriod))

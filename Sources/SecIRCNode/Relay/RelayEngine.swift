@@ -198,6 +198,9 @@ public struct RelayEngine: NodeEngine {
     var nextSigning: UnixTime?
     /// When challenged relays were last looked at (`+Directory`).
     var lastChallengeCheck: UnixTime?
+    /// First ring: the `/healthz` requests out to challenged relays, by fetch ID (at most one
+    /// per challenge, so bounded by the challenges).
+    public internal(set) var healthChecks: [UInt64: (id: ID, http: String)] = [:]
     /// When the first ring last signed (exactly: the debounce counts from it).
     var lastSignedAt: UnixTime?
     public internal(set) var descriptor: SignedDocument?
