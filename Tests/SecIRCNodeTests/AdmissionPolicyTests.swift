@@ -178,6 +178,57 @@ import Testing
         try! Bytes32((0..<32).map { UInt8(truncatingIfNeeded: $0 < 4 ? n >> (8 * $0) : 0) })
     }
 
+    /// A listed relay being rechecked is one relay against the byte limit, not two: with every
+    /// listed relay's recheck in flight their refreshes are all taken and as many new relays
+    /// fit as without rechecks.
+    @Test func rechecksDoNotCountAListedRelayTwice() throws {
+        let longURL = "https://relay.example/" + String(repeating: "x", count: RelayDescriptor.maximumHTTPLength - 22)
+        func signed(_ key: SigningPrivateKey, link: AgreementPublicKey, udp: String, now: UnixTime) throws -> SignedDocument {
+            try RelayDescriptor(identityKey: key.publicKey, linkKey: link, udp: udp, http: longURL,
+                                onionKeys: [.init(epoch: 1, key: link, validAfter: 0, validUntil: .max)],
+                                capacity: 10, flags: [], published: now.seconds).signed(by: key)
+        }
+        /// Fresh relays uploaded and listed one by one until the limit refuses one; how many were listed.
+        func fillUp(_ ring: inout Ring, from first: Int) throws -> Int {
+            for i in first..<400 {
+                let key = SigningPrivateKey(using: &ring.rng)
+                do {
+                    let id = try ring.authority.accept(signed(key, link: AgreementPrivateKey(using: &ring.rng).publicKey,
+                                                             udp: "10.7.\(i).1:6690", now: ring.now), now: ring.now).id
+                    _ = ring.authority.admit(id, now: ring.now)
+                } catch DirectoryAuthority.UploadError.directoryFull {
+                    return i
+                }
+            }
+            return 400
+        }
+        var plain = try Ring(AdmissionPolicy())
+        plain.authority.maximumDirectoryBytes = 80_000
+        let room = try fillUp(&plain, from: 0)
+        #expect(room > 10 && room < 400)
+
+        var policy = AdmissionPolicy()
+        policy.recheckInterval = .seconds(60)
+        var ring = try Ring(policy)
+        ring.authority.maximumDirectoryBytes = 80_000
+        var relays: [(SigningPrivateKey, AgreementPublicKey, String)] = []
+        for i in 0..<(room - 4) {
+            let key = SigningPrivateKey(using: &ring.rng), link = AgreementPrivateKey(using: &ring.rng).publicKey
+            let id = try ring.authority.accept(signed(key, link: link, udp: "10.7.\(i).1:6690", now: ring.now), now: ring.now).id
+            let admitted = ring.authority.admit(id, now: ring.now)
+            #expect(admitted)
+            relays.append((key, link, "10.7.\(i).1:6690"))
+        }
+        ring.now = ring.now.adding(.seconds(61))
+        var rechecks = 0
+        for (key, link, udp) in relays {
+            if try ring.authority.accept(signed(key, link: link, udp: udp, now: ring.now), now: ring.now).recheck { rechecks += 1 }
+        }
+        #expect(rechecks == min(relays.count, ring.authority.maximumChallenges), "every refresh taken, each a recheck")
+        let roomWithRechecks = try fillUp(&ring, from: room - 4)
+        #expect(roomWithRechecks == room, "the same room with \(rechecks) rechecks in flight")
+    }
+
     /// The signing side refuses what would push the signed directory over the limit the
     /// verifying side decodes with (one constant, `SignedDocument.maximumEncodedLength`).
     @Test func theSignedDirectoryStaysWithinTheDecodeLimit() throws {

@@ -199,13 +199,16 @@ public struct DirectoryAuthority: Sendable {
                 throw .invalid("udp \(descriptor.udp) or its link key is already another relay's (\(other.hex.prefix(16)))")
             }
             try checkCaps(id: id, network: network, now: now)
-            // The listed one stays until the new one is proven: both count.
-            try checkSize(others + entry.bytes + (descriptors[id]?.bytes ?? 0))
+            // The listed one stays until the new one is proven: a directory lists one of them.
+            try checkSize(others + max(entry.bytes, descriptors[id]?.bytes ?? 0))
             // Not proven at this address with this key yet: challenged first.
             if let waiting = challenges[id] {
                 if waiting.descriptor.published <= descriptor.published {
                     let proven = waiting.descriptor.udp == descriptor.udp && waiting.descriptor.linkKey == descriptor.linkKey
-                    challenges[id] = Entry(document, descriptor, since: proven ? waiting.since : now)
+                    var renewed = Entry(document, descriptor, since: proven ? waiting.since : now)
+                    // Its /healthz answer holds for the same `http`.
+                    renewed.healthAnswered = proven && waiting.healthAnswered && waiting.descriptor.http == descriptor.http
+                    challenges[id] = renewed
                 }
             } else {
                 guard challenges.count < maximumChallenges else { throw .busy }
@@ -325,11 +328,13 @@ public struct DirectoryAuthority: Sendable {
         return admissions[admissions.count - policy.newRelaysPerPeriod].adding(period).duration(since: now)
     }
 
-    /// Bytes of every held envelope (listed, challenged and own) but `id`'s.
+    /// Bytes of every held envelope (listed, challenged and own) but `id`'s; of a listed relay
+    /// that is also challenged (a recheck, or a new address or link key), the larger of its two
+    /// envelopes, since a directory lists one.
     private func heldBytes(excluding id: ID) -> Int {
         var total = own?.bytes ?? 0
-        for (other, entry) in descriptors where other != id { total += entry.bytes }
-        for (other, entry) in challenges where other != id { total += entry.bytes }
+        for (other, entry) in descriptors where other != id { total += max(entry.bytes, challenges[other]?.bytes ?? 0) }
+        for (other, entry) in challenges where other != id && descriptors[other] == nil { total += entry.bytes }
         return total
     }
 
@@ -337,7 +342,7 @@ public struct DirectoryAuthority: Sendable {
     /// ``maximumDirectoryBytes``. Counted from above: every held envelope (challenged ones as if
     /// listed) and a comma each, the longest fixed fields, every member's signature.
     private func checkSize(_ relayBytes: Int) throws(UploadError) {
-        let count = descriptors.count + challenges.count + 2
+        let count = descriptors.count + challenges.keys.count { descriptors[$0] == nil } + 2
         let (emptyBody, overhead) = emptyDirectoryBytes
         // The body goes into the envelope in base64: 4 characters per 3 bytes.
         guard overhead + (emptyBody + relayBytes + count + 2) / 3 * 4 <= maximumDirectoryBytes else {
@@ -476,7 +481,7 @@ public struct DirectoryAuthority: Sendable {
     /// it answered; `mailbox` once its probation is over and it answered at least 90% of them.
     public func rating(of entry: Entry, now: UnixTime) -> RelayRating {
         let capacity = Double(min(max(entry.descriptor.capacity, 1), policy.maximumCapacity))
-        if roster.keys.contains(entry.descriptor.identityKey) || entry.descriptor.identityKey == identity.publicKey {
+        if roster.members.contains(where: { $0.identityKey == entry.descriptor.identityKey }) || entry.descriptor.identityKey == identity.publicKey {
             return RelayRating(weight: RelayRating.rounded(capacity), flags: ["mailbox"])
         }
         let age = now.duration(since: entry.firstListed)
