@@ -362,39 +362,25 @@ import Testing
         #expect(wire.command(.acceptDescriptor(document), at: EngineWire.address(2)) == .notFirstRing)
     }
 
-    /// A relay whose handshake challenge went unanswered (its datagrams lost) uploads again
-    /// while it is not listed, and is listed once the next challenge gets through.
-    @Test func aRelayWhoseChallengeWasLostIsListedAfterItUploadsAgain() throws {
+    /// A relay that fails its challenge — its handshake unanswered (datagrams lost), or, with the
+    /// handshake passing, its HTTP `/healthz` answering 503 — is not listed (a failed
+    /// challenge, not a deferred one), uploads again while it is not listed, and is listed once
+    /// the next challenge passes both checks.
+    @Test(arguments: [false, true]) func aRelayThatFailedItsChallengeIsListedOnceItPasses(healthOnly: Bool) throws {
         var wire = EngineWire()
         let ring = wire.addRelay(1)
-        wire.silent.insert(EngineWire.address(2))
+        let candidate = EngineWire.address(2)
+        if healthOnly { wire.unhealthy.insert(candidate) } else { wire.silent.insert(candidate) }
         let member = wire.addRelay(2, firstRing: ring)
         wire.advance(by: .seconds(31))
         let first = EngineWire.address(1)
         #expect(wire.relays[first]!.directory?.byID[member.relayID] == nil)
-        #expect(wire.relays[first]!.counters.challengesFailed == 1)
-        wire.silent.remove(EngineWire.address(2))
-        wire.advance(by: .seconds(10))
-        #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "uploaded again 40 s after the first, and answered")
-        #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
-    }
-
-    /// The challenge also asks the relay's HTTP `/healthz`: a relay whose handshake passes but
-    /// whose HTTP side answers 503 is not listed (counted as a failed challenge), and is listed
-    /// on its next upload once `/healthz` answers.
-    @Test func aRelayWhoseHealthCheckFailsIsNotListed() throws {
-        var wire = EngineWire()
-        let ring = wire.addRelay(1)
-        wire.unhealthy.insert(EngineWire.address(2))
-        let member = wire.addRelay(2, firstRing: ring)
-        wire.advance(by: .seconds(31))
-        let first = EngineWire.address(1)
-        #expect(wire.relays[first]!.directory?.byID[member.relayID] == nil, "handshake answered, /healthz 503: not listed")
         #expect(wire.relays[first]!.counters.challengesFailed == 1 && wire.relays[first]!.counters.admissionsDeferred == 0)
         #expect(wire.relays[first]!.healthChecks.isEmpty, "every /healthz asked was answered and forgotten")
-        wire.unhealthy.remove(EngineWire.address(2))
+        wire.unhealthy.remove(candidate)
+        wire.silent.remove(candidate)
         wire.advance(by: .seconds(10))
-        #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "uploaded again, both checks passed")
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "uploaded again 40 s after the first, and passed")
         #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
     }
 
