@@ -28,7 +28,8 @@ extension RandomSource {
 /// engines as this type, and the engines are compiled for it ahead of time
 /// (`@_specialize(where R == AnyRandomSource)`): called through the `NodeEngine` protocol from
 /// another module, they would otherwise run as unspecialized generic code, looking up type
-/// metadata at run time on every draw — about a tenth of an idle client's time at λ = 6/s.
+/// metadata at run time on draws (with the loop's other changes, about 2% of an idle client's
+/// time per cover packet: docs/BENCHMARKS.md).
 public struct AnyRandomSource: RandomSource {
     public var base: any RandomSource
 
