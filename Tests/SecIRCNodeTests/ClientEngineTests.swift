@@ -193,16 +193,11 @@ import Testing
     /// first ring granted, not uniformly (a relay claiming 100 times the capacity of the others
     /// ends about nine drops in ten, and uniformly it would end one in three).
     @Test func dropCoverEndsAtRelaysByTheirWeights() throws {
-        var wire = EngineWire()
-        let ring = wire.addRelay(1) { $0.capacity = 100 }
-        _ = wire.addRelay(2, firstRing: ring) { $0.capacity = 100 }
-        _ = wire.addRelay(3, firstRing: ring) { $0.capacity = 10_000 }
-        wire.advance(by: .seconds(5))
-        let alice = try wire.addClientEngine(11, roster: ring.roster, sources: ["http://10.0.0.1:6691"]) { $0.coverRateFactor = 3 }
-        wire.advance(by: .seconds(2))
+        let heavy = "\(EngineWire.address(3))"
+        var (wire, alice, _) = try Self.network(tuneClients: { $0.coverRateFactor = 3 },
+                                                tuneRelays: { $0.capacity = $0.advertisedUDP == heavy ? 10_000 : 100 })
         let held = try #require(wire.clientEngines[alice]!.tracker.held)
         let weights = Dictionary(uniqueKeysWithValues: held.descriptors.map { ($0.udp, held.ratings[$0.id]?.weight ?? 0) })
-        let heavy = "\(EngineWire.address(3))"
         #expect(weights.count == 3 && weights.filter { $0.key != heavy }.values.allSatisfy { $0 * 5 <= weights[heavy] ?? 0 },
                 "the ring weighs relay 3 far above the others: \(weights)")
         let dropped = { (wire: EngineWire) in wire.relays.mapValues(\.counters.coverDropped) }
@@ -211,7 +206,7 @@ import Testing
         let ended = dropped(wire).map { ($0.key, $0.value - (before[$0.key] ?? 0)) }
         let total = ended.map(\.1).reduce(0, +)
         let atHeavy = ended.first { $0.0 == EngineWire.address(3) }?.1 ?? 0
-        #expect(total >= 200, "\(total) drops in 100 s at λ = 3/s")
+        #expect(total >= 400, "\(total) drops in 100 s at λ = 3/s from alice and bob")
         #expect(atHeavy * 10 >= total * 8, "\(atHeavy) of \(total) drops ended at the relay of weight \(weights[heavy] ?? 0)")
     }
 
