@@ -80,6 +80,9 @@ public final class RelayMetrics: Sendable {
                "First ring: uploaded relays challenged with a link handshake at their advertised address, by result.",
                [("{result=\"listed\"}", c.relaysAdmitted), ("{result=\"unanswered\"}", c.challengesFailed),
                 ("{result=\"deferred\"}", c.admissionsDeferred)])
+        metric("secirc_relay_probe_packets_total", "counter",
+               "First ring: forwarding-probe packets sent through challenged relays and back, by result.",
+               ProbeResult.allCases.map { ("{result=\"\($0.rawValue)\"}", c.probePackets[$0, default: 0]) })
         let uploadCounts = uploads.withLock { $0 }
         metric("secirc_relay_uploads_total", "counter", "First ring: descriptor uploads (POST /v1/descriptors), by result.",
                UploadResult.allCases.map { ("{result=\"\($0.rawValue)\"}", uploadCounts[$0, default: 0]) })

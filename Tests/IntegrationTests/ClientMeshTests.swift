@@ -34,7 +34,7 @@ final class EventCollector: Sendable {
     /// Alice's daemon restarts with queued messages. Every message arrives exactly once and is
     /// acknowledged.
     @Test func messagesSurviveRestartsOfClientsAndRelays() async throws {
-        let mesh = try MeshTests.startMesh()
+        let mesh = try await MeshTests.startMesh()
         defer { mesh.stop() }
         let alice = try mesh.startClient("alice")
         let bob = try mesh.startClient("bob")
@@ -109,7 +109,7 @@ final class EventCollector: Sendable {
     /// With the balanced profile a client sends loop cover packets at the directory's rate λ
     /// (2/s here) through 3-hop paths to its own mailboxes, and fetches them back.
     @Test func coverTrafficLoopsBackToItsSender() async throws {
-        let mesh = try MeshTests.startMesh()
+        let mesh = try await MeshTests.startMesh()
         defer { mesh.stop() }
         let carol = try mesh.startClient("carol", coverTraffic: "balanced")
         let dave = try mesh.startClient("dave", coverTraffic: "balanced")

@@ -7,9 +7,10 @@ import Testing
 /// Three `secirc-relay` processes on loopback, one of them the first ring: the mesh an operator
 /// gets from one command each.
 @Suite(.serialized) struct MeshTests {
-    /// Starts A (first ring), B and C; returns once all are ready and each holds a directory
-    /// listing all three.
-    static func startMesh(rotationSeconds: Int = 3_600, graceSeconds: Int = 60, directoryPeriodSeconds: Int = 1) throws -> TestNetwork {
+    /// Starts A (first ring), B and C; returns once all are ready, each holds a directory
+    /// listing all three, and every packet of A's forwarding probes (through B and C, at their
+    /// admission) is back or lost.
+    static func startMesh(rotationSeconds: Int = 3_600, graceSeconds: Int = 60, directoryPeriodSeconds: Int = 1) async throws -> TestNetwork {
         let mesh = try TestNetwork { options in
             options.keyRotationSeconds = rotationSeconds
             options.keyGraceSeconds = graceSeconds
@@ -19,6 +20,12 @@ import Testing
         try mesh.startRelay("b", trusting: a)
         try mesh.startRelay("c", trusting: a)
         try mesh.devnet.waitForDirectory()
+        try await eventually("A's probes done", within: 30) {
+            let sent = try a.metric("secirc_relay_probe_packets_total{result=\"sent\"}")
+            let ended = try a.metric("secirc_relay_probe_packets_total{result=\"returned\"}")
+                + a.metric("secirc_relay_probe_packets_total{result=\"lost\"}")
+            return sent == 16 && ended == sent
+        }
         return mesh
     }
 
@@ -47,7 +54,7 @@ import Testing
     }
 
     @Test func onionPacketCrossesThreeRelaysToAMailbox() async throws {
-        let mesh = try Self.startMesh()
+        let mesh = try await Self.startMesh()
         defer { mesh.stop() }
         let relays = mesh.relays
         let (a, b, c) = (relays[0], relays[1], relays[2])
@@ -57,6 +64,7 @@ import Testing
         var rng = SystemRandom()
         let mailboxKey = SigningPrivateKey(using: &rng)
         let body = Array("hello through the mesh".utf8) + [UInt8](repeating: 0, count: PacketGeometry.standard.bodyLength - 22)
+        let forwardedBefore = try b.metric("secirc_packets_forwarded_total")
         let entry = try LinkClient(to: path[0])
         try entry.send(.sphinx(LinkClient.packet(path: path, mailbox: mailboxKey.publicKey.id.rawValue, body: body, delayMilliseconds: 3)))
 
@@ -74,16 +82,14 @@ import Testing
         let stranger = SigningPrivateKey(using: &rng)
         #expect(try exit.fetch(mailbox: stranger).messages.isEmpty)
 
-        try await eventually("B counts the forwarded packet") {
-            String(decoding: try b.request("/metrics").body, as: UTF8.self).contains("secirc_packets_forwarded_total 1\n")
-        }
+        try await eventually("B counts the forwarded packet") { try b.metric("secirc_packets_forwarded_total") == forwardedBefore + 1 }
         for relay in relays {
             #expect(!relay.logText.contains("127.0.0.1:\(entry.transport.localAddress.port)"), "no client address in \(relay.name)'s log")
         }
     }
 
     @Test func keyRotationDuringSteadyTrafficLosesNoPacket() async throws {
-        let mesh = try Self.startMesh()
+        let mesh = try await Self.startMesh()
         defer { mesh.stop() }
         let relays = mesh.relays
         let (a, b, c) = (relays[0], relays[1], relays[2])
@@ -114,7 +120,7 @@ import Testing
     /// Relays rotate on their own every 3 s (grace 2 s) while a sender keeps its directory fresh
     /// and uses the newest key each descriptor says is valid: nothing is lost across three rotations.
     @Test func scheduledRotationsLoseNoPacket() async throws {
-        let mesh = try Self.startMesh(rotationSeconds: 3, graceSeconds: 2)
+        let mesh = try await Self.startMesh(rotationSeconds: 3, graceSeconds: 2)
         defer { mesh.stop() }
         let relays = mesh.relays
         let (a, b, c) = (relays[0], relays[1], relays[2])

@@ -27,7 +27,7 @@ import Testing
     @Test func relaysRestartedUnderTrafficKeepKeysSerialAndChain() async throws {
         // A 10 s period: directories change when relays join or restart, not every second, so
         // the conditional fetches have something to answer 304 to.
-        let mesh = try MeshTests.startMesh(directoryPeriodSeconds: 10)
+        let mesh = try await MeshTests.startMesh(directoryPeriodSeconds: 10)
         defer { mesh.stop() }
         let (a, b) = (mesh.relays[0], mesh.relays[1])
         let alice = try mesh.startClient("alice")

@@ -25,6 +25,9 @@ struct EngineWire {
     var silent: Set<SocketAddress> = []
     /// Relays whose `/healthz` answers 503 (their UDP side works).
     var unhealthy: Set<SocketAddress> = []
+    /// Addresses whose link transport packets are lost, handshakes not: a relay that answers
+    /// its challenge but forwards nothing.
+    var dropsTransport: Set<SocketAddress> = []
     var httpBase: [String: SocketAddress] = [:]
     /// Peels relays handed out (`peelWorkers` > 1), not yet run (``runPeels(at:reversed:)``).
     var peels: [SocketAddress: [SphinxJob]] = [:]
@@ -110,6 +113,7 @@ struct EngineWire {
             } else if !inFlight.isEmpty {
                 let (from, datagram) = inFlight.removeFirst()
                 if silent.contains(datagram.address) || silent.contains(from) { continue }
+                if dropsTransport.contains(from), LinkPacket.messageType(of: datagram.bytes) == .transport { continue }
                 captured?.append((from, datagram))
                 deliver(datagram, from: from)
             } else {

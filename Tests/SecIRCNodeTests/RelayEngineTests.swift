@@ -384,6 +384,30 @@ import Testing
         #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
     }
 
+    /// The forwarding probe (docs/PROTOCOL.md §3.3): a relay that answers its handshake and
+    /// `/healthz` but forwards no packet is not listed — the member's 8 probe packets through it
+    /// are counted lost — and is listed once it forwards them.
+    @Test func aRelayThatAnswersItsChallengeButForwardsNothingIsNotListed() throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1)
+        let candidate = EngineWire.address(2)
+        wire.dropsTransport.insert(candidate)
+        let member = wire.addRelay(2, firstRing: ring)
+        wire.advance(by: .seconds(31))
+        let first = EngineWire.address(1)
+        var counters = wire.relays[first]!.counters
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] == nil)
+        #expect(counters.challengesFailed == 1 && counters.admissionsDeferred == 0 && counters.relaysAdmitted == 0)
+        #expect(counters.probePackets == [.sent: DirectoryAuthority.probePackets, .lost: DirectoryAuthority.probePackets])
+        wire.dropsTransport.remove(candidate)
+        wire.advance(by: .seconds(10))
+        counters = wire.relays[first]!.counters
+        #expect(wire.relays[first]!.directory?.byID[member.relayID] != nil, "uploaded again 40 s after the first, and forwarded")
+        #expect(counters.relaysAdmitted == 1)
+        #expect(counters.probePackets[.sent] == 2 * DirectoryAuthority.probePackets)
+        #expect(counters.probePackets[.returned, default: 0] >= DirectoryAuthority.probeQuorum)
+    }
+
     /// A relay is listed only once it answered a link handshake at the address it advertises,
     /// with the link key it publishes: uploads naming addresses where nobody holds the key (the
     /// flood of issue 11) are never listed, and what waits to be challenged is bounded.

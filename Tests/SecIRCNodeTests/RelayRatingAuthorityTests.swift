@@ -68,6 +68,46 @@ import Testing
         #expect(try Self.rating(&ring, small)?.weight == 1)
     }
 
+    /// Forwarding-probe packets that do not come back cost weight (the share that came back
+    /// multiplies it) and `mailbox`; fewer than half of at least 16 leave the relay out until it
+    /// forwards again.
+    @Test func lostProbePacketsCostWeightThenTheListing() throws {
+        var ring = try Ring(AdmissionPolicy(maximumCapacity: 1_000))
+        let (_, id) = try Self.admitted(&ring, udp: "10.1.1.1:1", capacity: 1_000)
+        func probed(_ count: Int, returned: Bool) {
+            for _ in 0..<count { ring.authority.probed(id, returned: returned, challenge: ring.now) }
+        }
+        probed(6, returned: true)
+        probed(2, returned: false)
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 750), "6 of 8 came back: no mailbox")
+        probed(8, returned: false)
+        #expect(try Self.rating(&ring, id) == nil, "6 of 16: left out")
+        probed(16, returned: true)
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 680), "22 of 32 (688, two digits down)")
+        probed(64, returned: true)
+        #expect(try Self.rating(&ring, id) == RelayRating(weight: 1_000, flags: ["mailbox"]), "the last 64 count")
+    }
+
+    /// A challenge's probe: packets of an earlier challenge (another endpoint) do not count for
+    /// the one waiting now; the relay passes with the quorum of its own.
+    @Test func aChallengePassesOnlyWithTheQuorumOfItsOwnProbe() throws {
+        var ring = try Ring(AdmissionPolicy())
+        let key = SigningPrivateKey(using: &ring.rng)
+        let id = try ring.authority.accept(Self.upload(&ring, key: key, udp: "10.1.1.1:1"), now: ring.now).id
+        ring.authority.healthAnswered(id, http: "http://192.0.2.9:6691")
+        let earlier = ring.now
+        ring.now = ring.now.adding(.seconds(31))
+        _ = ring.authority.expireChallenges(now: ring.now)
+        _ = try ring.authority.accept(Self.upload(&ring, key: key, udp: "10.1.1.1:1"), now: ring.now)
+        ring.authority.healthAnswered(id, http: "http://192.0.2.9:6691")
+        for _ in 0..<DirectoryAuthority.probePackets { ring.authority.probed(id, returned: true, challenge: earlier) }
+        #expect(ring.authority.challenges[id]?.passedChecks == false, "the earlier challenge's packets")
+        for _ in 0..<(DirectoryAuthority.probeQuorum - 1) { ring.authority.probed(id, returned: true, challenge: ring.now) }
+        #expect(ring.authority.challenges[id]?.passedChecks == false)
+        ring.authority.probed(id, returned: true, challenge: ring.now)
+        #expect(ring.authority.challenges[id]?.passedChecks == true)
+    }
+
     /// A listed relay is checked again at its first upload after the interval; an unanswered
     /// check costs weight, two in a row leave it out until it answers again.
     @Test func unansweredRechecksCostWeightThenTheListing() throws {

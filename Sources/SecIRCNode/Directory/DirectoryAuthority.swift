@@ -45,6 +45,23 @@ public struct DirectoryAuthority: Sendable {
         /// A challenge: whether the relay's HTTP `/healthz` (at the `http` its descriptor
         /// advertises) answered 200 — needed, besides the handshake, to pass.
         public var healthAnswered = false
+        /// Outcomes of the latest forwarding-probe packets sent through the relay, newest in
+        /// bit 0 (1: came back), ``probeCount`` of them (at most 64).
+        var probes: UInt64 = 0
+        var probeCount = 0
+        /// A challenge: whether its forwarding probe went out, and how many of its packets came
+        /// back (a relay not yet listed at this endpoint passes with ``probeQuorum`` of them).
+        public var probeSent = false
+        public var probesReturned = 0
+        /// A challenge that rechecks a relay listed at the same `udp` and `link_key`: its probe
+        /// counts towards the relay's forwarding share but does not hold up the check.
+        public var isRecheck = false
+
+        /// Whether a challenge passed: the handshake (checked by the caller), `/healthz`, and
+        /// for a relay not listed at this endpoint yet, the forwarding probe.
+        public var passedChecks: Bool {
+            healthAnswered && (isRecheck || probesReturned >= DirectoryAuthority.probeQuorum)
+        }
 
         init(_ document: SignedDocument, _ descriptor: RelayDescriptor, since: UnixTime) {
             self.document = document
@@ -62,6 +79,8 @@ public struct DirectoryAuthority: Sendable {
             checks = earlier.checks
             checkCount = earlier.checkCount
             lastChecked = earlier.lastChecked
+            probes = earlier.probes
+            probeCount = earlier.probeCount
         }
 
         mutating func record(answered: Bool) {
@@ -76,8 +95,21 @@ public struct DirectoryAuthority: Sendable {
             return Double(window.nonzeroBitCount) / Double(checkCount)
         }
 
-        /// Whether its last two checks both went unanswered (it is left out of what this member lists).
-        var failing: Bool { checkCount >= 2 && checks & 0b11 == 0 }
+        mutating func record(probeReturned: Bool) {
+            probes = probes << 1 | (probeReturned ? 1 : 0)
+            probeCount = min(probeCount + 1, 64)
+        }
+
+        /// The share of its recorded probe packets that came back (1 when none were sent).
+        public var forwarding: Double {
+            guard probeCount > 0 else { return 1 }
+            let window = probeCount == 64 ? probes : probes & (1 << UInt64(probeCount) - 1)
+            return Double(window.nonzeroBitCount) / Double(probeCount)
+        }
+
+        /// Whether its last two checks both went unanswered, or fewer than half of at least 16
+        /// probe packets came back (it is left out of what this member lists).
+        var failing: Bool { checkCount >= 2 && checks & 0b11 == 0 || probeCount >= 16 && forwarding < 0.5 }
     }
 
     private var descriptors: [ID: Entry] = [:]
@@ -87,6 +119,10 @@ public struct DirectoryAuthority: Sendable {
     public private(set) var challenges: [ID: Entry] = [:]
     public let maximumChallenges = 64
     public let challengeTimeout = Duration.seconds(30)
+    /// Packets in one forwarding probe, and how many must come back for a relay not listed at
+    /// its endpoint yet to pass (docs/PROTOCOL.md §3.3).
+    public static let probePackets = 8
+    public static let probeQuorum = 4
     /// When relays were listed for the first time, within the last period (``AdmissionPolicy/newRelaysPerPeriod``).
     private var admissions: [UnixTime] = []
     /// This relay's own descriptor: always in the directory, whatever its age.
@@ -206,8 +242,14 @@ public struct DirectoryAuthority: Sendable {
                 if waiting.descriptor.published <= descriptor.published {
                     let proven = waiting.descriptor.udp == descriptor.udp && waiting.descriptor.linkKey == descriptor.linkKey
                     var renewed = Entry(document, descriptor, since: proven ? waiting.since : now)
-                    // Its /healthz answer holds for the same `http`.
+                    // Its /healthz answer holds for the same `http`; its probe for the same endpoint.
                     renewed.healthAnswered = proven && waiting.healthAnswered && waiting.descriptor.http == descriptor.http
+                    if proven {
+                        renewed.probeSent = waiting.probeSent
+                        renewed.probesReturned = waiting.probesReturned
+                        renewed.probes = waiting.probes
+                        renewed.probeCount = waiting.probeCount
+                    }
                     challenges[id] = renewed
                 }
             } else {
@@ -236,7 +278,9 @@ public struct DirectoryAuthority: Sendable {
         if policy.recheckInterval > .zero, challenges[id] == nil, challenges.count < maximumChallenges,
            now >= updated.lastChecked.adding(policy.recheckInterval) {
             descriptors[id]!.lastChecked = now
-            challenges[id] = entry
+            var check = entry
+            check.isRecheck = true
+            challenges[id] = check
             recheck = true
         }
         return Acceptance(id: descriptor.id, change: republished == descriptor ? .refreshed : .changed, recheck: recheck)
@@ -429,6 +473,25 @@ public struct DirectoryAuthority: Sendable {
         challenges[id]!.healthAnswered = true
     }
 
+    /// The forwarding probe of challenged relay `id` went out.
+    public mutating func probeSent(_ id: ID) {
+        challenges[id]?.probeSent = true
+    }
+
+    /// A forwarding-probe packet sent through relay `id` came back (`returned`) or ran out of
+    /// time: counted for the relay as listed (a recheck's, or one that passed meanwhile), else
+    /// for its challenge.
+    /// `challenge` is when the challenge that sent it began: a packet of an earlier challenge
+    /// (another endpoint) counts for the relay, not for the challenge waiting now.
+    public mutating func probed(_ id: ID, returned: Bool, challenge: UnixTime) {
+        if returned, challenges[id]?.since == challenge { challenges[id]!.probesReturned += 1 }
+        if descriptors[id] != nil {
+            descriptors[id]!.record(probeReturned: returned)
+        } else {
+            challenges[id]?.record(probeReturned: returned)
+        }
+    }
+
     /// Drops the challenges not answered within ``challengeTimeout``; their IDs.
     public mutating func expireChallenges(now: UnixTime) -> [ID] {
         let cutoff = now.adding(.zero - challengeTimeout)
@@ -478,7 +541,8 @@ public struct DirectoryAuthority: Sendable {
     /// the roster (this one too) are trusted: full weight, `mailbox`. Any other relay: its
     /// claimed capacity capped at ``AdmissionPolicy/maximumCapacity``, times 0.1 when first
     /// listed rising to 1 at the end of its probation, times the share of its handshake checks
-    /// it answered; `mailbox` once its probation is over and it answered at least 90% of them.
+    /// it answered, times the share of its forwarding-probe packets that came back; `mailbox` once
+    /// its probation is over and both shares are at least 90%.
     public func rating(of entry: Entry, now: UnixTime) -> RelayRating {
         let capacity = Double(min(max(entry.descriptor.capacity, 1), policy.maximumCapacity))
         if roster.members.contains(where: { $0.identityKey == entry.descriptor.identityKey }) || entry.descriptor.identityKey == identity.publicKey {
@@ -486,9 +550,9 @@ public struct DirectoryAuthority: Sendable {
         }
         let age = now.duration(since: entry.firstListed)
         let served = policy.probation <= .zero ? 1 : min(1, max(0, age / policy.probation))
-        let uptime = entry.uptime
-        let weight = RelayRating.rounded(capacity * (0.1 + 0.9 * served) * uptime)
-        return RelayRating(weight: weight, flags: served >= 1 && uptime >= 0.9 ? ["mailbox"] : [])
+        let uptime = entry.uptime, forwarding = entry.forwarding
+        let weight = RelayRating.rounded(capacity * (0.1 + 0.9 * served) * uptime * forwarding)
+        return RelayRating(weight: weight, flags: served >= 1 && uptime >= 0.9 && forwarding >= 0.9 ? ["mailbox"] : [])
     }
 
     /// A ring of several published `document` (verified by the caller): the chain continues

@@ -62,6 +62,8 @@ public struct RelayCounters: Sendable, Equatable {
     /// Relays that answered the challenge but were not listed before it ran out, because the
     /// period's new relays were all listed (`admission.new_relays_per_period`).
     public var admissionsDeferred = 0
+    /// First ring: forwarding-probe packets sent through challenged relays, and how they ended.
+    public var probePackets: [ProbeResult: Int] = [:]
     /// A member of a ring of several: its rounds, refusals and proofs (nil otherwise).
     public var ring: RingStatus?
     /// Governance: the epoch of the roster in force, proposals waiting for the next one, and
@@ -106,4 +108,9 @@ public struct RelayCounters: Sendable, Equatable {
         sphinxRejects.values.reduce(0, +) + linkDrops.values.reduce(0, +) + mailboxDrops.values.reduce(0, +)
             + relayDrops.values.reduce(0, +)
     }
+}
+
+/// What became of a forwarding-probe packet (`secirc_relay_probe_packets_total{result}`).
+public enum ProbeResult: String, Sendable, CaseIterable {
+    case sent, returned, lost
 }

@@ -20,7 +20,11 @@ extension RelayEngine {
             nextDescriptorRefresh = now.adding(descriptorRefresh)
             signDescriptor(now: now, effects: &effects)
         }
-        if authority?.challenges.isEmpty == false { checkChallenges(now: now) }
+        if authority?.challenges.isEmpty == false {
+            probeChallenged(now: now, rng: &rng, effects: &effects)
+            checkChallenges(now: now)
+        }
+        if let first = probesInFlight.first, first.due <= now { expireProbes(now: now) }
         if ring == nil, authority != nil, let due = nextSigning, now >= due {
             signDirectory(now: now, effects: &effects)
         }
@@ -101,9 +105,68 @@ extension RelayEngine {
                                                 timeout: Self.healthCheckTimeout))
             nextFetchID += 1
         }
-        if links.linkedPeers.contains(id), links.peer(id) == peer { return checkChallenges(now: now) }
+        if links.linkedPeers.contains(id), links.peer(id) == peer {
+            probeChallenged(now: now, rng: &rng, effects: &effects)
+            return checkChallenges(now: now)
+        }
         links.send(LinkFrame.padding.encoded(), to: peer, now: now, rng: &rng, out: &effects.datagrams)
     }
+
+    /// Sends the forwarding probe of each challenged relay whose handshake completed and whose
+    /// probe has not gone out: ``DirectoryAuthority/probePackets`` Sphinx packets over the link
+    /// to it, each routed through it and back to this member (delay drawn as a client draws
+    /// one) and delivered to a random 32-byte address only this member knows, so the relay
+    /// cannot tell them from the mesh's other packets by their contents.
+    mutating func probeChallenged(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        let linked = links.linkedPeers
+        let waiting = authority!.challenges.filter { !$0.value.probeSent && linked.contains($0.key) }
+        guard !waiting.isEmpty else { return }
+        let own = keys.current
+        let network = configuration.network
+        let maxDelay = min(configuration.maxDelayMilliseconds, network.maxDelayMilliseconds)
+        for (id, challenge) in waiting where links.peer(id) == challengePeer(id) {
+            guard probesInFlight.count + DirectoryAuthority.probePackets <= Self.maximumProbes else { return }
+            authority!.probeSent(id)
+            guard let key = PathSelector.onionKey(of: challenge.descriptor, now: now) else { continue }
+            for _ in 0..<DirectoryAuthority.probePackets {
+                let tag = rng.bytes(32).withUnsafeBytes { Bytes32(copying: $0) }
+                let delay = PathSelector.exponential(mean: Double(network.meanDelayMs), cap: maxDelay, rng: &rng)
+                let path = [SphinxHop(onionKey: key.key, epoch: key.epoch,
+                                      command: .forward(to: relayID.rawValue, delayMilliseconds: delay, nextEpoch: 0)),
+                            SphinxHop(onionKey: own.publicKey, epoch: own.epoch, command: .deliver(to: tag))]
+                guard let packet = try? SphinxPacketBuilder(geometry: sphinx.geometry).build(path: path, body: [], using: &rng) else { continue }
+                probesInFlight.append(ProbePacket(tag: tag, relay: id, challenge: challenge.since, due: now.adding(Self.probeTimeout)))
+                self.own.probePackets[.sent, default: 0] += 1
+                links.send(LinkFrame.sphinx(packet).encoded(), to: id, now: now, rng: &rng, out: &effects.datagrams)
+            }
+        }
+    }
+
+    /// A packet delivered here to `address`: if it is a probe's, counted for the relay it went
+    /// through (true), else nil.
+    mutating func probeReturned(to address: Bytes32) -> Bool {
+        guard let index = probesInFlight.firstIndex(where: { $0.tag == address }) else { return false }
+        let probe = probesInFlight.remove(at: index)
+        own.probePackets[.returned, default: 0] += 1
+        authority?.probed(probe.relay, returned: true, challenge: probe.challenge)
+        return true
+    }
+
+    /// Probe packets that did not come back within ``probeTimeout``: lost.
+    mutating func expireProbes(now: UnixTime) {
+        let lost = probesInFlight.prefix { $0.due <= now }
+        for probe in lost {
+            own.probePackets[.lost, default: 0] += 1
+            authority?.probed(probe.relay, returned: false, challenge: probe.challenge)
+        }
+        probesInFlight.removeFirst(lost.count)
+    }
+
+    /// How long a probe packet may take to come back: within its challenge's 30 s, less five
+    /// for the links (the longest delay relays accept is 20 mean delays, 1 s by default).
+    static var probeTimeout: Duration { .seconds(25) }
+    /// Probe packets out at once: a full probe for every challenge the table holds.
+    static var maximumProbes: Int { 64 * DirectoryAuthority.probePackets }
 
     private func challengePeer(_ id: ID) -> LinkPeer? {
         guard let waiting = authority?.challenges[id], let address = try? SocketAddress(numeric: waiting.descriptor.udp) else { return nil }
@@ -113,13 +176,13 @@ extension RelayEngine {
     /// How long a challenged relay's `/healthz` may take.
     static var healthCheckTimeout: Duration { .seconds(10) }
 
-    /// Lists the challenged relays that passed (handshake and `/healthz`); drops those that did
-    /// not in time.
+    /// Lists the challenged relays that passed (handshake, `/healthz` and, for one not listed at
+    /// its endpoint yet, the forwarding probe); drops those that did not in time.
     mutating func checkChallenges(now: UnixTime) {
         lastChallengeCheck = now
         let linked = links.linkedPeers
-        let healthy = Set(authority!.challenges.filter(\.value.healthAnswered).keys)
-        for id in healthy where linked.contains(id) && links.peer(id) == challengePeer(id) {
+        let passed = Set(authority!.challenges.filter(\.value.passedChecks).keys)
+        for id in passed where linked.contains(id) && links.peer(id) == challengePeer(id) {
             if authority!.admit(id, now: now) {
                 own.relaysAdmitted += 1
                 markDirectoryChanged(now: now)
@@ -127,7 +190,7 @@ extension RelayEngine {
         }
         for id in authority!.expireChallenges(now: now) {
             // One that passed but found the period's new relays all listed was deferred.
-            if linked.contains(id), healthy.contains(id) { own.admissionsDeferred += 1 } else { own.challengesFailed += 1 }
+            if linked.contains(id), passed.contains(id) { own.admissionsDeferred += 1 } else { own.challengesFailed += 1 }
             if tracker.held?.byID[id] == nil { links.removePeer(id) }
         }
     }

@@ -74,6 +74,7 @@ extension RelayEngine {
             case .overShare?: count(.delayShare)
             }
         case let .deliver(address):
+            if !probesInFlight.isEmpty, probeReturned(to: address) { return }
             switch mailboxes.deliver(sphinx.body(ofDelivered: packet), to: address, from: link, now: now) {
             case let .stored(mailbox):
                 own.delivered += 1

@@ -201,6 +201,9 @@ public struct RelayEngine: NodeEngine {
     /// First ring: the `/healthz` requests out to challenged relays, by fetch ID (at most one
     /// per challenge, so bounded by the challenges).
     public internal(set) var healthChecks: [UInt64: (id: ID, http: String)] = [:]
+    /// First ring: forwarding-probe packets out through challenged relays, oldest first (each
+    /// lasts ``probeTimeout``, so also by due time); at most ``maximumProbes``.
+    var probesInFlight: [ProbePacket] = []
     /// When the first ring last signed (exactly: the debounce counts from it).
     var lastSignedAt: UnixTime?
     public internal(set) var descriptor: SignedDocument?
@@ -411,6 +414,7 @@ public struct RelayEngine: NodeEngine {
         if let links = links.nextDeadline { next = min(next, links) }
         if let due = delays.nextDue { next = min(next, due) }
         if let signing = nextSigning { next = min(next, signing) }
+        if let probe = probesInFlight.first { next = min(next, probe.due) }
         if let expiry = authority?.nextChallengeExpiry {
             // While relays are being challenged, whether they answered is looked at every 100 ms.
             next = min(next, expiry, (lastChallengeCheck ?? .init(nanoseconds: 0)).adding(Self.challengeCheckInterval))
