@@ -37,18 +37,15 @@ public struct DirectoryAuthority: Sendable {
         var network: (address: [UInt8], prefix: [UInt8])?
         /// When this member first listed the relay (its probation counts from here).
         public var firstListed: UnixTime
-        /// Outcomes of the latest handshake checks (``AdmissionPolicy/recheckInterval``), newest
-        /// in bit 0 (1: answered), ``checkCount`` of them (at most 16); and when the last began.
-        var checks: UInt16 = 0
-        var checkCount = 0
+        /// Outcomes of the latest handshake checks (``AdmissionPolicy/recheckInterval``), 1:
+        /// answered; and when the last began.
+        var checks = OutcomeWindow(length: 16)
         var lastChecked: UnixTime
         /// A challenge: whether the relay's HTTP `/healthz` (at the `http` its descriptor
         /// advertises) answered 200 — needed, besides the handshake, to pass.
         public var healthAnswered = false
-        /// Outcomes of the latest forwarding-probe packets sent through the relay, newest in
-        /// bit 0 (1: came back), ``probeCount`` of them (at most 64).
-        var probes: UInt64 = 0
-        var probeCount = 0
+        /// Outcomes of the latest forwarding-probe packets sent through the relay, 1: came back.
+        var probes = OutcomeWindow(length: 64)
         /// A challenge: whether its forwarding probe went out, and how many of its packets came
         /// back (a relay not yet listed at this endpoint passes with ``probeQuorum`` of them).
         public var probeSent = false
@@ -77,39 +74,19 @@ public struct DirectoryAuthority: Sendable {
         mutating func carry(from earlier: Entry) {
             firstListed = earlier.firstListed
             checks = earlier.checks
-            checkCount = earlier.checkCount
             lastChecked = earlier.lastChecked
             probes = earlier.probes
-            probeCount = earlier.probeCount
-        }
-
-        mutating func record(answered: Bool) {
-            checks = checks << 1 | (answered ? 1 : 0)
-            checkCount = min(checkCount + 1, 16)
         }
 
         /// The share of the recorded checks the relay answered (1 when none were made).
-        public var uptime: Double {
-            guard checkCount > 0 else { return 1 }
-            let window = checkCount == 16 ? checks : checks & (1 << UInt16(checkCount) - 1)
-            return Double(window.nonzeroBitCount) / Double(checkCount)
-        }
-
-        mutating func record(probeReturned: Bool) {
-            probes = probes << 1 | (probeReturned ? 1 : 0)
-            probeCount = min(probeCount + 1, 64)
-        }
+        public var uptime: Double { checks.share }
 
         /// The share of its recorded probe packets that came back (1 when none were sent).
-        public var forwarding: Double {
-            guard probeCount > 0 else { return 1 }
-            let window = probeCount == 64 ? probes : probes & (1 << UInt64(probeCount) - 1)
-            return Double(window.nonzeroBitCount) / Double(probeCount)
-        }
+        public var forwarding: Double { probes.share }
 
         /// Whether its last two checks both went unanswered, or fewer than half of at least 16
         /// probe packets came back (it is left out of what this member lists).
-        var failing: Bool { checkCount >= 2 && checks & 0b11 == 0 || probeCount >= 16 && forwarding < 0.5 }
+        var failing: Bool { checks.lastTwoFailed || probes.count >= 16 && forwarding < 0.5 }
     }
 
     private var descriptors: [ID: Entry] = [:]
@@ -248,7 +225,6 @@ public struct DirectoryAuthority: Sendable {
                         renewed.probeSent = waiting.probeSent
                         renewed.probesReturned = waiting.probesReturned
                         renewed.probes = waiting.probes
-                        renewed.probeCount = waiting.probeCount
                     }
                     challenges[id] = renewed
                 }
@@ -428,13 +404,13 @@ public struct DirectoryAuthority: Sendable {
         if let listed = descriptors[id], listed.descriptor.udp == entry.descriptor.udp, listed.descriptor.linkKey == entry.descriptor.linkKey {
             // A recheck of a listed relay: answered. It stays as listed (a changed upload since
             // replaced the listed envelope already).
-            descriptors[id]!.record(answered: true)
+            descriptors[id]!.checks.record(true)
             return false
         }
         entry.since = now
         if let listed = descriptors[id] { entry.carry(from: listed) } else { entry.firstListed = now }
         entry.lastChecked = now
-        entry.record(answered: true)
+        entry.checks.record(true)
         descriptors[id] = entry
         if isNew, policy.newRelaysPerPeriod > 0 { admissions.append(now) }
         return true
@@ -486,9 +462,9 @@ public struct DirectoryAuthority: Sendable {
     public mutating func probed(_ id: ID, returned: Bool, challenge: UnixTime) {
         if returned, challenges[id]?.since == challenge { challenges[id]!.probesReturned += 1 }
         if descriptors[id] != nil {
-            descriptors[id]!.record(probeReturned: returned)
+            descriptors[id]!.probes.record(returned)
         } else {
-            challenges[id]?.record(probeReturned: returned)
+            challenges[id]?.probes.record(returned)
         }
     }
 
@@ -501,7 +477,7 @@ public struct DirectoryAuthority: Sendable {
             // A listed relay that did not answer its recheck: counted against its uptime.
             if let listed = descriptors[id], listed.descriptor.udp == waiting.descriptor.udp,
                listed.descriptor.linkKey == waiting.descriptor.linkKey {
-                descriptors[id]!.record(answered: false)
+                descriptors[id]!.checks.record(false)
             }
         }
         return expired
