@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(pkg-config gcc curl libsodium-dev libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev
-          dnsmasq-base openssl wrk spin)
+          dnsmasq-base openssl wrk spin tshark)
 
 missing=()
 for p in "${packages[@]}"; do

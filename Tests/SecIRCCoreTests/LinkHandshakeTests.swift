@@ -9,9 +9,12 @@ struct LinkHandshakeTests {
     func fullHandshake(_ kind: LinkHandshakeKind) throws {
         var scenario = LinkScenario(kind)
         let established = scenario.establish()
-        #expect(established.initiation.count == kind.initiationLength)
+        // Every datagram is one size: handshake messages padded with zeros (PROTOCOL §4.1).
+        #expect(established.initiation.count == PacketGeometry.standard.datagramSize)
+        #expect(established.initiation[kind.initiationLength...].allSatisfy { $0 == 0 })
         #expect(established.initiation.first == kind.initiationType.rawValue)
-        #expect(established.response.count == LinkWireFormat.responseLength)
+        #expect(established.response.count == PacketGeometry.standard.datagramSize)
+        #expect(established.response[LinkWireFormat.responseLength...].allSatisfy { $0 == 0 })
         #expect(established.confirmation.count == PacketGeometry.standard.datagramSize)
         #expect(scenario.initiator.pendingIndex == nil)
 
@@ -86,9 +89,10 @@ struct LinkHandshakeTests {
             let outcome = LinkOutcome(probe.respond(LinkTestSupport.flippingBit(bit, of: genuine), underLoad: true))
             let byte = bit / 8
             switch outcome {
-            case .drop(.malformed), .drop(.unexpectedMessage): #expect(byte == 0)
+            // The type byte, or the zero padding after the message.
+            case .drop(.malformed), .drop(.unexpectedMessage): #expect(byte == 0 || byte >= kind.initiationLength)
             case .drop(.badMAC1): #expect(byte > 0 && byte < LinkInitiation.mac2Offset(kind))
-            case .cookieReply: #expect(byte >= LinkInitiation.mac2Offset(kind))
+            case .cookieReply: #expect(byte >= LinkInitiation.mac2Offset(kind) && byte < kind.initiationLength)
             default: accepted.append(bit)
             }
         }
@@ -111,9 +115,14 @@ struct LinkHandshakeTests {
     func mac2IgnoredWithoutLoad() {
         var scenario = LinkScenario(.nk)
         let genuine = scenario.initiation()
-        for byte in LinkInitiation.mac2Offset(.nk)..<genuine.count {
+        for byte in LinkInitiation.mac2Offset(.nk)..<LinkWireFormat.initiationNKLength {
             var probe = scenario
             #expect(LinkOutcome(probe.respond(LinkTestSupport.flippingBit(byte * 8, of: genuine))) == .established)
+        }
+        // The padding is checked, load or not.
+        for byte in [LinkWireFormat.initiationNKLength, genuine.count - 1] {
+            var probe = scenario
+            #expect(LinkOutcome(probe.respond(LinkTestSupport.flippingBit(byte * 8, of: genuine))) == .drop(.malformed))
         }
     }
 
@@ -145,7 +154,7 @@ struct LinkHandshakeTests {
         guard case let .sendCookieReply(genuine) = scenario.respond(initiation, underLoad: true) else {
             Issue.record("no cookie reply"); return
         }
-        #expect(genuine.count == LinkWireFormat.cookieReplyLength)
+        #expect(genuine.count == PacketGeometry.standard.datagramSize)
         for bit in 0..<(genuine.count * 8) {
             var probe = scenario.initiator
             let outcome = LinkOutcome(probe.receive(LinkTestSupport.flippingBit(bit, of: genuine), now: LinkScenario.start))
@@ -167,8 +176,9 @@ struct LinkHandshakeTests {
         #expect(LinkOutcome(scenario.respond(garbage, underLoad: true)) == .cookieReply)
         #expect(LinkOutcome(scenario.respond(garbage, underLoad: false)) == .drop(.decryptFailed))
 
+        let mac2 = LinkInitiation.mac2Offset(kind)..<kind.initiationLength
         let first = scenario.initiation(at: start)
-        #expect(first.suffix(16) == [UInt8](repeating: 0, count: 16))
+        #expect(first[mac2] == [UInt8](repeating: 0, count: 16)[...])
         guard case let .sendCookieReply(reply) = scenario.respond(first, at: start, underLoad: true) else {
             Issue.record("expected a cookie reply"); return
         }
@@ -177,7 +187,7 @@ struct LinkHandshakeTests {
         #expect(!scenario.initiator.hasCookie(now: start.adding(.seconds(121))))
 
         let second = scenario.initiation(at: start.adding(.seconds(1)))
-        #expect(second.suffix(16) != [UInt8](repeating: 0, count: 16))
+        #expect(second[mac2] != [UInt8](repeating: 0, count: 16)[...])
         guard case let .established(_, response) = scenario.respond(second, at: start.adding(.seconds(1)), underLoad: true) else {
             Issue.record("expected established under load with mac2"); return
         }
@@ -191,7 +201,7 @@ struct LinkHandshakeTests {
         // After the secret's lifetime the old cookie no longer makes a valid mac2.
         let late = start.adding(.seconds(125))
         let fourth = scenario.initiation(at: start.adding(.seconds(100)))
-        #expect(fourth.suffix(16) != [UInt8](repeating: 0, count: 16))
+        #expect(fourth[mac2] != [UInt8](repeating: 0, count: 16)[...])
         #expect(LinkOutcome(scenario.respond(fourth, at: late, underLoad: true)) == .cookieReply)
     }
 

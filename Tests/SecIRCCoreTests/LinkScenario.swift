@@ -78,9 +78,9 @@ struct LinkScenario {
         if let cookie {
             out += LinkMAC.mac2(out[...], cookie: cookie)
         } else {
-            out += bytes[(mac1At + LinkMAC.length)...]
+            out += bytes[(mac1At + LinkMAC.length)..<(mac1At + 2 * LinkMAC.length)]
         }
-        return out
+        return LinkWireFormat.padded(out, geometry: .standard)
     }
 
     /// A response with mac1 recomputed.

@@ -81,7 +81,7 @@ public struct LinkInitiator: Sendable {
             message.append(contentsOf: repeatElement(0, count: LinkMAC.length))
         }
         pending = Pending(handshake: handshake, localIndex: index, mac1: mac1, startedAt: now)
-        return message
+        return LinkWireFormat.padded(message, geometry: geometry)
     }
 
     /// Takes a datagram addressed to this initiator (a response or a cookie reply).

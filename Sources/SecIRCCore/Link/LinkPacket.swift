@@ -9,27 +9,24 @@ public enum LinkPacket: Sendable, Hashable {
     /// A type this version does not know: data for a counter, not an error.
     case unknown(type: LinkMessageType)
 
-    /// Decodes `bytes` (one whole datagram). Handshake messages must have their exact length;
-    /// a transport packet must hold at least a header and a tag and at most
+    /// Decodes `bytes` (one whole datagram). A handshake message (initiation, response, cookie
+    /// reply) is its fields padded with zeros to exactly `geometry.datagramSize` bytes; a
+    /// transport packet must hold at least a header and a tag and at most
     /// `geometry.datagramSize` bytes. Throws `DecodeError.incomplete` (too short, or empty),
-    /// `.trailingBytes` (too long); an unknown type byte is `.unknown(type:)`, not an error.
-    /// Never traps, whatever the input.
+    /// `.trailingBytes` (too long), `.invalidValue` (padding that is not all zeros); an unknown
+    /// type byte is `.unknown(type:)`, not an error. Never traps, whatever the input.
     public static func decode(_ bytes: [UInt8], geometry: PacketGeometry = .standard) throws(DecodeError) -> LinkPacket {
         guard let first = bytes.first else { throw DecodeError.incomplete(deficit: 1) }
         let type = LinkMessageType(rawValue: first)
         switch type {
         case .initiationIK:
-            try requireLength(bytes, LinkWireFormat.initiationIKLength)
-            return .initiationIK(LinkInitiation(checked: bytes, kind: .ik))
+            return .initiationIK(LinkInitiation(checked: try unpadded(bytes, LinkWireFormat.initiationIKLength, geometry), kind: .ik))
         case .initiationNK:
-            try requireLength(bytes, LinkWireFormat.initiationNKLength)
-            return .initiationNK(LinkInitiation(checked: bytes, kind: .nk))
+            return .initiationNK(LinkInitiation(checked: try unpadded(bytes, LinkWireFormat.initiationNKLength, geometry), kind: .nk))
         case .response:
-            try requireLength(bytes, LinkWireFormat.responseLength)
-            return .response(LinkResponse(checked: bytes))
+            return .response(LinkResponse(checked: try unpadded(bytes, LinkWireFormat.responseLength, geometry)))
         case .cookieReply:
-            try requireLength(bytes, LinkWireFormat.cookieReplyLength)
-            return .cookieReply(LinkCookieReply(checked: bytes))
+            return .cookieReply(LinkCookieReply(checked: try unpadded(bytes, LinkWireFormat.cookieReplyLength, geometry)))
         case .transport:
             try requireTransportLength(bytes, geometry: geometry)
             return .transport(LinkTransportPacket(checked: bytes))
@@ -52,10 +49,10 @@ public enum LinkPacket: Sendable, Hashable {
             guard (try? requireTransportLength(bytes, geometry: geometry)) != nil else { return nil }
             return LinkWireFormat.readUInt32(bytes, at: LinkTransportPacket.receiverIndexOffset)
         case .response?:
-            guard bytes.count == LinkWireFormat.responseLength else { return nil }
+            guard bytes.count == geometry.datagramSize else { return nil }
             return LinkWireFormat.readUInt32(bytes, at: LinkResponse.receiverIndexOffset)
         case .cookieReply?:
-            guard bytes.count == LinkWireFormat.cookieReplyLength else { return nil }
+            guard bytes.count == geometry.datagramSize else { return nil }
             return LinkWireFormat.readUInt32(bytes, at: LinkCookieReply.receiverIndexOffset)
         default:
             return nil
@@ -74,9 +71,16 @@ public enum LinkPacket: Sendable, Hashable {
         }
     }
 
-    private static func requireLength(_ bytes: [UInt8], _ expected: Int) throws(DecodeError) {
-        if bytes.count < expected { throw DecodeError.incomplete(deficit: expected - bytes.count) }
-        if bytes.count > expected { throw DecodeError.trailingBytes(count: bytes.count - expected) }
+    /// The first `length` bytes of a handshake datagram, which must be exactly
+    /// `geometry.datagramSize` bytes with zeros after them.
+    private static func unpadded(_ bytes: [UInt8], _ length: Int, _ geometry: PacketGeometry) throws(DecodeError) -> [UInt8] {
+        let size = geometry.datagramSize
+        if bytes.count < size { throw DecodeError.incomplete(deficit: size - bytes.count) }
+        if bytes.count > size { throw DecodeError.trailingBytes(count: bytes.count - size) }
+        guard bytes[length...].allSatisfy({ $0 == 0 }) else {
+            throw DecodeError.invalidValue("padding after the handshake message is not all zeros")
+        }
+        return Array(bytes[..<length])
     }
 
     static func requireTransportLength(_ bytes: [UInt8], geometry: PacketGeometry) throws(DecodeError) {

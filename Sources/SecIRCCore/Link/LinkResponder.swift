@@ -111,7 +111,7 @@ public struct LinkResponder: Sendable {
 
         if let initiatorStatic { timestamps.record(timestamp, for: initiatorStatic) }
         if kind == .nk { recentEphemerals.insert(initiation.ephemeral) }
-        return .established(session, send: response)
+        return .established(session, send: LinkWireFormat.padded(response, geometry: geometry))
     }
 
     /// type(4) | receiver index | nonce(24) | XChaCha20-Poly1305(cookie key, nonce, cookie, AD: mac1).
@@ -122,6 +122,6 @@ public struct LinkResponder: Sendable {
         let reply = LinkCookieReply(receiverIndex: initiation.senderIndex,
                                     nonce: Array(sealed.prefix(LinkWireFormat.cookieNonceLength)),
                                     encryptedCookie: Array(sealed.dropFirst(LinkWireFormat.cookieNonceLength)))
-        return reply.encoded
+        return LinkWireFormat.padded(reply.encoded, geometry: geometry)
     }
 }

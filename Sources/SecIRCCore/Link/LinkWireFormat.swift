@@ -42,6 +42,17 @@ public enum LinkWireFormat {
     /// A transport packet with an empty plaintext: header and tag.
     public static let transportMinimumLength = transportHeaderLength + tagLength
 
+    /// A handshake message (initiation, response or cookie reply) as sent: its bytes, then
+    /// zeros up to `geometry.datagramSize`, so that every datagram on the wire has one size
+    /// (docs/PROTOCOL.md §4.1). The MACs cover the message only; a receiver refuses a datagram
+    /// whose padding is not all zeros.
+    public static func padded(_ message: [UInt8], geometry: PacketGeometry) -> [UInt8] {
+        precondition(message.count <= geometry.datagramSize, "a handshake message fits one datagram")
+        var out = message
+        out.append(contentsOf: repeatElement(0, count: geometry.datagramSize - message.count))
+        return out
+    }
+
     // Big-endian field access at fixed offsets, for decoders that have checked the length.
     static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         (offset..<(offset + 4)).reduce(UInt32(0)) { $0 << 8 | UInt32(bytes[$1]) }

@@ -148,16 +148,21 @@ extension LinkManager {
             out.append(Datagram(reply, to: address))
         case let .drop(reason):
             counters.count(reason)
-            if Self.failedAfterKeyAgreement(reason, length: bytes.count) { admission.spend(address, now: now) }
+            if Self.failedAfterKeyAgreement(reason, bytes, geometry: configuration.geometry) { admission.spend(address, now: now) }
         }
     }
 
-    /// Whether the responder ran X25519 before dropping an initiation of `length` bytes for
-    /// `reason` (the length, mac1, cookie and replayed-ephemeral checks come before it).
-    static func failedAfterKeyAgreement(_ reason: LinkDropReason, length: Int) -> Bool {
+    /// Whether the responder ran X25519 before dropping initiation `bytes` for `reason` (the
+    /// length and padding, mac1, cookie and replayed-ephemeral checks come before it: a
+    /// `malformed` drop of a datagram that decodes is its timestamp, after key agreement).
+    static func failedAfterKeyAgreement(_ reason: LinkDropReason, _ bytes: [UInt8], geometry: PacketGeometry) -> Bool {
         switch reason {
         case .decryptFailed, .unknownPeer, .replayedTimestamp: true
-        case .malformed: length == LinkWireFormat.initiationIKLength || length == LinkWireFormat.initiationNKLength
+        case .malformed:
+            switch try? LinkPacket.decode(bytes, geometry: geometry) {
+            case .initiationIK?, .initiationNK?: true
+            default: false
+            }
         default: false
         }
     }
