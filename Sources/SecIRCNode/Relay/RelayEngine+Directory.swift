@@ -143,7 +143,7 @@ extension RelayEngine {
     }
 
     /// A packet delivered here to `address`: if it is a probe's, counted for the relay it went
-    /// through (true), else nil.
+    /// through (true), else false.
     mutating func probeReturned(to address: Bytes32) -> Bool {
         guard let index = probesInFlight.firstIndex(where: { $0.tag == address }) else { return false }
         let probe = probesInFlight.remove(at: index)
