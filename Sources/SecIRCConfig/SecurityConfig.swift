@@ -33,6 +33,9 @@ public struct SecurityConfig: Sendable, Equatable {
         /// Rate λ_L of each client's loop stream (loop cover to its own mailbox), packets per
         /// second, under the balanced profile.
         public var loopRatePerSecond = 0.5
+        /// Rate of each relay's own cover stream (loops back to itself and drop cover, even
+        /// odds), packets per second.
+        public var relayCoverRatePerSecond = 0.5
         /// Mean per-hop delay μ in milliseconds.
         public var meanDelayMilliseconds = 50
     }
@@ -147,6 +150,8 @@ public struct SecurityConfig: Sendable, Equatable {
         try root.section("network") { s in
             c.network.coverRatePerSecond = try s.double("cover_rate_per_s", default: c.network.coverRatePerSecond, in: 0.01...1000)
             c.network.loopRatePerSecond = try s.double("loop_rate_per_s", default: c.network.loopRatePerSecond, in: 0...1000)
+            c.network.relayCoverRatePerSecond = try s.double("relay_cover_rate_per_s", default: c.network.relayCoverRatePerSecond,
+                                                             in: 0...1000)
             c.network.meanDelayMilliseconds = try s.int("mean_delay_ms", default: c.network.meanDelayMilliseconds, in: 0...60_000)
         }
         return c

@@ -314,7 +314,8 @@ public final class Devnet {
         var text = "# secirc devnet\nfirst_ring:\n"
         text += members.isEmpty ? "  members: []\n" : "  members:\n" + members.joined(separator: "\n") + "\n"
         let network = [options.meanDelayMilliseconds.map { "mean_delay_ms: \($0)" }, options.coverRatePerSecond.map { "cover_rate_per_s: \($0)" },
-                       options.loopRatePerSecond.map { "loop_rate_per_s: \($0)" }]
+                       options.loopRatePerSecond.map { "loop_rate_per_s: \($0)" },
+                       options.relayCoverRatePerSecond.map { "relay_cover_rate_per_s: \($0)" }]
             .compactMap { $0 }
         if !network.isEmpty { text += "network: {\(network.joined(separator: ", "))}\n" }
         if !options.admission.isEmpty {

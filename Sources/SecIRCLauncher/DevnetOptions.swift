@@ -19,6 +19,8 @@ public struct DevnetOptions: Sendable {
     public var coverRatePerSecond: Double?
     /// security.yaml network.loop_rate_per_s (nil: its default): the clients' loop-stream rate λ_L.
     public var loopRatePerSecond: Double?
+    /// security.yaml network.relay_cover_rate_per_s (nil: its default): each relay's cover stream.
+    public var relayCoverRatePerSecond: Double?
     /// client.yaml network.poll_interval_ms.
     public var pollIntervalMilliseconds = 100
     /// client.yaml network.path_length.

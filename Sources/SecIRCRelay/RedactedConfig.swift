@@ -70,6 +70,7 @@ public struct RedactedConfig: Encodable, Sendable {
         var validitySeconds: Int
         var coverRate: Double
         var loopRate: Double
+        var relayCoverRate: Double
         var meanDelayMs: Int
         var admissionMode: String
         var maxRelaysPerAddress: Int
@@ -95,6 +96,7 @@ public struct RedactedConfig: Encodable, Sendable {
             case firstRingMembers = "first_ring.members"
             case coverRate = "network.cover_rate_per_s"
             case loopRate = "network.loop_rate_per_s"
+            case relayCoverRate = "network.relay_cover_rate_per_s"
             case meanDelayMs = "network.mean_delay_ms"
         }
     }
@@ -125,6 +127,7 @@ public struct RedactedConfig: Encodable, Sendable {
                             validitySeconds: ring.validitySeconds,
                             coverRate: settings.security.network.coverRatePerSecond,
                             loopRate: settings.security.network.loopRatePerSecond,
+                            relayCoverRate: settings.security.network.relayCoverRatePerSecond,
                             meanDelayMs: settings.security.network.meanDelayMilliseconds,
                             admissionMode: admission.mode.rawValue, maxRelaysPerAddress: admission.maxRelaysPerAddress,
                             maxRelaysPerPrefix: admission.maxRelaysPerPrefix, newRelaysPerPeriod: admission.newRelaysPerPeriod,

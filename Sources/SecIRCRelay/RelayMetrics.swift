@@ -83,6 +83,9 @@ public final class RelayMetrics: Sendable {
         metric("secirc_relay_probe_packets_total", "counter",
                "First ring: forwarding-probe packets sent through challenged relays and back, by result.",
                ProbeResult.allCases.map { ("{result=\"\($0.rawValue)\"}", c.probePackets[$0, default: 0]) })
+        metric("secirc_relay_cover_packets_total", "counter",
+               "The relay's own cover stream: loops through two relays back to itself (sent, returned, lost) and drop cover (sent).",
+               CoverResult.allCases.map { ("{kind=\"\($0.labels.kind)\",result=\"\($0.labels.result)\"}", c.coverPackets[$0, default: 0]) })
         let uploadCounts = uploads.withLock { $0 }
         metric("secirc_relay_uploads_total", "counter", "First ring: descriptor uploads (POST /v1/descriptors), by result.",
                UploadResult.allCases.map { ("{result=\"\($0.rawValue)\"}", uploadCounts[$0, default: 0]) })

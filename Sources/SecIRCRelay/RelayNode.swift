@@ -218,6 +218,7 @@ public final class RelayNode: Sendable {
             identity: identity.signingKey, linkKey: linkKey, roster: state.trustedRoster,
             network: NetworkParameters(coverRate: settings.security.network.coverRatePerSecond,
                                        loopRate: settings.security.network.loopRatePerSecond,
+                                       relayCoverRate: settings.security.network.relayCoverRatePerSecond,
                                        meanDelayMs: settings.security.network.meanDelayMilliseconds),
             directoryPeriod: .seconds(server.directory.periodSeconds), advertisedUDP: advertisedUDP, advertisedHTTP: publicURL,
             mailbox: Self.mailboxLimits(server.mailbox),

@@ -2,8 +2,9 @@ import Foundation
 import SecIRCLauncher
 
 /// The launcher's `Devnet` for one test, in a temporary directory, with the settings the tests
-/// share (directory period 1 s, mean per-hop delay 5 ms, resends every 1 to 4 s). `stop()` ends
-/// every process and removes the directory.
+/// share (directory period 1 s, mean per-hop delay 5 ms, resends every 1 to 4 s, no relay cover
+/// stream: the tests count the packets relays forward). `stop()` ends every process and
+/// removes the directory.
 final class TestNetwork {
     let devnet: Devnet
     private(set) var relays: [RelayProcess] = []
@@ -15,6 +16,7 @@ final class TestNetwork {
         options.keyRotationSeconds = 3_600
         options.keyGraceSeconds = 60
         options.retryMaxSeconds = 4
+        options.relayCoverRatePerSecond = 0
         configure(&options)
         devnet = Devnet(options: options)
     }

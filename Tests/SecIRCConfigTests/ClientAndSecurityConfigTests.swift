@@ -125,6 +125,7 @@ import Testing
          "security.yaml: first_ring.members[0].colour: unknown key"),
         ("first_ring:\n  threshold: 2", "security.yaml: first_ring.threshold: 2 is outside 1...1 (the number of members)"),
         ("network:\n  mean_delay_ms: -1", "security.yaml: network.mean_delay_ms: -1 is outside 0...60000"),
+        ("network:\n  relay_cover_rate_per_s: 1001", "security.yaml: network.relay_cover_rate_per_s: 1001.0 is outside 0.0...1000.0"),
         ("first_ring:\n  validity_seconds: 10", "security.yaml: first_ring.validity_seconds: 10 is outside 60...2592000"),
         ("admission:\n  max_relays_per_address: -1", "security.yaml: admission.max_relays_per_address: -1 is outside 0...10000"),
         ("admission:\n  max_relays_per_address: 5\n  max_relays_per_prefix: 4",
@@ -139,6 +140,13 @@ import Testing
         } catch {
             #expect("\(error)" == message)
         }
+    }
+
+    @Test func readsTheRelayCoverRate() throws {
+        #expect(try SecurityConfig.parse(yaml: "").network.relayCoverRatePerSecond == 0.5)
+        #expect(try SecurityConfig.parse(yaml: "network: {relay_cover_rate_per_s: 0}").network.relayCoverRatePerSecond == 0)
+        let fromEnvironment = try SecurityConfig.parse(yaml: "", environment: ["SECIRC_SECURITY_NETWORK_RELAY_COVER_RATE_PER_S": "2"])
+        #expect(fromEnvironment.network.relayCoverRatePerSecond == 2)
     }
 
     @Test func readsAdmission() throws {

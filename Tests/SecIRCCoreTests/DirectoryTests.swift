@@ -63,6 +63,17 @@ struct DirectoryFixture {
         #expect(try JSONDecoder().decode(NetworkParameters.self, from: old).loopRate == 0)
     }
 
+    /// `relay_cover_rate` likewise: written when set, 0 when absent.
+    @Test func theRelayCoverRateIsOptional() throws {
+        let with = NetworkParameters(coverRate: 2, loopRate: 0.5, relayCoverRate: 0.25, meanDelayMs: 50)
+        let json = try JSONEncoder().encode(with)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"relay_cover_rate\":0.25"))
+        #expect(try JSONDecoder().decode(NetworkParameters.self, from: json) == with)
+        let old = try JSONEncoder().encode(NetworkParameters(coverRate: 2, loopRate: 0.5, meanDelayMs: 50))
+        #expect(!String(decoding: old, as: UTF8.self).contains("relay_cover_rate"))
+        #expect(try JSONDecoder().decode(NetworkParameters.self, from: old).relayCoverRate == 0)
+    }
+
     @Test func signedDescriptorVerifiesFromItsJSON() throws {
         var f = DirectoryFixture()
         let key = f.relays[0]

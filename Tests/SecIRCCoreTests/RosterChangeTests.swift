@@ -105,6 +105,13 @@ import Testing
         #expect(chain.network == GovernedParameters(coverRate: 4, meanDelayMs: 30))
         let applied = chain.network!.applied(to: NetworkParameters(coverRate: 1, loopRate: 0.5, meanDelayMs: 50))
         #expect(applied.coverRate == 4 && applied.loopRate == 0.5 && applied.meanDelayMs == 30)
+        // The relays' cover rate is governed like the others, within 0...1000.
+        try chain.append(try ring.change(from: chain.current, to: [0, 1, 2], threshold: 2,
+                                         network: GovernedParameters(relayCoverRate: 0.25), signers: [0, 2]))
+        #expect(chain.network == GovernedParameters(coverRate: 4, relayCoverRate: 0.25, meanDelayMs: 30))
+        #expect(chain.network!.applied(to: NetworkParameters(coverRate: 1, meanDelayMs: 50)).relayCoverRate == 0.25)
+        #expect(throws: DirectoryError.self) { try GovernedParameters(relayCoverRate: 1001).validate() }
+        #expect(throws: DirectoryError.self) { try GovernedParameters(relayCoverRate: -1).validate() }
     }
 
     @Test func proposalsThatChangeNothingOrBreakTheRulesAreRefused() throws {

@@ -384,6 +384,36 @@ import Testing
         #expect(wire.relays[first]!.counters.relaysAdmitted == 1)
     }
 
+    /// A relay's own cover stream (docs/PROTOCOL.md §8, "Relay cover"): at the directory's
+    /// `relay_cover_rate` every listed relay sends loops through two others back to itself, which
+    /// come back, and drop cover; at rate 0, nothing.
+    @Test(arguments: [0.0, 2.0]) func relaysSendTheirOwnCoverAtTheDirectorysRate(rate: Double) throws {
+        var wire = EngineWire()
+        let ring = wire.addRelay(1) { $0.network.relayCoverRate = rate }
+        _ = wire.addRelay(2, firstRing: ring)
+        _ = wire.addRelay(3, firstRing: ring)
+        wire.advance(by: .seconds(5))
+        let addresses = (1...3).map { EngineWire.address(UInt8($0)) }
+        #expect(addresses.allSatisfy { wire.relays[$0]!.directory?.descriptors.count == 3 }, "all three listed")
+        let before = addresses.map { wire.relays[$0]!.counters.coverPackets }
+        wire.advance(by: .seconds(100))
+        for (address, earlier) in zip(addresses, before) {
+            let counts = wire.relays[address]!.counters.coverPackets
+            func sent(_ result: CoverResult) -> Int { counts[result, default: 0] - earlier[result, default: 0] }
+            let total = sent(.loopSent) + sent(.dropSent)
+            if rate == 0 {
+                #expect(counts.isEmpty, "\(address): no cover at rate 0")
+                continue
+            }
+            // Poisson, 2/s for 100 s: 200 expected (σ ≈ 14); loops and drops about half each.
+            #expect((140...260).contains(total), "\(address): \(total) cover packets")
+            #expect(sent(.loopSent) > total / 4 && sent(.dropSent) > total / 4, "\(address): \(counts)")
+            // Every loop came back (a few may still be on their way); none was lost.
+            #expect(counts[.loopLost, default: 0] == 0)
+            #expect(sent(.loopReturned) >= sent(.loopSent) - 5, "\(address): \(counts)")
+        }
+    }
+
     /// The forwarding probe (docs/PROTOCOL.md §3.3): a relay that answers its handshake and
     /// `/healthz` but forwards no packet is not listed — the member's 8 probe packets through it
     /// are counted lost — and is listed once it forwards them.

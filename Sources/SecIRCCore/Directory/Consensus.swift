@@ -76,7 +76,7 @@ public enum Consensus {
         let network = NetworkParameters(
             packetSize: lowerMedian(all.map(\.network.packetSize)), maxHops: lowerMedian(all.map(\.network.maxHops)),
             coverRate: lowerMedian(all.map(\.network.coverRate)), loopRate: lowerMedian(all.map(\.network.loopRate)),
-            meanDelayMs: lowerMedian(all.map(\.network.meanDelayMs)))
+            relayCoverRate: lowerMedian(all.map(\.network.relayCoverRate)), meanDelayMs: lowerMedian(all.map(\.network.meanDelayMs)))
         let validAfter = lowerMedian(all.map(\.validAfter))
         let validUntil = max(lowerMedian(all.map(\.validUntil)), validAfter + 1)
         let (previousHash, earlier) = chainLinks(serial: first.serial, previous: previous)

@@ -79,23 +79,30 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
     /// Rate of each client's loop stream (Poisson), packets per second: loop cover packets to
     /// its own mailbox, never replaced by real ones (Loopix's λ_L). Absent in a directory: 0.
     public var loopRate: Double
+    /// Rate of each relay's own cover stream (Poisson), packets per second: at each event a
+    /// relay sends a loop through two other relays back to itself, or drop cover ending at a
+    /// relay, with even odds (Loopix's relay loops). Absent in a directory: 0.
+    public var relayCoverRate: Double
     /// Mean per-hop delay μ in milliseconds.
     public var meanDelayMs: Int
 
-    public init(geometry: PacketGeometry = .standard, coverRate: Double, loopRate: Double = 0, meanDelayMs: Int) {
+    public init(geometry: PacketGeometry = .standard, coverRate: Double, loopRate: Double = 0, relayCoverRate: Double = 0,
+                meanDelayMs: Int) {
         packetSize = geometry.datagramSize
         maxHops = geometry.maxHops
         self.coverRate = coverRate
         self.loopRate = loopRate
+        self.relayCoverRate = relayCoverRate
         self.meanDelayMs = meanDelayMs
     }
 
     /// Every field as given (the first ring's consensus takes each from the votes).
-    public init(packetSize: Int, maxHops: Int, coverRate: Double, loopRate: Double, meanDelayMs: Int) {
+    public init(packetSize: Int, maxHops: Int, coverRate: Double, loopRate: Double, relayCoverRate: Double = 0, meanDelayMs: Int) {
         self.packetSize = packetSize
         self.maxHops = maxHops
         self.coverRate = coverRate
         self.loopRate = loopRate
+        self.relayCoverRate = relayCoverRate
         self.meanDelayMs = meanDelayMs
     }
 
@@ -105,6 +112,7 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
         maxHops = try c.decode(Int.self, forKey: .maxHops)
         coverRate = try c.decode(Double.self, forKey: .coverRate)
         loopRate = try c.decodeIfPresent(Double.self, forKey: .loopRate) ?? 0
+        relayCoverRate = try c.decodeIfPresent(Double.self, forKey: .relayCoverRate) ?? 0
         meanDelayMs = try c.decode(Int.self, forKey: .meanDelayMs)
     }
 
@@ -114,6 +122,7 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
         try c.encode(maxHops, forKey: .maxHops)
         try c.encode(coverRate, forKey: .coverRate)
         if loopRate != 0 { try c.encode(loopRate, forKey: .loopRate) } // absent means 0
+        if relayCoverRate != 0 { try c.encode(relayCoverRate, forKey: .relayCoverRate) } // absent means 0
         try c.encode(meanDelayMs, forKey: .meanDelayMs)
     }
 
@@ -132,6 +141,7 @@ public struct NetworkParameters: Codable, Hashable, Sendable {
         case maxHops = "max_hops"
         case coverRate = "cover_rate"
         case loopRate = "loop_rate"
+        case relayCoverRate = "relay_cover_rate"
         case meanDelayMs = "mean_delay_ms"
     }
 }

@@ -79,25 +79,33 @@ public struct RosterChange: SignedContent, Hashable {
 public struct GovernedParameters: Codable, Hashable, Sendable {
     public var coverRate: Double?
     public var loopRate: Double?
+    public var relayCoverRate: Double?
     public var meanDelayMs: Int?
 
-    public init(coverRate: Double? = nil, loopRate: Double? = nil, meanDelayMs: Int? = nil) {
+    public init(coverRate: Double? = nil, loopRate: Double? = nil, relayCoverRate: Double? = nil, meanDelayMs: Int? = nil) {
         self.coverRate = coverRate
         self.loopRate = loopRate
+        self.relayCoverRate = relayCoverRate
         self.meanDelayMs = meanDelayMs
     }
 
     enum CodingKeys: String, CodingKey {
         case coverRate = "cover_rate"
         case loopRate = "loop_rate"
+        case relayCoverRate = "relay_cover_rate"
         case meanDelayMs = "mean_delay_ms"
     }
 
     /// The ranges security.yaml accepts for the same parameters.
     public func validate() throws {
-        guard coverRate != nil || loopRate != nil || meanDelayMs != nil else { throw DirectoryError.invalid("network sets nothing") }
+        guard coverRate != nil || loopRate != nil || relayCoverRate != nil || meanDelayMs != nil else {
+            throw DirectoryError.invalid("network sets nothing")
+        }
         if let coverRate, !(0.01...1000).contains(coverRate) { throw DirectoryError.invalid("cover_rate \(coverRate) outside 0.01...1000") }
         if let loopRate, !(0...1000).contains(loopRate) { throw DirectoryError.invalid("loop_rate \(loopRate) outside 0...1000") }
+        if let relayCoverRate, !(0...1000).contains(relayCoverRate) {
+            throw DirectoryError.invalid("relay_cover_rate \(relayCoverRate) outside 0...1000")
+        }
         if let meanDelayMs, !(0...60_000).contains(meanDelayMs) {
             throw DirectoryError.invalid("mean_delay_ms \(meanDelayMs) outside 0...60000")
         }
@@ -108,6 +116,7 @@ public struct GovernedParameters: Codable, Hashable, Sendable {
         var out = base
         if let coverRate { out.coverRate = coverRate }
         if let loopRate { out.loopRate = loopRate }
+        if let relayCoverRate { out.relayCoverRate = relayCoverRate }
         if let meanDelayMs { out.meanDelayMs = meanDelayMs }
         return out
     }
@@ -115,7 +124,7 @@ public struct GovernedParameters: Codable, Hashable, Sendable {
     /// `self` overridden field by field by `newer`.
     func merged(with newer: GovernedParameters) -> GovernedParameters {
         GovernedParameters(coverRate: newer.coverRate ?? coverRate, loopRate: newer.loopRate ?? loopRate,
-                           meanDelayMs: newer.meanDelayMs ?? meanDelayMs)
+                           relayCoverRate: newer.relayCoverRate ?? relayCoverRate, meanDelayMs: newer.meanDelayMs ?? meanDelayMs)
     }
 }
 

@@ -64,6 +64,8 @@ public struct RelayCounters: Sendable, Equatable {
     public var admissionsDeferred = 0
     /// First ring: forwarding-probe packets sent through challenged relays, and how they ended.
     public var probePackets: [ProbeResult: Int] = [:]
+    /// The relay's own cover stream: loops sent, back and lost; drop cover sent.
+    public var coverPackets: [CoverResult: Int] = [:]
     /// A member of a ring of several: its rounds, refusals and proofs (nil otherwise).
     public var ring: RingStatus?
     /// Governance: the epoch of the roster in force, proposals waiting for the next one, and
@@ -113,4 +115,19 @@ public struct RelayCounters: Sendable, Equatable {
 /// What became of a forwarding-probe packet (`secirc_relay_probe_packets_total{result}`).
 public enum ProbeResult: String, Sendable, CaseIterable {
     case sent, returned, lost
+}
+
+/// The relay's own cover packets (`secirc_relay_cover_packets_total{kind,result}`).
+public enum CoverResult: String, Sendable, CaseIterable {
+    case loopSent, loopReturned, loopLost, dropSent
+
+    /// The metric's labels.
+    public var labels: (kind: String, result: String) {
+        switch self {
+        case .loopSent: ("loop", "sent")
+        case .loopReturned: ("loop", "returned")
+        case .loopLost: ("loop", "lost")
+        case .dropSent: ("drop", "sent")
+        }
+    }
 }

@@ -25,6 +25,7 @@ extension RelayEngine {
             checkChallenges(now: now)
         }
         if let first = probesInFlight.first, first.due <= now { expireProbes(now: now) }
+        coverDuties(now: now, rng: &rng, effects: &effects)
         if ring == nil, authority != nil, let due = nextSigning, now >= due {
             signDirectory(now: now, effects: &effects)
         }

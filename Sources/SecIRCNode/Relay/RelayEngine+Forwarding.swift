@@ -75,6 +75,7 @@ extension RelayEngine {
             }
         case let .deliver(address):
             if !probesInFlight.isEmpty, probeReturned(to: address) { return }
+            if !coverLoops.isEmpty, coverLoopReturned(to: address) { return }
             switch mailboxes.deliver(sphinx.body(ofDelivered: packet), to: address, from: link, now: now) {
             case let .stored(mailbox):
                 own.delivered += 1

@@ -204,6 +204,10 @@ public struct RelayEngine: NodeEngine {
     /// First ring: forwarding-probe packets out through challenged relays, oldest first (each
     /// lasts ``probeTimeout``, so also by due time); at most ``maximumProbes``.
     var probesInFlight: [ProbePacket] = []
+    /// The relay's own cover stream (`+Cover`): when its next packet leaves, and its loops out,
+    /// oldest first (bounded).
+    var nextCover: UnixTime?
+    var coverLoops: [CoverLoop] = []
     /// When the first ring last signed (exactly: the debounce counts from it).
     var lastSignedAt: UnixTime?
     public internal(set) var descriptor: SignedDocument?
@@ -415,6 +419,8 @@ public struct RelayEngine: NodeEngine {
         if let due = delays.nextDue { next = min(next, due) }
         if let signing = nextSigning { next = min(next, signing) }
         if let probe = probesInFlight.first { next = min(next, probe.due) }
+        if let cover = nextCover { next = min(next, cover) }
+        if let loop = coverLoops.first { next = min(next, loop.due) }
         if let expiry = authority?.nextChallengeExpiry {
             // While relays are being challenged, whether they answered is looked at every 100 ms.
             next = min(next, expiry, (lastChallengeCheck ?? .init(nanoseconds: 0)).adding(Self.challengeCheckInterval))
