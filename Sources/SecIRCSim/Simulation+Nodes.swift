@@ -26,7 +26,8 @@ extension Simulation {
             let http = "http://\(address.host):6691"
             let configuration = RelayEngine.Configuration(
                 identity: identities[i], linkKey: AgreementPrivateKey(using: &keys), roster: roster,
-                network: NetworkParameters(coverRate: options.coverRate, loopRate: options.loopRate, meanDelayMs: options.meanDelayMilliseconds),
+                network: NetworkParameters(coverRate: options.coverRate, loopRate: options.loopRate, relayCoverRate: options.relayCoverRate,
+                                           meanDelayMs: options.meanDelayMilliseconds),
                 directoryPeriod: options.directoryPeriod, advertisedUDP: "\(address)", advertisedHTTP: http,
                 mailbox: MailboxStore.Limits(ttl: .seconds(604_800), maxMessagesPerQueue: 1_000, maxMailboxes: 100_000,
                                              maxTotalBytes: 256 << 20),

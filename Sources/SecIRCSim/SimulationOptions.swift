@@ -90,6 +90,9 @@ public struct SimulationOptions: Sendable, Equatable {
     public var coverRate = 2.0
     /// The network's loop-stream rate λ_L, packets per second per client (security.yaml `network.loop_rate_per_s`).
     public var loopRate = 0.5
+    /// Each relay's own cover stream λ_R, packets per second (security.yaml
+    /// `network.relay_cover_rate_per_s`; 0 here by default, so runs measure the clients' traffic).
+    public var relayCoverRate = 0.0
     public var directoryPeriod: Duration = .seconds(3_600)
     /// The clients' resend backoff (client.yaml `messages.retry_*_seconds`). The first resend
     /// waits at least two poll intervals (a receipt needs one poll at each end), as a client

@@ -34,6 +34,7 @@ struct SimCommand: ParsableCommand {
     @Option(name: .customLong("mean-delay-ms"), help: "Mean per-hop mixing delay μ.") var meanDelayMs = 50
     @Option(name: .customLong("cover-rate"), help: "Payload-stream rate λ per client (packets/s, balanced profile).") var coverRate = 2.0
     @Option(name: .customLong("loop-rate"), help: "Loop-stream rate λ_L per client (packets/s, balanced profile).") var loopRate = 0.5
+    @Option(name: .customLong("relay-cover-rate"), help: "Each relay's own cover stream λ_R (packets/s).") var relayCoverRate = 0.0
     @Option(name: .customLong("directory-period"), help: "First ring's directory period.") var directoryPeriod = "1h"
     @Option(help: "Longest run after the workload to deliver what is on its way.") var drain = "30m"
     @Option(help: "Threads (the output is the same for any number; default: the processors).")
@@ -83,12 +84,14 @@ struct SimCommand: ParsableCommand {
         guard o.messageInterval > .zero, o.pollInterval >= .milliseconds(10), o.directoryPeriod >= .seconds(10) else {
             throw ValidationError("--message-interval must be positive, --poll-interval at least 10ms, --directory-period at least 10s")
         }
-        guard (0...60_000).contains(meanDelayMs), (0...1_000).contains(coverRate), (0...1_000).contains(loopRate) else {
-            throw ValidationError("--mean-delay-ms is 0...60000, --cover-rate and --loop-rate 0...1000")
+        guard (0...60_000).contains(meanDelayMs), (0...1_000).contains(coverRate), (0...1_000).contains(loopRate),
+              (0...1_000).contains(relayCoverRate) else {
+            throw ValidationError("--mean-delay-ms is 0...60000, --cover-rate, --loop-rate and --relay-cover-rate 0...1000")
         }
         o.meanDelayMilliseconds = meanDelayMs
         o.coverRate = coverRate
         o.loopRate = loopRate
+        o.relayCoverRate = relayCoverRate
         o.crashes = try crash.map(parseCrash)
         o.partitions = try partition.map(parsePartition)
         return o
