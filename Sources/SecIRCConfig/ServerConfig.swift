@@ -60,6 +60,8 @@ public struct ServerConfig: Sendable, Equatable {
         public var ttlSeconds = 7 * 86_400
         /// Messages one contact's deposit queue may hold.
         public var maxMessagesPerQueue = 1_000
+        /// Messages one group mailbox may hold (kept for the TTL; members fetch by cursor).
+        public var maxMessagesPerGroup = 10_000
         /// Contact queues one mailbox may register, and all together.
         public var maxQueuesPerMailbox = 1_024
         public var maxQueues = 1_000_000
@@ -154,6 +156,7 @@ public struct ServerConfig: Sendable, Equatable {
         try root.section("mailbox") { s in
             c.mailbox.ttlSeconds = try s.int("ttl_seconds", default: c.mailbox.ttlSeconds, in: 1...(90 * 86_400))
             c.mailbox.maxMessagesPerQueue = try s.int("max_messages_per_queue", default: c.mailbox.maxMessagesPerQueue, in: 1...1_000_000)
+            c.mailbox.maxMessagesPerGroup = try s.int("max_messages_per_group", default: c.mailbox.maxMessagesPerGroup, in: 1...1_000_000)
             c.mailbox.maxQueuesPerMailbox = try s.int("max_queues_per_mailbox", default: c.mailbox.maxQueuesPerMailbox, in: 1...65_535)
             c.mailbox.maxQueues = try s.int("max_queues", default: c.mailbox.maxQueues, in: 1...100_000_000)
             c.mailbox.maxMailboxes = try s.int("max_mailboxes", default: c.mailbox.maxMailboxes, in: 1...10_000_000)

@@ -17,6 +17,7 @@ public struct RedactedConfig: Encodable, Sendable {
         var maxBodyBytes: Int
         var mailboxTTLSeconds: Int
         var mailboxMaxMessagesPerQueue: Int
+        var mailboxMaxMessagesPerGroup: Int
         var mailboxMaxQueuesPerMailbox: Int
         var mailboxMaxQueues: Int
         var mailboxMaxMailboxes: Int
@@ -46,6 +47,7 @@ public struct RedactedConfig: Encodable, Sendable {
             case maxBodyBytes = "http.max_body_bytes"
             case mailboxTTLSeconds = "mailbox.ttl_seconds"
             case mailboxMaxMessagesPerQueue = "mailbox.max_messages_per_queue"
+            case mailboxMaxMessagesPerGroup = "mailbox.max_messages_per_group"
             case mailboxMaxQueuesPerMailbox = "mailbox.max_queues_per_mailbox"
             case mailboxMaxQueues = "mailbox.max_queues"
             case mailboxMaxMailboxes = "mailbox.max_mailboxes"
@@ -112,6 +114,7 @@ public struct RedactedConfig: Encodable, Sendable {
             httpListen: s.http.listen.description, httpPublicURL: s.http.publicURL, tls: s.http.tls.rawValue,
             tlsKeyFile: s.http.keyFile.isEmpty ? "" : "<set>", maxBodyBytes: s.http.maxBodyBytes,
             mailboxTTLSeconds: s.mailbox.ttlSeconds, mailboxMaxMessagesPerQueue: s.mailbox.maxMessagesPerQueue,
+            mailboxMaxMessagesPerGroup: s.mailbox.maxMessagesPerGroup,
             mailboxMaxQueuesPerMailbox: s.mailbox.maxQueuesPerMailbox, mailboxMaxQueues: s.mailbox.maxQueues,
             mailboxMaxMailboxes: s.mailbox.maxMailboxes, mailboxMaxTotalBytes: s.mailbox.maxTotalBytes,
             mailboxIntroMaxMessages: s.mailbox.introMaxMessages, mailboxIntroPerMinute: s.mailbox.introPerMinute,

@@ -448,7 +448,7 @@ extension RelayNode {
     /// The mailbox store's limits from server.yaml's `mailbox` section.
     static func mailboxLimits(_ m: ServerConfig.Mailbox) -> MailboxStore.Limits {
         MailboxStore.Limits(ttl: .seconds(m.ttlSeconds), maxMessagesPerQueue: m.maxMessagesPerQueue,
-                            maxQueuesPerMailbox: m.maxQueuesPerMailbox, maxQueues: m.maxQueues, maxMailboxes: m.maxMailboxes,
+                            maxMessagesPerGroup: m.maxMessagesPerGroup, maxQueuesPerMailbox: m.maxQueuesPerMailbox, maxQueues: m.maxQueues, maxMailboxes: m.maxMailboxes,
                             maxTotalBytes: m.maxTotalBytes,
                             intro: MailboxStore.Intro(maxMessages: m.introMaxMessages, perMinute: m.introPerMinute, burst: m.introBurst),
                             unclaimed: MailboxStore.Unclaimed(ttl: .seconds(m.unclaimedTTLSeconds), perLink: m.unclaimedPerLink,

@@ -23,7 +23,7 @@ import Testing
                   workers: 3}
             http: {listen: 127.0.0.1:7001, public_url: "https://relay.example:7001", tls: files, cert_file: c.pem, key_file: k.pem,
                    max_body_bytes: 2048, threads: 4, max_connections: 500, max_connections_per_ip: 20, header_timeout_seconds: 2.5}
-            mailbox: {ttl_seconds: 60, max_messages_per_queue: 5, max_mailboxes: 10, max_total_bytes: 1048576}
+            mailbox: {ttl_seconds: 60, max_messages_per_queue: 5, max_messages_per_group: 7, max_mailboxes: 10, max_total_bytes: 1048576}
             keys: {rotation_seconds: 10, grace_seconds: 5}
             directory: {period_seconds: 2, bootstrap_urls: ["http://127.0.0.1:6691"]}
             log: {level: debug}
@@ -44,6 +44,9 @@ import Testing
         #expect(c.http.maxConnectionsPerIP == 20)
         #expect(c.http.headerTimeoutSeconds == 2.5)
         #expect(c.mailbox.maxMessagesPerQueue == 5)
+        #expect(c.mailbox.maxMessagesPerGroup == 7)
+        #expect(ServerConfig().mailbox.maxMessagesPerGroup == 10_000)
+        #expect(throws: ConfigError.self) { try ServerConfig.parse(yaml: "mailbox: {max_messages_per_group: 0}") }
         #expect(c.keys.rotationSeconds == 10)
         #expect(c.keys.graceSeconds == 5)
         #expect(c.directory.bootstrapURLs == ["http://127.0.0.1:6691"])

@@ -372,6 +372,9 @@ import Testing
             .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 7, signature: key.sign([1]), subscribe: true,
                           queueOps: [.clear] + (0..<31).map { _ in QueueOp.add(Bytes32 { rng.fill($0) }) }),
             .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 0, signature: key.sign([2]), queueOps: [.close(m)]),
+            .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 5, signature: key.sign([3]), subscribe: true, group: true),
+            .fetchRequest(mailboxKey: key.publicKey, nonce: m, ackThrough: 5, signature: key.sign([3]), group: true),
+            .fetchDone(mailbox: m, status: .wrongKind, remaining: 0, sent: 0),
             .fetchDone(mailbox: m, status: .ok, remaining: 3, sent: 32, subscribed: true, queues: 1_024),
         ]
         for frame in frames {

@@ -28,12 +28,19 @@ public struct FetchStatus: RawRepresentable, Hashable, Sendable {
     public static let staleNonce = FetchStatus(rawValue: 2)
     /// The mailbox is new to the relay, which knows as many as it may (none of them empty).
     public static let full = FetchStatus(rawValue: 3)
+    /// The mailbox is known as the other kind (a group mailbox fetched as a personal one, or the
+    /// reverse): nothing sent, nothing deleted.
+    public static let wrongKind = FetchStatus(rawValue: 4)
 }
 
 /// The flags byte of `fetchRequest` and `fetchDone` (bits not named here are ignored).
 public enum FetchFlags {
     /// Request: push new mail down this session. Done: the relay will.
     public static let subscribe: UInt8 = 1
+    /// Request: the mailbox is a group mailbox — `ackThrough` is a cursor (the messages after it
+    /// are sent, none deleted), a new mailbox is registered as a group's, queue ops are refused,
+    /// and a subscription adds this session to the others.
+    public static let group: UInt8 = 2
 }
 
 /// A change to the deposit queues of a mailbox, carried (signed) in a fetch request
@@ -103,7 +110,7 @@ public enum QueueOp: Sendable, Hashable {
 /// Ed25519 public key (whose SHA-256 is the mailbox ID), the nonce, the highest sequence number
 /// the client already holds (`ackThrough`: the relay deletes those), and a signature over
 /// `"secIRC mailbox fetch v1" || relay ID || nonce || ackThrough(8)`, then a flags byte (bit 0:
-/// subscribe; not signed, the link's AEAD protects it). The relay answers with `mailboxMessage`
+/// subscribe; bit 1: a group mailbox; not signed, the link's AEAD protects it). The relay answers with `mailboxMessage`
 /// frames and a closing `fetchDone`, whose flags byte (bit 0: subscribed) says whether it will
 /// push new mail for that mailbox down this link session as `mailboxMessage` frames. A sender
 /// that knows no flags leaves zero padding there: no subscription.
@@ -117,7 +124,7 @@ public enum LinkFrame: Sendable, Hashable {
     /// `queueOps`: changes to the mailbox's deposit queues, applied (in order) before the batch,
     /// covered by the signature.
     case fetchRequest(mailboxKey: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature, subscribe: Bool = false,
-                      queueOps: [QueueOp] = [])
+                      group: Bool = false, queueOps: [QueueOp] = [])
     /// `body` is exactly `geometry.bodyLength` bytes (a Sphinx body as delivered).
     case mailboxMessage(mailbox: Bytes32, sequence: UInt64, remaining: UInt32, body: [UInt8])
     /// `sent`: how many `mailboxMessage` frames came before it in this batch, so that the owner
@@ -158,14 +165,14 @@ public enum LinkFrame: Sendable, Hashable {
             w.write(LinkFrameKind.fetchChallenge.rawValue)
             w.write(mailbox)
             w.write(nonce)
-        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe, queueOps):
+        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe, group, queueOps):
             precondition(queueOps.count <= QueueOp.maximumPerFetch, "at most \(QueueOp.maximumPerFetch) queue ops per fetch")
             w.write(LinkFrameKind.fetchRequest.rawValue)
             w.write(key.rawValue)
             w.write(nonce)
             w.write(ackThrough)
             w.write(signature.bytes)
-            w.write(subscribe ? FetchFlags.subscribe : 0)
+            w.write((subscribe ? FetchFlags.subscribe : 0) | (group ? FetchFlags.group : 0))
             QueueOp.encode(queueOps, into: &w)
         case let .mailboxMessage(mailbox, sequence, remaining, body):
             precondition(body.count == geometry.bodyLength, "a mailbox message carries one whole body")
@@ -213,7 +220,8 @@ public enum LinkFrame: Sendable, Hashable {
                 }
                 let flags = try r.readUInt8()
                 return .fetchRequest(mailboxKey: key, nonce: nonce, ackThrough: ack, signature: signature,
-                                     subscribe: flags & FetchFlags.subscribe != 0, queueOps: try QueueOp.decode(from: &r))
+                                     subscribe: flags & FetchFlags.subscribe != 0, group: flags & FetchFlags.group != 0,
+                                     queueOps: try QueueOp.decode(from: &r))
             case .mailboxMessage:
                 return .mailboxMessage(mailbox: try r.readBytes32(), sequence: try r.readUInt64(), remaining: try r.readUInt32(),
                                        body: try r.readBytes(geometry.bodyLength))

@@ -18,6 +18,11 @@ public import SecIRCCore
 /// short while (`unclaimed.ttl`), bounded per incoming link and in all; a registration that names
 /// its address claims it. Junk therefore never holds the store for the mail TTL.
 ///
+/// **Group mailboxes.** A mailbox registered as a group's (``register(_:group:now:)``) is fetched
+/// by every member with the one group mailbox key: deposits to its ID are stored without a rate
+/// (up to ``Limits/maxMessagesPerGroup``), a fetch takes a cursor (``fetch(_:after:limit:)``)
+/// and deletes nothing — the mail stays for the TTL — and it registers no queues.
+///
 /// **Delivery** is at least once: `fetch` returns messages with increasing sequence numbers and
 /// deletes only those the owner acknowledges (`ackThrough`) on its next fetch. Sequence numbers
 /// come from one store-wide counter that starts at `firstSequence` (the relay passes its start
@@ -30,6 +35,8 @@ public struct MailboxStore: Sendable {
         public var ttl: Duration
         /// Messages one contact queue may hold.
         public var maxMessagesPerQueue: Int
+        /// Messages one group mailbox may hold (they stay for the TTL: members fetch by cursor).
+        public var maxMessagesPerGroup: Int
         /// Contact queues one mailbox may register, and all mailboxes together.
         public var maxQueuesPerMailbox: Int
         public var maxQueues: Int
@@ -38,10 +45,12 @@ public struct MailboxStore: Sendable {
         public var intro: Intro
         public var unclaimed: Unclaimed
 
-        public init(ttl: Duration, maxMessagesPerQueue: Int, maxQueuesPerMailbox: Int = 1_024, maxQueues: Int = 1_000_000,
-                    maxMailboxes: Int, maxTotalBytes: Int, intro: Intro = Intro(), unclaimed: Unclaimed = Unclaimed()) {
+        public init(ttl: Duration, maxMessagesPerQueue: Int, maxMessagesPerGroup: Int = 10_000, maxQueuesPerMailbox: Int = 1_024,
+                    maxQueues: Int = 1_000_000, maxMailboxes: Int, maxTotalBytes: Int, intro: Intro = Intro(),
+                    unclaimed: Unclaimed = Unclaimed()) {
             self.ttl = ttl
             self.maxMessagesPerQueue = maxMessagesPerQueue
+            self.maxMessagesPerGroup = maxMessagesPerGroup
             self.maxQueuesPerMailbox = maxQueuesPerMailbox
             self.maxQueues = maxQueues
             self.maxMailboxes = maxMailboxes
@@ -82,6 +91,8 @@ public struct MailboxStore: Sendable {
         case queueFull = "contact_queue_full"
         /// The introduction queue holds `intro.maxMessages`.
         case introFull = "intro_full"
+        /// The group mailbox holds `maxMessagesPerGroup`.
+        case groupFull = "group_mailbox_full"
         /// The introduction queue's rate was spent.
         case introRate = "intro_rate"
         /// A new mailbox when `maxMailboxes` are known and none can be forgotten.
@@ -129,6 +140,8 @@ public struct MailboxStore: Sendable {
         var queues: Set<Bytes32> = []
         var introTAT: UnixTime
         var lastFetch: UnixTime
+        /// Registered as a group mailbox: fetched by cursor, nothing deleted by a fetch.
+        var isGroup = false
     }
 
     private struct Pending {
@@ -169,6 +182,8 @@ public struct MailboxStore: Sendable {
     }
     /// Whether the owner of `mailbox` fetched it (and it was not forgotten since).
     public func isKnown(_ mailbox: Bytes32) -> Bool { boxes[mailbox] != nil }
+    /// Whether `mailbox` is known as a group mailbox (false when unknown).
+    public func isGroup(_ mailbox: Bytes32) -> Bool { boxes[mailbox]?.isGroup == true }
     /// Contact queues registered, in all.
     public var queueCount: Int { queueOwner.count }
 
@@ -178,6 +193,9 @@ public struct MailboxStore: Sendable {
     public mutating func deliver(_ body: [UInt8], to address: Bytes32, from link: IncomingLink, now: UnixTime) -> Deposit {
         if let mailbox = queueOwner[address] {
             return store(body, in: mailbox, queue: address, now: now)
+        }
+        if let box = boxes[address], box.isGroup {
+            return store(body, in: address, queue: address, now: now)
         }
         if var box = boxes[address] {
             let interval = Duration.seconds(60) / max(limits.intro.perMinute, 1)
@@ -200,8 +218,9 @@ public struct MailboxStore: Sendable {
     private mutating func store(_ body: [UInt8], in mailbox: Bytes32, queue: Bytes32, now: UnixTime) -> Deposit {
         guard var box = boxes[mailbox] else { return .dropped(.tooManyMailboxes) }
         let isIntro = queue == mailbox
-        let cap = isIntro ? limits.intro.maxMessages : limits.maxMessagesPerQueue
-        guard box.held[queue, default: 0] < cap else { return .dropped(isIntro ? .introFull : .queueFull) }
+        let (cap, full): (Int, DropReason) = box.isGroup ? (limits.maxMessagesPerGroup, .groupFull)
+            : isIntro ? (limits.intro.maxMessages, .introFull) : (limits.maxMessagesPerQueue, .queueFull)
+        guard box.held[queue, default: 0] < cap else { return .dropped(full) }
         guard totalBytes + body.count <= limits.maxTotalBytes else { return .dropped(.storeFull) }
         box.messages.append(Message(sequence: nextSequence, body: body, expires: now.adding(limits.ttl), queue: queue))
         box.held[queue, default: 0] += 1
@@ -216,8 +235,9 @@ public struct MailboxStore: Sendable {
 
     /// The owner of `mailbox` proved itself (a verified fetch): the mailbox is known from now on
     /// (unclaimed mail to its ID is claimed) and renewed. False when it is new and the store
-    /// knows `maxMailboxes` already, none of them empty.
-    public mutating func register(_ mailbox: Bytes32, now: UnixTime) -> Bool {
+    /// knows `maxMailboxes` already, none of them empty. `group` is the kind a new mailbox gets
+    /// (the caller refuses a fetch of a known mailbox as the other kind: ``isGroup(_:)``).
+    public mutating func register(_ mailbox: Bytes32, group: Bool = false, now: UnixTime) -> Bool {
         if var box = boxes[mailbox] {
             box.lastFetch = now
             boxes[mailbox] = box
@@ -225,14 +245,16 @@ public struct MailboxStore: Sendable {
         }
         if boxes.count >= limits.maxMailboxes { evictIdleMailboxes() }
         guard boxes.count < limits.maxMailboxes else { return false }
-        boxes[mailbox] = Box(introTAT: now, lastFetch: now)
+        boxes[mailbox] = Box(introTAT: now, lastFetch: now, isGroup: group)
         claim(mailbox, into: mailbox, now: now)
         return true
     }
 
     /// Applies the owner's queue ops (in order) to a registered mailbox; returns the refusals.
+    /// A group mailbox registers no queues: each op is refused (`queueLimit`).
     public mutating func apply(_ ops: [QueueOp], to mailbox: Bytes32, now: UnixTime) -> [QueueRefusal] {
-        guard boxes[mailbox] != nil else { return [] }
+        guard let box = boxes[mailbox] else { return [] }
+        guard !box.isGroup else { return ops.map { _ in .queueLimit } }
         var refusals: [QueueRefusal] = []
         for op in ops {
             switch op {
@@ -273,6 +295,20 @@ public struct MailboxStore: Sendable {
         let batch = Array(box.messages.prefix(limit))
         boxes[mailbox] = box
         return (batch, box.messages.count - batch.count)
+    }
+
+    /// A group mailbox's messages after sequence `after` (none deleted: they stay for the TTL),
+    /// up to `limit`, oldest first, and how many more there are after those.
+    public func fetch(_ mailbox: Bytes32, after: UInt64, limit: Int) -> (messages: [Message], remaining: Int) {
+        guard let box = boxes[mailbox] else { return ([], 0) }
+        // Sequences increase along `messages`: find the first after the cursor by bisection.
+        var low = 0, high = box.messages.count
+        while low < high {
+            let middle = (low + high) / 2
+            if box.messages[middle].sequence <= after { low = middle + 1 } else { high = middle }
+        }
+        let batch = Array(box.messages[low..<min(low + limit, box.messages.count)])
+        return (batch, box.messages.count - low - batch.count)
     }
 
     // MARK: Time

@@ -1,8 +1,9 @@
 public import SecIRCCrypto
 
-/// Push delivery: which link session wants the new mail of which mailbox at once
-/// (docs/PROTOCOL.md §4, Mailbox fetch). Bounded per session and in total; a refusal is
-/// counted by the caller. A mailbox has at most one subscription: a newer one replaces it.
+/// Push delivery: which link sessions want the new mail of which mailbox at once
+/// (docs/PROTOCOL.md §4, Mailbox fetch). Bounded per session, per group mailbox and in total; a
+/// refusal is counted by the caller. A mailbox has at most one subscription — a newer one
+/// replaces it — except a group mailbox (`shared`), which every member's session may subscribe.
 /// Subscriptions of a session that ended are dropped (``keep(where:)``, and at push time).
 /// Not thread-safe: the relay engine owns it.
 public struct MailboxSubscriptions: Sendable {
@@ -11,41 +12,57 @@ public struct MailboxSubscriptions: Sendable {
         public var perSession: Int
         /// Subscriptions the relay holds in all.
         public var total: Int
-        public init(perSession: Int = 8, total: Int = 65_536) {
+        /// Sessions one group mailbox may have subscribed (a group has at most 1,000 members).
+        public var perGroup: Int
+        public init(perSession: Int = 8, total: Int = 65_536, perGroup: Int = 1_000) {
             self.perSession = perSession
             self.total = total
+            self.perGroup = perGroup
         }
     }
 
     public let limits: Limits
-    private var sessionOf: [Bytes32: UInt32] = [:]
+    private var sessionsOf: [Bytes32: Set<UInt32>] = [:]
     private var mailboxesOf: [UInt32: Set<Bytes32>] = [:]
+    /// Subscriptions held (a group mailbox's count one per session).
+    public private(set) var count = 0
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
-    /// Subscriptions held.
-    public var count: Int { sessionOf.count }
+    /// The session that gets `mailbox`'s new mail, if any (of a personal mailbox).
+    public func session(for mailbox: Bytes32) -> UInt32? { sessionsOf[mailbox]?.first }
 
-    /// The session that gets `mailbox`'s new mail, if any.
-    public func session(for mailbox: Bytes32) -> UInt32? { sessionOf[mailbox] }
+    /// Every session that gets `mailbox`'s new mail.
+    public func sessions(for mailbox: Bytes32) -> Set<UInt32> { sessionsOf[mailbox] ?? [] }
 
-    /// Subscribes `session` to `mailbox` (replacing another session's subscription); false
-    /// when a limit refuses it (the mailbox then has none: an older session must not keep it).
-    public mutating func subscribe(_ mailbox: Bytes32, session: UInt32) -> Bool {
-        if sessionOf[mailbox] == session { return true }
-        remove(mailbox)
-        guard mailboxesOf[session, default: []].count < limits.perSession, sessionOf.count < limits.total else {
+    /// Subscribes `session` to `mailbox`; false when a limit refuses it. For a personal mailbox
+    /// (`shared` false) it replaces another session's subscription, and a refusal leaves the
+    /// mailbox with none (an older session must not keep it); a group mailbox keeps its others.
+    public mutating func subscribe(_ mailbox: Bytes32, session: UInt32, shared: Bool = false) -> Bool {
+        if sessionsOf[mailbox]?.contains(session) == true { return true }
+        if !shared { remove(mailbox) }
+        guard mailboxesOf[session, default: []].count < limits.perSession, count < limits.total,
+              sessionsOf[mailbox, default: []].count < (shared ? limits.perGroup : 1) else {
             if mailboxesOf[session]?.isEmpty == true { mailboxesOf[session] = nil }
+            if sessionsOf[mailbox]?.isEmpty == true { sessionsOf[mailbox] = nil }
             return false
         }
-        sessionOf[mailbox] = session
+        sessionsOf[mailbox, default: []].insert(session)
         mailboxesOf[session, default: []].insert(mailbox)
+        count += 1
         return true
     }
 
-    /// Ends `mailbox`'s subscription, if any.
+    /// Ends every subscription to `mailbox`.
     public mutating func remove(_ mailbox: Bytes32) {
-        guard let session = sessionOf.removeValue(forKey: mailbox) else { return }
+        for session in sessionsOf[mailbox] ?? [] { remove(mailbox, session: session) }
+    }
+
+    /// Ends `session`'s subscription to `mailbox`, if any.
+    public mutating func remove(_ mailbox: Bytes32, session: UInt32) {
+        guard sessionsOf[mailbox]?.remove(session) != nil else { return }
+        count -= 1
+        if sessionsOf[mailbox]?.isEmpty == true { sessionsOf[mailbox] = nil }
         mailboxesOf[session]?.remove(mailbox)
         if mailboxesOf[session]?.isEmpty == true { mailboxesOf[session] = nil }
     }
@@ -53,8 +70,7 @@ public struct MailboxSubscriptions: Sendable {
     /// Drops every subscription of a session for which `isLive` is false (it ended or expired).
     public mutating func keep(where isLive: (UInt32) -> Bool) {
         for (session, mailboxes) in mailboxesOf where !isLive(session) {
-            mailboxesOf[session] = nil
-            for mailbox in mailboxes { sessionOf[mailbox] = nil }
+            for mailbox in mailboxes { remove(mailbox, session: session) }
         }
     }
 }

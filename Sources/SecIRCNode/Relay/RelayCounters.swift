@@ -34,6 +34,8 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case queueTaken = "queue_taken"
     /// A fetch of a new mailbox refused: its link session registered its maximum of mailboxes.
     case registrationLimit = "registration_limit"
+    /// A verified fetch of a known mailbox as the other kind (group or personal).
+    case wrongKind = "wrong_kind"
 }
 
 /// The relay's counters. `RelayEngine` keeps them with plain adds (no atomics on the hot path);

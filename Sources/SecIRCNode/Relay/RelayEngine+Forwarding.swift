@@ -15,9 +15,9 @@ extension RelayEngine {
             peel(packet, from: delivery.incomingLink, now: now, rng: &rng, effects: &effects)
         case let .fetchChallengeRequest(mailbox):
             challenge(mailbox, session: delivery.session, now: now, rng: &rng, effects: &effects)
-        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe, queueOps):
-            fetch(key: key, nonce: nonce, ackThrough: ackThrough, signature: signature, subscribe: subscribe, queueOps: queueOps,
-                  session: delivery.session, now: now, rng: &rng, effects: &effects)
+        case let .fetchRequest(key, nonce, ackThrough, signature, subscribe, group, queueOps):
+            fetch(key: key, nonce: nonce, ackThrough: ackThrough, signature: signature, subscribe: subscribe, group: group,
+                  queueOps: queueOps, session: delivery.session, now: now, rng: &rng, effects: &effects)
         case .fetchChallenge, .mailboxMessage, .fetchDone, .unknown:
             count(.unknownFrame)
         }

@@ -20,9 +20,11 @@ extension RelayEngine {
     /// A fetch signed by the mailbox key over (relay, nonce, ackThrough, queue ops): registers the
     /// mailbox (renews it), applies the queue ops, deletes what is acknowledged, subscribes this
     /// session to the mailbox's new mail or ends its subscription, then sends a batch of what
-    /// remains and `fetch done` (with the number of queues the mailbox holds).
+    /// remains and `fetch done` (with the number of queues the mailbox holds). For a group
+    /// mailbox (`group`), `ackThrough` is the member's cursor: the batch is what came after it and
+    /// nothing is deleted; queue ops are refused; subscriptions are one per member's session.
     mutating func fetch(key: SigningPublicKey, nonce: Bytes32, ackThrough: UInt64, signature: Signature, subscribe: Bool,
-                        queueOps: [QueueOp], session: UInt32, now: UnixTime, rng: inout some RandomSource,
+                        group: Bool = false, queueOps: [QueueOp], session: UInt32, now: UnixTime, rng: inout some RandomSource,
                         effects: inout NodeEffects<Event>) {
         let mailbox = key.id.rawValue
         func done(_ status: FetchStatus, remaining: Int, sent: Int, subscribed: Bool = false, effects: inout NodeEffects<Event>) {
@@ -40,6 +42,10 @@ extension RelayEngine {
             count(.fetchDenied)
             return done(.denied, remaining: 0, sent: 0, effects: &effects)
         }
+        if mailboxes.isKnown(mailbox), mailboxes.isGroup(mailbox) != group {
+            count(.wrongKind)
+            return done(.wrongKind, remaining: 0, sent: 0, effects: &effects)
+        }
         if !mailboxes.isKnown(mailbox) {
             // New mailboxes per link session are few for a client (one per relay); more is someone
             // filling the relay with registrations.
@@ -49,7 +55,7 @@ extension RelayEngine {
             }
             newMailboxes[session, default: 0] += 1
         }
-        guard mailboxes.register(mailbox, now: now) else {
+        guard mailboxes.register(mailbox, group: group, now: now) else {
             own.mailboxDrops[.tooManyMailboxes, default: 0] += 1
             return done(.full, remaining: 0, sent: 0, effects: &effects)
         }
@@ -60,12 +66,15 @@ extension RelayEngine {
         own.fetches += 1
         var subscribed = false
         if subscribe {
-            subscribed = subscriptions.subscribe(mailbox, session: session)
+            subscribed = subscriptions.subscribe(mailbox, session: session, shared: group)
             if !subscribed { count(.subscriptionLimit) }
+        } else if group {
+            subscriptions.remove(mailbox, session: session)
         } else {
             subscriptions.remove(mailbox)
         }
-        let (messages, remaining) = mailboxes.fetch(mailbox, ackThrough: ackThrough, limit: configuration.fetchBatch)
+        let (messages, remaining) = group ? mailboxes.fetch(mailbox, after: ackThrough, limit: configuration.fetchBatch)
+            : mailboxes.fetch(mailbox, ackThrough: ackThrough, limit: configuration.fetchBatch)
         for (i, message) in messages.enumerated() {
             let left = UInt32(clamping: remaining + messages.count - i - 1)
             let frame = LinkFrame.mailboxMessage(mailbox: mailbox, sequence: message.sequence, remaining: left, body: message.body)
@@ -74,17 +83,20 @@ extension RelayEngine {
         done(.ok, remaining: remaining, sent: messages.count, subscribed: subscribed, effects: &effects)
     }
 
-    /// Push delivery: the message just deposited in `mailbox` goes down the subscribed session
-    /// at once, as a `mailbox message` with nothing after it (`remaining` 0). It stays in the
-    /// store until a fetch acknowledges it, as any other. A session that is gone ends the
-    /// subscription.
+    /// Push delivery: the message just deposited in `mailbox` goes down each subscribed session
+    /// (one, or a group mailbox's members') at once, as a `mailbox message` with nothing after it
+    /// (`remaining` 0). It stays in the store until a fetch acknowledges it (or, in a group
+    /// mailbox, for the TTL), as any other. A session that is gone ends its subscription.
     mutating func push(_ mailbox: Bytes32, now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
-        guard let session = subscriptions.session(for: mailbox), let message = mailboxes.newest(in: mailbox) else { return }
-        let frame = LinkFrame.mailboxMessage(mailbox: mailbox, sequence: message.sequence, remaining: 0, body: message.body)
-        if links.reply(frame.encoded(), on: session, now: now, rng: &rng, out: &effects.datagrams) {
-            own.pushed += 1
-        } else {
-            subscriptions.remove(mailbox)
+        let sessions = subscriptions.sessions(for: mailbox)
+        guard !sessions.isEmpty, let message = mailboxes.newest(in: mailbox) else { return }
+        let frame = LinkFrame.mailboxMessage(mailbox: mailbox, sequence: message.sequence, remaining: 0, body: message.body).encoded()
+        for session in sessions.sorted() {
+            if links.reply(frame, on: session, now: now, rng: &rng, out: &effects.datagrams) {
+                own.pushed += 1
+            } else {
+                subscriptions.remove(mailbox, session: session)
+            }
         }
     }
 }
