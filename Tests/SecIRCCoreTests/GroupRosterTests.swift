@@ -133,6 +133,13 @@ import Testing
         #expect(settled == .applied(dropped: [loser, onLoser], removed: undone))
         #expect(first.current == second.current && first.current.hash == winner.hash)
 
+        // The author's key decides, not the hash an author could grind: eight pairs of updates.
+        for i in 0..<8 {
+            let byAlice = Self.update(promoted, [.rename("alice \(i)")], by: Self.alice)
+            let byBob = Self.update(promoted, [.rename("bob \(i)")], by: Self.bob)
+            #expect(GroupLedger.wins(byAlice, over: byBob) == aliceFirst && GroupLedger.wins(byBob, over: byAlice) == !aliceFirst)
+        }
+
         // One author's two updates on one parent: the lower hash wins, for every member.
         let one = Self.update(promoted, [.rename("one")], by: Self.alice)
         let two = Self.update(promoted, [.rename("two")], by: Self.alice)
