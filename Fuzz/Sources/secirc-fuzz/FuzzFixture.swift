@@ -145,6 +145,22 @@ enum FuzzFixture {
 
     // MARK: HTTP
 
+    /// A group of alice (admin) and bob, created by a fixed group key.
+    static let groupRoster: GroupRoster = {
+        var r = seeded("group")
+        let groupKey = SigningPrivateKey(using: &r)
+        return try! GroupRoster.create(groupKey: groupKey, name: "fuzz", creator: alice.signing.publicKey,
+                                       others: [bob.identity.signing.publicKey]).1
+    }()
+
+    /// alice's sender chain in that group, after three messages.
+    static let groupChain: SenderKeyChain = {
+        var r = seeded("group chain")
+        var chain = SenderKeyChain(groupID: groupRoster.groupID.rawValue, using: &r)
+        for _ in 0..<3 { _ = try! chain.encrypt([]) }
+        return chain
+    }()
+
     static let apiToken = HTTPBearerToken(SecureBytes(Array("secirc-fuzz-api-token-0123456789abcdef".utf8)))
 
     /// A router with the route shapes of both daemons (literal, one and two parameters, admin

@@ -53,7 +53,26 @@ enum SeedCorpus {
             (.dnsTXT, dnsSeeds()),
             (.addresses, addressSeeds()),
             (.apiResponse, apiResponseSeeds()),
+            (.group, groupSeeds()),
         ]
+    }
+
+    // MARK: Groups
+
+    /// One of each group format, behind the selector byte the group target reads.
+    static func groupSeeds() -> Seeds {
+        var rng = FuzzFixture.seeded("group seeds")
+        let roster = FuzzFixture.groupRoster
+        let post = GroupPost(rosterSerial: roster.serial, sequence: 4, lamport: 2, id: MessageID(using: &rng), timestampMs: 1_800_000_000_000,
+                             kind: .text, references: [GroupPost.Reference(member: FuzzFixture.bob.identity.signing.publicKey, sequence: 1)],
+                             body: Array("hello group".utf8))
+        var chain = FuzzFixture.groupChain
+        let message = try! chain.encrypt(post.encoded)
+        let update = GroupUpdate.signed(groupKey: roster.groupKey, serial: roster.serial + 1, previous: roster.hash,
+                                        operations: [.rename("renamed"), .setRole(FuzzFixture.bob.identity.signing.publicKey, .admin)],
+                                        by: FuzzFixture.alice.signing)
+        return [("sender-key-message", [0] + message.encoded), ("distribution", [1] + chain.distribution.encoded),
+                ("update", [2] + update.encoded), ("snapshot", [3] + roster.snapshot), ("post", [4] + post.encoded)]
     }
 
     // MARK: Link
