@@ -14,10 +14,16 @@ import Testing
     static let groupKey = key("group")
     static let alice = key("alice"), bob = key("bob"), carol = key("carol"), dave = key("dave")
 
+    /// A member's roster identity: its Ed25519 key and an X25519 key.
+    static func identity(_ key: SigningPrivateKey) -> GroupIdentity {
+        var rng = SeededRandom(seed: key.publicKey.rawValue.hex)
+        return GroupIdentity(signing: key.publicKey, agreement: AgreementPrivateKey(using: &rng).publicKey)
+    }
+
     /// alice (admin), bob and carol.
     static func group() throws -> (GroupUpdate, GroupRoster) {
-        try GroupRoster.create(groupKey: groupKey, name: "friends", creator: alice.publicKey,
-                               others: [bob.publicKey, carol.publicKey])
+        try GroupRoster.create(groupKey: groupKey, name: "friends", creator: identity(alice),
+                               others: [identity(bob), identity(carol)])
     }
 
     static func update(_ roster: GroupRoster, _ operations: [GroupOperation], by author: SigningPrivateKey) -> GroupUpdate {
@@ -29,15 +35,17 @@ import Testing
         #expect(roster.groupID == Self.groupKey.publicKey.id)
         #expect(roster.serial == 0 && roster.hash == creation.hash && roster.name == "friends" && roster.limit == 1000)
         #expect(roster.members == [Self.alice.publicKey: .admin, Self.bob.publicKey: .member, Self.carol.publicKey: .member])
+        #expect(roster.agreementKeys[Self.bob.publicKey] == Self.identity(Self.bob).agreement)
 
-        let first = Self.update(roster, [.add(Self.dave.publicKey, .member), .setRole(Self.bob.publicKey, .admin), .rename("family")], by: Self.alice)
+        let first = Self.update(roster, [.add(Self.identity(Self.dave), .member), .setRole(Self.bob.publicKey, .admin), .rename("family")], by: Self.alice)
         let changed = try roster.applying(first)
         #expect(changed.serial == 1 && changed.hash == first.hash && changed.name == "family")
         #expect(changed.admins == [Self.alice.publicKey, Self.bob.publicKey] && changed.members.count == 4)
         // bob, an admin now, removes carol; the chain goes on from the last hash.
         let second = Self.update(changed, [.remove(Self.carol.publicKey), .setLimit(3)], by: Self.bob)
         let after = try changed.applying(second)
-        #expect(after.members[Self.carol.publicKey] == nil && after.limit == 3 && after.serial == 2)
+        #expect(after.members[Self.carol.publicKey] == nil && after.agreementKeys[Self.carol.publicKey] == nil)
+        #expect(after.limit == 3 && after.serial == 2)
         // Applying again, or out of order, is not the next update.
         #expect(throws: GroupRosterError.notNext) { try after.applying(second) }
         #expect(throws: GroupRosterError.notNext) { try roster.applying(second) }
@@ -45,7 +53,7 @@ import Testing
 
     @Test func onlyAdminsSignChangesAndAMemberMayOnlyLeave() throws {
         let (_, roster) = try Self.group()
-        #expect(throws: GroupRosterError.notAllowed) { try roster.applying(Self.update(roster, [.add(Self.dave.publicKey, .member)], by: Self.bob)) }
+        #expect(throws: GroupRosterError.notAllowed) { try roster.applying(Self.update(roster, [.add(Self.identity(Self.dave), .member)], by: Self.bob)) }
         #expect(throws: GroupRosterError.notAllowed) { try roster.applying(Self.update(roster, [.remove(Self.carol.publicKey)], by: Self.bob)) }
         #expect(throws: GroupRosterError.notAllowed) { try roster.applying(Self.update(roster, [.remove(Self.dave.publicKey)], by: Self.dave)) }
         #expect(throws: GroupRosterError.notAllowed, "leaving is one operation, no more") {
@@ -56,7 +64,7 @@ import Testing
         // The group key signs update 0 only; a stranger's creation is not the group's.
         #expect(throws: GroupRosterError.notAllowed) { try roster.applying(Self.update(roster, [.rename("x")], by: Self.groupKey)) }
         let forgedCreation = GroupUpdate.signed(groupKey: Self.groupKey.publicKey, serial: 0, previous: .zero,
-                                                operations: [.add(Self.dave.publicKey, .admin)], by: Self.dave)
+                                                operations: [.add(Self.identity(Self.dave), .admin)], by: Self.dave)
         #expect(throws: GroupRosterError.notAllowed) { try GroupRoster(creation: forgedCreation) }
     }
 
@@ -77,7 +85,7 @@ import Testing
             #expect(throws: GroupRosterError.self) { try roster.applying(update) }
         }
         var otherKey = SeededRandom(seed: "other group")
-        let (_, other) = try GroupRoster.create(groupKey: SigningPrivateKey(using: &otherKey), name: "other", creator: Self.alice.publicKey)
+        let (_, other) = try GroupRoster.create(groupKey: SigningPrivateKey(using: &otherKey), name: "other", creator: Self.identity(Self.alice))
         #expect(throws: GroupRosterError.wrongGroup) { try roster.applying(Self.update(other, [.rename("x")], by: Self.alice)) }
     }
 
@@ -86,26 +94,35 @@ import Testing
         func refused(_ operations: [GroupOperation]) -> Bool {
             do { _ = try roster.applying(Self.update(roster, operations, by: Self.alice)); return false } catch { return true }
         }
-        #expect(refused([.add(Self.bob.publicKey, .member)]), "a member twice")
+        #expect(refused([.add(Self.identity(Self.bob), .member)]), "a member twice")
         #expect(refused([.remove(Self.dave.publicKey)]), "not a member")
         #expect(refused([.setRole(Self.dave.publicKey, .admin)]), "not a member")
         #expect(refused([.remove(Self.alice.publicKey)]), "the last admin")
         #expect(refused([.setRole(Self.alice.publicKey, .member)]), "the last admin")
         #expect(refused([.setLimit(2)]), "below the members it has")
         #expect(refused([.setLimit(0)]) && refused([.setLimit(1001)]))
-        #expect(refused([.setLimit(3), .add(Self.dave.publicKey, .member)]), "over the limit")
+        #expect(refused([.setLimit(3), .add(Self.identity(Self.dave), .member)]), "over the limit")
         #expect(refused([.rename("")]) && refused([.rename(String(repeating: "é", count: 33))]) && refused([.rename("a\u{7}b")]))
         #expect(!refused([.rename(String(repeating: "é", count: 32))]), "64 bytes of UTF-8")
         #expect(!refused([.setRole(Self.bob.publicKey, .admin), .remove(Self.alice.publicKey)]), "an admin leaves once another is named")
 
-        // 1,000 members fit; the 1,001st does not.
+        // 1,000 members fit (made in two updates); the 1,001st does not.
         var rng = SeededRandom(seed: "many members")
-        let many = (0..<999).map { _ in SigningPrivateKey(using: &rng).publicKey }
-        let (creation, full) = try GroupRoster.create(groupKey: Self.groupKey, name: "big", creator: Self.alice.publicKey, others: many)
+        let many = (0..<999).map { _ in
+            GroupIdentity(signing: SigningPrivateKey(using: &rng).publicKey, agreement: AgreementPrivateKey(using: &rng).publicKey)
+        }
+        #expect(throws: GroupRosterError.self) {
+            try GroupRoster.create(groupKey: Self.groupKey, name: "big", creator: Self.identity(Self.alice), others: many)
+        }
+        let (creation, half) = try GroupRoster.create(groupKey: Self.groupKey, name: "big", creator: Self.identity(Self.alice),
+                                                      others: Array(many.prefix(500)))
+        let rest = Self.update(half, many.dropFirst(500).map { .add($0, .member) }, by: Self.alice)
+        let full = try half.applying(rest)
         #expect(full.members.count == 1000)
-        #expect(creation.encoded.count <= Envelope.maximumBodyLength && full.snapshot.count <= Envelope.maximumBodyLength,
-                "a full group's creation and snapshot fit one envelope")
-        #expect(throws: GroupRosterError.self) { try full.applying(Self.update(full, [.add(Self.dave.publicKey, .member)], by: Self.alice)) }
+        #expect(creation.encoded.count <= GroupUpdate.maxEncodedLength && rest.encoded.count <= GroupUpdate.maxEncodedLength)
+        #expect(full.snapshot.count <= Envelope.maximumBodyLength, "a full group's snapshot fits one envelope")
+        #expect(try GroupRoster(snapshot: full.snapshot) == full)
+        #expect(throws: GroupRosterError.self) { try full.applying(Self.update(full, [.add(Self.identity(Self.dave), .member)], by: Self.alice)) }
     }
 
     @Test func concurrentUpdatesSettleTheSameForEveryMember() throws {
@@ -113,7 +130,7 @@ import Testing
         let promoted = try roster.applying(Self.update(roster, [.setRole(Self.bob.publicKey, .admin)], by: Self.alice))
         // alice and bob change the roster at once, on the same parent; alice goes on on hers.
         let fromAlice = Self.update(promoted, [.remove(Self.carol.publicKey)], by: Self.alice)
-        let fromBob = Self.update(promoted, [.add(Self.dave.publicKey, .member)], by: Self.bob)
+        let fromBob = Self.update(promoted, [.add(Self.identity(Self.dave), .member)], by: Self.bob)
         let aliceFirst = Self.alice.publicKey.bytes.lexicographicallyPrecedes(Self.bob.publicKey.bytes)
         let (winner, loser) = aliceFirst ? (fromAlice, fromBob) : (fromBob, fromAlice)
         #expect(GroupLedger.wins(winner, over: loser) && !GroupLedger.wins(loser, over: winner))
@@ -166,7 +183,7 @@ import Testing
         // A fork at serial 1 is deeper than what the ledger keeps.
         let deep = Self.update(roster, [.rename("deep")], by: Self.alice)
         #expect(ledger.receive(deep) == .stale)
-        #expect(ledger.receive(Self.update(head, [.add(Self.bob.publicKey, .member)], by: Self.alice)) == .refused(.invalidOperation("\(Self.bob.publicKey.id) is a member already")))
+        #expect(ledger.receive(Self.update(head, [.add(Self.identity(Self.bob), .member)], by: Self.alice)) == .refused(.invalidOperation("\(Self.bob.publicKey.id) is a member already")))
         #expect(ledger.current == head)
     }
 
@@ -180,15 +197,15 @@ import Testing
         for length in 0..<snapshot.count { #expect(throws: DecodeError.self) { try GroupRoster(snapshot: Array(snapshot.prefix(length))) } }
         #expect(throws: DecodeError.self) { try GroupRoster(snapshot: snapshot + [0]) }
         // The members' order is part of the format: two swapped entries are refused.
-        let entries = snapshot.count - 3 * 33
+        let entries = snapshot.count - 3 * 65
         var swapped = Array(snapshot.prefix(entries))
-        swapped += snapshot[(entries + 33)..<(entries + 66)] + snapshot[entries..<(entries + 33)] + snapshot[(entries + 66)...]
+        swapped += snapshot[(entries + 65)..<(entries + 130)] + snapshot[entries..<(entries + 65)] + snapshot[(entries + 130)...]
         #expect(throws: DecodeError.self) { try GroupRoster(snapshot: swapped) }
         var noAdmin = snapshot
-        for i in 0..<3 { noAdmin[entries + 33 * i + 32] = GroupRole.member.rawValue }
+        for i in 0..<3 { noAdmin[entries + 65 * i + 64] = GroupRole.member.rawValue }
         #expect(throws: DecodeError.self) { try GroupRoster(snapshot: noAdmin) }
         var badRole = snapshot
-        badRole[entries + 32] = 2
+        badRole[entries + 64] = 2
         #expect(throws: DecodeError.self) { try GroupRoster(snapshot: badRole) }
     }
 

@@ -149,8 +149,10 @@ enum FuzzFixture {
     static let groupRoster: GroupRoster = {
         var r = seeded("group")
         let groupKey = SigningPrivateKey(using: &r)
-        return try! GroupRoster.create(groupKey: groupKey, name: "fuzz", creator: alice.signing.publicKey,
-                                       others: [bob.identity.signing.publicKey]).1
+        return try! GroupRoster.create(groupKey: groupKey, name: "fuzz",
+                                       creator: GroupIdentity(signing: alice.signing.publicKey, agreement: alice.agreement.publicKey),
+                                       others: [GroupIdentity(signing: bob.identity.signing.publicKey,
+                                                              agreement: bob.identity.agreement.publicKey)]).1
     }()
 
     /// alice's sender chain in that group, after three messages.

@@ -6,10 +6,22 @@ public enum GroupRole: UInt8, Hashable, Sendable {
     case admin = 1
 }
 
+/// A member's two public keys, as the roster lists them: Ed25519 (its identity: the user ID is
+/// SHA-256 of it; it signs) and X25519 (new epoch secrets are sealed to it when a member leaves).
+public struct GroupIdentity: Hashable, Sendable {
+    public let signing: SigningPublicKey
+    public let agreement: AgreementPublicKey
+
+    public init(signing: SigningPublicKey, agreement: AgreementPublicKey) {
+        self.signing = signing
+        self.agreement = agreement
+    }
+}
+
 /// One change in a ``GroupUpdate``. Wire: a tag byte, then its fields.
 public enum GroupOperation: Hashable, Sendable {
-    /// 0x01 | key (32) | role (1)
-    case add(SigningPublicKey, GroupRole)
+    /// 0x01 | Ed25519 key (32) | X25519 key (32) | role (1)
+    case add(GroupIdentity, GroupRole)
     /// 0x02 | key (32)
     case remove(SigningPublicKey)
     /// 0x03 | key (32) | role (1)
@@ -53,8 +65,10 @@ public enum GroupRosterError: Error, Equatable, Sendable {
 public struct GroupUpdate: Hashable, Sendable {
     public static let version: UInt8 = 1
     public static let signatureLabel = Array("secIRC group update v1".utf8)
-    /// Room for a group created with its 1,000 members, its name and its limit.
+    /// Operations in one update.
     public static let maxOperations = 1024
+    /// The longest update (one envelope body): a group of 1,000 is made by more than one.
+    public static let maxEncodedLength = 65_536
     /// version | group key | serial | previous | author | operation count.
     public static let headerLength = 1 + 32 + 8 + 32 + 32 + 2
 
@@ -66,11 +80,12 @@ public struct GroupUpdate: Hashable, Sendable {
     public let signature: Signature
 
     /// Signs `operations` as update `serial` after the roster whose hash is `previous`.
-    /// Precondition: 1 to ``maxOperations`` operations.
+    /// Precondition: 1 to ``maxOperations`` operations, ``maxEncodedLength`` bytes at most.
     public static func signed(groupKey: SigningPublicKey, serial: UInt64, previous: Bytes32,
                               operations: [GroupOperation], by author: SigningPrivateKey) -> GroupUpdate {
         precondition((1...maxOperations).contains(operations.count), "a group update holds 1…\(maxOperations) operations")
         let body = signedBody(groupKey: groupKey, serial: serial, previous: previous, author: author.publicKey, operations: operations)
+        precondition(body.count + Signature.byteCount <= maxEncodedLength, "a group update of \(body.count) bytes")
         return GroupUpdate(groupKey: groupKey, serial: serial, previous: previous, author: author.publicKey,
                            operations: operations, signature: author.sign(signatureLabel + body))
     }
@@ -96,7 +111,8 @@ public struct GroupUpdate: Hashable, Sendable {
         w.write(UInt16(operations.count))
         for operation in operations {
             switch operation {
-            case let .add(key, role): w.write(UInt8(1)); w.write(key.rawValue); w.write(role.rawValue)
+            case let .add(identity, role):
+                w.write(UInt8(1)); w.write(identity.signing.rawValue); w.write(identity.agreement.rawValue); w.write(role.rawValue)
             case let .remove(key): w.write(UInt8(2)); w.write(key.rawValue)
             case let .setRole(key, role): w.write(UInt8(3)); w.write(key.rawValue); w.write(role.rawValue)
             case let .rename(name): w.write(UInt8(4)); w.write(UInt8(name.utf8.count)); w.write(name.utf8)
@@ -126,6 +142,7 @@ public struct GroupUpdate: Hashable, Sendable {
         guard bytes.count >= headerLength + Signature.byteCount else {
             throw .incomplete(deficit: headerLength + Signature.byteCount - bytes.count)
         }
+        guard bytes.count <= maxEncodedLength else { throw .trailingBytes(count: bytes.count - maxEncodedLength) }
         var r = ByteReader(Array(bytes.dropLast(Signature.byteCount)))
         do {
             let version = try r.readUInt8()
@@ -153,13 +170,17 @@ public struct GroupUpdate: Hashable, Sendable {
     private static func readOperation(_ r: inout ByteReader) throws -> GroupOperation {
         let tag = try r.readUInt8()
         switch tag {
-        case 1: return .add(SigningPublicKey(rawValue: try r.readBytes32()), try readRole(&r))
+        case 1: return .add(try readIdentity(&r), try readRole(&r))
         case 2: return .remove(SigningPublicKey(rawValue: try r.readBytes32()))
         case 3: return .setRole(SigningPublicKey(rawValue: try r.readBytes32()), try readRole(&r))
         case 4: return .rename(try GroupRoster.readName(&r))
         case 5: return .setLimit(try r.readUInt16())
         default: throw DecodeError.invalidValue("group operation \(tag)")
         }
+    }
+
+    static func readIdentity(_ r: inout ByteReader) throws -> GroupIdentity {
+        GroupIdentity(signing: SigningPublicKey(rawValue: try r.readBytes32()), agreement: AgreementPublicKey(rawValue: try r.readBytes32()))
     }
 
     static func readRole(_ r: inout ByteReader) throws -> GroupRole {
@@ -185,6 +206,8 @@ public struct GroupRoster: Hashable, Sendable {
     public private(set) var name: String
     public private(set) var limit: UInt16
     public private(set) var members: [SigningPublicKey: GroupRole]
+    /// Each member's X25519 key (the same keys as `members`).
+    public private(set) var agreementKeys: [SigningPublicKey: AgreementPublicKey]
 
     /// SHA-256 of the group key.
     public var groupID: ID { groupKey.id }
@@ -197,27 +220,31 @@ public struct GroupRoster: Hashable, Sendable {
         guard update.serial == 0, update.previous == Bytes32.zero else { throw .notNext }
         guard update.author == update.groupKey else { throw .notAllowed }
         guard update.signatureIsValid else { throw .badSignature }
-        self.init(groupKey: update.groupKey, serial: 0, hash: Bytes32.zero, name: "", limit: Self.maxMembers, members: [:])
+        self.init(groupKey: update.groupKey, serial: 0, hash: Bytes32.zero, name: "", limit: Self.maxMembers, members: [:],
+                  agreementKeys: [:])
         try apply(update.operations)
         hash = update.hash
     }
 
     private init(groupKey: SigningPublicKey, serial: UInt64, hash: Bytes32, name: String, limit: UInt16,
-                 members: [SigningPublicKey: GroupRole]) {
+                 members: [SigningPublicKey: GroupRole], agreementKeys: [SigningPublicKey: AgreementPublicKey]) {
         self.groupKey = groupKey
         self.serial = serial
         self.hash = hash
         self.name = name
         self.limit = limit
         self.members = members
+        self.agreementKeys = agreementKeys
     }
 
     /// A new group: update 0, signed by `groupKey`, making `creator` its admin and `others`
-    /// members, with `name` and `limit`.
+    /// members, with `name` and `limit` (up to 980 others fit update 0; add more by updates).
     public static func create(groupKey: SigningPrivateKey, name: String, limit: UInt16 = maxMembers,
-                              creator: SigningPublicKey, others: [SigningPublicKey] = []) throws(GroupRosterError) -> (GroupUpdate, GroupRoster) {
+                              creator: GroupIdentity, others: [GroupIdentity] = []) throws(GroupRosterError) -> (GroupUpdate, GroupRoster) {
         let operations: [GroupOperation] = [.rename(name), .setLimit(limit), .add(creator, .admin)] + others.map { .add($0, .member) }
-        guard operations.count <= GroupUpdate.maxOperations else { throw .invalidOperation("more than \(GroupUpdate.maxOperations) operations") }
+        guard operations.count <= GroupUpdate.maxOperations, others.count <= 980 else {
+            throw .invalidOperation("more than 980 members in one update")
+        }
         let update = GroupUpdate.signed(groupKey: groupKey.publicKey, serial: 0, previous: Bytes32.zero, operations: operations, by: groupKey)
         return (update, try GroupRoster(creation: update))
     }
@@ -240,12 +267,15 @@ public struct GroupRoster: Hashable, Sendable {
     private mutating func apply(_ operations: [GroupOperation]) throws(GroupRosterError) {
         for operation in operations {
             switch operation {
-            case let .add(key, role):
+            case let .add(identity, role):
+                let key = identity.signing
                 guard members[key] == nil else { throw .invalidOperation("\(key.id) is a member already") }
                 guard members.count < Int(limit) else { throw .invalidOperation("the group has its limit of \(limit) members") }
                 members[key] = role
+                agreementKeys[key] = identity.agreement
             case let .remove(key):
                 guard members.removeValue(forKey: key) != nil else { throw .invalidOperation("\(key.id) is not a member") }
+                agreementKeys[key] = nil
             case let .setRole(key, role):
                 guard members[key] != nil else { throw .invalidOperation("\(key.id) is not a member") }
                 members[key] = role
@@ -280,10 +310,11 @@ public struct GroupRoster: Hashable, Sendable {
     /// joiner trusts the inviter for it and checks every later update against it):
     /// ```
     /// 0x01 | group key (32) | serial (8) | hash (32) | name length (1) | name | limit (2)
-    ///      | member count (2) | (key (32) | role (1)) × count, keys in ascending byte order
+    ///      | member count (2) | (Ed25519 key (32) | X25519 key (32) | role (1)) × count,
+    ///        Ed25519 keys in ascending byte order
     /// ```
     public var snapshot: [UInt8] {
-        var w = ByteWriter(capacity: 1 + 32 + 8 + 32 + 1 + Self.maxNameBytes + 4 + 33 * members.count)
+        var w = ByteWriter(capacity: 1 + 32 + 8 + 32 + 1 + Self.maxNameBytes + 4 + 65 * members.count)
         w.write(Self.snapshotVersion)
         w.write(groupKey.rawValue)
         w.write(serial)
@@ -294,6 +325,7 @@ public struct GroupRoster: Hashable, Sendable {
         w.write(UInt16(members.count))
         for (key, role) in members.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
             w.write(key.rawValue)
+            w.write(agreementKeys[key]!.rawValue)
             w.write(role.rawValue)
         }
         return w.bytes
@@ -316,16 +348,20 @@ public struct GroupRoster: Hashable, Sendable {
                 throw DecodeError.invalidValue("group snapshot with \(count) members and limit \(limit)")
             }
             var members: [SigningPublicKey: GroupRole] = [:]
+            var agreementKeys: [SigningPublicKey: AgreementPublicKey] = [:]
             var last: [UInt8]?
             for _ in 0..<count {
-                let key = SigningPublicKey(rawValue: try r.readBytes32())
+                let identity = try GroupUpdate.readIdentity(&r)
+                let key = identity.signing
                 if let last, !last.lexicographicallyPrecedes(key.bytes) { throw DecodeError.invalidValue("group snapshot keys not ascending") }
                 last = key.bytes
                 members[key] = try GroupUpdate.readRole(&r)
+                agreementKeys[key] = identity.agreement
             }
             guard members.values.contains(.admin) else { throw DecodeError.invalidValue("group snapshot without an admin") }
             guard r.remaining == 0 else { throw DecodeError.trailingBytes(count: r.remaining) }
-            self.init(groupKey: groupKey, serial: serial, hash: hash, name: name, limit: limit, members: members)
+            self.init(groupKey: groupKey, serial: serial, hash: hash, name: name, limit: limit, members: members,
+                      agreementKeys: agreementKeys)
         } catch let error as DecodeError {
             throw error
         } catch {
