@@ -128,7 +128,7 @@ import Testing
         #expect(throws: DecodeError.self) { try GroupPost.decode(zeroSequence) }
         let referencesAt = 1 + 8 + 8 + 8 + 16 + 8 + 1
         var tooManyReferences = bytes
-        tooManyReferences[referencesAt] = 17
+        tooManyReferences[referencesAt] = UInt8(GroupPost.maxReferences + 1)
         #expect(throws: DecodeError.self) { try GroupPost.decode(tooManyReferences) }
         var hugeBody = bytes
         let lengthAt = referencesAt + 1 + 40

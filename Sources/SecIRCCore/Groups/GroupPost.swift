@@ -5,7 +5,7 @@ public import SecIRCCrypto
 ///
 /// ```
 /// 0x01 | roster serial (8) | sequence (8) | lamport (8) | message ID (16) | timestamp ms (8)
-///      | kind (1) | reference count (1, 0…16) | (member key (32) | sequence (8)) × count
+///      | kind (1) | reference count (1, 0…8) | (member key (32) | sequence (8)) × count
 ///      | body length (4, ≤ 65,536) | body
 /// ```
 ///
@@ -13,12 +13,13 @@ public import SecIRCCrypto
 ///   chain after a rekey does not restart it), so a gap shows a missing post;
 /// - *lamport*: one more than the highest lamport the member had seen when it posted; members
 ///   show posts in (lamport, member key, sequence) order, the same order everywhere;
-/// - *references*: for up to 16 other members, the highest sequence of theirs the poster had
+/// - *references*: for up to 8 other members, the highest sequence of theirs the poster had
 ///   all of — so a member learns of posts it never got and asks for them;
 /// - *roster serial*: the roster (§7.7) the poster had; a member behind it asks for updates.
 public struct GroupPost: Hashable, Sendable {
     public static let version: UInt8 = 1
-    public static let maxReferences = 16
+    /// So that a short post with all its references fits one sealed packet.
+    public static let maxReferences = 8
     public static let maxBodyLength = 65_536
     /// Everything but the references and the body.
     public static let fixedLength = 1 + 8 + 8 + 8 + MessageID.byteCount + 8 + 1 + 1 + 4
@@ -77,7 +78,7 @@ public struct GroupPost: Hashable, Sendable {
     }
 
     /// Parses untrusted bytes (a decrypted sender-key message): one version, a sequence from 1,
-    /// at most 16 references, a body within its limit and its length, nothing after.
+    /// at most 8 references, a body within its limit and its length, nothing after.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> GroupPost {
         guard bytes.count >= fixedLength else { throw .incomplete(deficit: fixedLength - bytes.count) }
         var r = ByteReader(bytes)

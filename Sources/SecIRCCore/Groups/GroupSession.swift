@@ -1,0 +1,371 @@
+public import SecIRCCrypto
+
+/// Why something read from the group channel was dropped (counted by the caller).
+public enum GroupDropReason: String, Hashable, Sendable, CaseIterable {
+    /// A body that no epoch this member holds opens (another group's, cover, a corrupted one).
+    case notForUs = "not_for_us"
+    /// Bytes that are not a valid fragment or channel message.
+    case malformed
+    /// A roster update the ledger refused, or one from a branch it does not keep.
+    case updateRefused = "update_refused"
+    /// A rekey not for this member's roster or epoch, or not an admin's.
+    case rekeyRefused = "rekey_refused"
+    /// A chain not signed by a current member, or for another group or epoch.
+    case chainRefused = "chain_refused"
+    /// A post that did not decrypt under its chain, or whose poster is not a member any more.
+    case postRefused = "post_refused"
+    /// A post, rekey or update held for what it needs (a chain, a roster) was let go at the bound.
+    case heldTooMany = "held_too_many"
+}
+
+/// One member's state in one group (issue 13): its roster ledger (§7.7), the epoch it holds
+/// (§7.9), its own sender chain and the other members' (§7.6), its timeline (§7.8). A value
+/// with no clock, no randomness and no I/O of its own: every call takes `now` and `rng` and
+/// returns an ``Output`` — the sealed packets to deposit in the group mailbox, the invitations
+/// to hand over pairwise, the posts to show.
+///
+/// The group channel: every message (post, update, rekey, chain) is cut into sealed packets to
+/// the epoch's sealing key and deposited once in the epoch's group mailbox, whatever the group's
+/// size; members fetch it with the epoch's mailbox key. Membership changes make a new epoch
+/// (a new mailbox): an admin adding a member posts the update and a rekey under the old control
+/// key in the old mailbox and hands the joiner an invitation; an admin removing one posts the
+/// update and a rekey sealed to each remaining member; a member leaving posts its own removal
+/// and the admin whose key sorts lowest in the new roster posts the rekey. On a new epoch each
+/// member starts a fresh sender chain and posts it in the new mailbox.
+public struct GroupSession: Sendable {
+    /// What a call produced.
+    public struct Output: Sendable {
+        /// Mailbox bodies (sealed packets) to deposit in the group mailbox `mailbox`.
+        public var deposits: [Deposit] = []
+        /// Invitations to send to new members inside their pairwise sessions.
+        public var invitations: [Invitation] = []
+        /// New posts to show (this member's own included), in the order they came.
+        public var shown: [Shown] = []
+        /// What was dropped, by reason.
+        public var dropped: [GroupDropReason: Int] = [:]
+        /// The roster changed.
+        public var rosterChanged = false
+
+        public init() {}
+    }
+
+    public struct Deposit: Hashable, Sendable {
+        public let mailbox: Bytes32
+        public let body: [UInt8]
+    }
+
+    public struct Invitation: Sendable {
+        public let member: SigningPublicKey
+        public let bytes: [UInt8]
+    }
+
+    public struct Shown: Hashable, Sendable {
+        public let position: GroupTimeline.Position
+        public let post: GroupPost
+    }
+
+    private struct ChainKey: Hashable {
+        let epoch: UInt32
+        let chainID: UInt32
+    }
+
+    /// Held for what they need, at most this many each (posts waiting for their chain, rekeys
+    /// and updates waiting for their roster).
+    public static let maxHeld = 256
+
+    let identity: SessionSetup.Identity
+    public private(set) var ledger: GroupLedger
+    public private(set) var epoch: GroupEpoch
+    private var previousEpoch: GroupEpoch?
+    private var chain: SenderKeyChain
+    /// This member's posts so far (its last sequence).
+    public private(set) var sequence: UInt64 = 0
+    private var receivers: [ChainKey: (member: SigningPublicKey, receiver: SenderKeyReceiver)] = [:]
+    /// This member's own chains (the current epoch's and the previous one's).
+    private var ownChains: Set<ChainKey> = []
+    /// Chains of members who left or were removed: their posts are refused, not held.
+    private var retiredChains: Set<ChainKey> = []
+    public private(set) var timeline = GroupTimeline()
+    private var reassembler = Reassembler(maxTransfers: 64, maxBytes: 4 << 20)
+    private var heldPosts: [(epoch: UInt32, message: SenderKeyMessage)] = []
+    private var heldRekeys: [GroupRekey] = []
+    private var heldUpdates: [GroupUpdate] = []
+
+    public var roster: GroupRoster { ledger.current }
+    public var me: SigningPublicKey { identity.signing.publicKey }
+    /// Whether this member is in the current roster.
+    public var isMember: Bool { roster.members[me] != nil }
+    /// The mailbox keys to fetch with: the current epoch's, then the previous one's (posts in
+    /// flight when the epoch changed).
+    public var fetchKeys: [SigningPrivateKey] { [epoch.mailboxKey] + (previousEpoch.map { [$0.mailboxKey] } ?? []) }
+
+    private init(identity: SessionSetup.Identity, roster: GroupRoster, epoch: GroupEpoch, rng: inout some RandomSource) {
+        self.identity = identity
+        ledger = GroupLedger(roster)
+        self.epoch = epoch
+        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
+    }
+
+    /// A new group with this member as its admin and `others` as members: the session, and the
+    /// invitations for the others and this member's chain to deposit.
+    public static func create(groupKey: SigningPrivateKey, name: String, identity: SessionSetup.Identity, others: [GroupIdentity],
+                              now: UnixTime, rng: inout some RandomSource) throws(GroupRosterError) -> (GroupSession, Output) {
+        let me = GroupIdentity(signing: identity.signing.publicKey, agreement: identity.agreement.publicKey)
+        let (_, roster) = try GroupRoster.create(groupKey: groupKey, name: name, creator: me, others: others)
+        var session = GroupSession(identity: identity, roster: roster, epoch: GroupEpoch(number: 0, using: &rng), rng: &rng)
+        var output = Output()
+        for other in others {
+            output.invitations.append(Invitation(member: other.signing,
+                                                 bytes: GroupInvitation(roster: roster, epoch: session.epoch).encoded))
+        }
+        session.announceChain(now: now, rng: &rng, into: &output)
+        return (session, output)
+    }
+
+    /// Joins from an invitation (its sender is the inviting admin, known from the pairwise
+    /// session); nil when this member is not in its roster. The output holds this member's chain.
+    public static func join(_ invitation: GroupInvitation, identity: SessionSetup.Identity, now: UnixTime,
+                            rng: inout some RandomSource) -> (GroupSession, Output)? {
+        guard invitation.roster.agreementKeys[identity.signing.publicKey] == identity.agreement.publicKey else { return nil }
+        var session = GroupSession(identity: identity, roster: invitation.roster, epoch: invitation.epoch, rng: &rng)
+        var output = Output()
+        session.announceChain(now: now, rng: &rng, into: &output)
+        return (session, output)
+    }
+
+    // MARK: Sending
+
+    /// Posts `body` (of `kind`) to the group: encrypted once, deposited once.
+    public mutating func post(_ body: [UInt8], kind: EnvelopeKind = .text, now: UnixTime, rng: inout some RandomSource) throws -> Output {
+        guard isMember else { throw GroupRosterError.notAllowed }
+        sequence += 1
+        let (lamport, references) = timeline.nextPost(by: me)
+        let post = GroupPost(rosterSerial: roster.serial, sequence: sequence, lamport: lamport, id: MessageID(using: &rng),
+                             timestampMs: UInt64(max(0, now.nanoseconds / 1_000_000)), kind: kind, references: references, body: body)
+        var output = Output()
+        if case let .new(position) = timeline.recordOwn(post, by: me) { output.shown.append(Shown(position: position, post: post)) }
+        let sealed = try chain.encrypt(post.encoded)
+        try deposit(.post(sealed), in: epoch, now: now, rng: &rng, into: &output)
+        return output
+    }
+
+    /// An admin adds `member`: the update and a rekey (under the current epoch) go to the current
+    /// mailbox, the invitation to the new member; this member moves to the new epoch.
+    public mutating func add(_ member: GroupIdentity, now: UnixTime, rng: inout some RandomSource) throws -> Output {
+        try change([.add(member, .member)], now: now, rng: &rng)
+    }
+
+    /// An admin removes `member`: the update and a rekey sealed to each remaining member.
+    public mutating func remove(_ member: SigningPublicKey, now: UnixTime, rng: inout some RandomSource) throws -> Output {
+        try change([.remove(member)], now: now, rng: &rng)
+    }
+
+    /// An admin's other changes (roles, name, limit): an update, no new epoch unless it adds or
+    /// removes members.
+    public mutating func change(_ operations: [GroupOperation], now: UnixTime, rng: inout some RandomSource) throws -> Output {
+        let before = roster
+        let update = GroupUpdate.signed(groupKey: before.groupKey, serial: before.serial + 1, previous: before.hash,
+                                        operations: operations, by: identity.signing)
+        let after = try before.applying(update)
+        _ = ledger.receive(update)
+        var output = Output()
+        output.rosterChanged = true
+        try deposit(.update(update), in: epoch, now: now, rng: &rng, into: &output)
+        let joined = Set(after.members.keys).subtracting(before.members.keys)
+        let left = Set(before.members.keys).subtracting(after.members.keys)
+        guard !joined.isEmpty || !left.isEmpty else { return output }
+        forget(left)
+        let next = GroupEpoch(number: epoch.number + 1, using: &rng)
+        let rekey = GroupRekey.make(next, for: after, previous: left.isEmpty ? epoch : nil, author: identity.signing, rng: &rng)
+        try deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
+        for member in joined.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            output.invitations.append(Invitation(member: member, bytes: GroupInvitation(roster: after, epoch: next).encoded))
+        }
+        enter(next, now: now, rng: &rng, into: &output)
+        return output
+    }
+
+    /// This member leaves: its own removal goes to the current mailbox; an admin rekeys.
+    public mutating func leave(now: UnixTime, rng: inout some RandomSource) throws -> Output {
+        let update = GroupUpdate.signed(groupKey: roster.groupKey, serial: roster.serial + 1, previous: roster.hash,
+                                        operations: [.remove(me)], by: identity.signing)
+        _ = try roster.applying(update)
+        _ = ledger.receive(update)
+        var output = Output()
+        output.rosterChanged = true
+        try deposit(.update(update), in: epoch, now: now, rng: &rng, into: &output)
+        return output
+    }
+
+    // MARK: Receiving
+
+    /// A body fetched from (or pushed by) the group mailbox of the current or previous epoch.
+    public mutating func receive(_ body: [UInt8], now: UnixTime, rng: inout some RandomSource) -> Output {
+        var output = Output()
+        var opened: (Fragment, GroupEpoch)?
+        for candidate in [epoch] + (previousEpoch.map { [$0] } ?? []) {
+            if let fragment = try? SealedPacket.open(body, with: candidate.sealingKey) {
+                opened = (fragment, candidate)
+                break
+            }
+        }
+        guard let (fragment, from) = opened else {
+            output.dropped[.notForUs, default: 0] += 1
+            return output
+        }
+        let whole: [UInt8]?
+        do { whole = try reassembler.add(fragment, now: now) } catch {
+            output.dropped[.malformed, default: 0] += 1
+            return output
+        }
+        guard let whole else { return output }
+        guard let message = try? GroupChannelMessage.decode(whole) else {
+            output.dropped[.malformed, default: 0] += 1
+            return output
+        }
+        handle(message, epoch: from.number, now: now, rng: &rng, into: &output)
+        return output
+    }
+
+    private mutating func handle(_ message: GroupChannelMessage, epoch number: UInt32, now: UnixTime, rng: inout some RandomSource,
+                                 into output: inout Output) {
+        switch message {
+        case let .post(sealed): take(sealed, epoch: number, into: &output)
+        case let .chain(chain): take(chain, into: &output)
+        case let .update(update): take(update, now: now, rng: &rng, into: &output)
+        case let .rekey(rekey): take(rekey, now: now, rng: &rng, into: &output)
+        }
+    }
+
+    private mutating func take(_ message: SenderKeyMessage, epoch number: UInt32, into output: inout Output) {
+        // This member's own posts come back from the mailbox: shown when sent.
+        if ownChains.contains(ChainKey(epoch: number, chainID: message.chainID)) { return }
+        if retiredChains.contains(ChainKey(epoch: number, chainID: message.chainID)) {
+            output.dropped[.postRefused, default: 0] += 1
+            return
+        }
+        guard let (member, receiver) = receivers[ChainKey(epoch: number, chainID: message.chainID)] else {
+            hold(&heldPosts, (number, message), into: &output)
+            return
+        }
+        var reading = receiver
+        let plaintext: [UInt8]
+        do { plaintext = try reading.decrypt(message) } catch {
+            if error != .duplicate { output.dropped[.postRefused, default: 0] += 1 }
+            return // a repeat of a post read already is no news
+        }
+        guard let post = try? GroupPost.decode(plaintext), roster.members[member] != nil else {
+            output.dropped[.postRefused, default: 0] += 1
+            return
+        }
+        receivers[ChainKey(epoch: number, chainID: message.chainID)]?.receiver = reading
+        if case let .new(position) = timeline.accept(post, from: member) { output.shown.append(Shown(position: position, post: post)) }
+    }
+
+    private mutating func take(_ chain: GroupChain, into output: inout Output) {
+        if chain.member == me { return } // this member's own, back from the mailbox
+        let known = [epoch.number] + (previousEpoch.map { [$0.number] } ?? [])
+        guard known.contains(chain.epoch), roster.members[chain.member] != nil,
+              chain.distribution.groupID == roster.groupID.rawValue, chain.signatureIsValid else {
+            output.dropped[.chainRefused, default: 0] += 1
+            return
+        }
+        let key = ChainKey(epoch: chain.epoch, chainID: chain.distribution.chainID)
+        guard receivers[key] == nil else { return }
+        receivers[key] = (chain.member, SenderKeyReceiver(chain.distribution))
+        timeline.begin(chain.member, after: chain.firstSequence &- 1)
+        let waiting = heldPosts.filter { $0.epoch == chain.epoch && $0.message.chainID == chain.distribution.chainID }
+        heldPosts.removeAll { $0.epoch == chain.epoch && $0.message.chainID == chain.distribution.chainID }
+        for held in waiting { take(held.message, epoch: held.epoch, into: &output) }
+    }
+
+    private mutating func take(_ update: GroupUpdate, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        let before = roster
+        switch ledger.receive(update) {
+        case .applied:
+            output.rosterChanged = true
+            let left = Set(before.members.keys).subtracting(roster.members.keys)
+            forget(left)
+            // A member that left on its own: the admin whose key sorts lowest rekeys.
+            if left == [update.author], isMember, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
+                let next = GroupEpoch(number: epoch.number + 1, using: &rng)
+                let rekey = GroupRekey.make(next, for: roster, previous: nil, author: identity.signing, rng: &rng)
+                try? deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
+                enter(next, now: now, rng: &rng, into: &output)
+            }
+            let waiting = heldUpdates
+            heldUpdates = []
+            for held in waiting { take(held, now: now, rng: &rng, into: &output) }
+            let rekeys = heldRekeys
+            heldRekeys = []
+            for held in rekeys { take(held, now: now, rng: &rng, into: &output) }
+        case .gap:
+            hold(&heldUpdates, update, into: &output)
+        case .duplicate, .superseded:
+            break
+        case .stale, .refused:
+            output.dropped[.updateRefused, default: 0] += 1
+        }
+    }
+
+    private mutating func take(_ rekey: GroupRekey, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        guard rekey.epoch == epoch.number &+ 1 else {
+            if rekey.epoch > epoch.number &+ 1 { output.dropped[.rekeyRefused, default: 0] += 1 }
+            return // an epoch this member holds or passed
+        }
+        guard rekey.rosterSerial <= roster.serial else {
+            hold(&heldRekeys, rekey, into: &output)
+            return
+        }
+        guard let next = try? rekey.open(as: me, agreement: identity.agreement, roster: roster, previous: epoch) else {
+            output.dropped[.rekeyRefused, default: 0] += 1
+            return
+        }
+        enter(next, now: now, rng: &rng, into: &output)
+    }
+
+    // MARK: Epochs and chains
+
+    /// Moves to `next`: a fresh sender chain, posted in the new mailbox; the old epoch stays
+    /// readable (posts in flight) until the one after.
+    private mutating func enter(_ next: GroupEpoch, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        let old = epoch.number
+        previousEpoch = epoch
+        epoch = next
+        receivers = receivers.filter { $0.key.epoch >= old }
+        retiredChains = retiredChains.filter { $0.epoch >= old }
+        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
+        announceChain(now: now, rng: &rng, into: &output)
+    }
+
+    private mutating func announceChain(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        ownChains = ownChains.filter { $0.epoch + 1 >= epoch.number }
+        ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
+        let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, distribution: chain.distribution,
+                                             by: identity.signing)
+        try? deposit(.chain(announcement), in: epoch, now: now, rng: &rng, into: &output)
+    }
+
+    private mutating func forget(_ members: Set<SigningPublicKey>) {
+        guard !members.isEmpty else { return }
+        for member in members { timeline.forget(member) }
+        for (key, value) in receivers where members.contains(value.member) { retiredChains.insert(key) }
+        receivers = receivers.filter { !members.contains($0.value.member) }
+    }
+
+    private func deposit(_ message: GroupChannelMessage, in epoch: GroupEpoch, now: UnixTime, rng: inout some RandomSource,
+                         into output: inout Output) throws {
+        let sealing = epoch.sealingKey.publicKey
+        for fragment in try SealedPacket.fragments(of: message.encoded, transferID: MessageID(using: &rng)) {
+            output.deposits.append(Deposit(mailbox: epoch.mailboxID, body: try SealedPacket.seal(fragment, to: sealing, rng: &rng)))
+        }
+    }
+
+    private func hold<T>(_ list: inout [T], _ item: T, into output: inout Output) {
+        if list.count >= Self.maxHeld {
+            list.removeFirst()
+            output.dropped[.heldTooMany, default: 0] += 1
+        }
+        list.append(item)
+    }
+}

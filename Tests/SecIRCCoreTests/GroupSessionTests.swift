@@ -1,0 +1,247 @@
+import SecIRCCore
+import SecIRCCrypto
+import Testing
+
+/// Groups end to end in memory (issue 13): members post once into the group mailbox and every
+/// member shows every post exactly once in one order; joiners read from their join on; a removed
+/// or departed member reads nothing posted after it; a group of 200 through churn, with mail
+/// fetched in any order and more than once.
+@Suite struct GroupSessionTests {
+    static let t0 = UnixTime(seconds: 1_800_000_000)
+
+    static func person(_ seed: String) -> SessionSetup.Identity {
+        var rng = SeededRandom(seed: seed)
+        return SessionSetup.Identity(using: &rng)
+    }
+
+    static func identity(_ person: SessionSetup.Identity) -> GroupIdentity {
+        GroupIdentity(signing: person.signing.publicKey, agreement: person.agreement.publicKey)
+    }
+
+    /// The group mailboxes (one per epoch) and everyone's sessions; each member reads each
+    /// mailbox it holds a key for from its own cursor, in a shuffled order and with repeats.
+    struct Network {
+        var rng: SeededRandom
+        var mailboxes: [Bytes32: [[UInt8]]] = [:]
+        var cursors: [SigningPublicKey: [Bytes32: Int]] = [:]
+        var sessions: [SigningPublicKey: GroupSession] = [:]
+        var people: [SigningPublicKey: SessionSetup.Identity] = [:]
+        /// Every post shown, per member, in the order shown.
+        var shown: [SigningPublicKey: [GroupSession.Shown]] = [:]
+        /// What each member dropped.
+        var dropped: [SigningPublicKey: [GroupDropReason: Int]] = [:]
+        /// Whether bodies are fetched a second time.
+        var repeats = true
+        /// Deposits counted per post call (the sender's cost).
+        var lastDeposits = 0
+
+        init(seed: String) { rng = SeededRandom(seed: seed) }
+
+        mutating func take(_ output: GroupSession.Output, by member: SigningPublicKey) {
+            for deposit in output.deposits { mailboxes[deposit.mailbox, default: []].append(deposit.body) }
+            shown[member, default: []] += output.shown
+            dropped[member, default: [:]].merge(output.dropped, uniquingKeysWith: +)
+            for invitation in output.invitations {
+                guard let person = people[invitation.member], let decoded = try? GroupInvitation.decode(invitation.bytes),
+                      let (session, joined) = GroupSession.join(decoded, identity: person, now: GroupSessionTests.t0, rng: &rng) else {
+                    Issue.record("an invitation that could not be taken")
+                    continue
+                }
+                sessions[invitation.member] = session
+                take(joined, by: invitation.member)
+            }
+        }
+
+        mutating func create(admin: SessionSetup.Identity, others: [SessionSetup.Identity]) throws {
+            for person in [admin] + others { people[person.signing.publicKey] = person }
+            let groupKey = SigningPrivateKey(using: &rng)
+            let (session, output) = try GroupSession.create(groupKey: groupKey, name: "group", identity: admin,
+                                                            others: others.map(GroupSessionTests.identity), now: GroupSessionTests.t0, rng: &rng)
+            sessions[admin.signing.publicKey] = session
+            take(output, by: admin.signing.publicKey)
+        }
+
+        mutating func act(_ member: SigningPublicKey, _ body: (inout GroupSession, inout SeededRandom) throws -> GroupSession.Output) rethrows {
+            var session = sessions[member]!
+            let output = try body(&session, &rng)
+            sessions[member] = session
+            lastDeposits = output.deposits.count
+            take(output, by: member)
+        }
+
+        mutating func post(_ member: SigningPublicKey, _ text: String) throws {
+            try act(member) { session, rng in try session.post(Array(text.utf8), now: GroupSessionTests.t0, rng: &rng) }
+        }
+
+        /// Everyone fetches until nothing new is left (rekeys and chains make more mail).
+        mutating func settle() {
+            var moved = true
+            while moved {
+                moved = false
+                for member in sessions.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+                    for key in sessions[member]!.fetchKeys {
+                        let mailbox = key.publicKey.id.rawValue
+                        let all = mailboxes[mailbox] ?? []
+                        let from = cursors[member, default: [:]][mailbox, default: 0]
+                        guard from < all.count else { continue }
+                        moved = true
+                        cursors[member, default: [:]][mailbox] = all.count
+                        var batch = Array(all[from...])
+                        if repeats { batch += batch.filter { _ in Bool.random(using: &rng) } } // fetched again
+                        batch.shuffle(using: &rng)
+                        for body in batch {
+                            var session = sessions[member]!
+                            let output = session.receive(body, now: GroupSessionTests.t0, rng: &rng)
+                            sessions[member] = session
+                            take(output, by: member)
+                        }
+                    }
+                }
+            }
+        }
+
+        func texts(_ member: SigningPublicKey) -> [String] {
+            (shown[member] ?? []).map { String(decoding: $0.post.body, as: UTF8.self) }
+        }
+
+        func drops(_ member: SigningPublicKey) -> [GroupDropReason: Int] { dropped[member] ?? [:] }
+    }
+
+    static let alice = person("alice"), bob = person("bob"), carol = person("carol"), dave = person("dave")
+
+    @Test func membersShowEveryPostOnceInOneOrderAndTheSenderDepositsOnce() throws {
+        var net = Network(seed: "three")
+        try net.create(admin: Self.alice, others: [Self.bob, Self.carol])
+        net.settle()
+        for (i, person) in [Self.alice, Self.bob, Self.carol, Self.alice, Self.carol].enumerated() {
+            try net.post(person.signing.publicKey, "post \(i)")
+            #expect(net.lastDeposits == 1, "a short post is one sealed packet, whatever the group's size")
+        }
+        net.settle()
+        let orders = [Self.alice, Self.bob, Self.carol].map { person in
+            (net.shown[person.signing.publicKey] ?? []).sorted { $0.position < $1.position }.map(\.post.id)
+        }
+        for person in [Self.alice, Self.bob, Self.carol] {
+            #expect(Set(net.texts(person.signing.publicKey)) == Set((0..<5).map { "post \($0)" }))
+            #expect(net.texts(person.signing.publicKey).count == 5, "each once, though fetched twice")
+        }
+        #expect(orders[0] == orders[1] && orders[1] == orders[2])
+        for person in [Self.alice, Self.bob, Self.carol] { #expect(net.drops(person.signing.publicKey).isEmpty) }
+    }
+
+    @Test func aRemovedMemberReadsNothingAfterAndItsPostsAreRefused() throws {
+        var net = Network(seed: "removal")
+        try net.create(admin: Self.alice, others: [Self.bob, Self.carol])
+        net.settle()
+        try net.post(Self.carol.signing.publicKey, "before")
+        net.settle()
+        var staleCarol = net.sessions[Self.carol.signing.publicKey]! // a copy that never hears of the removal
+        try net.act(Self.alice.signing.publicKey) { session, rng in
+            try session.remove(Self.carol.signing.publicKey, now: GroupSessionTests.t0, rng: &rng)
+        }
+        net.settle()
+        #expect(net.sessions[Self.carol.signing.publicKey]!.isMember == false)
+        #expect(net.sessions[Self.bob.signing.publicKey]!.epoch.number == 1 && net.sessions[Self.alice.signing.publicKey]!.epoch.number == 1)
+        #expect(net.sessions[Self.carol.signing.publicKey]!.epoch.number == 0, "carol never gets the new epoch")
+        try net.post(Self.bob.signing.publicKey, "after")
+        // carol's session knows she is out; a copy that missed it posts in the old epoch's mailbox:
+        // the others still read that mailbox (posts in flight) but refuse a non-member's post.
+        var carol = net.sessions[Self.carol.signing.publicKey]!
+        #expect(throws: (any Error).self) { try carol.post(Array("sneaky".utf8), now: Self.t0, rng: &net.rng) }
+        let sneaky = try staleCarol.post(Array("sneaky".utf8), now: Self.t0, rng: &net.rng)
+        for deposit in sneaky.deposits { net.mailboxes[deposit.mailbox, default: []].append(deposit.body) }
+        net.settle()
+        #expect(net.texts(Self.alice.signing.publicKey).contains("after") && net.texts(Self.bob.signing.publicKey).contains("after"))
+        #expect(!net.texts(Self.carol.signing.publicKey).contains("after"))
+        #expect(net.texts(Self.carol.signing.publicKey).contains("before"))
+        for person in [Self.alice, Self.bob] {
+            #expect(!net.texts(person.signing.publicKey).contains("sneaky"))
+            #expect((net.drops(person.signing.publicKey)[.postRefused] ?? 0) >= 1, "refused (once per copy fetched)")
+        }
+    }
+
+    @Test func aJoinerReadsFromItsJoinAndAMemberWhoLeavesReadsNothingAfter() throws {
+        var net = Network(seed: "join and leave")
+        try net.create(admin: Self.alice, others: [Self.bob])
+        net.people[Self.dave.signing.publicKey] = Self.dave
+        net.settle()
+        try net.post(Self.bob.signing.publicKey, "before dave")
+        net.settle()
+        try net.act(Self.alice.signing.publicKey) { session, rng in
+            try session.add(GroupSessionTests.identity(GroupSessionTests.dave), now: GroupSessionTests.t0, rng: &rng)
+        }
+        net.settle()
+        try net.post(Self.dave.signing.publicKey, "dave here")
+        try net.post(Self.bob.signing.publicKey, "welcome")
+        net.settle()
+        #expect(net.texts(Self.dave.signing.publicKey).sorted() == ["dave here", "welcome"], "nothing from before the join")
+        #expect(net.texts(Self.bob.signing.publicKey).contains("dave here") && net.texts(Self.alice.signing.publicKey).contains("dave here"))
+
+        // bob leaves; alice, the only admin, rekeys when she reads it.
+        try net.act(Self.bob.signing.publicKey) { session, rng in try session.leave(now: GroupSessionTests.t0, rng: &rng) }
+        net.settle()
+        #expect(net.sessions[Self.alice.signing.publicKey]!.epoch.number == 2 && net.sessions[Self.dave.signing.publicKey]!.epoch.number == 2)
+        try net.post(Self.dave.signing.publicKey, "bob gone")
+        net.settle()
+        #expect(net.texts(Self.alice.signing.publicKey).contains("bob gone"))
+        #expect(!net.texts(Self.bob.signing.publicKey).contains("bob gone"))
+    }
+
+    /// A group of 60 through four removals and four joins, mail fetched out of order: every
+    /// member shows, exactly once, every post made while it was a member; no one removed shows
+    /// a post made after its removal; each post is one deposit. (Each epoch change makes every
+    /// member post a chain that every member reads: 60 × 60 per change here, all in one
+    /// process; a group of 200 and more is the simulator's.)
+    @Test func aGroupOf60ThroughChurn() throws {
+        var net = Network(seed: "sixty")
+        net.repeats = false
+        let size = 60
+        let everyone = (0..<(size + 8)).map { Self.person("member \($0)") }
+        for person in everyone { net.people[person.signing.publicKey] = person }
+        let admin = everyone[0]
+        try net.create(admin: admin, others: Array(everyone[1..<size]))
+        net.settle()
+        var inGroup = Set(everyone[0..<size].map { $0.signing.publicKey })
+        var expected: [SigningPublicKey: Set<String>] = [:]
+        var removedAt: [SigningPublicKey: Int] = [:]
+        var postNumber = 0
+        var rng = SeededRandom(seed: "churn")
+        for round in 0..<8 {
+            // Three posts by random members; the sender pays one deposit each.
+            for _ in 0..<3 {
+                let poster = inGroup.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }).randomElement(using: &rng)!
+                let text = "post \(postNumber)"
+                postNumber += 1
+                try net.post(poster, text)
+                #expect(net.lastDeposits == 1)
+                for member in inGroup { expected[member, default: []].insert(text) }
+            }
+            net.settle()
+            // Alternately a removal and a join.
+            if round % 2 == 0 {
+                let victim = inGroup.filter { $0 != admin.signing.publicKey }.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+                    .randomElement(using: &rng)!
+                try net.act(admin.signing.publicKey) { session, rng in try session.remove(victim, now: GroupSessionTests.t0, rng: &rng) }
+                inGroup.remove(victim)
+                removedAt[victim] = postNumber
+            } else {
+                let newcomer = everyone[size + round]
+                try net.act(admin.signing.publicKey) { session, rng in
+                    try session.add(GroupSessionTests.identity(newcomer), now: GroupSessionTests.t0, rng: &rng)
+                }
+                inGroup.insert(newcomer.signing.publicKey)
+            }
+            net.settle()
+        }
+        for member in inGroup {
+            let texts = net.texts(member)
+            #expect(texts.count == Set(texts).count, "nothing shown twice")
+            #expect(Set(texts) == expected[member, default: []], "every post made while a member, and only those")
+            #expect(net.drops(member).isEmpty, "\(net.drops(member))")
+        }
+        for (member, last) in removedAt {
+            let after = net.texts(member).filter { Int($0.dropFirst(5))! >= last }
+            #expect(after.isEmpty, "a removed member shows nothing posted after its removal")
+        }
+    }
+}
