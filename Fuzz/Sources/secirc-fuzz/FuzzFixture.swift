@@ -155,6 +155,15 @@ enum FuzzFixture {
                                                               agreement: bob.identity.agreement.publicKey)]).1
     }()
 
+    /// The group's epoch 0.
+    static let groupEpoch: GroupEpoch = { var r = seeded("group epoch"); return GroupEpoch(number: 0, using: &r) }()
+
+    /// bob's session in that group, joined from an invitation.
+    static let groupSession: GroupSession = {
+        var r = seeded("group session")
+        return GroupSession.join(GroupInvitation(roster: groupRoster, epoch: groupEpoch), identity: bob.identity, now: now, rng: &r)!.0
+    }()
+
     /// alice's sender chain in that group, after three messages.
     static let groupChain: SenderKeyChain = {
         var r = seeded("group chain")

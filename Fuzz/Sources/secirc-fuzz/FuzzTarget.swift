@@ -227,14 +227,17 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? SealedPacket.open(input, with: FuzzFixture.bob.identity.agreement)
     }
 
-    /// Group formats (issue 13), by the first byte: 0 a sender-key message decrypted by a
+    /// Group formats (issue 13), by the first byte (mod 9): 0 a sender-key message decrypted by a
     /// member holding the fixture chain; 1 a sender-key distribution; 2 a roster update given to a
     /// member's ledger, as sent and re-signed by the group's admin (to reach the checks behind
-    /// the signature); 3 a roster snapshot; 4 a group post taken into a timeline.
+    /// the signature); 3 a roster snapshot; 4 a group post taken into a timeline; 5 a channel
+    /// message; 6 a rekey opened by a member; 7 an invitation joined; 8 the rest as a channel
+    /// transfer sealed to the fixture epoch and received by a member's session (814 bytes as they
+    /// are: one mailbox body).
     static func group(_ input: [UInt8]) {
         guard let selector = input.first else { return }
         let rest = Array(input.dropFirst())
-        switch selector % 5 {
+        switch selector % 9 {
         case 0:
             guard let message = try? SenderKeyMessage.decode(rest, maxPlaintext: GroupPost.maxBodyLength + 1_024) else { return }
             precondition(message.encoded == rest, "a decoded sender-key message encodes to other bytes")
@@ -255,8 +258,32 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case 3:
             guard let roster = try? GroupRoster(snapshot: rest) else { return }
             precondition(roster.snapshot == rest, "a decoded snapshot encodes to other bytes")
-        default:
+        case 4:
             groupPost(rest)
+        case 5:
+            guard let message = try? GroupChannelMessage.decode(rest) else { return }
+            precondition(message.encoded == rest, "a decoded channel message encodes to other bytes")
+        case 6:
+            guard let rekey = try? GroupRekey.decode(rest) else { return }
+            precondition(rekey.encoded == rest, "a decoded rekey encodes to other bytes")
+            _ = try? rekey.open(as: FuzzFixture.bob.identity.signing.publicKey, agreement: FuzzFixture.bob.identity.agreement,
+                                roster: FuzzFixture.groupRoster, previous: FuzzFixture.groupEpoch)
+        case 7:
+            guard let invitation = try? GroupInvitation.decode(rest) else { return }
+            var rng = FuzzFixture.seeded("group join")
+            _ = GroupSession.join(invitation, identity: FuzzFixture.bob.identity, now: FuzzFixture.now, rng: &rng)
+        default:
+            var rng = FuzzFixture.seeded("group receive")
+            var session = FuzzFixture.groupSession
+            let bodies: [[UInt8]]
+            if rest.count == PacketGeometry.standard.bodyLength {
+                bodies = [rest]
+            } else {
+                guard let fragments = try? SealedPacket.fragments(of: rest, transferID: MessageID(using: &rng)) else { return }
+                let sealing = FuzzFixture.groupEpoch.sealingKey.publicKey
+                bodies = fragments.compactMap { try? SealedPacket.seal($0, to: sealing, rng: &rng) }
+            }
+            for body in bodies { _ = session.receive(body, now: FuzzFixture.now, rng: &rng) }
         }
     }
 

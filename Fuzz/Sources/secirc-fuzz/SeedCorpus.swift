@@ -71,8 +71,22 @@ enum SeedCorpus {
         let update = GroupUpdate.signed(groupKey: roster.groupKey, serial: roster.serial + 1, previous: roster.hash,
                                         operations: [.rename("renamed"), .setRole(FuzzFixture.bob.identity.signing.publicKey, .admin)],
                                         by: FuzzFixture.alice.signing)
-        return [("sender-key-message", [0] + message.encoded), ("distribution", [1] + chain.distribution.encoded),
-                ("update", [2] + update.encoded), ("snapshot", [3] + roster.snapshot), ("post", [4] + post.encoded)]
+        let next = GroupEpoch(number: 1, using: &rng)
+        let joinRekey = GroupRekey.make(next, for: roster, previous: FuzzFixture.groupEpoch, author: FuzzFixture.alice.signing, rng: &rng)
+        let removalRekey = GroupRekey.make(next, for: roster, previous: nil, author: FuzzFixture.alice.signing, rng: &rng)
+        let announced = GroupChain.signed(epoch: 0, firstSequence: 4, distribution: chain.distribution, by: FuzzFixture.alice.signing)
+        let invitation = GroupInvitation(roster: roster, epoch: FuzzFixture.groupEpoch)
+        var seeds: Seeds = [("sender-key-message", [0] + message.encoded), ("distribution", [1] + chain.distribution.encoded),
+                            ("update", [2] + update.encoded), ("snapshot", [3] + roster.snapshot), ("post", [4] + post.encoded),
+                            ("rekey-join", [6] + joinRekey.encoded), ("rekey-removal", [6] + removalRekey.encoded),
+                            ("invitation", [7] + invitation.encoded)]
+        let channel: [(String, GroupChannelMessage)] = [("post", .post(message)), ("update", .update(update)),
+                                                        ("rekey", .rekey(joinRekey)), ("chain", .chain(announced))]
+        for (name, message) in channel {
+            seeds.append(("channel-\(name)", [5] + message.encoded))
+            seeds.append(("session-\(name)", [8] + message.encoded))
+        }
+        return seeds
     }
 
     // MARK: Link
