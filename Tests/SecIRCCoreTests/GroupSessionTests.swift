@@ -32,13 +32,22 @@ import Testing
         var dropped: [SigningPublicKey: [GroupDropReason: Int]] = [:]
         /// Whether bodies are fetched a second time.
         var repeats = true
+        /// The share of deposits lost on the way to the mailbox.
+        var lossRate = 0.0
+        var lost = 0
         /// Deposits counted per post call (the sender's cost).
         var lastDeposits = 0
 
         init(seed: String) { rng = SeededRandom(seed: seed) }
 
         mutating func take(_ output: GroupSession.Output, by member: SigningPublicKey) {
-            for deposit in output.deposits { mailboxes[deposit.mailbox, default: []].append(deposit.body) }
+            for deposit in output.deposits {
+                if lossRate > 0, Double.random(in: 0..<1, using: &rng) < lossRate {
+                    lost += 1
+                    continue
+                }
+                mailboxes[deposit.mailbox, default: []].append(deposit.body)
+            }
             shown[member, default: []] += output.shown
             dropped[member, default: [:]].merge(output.dropped, uniquingKeysWith: +)
             for invitation in output.invitations {
@@ -98,6 +107,20 @@ import Testing
                     }
                 }
             }
+        }
+
+        /// Fetch, ask for what is missing, fetch again: `rounds` times (a forced request, with the
+        /// member's roster and epoch, every third round).
+        mutating func recover(rounds: Int = 9) {
+            for round in 0..<rounds {
+                settle()
+                for member in sessions.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+                    act(member) { session, rng in
+                        session.requestMissing(force: round % 3 == 2, now: GroupSessionTests.t0, rng: &rng)
+                    }
+                }
+            }
+            settle()
         }
 
         func texts(_ member: SigningPublicKey) -> [String] {
@@ -242,6 +265,52 @@ import Testing
         for (member, last) in removedAt {
             let after = net.texts(member).filter { Int($0.dropFirst(5))! >= last }
             #expect(after.isEmpty, "a removed member shows nothing posted after its removal")
+        }
+    }
+
+    /// 5% of all deposits lost (posts, chains, updates, rekeys, requests): members that ask for
+    /// what they miss end with every post made while they were members, each shown once.
+    @Test func lostDepositsAreAskedForAgainUntilEveryoneHasEverything() throws {
+        var net = Network(seed: "lossy")
+        net.repeats = false
+        let everyone = (0..<24).map { Self.person("lossy \($0)") }
+        for person in everyone { net.people[person.signing.publicKey] = person }
+        let admin = everyone[0]
+        try net.create(admin: admin, others: Array(everyone[1..<20]))
+        net.lossRate = 0.05
+        net.recover()
+        var inGroup = Set(everyone[0..<20].map { $0.signing.publicKey })
+        var expected: [SigningPublicKey: Set<String>] = [:]
+        var rng = SeededRandom(seed: "lossy churn")
+        var number = 0
+        for round in 0..<6 {
+            for _ in 0..<5 {
+                let poster = inGroup.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }).randomElement(using: &rng)!
+                try net.post(poster, "post \(number)")
+                for member in inGroup { expected[member, default: []].insert("post \(number)") }
+                number += 1
+            }
+            net.recover()
+            if round % 2 == 0 {
+                let victim = inGroup.filter { $0 != admin.signing.publicKey }.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+                    .randomElement(using: &rng)!
+                try net.act(admin.signing.publicKey) { session, rng in try session.remove(victim, now: GroupSessionTests.t0, rng: &rng) }
+                inGroup.remove(victim)
+            } else {
+                let newcomer = everyone[20 + round / 2]
+                try net.act(admin.signing.publicKey) { session, rng in
+                    try session.add(GroupSessionTests.identity(newcomer), now: GroupSessionTests.t0, rng: &rng)
+                }
+                inGroup.insert(newcomer.signing.publicKey)
+            }
+            net.recover()
+        }
+        #expect(net.lost > 10, "the loss happened: \(net.lost) deposits lost")
+        for member in inGroup {
+            let texts = net.texts(member)
+            #expect(texts.count == Set(texts).count, "nothing shown twice")
+            #expect(Set(texts) == expected[member, default: []], "\(expected[member, default: []].subtracting(texts).sorted()) missing")
+            #expect(net.sessions[member]!.epoch.number == net.sessions[admin.signing.publicKey]!.epoch.number)
         }
     }
 }

@@ -110,6 +110,19 @@ import Testing
         #expect(joiner.gaps.isEmpty)
         joiner.forget(Self.bob)
         #expect(!joiner.holds(Self.bob, 41))
+
+        // The largest numbers a member can claim: no overflow, nothing unbounded.
+        var edge = GroupTimeline()
+        edge.begin(Self.carol, after: .max - 1)
+        if case .new = edge.accept(post(.max, references: [GroupPost.Reference(member: Self.bob, sequence: .max)]), from: Self.carol) {} else {
+            Issue.record("the last sequence")
+        }
+        #expect(edge.holds(Self.carol, .max) && edge.gaps.map(\.member) == [Self.bob])
+        let huge = GroupPost(rosterSerial: 0, sequence: 1, lamport: .max, id: MessageID(using: &rng), timestampMs: 0, kind: .text,
+                             references: [], body: [])
+        _ = edge.accept(huge, from: Self.alice)
+        let next = edge.nextPost(by: Self.bob)
+        #expect(next.lamport == .max, "saturates")
     }
 
     @Test func thePostDecoderRefusesTruncatedOversizedMalformedAndRandomInput() throws {

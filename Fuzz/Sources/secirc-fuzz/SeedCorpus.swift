@@ -80,8 +80,12 @@ enum SeedCorpus {
                             ("update", [2] + update.encoded), ("snapshot", [3] + roster.snapshot), ("post", [4] + post.encoded),
                             ("rekey-join", [6] + joinRekey.encoded), ("rekey-removal", [6] + removalRekey.encoded),
                             ("invitation", [7] + invitation.encoded)]
+        let resend = GroupResendRequest(epoch: 0, rosterSerial: 0, wantsRekey: true,
+                                        posts: [.init(member: FuzzFixture.alice.signing.publicKey, from: 1, through: 3)],
+                                        chains: [.init(epoch: 0, chainID: chain.chainID)])
         let channel: [(String, GroupChannelMessage)] = [("post", .post(message)), ("update", .update(update)),
-                                                        ("rekey", .rekey(joinRekey)), ("chain", .chain(announced))]
+                                                        ("rekey", .rekey(joinRekey)), ("chain", .chain(announced)),
+                                                        ("resend", .resend(resend))]
         for (name, message) in channel {
             seeds.append(("channel-\(name)", [5] + message.encoded))
             seeds.append(("session-\(name)", [8] + message.encoded))

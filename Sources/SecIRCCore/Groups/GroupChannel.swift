@@ -9,12 +9,14 @@ public import SecIRCCrypto
 ///   2 update  a GroupUpdate (§7.7)
 ///   3 rekey   a GroupRekey (§7.9)
 ///   4 chain   a GroupChain: a member's sender chain for the epoch
+///   5 resend  a GroupResendRequest: what a member missed
 /// ```
 public enum GroupChannelMessage: Equatable, Sendable {
     case post(SenderKeyMessage)
     case update(GroupUpdate)
     case rekey(GroupRekey)
     case chain(GroupChain)
+    case resend(GroupResendRequest)
 
     public var encoded: [UInt8] {
         switch self {
@@ -22,6 +24,7 @@ public enum GroupChannelMessage: Equatable, Sendable {
         case let .update(update): [2] + update.encoded
         case let .rekey(rekey): [3] + rekey.encoded
         case let .chain(chain): [4] + chain.encoded
+        case let .resend(request): [5] + request.encoded
         }
     }
 
@@ -35,6 +38,7 @@ public enum GroupChannelMessage: Equatable, Sendable {
         case 2: return .update(try GroupUpdate.decode(rest))
         case 3: return .rekey(try GroupRekey.decode(rest))
         case 4: return .chain(try GroupChain.decode(rest))
+        case 5: return .resend(try GroupResendRequest.decode(rest))
         default: throw .invalidValue("group channel message kind \(kind)")
         }
     }
@@ -95,7 +99,8 @@ public struct GroupChain: Equatable, Sendable {
         return (try? member.verify(signature, for: Self.label + body)) != nil
     }
 
-    /// Parses untrusted bytes: exactly ``encodedLength``, one version; the signature is not checked.
+    /// Parses untrusted bytes: exactly ``encodedLength``, one version, a first sequence from 1;
+    /// the signature is not checked.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> GroupChain {
         guard bytes.count >= encodedLength else { throw .incomplete(deficit: encodedLength - bytes.count) }
         guard bytes.count == encodedLength else { throw .trailingBytes(count: bytes.count - encodedLength) }
@@ -106,6 +111,7 @@ public struct GroupChain: Equatable, Sendable {
             let epoch = try r.readUInt32()
             let member = SigningPublicKey(rawValue: try r.readBytes32())
             let first = try r.readUInt64()
+            guard first >= 1 else { throw DecodeError.invalidValue("group chain first sequence 0") }
             let distribution = try SenderKeyDistribution.decode(r.readBytes(SenderKeyDistribution.encodedLength))
             let signature = try Signature(bytes: r.readRest())
             return GroupChain(epoch: epoch, member: member, firstSequence: first, distribution: distribution, signature: signature)
@@ -151,5 +157,109 @@ public struct GroupInvitation: Sendable {
             throw .invalidValue("group invitation secret") // unreachable: 32 bytes by the length check
         }
         return GroupInvitation(roster: try GroupRoster(snapshot: Array(bytes[37...])), epoch: GroupEpoch(number: number, secret: secret))
+    }
+}
+
+/// What a member asks the others to post again (issue 13 item 3): posts it knows exist and lacks,
+/// chains it holds posts for but never got, roster updates after the roster it holds, and the
+/// rekey into the epoch after its own.
+///
+/// ```
+/// resend = 0x01 | epoch (4) | roster serial (8) | flags (1: bit 0 the next epoch's rekey)
+///          | post ranges (1, ≤ 8) × (member (32) | from (8) | through (8))
+///          | chains (1, ≤ 8) × (epoch (4) | chain ID (4))
+/// ```
+/// A post range is answered by its member only (its own posts, at most 64 a request, from the
+/// epochs it still holds); a chain by its owner; the updates after `roster serial`, and the
+/// rekey into `epoch + 1`, by the admins. Requests are only readable by the epoch's members.
+public struct GroupResendRequest: Hashable, Sendable {
+    public static let version: UInt8 = 1
+    public static let maxEntries = 8
+
+    public struct Range: Hashable, Sendable {
+        public let member: SigningPublicKey
+        public let from: UInt64
+        public let through: UInt64
+
+        public init(member: SigningPublicKey, from: UInt64, through: UInt64) {
+            self.member = member
+            self.from = from
+            self.through = through
+        }
+    }
+
+    public struct Chain: Hashable, Sendable {
+        public let epoch: UInt32
+        public let chainID: UInt32
+
+        public init(epoch: UInt32, chainID: UInt32) {
+            self.epoch = epoch
+            self.chainID = chainID
+        }
+    }
+
+    public let epoch: UInt32
+    public let rosterSerial: UInt64
+    public let wantsRekey: Bool
+    public let posts: [Range]
+    public let chains: [Chain]
+
+    public init(epoch: UInt32, rosterSerial: UInt64, wantsRekey: Bool, posts: [Range], chains: [Chain]) {
+        self.epoch = epoch
+        self.rosterSerial = rosterSerial
+        self.wantsRekey = wantsRekey
+        self.posts = Array(posts.prefix(Self.maxEntries))
+        self.chains = Array(chains.prefix(Self.maxEntries))
+    }
+
+    public var encoded: [UInt8] {
+        var w = ByteWriter()
+        w.write(Self.version)
+        w.write(epoch)
+        w.write(rosterSerial)
+        w.write(UInt8(wantsRekey ? 1 : 0))
+        w.write(UInt8(posts.count))
+        for range in posts {
+            w.write(range.member.rawValue)
+            w.write(range.from)
+            w.write(range.through)
+        }
+        w.write(UInt8(chains.count))
+        for chain in chains {
+            w.write(chain.epoch)
+            w.write(chain.chainID)
+        }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> GroupResendRequest {
+        var r = ByteReader(bytes)
+        do {
+            let version = try r.readUInt8()
+            guard version == Self.version else { throw DecodeError.invalidValue("group resend version \(version)") }
+            let epoch = try r.readUInt32()
+            let serial = try r.readUInt64()
+            let flags = try r.readUInt8()
+            guard flags <= 1 else { throw DecodeError.invalidValue("group resend flags \(flags)") }
+            let postCount = Int(try r.readUInt8())
+            guard postCount <= maxEntries else { throw DecodeError.invalidValue("group resend with \(postCount) ranges") }
+            var posts: [Range] = []
+            for _ in 0..<postCount {
+                let member = SigningPublicKey(rawValue: try r.readBytes32())
+                let from = try r.readUInt64(), through = try r.readUInt64()
+                guard from >= 1, from <= through else { throw DecodeError.invalidValue("group resend range \(from)…\(through)") }
+                posts.append(Range(member: member, from: from, through: through))
+            }
+            let chainCount = Int(try r.readUInt8())
+            guard chainCount <= maxEntries else { throw DecodeError.invalidValue("group resend with \(chainCount) chains") }
+            var chains: [Chain] = []
+            for _ in 0..<chainCount { chains.append(Chain(epoch: try r.readUInt32(), chainID: try r.readUInt32())) }
+            guard r.remaining == 0 else { throw DecodeError.trailingBytes(count: r.remaining) }
+            return GroupResendRequest(epoch: epoch, rosterSerial: serial, wantsRekey: flags == 1, posts: posts, chains: chains)
+        } catch let error as DecodeError {
+            throw error
+        } catch {
+            throw .invalidValue("group resend: \(error)")
+        }
     }
 }

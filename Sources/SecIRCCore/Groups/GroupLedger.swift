@@ -43,6 +43,10 @@ public struct GroupLedger: Sendable {
 
     public var current: GroupRoster { rosters[rosters.count - 1] }
 
+    /// The updates kept that came after roster `serial`, oldest first (to post again for a member
+    /// that missed them).
+    public func updates(after serial: UInt64) -> [GroupUpdate] { updates.filter { $0.serial > serial } }
+
     public mutating func receive(_ update: GroupUpdate) -> Outcome {
         guard update.groupKey == current.groupKey else { return .refused(.wrongGroup) }
         if update.serial > current.serial, update.serial - current.serial > 1 { return .gap(next: current.serial + 1) }

@@ -72,6 +72,9 @@ public struct GroupSession: Sendable {
     /// Held for what they need, at most this many each (posts waiting for their chain, rekeys
     /// and updates waiting for their roster).
     public static let maxHeld = 256
+    /// Own posts kept to post again, and the most posted again for one request.
+    public static let keptPosts = 1_000
+    public static let maxResentPerRequest = 64
 
     let identity: SessionSetup.Identity
     public private(set) var ledger: GroupLedger
@@ -85,6 +88,18 @@ public struct GroupSession: Sendable {
     private var ownChains: Set<ChainKey> = []
     /// Chains of members who left or were removed: their posts are refused, not held.
     private var retiredChains: Set<ChainKey> = []
+    /// This member's own posts, by sequence, with the epoch they were posted in (the last
+    /// ``keptPosts``), to post again when someone missed them.
+    private var sentPosts: [UInt64: (epoch: UInt32, message: SenderKeyMessage)] = [:]
+    /// This member's chain announcements, by epoch (the current and the previous one).
+    private var announcements: [UInt32: GroupChain] = [:]
+    /// The rekeys into the current and the previous epoch, by the epoch they made.
+    private var rekeys: [UInt32: GroupRekey] = [:]
+    /// A membership change was applied and its rekey has not come yet.
+    private var awaitingRekey = false
+    /// What the last ``requestMissing(force:now:rng:)`` found missing (only what is still
+    /// missing one call later is asked for: the rest was in flight).
+    private var lastWants: GroupResendRequest?
     public private(set) var timeline = GroupTimeline()
     private var reassembler = Reassembler(maxTransfers: 64, maxBytes: 4 << 20)
     private var heldPosts: [(epoch: UInt32, message: SenderKeyMessage)] = []
@@ -145,6 +160,8 @@ public struct GroupSession: Sendable {
         var output = Output()
         if case let .new(position) = timeline.recordOwn(post, by: me) { output.shown.append(Shown(position: position, post: post)) }
         let sealed = try chain.encrypt(post.encoded)
+        sentPosts[sequence] = (epoch.number, sealed)
+        if sentPosts.count > Self.keptPosts, let oldest = sentPosts.keys.min() { sentPosts[oldest] = nil }
         try deposit(.post(sealed), in: epoch, now: now, rng: &rng, into: &output)
         return output
     }
@@ -177,6 +194,7 @@ public struct GroupSession: Sendable {
         forget(left)
         let next = GroupEpoch(number: epoch.number + 1, using: &rng)
         let rekey = GroupRekey.make(next, for: after, previous: left.isEmpty ? epoch : nil, author: identity.signing, rng: &rng)
+        rekeys[next.number] = rekey
         try deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
         for member in joined.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
             output.invitations.append(Invitation(member: member, bytes: GroupInvitation(roster: after, epoch: next).encoded))
@@ -234,7 +252,69 @@ public struct GroupSession: Sendable {
         case let .chain(chain): take(chain, into: &output)
         case let .update(update): take(update, now: now, rng: &rng, into: &output)
         case let .rekey(rekey): take(rekey, now: now, rng: &rng, into: &output)
+        case let .resend(request): answer(request, epoch: number, now: now, rng: &rng, into: &output)
         }
+    }
+
+    /// Posts again what `request` (read in epoch `number`'s mailbox) asks of this member: its own
+    /// posts and chains; and, as an admin, the updates after the requester's roster and the rekey
+    /// into the epoch after the requester's. Into the mailbox the request came from.
+    private mutating func answer(_ request: GroupResendRequest, epoch number: UInt32, now: UnixTime, rng: inout some RandomSource,
+                                 into output: inout Output) {
+        guard isMember, let target = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == number }) else { return }
+        var resent = 0
+        for range in request.posts where range.member == me {
+            let last = range.through - range.from < UInt64(Self.maxResentPerRequest) ? range.through
+                : range.from + UInt64(Self.maxResentPerRequest) - 1
+            for sequence in range.from...last {
+                guard resent < Self.maxResentPerRequest, let kept = sentPosts[sequence],
+                      let postEpoch = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == kept.epoch }) else { continue }
+                try? deposit(.post(kept.message), in: postEpoch, now: now, rng: &rng, into: &output)
+                resent += 1
+            }
+        }
+        for wanted in request.chains where ownChains.contains(ChainKey(epoch: wanted.epoch, chainID: wanted.chainID)) {
+            guard let announcement = announcements[wanted.epoch],
+                  let chainEpoch = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == wanted.epoch }) else { continue }
+            try? deposit(.chain(announcement), in: chainEpoch, now: now, rng: &rng, into: &output)
+        }
+        guard roster.members[me] == .admin else { return }
+        for update in ledger.updates(after: request.rosterSerial) {
+            try? deposit(.update(update), in: target, now: now, rng: &rng, into: &output)
+        }
+        if request.wantsRekey || request.epoch < epoch.number, let rekey = rekeys[request.epoch &+ 1] {
+            try? deposit(.rekey(rekey), in: target, now: now, rng: &rng, into: &output)
+        }
+    }
+
+    /// Asks the group for what this member misses — posts it knows exist (§7.8 gaps), chains of
+    /// posts it holds, updates a held one needs, the rekey after a membership change — when it
+    /// was missing at the previous call too (the rest may be in flight). `force` asks anyway
+    /// with this member's roster serial and epoch, so that admins send updates and a rekey it
+    /// never heard of (for a member back from offline; it costs one deposit). The caller calls it
+    /// from time to time (every 30 s, say).
+    public mutating func requestMissing(force: Bool = false, now: UnixTime, rng: inout some RandomSource) -> Output {
+        var output = Output()
+        guard isMember else { return output }
+        let ranges = timeline.gaps.map {
+            GroupResendRequest.Range(member: $0.member, from: $0.from,
+                                     through: $0.through - $0.from < UInt64(Self.maxResentPerRequest) ? $0.through
+                                         : $0.from + UInt64(Self.maxResentPerRequest) - 1)
+        }
+        let chains = Set(heldPosts.map { GroupResendRequest.Chain(epoch: $0.epoch, chainID: $0.message.chainID) })
+        let wants = GroupResendRequest(epoch: epoch.number, rosterSerial: heldUpdates.isEmpty && !force ? .max : roster.serial,
+                                       wantsRekey: awaitingRekey, posts: ranges, chains: chains.sorted { ($0.epoch, $0.chainID) < ($1.epoch, $1.chainID) })
+        defer { lastWants = wants }
+        let previous = lastWants
+        let posts = wants.posts.filter { range in previous?.posts.contains { $0.member == range.member && $0.from <= range.from } == true }
+        let stillChains = wants.chains.filter { previous?.chains.contains($0) == true }
+        let updates = wants.rosterSerial != .max && (force || previous?.rosterSerial == wants.rosterSerial)
+        let rekey = wants.wantsRekey && (force || previous?.wantsRekey == true)
+        guard force || !posts.isEmpty || !stillChains.isEmpty || updates || rekey else { return output }
+        let request = GroupResendRequest(epoch: epoch.number, rosterSerial: updates ? roster.serial : .max, wantsRekey: rekey,
+                                         posts: posts, chains: stillChains)
+        try? deposit(.resend(request), in: epoch, now: now, rng: &rng, into: &output)
+        return output
     }
 
     private mutating func take(_ message: SenderKeyMessage, epoch number: UInt32, into output: inout Output) {
@@ -273,7 +353,7 @@ public struct GroupSession: Sendable {
         let key = ChainKey(epoch: chain.epoch, chainID: chain.distribution.chainID)
         guard receivers[key] == nil else { return }
         receivers[key] = (chain.member, SenderKeyReceiver(chain.distribution))
-        timeline.begin(chain.member, after: chain.firstSequence &- 1)
+        timeline.begin(chain.member, after: max(chain.firstSequence, 1) - 1)
         let waiting = heldPosts.filter { $0.epoch == chain.epoch && $0.message.chainID == chain.distribution.chainID }
         heldPosts.removeAll { $0.epoch == chain.epoch && $0.message.chainID == chain.distribution.chainID }
         for held in waiting { take(held.message, epoch: held.epoch, into: &output) }
@@ -285,11 +365,13 @@ public struct GroupSession: Sendable {
         case .applied:
             output.rosterChanged = true
             let left = Set(before.members.keys).subtracting(roster.members.keys)
+            if !left.isEmpty || before.members.count != roster.members.count { awaitingRekey = isMember }
             forget(left)
             // A member that left on its own: the admin whose key sorts lowest rekeys.
             if left == [update.author], isMember, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
                 let next = GroupEpoch(number: epoch.number + 1, using: &rng)
                 let rekey = GroupRekey.make(next, for: roster, previous: nil, author: identity.signing, rng: &rng)
+                rekeys[next.number] = rekey
                 try? deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
                 enter(next, now: now, rng: &rng, into: &output)
             }
@@ -321,6 +403,7 @@ public struct GroupSession: Sendable {
             output.dropped[.rekeyRefused, default: 0] += 1
             return
         }
+        rekeys[next.number] = rekey
         enter(next, now: now, rng: &rng, into: &output)
     }
 
@@ -332,6 +415,9 @@ public struct GroupSession: Sendable {
         let old = epoch.number
         previousEpoch = epoch
         epoch = next
+        awaitingRekey = false
+        rekeys = rekeys.filter { $0.key >= old }
+        announcements = announcements.filter { $0.key >= old }
         receivers = receivers.filter { $0.key.epoch >= old }
         retiredChains = retiredChains.filter { $0.epoch >= old }
         chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
@@ -343,6 +429,7 @@ public struct GroupSession: Sendable {
         ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
         let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, distribution: chain.distribution,
                                              by: identity.signing)
+        announcements[epoch.number] = announcement
         try? deposit(.chain(announcement), in: epoch, now: now, rng: &rng, into: &output)
     }
 

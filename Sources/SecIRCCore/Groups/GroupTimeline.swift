@@ -94,7 +94,7 @@ public struct GroupTimeline: Hashable, Sendable {
         for reference in post.references where reference.member != member {
             var other = streams[reference.member] ?? Stream()
             // A claim further ahead than the bound is clamped: it names at most maxAhead posts.
-            other.known = max(other.known, min(reference.sequence, other.contiguous + Self.maxAhead))
+            other.known = max(other.known, min(reference.sequence, Self.ahead(of: other.contiguous)))
             streams[reference.member] = other
         }
         clock = max(clock, post.lamport)
@@ -104,8 +104,13 @@ public struct GroupTimeline: Hashable, Sendable {
         return .new(Position(lamport: post.lamport, member: member, sequence: post.sequence))
     }
 
+    /// `maxAhead` beyond `sequence`, or the largest sequence (no overflow whatever a member claims).
+    static func ahead(of sequence: UInt64) -> UInt64 {
+        sequence > .max - maxAhead ? .max : sequence + maxAhead
+    }
+
     private func advance(_ stream: inout Stream) {
-        while stream.above.remove(stream.contiguous + 1) != nil { stream.contiguous += 1 }
+        while stream.contiguous < .max, stream.above.remove(stream.contiguous + 1) != nil { stream.contiguous += 1 }
     }
 
     /// Posts known to exist and not held, per member (at most ``maxAhead`` sequences each).
@@ -126,7 +131,7 @@ public struct GroupTimeline: Hashable, Sendable {
     /// it is also held here once the post is accepted back from the group mailbox, or by
     /// ``recordOwn(_:)``).
     public mutating func nextPost(by member: SigningPublicKey) -> (lamport: UInt64, references: [GroupPost.Reference]) {
-        clock += 1
+        if clock < .max { clock += 1 } // a member claiming the largest lamport only ties everyone after
         let references = recent.filter { $0 != member }.compactMap { other in
             streams[other].map { GroupPost.Reference(member: other, sequence: $0.contiguous) }
         }

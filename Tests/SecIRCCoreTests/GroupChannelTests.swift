@@ -1,0 +1,69 @@
+import SecIRCCore
+import SecIRCCrypto
+import Testing
+
+/// The group channel's own formats (issue 13): chains, invitations, resend requests and the
+/// channel message around them, fed truncated, oversized, malformed and random bytes.
+@Suite struct GroupChannelTests {
+    static let member: SessionSetup.Identity = { var rng = SeededRandom(seed: "member"); return SessionSetup.Identity(using: &rng) }()
+
+    static func samples() throws -> (chain: GroupChain, invitation: GroupInvitation, resend: GroupResendRequest) {
+        var rng = SeededRandom(seed: "channel")
+        let identity = GroupIdentity(signing: member.signing.publicKey, agreement: member.agreement.publicKey)
+        let roster = try GroupRoster.create(groupKey: SigningPrivateKey(using: &rng), name: "g", creator: identity).1
+        let senderChain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
+        let chain = GroupChain.signed(epoch: 3, firstSequence: 7, distribution: senderChain.distribution, by: member.signing)
+        let resend = GroupResendRequest(epoch: 3, rosterSerial: 2, wantsRekey: true,
+                                        posts: [.init(member: member.signing.publicKey, from: 1, through: 9)],
+                                        chains: [.init(epoch: 3, chainID: 42)])
+        return (chain, GroupInvitation(roster: roster, epoch: GroupEpoch(number: 3, using: &rng)), resend)
+    }
+
+    @Test func eachFormatRoundTripsAndAChainIsBoundToItsMember() throws {
+        let (chain, invitation, resend) = try Self.samples()
+        #expect(try GroupChain.decode(chain.encoded) == chain && chain.signatureIsValid)
+        var forged = chain.encoded
+        forged[10] ^= 1 // inside the member key
+        #expect(try !GroupChain.decode(forged).signatureIsValid)
+        let decoded = try GroupInvitation.decode(invitation.encoded)
+        #expect(decoded.roster == invitation.roster && decoded.epoch.hasSameSecret(as: invitation.epoch) && decoded.epoch.number == 3)
+        #expect(try GroupResendRequest.decode(resend.encoded) == resend)
+        for message in [GroupChannelMessage.chain(chain), .resend(resend)] {
+            #expect(try GroupChannelMessage.decode(message.encoded) == message)
+        }
+    }
+
+    @Test func decodersRefuseTruncatedOversizedMalformedAndRandomInput() throws {
+        let (chain, invitation, resend) = try Self.samples()
+        let inputs: [(String, [UInt8], ([UInt8]) throws -> Void)] = [
+            ("chain", chain.encoded, { _ = try GroupChain.decode($0) }),
+            ("invitation", invitation.encoded, { _ = try GroupInvitation.decode($0) }),
+            ("resend", resend.encoded, { _ = try GroupResendRequest.decode($0) }),
+            ("channel", GroupChannelMessage.resend(resend).encoded, { _ = try GroupChannelMessage.decode($0) }),
+        ]
+        for (name, bytes, decode) in inputs {
+            for length in 0..<bytes.count { #expect(throws: DecodeError.self, "\(name) cut to \(length)") { try decode(Array(bytes.prefix(length))) } }
+            #expect(throws: DecodeError.self, "\(name) with a byte after") { try decode(bytes + [0]) }
+            var version = bytes
+            version[name == "channel" ? 1 : 0] = 9
+            #expect(throws: DecodeError.self, "\(name) of another version") { try decode(version) }
+        }
+        var zeroFirst = chain.encoded
+        for i in 37..<45 { zeroFirst[i] = 0 }
+        #expect(throws: DecodeError.self, "a chain's first sequence is at least 1") { try GroupChain.decode(zeroFirst) }
+        var backwards = resend.encoded
+        backwards.replaceSubrange(47..<55, with: [0, 0, 0, 0, 0, 0, 0, 10]) // from 10 through 9
+        #expect(throws: DecodeError.self) { try GroupResendRequest.decode(backwards) }
+        var tooMany = resend.encoded
+        tooMany[14] = 9
+        #expect(throws: DecodeError.self) { try GroupResendRequest.decode(tooMany) }
+        #expect(throws: DecodeError.self) { try GroupChannelMessage.decode([6, 1, 2]) }
+        var rng = SeededRandom(seed: "channel random")
+        for round in 0..<3_000 {
+            var input = rng.bytes(Int.random(in: 0..<260, using: &rng))
+            if !input.isEmpty { input[0] = UInt8(round % 7) }
+            if let message = try? GroupChannelMessage.decode(input) { #expect(message.encoded == input) }
+            _ = try? GroupInvitation.decode(input)
+        }
+    }
+}
