@@ -9,5 +9,5 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secirc-bench",
         abstract: "secIRC benchmarks, each compared with its C reference in the same run (messages: end to end, no reference).",
-        subcommands: [SphinxBench.self, DirectoryBench.self, ForwardBench.self, HTTPBench.self, MessagesBench.self, AttackBench.self, IdleBench.self])
+        subcommands: [SphinxBench.self, DirectoryBench.self, ForwardBench.self, HTTPBench.self, MessagesBench.self, AttackBench.self, IdleBench.self, GroupsBench.self])
 }

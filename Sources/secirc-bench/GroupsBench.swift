@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import SecIRCCore
+import SecIRCCrypto
+
+/// Groups in one process, no network (issue 13): what a post costs its sender (deposits, CPU)
+/// and each member (CPU to read it), and what a removal costs the admin and each member that
+/// stays (the rekey, and reading everyone's new chain), for groups of each size. No C
+/// reference and no mixnet: the devnet and simulator figures the issue asks for (time until 99%
+/// of members have a post) need groups in the client, which they are not yet.
+struct GroupsBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "groups",
+        abstract: "Group post and removal costs in one process; last line: group_deposits_per_post_<largest> <n>.")
+
+    @Option(help: "Group sizes (members), comma-separated, each 2…1000.")
+    var sizes: String = "10,100,1000"
+
+    @Option(help: "Posts timed per size; medians are reported.")
+    var posts: Int = 200
+
+    func run() throws {
+        let groupSizes = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !groupSizes.isEmpty, groupSizes.allSatisfy({ (2...1000).contains($0) }) else { throw ValidationError("--sizes: 2…1000 each") }
+        var rng = SeededRandom(seed: "secirc-bench groups")
+        let now = UnixTime(seconds: 1_800_000_000)
+        var last = (size: 0, deposits: 0)
+        print("size  deposits/post  post_bytes  sender_us/post  member_us/post  removal_admin_ms  removal_member_ms")
+        for size in groupSizes {
+            let people = (0..<size).map { _ in SessionSetup.Identity(using: &rng) }
+            let identities = people.map { GroupIdentity(signing: $0.signing.publicKey, agreement: $0.agreement.publicKey) }
+            let first = min(size - 1, 900)
+            var (admin, created) = try GroupSession.create(groupKey: SigningPrivateKey(using: &rng), name: "bench", identity: people[0],
+                                                           others: Array(identities[1...first]), now: now, rng: &rng)
+            var mailbox = created.deposits.map(\.body)
+            if size - 1 > first {
+                // Update 0 holds at most 980 others: the rest come in one more update (a new epoch).
+                mailbox = try admin.change(identities[(first + 1)...].map { .add($0, .member) }, now: now, rng: &rng).deposits.map(\.body)
+            }
+            // Every member joins from the newest roster and epoch (as if caught up).
+            let newest = GroupInvitation(roster: admin.roster, epoch: admin.epoch)
+            var members: [GroupSession] = []
+            for person in people.dropFirst() {
+                guard let (session, joined) = GroupSession.join(newest, identity: person, now: now, rng: &rng) else {
+                    throw ValidationError("a member could not join")
+                }
+                members.append(session)
+                mailbox += joined.deposits.map(\.body)
+            }
+            // bob (member 0) reads everyone's chain, the admin too.
+            var bob = members[0]
+            for body in mailbox {
+                _ = bob.receive(body, now: now, rng: &rng)
+                _ = admin.receive(body, now: now, rng: &rng)
+            }
+
+            // A post: what the admin deposits, and what bob spends reading it.
+            var deposits = 0, bytes = 0
+            var senderTimes: [Double] = [], memberTimes: [Double] = []
+            for i in 0..<posts {
+                var output = GroupSession.Output()
+                senderTimes.append(try Self.time { output = try admin.post(Array("post \(i): a short message to the group".utf8), now: now, rng: &rng) })
+                deposits = output.deposits.count
+                bytes = output.deposits.reduce(0) { $0 + $1.body.count }
+                let bodies = output.deposits.map(\.body)
+                var shown = 0
+                memberTimes.append(Self.time { for body in bodies { shown += bob.receive(body, now: now, rng: &rng).shown.count } })
+                guard shown == 1 else { throw ValidationError("bob did not show post \(i)") }
+            }
+
+            // A removal: the admin's update and rekey; then bob takes them and reads every other
+            // member's new chain (they all move to the new epoch).
+            var removal = GroupSession.Output()
+            let adminTime = try Self.time { removal = try admin.remove(identities[size - 1].signing, now: now, rng: &rng) }
+            var chains: [[UInt8]] = []
+            for index in 1..<(members.count - 1) {
+                var other = members[index]
+                for body in removal.deposits.map(\.body) { chains += other.receive(body, now: now, rng: &rng).deposits.map(\.body) }
+            }
+            chains += removal.deposits.map(\.body)
+            let memberTime = Self.time {
+                for body in removal.deposits.map(\.body) + chains { _ = bob.receive(body, now: now, rng: &rng) }
+            }
+            guard bob.epoch.number == admin.epoch.number else { throw ValidationError("bob did not follow the rekey") }
+            print(String(format: "%4d  %13d  %10d  %14.1f  %14.1f  %16.1f  %17.1f", size, deposits, bytes, Self.median(senderTimes) * 1e6,
+                         Self.median(memberTimes) * 1e6, adminTime * 1e3, memberTime * 1e3))
+            last = (size, deposits)
+        }
+        print("group_deposits_per_post_\(last.size) \(last.deposits)")
+    }
+
+    static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+}
