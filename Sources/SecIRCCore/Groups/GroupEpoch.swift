@@ -16,10 +16,20 @@ public struct GroupEpoch: Sendable {
 
     public let number: UInt32
     let secret: SymmetricKey
+    /// The group mailbox's key (derived once: each read of the channel uses the sealing key).
+    public let mailboxKey: SigningPrivateKey
+    public let sealingKey: AgreementPrivateKey
+    public let controlKey: SymmetricKey
 
     public init(number: UInt32, secret: SymmetricKey) {
         self.number = number
         self.secret = secret
+        func derive(_ id: UInt64) -> SecureBytes {
+            try! KDF.derive(from: secret, id: id, context: Self.kdfContext) // 8-byte context, 32-byte output: cannot throw
+        }
+        mailboxKey = try! SigningPrivateKey(seed: derive(1)) // 32 bytes
+        sealingKey = try! AgreementPrivateKey(secret: derive(2)) // 32 bytes
+        controlKey = try! SymmetricKey(secret: derive(3)) // 32 bytes
     }
 
     /// A fresh epoch secret.
@@ -27,13 +37,6 @@ public struct GroupEpoch: Sendable {
         self.init(number: number, secret: SymmetricKey(using: &rng))
     }
 
-    private func derive(_ id: UInt64) -> SecureBytes {
-        try! KDF.derive(from: secret, id: id, context: Self.kdfContext) // 8-byte context, 32-byte output: cannot throw
-    }
-
-    public var mailboxKey: SigningPrivateKey { try! SigningPrivateKey(seed: derive(1)) } // 32 bytes
-    public var sealingKey: AgreementPrivateKey { try! AgreementPrivateKey(secret: derive(2)) } // 32 bytes
-    public var controlKey: SymmetricKey { try! SymmetricKey(secret: derive(3)) } // 32 bytes
     /// The group mailbox's ID (its address for deposits and fetches) in this epoch.
     public var mailboxID: Bytes32 { mailboxKey.publicKey.id.rawValue }
     /// Whether two epochs hold the same secret (constant time).
