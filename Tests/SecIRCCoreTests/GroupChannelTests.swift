@@ -12,7 +12,7 @@ import Testing
         let identity = GroupIdentity(signing: member.signing.publicKey, agreement: member.agreement.publicKey)
         let roster = try GroupRoster.create(groupKey: SigningPrivateKey(using: &rng), name: "g", creator: identity).1
         let senderChain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
-        let chain = GroupChain.signed(epoch: 3, firstSequence: 7, distribution: senderChain.distribution, by: member.signing)
+        let chain = GroupChain.signed(epoch: 3, firstSequence: 7, chain: senderChain, by: member.signing)
         let resend = GroupResendRequest(epoch: 3, rosterSerial: 2, wantsRekey: true,
                                         posts: [.init(member: member.signing.publicKey, from: 1, through: 9)],
                                         chains: [.init(epoch: 3, chainID: 42)])
@@ -25,6 +25,16 @@ import Testing
         var forged = chain.encoded
         forged[10] ^= 1 // inside the member key
         #expect(try !GroupChain.decode(forged).signatureIsValid)
+        // Another member announcing this chain under its own name (it read the distribution): the
+        // chain's owner signature names the member, so the claim does not verify.
+        var rng = SeededRandom(seed: "thief")
+        let thief = SigningPrivateKey(using: &rng)
+        var claimed = chain.encoded
+        claimed.replaceSubrange(5..<37, with: thief.publicKey.bytes)
+        let signedPart = Array(claimed.prefix(GroupChain.encodedLength - 64))
+        claimed.replaceSubrange((GroupChain.encodedLength - 64)..., with: thief.sign(GroupChain.label + signedPart).bytes)
+        let claim = try GroupChain.decode(claimed)
+        #expect(claim.member == thief.publicKey && !claim.signatureIsValid)
         let decoded = try GroupInvitation.decode(invitation.encoded)
         #expect(decoded.roster == invitation.roster && decoded.epoch.hasSameSecret(as: invitation.epoch) && decoded.epoch.number == 3)
         #expect(try GroupResendRequest.decode(resend.encoded) == resend)

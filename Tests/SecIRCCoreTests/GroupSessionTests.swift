@@ -313,4 +313,47 @@ import Testing
             #expect(net.sessions[member]!.epoch.number == net.sessions[admin.signing.publicKey]!.epoch.number)
         }
     }
+
+    /// carol leaves while two admins act: bob adds dave before he reads alice's rekey. The epoch
+    /// bob makes must be sealed to each member — carol still holds the current one — and until
+    /// a rekey comes after a loss, nobody posts where carol could read it.
+    @Test func aJoinAfterAnUnrekeyedDepartureIsSealedToEachMember() throws {
+        var net = Network(seed: "two admins")
+        try net.create(admin: Self.alice, others: [Self.bob, Self.carol])
+        net.people[Self.dave.signing.publicKey] = Self.dave
+        try net.act(Self.alice.signing.publicKey) { session, rng in
+            try session.change([.setRole(Self.bob.signing.publicKey, .admin)], now: GroupSessionTests.t0, rng: &rng)
+        }
+        net.settle()
+        let epoch = net.sessions[Self.bob.signing.publicKey]!.epoch.number
+        var carol = net.sessions[Self.carol.signing.publicKey]!
+        let left = try carol.leave(now: Self.t0, rng: &net.rng)
+        // Only the admin whose key sorts higher reads carol's leave (the lower one, who would
+        // rekey at once, is away); it must not post into the old epoch.
+        let higher = [Self.alice, Self.bob].max { $0.signing.publicKey.bytes.lexicographicallyPrecedes($1.signing.publicKey.bytes) }!
+        var bob = net.sessions[higher.signing.publicKey]!
+        for deposit in left.deposits { _ = bob.receive(deposit.body, now: Self.t0, rng: &net.rng) }
+        #expect(bob.roster.members[Self.carol.signing.publicKey] == nil && bob.epoch.number == epoch)
+        #expect(throws: (any Error).self, "no posts while the one who left still holds the epoch") {
+            try bob.post(Array("not yet".utf8), now: Self.t0, rng: &net.rng)
+        }
+        let added = try bob.add(Self.identity(Self.dave), now: Self.t0, rng: &net.rng)
+        #expect(bob.epoch.number == epoch + 1)
+        // carol still holds epoch `epoch`: she opens the deposits made there and tries the rekey
+        // as any member would (mode 0 needs only the old control key, whoever claims to open it).
+        let old = net.sessions[Self.carol.signing.publicKey]!.epoch
+        let rekeys = added.deposits.compactMap { deposit -> GroupRekey? in
+            guard let fragment = try? SealedPacket.open(deposit.body, with: old.sealingKey), fragment.count == 1,
+                  case let .rekey(rekey)? = try? GroupChannelMessage.decode(fragment.data) else { return nil }
+            return rekey
+        }
+        #expect(rekeys.count == 1)
+        for rekey in rekeys {
+            if case .underPrevious = rekey.sealing { Issue.record("sealed under the epoch carol holds") }
+            #expect(throws: GroupRekeyError.self) {
+                try rekey.open(as: Self.alice.signing.publicKey, agreement: Self.carol.agreement, roster: bob.roster, previous: old)
+            }
+        }
+        _ = try bob.post(Array("now".utf8), now: Self.t0, rng: &net.rng)
+    }
 }

@@ -142,3 +142,36 @@ import Testing
         #expect(Self.bodies(Self.fetch(&wire, groupKey, from: member, to: relay, after: 0)) == ["kept"])
     }
 }
+
+extension GroupMailboxTests {
+    /// A member that knows a group's next mailbox ID registers it as a contact queue of its own
+    /// mailbox first: deposits would go to its queue. The group's fetch is refused (wrong kind),
+    /// and the store never makes the ID a mailbox too.
+    @Test func anIDRegisteredAsAQueueIsNotAMailbox() throws {
+        var store = MailboxStore(limits: Self.limits)
+        let own = try Bytes32([UInt8](repeating: 1, count: 32))
+        _ = store.register(own, now: Self.t0)
+        #expect(store.apply([.add(Self.group)], to: own, now: Self.t0).isEmpty)
+        let registered = store.register(Self.group, group: true, now: Self.t0)
+        #expect(!registered && store.isQueue(Self.group) && !store.isKnown(Self.group))
+
+        var wire = EngineWire()
+        _ = wire.addRelay(1)
+        let relay = EngineWire.address(1)
+        let thief = wire.addClient(9), member = wire.addClient(8)
+        let thiefKey = SigningPrivateKey(using: &wire.rng), groupKey = SigningPrivateKey(using: &wire.rng)
+        let groupID = groupKey.publicKey.id.rawValue
+        let id = wire.relays[relay]!.relayID.rawValue
+        wire.send(.fetchChallengeRequest(mailbox: thiefKey.publicKey.id.rawValue), from: thief, to: relay)
+        guard case let .fetchChallenge(_, nonce)? = wire.received[thief]?.last else {
+            Issue.record("no challenge")
+            return
+        }
+        let ops: [QueueOp] = [.add(groupID)]
+        wire.send(.fetchRequest(mailboxKey: thiefKey.publicKey, nonce: nonce, ackThrough: 0,
+                                signature: thiefKey.sign(LinkFrame.fetchSignedBytes(relay: id, nonce: nonce, ackThrough: 0, queueOps: ops)),
+                                queueOps: ops), from: thief, to: relay)
+        #expect(Self.fetch(&wire, groupKey, from: member, to: relay, after: 0)
+            == [.fetchDone(mailbox: groupID, status: .wrongKind, remaining: 0, sent: 0)])
+    }
+}

@@ -49,34 +49,44 @@ public enum GroupChannelMessage: Equatable, Sendable {
 /// roster (the sealed layer keeps it to the epoch's members).
 ///
 /// ```
-/// chain = 0x01 | epoch (4) | member (32) | first sequence (8) | distribution (105, §7.6) | signature (64)
-/// signature = Ed25519(member, "secIRC group chain v1" | every byte before it)
+/// chain = 0x01 | epoch (4) | member (32) | first sequence (8) | distribution (105, §7.6)
+///         | owner signature (64) | signature (64)
+/// owner signature = Ed25519(the chain's signing key, "secIRC group chain owner v1" | the 150 bytes before it)
+/// signature       = Ed25519(member, "secIRC group chain v1" | every byte before it)
 /// ```
+/// Both are needed: every member reads a chain's distribution, so another member could announce
+/// it under its own name — but only the chain's holder can sign for the member it names.
 /// *first sequence* is the sequence (§7.8) of the chain's first post: earlier posts of the member
 /// are not gaps for a reader that starts from this chain.
 public struct GroupChain: Equatable, Sendable {
     public static let version: UInt8 = 1
     public static let label = Array("secIRC group chain v1".utf8)
-    public static let encodedLength = 1 + 4 + 32 + 8 + SenderKeyDistribution.encodedLength + Signature.byteCount
+    public static let ownerLabel = Array("secIRC group chain owner v1".utf8)
+    public static let encodedLength = 1 + 4 + 32 + 8 + SenderKeyDistribution.encodedLength + 2 * Signature.byteCount
 
     public let epoch: UInt32
     public let member: SigningPublicKey
     public let firstSequence: UInt64
     public let distribution: SenderKeyDistribution
+    public let ownerSignature: Signature
     public let signature: Signature
 
-    public static func signed(epoch: UInt32, firstSequence: UInt64, distribution: SenderKeyDistribution,
-                              by member: SigningPrivateKey) -> GroupChain {
+    /// `chain`'s announcement by `member`, from the chain's next message on.
+    public static func signed(epoch: UInt32, firstSequence: UInt64, chain: SenderKeyChain, by member: SigningPrivateKey) -> GroupChain {
+        let distribution = chain.distribution
         let body = Self.body(epoch: epoch, member: member.publicKey, firstSequence: firstSequence, distribution: distribution)
+        let owner = chain.ownership(of: body)
         return GroupChain(epoch: epoch, member: member.publicKey, firstSequence: firstSequence, distribution: distribution,
-                          signature: member.sign(label + body))
+                          ownerSignature: owner, signature: member.sign(label + body + owner.bytes))
     }
 
-    private init(epoch: UInt32, member: SigningPublicKey, firstSequence: UInt64, distribution: SenderKeyDistribution, signature: Signature) {
+    private init(epoch: UInt32, member: SigningPublicKey, firstSequence: UInt64, distribution: SenderKeyDistribution,
+                 ownerSignature: Signature, signature: Signature) {
         self.epoch = epoch
         self.member = member
         self.firstSequence = firstSequence
         self.distribution = distribution
+        self.ownerSignature = ownerSignature
         self.signature = signature
     }
 
@@ -91,12 +101,15 @@ public struct GroupChain: Equatable, Sendable {
     }
 
     public var encoded: [UInt8] {
-        Self.body(epoch: epoch, member: member, firstSequence: firstSequence, distribution: distribution) + signature.bytes
+        Self.body(epoch: epoch, member: member, firstSequence: firstSequence, distribution: distribution) + ownerSignature.bytes
+            + signature.bytes
     }
 
+    /// Both signatures: the chain's holder names this member, and the member announces it.
     public var signatureIsValid: Bool {
         let body = Self.body(epoch: epoch, member: member, firstSequence: firstSequence, distribution: distribution)
-        return (try? member.verify(signature, for: Self.label + body)) != nil
+        return (try? distribution.signingKey.verify(ownerSignature, for: Self.ownerLabel + body)) != nil
+            && (try? member.verify(signature, for: Self.label + body + ownerSignature.bytes)) != nil
     }
 
     /// Parses untrusted bytes: exactly ``encodedLength``, one version, a first sequence from 1;
@@ -113,8 +126,10 @@ public struct GroupChain: Equatable, Sendable {
             let first = try r.readUInt64()
             guard first >= 1 else { throw DecodeError.invalidValue("group chain first sequence 0") }
             let distribution = try SenderKeyDistribution.decode(r.readBytes(SenderKeyDistribution.encodedLength))
+            let owner = try Signature(bytes: r.readBytes(Signature.byteCount))
             let signature = try Signature(bytes: r.readRest())
-            return GroupChain(epoch: epoch, member: member, firstSequence: first, distribution: distribution, signature: signature)
+            return GroupChain(epoch: epoch, member: member, firstSequence: first, distribution: distribution, ownerSignature: owner,
+                              signature: signature)
         } catch let error as DecodeError {
             throw error
         } catch {

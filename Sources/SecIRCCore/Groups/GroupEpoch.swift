@@ -119,6 +119,10 @@ public struct GroupRekey: Hashable, Sendable {
                           sealing: sealing, author: author.publicKey, signature: author.sign(label + body))
     }
 
+    /// Whether an admin of some roster could have signed it: the author's signature only (the
+    /// roster is checked by ``open(as:agreement:roster:previous:)``). Held rekeys must pass it.
+    public var signatureIsValid: Bool { (try? author.verify(signature, for: Self.label + body)) != nil }
+
     /// The new epoch, for `member` of `roster` (whose X25519 private key is `agreement`), checked
     /// against that roster: its ID, serial and hash, an admin's signature; then decrypted.
     public func open(as member: SigningPublicKey, agreement: AgreementPrivateKey, roster: GroupRoster,

@@ -97,6 +97,12 @@ public struct GroupSession: Sendable {
     private var rekeys: [UInt32: GroupRekey] = [:]
     /// A membership change was applied and its rekey has not come yet.
     private var awaitingRekey = false
+    /// ... and it lost a member: this member posts nothing until the rekey (the one who left
+    /// still holds the epoch).
+    private var awaitingRekeyAfterLoss = false
+    /// The members the current epoch was made for: a rekey under its control key is only for
+    /// a roster that lost none of them.
+    private var epochMembers: Set<SigningPublicKey> = []
     /// What the last ``requestMissing(force:now:rng:)`` found missing (only what is still
     /// missing one call later is asked for: the rest was in flight).
     private var lastWants: GroupResendRequest?
@@ -118,6 +124,7 @@ public struct GroupSession: Sendable {
         self.identity = identity
         ledger = GroupLedger(roster)
         self.epoch = epoch
+        epochMembers = Set(roster.members.keys)
         chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
     }
 
@@ -141,7 +148,8 @@ public struct GroupSession: Sendable {
     /// session); nil when this member is not in its roster. The output holds this member's chain.
     public static func join(_ invitation: GroupInvitation, identity: SessionSetup.Identity, now: UnixTime,
                             rng: inout some RandomSource) -> (GroupSession, Output)? {
-        guard invitation.roster.agreementKeys[identity.signing.publicKey] == identity.agreement.publicKey else { return nil }
+        guard invitation.roster.agreementKeys[identity.signing.publicKey] == identity.agreement.publicKey,
+              invitation.roster.serial < .max - 1, invitation.epoch.number < .max - 1 else { return nil }
         var session = GroupSession(identity: identity, roster: invitation.roster, epoch: invitation.epoch, rng: &rng)
         var output = Output()
         session.announceChain(now: now, rng: &rng, into: &output)
@@ -152,7 +160,8 @@ public struct GroupSession: Sendable {
 
     /// Posts `body` (of `kind`) to the group: encrypted once, deposited once.
     public mutating func post(_ body: [UInt8], kind: EnvelopeKind = .text, now: UnixTime, rng: inout some RandomSource) throws -> Output {
-        guard isMember else { throw GroupRosterError.notAllowed }
+        guard isMember, !awaitingRekeyAfterLoss else { throw GroupRosterError.notAllowed }
+        guard body.count <= GroupPost.maxBodyLength else { throw GroupRosterError.invalidOperation("a post of \(body.count) bytes") }
         sequence += 1
         let (lamport, references) = timeline.nextPost(by: me)
         let post = GroupPost(rosterSerial: roster.serial, sequence: sequence, lamport: lamport, id: MessageID(using: &rng),
@@ -181,6 +190,9 @@ public struct GroupSession: Sendable {
     /// removes members.
     public mutating func change(_ operations: [GroupOperation], now: UnixTime, rng: inout some RandomSource) throws -> Output {
         let before = roster
+        guard (1...GroupUpdate.maxOperations).contains(operations.count), before.serial < .max - 1, epoch.number < .max - 1 else {
+            throw GroupRosterError.invalidOperation("\(operations.count) operations")
+        }
         let update = GroupUpdate.signed(groupKey: before.groupKey, serial: before.serial + 1, previous: before.hash,
                                         operations: operations, by: identity.signing)
         let after = try before.applying(update)
@@ -193,7 +205,10 @@ public struct GroupSession: Sendable {
         guard !joined.isEmpty || !left.isEmpty else { return output }
         forget(left)
         let next = GroupEpoch(number: epoch.number + 1, using: &rng)
-        let rekey = GroupRekey.make(next, for: after, previous: left.isEmpty ? epoch : nil, author: identity.signing, rng: &rng)
+        // Under the current control key only when nobody the epoch was made for is gone (by this
+        // update or an earlier one whose rekey has not come): else sealed to each member.
+        let lostAny = !epochMembers.isSubset(of: after.members.keys) || awaitingRekeyAfterLoss
+        let rekey = GroupRekey.make(next, for: after, previous: lostAny ? nil : epoch, author: identity.signing, rng: &rng)
         rekeys[next.number] = rekey
         try deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
         for member in joined.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
@@ -205,6 +220,7 @@ public struct GroupSession: Sendable {
 
     /// This member leaves: its own removal goes to the current mailbox; an admin rekeys.
     public mutating func leave(now: UnixTime, rng: inout some RandomSource) throws -> Output {
+        guard isMember, roster.serial < .max - 1 else { throw GroupRosterError.notAllowed }
         let update = GroupUpdate.signed(groupKey: roster.groupKey, serial: roster.serial + 1, previous: roster.hash,
                                         operations: [.remove(me)], by: identity.signing)
         _ = try roster.applying(update)
@@ -262,8 +278,11 @@ public struct GroupSession: Sendable {
     private mutating func answer(_ request: GroupResendRequest, epoch number: UInt32, now: UnixTime, rng: inout some RandomSource,
                                  into output: inout Output) {
         guard isMember, let target = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == number }) else { return }
+        // Posts and chains only for requests read in the current epoch's mailbox (one who left may
+        // still hold the previous epoch: it gets updates and rekeys, which tell it nothing new).
+        let current = number == epoch.number
         var resent = 0
-        for range in request.posts where range.member == me {
+        for range in request.posts where current && range.member == me {
             let last = range.through - range.from < UInt64(Self.maxResentPerRequest) ? range.through
                 : range.from + UInt64(Self.maxResentPerRequest) - 1
             for sequence in range.from...last {
@@ -273,7 +292,7 @@ public struct GroupSession: Sendable {
                 resent += 1
             }
         }
-        for wanted in request.chains where ownChains.contains(ChainKey(epoch: wanted.epoch, chainID: wanted.chainID)) {
+        for wanted in request.chains where current && ownChains.contains(ChainKey(epoch: wanted.epoch, chainID: wanted.chainID)) {
             guard let announcement = announcements[wanted.epoch],
                   let chainEpoch = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == wanted.epoch }) else { continue }
             try? deposit(.chain(announcement), in: chainEpoch, now: now, rng: &rng, into: &output)
@@ -339,7 +358,12 @@ public struct GroupSession: Sendable {
             return
         }
         receivers[ChainKey(epoch: number, chainID: message.chainID)]?.receiver = reading
-        if case let .new(position) = timeline.accept(post, from: member) { output.shown.append(Shown(position: position, post: post)) }
+        // References to anyone not in the roster would make streams (and gaps) for keys that post nothing.
+        let references = post.references.filter { roster.members[$0.member] != nil }
+        let kept = references.count == post.references.count ? post
+            : GroupPost(rosterSerial: post.rosterSerial, sequence: post.sequence, lamport: post.lamport, id: post.id,
+                        timestampMs: post.timestampMs, kind: post.kind, references: references, body: post.body)
+        if case let .new(position) = timeline.accept(kept, from: member) { output.shown.append(Shown(position: position, post: post)) }
     }
 
     private mutating func take(_ chain: GroupChain, into output: inout Output) {
@@ -352,6 +376,11 @@ public struct GroupSession: Sendable {
         }
         let key = ChainKey(epoch: chain.epoch, chainID: chain.distribution.chainID)
         guard receivers[key] == nil else { return }
+        // One chain per member and epoch: more would each hold skipped keys.
+        guard !receivers.contains(where: { $0.key.epoch == chain.epoch && $0.value.member == chain.member }) else {
+            output.dropped[.chainRefused, default: 0] += 1
+            return
+        }
         receivers[key] = (chain.member, SenderKeyReceiver(chain.distribution))
         timeline.begin(chain.member, after: max(chain.firstSequence, 1) - 1)
         let waiting = heldPosts.filter { $0.epoch == chain.epoch && $0.message.chainID == chain.distribution.chainID }
@@ -366,6 +395,7 @@ public struct GroupSession: Sendable {
             output.rosterChanged = true
             let left = Set(before.members.keys).subtracting(roster.members.keys)
             if !left.isEmpty || before.members.count != roster.members.count { awaitingRekey = isMember }
+            if !left.isEmpty { awaitingRekeyAfterLoss = isMember }
             forget(left)
             // A member that left on its own: the admin whose key sorts lowest rekeys.
             if left == [update.author], isMember, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
@@ -382,6 +412,7 @@ public struct GroupSession: Sendable {
             heldRekeys = []
             for held in rekeys { take(held, now: now, rng: &rng, into: &output) }
         case .gap:
+            guard update.signatureIsValid else { return output.dropped[.updateRefused, default: 0] += 1 }
             hold(&heldUpdates, update, into: &output)
         case .duplicate, .superseded:
             break
@@ -391,15 +422,19 @@ public struct GroupSession: Sendable {
     }
 
     private mutating func take(_ rekey: GroupRekey, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
-        guard rekey.epoch == epoch.number &+ 1 else {
-            if rekey.epoch > epoch.number &+ 1 { output.dropped[.rekeyRefused, default: 0] += 1 }
+        guard epoch.number < .max - 1, rekey.epoch == epoch.number + 1 else {
+            if rekey.epoch > epoch.number { output.dropped[.rekeyRefused, default: 0] += 1 }
             return // an epoch this member holds or passed
         }
+        guard rekey.signatureIsValid else { return output.dropped[.rekeyRefused, default: 0] += 1 }
         guard rekey.rosterSerial <= roster.serial else {
             hold(&heldRekeys, rekey, into: &output)
             return
         }
-        guard let next = try? rekey.open(as: me, agreement: identity.agreement, roster: roster, previous: epoch) else {
+        // Opened against the roster it names (this member may have applied later updates since),
+        // as long as this member is still in the current one.
+        guard isMember, let named = ledger.rosters.last(where: { $0.serial == rekey.rosterSerial && $0.hash == rekey.rosterHash }),
+              let next = try? rekey.open(as: me, agreement: identity.agreement, roster: named, previous: epoch) else {
             output.dropped[.rekeyRefused, default: 0] += 1
             return
         }
@@ -416,6 +451,8 @@ public struct GroupSession: Sendable {
         previousEpoch = epoch
         epoch = next
         awaitingRekey = false
+        awaitingRekeyAfterLoss = false
+        epochMembers = Set(roster.members.keys)
         rekeys = rekeys.filter { $0.key >= old }
         announcements = announcements.filter { $0.key >= old }
         receivers = receivers.filter { $0.key.epoch >= old }
@@ -425,10 +462,9 @@ public struct GroupSession: Sendable {
     }
 
     private mutating func announceChain(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
-        ownChains = ownChains.filter { $0.epoch + 1 >= epoch.number }
+        ownChains = ownChains.filter { $0.epoch >= epoch.number &- 1 }
         ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
-        let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, distribution: chain.distribution,
-                                             by: identity.signing)
+        let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, chain: chain, by: identity.signing)
         announcements[epoch.number] = announcement
         try? deposit(.chain(announcement), in: epoch, now: now, rng: &rng, into: &output)
     }

@@ -155,6 +155,10 @@ public struct SenderKeyChain: Sendable {
         signing = SigningPrivateKey(using: &rng)
     }
 
+    /// The chain's signing key over `"secIRC group chain owner v1" | body`: what binds the chain
+    /// to the member announcing it (``GroupChain``); nothing else is signed with that label.
+    public func ownership(of body: [UInt8]) -> Signature { signing.sign(GroupChain.ownerLabel + body) }
+
     /// What another member needs to read this chain's messages from the next one on.
     public var distribution: SenderKeyDistribution {
         SenderKeyDistribution(groupID: groupID, chainID: chainID, iteration: iteration, chainKey: chainKey, signingKey: signing.publicKey)

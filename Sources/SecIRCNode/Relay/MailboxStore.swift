@@ -182,6 +182,8 @@ public struct MailboxStore: Sendable {
     }
     /// Whether the owner of `mailbox` fetched it (and it was not forgotten since).
     public func isKnown(_ mailbox: Bytes32) -> Bool { boxes[mailbox] != nil }
+    /// Whether `id` is registered as a contact queue (of some mailbox).
+    public func isQueue(_ id: Bytes32) -> Bool { queueOwner[id] != nil }
     /// Whether `mailbox` is known as a group mailbox (false when unknown).
     public func isGroup(_ mailbox: Bytes32) -> Bool { boxes[mailbox]?.isGroup == true }
     /// Contact queues registered, in all.
@@ -243,6 +245,8 @@ public struct MailboxStore: Sendable {
             boxes[mailbox] = box
             return true
         }
+        // An ID registered as a queue is not a mailbox too (deposits to it go to the queue).
+        guard queueOwner[mailbox] == nil else { return false }
         if boxes.count >= limits.maxMailboxes { evictIdleMailboxes() }
         guard boxes.count < limits.maxMailboxes else { return false }
         boxes[mailbox] = Box(introTAT: now, lastFetch: now, isGroup: group)

@@ -42,7 +42,7 @@ extension RelayEngine {
             count(.fetchDenied)
             return done(.denied, remaining: 0, sent: 0, effects: &effects)
         }
-        if mailboxes.isKnown(mailbox), mailboxes.isGroup(mailbox) != group {
+        if mailboxes.isKnown(mailbox) ? mailboxes.isGroup(mailbox) != group : mailboxes.isQueue(mailbox) {
             count(.wrongKind)
             return done(.wrongKind, remaining: 0, sent: 0, effects: &effects)
         }
