@@ -120,6 +120,7 @@ import Testing
         let full = try half.applying(rest)
         #expect(full.members.count == 1000)
         #expect(creation.encoded.count <= GroupUpdate.maxEncodedLength && rest.encoded.count <= GroupUpdate.maxEncodedLength)
+        #expect(rest.encoded.count == GroupUpdate.encodedLength(of: rest.operations) && creation.encoded.count == GroupUpdate.encodedLength(of: creation.operations))
         #expect(full.snapshot.count <= Envelope.maximumBodyLength, "a full group's snapshot fits one envelope")
         #expect(try GroupRoster(snapshot: full.snapshot) == full)
         #expect(throws: GroupRosterError.self) { try full.applying(Self.update(full, [.add(Self.identity(Self.dave), .member)], by: Self.alice)) }

@@ -339,6 +339,16 @@ import Testing
         }
         let added = try bob.add(Self.identity(Self.dave), now: Self.t0, rng: &net.rng)
         #expect(bob.epoch.number == epoch + 1)
+        // Too many operations for one update: refused before anything changes, not a trap.
+        var many = SeededRandom(seed: "too many")
+        let crowd = (0..<1_000).map { _ in
+            GroupOperation.add(GroupIdentity(signing: SigningPrivateKey(using: &many).publicKey,
+                                             agreement: AgreementPrivateKey(using: &many).publicKey), .member)
+        }
+        let serial = bob.roster.serial
+        #expect(throws: GroupRosterError.self) { try bob.change(crowd, now: Self.t0, rng: &net.rng) }
+        #expect(throws: GroupRosterError.self) { try bob.change([], now: Self.t0, rng: &net.rng) }
+        #expect(bob.roster.serial == serial)
         // carol still holds epoch `epoch`: she opens the deposits made there and tries the rekey
         // as any member would (mode 0 needs only the old control key, whoever claims to open it).
         let old = net.sessions[Self.carol.signing.publicKey]!.epoch

@@ -122,6 +122,19 @@ public struct GroupUpdate: Hashable, Sendable {
         return w.bytes
     }
 
+    /// The length an update with `operations` has (to check ``maxEncodedLength`` before signing).
+    public static func encodedLength(of operations: [GroupOperation]) -> Int {
+        operations.reduce(headerLength + Signature.byteCount) { total, operation in
+            switch operation {
+            case .add: total + 66
+            case .remove: total + 33
+            case .setRole: total + 34
+            case let .rename(name): total + 2 + name.utf8.count
+            case .setLimit: total + 3
+            }
+        }
+    }
+
     private var body: [UInt8] {
         Self.signedBody(groupKey: groupKey, serial: serial, previous: previous, author: author, operations: operations)
     }

@@ -190,8 +190,10 @@ public struct GroupSession: Sendable {
     /// removes members.
     public mutating func change(_ operations: [GroupOperation], now: UnixTime, rng: inout some RandomSource) throws -> Output {
         let before = roster
-        guard (1...GroupUpdate.maxOperations).contains(operations.count), before.serial < .max - 1, epoch.number < .max - 1 else {
-            throw GroupRosterError.invalidOperation("\(operations.count) operations")
+        guard (1...GroupUpdate.maxOperations).contains(operations.count),
+              GroupUpdate.encodedLength(of: operations) <= GroupUpdate.maxEncodedLength,
+              before.serial < .max - 1, epoch.number < .max - 1 else {
+            throw GroupRosterError.invalidOperation("\(operations.count) operations, \(GroupUpdate.encodedLength(of: operations)) bytes")
         }
         let update = GroupUpdate.signed(groupKey: before.groupKey, serial: before.serial + 1, previous: before.hash,
                                         operations: operations, by: identity.signing)
