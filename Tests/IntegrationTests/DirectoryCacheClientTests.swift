@@ -16,7 +16,7 @@ import Testing
                                                    httpListen: "127.0.0.1:0", environment: ["SECIRC_SERVER_DIRECTORY_PERIOD_SECONDS": "60"])
         let relay = try RelayNode(settings: relaySettings, logLevel: LogLevelControl(.warning), logger: Logger(label: "a"))
         try relay.start()
-        try await eventually("relay a signs a directory", within: 20) { relay.state.directory != nil }
+        try await eventually("relay a signs a directory") { relay.state.directory != nil }
         let ring = "[{public_key: \(relay.identity.signingKey.publicKey.rawValue.hex), udp: '\(relay.udpAddress)', "
             + "http: 'http://127.0.0.1:\(relay.httpPort)'}]"
         let settings = try ClientSettings.load(
@@ -26,7 +26,7 @@ import Testing
         var client = try ClientNode(settings: settings, logger: Logger(label: "alice"))
         try client.start()
         let cache = DirectoryCacheFile(dataDirectory: root + "/alice")
-        try await eventually("the client's directory saved", within: 20) {
+        try await eventually("the client's directory saved") {
             client.network.snapshot.directory != nil && (try? cache.load())?.bodyHash == relay.state.directory?.document.bodyHash
         }
         let serial = try #require(client.network.snapshot.directory?.serial)
