@@ -89,11 +89,7 @@ struct GroupsBench: ParsableCommand {
         print("group_deposits_per_post_\(last.size) \(last.deposits)")
     }
 
-    static func time(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
+    static func time(_ body: () throws -> Void) rethrows -> Double { try DirectoryBench.time(body) }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }

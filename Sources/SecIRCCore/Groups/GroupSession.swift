@@ -400,7 +400,7 @@ public struct GroupSession: Sendable {
             if !left.isEmpty { awaitingRekeyAfterLoss = isMember }
             forget(left)
             // A member that left on its own: the admin whose key sorts lowest rekeys.
-            if left == [update.author], isMember, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
+            if left == [update.author], isMember, epoch.number < .max - 1, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
                 let next = GroupEpoch(number: epoch.number + 1, using: &rng)
                 let rekey = GroupRekey.make(next, for: roster, previous: nil, author: identity.signing, rng: &rng)
                 rekeys[next.number] = rekey
