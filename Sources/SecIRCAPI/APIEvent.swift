@@ -11,6 +11,12 @@ public enum APIEvent: Sendable, Equatable {
     /// `request`: a session set-up from an unknown identity became a contact request (its
     /// `state` is "requested").
     case request(Contact)
+    /// `group_message`: a group post, sent once (this client's own included).
+    case groupMessage(GroupMessage)
+    /// `group_member`: a group's roster changed (or it was renamed).
+    case groupMember(GroupMemberEvent)
+    /// `group_invite`: an invitation to a group waits for the user.
+    case groupInvite(GroupInvitationInfo)
 
     /// The `event:` name.
     public var name: String {
@@ -19,6 +25,9 @@ public enum APIEvent: Sendable, Equatable {
         case .receipt: "receipt"
         case .contact: "contact"
         case .request: "request"
+        case .groupMessage: "group_message"
+        case .groupMember: "group_member"
+        case .groupInvite: "group_invite"
         }
     }
 
@@ -30,6 +39,9 @@ public enum APIEvent: Sendable, Equatable {
         case let .message(message): data = try? APIJSON.encode(message)
         case let .receipt(receipt): data = try? APIJSON.encode(receipt)
         case let .contact(contact), let .request(contact): data = try? APIJSON.encode(contact)
+        case let .groupMessage(message): data = try? APIJSON.encode(message)
+        case let .groupMember(change): data = try? APIJSON.encode(change)
+        case let .groupInvite(invitation): data = try? APIJSON.encode(invitation)
         }
         return ServerSentEvent(event: name, data: data.map { String(decoding: $0, as: UTF8.self) } ?? "{}")
     }
@@ -44,6 +56,9 @@ public enum APIEvent: Sendable, Equatable {
             case "receipt": self = .receipt(try APIJSON.decode(Receipt.self, from: bytes))
             case "contact": self = .contact(try APIJSON.decode(Contact.self, from: bytes))
             case "request": self = .request(try APIJSON.decode(Contact.self, from: bytes))
+            case "group_message": self = .groupMessage(try APIJSON.decode(GroupMessage.self, from: bytes))
+            case "group_member": self = .groupMember(try APIJSON.decode(GroupMemberEvent.self, from: bytes))
+            case "group_invite": self = .groupInvite(try APIJSON.decode(GroupInvitationInfo.self, from: bytes))
             default: return nil
             }
         } catch {

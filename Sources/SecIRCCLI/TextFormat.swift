@@ -75,6 +75,16 @@ enum TextFormat {
             return "contact \(self.contact(contact))"
         case let .request(contact)?:
             return "contact request from \(contact.name) (\(contact.id.prefix(16))): secirc contacts accept|reject \(String(contact.id.prefix(16)))"
+        case let .groupMessage(post)?:
+            let body = post.kind == "text" ? post.text : "(\(post.kind) post)"
+            let who = post.direction == "out" ? "you" : name(post.sender)
+            return "[\(time(post.timestampMilliseconds, timeZone: timeZone))] #\(post.group.prefix(8)) \(who): \(body)"
+        case let .groupMember(change)?:
+            if change.change == "renamed" { return "group \(change.group.prefix(16)) renamed to \(change.name ?? "")" }
+            return "group \(change.group.prefix(16)): \(change.member.map(name) ?? "?") \(change.change.replacingOccurrences(of: "_", with: " "))"
+        case let .groupInvite(invitation)?:
+            return "group invitation from \(name(invitation.from)): \(invitation.name) (\(invitation.memberCount) members): "
+                + "secirc groups accept|decline \(String(invitation.group.prefix(16)))"
         case nil:
             return "\(event.event) \(event.data)"
         }

@@ -46,6 +46,11 @@ extension APIEvent {
         case let .receipt(id, contact): self = .receipt(Receipt(id: id.hex, contact: contact.hex))
         case let .contact(record): self = .contact(Contact(record))
         case let .request(record): self = .request(Contact(record))
+        case let .groupMessage(record): self = .groupMessage(GroupMessage(record))
+        case let .groupMember(group, member, change):
+            self = .groupMember(GroupMemberEvent(group: group.hex, member: member.hex, change: change.rawValue, name: nil))
+        case let .groupRenamed(group, name): self = .groupMember(GroupMemberEvent(group: group.hex, member: nil, change: "renamed", name: name))
+        case let .groupInvite(record): self = .groupInvite(GroupInvitationInfo(record))
         }
     }
 }

@@ -59,12 +59,13 @@ public struct ClientRoutes: Sendable {
         router.get("/v1/messages/:id", auth: auth) { request in try mapped { try message(request) } }
         router.get("/v1/network", auth: auth) { _ in try mapped { try networkState() } }
         router.get("/v1/events", auth: auth) { _ in .eventStream(events.subscribe()) }
+        groupRoutes(router, auth: auth)
         return router
     }
 
     /// Client errors become their HTTP status (a storage failure 507, logged); anything else is a
     /// 500 without details.
-    private func mapped(_ body: () throws -> HTTPResponse) throws -> HTTPResponse {
+    func mapped(_ body: () throws -> HTTPResponse) throws -> HTTPResponse {
         do { return try body() } catch let error as HTTPError { throw error } catch let error as ClientError {
             switch error {
             case let .invalidInvite(m): throw HTTPError(422, "invalid_invite", m)
@@ -227,7 +228,7 @@ public struct ClientRoutes: Sendable {
                                  nextBefore: page.more ? page.messages.first?.cursor : nil))
     }
 
-    private static func integer(_ text: String?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+    static func integer(_ text: String?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
         guard let text else { return value }
         guard let number = Int64(text), range.contains(number) else {
             throw HTTPError.invalidRequest("query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")

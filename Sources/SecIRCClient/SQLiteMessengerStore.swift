@@ -110,6 +110,49 @@ public final class SQLiteMessengerStore: MessengerStore {
                 CREATE TABLE blocked_contacts (id TEXT PRIMARY KEY, blocked_ms INTEGER NOT NULL);
                 """)
         }
+        // Groups (docs/PROTOCOL.md §8, Groups): each group's member state and invitations
+        // sealed; posts in display order; the group outbox (sealed packets, already encrypted).
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                CREATE TABLE groups (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    joined_ms INTEGER NOT NULL,
+                    is_member INTEGER NOT NULL,
+                    state BLOB NOT NULL
+                );
+                CREATE TABLE group_invitations (
+                    group_id TEXT PRIMARY KEY,
+                    from_contact TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    member_count INTEGER NOT NULL,
+                    received_ms INTEGER NOT NULL,
+                    invitation BLOB NOT NULL
+                );
+                CREATE TABLE group_messages (
+                    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+                    group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+                    id BLOB NOT NULL,
+                    lamport INTEGER NOT NULL,
+                    sender_key BLOB NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    kind INTEGER NOT NULL,
+                    timestamp_ms INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    outgoing INTEGER NOT NULL
+                );
+                CREATE INDEX group_messages_order ON group_messages(group_id, lamport, sender_key, sequence);
+                CREATE TABLE group_deposits (
+                    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+                    group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+                    mailbox BLOB NOT NULL,
+                    body BLOB NOT NULL,
+                    confirmed BLOB NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    next_attempt_ms INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -8,8 +8,8 @@ import SecIRCNode
 /// connection, sealing and opening secrets with the storage key. Every operation throws only
 /// `ClientError` (a database error becomes `.storage`).
 final class SQLiteMessengerTransaction: MessengerTransaction {
-    private let db: Database
-    private let sealer: StorageSealer
+    let db: Database
+    let sealer: StorageSealer
     private var isOpen = true
 
     init(_ db: Database, sealer: StorageSealer) {
@@ -20,7 +20,7 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
     func close() { isOpen = false }
 
     /// Runs one operation: refuses a closed transaction and turns any failure into `ClientError`.
-    private func op<T>(_ body: () throws -> T) throws -> T {
+    func op<T>(_ body: () throws -> T) throws -> T {
         precondition(isOpen, "a transaction used after its body returned")
         do { return try body() } catch let error as ClientError { throw error } catch {
             throw SQLiteMessengerStore.databaseError(error)
@@ -29,9 +29,9 @@ final class SQLiteMessengerTransaction: MessengerTransaction {
 
     /// The prepared statement for `sql`, from the connection's cache: each statement is parsed
     /// once per connection rather than on every call.
-    private func statement(_ sql: String) throws -> Statement { try db.cachedStatement(sql: sql) }
+    func statement(_ sql: String) throws -> Statement { try db.cachedStatement(sql: sql) }
 
-    private func execute(sql: String, arguments: StatementArguments = StatementArguments()) throws {
+    func execute(sql: String, arguments: StatementArguments = StatementArguments()) throws {
         try statement(sql).execute(arguments: arguments)
     }
 

@@ -19,12 +19,17 @@ enum SimEvent: Sendable {
     /// Member 0 proposes `SimulationOptions.rosterChanges[change]`; approvals follow.
     case proposeChange(Int)
     case approveProposal(Bytes32)
+    /// Global: the group's admin adds the clients of the group as contacts; creates the group;
+    /// makes the `index`th membership change (a removal or a join).
+    case groupContacts
+    case groupCreate
+    case groupChange(Int)
 
     /// The node the event is for; nil for a global event (handled alone, between windows).
     var target: Int? {
         switch self {
         case let .datagram(to, _, _), let .http(to, _, _, _), let .fetched(to, _): to
-        case .contacts, .crash, .restart, .proposeChange, .approveProposal: nil
+        case .contacts, .crash, .restart, .proposeChange, .approveProposal, .groupContacts, .groupCreate, .groupChange: nil
         }
     }
 }
@@ -37,6 +42,8 @@ final class SimContext: @unchecked Sendable {
     let workloadStart: UnixTime
     let workloadEnd: UnixTime
     var nodeAt: [SocketAddress: Int] = [:]
+    /// Clients by identity ID (for the group workload's rosters).
+    var clientByID: [ID: Int] = [:]
     var relayByURL: [String: Int] = [:]
     var nodes: [SimNode] = []
 
@@ -75,6 +82,16 @@ final class SimNode: @unchecked Sendable {
     var timerAt: UnixTime?
     /// When this client next sends a workload message.
     var nextSend: UnixTime?
+    /// The group workload (`+Groups`): when this member posts next, what it posted, what it read.
+    var nextGroupPost: UnixTime?
+    var group: ID?
+    var groupPosts: [SimGroupPost] = []
+    var groupArrivals: [MessageKey: UnixTime] = [:]
+    var groupDuplicated = 0
+    var groupPostsDeferred = 0
+    /// Deposits (sealed packets) the posts of this member queued.
+    var groupPostDeposits = 0
+    var groupProblems = 0
     /// What was last put in the simulation's wake-up heap for this node.
     var scheduledWake: UnixTime?
     /// When the last datagram this node sent to each address arrives (one path keeps its order).
@@ -116,11 +133,7 @@ final class SimNode: @unchecked Sendable {
 
     /// The earliest time this node must run, if any.
     var wake: UnixTime? {
-        switch (timerAt, nextSend) {
-        case let (t?, s?): min(t, s)
-        case let (t?, nil): t
-        case let (nil, s): s
-        }
+        [timerAt, nextSend, nextGroupPost].compactMap { $0 }.min()
     }
 
     // MARK: A window
@@ -137,6 +150,8 @@ final class SimNode: @unchecked Sendable {
             } else if let local {
                 if let send = nextSend, send == local {
                     sendWorkloadMessage(at: local, context: context)
+                } else if let post = nextGroupPost, post == local {
+                    postToGroup(at: local, context: context)
                 } else {
                     tick(at: local, context: context)
                 }
@@ -173,7 +188,7 @@ final class SimNode: @unchecked Sendable {
                 client!.fetched(response, now: now, rng: &random, effects: &effects)
                 apply(effects, now: now, context: context)
             }
-        case .contacts, .crash, .restart, .proposeChange, .approveProposal:
+        case .contacts, .crash, .restart, .proposeChange, .approveProposal, .groupContacts, .groupCreate, .groupChange:
             break // global events never reach a node's inbox
         }
     }
@@ -209,14 +224,19 @@ final class SimNode: @unchecked Sendable {
         transmit(effects.datagrams, now: now, context: context)
         for request in effects.fetches { fetch(request, now: now, context: context) }
         for event in effects.events {
-            if case let .client(.message(record)) = event { arrived(record.text, at: now) }
+            switch event {
+            case let .client(.message(record)): arrived(record.text, at: now)
+            case let .client(.groupMessage(record)) where !record.outgoing: groupArrived(record.text, at: now)
+            case let .client(.groupInvite(invitation)): acceptGroupInvitation(invitation, now: now, context: context)
+            default: break
+            }
         }
         schedule(client!.nextDeadline, now: now)
     }
 
     /// The engine's next deadline, never in the past and never now again (a node that stays
     /// due would spin).
-    private func schedule(_ deadline: UnixTime?, now: UnixTime) {
+    func schedule(_ deadline: UnixTime?, now: UnixTime) {
         timerAt = deadline.map { max($0, now.adding(.microseconds(1))) }
     }
 

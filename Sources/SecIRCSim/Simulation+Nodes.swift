@@ -72,6 +72,7 @@ extension Simulation {
             } catch {
                 fatalError("an in-memory messenger cannot fail to open: \(error)")
             }
+            context.clientByID[node.messenger!.identity.id] = index
             node.client = ClientEngine(configuration: configuration, messenger: node.messenger!, now: clientsStart, rng: &node.random)
             node.timerAt = clientsStart
             let first = workloadStart.adding(node.exponential(mean: options.messageInterval))

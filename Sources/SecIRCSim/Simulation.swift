@@ -41,6 +41,12 @@ public final class Simulation {
     /// Messages queued and messages arrived so far (to know when everything is delivered).
     var sentTotal = 0
     var deliveredTotal = 0
+    /// The group workload: the epoch each client joined in (from its invitation) or was removed
+    /// into, and how many changes were made.
+    var groupJoinEpoch: [Int: UInt32] = [:]
+    var groupRemovedEpoch: [Int: UInt32] = [:]
+    var groupRemovalsDone = 0
+    var groupJoinsDone = 0
     let threads: Int
     private let pool: WorkerPool
 
@@ -66,6 +72,10 @@ public final class Simulation {
         setUpRelays()
         setUpClients()
         globals.insert(.contacts, at: start.adding(.seconds(40)))
+        if options.groupSize > 0 {
+            globals.insert(.groupContacts, at: start.adding(.seconds(41)))
+            globals.insert(.groupCreate, at: workloadStart)
+        }
         for crash in options.crashes { globals.insert(.crash(crash), at: workloadStart.adding(crash.at)) }
         for (index, change) in options.rosterChanges.enumerated() {
             globals.insert(.proposeChange(index), at: workloadStart.adding(change.at))
@@ -74,7 +84,8 @@ public final class Simulation {
         let lookahead = max(options.latency, .microseconds(1))
         while let first = earliest(), first <= hardStop {
             now = first
-            if now >= workloadEnd, deliveredTotal == sentTotal, nodes.allSatisfy({ $0.nextSend == nil }) { break }
+            if now >= workloadEnd, deliveredTotal == sentTotal, nodes.allSatisfy({ $0.nextSend == nil }),
+               options.groupSize == 0 || now >= workloadEnd.adding(options.groupDrain) { break }
             if let global = globals.first, global.time <= first {
                 _ = globals.popFirst()
                 handleGlobal(global.value)
@@ -155,6 +166,9 @@ public final class Simulation {
         case let .restart(relay): restartRelay(relay)
         case let .proposeChange(index): proposeChange(options.rosterChanges[index])
         case let .approveProposal(id): approveProposal(id)
+        case .groupContacts: addGroupContacts()
+        case .groupCreate: createGroup()
+        case let .groupChange(index): changeGroup(index)
         case .datagram, .http, .fetched: break
         }
     }

@@ -82,6 +82,7 @@ extension Simulation {
         if spins > 0 { lines.append(("engine_spins", "\(spins)")) }
         let queueFailures = clients.reduce(0) { $0 + $1.queueFailures }
         if queueFailures > 0 { lines.append(("queue_failures", "\(queueFailures)")) }
+        if o.groupSize > 0 { lines += groupReport() }
         for (reason, count) in drops(counters: counters).sorted(by: { $0.key < $1.key }) where count > 0 {
             lines.append(("drop", "\(reason) \(count)"))
         }

@@ -104,6 +104,15 @@ class CrashingReadTransaction: MessengerReadTransaction {
     }
     func conversationSummaries() throws -> [ID: ConversationSummary] { try store.tick(); return try reader.conversationSummaries() }
     func message(id: MessageID) throws -> MessageRecord? { try store.tick(); return try reader.message(id: id) }
+    func groups() throws -> [GroupRecord] { try store.tick(); return try reader.groups() }
+    func group(id: ID) throws -> GroupRecord? { try store.tick(); return try reader.group(id: id) }
+    func groupInvitations() throws -> [GroupInvitationRecord] { try store.tick(); return try reader.groupInvitations() }
+    func groupMessages(in group: ID, before: Int64?, limit: Int) throws -> GroupMessagePage {
+        try store.tick()
+        return try reader.groupMessages(in: group, before: before, limit: limit)
+    }
+    func groupMessage(cursor: Int64) throws -> GroupMessageRecord? { try store.tick(); return try reader.groupMessage(cursor: cursor) }
+    func groupDeposits() throws -> [GroupDepositRecord] { try store.tick(); return try reader.groupDeposits() }
 }
 
 final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
@@ -156,6 +165,22 @@ final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
     func setPayload(_ payload: StoredPayload, cursor: Int64) throws { try store.tick(); try tx.setPayload(payload, cursor: cursor) }
     func setState(_ state: MessageRecord.State, cursor: Int64) throws { try store.tick(); try tx.setState(state, cursor: cursor) }
     func markDelivered(_ id: MessageID, to contact: ID) throws -> Bool { try store.tick(); return try tx.markDelivered(id, to: contact) }
+    func setGroup(_ record: GroupRecord) throws { try store.tick(); try tx.setGroup(record) }
+    func deleteGroup(_ id: ID) throws -> Bool { try store.tick(); return try tx.deleteGroup(id) }
+    func setGroupInvitation(_ record: GroupInvitationRecord) throws { try store.tick(); try tx.setGroupInvitation(record) }
+    func deleteGroupInvitation(_ group: ID) throws -> Bool { try store.tick(); return try tx.deleteGroupInvitation(group) }
+    func insertGroupMessage(group: ID, id: MessageID, lamport: UInt64, senderKey: SigningPublicKey, sequence: UInt64,
+                            kind: EnvelopeKind, timestampMs: Int64, body: [UInt8], outgoing: Bool) throws -> GroupMessageRecord {
+        try store.tick()
+        return try tx.insertGroupMessage(group: group, id: id, lamport: lamport, senderKey: senderKey, sequence: sequence, kind: kind,
+                                         timestampMs: timestampMs, body: body, outgoing: outgoing)
+    }
+    func insertGroupDeposit(group: ID, mailbox: Bytes32, body: [UInt8], nextAttemptMs: Int64) throws -> Int64 {
+        try store.tick()
+        return try tx.insertGroupDeposit(group: group, mailbox: mailbox, body: body, nextAttemptMs: nextAttemptMs)
+    }
+    func updateGroupDeposit(_ record: GroupDepositRecord) throws { try store.tick(); try tx.updateGroupDeposit(record) }
+    func deleteGroupDeposit(cursor: Int64) throws { try store.tick(); try tx.deleteGroupDeposit(cursor: cursor) }
 }
 
 /// A store whose disk can be made full: while `isFull`, every write throws

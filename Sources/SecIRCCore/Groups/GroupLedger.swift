@@ -35,9 +35,9 @@ public struct GroupLedger: Sendable {
     }
 
     /// Oldest first; the last is the current roster. Consecutive serials.
-    public private(set) var rosters: [GroupRoster]
+    public internal(set) var rosters: [GroupRoster]
     /// `updates[i]` made `rosters[i + 1]`.
-    private var updates: [GroupUpdate] = []
+    var updates: [GroupUpdate] = []
 
     public init(_ roster: GroupRoster) { rosters = [roster] }
 

@@ -305,7 +305,7 @@ public struct GroupRoster: Hashable, Sendable {
         guard members.values.contains(.admin) else { throw .invalidOperation("a group keeps at least one admin") }
     }
 
-    static func isValidName(_ name: String) -> Bool {
+    public static func isValidName(_ name: String) -> Bool {
         (1...maxNameBytes).contains(name.utf8.count) && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 

@@ -64,7 +64,7 @@ public struct GroupSession: Sendable {
         public let post: GroupPost
     }
 
-    private struct ChainKey: Hashable {
+    struct ChainKey: Hashable {
         let epoch: UInt32
         let chainID: UInt32
     }
@@ -75,47 +75,55 @@ public struct GroupSession: Sendable {
     /// Own posts kept to post again, and the most posted again for one request.
     public static let keptPosts = 1_000
     public static let maxResentPerRequest = 64
+    /// Chains of departed members remembered at most (those of two epochs of a full group);
+    /// past it the oldest are forgotten, and their posts are held (within ``maxHeld``) instead
+    /// of refused. Bounds ``state`` too.
+    public static let maxRetiredChains = 2 * Int(GroupRoster.maxMembers)
 
     let identity: SessionSetup.Identity
-    public private(set) var ledger: GroupLedger
-    public private(set) var epoch: GroupEpoch
-    private var previousEpoch: GroupEpoch?
-    private var chain: SenderKeyChain
+    public internal(set) var ledger: GroupLedger
+    public internal(set) var epoch: GroupEpoch
+    var previousEpoch: GroupEpoch?
+    var chain: SenderKeyChain
     /// This member's posts so far (its last sequence).
-    public private(set) var sequence: UInt64 = 0
-    private var receivers: [ChainKey: (member: SigningPublicKey, receiver: SenderKeyReceiver)] = [:]
+    public internal(set) var sequence: UInt64 = 0
+    var receivers: [ChainKey: (member: SigningPublicKey, receiver: SenderKeyReceiver)] = [:]
     /// This member's own chains (the current epoch's and the previous one's).
-    private var ownChains: Set<ChainKey> = []
+    var ownChains: Set<ChainKey> = []
     /// Chains of members who left or were removed: their posts are refused, not held.
-    private var retiredChains: Set<ChainKey> = []
+    var retiredChains: Set<ChainKey> = []
     /// This member's own posts, by sequence, with the epoch they were posted in (the last
     /// ``keptPosts``), to post again when someone missed them.
-    private var sentPosts: [UInt64: (epoch: UInt32, message: SenderKeyMessage)] = [:]
+    var sentPosts: [UInt64: (epoch: UInt32, message: SenderKeyMessage)] = [:]
     /// This member's chain announcements, by epoch (the current and the previous one).
-    private var announcements: [UInt32: GroupChain] = [:]
+    var announcements: [UInt32: GroupChain] = [:]
     /// The rekeys into the current and the previous epoch, by the epoch they made.
-    private var rekeys: [UInt32: GroupRekey] = [:]
+    var rekeys: [UInt32: GroupRekey] = [:]
     /// A membership change was applied and its rekey has not come yet.
-    private var awaitingRekey = false
+    var awaitingRekey = false
     /// ... and it lost a member: this member posts nothing until the rekey (the one who left
     /// still holds the epoch).
-    private var awaitingRekeyAfterLoss = false
+    var awaitingRekeyAfterLoss = false
     /// The members the current epoch was made for: a rekey under its control key is only for
     /// a roster that lost none of them.
-    private var epochMembers: Set<SigningPublicKey> = []
+    var epochMembers: Set<SigningPublicKey> = []
     /// What the last ``requestMissing(force:now:rng:)`` found missing (only what is still
     /// missing one call later is asked for: the rest was in flight).
-    private var lastWants: GroupResendRequest?
-    public private(set) var timeline = GroupTimeline()
+    var lastWants: GroupResendRequest?
+    public internal(set) var timeline = GroupTimeline()
+    /// Unfinished multi-packet channel messages; not saved by ``state`` (GroupSession+State.swift).
     private var reassembler = Reassembler(maxTransfers: 64, maxBytes: 4 << 20)
-    private var heldPosts: [(epoch: UInt32, message: SenderKeyMessage)] = []
-    private var heldRekeys: [GroupRekey] = []
-    private var heldUpdates: [GroupUpdate] = []
+    var heldPosts: [(epoch: UInt32, message: SenderKeyMessage)] = []
+    var heldRekeys: [GroupRekey] = []
+    var heldUpdates: [GroupUpdate] = []
 
     public var roster: GroupRoster { ledger.current }
     public var me: SigningPublicKey { identity.signing.publicKey }
     /// Whether this member is in the current roster.
     public var isMember: Bool { roster.members[me] != nil }
+    /// Whether ``post(_:kind:now:rng:)`` takes a post now: a member, not waiting for the rekey
+    /// after someone left (who still holds the current epoch).
+    public var canPost: Bool { isMember && !awaitingRekeyAfterLoss }
     /// The mailbox keys to fetch with: the current epoch's, then the previous one's (posts in
     /// flight when the epoch changed).
     public var fetchKeys: [SigningPrivateKey] { [epoch.mailboxKey] + (previousEpoch.map { [$0.mailboxKey] } ?? []) }
@@ -475,6 +483,10 @@ public struct GroupSession: Sendable {
         guard !members.isEmpty else { return }
         for member in members { timeline.forget(member) }
         for (key, value) in receivers where members.contains(value.member) { retiredChains.insert(key) }
+        if retiredChains.count > Self.maxRetiredChains {
+            let oldest = retiredChains.sorted { ($0.epoch, $0.chainID) < ($1.epoch, $1.chainID) }
+            retiredChains.subtract(oldest.prefix(retiredChains.count - Self.maxRetiredChains))
+        }
         receivers = receivers.filter { !members.contains($0.value.member) }
     }
 

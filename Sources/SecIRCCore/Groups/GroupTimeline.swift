@@ -54,11 +54,11 @@ public struct GroupTimeline: Hashable, Sendable {
         var known: UInt64 = 0
     }
 
-    private var streams: [SigningPublicKey: Stream] = [:]
+    var streams: [SigningPublicKey: Stream] = [:]
     /// The highest lamport seen or sent.
-    public private(set) var clock: UInt64 = 0
+    public internal(set) var clock: UInt64 = 0
     /// Members whose posts arrived most recently, newest last (what the next post references).
-    private var recent: [SigningPublicKey] = []
+    var recent: [SigningPublicKey] = []
 
     public init() {}
 

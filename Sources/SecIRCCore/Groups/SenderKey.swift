@@ -143,9 +143,9 @@ public struct SenderKeyDistribution: Equatable, Sendable {
 public struct SenderKeyChain: Sendable {
     public let groupID: Bytes32
     public let chainID: UInt32
-    public private(set) var iteration: UInt32 = 0
-    private var chainKey: SymmetricKey
-    private let signing: SigningPrivateKey
+    public internal(set) var iteration: UInt32 = 0
+    var chainKey: SymmetricKey
+    let signing: SigningPrivateKey
 
     /// A fresh chain: random chain ID, chain key and signing key.
     public init(groupID: Bytes32, using rng: inout some RandomSource) {
@@ -190,10 +190,11 @@ public struct SenderKeyReceiver: Sendable {
     public let chainID: UInt32
     public let signingKey: SigningPublicKey
     /// The next iteration the chain key is at.
-    public private(set) var next: UInt32
-    private var chainKey: SymmetricKey
-    private var skipped: [UInt32: SecureBytes] = [:]
-    private var skippedOrder: [UInt32] = []
+    public internal(set) var next: UInt32
+    var chainKey: SymmetricKey
+    var skipped: [UInt32: SecureBytes] = [:]
+    /// The iterations in `skipped`, oldest first (the first to go at ``skippedCapacity``).
+    var skippedOrder: [UInt32] = []
 
     public init(_ distribution: SenderKeyDistribution) {
         groupID = distribution.groupID

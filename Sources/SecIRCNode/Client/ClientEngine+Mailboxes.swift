@@ -55,6 +55,7 @@ extension ClientEngine {
     mutating func handleFrame(_ frame: LinkFrame, from delivery: LinkDelivery, now: UnixTime, rng: inout some RandomSource,
                               effects: inout NodeEffects<Event>) {
         let relay = delivery.peer
+        if handleGroupFrame(frame, from: delivery, now: now, rng: &rng, effects: &effects) { return }
         switch frame {
         case let .fetchChallenge(mailbox, nonce):
             guard var fetch = fetches[mailbox], fetch.mailbox.relayID == relay, case .awaitingChallenge = fetch.stage else {

@@ -99,7 +99,7 @@ extension ClientEngine {
     /// Hands a wrapped packet to the path's first relay: at once when cover traffic is off,
     /// otherwise in the place of the next cover packet, so that the client's sending times are
     /// the Poisson process whether it has something to say or not (Loopix).
-    private mutating func sendOnion(_ packet: [UInt8], via entry: RelayDescriptor, freshLink: Bool, message: MessageID?,
+    mutating func sendOnion(_ packet: [UInt8], via entry: RelayDescriptor, freshLink: Bool, message: MessageID?,
                                     now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) throws {
         guard coverRate > 0 else { return try transmit(packet, via: entry, freshLink: freshLink, now: now, rng: &rng, effects: &effects) }
         guard paced.count - pacedHead < configuration.pacedCapacity else {
@@ -173,7 +173,7 @@ extension ClientEngine {
         return .nanoseconds(Int64(min(slots / rate, 3_600) * 1e9))
     }
 
-    private func onion(_ body: [UInt8], to mailbox: MailboxAddress, held: DirectoryTracker.Held, now: UnixTime,
+    func onion(_ body: [UInt8], to mailbox: MailboxAddress, held: DirectoryTracker.Held, now: UnixTime,
                        rng: inout some RandomSource) throws -> ([UInt8], RelayDescriptor) {
         guard let last = held.byID[mailbox.relayID] else { throw PathSelector.PathError.unknownRelay(mailbox.relayID) }
         return try onion(body, ending: .deliver(to: mailbox.mailboxID), at: last, held: held, now: now, rng: &rng)

@@ -185,6 +185,24 @@ public struct ClientEngine: NodeEngine {
     /// (in the order the contacts came).
     var receipts: [ID: [MessageID]] = [:]
     var receiptOrder: [ID] = []
+    /// Groups (`+Groups`): the group mailboxes to fetch, by ID, with their group and key (read
+    /// again whenever the messenger's `groupGeneration` moves).
+    var groupMailboxes: [Bytes32: (group: ID, key: SigningPrivateKey)] = [:]
+    var groupGenerationSeen: UInt64?
+    /// Per group mailbox and relay: the fetch in progress, the cursor (the highest sequence of
+    /// a whole batch read), sequences read above it, and the session it is pushed on.
+    var groupFetches: [GroupSlot: MailboxFetch] = [:]
+    var groupCursors: [GroupSlot: UInt64] = [:]
+    var groupRead: [GroupSlot: Set<UInt64>] = [:]
+    var groupSubscribedOn: [GroupSlot: UInt32] = [:]
+    var lastGroupPoll: UnixTime?
+    /// When the group outbox is due next, and when each group is asked for what this member
+    /// misses (the first time after a start forced, §7.10).
+    var groupDepositDue: UnixTime?
+    var nextGroupResend: UnixTime?
+    var groupResendForced = false
+    /// Hashes of the bodies waiting in the group outbox (read back from a mailbox, they are confirmed).
+    var pendingGroupDeposits: Set<Bytes32> = []
     /// What `GET /v1/network` reports (the loop publishes it after each turn).
     public internal(set) var status = ClientNetworkStatus()
 
@@ -286,6 +304,7 @@ public struct ClientEngine: NodeEngine {
         switch command {
         case .outboxChanged:
             outboxDue = (try? messenger.nextOutboxDue()) ?? outboxDue
+            groupGenerationSeen = nil // a group may have been made, joined or changed: read them again
             tick(now: now, rng: &rng, effects: &effects)
         }
         return Reply()
@@ -335,6 +354,7 @@ public struct ClientEngine: NodeEngine {
                 if !due.isEmpty { pollMailboxes(held, only: Set(due.keys), now: now, rng: &rng, effects: &effects) }
             }
             if let due = outboxDue, due <= now { sendDueOutbox(held, now: now, rng: &rng, effects: &effects) }
+            tickGroups(held, now: now, rng: &rng, effects: &effects)
             sendCover(held, now: now, rng: &rng, effects: &effects)
         }
         if !receiptOrder.isEmpty {
@@ -355,6 +375,7 @@ public struct ClientEngine: NodeEngine {
         // deadlines stand).
         for (mailbox, due) in acknowledgeDue where fetches[mailbox] == nil { next = min(next, due) }
         if let due = outboxDue { next = min(next, due) }
+        if let groups = nextGroupDeadline { next = min(next, groups) }
         if let cover = nextCover { next = min(next, cover) }
         if let loop = nextLoop { next = min(next, loop) }
         for fetch in fetches.values {

@@ -32,4 +32,6 @@ public struct ClientNetworkStatus: Sendable, Equatable {
     }
 
     mutating func drop(_ reason: ReceiveDropReason) { dropped[reason.rawValue, default: 0] += 1 }
+    /// What the group channel dropped, under `group_` and its reason (``GroupDropReason``).
+    mutating func drop(_ reason: GroupDropReason, count: Int) { dropped["group_" + reason.rawValue, default: 0] += count }
 }

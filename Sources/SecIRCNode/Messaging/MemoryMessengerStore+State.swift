@@ -24,6 +24,12 @@ extension MemoryMessengerStore {
         var cursorsByContact: [ID: [Int64]] = [:]
         var textCursorsByContact: [ID: [Int64]] = [:]
         var outbox = OutboxQueue()
+        var groups: [ID: GroupRecord] = [:]
+        var groupInvitations: [ID: GroupInvitationRecord] = [:]
+        /// Each group's posts in display order.
+        var groupMessages: [ID: [GroupMessageRecord]] = [:]
+        var groupMessageGroup: [Int64: ID] = [:]
+        var groupDeposits: [Int64: GroupDepositRecord] = [:]
 
         /// An empty store's state.
         public init() {}

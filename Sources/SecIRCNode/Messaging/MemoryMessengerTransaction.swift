@@ -11,7 +11,7 @@ final class MemoryMessengerTransaction: MessengerTransaction {
     var state = State()
     private let writable: Bool
     private var isOpen = true
-    private var undo: [(inout State) -> Void] = []
+    var undo: [(inout State) -> Void] = []
 
     init(writable: Bool) { self.writable = writable }
 
@@ -26,11 +26,11 @@ final class MemoryMessengerTransaction: MessengerTransaction {
         undo.removeAll()
     }
 
-    private func readable() {
+    func readable() {
         precondition(isOpen, "a transaction used after its body returned")
     }
 
-    private func changing() {
+    func changing() {
         precondition(isOpen && writable, writable ? "a transaction used after its body returned" : "a change in a read transaction")
     }
 

@@ -120,6 +120,17 @@ extension Messenger {
                     try tx.setMailboxes(card.mailboxes, cardCreated: Int64(clamping: card.created), of: contact.id)
                 }
             }
+            if envelope.kind == .groupControl {
+                // An invitation waits for the user; one from a contact request is not taken.
+                if contact.isRequest {
+                    result.refuse(.groupInvitationRefused, "group control message from a contact request")
+                } else {
+                    switch try receiveGroupControl(envelope.body, from: contact, tx, now: now) {
+                    case let .taken(event): if let event { result.events.append(event) }
+                    case let .refused(label): result.refuse(label, "group control message refused (\(label.rawValue))")
+                    }
+                }
+            }
             let record = try tx.insertMessage(id: envelope.id, contact: contact.id, direction: .incoming, kind: envelope.kind,
                                               timestampMs: Int64(clamping: envelope.timestampMs), body: envelope.body,
                                               state: .received, nextAttemptMs: nil)

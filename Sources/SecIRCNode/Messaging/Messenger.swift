@@ -42,6 +42,20 @@ public final class Messenger: Sendable {
     /// turn to see to the queues' registration, whoever made the change.
     let queueChanges = Atomic<UInt64>(0)
 
+    /// Counts changes to groups (a new epoch, a group joined or left, deposits queued): the
+    /// network engine reads the group mailboxes to fetch and the group outbox again when it moves.
+    let groupChanges = Atomic<UInt64>(0)
+    /// Each group's session as last saved, with the state bytes it was saved as: a record whose
+    /// state is those bytes is not decoded again. Taken inside store transactions only (after
+    /// the store's lock); a transaction that rolled back left other bytes in the store, so its
+    /// entry is not used.
+    let groupSessions = Locked<[ID: (state: [UInt8], session: GroupSession)]>([:])
+
+    /// The number of group changes so far (see `groupChanges`).
+    public var groupGeneration: UInt64 { groupChanges.load(ordering: .acquiring) }
+
+    func groupsChanged() { groupChanges.add(1, ordering: .releasing) }
+
     /// The number of committed changes to deposit queues so far (see `queueChanges`).
     public var queueGeneration: UInt64 { queueChanges.load(ordering: .acquiring) }
 

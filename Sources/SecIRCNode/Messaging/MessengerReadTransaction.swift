@@ -60,4 +60,19 @@ public protocol MessengerReadTransaction: AnyObject {
     func conversationSummaries() throws -> [ID: ConversationSummary]
     /// The message with this end-to-end ID (of the lowest cursor when two contacts used it).
     func message(id: MessageID) throws -> MessageRecord?
+
+    // MARK: Groups
+
+    /// Every group, by `joinedMs` and then ID.
+    func groups() throws -> [GroupRecord]
+    func group(id: ID) throws -> GroupRecord?
+    /// Invitations waiting for the user, by `receivedMs` and then group.
+    func groupInvitations() throws -> [GroupInvitationRecord]
+    /// The newest `limit` posts of `group` shown before the post at cursor `before` (all when
+    /// nil), in display order, and whether earlier ones exist.
+    func groupMessages(in group: ID, before: Int64?, limit: Int) throws -> GroupMessagePage
+    /// The post at `cursor`.
+    func groupMessage(cursor: Int64) throws -> GroupMessageRecord?
+    /// Every deposit waiting in the group outbox, by cursor.
+    func groupDeposits() throws -> [GroupDepositRecord]
 }

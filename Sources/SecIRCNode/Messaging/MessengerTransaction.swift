@@ -57,4 +57,24 @@ public protocol MessengerTransaction: MessengerReadTransaction {
     /// Marks our message `id` to `contact` delivered (no next attempt, no payload). Returns
     /// whether it changed: false when there is no such outgoing message or it was delivered already.
     func markDelivered(_ id: MessageID, to contact: ID) throws -> Bool
+
+    // MARK: Groups
+
+    /// Adds or replaces the group `record.id`.
+    func setGroup(_ record: GroupRecord) throws
+    /// Deletes a group with its posts and waiting deposits; false when there is none.
+    func deleteGroup(_ id: ID) throws -> Bool
+    /// Adds or replaces the invitation waiting for `record.group`.
+    func setGroupInvitation(_ record: GroupInvitationRecord) throws
+    /// Removes the invitation waiting for `group`; false when there is none.
+    func deleteGroupInvitation(_ group: ID) throws -> Bool
+    /// Stores a post of an existing group with the next cursor and returns it.
+    func insertGroupMessage(group: ID, id: MessageID, lamport: UInt64, senderKey: SigningPublicKey, sequence: UInt64,
+                            kind: EnvelopeKind, timestampMs: Int64, body: [UInt8], outgoing: Bool) throws -> GroupMessageRecord
+    /// Queues a deposit of an existing group (no attempt yet, due at `nextAttemptMs`); returns its cursor.
+    func insertGroupDeposit(group: ID, mailbox: Bytes32, body: [UInt8], nextAttemptMs: Int64) throws -> Int64
+    /// Replaces a waiting deposit's `confirmed`, `attempts` and `nextAttemptMs`; nothing when it is gone.
+    func updateGroupDeposit(_ record: GroupDepositRecord) throws
+    /// Removes a waiting deposit; nothing when it is gone.
+    func deleteGroupDeposit(cursor: Int64) throws
 }

@@ -31,6 +31,12 @@ public enum ReceiveDropReason: String, Sendable, Hashable, CaseIterable {
     case malformedEnvelope = "malformed_envelope"
     /// A card update not signed by the contact or naming another agreement key.
     case cardUpdateMismatch = "card_update_mismatch"
+    /// A group control message (envelope kind 6) that does not decode.
+    case malformedGroupControl = "malformed_group_control"
+    /// A group invitation not from an admin of its group, or not naming this client's keys.
+    case groupInvitationRefused = "group_invitation_refused"
+    /// A group invitation while ``Messenger/maximumGroupInvitations`` wait for the user.
+    case groupInvitationLimit = "group_invitation_limit"
 
     /// Refused by a rule of the user's consent (not a failed check): the sender's retry may
     /// get in later, and ``Messenger/Received/refusal`` names it.

@@ -1,0 +1,280 @@
+import SecIRCCore
+import SecIRCCrypto
+
+/// One group mailbox at one of its relays.
+struct GroupSlot: Hashable, Sendable {
+    var mailbox: Bytes32
+    var relay: ID
+}
+
+extension ClientEngine {
+    /// How often each group is asked for what this member misses (§7.10, asking again).
+    static var groupResendInterval: Duration { .seconds(30) }
+
+    /// The relays that hold a group mailbox (docs/PROTOCOL.md §8, Groups): of the relays the
+    /// first ring flagged `mailbox`, the `count` whose SHA-256(mailbox ID | relay ID) is lowest
+    /// — the same at every member holding the same directory, and a directory change moves only
+    /// the mailboxes whose relay came or went.
+    static func groupMailboxRelays(_ mailbox: Bytes32, held: DirectoryTracker.Held, count: Int) -> [RelayDescriptor] {
+        let candidates = held.descriptors.filter { held.ratings[$0.id]?.has("mailbox") == true }
+        return candidates.map { (relay: $0, rank: SHA256.hash(mailbox.bytes + $0.id.rawValue.bytes).bytes) }
+            .sorted { $0.rank.lexicographicallyPrecedes($1.rank) }
+            .prefix(count).map(\.relay)
+    }
+
+    /// The group side of a turn: reads the groups again when they changed, polls their
+    /// mailboxes, deposits what is due and asks for what is missing.
+    mutating func tickGroups(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
+                             effects: inout NodeEffects<Event>) {
+        let generation = messenger.groupGeneration
+        if generation != groupGenerationSeen {
+            groupGenerationSeen = generation
+            refreshGroups(now: now)
+        }
+        if groupMailboxes.isEmpty && groupDepositDue == nil { return }
+        expireGroupFetches(now: now)
+        if now >= nextGroupPoll {
+            lastGroupPoll = now
+            for (mailbox, entry) in groupMailboxes.sorted(by: { $0.key.hex < $1.key.hex }) {
+                for relay in Self.groupMailboxRelays(mailbox, held: held, count: configuration.mailboxRelays) {
+                    let slot = GroupSlot(mailbox: mailbox, relay: relay.id)
+                    guard groupFetches[slot] == nil, down[relay.id] == nil else { continue }
+                    startGroupFetch(slot, key: entry.key, round: 1, held: held, now: now, rng: &rng, effects: &effects)
+                }
+            }
+        }
+        if let due = nextGroupResend, now >= due {
+            nextGroupResend = now.adding(Self.groupResendInterval)
+            let force = !groupResendForced
+            groupResendForced = true
+            do {
+                if try messenger.requestMissingGroupPosts(force: force, now: now, rng: &rng) > 0 {
+                    groupDepositDue = (try? messenger.nextGroupDepositDue()) ?? groupDepositDue
+                }
+            } catch {
+                effects.events.append(.problem("cannot ask groups for missing posts: \(error)"))
+            }
+        }
+        if let due = groupDepositDue, due <= now { sendGroupDeposits(held, now: now, rng: &rng, effects: &effects) }
+    }
+
+    /// The group mailboxes and the group outbox after a change.
+    private mutating func refreshGroups(now: UnixTime) {
+        let keys = (try? messenger.groupFetchKeys()) ?? []
+        var mailboxes: [Bytes32: (group: ID, key: SigningPrivateKey)] = [:]
+        for (group, groupKeys) in keys {
+            for key in groupKeys { mailboxes[key.publicKey.id.rawValue] = (group, key) }
+        }
+        let gained = !Set(mailboxes.keys).isSubset(of: groupMailboxes.keys)
+        groupMailboxes = mailboxes
+        for slot in Set(groupFetches.keys).union(groupCursors.keys) where mailboxes[slot.mailbox] == nil {
+            groupFetches[slot] = nil
+            groupCursors[slot] = nil
+            groupRead[slot] = nil
+            groupSubscribedOn[slot] = nil
+        }
+        if gained { lastGroupPoll = nil } // a new epoch's mailbox: fetch it now
+        if !mailboxes.isEmpty, nextGroupResend == nil { nextGroupResend = now }
+        let deposits = (try? messenger.groupDeposits()) ?? []
+        pendingGroupDeposits = Set(deposits.map(\.hash))
+        groupDepositDue = deposits.map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
+    }
+
+    /// When the group mailboxes are polled next: like the personal ones, every `pushPollInterval`
+    /// while each is pushed to this client, else every `pollInterval`.
+    var nextGroupPoll: UnixTime {
+        guard let last = lastGroupPoll else { return UnixTime(nanoseconds: 0) }
+        let subscribed = configuration.push && !groupMailboxes.isEmpty
+            && groupSubscribedOn.count >= groupMailboxes.count && groupSubscribedOn.values.allSatisfy { links.hasSession($0) }
+        return last.adding(subscribed ? configuration.pushPollInterval : configuration.pollInterval)
+    }
+
+    var nextGroupDeadline: UnixTime? {
+        guard directoryUsable else { return nil }
+        var next: UnixTime?
+        func consider(_ time: UnixTime?) { if let time { next = min(next ?? time, time) } }
+        if !groupMailboxes.isEmpty {
+            consider(nextGroupPoll)
+            consider(nextGroupResend)
+        }
+        consider(groupDepositDue)
+        for fetch in groupFetches.values {
+            consider(fetch.started.adding(configuration.fetchTimeout))
+            if case let .finishing(_, _, _, until) = fetch.stage { consider(until) }
+        }
+        // A change made through the API since the last turn is looked at on the next one.
+        if messenger.groupGeneration != groupGenerationSeen { consider(UnixTime(nanoseconds: 0)) }
+        return next
+    }
+
+    // MARK: Fetching
+
+    private mutating func startGroupFetch(_ slot: GroupSlot, key: SigningPrivateKey, round: Int, held: DirectoryTracker.Held,
+                                          now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        guard let relay = held.byID[slot.relay], let peer = linkPeer(relay) else { return }
+        groupFetches[slot] = MailboxFetch(mailbox: MailboxKey(relayID: slot.relay, key: key), stage: .awaitingChallenge, started: now,
+                                          round: round)
+        let frame = LinkFrame.fetchChallengeRequest(mailbox: slot.mailbox).encoded()
+        if links.send(frame, to: peer, now: now, rng: &rng, out: &effects.datagrams) == .dropped {
+            groupFetches[slot] = nil
+            status.drop(.fetchFailed)
+        }
+    }
+
+    private mutating func expireGroupFetches(now: UnixTime) {
+        for (slot, fetch) in groupFetches {
+            if case let .finishing(fetchStatus, remaining, sent, until) = fetch.stage, now >= until {
+                groupFetches[slot] = nil
+                groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
+            } else if now < fetch.started || now.duration(since: fetch.started) >= configuration.fetchTimeout {
+                groupFetches[slot] = nil
+                links.reset(slot.relay)
+                groupSubscribedOn[slot] = nil
+                status.drop(.fetchFailed)
+            }
+        }
+    }
+
+    /// A frame of a group mailbox's fetch or push; false when it is not about a group mailbox
+    /// (the personal mailboxes' handling takes it).
+    mutating func handleGroupFrame(_ frame: LinkFrame, from delivery: LinkDelivery, now: UnixTime, rng: inout some RandomSource,
+                                   effects: inout NodeEffects<Event>) -> Bool {
+        guard let relay = delivery.peer else { return false }
+        switch frame {
+        case let .fetchChallenge(mailbox, nonce):
+            let slot = GroupSlot(mailbox: mailbox, relay: relay)
+            guard var fetch = groupFetches[slot] else { return false }
+            guard case .awaitingChallenge = fetch.stage else {
+                status.drop(.strayFrame)
+                return true
+            }
+            let cursor = groupCursors[slot] ?? 0
+            let key = fetch.mailbox.key
+            let signature = key.sign(LinkFrame.fetchSignedBytes(relay: relay.rawValue, nonce: nonce, ackThrough: cursor, queueOps: []))
+            fetch.stage = .awaitingMessages
+            fetch.session = delivery.session
+            groupFetches[slot] = fetch
+            let request = LinkFrame.fetchRequest(mailboxKey: key.publicKey, nonce: nonce, ackThrough: cursor, signature: signature,
+                                                 subscribe: configuration.push, group: true)
+            if !links.reply(request.encoded(), on: delivery.session, now: now, rng: &rng, out: &effects.datagrams) {
+                groupFetches[slot] = nil
+                status.drop(.fetchFailed)
+            }
+            return true
+        case let .mailboxMessage(mailbox, sequence, remaining, body):
+            guard let entry = groupMailboxes[mailbox] else { return false }
+            let slot = GroupSlot(mailbox: mailbox, relay: relay)
+            var stored = true
+            if sequence > groupCursors[slot] ?? 0, groupRead[slot]?.contains(sequence) != true {
+                stored = readGroupBody(body, group: entry.group, slot: slot, now: now, rng: &rng, effects: &effects)
+                if stored {
+                    if groupRead[slot, default: []].count >= Self.maxStoredSequences { groupRead[slot] = [] }
+                    groupRead[slot, default: []].insert(sequence)
+                }
+            }
+            guard var fetch = groupFetches[slot] else { return true } // pushed: read, the next poll moves the cursor
+            switch fetch.stage {
+            case .awaitingChallenge: return true
+            case .awaitingMessages, .finishing:
+                fetch.received.append((sequence, remaining))
+                if !stored { fetch.notStored = true }
+                groupFetches[slot] = fetch
+            }
+            if case let .finishing(fetchStatus, left, sent, _) = fetch.stage, Self.acknowledgeable(fetch, remaining: left, sent: sent) != nil {
+                groupFetches[slot] = nil
+                groupFetchDone(slot, fetch, status: fetchStatus, remaining: left, sent: sent)
+                if left > 0, fetch.round < configuration.fetchRounds, let held = tracker.held {
+                    startGroupFetch(slot, key: entry.key, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
+                }
+            }
+            return true
+        case let .fetchDone(mailbox, fetchStatus, remaining, sent, subscribed, _):
+            let slot = GroupSlot(mailbox: mailbox, relay: relay)
+            guard var fetch = groupFetches[slot] else { return groupMailboxes[mailbox] != nil && { status.drop(.strayFrame); return true }() }
+            guard case .awaitingMessages = fetch.stage else {
+                status.drop(.strayFrame)
+                return true
+            }
+            groupSubscribedOn[slot] = fetchStatus == .ok && subscribed ? fetch.session : nil
+            guard fetchStatus != .ok || fetch.notStored || Self.acknowledgeable(fetch, remaining: remaining, sent: sent) != nil else {
+                fetch.stage = .finishing(status: fetchStatus, remaining: remaining, sent: sent, until: now.adding(configuration.fetchStragglers))
+                groupFetches[slot] = fetch
+                return true
+            }
+            groupFetches[slot] = nil
+            groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
+            if fetchStatus == .ok, remaining > 0, fetch.round < configuration.fetchRounds, let held = tracker.held {
+                startGroupFetch(slot, key: fetch.mailbox.key, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// A whole batch moves the cursor past it; anything less (a lost datagram, a body the store
+    /// could not take) leaves it, and the next fetch hands the rest over again.
+    private mutating func groupFetchDone(_ slot: GroupSlot, _ fetch: MailboxFetch, status fetchStatus: FetchStatus, remaining: UInt32,
+                                         sent: UInt32) {
+        guard fetchStatus == .ok else { return status.drop(.fetchRefused) }
+        guard let last = Self.acknowledgeable(fetch, remaining: remaining, sent: sent) else {
+            return status.drop(fetch.notStored ? .fetchNotStored : .fetchIncomplete)
+        }
+        guard last > groupCursors[slot] ?? 0 else { return }
+        groupCursors[slot] = last
+        groupRead[slot] = groupRead[slot]?.filter { $0 > last }
+    }
+
+    /// One body of a group mailbox: confirms a deposit of ours, or goes to the group's session.
+    /// False when the store could not take it.
+    private mutating func readGroupBody(_ body: [UInt8], group: ID, slot: GroupSlot, now: UnixTime, rng: inout some RandomSource,
+                                        effects: inout NodeEffects<Event>) -> Bool {
+        if !pendingGroupDeposits.isEmpty, case let hash = SHA256.hash(body), pendingGroupDeposits.contains(hash), let held = tracker.held {
+            let relays = Set(Self.groupMailboxRelays(slot.mailbox, held: held, count: configuration.mailboxRelays).map(\.id))
+            if (try? messenger.groupDepositSeen(hash: hash, at: slot.relay, of: relays)) == nil { return false }
+        }
+        let (change, notStored) = messenger.receiveGroupBody(body, group: group, now: now, rng: &rng)
+        if notStored {
+            status.drop(.notStored)
+            return false
+        }
+        for (reason, count) in change.dropped { status.drop(reason, count: count) }
+        for event in change.events { effects.events.append(.client(event)) }
+        if change.deposits > 0 || change.invitations > 0 {
+            groupDepositDue = now
+            if change.invitations > 0 { outboxDue = now }
+        }
+        return true
+    }
+
+    // MARK: Depositing
+
+    /// Sends each due deposit of the group outbox to the relays of its mailbox that have not
+    /// been seen to hold it, along its own onion path, in the cover stream like any real packet.
+    private mutating func sendGroupDeposits(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
+                                            effects: inout NodeEffects<Event>) {
+        let due: [GroupDepositRecord]
+        do { due = try messenger.dueGroupDeposits(now: now) } catch {
+            groupDepositDue = now.adding(configuration.pollInterval)
+            return effects.events.append(.problem("cannot read the group outbox: \(error)"))
+        }
+        for deposit in due {
+            for relay in Self.groupMailboxRelays(deposit.mailbox, held: held, count: configuration.mailboxRelays)
+            where !deposit.confirmed.contains(relay.id) {
+                do {
+                    let (packet, entry) = try onion(deposit.body, to: MailboxAddress(relayID: relay.id, mailboxID: deposit.mailbox), held: held,
+                                                    now: now, rng: &rng)
+                    try sendOnion(packet, via: entry, freshLink: false, message: nil, now: now, rng: &rng, effects: &effects)
+                } catch {
+                    status.drop(.sendFailed)
+                }
+            }
+            do { try messenger.groupDepositAttempted(deposit, now: now) } catch {
+                effects.events.append(.problem("cannot update the group outbox: \(error)"))
+            }
+        }
+        let deposits = (try? messenger.groupDeposits()) ?? []
+        pendingGroupDeposits = Set(deposits.map(\.hash))
+        groupDepositDue = deposits.map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
+    }
+}

@@ -1,0 +1,460 @@
+public import SecIRCCore
+public import SecIRCCrypto
+
+/// Groups (issue 13, docs/PROTOCOL.md §7.6–7.10 and §8, Groups): each group's ``GroupSession``
+/// is kept in the store (``GroupRecord/state``) and every change — a post, a roster change, a
+/// body read from the group mailbox — is one transaction: the new state, the posts to show and
+/// the packets to deposit (the group outbox) commit together. Invitations travel inside the
+/// pairwise sessions (envelope kind 6, ``GroupControl``) through the ordinary outbox.
+extension Messenger {
+    /// Deposits of one packet to each of its group mailbox's relays, at most (members ask again
+    /// for what they miss, §7.10): 1, 2, 4, 8, 16 s after the first.
+    public static let groupDepositAttempts = 6
+    public static let groupDepositRetryMs: Int64 = 1_000
+    /// Invitations waiting for the user, at most (more are refused: `group_invitation_limit`).
+    public static let maximumGroupInvitations = 64
+    /// Groups this client may be in (or have left and still list), at most.
+    public static let maximumGroups = 256
+
+    /// A group as the API shows it.
+    public struct GroupView: Sendable {
+        public var record: GroupRecord
+        public var roster: GroupRoster
+        public var epoch: UInt32
+        /// Whether a post would be taken now (a member, not waiting for the rekey after a departure).
+        public var canPost: Bool
+    }
+
+    /// What a change to a group did: the state it left, what to show and tell.
+    public struct GroupChange: Sendable {
+        public var events: [ClientEvent] = []
+        /// Posts made by the change (this member's own, in order).
+        public var posted: [GroupMessageRecord] = []
+        /// Bodies dropped while reading, by reason (``GroupDropReason``).
+        public var dropped: [GroupDropReason: Int] = [:]
+        /// Deposits queued in the group outbox.
+        public var deposits = 0
+        /// Pairwise messages queued (invitations).
+        public var invitations = 0
+    }
+
+    // MARK: Reading
+
+    public func groups() throws -> [GroupView] {
+        try store.read { tx in try tx.groups() }.map(view)
+    }
+
+    public func group(id: ID) throws -> GroupView {
+        guard let record = try store.read({ tx in try tx.group(id: id) }) else { throw MessengerError.notFound("no group \(id.hex)") }
+        return try view(record)
+    }
+
+    public func groupMessages(in group: ID, before: Int64?, limit: Int) throws -> GroupMessagePage {
+        try store.read { tx in
+            guard try tx.group(id: group) != nil else { throw MessengerError.notFound("no group \(group.hex)") }
+            if let before, try tx.groupMessage(cursor: before)?.group != group {
+                throw MessengerError.invalidRequest("before names no post of this group")
+            }
+            return try tx.groupMessages(in: group, before: before, limit: limit)
+        }
+    }
+
+    public func groupInvitations() throws -> [GroupInvitationRecord] { try store.read { try $0.groupInvitations() } }
+
+    private func view(_ record: GroupRecord) throws -> GroupView {
+        let session = try session(of: record)
+        return GroupView(record: record, roster: session.roster, epoch: session.epoch.number, canPost: session.canPost)
+    }
+
+    func session(of record: GroupRecord) throws(MessengerError) -> GroupSession {
+        if let cached = groupSessions.withLock({ $0[record.id] }), cached.state == record.state { return cached.session }
+        do { return try GroupSession(state: record.state, identity: identity.keys) } catch {
+            throw .storage("group \(record.id.hex): its stored state does not decode: \(error)")
+        }
+    }
+
+    // MARK: Changing
+
+    /// Makes a group named `name` with this client as its admin and the accepted contacts
+    /// `members` as members: each is sent an invitation through its pairwise session.
+    public func createGroup(name: String, members: [ID], now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
+        guard GroupRoster.isValidName(name) else {
+            throw MessengerError.invalidRequest("a group name is 1 to \(GroupRoster.maxNameBytes) bytes of UTF-8 with no control character")
+        }
+        guard Set(members).count == members.count, members.count < Int(GroupRoster.maxMembers) else {
+            throw MessengerError.invalidRequest("members must be distinct, at most \(GroupRoster.maxMembers - 1)")
+        }
+        let record = try store.write { tx in
+            guard try tx.groups().count < Self.maximumGroups else {
+                throw MessengerError.conflict("this client is in \(Self.maximumGroups) groups already")
+            }
+            let others = try members.map { try groupIdentity(of: $0, tx) }
+            let groupKey = SigningPrivateKey(using: &rng)
+            let (session, output): (GroupSession, GroupSession.Output)
+            do {
+                (session, output) = try GroupSession.create(groupKey: groupKey, name: name, identity: identity.keys, others: others,
+                                                            now: now, rng: &rng)
+            } catch {
+                throw MessengerError.invalidRequest("cannot make the group: \(error)")
+            }
+            var change = GroupChange()
+            let record = GroupRecord(id: session.roster.groupID, name: name, joinedMs: now.milliseconds, isMember: true, state: [])
+            return try save(session, record: record, output: output, was: nil, tx, now: now, rng: &rng, into: &change)
+        }
+        return try view(record)
+    }
+
+    /// Posts `text` to the group.
+    public func postToGroup(_ group: ID, text: String, now: UnixTime, rng: inout some RandomSource) throws -> GroupMessageRecord {
+        let body = Array(text.utf8)
+        guard !body.isEmpty, body.count <= Self.maximumTextBytes else {
+            throw MessengerError.invalidRequest("text must be 1 to \(Self.maximumTextBytes) bytes of UTF-8")
+        }
+        let change = try changeGroup(group, now: now, rng: &rng) { session, rng in
+            guard session.isMember else { throw MessengerError.conflict("this client is not a member of the group") }
+            guard session.canPost else {
+                throw MessengerError.conflict("the group waits for its admin to rekey after a member left: try again shortly")
+            }
+            return try session.post(body, kind: .text, now: now, rng: &rng)
+        }
+        guard let posted = change.posted.first else { throw MessengerError.storage("a post was not recorded") }
+        return posted
+    }
+
+    /// An admin adds the accepted contact `contact`, who gets an invitation.
+    public func addToGroup(_ group: ID, contact: ID, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
+        _ = try changeGroupInTransaction(group, now: now, rng: &rng) { session, tx, rng in
+            try requireAdmin(session)
+            let member = try groupIdentity(of: contact, tx)
+            guard session.roster.members[member.signing] == nil else { throw MessengerError.conflict("already a member") }
+            guard session.roster.members.count < Int(session.roster.limit) else {
+                throw MessengerError.conflict("the group has its limit of \(session.roster.limit) members")
+            }
+            return try session.add(member, now: now, rng: &rng)
+        }
+        return try self.group(id: group)
+    }
+
+    /// An admin removes `member` (its ID); the group is rekeyed so it reads nothing after.
+    public func removeFromGroup(_ group: ID, member: ID, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
+        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+            try requireAdmin(session)
+            let key = try memberKey(member, in: session)
+            guard key != session.me else { throw MessengerError.invalidRequest("to leave, use leave") }
+            return try session.remove(key, now: now, rng: &rng)
+        }
+        return try self.group(id: group)
+    }
+
+    /// An admin makes `member` an admin or a member.
+    public func setGroupRole(_ group: ID, member: ID, admin: Bool, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
+        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+            try requireAdmin(session)
+            let key = try memberKey(member, in: session)
+            let role: GroupRole = admin ? .admin : .member
+            guard session.roster.members[key] != role else { return GroupSession.Output() }
+            if !admin, session.roster.admins == [key] { throw MessengerError.conflict("a group keeps at least one admin") }
+            return try session.change([.setRole(key, role)], now: now, rng: &rng)
+        }
+        return try self.group(id: group)
+    }
+
+    /// An admin renames the group.
+    public func renameGroup(_ group: ID, to name: String, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
+        guard GroupRoster.isValidName(name) else {
+            throw MessengerError.invalidRequest("a group name is 1 to \(GroupRoster.maxNameBytes) bytes of UTF-8 with no control character")
+        }
+        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+            try requireAdmin(session)
+            guard session.roster.name != name else { return GroupSession.Output() }
+            return try session.change([.rename(name)], now: now, rng: &rng)
+        }
+        return try self.group(id: group)
+    }
+
+    /// Leaves the group (kept in the list, read-only, until deleted). The last admin must first
+    /// make another member an admin.
+    public func leaveGroup(_ group: ID, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
+        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+            guard session.isMember else { throw MessengerError.conflict("this client is not a member of the group") }
+            if session.roster.admins == [session.me], session.roster.members.count > 1 {
+                throw MessengerError.conflict("the only admin cannot leave: make another member an admin first")
+            }
+            return try session.leave(now: now, rng: &rng)
+        }
+        return try self.group(id: group)
+    }
+
+    /// Forgets a group this client is no longer in, with its posts.
+    public func deleteGroup(_ group: ID) throws {
+        try store.write { tx in
+            guard let record = try tx.group(id: group) else { throw MessengerError.notFound("no group \(group.hex)") }
+            guard !record.isMember else { throw MessengerError.conflict("leave the group before deleting it") }
+            _ = try tx.deleteGroup(group)
+            groupSessions.withLock { _ = $0.removeValue(forKey: group) }
+        }
+    }
+
+    /// Joins the group of a waiting invitation.
+    public func acceptGroupInvitation(_ group: ID, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
+        let record = try store.write { tx in
+            guard let waiting = try tx.groupInvitations().first(where: { $0.group == group }) else {
+                throw MessengerError.notFound("no invitation to group \(group.hex)")
+            }
+            _ = try tx.deleteGroupInvitation(group)
+            let existing = try tx.group(id: group)
+            if existing == nil, try tx.groups().count >= Self.maximumGroups {
+                throw MessengerError.conflict("this client is in \(Self.maximumGroups) groups already")
+            }
+            guard let invitation = try? GroupInvitation.decode(waiting.invitation),
+                  let (session, output) = GroupSession.join(invitation, identity: identity.keys, now: now, rng: &rng) else {
+                throw MessengerError.conflict("the invitation does not name this client")
+            }
+            var change = GroupChange()
+            let was = try existing.map { try self.session(of: $0) }
+            let record = GroupRecord(id: group, name: session.roster.name, joinedMs: existing?.joinedMs ?? now.milliseconds,
+                                     isMember: true, state: [])
+            let saved = try save(session, record: record, output: output, was: was, tx, now: now, rng: &rng, into: &change)
+            // A first request asks the admins for what changed since the invitation was made.
+            var joined = session
+            let asked = joined.requestMissing(force: true, now: now, rng: &rng)
+            return try save(joined, record: saved, output: asked, was: session, tx, now: now, rng: &rng, into: &change)
+        }
+        return try view(record)
+    }
+
+    /// Declines a waiting invitation (the inviter is not told).
+    public func declineGroupInvitation(_ group: ID) throws {
+        try store.write { tx in
+            guard try tx.deleteGroupInvitation(group) else { throw MessengerError.notFound("no invitation to group \(group.hex)") }
+        }
+    }
+
+    // MARK: The group channel
+
+    /// The group mailboxes to fetch: each member group's current and previous epoch's keys.
+    public func groupFetchKeys() throws -> [(group: ID, keys: [SigningPrivateKey])] {
+        try store.read { tx in try tx.groups() }.filter(\.isMember).map { record in (record.id, try session(of: record).fetchKeys) }
+    }
+
+    /// A body read from one of `group`'s mailboxes, in one transaction. `notStored` when the
+    /// store failed (the caller reads it again later).
+    public func receiveGroupBody(_ body: [UInt8], group: ID, now: UnixTime, rng: inout some RandomSource) -> (change: GroupChange, notStored: Bool) {
+        do {
+            let change = try changeGroup(group, now: now, rng: &rng) { session, rng in session.receive(body, now: now, rng: &rng) }
+            return (change, false)
+        } catch {
+            return (GroupChange(), true)
+        }
+    }
+
+    /// Asks each group for what this member misses (§7.10, asking again); `force` once after a
+    /// start. Called by the network loop every ``GroupSession`` resend interval.
+    public func requestMissingGroupPosts(force: Bool, now: UnixTime, rng: inout some RandomSource) throws -> Int {
+        var deposits = 0
+        for record in try store.read({ tx in try tx.groups() }) where record.isMember {
+            deposits += try changeGroup(record.id, now: now, rng: &rng) { session, rng in
+                session.requestMissing(force: force, now: now, rng: &rng)
+            }.deposits
+        }
+        return deposits
+    }
+
+    /// Deposits due by `now`, oldest first, at most `limit`.
+    public func dueGroupDeposits(now: UnixTime, limit: Int = 64) throws -> [GroupDepositRecord] {
+        let nowMs = now.milliseconds
+        return Array(try store.read { tx in try tx.groupDeposits() }.filter { $0.nextAttemptMs <= nowMs }.prefix(limit))
+    }
+
+    /// Every deposit waiting in the group outbox.
+    public func groupDeposits() throws -> [GroupDepositRecord] { try store.read { tx in try tx.groupDeposits() } }
+
+    /// The earliest due time of the group outbox.
+    public func nextGroupDepositDue() throws -> UnixTime? {
+        try store.read { tx in try tx.groupDeposits() }.map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
+    }
+
+    /// An attempt of `deposit` was made: the next one after a doubling wait, or none after
+    /// ``groupDepositAttempts`` (it is removed).
+    public func groupDepositAttempted(_ deposit: GroupDepositRecord, now: UnixTime) throws {
+        try store.write { tx in
+            var record = deposit
+            record.attempts += 1
+            if record.attempts >= Self.groupDepositAttempts {
+                try tx.deleteGroupDeposit(cursor: record.cursor)
+            } else {
+                record.nextAttemptMs = now.milliseconds + Self.groupDepositRetryMs << Int64(record.attempts - 1)
+                try tx.updateGroupDeposit(record)
+            }
+        }
+    }
+
+    /// A body read back from `relay`'s copy of a group mailbox: a waiting deposit with that body
+    /// reached it; once every one of `relays` holds it, it leaves the outbox.
+    public func groupDepositSeen(hash: Bytes32, at relay: ID, of relays: Set<ID>) throws {
+        try store.write { tx in
+            for var deposit in try tx.groupDeposits() where deposit.hash == hash {
+                deposit.confirmed.insert(relay)
+                if relays.isSubset(of: deposit.confirmed) {
+                    try tx.deleteGroupDeposit(cursor: deposit.cursor)
+                } else {
+                    try tx.updateGroupDeposit(deposit)
+                }
+            }
+        }
+    }
+
+    // MARK: Inside transactions
+
+    private func changeGroup<R: RandomSource>(_ group: ID, now: UnixTime, rng: inout R,
+                                              _ body: (inout GroupSession, inout R) throws -> GroupSession.Output) throws -> GroupChange {
+        try changeGroupInTransaction(group, now: now, rng: &rng) { session, _, rng in try body(&session, &rng) }
+    }
+
+    /// Runs `body` on the group's session in one transaction and saves what it did.
+    private func changeGroupInTransaction<R: RandomSource>(_ group: ID, now: UnixTime, rng: inout R,
+                                              _ body: (inout GroupSession, any MessengerTransaction, inout R) throws -> GroupSession.Output)
+        throws -> GroupChange {
+        try store.write { tx in
+            guard let record = try tx.group(id: group) else { throw MessengerError.notFound("no group \(group.hex)") }
+            var session = try session(of: record)
+            let was = session
+            let output: GroupSession.Output
+            do { output = try body(&session, tx, &rng) } catch let error as GroupRosterError {
+                throw MessengerError.conflict("the group refused the change: \(error)")
+            }
+            var change = GroupChange()
+            _ = try save(session, record: record, output: output, was: was, tx, now: now, rng: &rng, into: &change)
+            return change
+        }
+    }
+
+    /// Saves `session` and what its call produced: posts shown, deposits queued, invitations
+    /// sent pairwise, roster changes told.
+    private func save(_ session: GroupSession, record: GroupRecord, output: GroupSession.Output, was: GroupSession?,
+                      _ tx: any MessengerTransaction, now: UnixTime, rng: inout some RandomSource,
+                      into change: inout GroupChange) throws -> GroupRecord {
+        // The engine reads the mailboxes to fetch again when they may have changed.
+        if was == nil || was?.epoch.number != session.epoch.number || was?.isMember != session.isMember { groupsChanged() }
+        let before = was?.roster
+        var record = record
+        record.state = session.state
+        record.name = session.roster.name
+        record.isMember = session.isMember
+        try tx.setGroup(record)
+        groupSessions.withLock { $0[record.id] = (record.state, session) }
+        for (reason, count) in output.dropped { change.dropped[reason, default: 0] += count }
+        for deposit in output.deposits {
+            _ = try tx.insertGroupDeposit(group: record.id, mailbox: deposit.mailbox, body: deposit.body, nextAttemptMs: now.milliseconds)
+            change.deposits += 1
+        }
+        for invitation in output.invitations {
+            let contact = invitation.member.id
+            guard let known = try tx.contact(id: contact), !known.isRequest else { continue }
+            _ = try tx.insertMessage(id: MessageID(using: &rng), contact: contact, direction: .outgoing, kind: .groupControl,
+                                     timestampMs: now.milliseconds, body: GroupControl.invitation(invitation.bytes).encoded,
+                                     state: .queued, nextAttemptMs: now.milliseconds)
+            change.invitations += 1
+        }
+        for shown in output.shown {
+            let post = shown.post
+            let stored = try tx.insertGroupMessage(group: record.id, id: post.id, lamport: shown.position.lamport,
+                                                   senderKey: shown.position.member, sequence: shown.position.sequence, kind: post.kind,
+                                                   timestampMs: Int64(clamping: post.timestampMs), body: post.body,
+                                                   outgoing: shown.position.member == session.me)
+            if stored.outgoing { change.posted.append(stored) }
+            change.events.append(.groupMessage(stored))
+        }
+        if let before, output.rosterChanged || before.serial != session.roster.serial {
+            change.events += Self.memberChanges(group: record.id, from: before, to: session.roster)
+        } else if before == nil {
+            change.events += Self.memberChanges(group: record.id, from: nil, to: session.roster)
+        }
+        return record
+    }
+
+    /// The members who joined, left or changed role between two rosters, and a rename.
+    static func memberChanges(group: ID, from before: GroupRoster?, to after: GroupRoster) -> [ClientEvent] {
+        var events: [ClientEvent] = []
+        let old = before?.members ?? [:]
+        for (key, role) in after.members.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) where old[key] != role {
+            events.append(.groupMember(group: group, member: key.id, change: old[key] == nil ? .joined : role == .admin ? .madeAdmin : .madeMember))
+        }
+        for key in old.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) where after.members[key] == nil {
+            events.append(.groupMember(group: group, member: key.id, change: .left))
+        }
+        if let before, before.name != after.name { events.append(.groupRenamed(group: group, name: after.name)) }
+        return events
+    }
+
+    private func groupIdentity(of contact: ID, _ tx: any MessengerTransaction) throws -> GroupIdentity {
+        guard let record = try tx.contact(id: contact) else { throw MessengerError.notFound("no contact \(contact.hex)") }
+        guard !record.isRequest else { throw MessengerError.conflict("accept the contact request before adding it to a group") }
+        return GroupIdentity(signing: record.identityKey, agreement: record.agreementKey)
+    }
+
+    private func requireAdmin(_ session: GroupSession) throws {
+        guard session.roster.members[session.me] == .admin else { throw MessengerError.conflict("only an admin of the group may do that") }
+    }
+
+    private func memberKey(_ member: ID, in session: GroupSession) throws -> SigningPublicKey {
+        guard let key = session.roster.members.keys.first(where: { $0.id == member }) else {
+            throw MessengerError.notFound("no member \(member.hex) in the group")
+        }
+        return key
+    }
+
+    // MARK: Pairwise control messages
+
+    /// A group control message (envelope kind 6) from `contact`, inside the receiving
+    /// transaction: an invitation waits for the user (``GroupInvitationRecord``). Refused, with
+    /// a label, when it is malformed, does not name this client, or too many wait.
+    func receiveGroupControl(_ body: [UInt8], from contact: ContactRecord, _ tx: any MessengerTransaction, now: UnixTime)
+        throws -> GroupControlOutcome {
+        guard case let .invitation(bytes)? = try? GroupControl.decode(body),
+              let invitation = try? GroupInvitation.decode(bytes) else { return .refused(.malformedGroupControl) }
+        let roster = invitation.roster
+        // From an admin of the group it names, for this client's keys.
+        guard roster.members[contact.identityKey] == .admin,
+              roster.agreementKeys[identity.signingKey] == identity.agreementKey else { return .refused(.groupInvitationRefused) }
+        if let existing = try tx.group(id: roster.groupID), existing.isMember,
+           let held = try? session(of: existing), held.epoch.number >= invitation.epoch.number {
+            return .taken(nil) // already in it, at that epoch or later
+        }
+        let waiting = try tx.groupInvitations()
+        if !waiting.contains(where: { $0.group == roster.groupID }), waiting.count >= Self.maximumGroupInvitations {
+            return .refused(.groupInvitationLimit)
+        }
+        let record = GroupInvitationRecord(group: roster.groupID, from: contact.id, name: roster.name, memberCount: roster.members.count,
+                                           receivedMs: now.milliseconds, invitation: bytes)
+        try tx.setGroupInvitation(record)
+        return .taken(.groupInvite(record))
+    }
+}
+
+/// What became of a group control message (``Messenger/receiveGroupControl(_:from:_:now:)``).
+enum GroupControlOutcome {
+    /// Taken: the event to tell, if any.
+    case taken(ClientEvent?)
+    case refused(ReceiveDropReason)
+}
+
+/// The body of an envelope of kind 6 (`groupControl`, docs/PROTOCOL.md §7.10): a type byte,
+/// then its bytes. Type 1: an invitation (§7.10).
+public enum GroupControl: Equatable, Sendable {
+    case invitation([UInt8])
+
+    public var encoded: [UInt8] {
+        switch self {
+        case let .invitation(bytes): [1] + bytes
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> GroupControl {
+        guard let type = bytes.first else { throw .incomplete(deficit: 1) }
+        switch type {
+        case 1: return .invitation(Array(bytes.dropFirst()))
+        default: throw .invalidValue("group control type \(type)")
+        }
+    }
+}

@@ -1,0 +1,362 @@
+@testable import SecIRCCore
+import SecIRCCrypto
+import Testing
+
+/// `GroupSession.state` (the client's storage form): sessions saved and restored at many points
+/// of a group's life go on exactly as copies that never were; the decoder refuses every
+/// truncation, oversized count, wrong version, trailing byte and other member, and never traps.
+@Suite struct GroupSessionStateTests {
+    typealias Network = GroupSessionTests.Network
+    static let t0 = GroupSessionTests.t0
+    static let alice = GroupSessionTests.alice, bob = GroupSessionTests.bob, carol = GroupSessionTests.carol
+    static let dave = GroupSessionTests.dave
+
+    /// Two networks driven by the same steps from the same seed: in `restored` every session is
+    /// saved and restored at each checkpoint; `plain` never is. What they deposit, show and drop
+    /// must stay equal, and so must each member's state bytes.
+    struct Lockstep {
+        var plain: Network
+        var restored: Network
+        /// What the saved states held (to check that the interesting cases were saved).
+        var seen: Set<String> = []
+        var checkpoints = 0
+
+        init(seed: String) {
+            plain = Network(seed: seed)
+            restored = Network(seed: seed)
+        }
+
+        mutating func run(_ step: (inout Network) throws -> Void) rethrows {
+            try step(&plain)
+            try step(&restored)
+        }
+
+        mutating func checkpoint(_ comment: Comment) throws {
+            checkpoints += 1
+            for member in restored.sessions.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+                let session = restored.sessions[member]!
+                note(session)
+                let state = session.state
+                let back = try GroupSession(state: state, identity: restored.people[member]!)
+                // Compared as Bools: the failure message would print every byte.
+                let readsBack = back.state == state, sameAsPlain = plain.sessions[member]?.state == state
+                #expect(readsBack, comment)
+                #expect(sameAsPlain, "the same state as the copy never restored: \(comment)")
+                restored.sessions[member] = back
+            }
+            compare(comment)
+        }
+
+        func compare(_ comment: Comment) {
+            let sameDeposits = plain.mailboxes == restored.mailboxes, sameShown = plain.shown == restored.shown
+            #expect(sameDeposits, "the same deposits, byte for byte: \(comment)")
+            #expect(sameShown, "the same posts shown: \(comment)")
+            #expect(plain.dropped == restored.dropped, "the same drops: \(comment)")
+            #expect(plain.lost == restored.lost)
+            #expect(Set(plain.sessions.keys) == Set(restored.sessions.keys))
+            for (member, session) in plain.sessions {
+                guard let other = restored.sessions[member] else { continue }
+                let sameRosters = session.roster == other.roster && session.ledger.rosters == other.ledger.rosters
+                let sameTimeline = session.timeline == other.timeline
+                #expect(sameRosters, comment)
+                #expect(session.epoch.number == other.epoch.number && session.epoch.hasSameSecret(as: other.epoch), comment)
+                #expect(sameTimeline && session.sequence == other.sequence, comment)
+            }
+        }
+
+        /// Which parts of a session are filled (through `@testable` access).
+        mutating func note(_ session: GroupSession) {
+            if session.previousEpoch != nil { seen.insert("previous epoch") }
+            if session.receivers.values.contains(where: { $0.receiver.skippedCount > 0 }) { seen.insert("skipped keys") }
+            if !session.retiredChains.isEmpty { seen.insert("retired chains") }
+            if !session.sentPosts.isEmpty { seen.insert("sent posts") }
+            if session.rekeys.count == 2 { seen.insert("two rekeys") }
+            if session.announcements.count == 2 { seen.insert("two announcements") }
+            if session.awaitingRekey { seen.insert("awaiting rekey") }
+            if session.awaitingRekeyAfterLoss { seen.insert("awaiting rekey after loss") }
+            if session.lastWants != nil { seen.insert("last wants") }
+            if !session.heldPosts.isEmpty { seen.insert("held posts") }
+            if !session.heldUpdates.isEmpty { seen.insert("held updates") }
+            if !session.heldRekeys.isEmpty { seen.insert("held rekeys") }
+            if session.ledger.rosters.count > 1 { seen.insert("ledger history") }
+            if !session.timeline.gaps.isEmpty { seen.insert("gaps") }
+            if !session.isMember { seen.insert("not a member") }
+        }
+    }
+
+    static func key(_ person: SessionSetup.Identity) -> SigningPublicKey { person.signing.publicKey }
+
+    /// A group of three through posts, loss and resend requests, a join whose chain is lost, a
+    /// removal seen halfway, more loss: every session saved and restored at each checkpoint.
+    @Test func restoredSessionsGoOnExactlyAsTheOnesNeverSaved() throws {
+        var step = Lockstep(seed: "state lockstep")
+        try step.run { net in
+            try net.create(admin: Self.alice, others: [Self.bob, Self.carol])
+            net.people[Self.key(Self.dave)] = Self.dave
+        }
+        try step.checkpoint("created, nothing fetched")
+        step.run { $0.settle() }
+        try step.checkpoint("chains read")
+        try step.run { net in
+            for (i, person) in [Self.alice, Self.bob, Self.carol, Self.bob].enumerated() { try net.post(Self.key(person), "first \(i)") }
+        }
+        try step.checkpoint("posts deposited, not read")
+        step.run { $0.settle() }
+        try step.checkpoint("posts read")
+
+        // A third of all deposits lost: posts skipped (their keys kept), gaps, requests.
+        try step.run { net in
+            net.lossRate = 0.35
+            for i in 0..<9 { try net.post(Self.key([Self.alice, Self.bob, Self.carol][i % 3]), "lossy \(i)") }
+            net.settle()
+        }
+        try step.checkpoint("after loss")
+        step.run { net in
+            for member in [Self.alice, Self.bob, Self.carol] {
+                net.act(Self.key(member)) { session, rng in session.requestMissing(now: Self.t0, rng: &rng) }
+            }
+            net.settle()
+        }
+        try step.checkpoint("one request each")
+        step.run { net in
+            net.lossRate = 0
+            net.recover()
+        }
+        try step.checkpoint("recovered")
+
+        // dave joins; his chain is lost, so his first posts are held until he posts it again.
+        try step.run { net in
+            try net.act(Self.key(Self.alice)) { session, rng in try session.add(GroupSessionTests.identity(Self.dave), now: Self.t0, rng: &rng) }
+            let mailbox = net.sessions[Self.key(Self.dave)]!.epoch.mailboxID
+            net.mailboxes[mailbox]!.removeLast() // dave's chain, the last deposit of his join
+            net.lost += 1
+            try net.post(Self.key(Self.dave), "dave 0")
+            try net.post(Self.key(Self.dave), "dave 1")
+            net.settle()
+            #expect(!net.texts(Self.key(Self.bob)).contains("dave 0"))
+        }
+        try step.checkpoint("dave's posts held for his chain")
+        step.run { $0.recover() }
+        try step.checkpoint("dave's chain asked for")
+        try step.run { net in
+            net.lossRate = 0.35
+            for i in 0..<6 { try net.post(Self.key([Self.dave, Self.bob, Self.carol][i % 3]), "with dave \(i)") }
+            net.settle()
+            net.lossRate = 0
+            net.recover()
+        }
+        try step.checkpoint("dave recovered")
+
+        // carol is removed; bob reads the update but not yet the rekey.
+        try step.run { net in
+            try net.act(Self.key(Self.alice)) { session, rng in try session.remove(Self.key(Self.carol), now: Self.t0, rng: &rng) }
+            let bob = Self.key(Self.bob)
+            let mailbox = net.sessions[bob]!.epoch.mailboxID
+            let from = net.cursors[bob, default: [:]][mailbox, default: 0]
+            let first = net.mailboxes[mailbox]![from]
+            net.cursors[bob, default: [:]][mailbox] = from + 1
+            net.act(bob) { session, rng in session.receive(first, now: Self.t0, rng: &rng) }
+            #expect(net.sessions[bob]!.roster.members[Self.key(Self.carol)] == nil)
+            #expect(!net.sessions[bob]!.canPost, "waiting for the rekey after carol left")
+        }
+        try step.checkpoint("bob between the update and the rekey")
+        try step.run { net in
+            net.settle()
+            try net.post(Self.key(Self.bob), "carol gone")
+            try net.post(Self.key(Self.dave), "carol gone too")
+            net.settle()
+        }
+        try step.checkpoint("after the removal")
+        try step.run { net in
+            net.lossRate = 0.35
+            for i in 0..<6 { try net.post(Self.key([Self.alice, Self.bob, Self.dave][i % 3]), "late \(i)") }
+            net.settle()
+            net.lossRate = 0
+            net.recover()
+        }
+        try step.checkpoint("the end")
+
+        try step.run { net in
+            for i in 0..<6 { try net.post(Self.key([Self.alice, Self.bob, Self.dave][i % 3]), "final \(i)") }
+            net.settle()
+        }
+        step.compare("after the last restore")
+        let net = step.restored
+        #expect(net.lost > 5, "the loss happened: \(net.lost)")
+        for person in [Self.alice, Self.bob, Self.dave] {
+            let texts = net.texts(Self.key(person))
+            #expect(texts.count == Set(texts).count, "nothing shown twice")
+            #expect(Set((0..<6).map { "final \($0)" }).isSubset(of: texts))
+            #expect(texts.contains("dave 0") && texts.contains("dave 1") && texts.contains("carol gone"))
+            #expect(net.sessions[Self.key(person)]!.epoch.number == 2)
+        }
+        #expect(!net.texts(Self.key(Self.dave)).contains { $0.hasPrefix("first") || $0.hasPrefix("lossy") }, "nothing from before his join")
+        #expect(!net.texts(Self.key(Self.carol)).contains { $0.hasPrefix("late") || $0.hasPrefix("carol gone") || $0.hasPrefix("final") })
+        #expect(Set(net.texts(Self.key(Self.alice))).isSuperset(of: (0..<4).map { "first \($0)" }))
+        let wanted: Set = ["previous epoch", "skipped keys", "retired chains", "sent posts", "two rekeys", "two announcements",
+                           "awaiting rekey", "awaiting rekey after loss", "last wants", "held posts", "ledger history", "gaps",
+                           "not a member"]
+        #expect(wanted.isSubset(of: step.seen), "never saved: \(wanted.subtracting(step.seen).sorted())")
+    }
+
+    // MARK: Decoding
+
+    /// A group of three after some posts, alice's session partway through loss: most parts filled.
+    static func richState() throws -> (state: [UInt8], session: GroupSession) {
+        var net = Network(seed: "rich state")
+        net.repeats = false
+        try net.create(admin: alice, others: [bob, carol])
+        net.people[key(dave)] = dave
+        net.settle()
+        try net.act(key(alice)) { session, rng in try session.add(GroupSessionTests.identity(dave), now: t0, rng: &rng) }
+        net.settle()
+        net.lossRate = 0.4
+        for i in 0..<12 { try net.post(key([alice, bob, carol, dave][i % 4]), "post \(i)") }
+        net.settle()
+        net.act(key(alice)) { session, rng in session.requestMissing(now: t0, rng: &rng) }
+        let session = net.sessions[key(alice)]!
+        return (session.state, session)
+    }
+
+    @Test func everyTruncationThrows() throws {
+        let (state, _) = try Self.richState()
+        var accepted: [Int] = []
+        for length in 0..<state.count where (try? GroupSession(state: Array(state.prefix(length)), identity: Self.alice)) != nil {
+            accepted.append(length)
+        }
+        #expect(accepted.isEmpty, "truncations that decoded: \(accepted.prefix(10))")
+        #expect(throws: DecodeError.self) { try GroupSession(state: [], identity: Self.alice) }
+    }
+
+    @Test func aWrongVersionATrailingByteAndAnotherMemberThrow() throws {
+        let (state, session) = try Self.richState()
+        let back = try GroupSession(state: state, identity: Self.alice)
+        #expect(back.state == state && back.roster == session.roster && back.timeline == session.timeline)
+        var other = state
+        other[0] = 2
+        #expect(throws: DecodeError.invalidValue("group state version 2")) { try GroupSession(state: other, identity: Self.alice) }
+        #expect(throws: DecodeError.trailingBytes(count: 1)) { try GroupSession(state: state + [0], identity: Self.alice) }
+        #expect(throws: DecodeError.invalidValue("group state of another member")) { try GroupSession(state: state, identity: Self.bob) }
+        // Alice's signing key with bob's X25519 key is not alice.
+        let mixed = SessionSetup.Identity(signing: Self.alice.signing, agreement: Self.bob.agreement)
+        #expect(throws: DecodeError.self) { try GroupSession(state: state, identity: mixed) }
+        other = state
+        other[1] ^= 1
+        #expect(throws: DecodeError.invalidValue("group state roster of another group")) { try GroupSession(state: other, identity: Self.alice) }
+        other = state
+        other[97] = 0x10
+        #expect(throws: DecodeError.invalidValue("group state flags 16")) { try GroupSession(state: other, identity: Self.alice) }
+    }
+
+    /// Each count field set past its bound is refused as such (not read as entries until the
+    /// input runs out).
+    @Test func oversizedCountsThrowBeforeAnythingIsRead() throws {
+        let (state, _) = try Self.richState()
+        let fields = StateLayout(state)
+        #expect(fields.end == state.count, "the layout walks the whole state")
+        let names = Set(fields.counts.map(\.name))
+        for name in ["ledger rosters", "snapshot length", "update length", "receivers", "skipped", "own chains", "retired chains",
+                     "sent posts", "sent post length", "announcements", "rekeys", "rekey length", "epoch members", "last wants length",
+                     "streams", "held sequences", "recent", "held posts", "held rekeys", "held updates"] {
+            #expect(names.contains(name), "\(name) in the walked state")
+        }
+        for field in fields.counts {
+            var bad = state
+            let value = field.bound + 1
+            for i in 0..<field.width { bad[field.offset + i] = UInt8(truncatingIfNeeded: value >> (8 * (field.width - 1 - i))) }
+            let error = #expect(throws: DecodeError.self, "\(field.name) of \(value)") {
+                try GroupSession(state: bad, identity: Self.alice)
+            }
+            if let error, case .invalidValue = error {} else { Issue.record("\(field.name) of \(value): \(String(describing: error))") }
+            var largest = state
+            for i in 0..<field.width { largest[field.offset + i] = 0xFF }
+            #expect(throws: DecodeError.self, "\(field.name) all ones") { try GroupSession(state: largest, identity: Self.alice) }
+        }
+    }
+
+    /// Seeded random strings, and real states with a few bytes changed: each throws, or decodes
+    /// to a session whose state reads back the same.
+    @Test func randomInputNeverTraps() throws {
+        let (state, _) = try Self.richState()
+        var rng = SeededRandom(seed: "group state fuzz")
+        var decoded = 0
+        for _ in 0..<2_000 {
+            var bytes = rng.bytes(Int.random(in: 0..<400, using: &rng))
+            if Bool.random(using: &rng), !bytes.isEmpty { bytes[0] = GroupSession.stateVersion }
+            #expect(throws: DecodeError.self) { try GroupSession(state: bytes, identity: Self.alice) }
+        }
+        for _ in 0..<3_000 {
+            var bytes = state
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                bytes[Int.random(in: 97..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            guard let session = try? GroupSession(state: bytes, identity: Self.alice) else { continue }
+            decoded += 1
+            let again = session.state
+            #expect(try GroupSession(state: again, identity: Self.alice).state == again)
+        }
+        #expect(decoded > 100, "changed secrets, sequences and clocks still decode: \(decoded)")
+    }
+}
+
+/// The count and length fields of a state, found by walking the documented layout
+/// (GroupSession+State.swift) with the counts the state holds.
+struct StateLayout {
+    struct Count {
+        let name: String
+        let offset: Int
+        let width: Int
+        /// The largest value the decoder takes.
+        let bound: Int
+    }
+
+    private(set) var counts: [Count] = []
+    private(set) var end = 0
+    private let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        end = 1 + 32 + 32 + 32
+        let flags = bytes[end]
+        end += 1
+        let rosters = count("ledger rosters", 1, bound: 16)
+        end += count("snapshot length", 4, bound: 65_142)
+        for _ in 1..<rosters { end += count("update length", 4, bound: 65_536) }
+        end += flags & 1 != 0 ? 72 : 36
+        end += 72 + 8
+        for _ in 0..<count("receivers", 2, bound: 2_000) {
+            end += 4 + 4 + 32 + 32 + 4 + 32
+            end += count("skipped", 2, bound: 2_000) * (4 + 64)
+        }
+        end += count("own chains", 1, bound: 2) * 8
+        end += count("retired chains", 2, bound: 2_000) * 8
+        for _ in 0..<count("sent posts", 2, bound: 1_000) {
+            end += 12
+            end += count("sent post length", 4, bound: 65_536 + GroupPost.fixedLength + 320 + SenderKeyFormat.overhead)
+        }
+        end += count("announcements", 1, bound: 2) * GroupChain.encodedLength
+        for _ in 0..<count("rekeys", 1, bound: 2) { end += count("rekey length", 4, bound: 48_209) }
+        end += count("epoch members", 2, bound: 1_000) * 32
+        if flags & 8 != 0 { end += count("last wants length", 4, bound: 464) }
+        end += 8
+        for _ in 0..<count("streams", 2, bound: 1_001) {
+            end += 48
+            end += count("held sequences", 2, bound: 1_000) * 8
+        }
+        end += count("recent", 1, bound: 8) * 32
+        for _ in 0..<count("held posts", 2, bound: 256) {
+            end += 4
+            end += count("held post length", 4, bound: 65_536 + GroupPost.fixedLength + 320 + SenderKeyFormat.overhead)
+        }
+        for _ in 0..<count("held rekeys", 2, bound: 256) { end += count("held rekey length", 4, bound: 48_209) }
+        for _ in 0..<count("held updates", 2, bound: 256) { end += count("held update length", 4, bound: 65_536) }
+    }
+
+    /// Reads the count at `end`, notes it, and moves past it.
+    private mutating func count(_ name: String, _ width: Int, bound: Int) -> Int {
+        let value = bytes[end..<(end + width)].reduce(0) { $0 << 8 | Int($1) }
+        counts.append(Count(name: name, offset: end, width: width, bound: bound))
+        end += width
+        return value
+    }
+}

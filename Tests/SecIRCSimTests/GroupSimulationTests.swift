@@ -1,0 +1,32 @@
+import SecIRCSim
+import Testing
+
+/// Groups through the whole network (issue 13): the real client engines and messengers, group
+/// mailboxes on the relays, invitations through the pairwise sessions, churn and faults.
+@Suite struct GroupSimulationTests {
+    static func options(members: Int, clients: Int, seed: String) -> SimulationOptions {
+        var options = SimulationOptions()
+        options.relays = 4
+        options.clients = clients
+        options.contacts = 0
+        options.messageInterval = .seconds(100_000)
+        options.duration = .seconds(240)
+        options.seed = seed
+        options.groupSize = members
+        options.groupPostInterval = .seconds(40)
+        options.groupRemovals = 2
+        options.groupJoins = 2
+        return options
+    }
+
+    @Test func aSmallGroupThroughJoinsAndRemovals() {
+        let report = Simulation(options: Self.options(members: 5, clients: 7, seed: "group small")).run()
+        print(report)
+        #expect(Int(report["group_posts"] ?? "") ?? 0 > 10, "\(report)")
+        #expect(report["group_members"] == "5", "\(report)")
+        #expect(report["group_lost"] == "0", "\(report)")
+        #expect(report["group_leaked"] == "0", "\(report)")
+        #expect(report["group_duplicated"] == "0", "\(report)")
+        #expect(report["group_problems"] == nil, "\(report)")
+    }
+}
