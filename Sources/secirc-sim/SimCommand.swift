@@ -37,6 +37,11 @@ struct SimCommand: ParsableCommand {
     @Option(name: .customLong("relay-cover-rate"), help: "Each relay's own cover stream λ_R (packets/s).") var relayCoverRate = 0.0
     @Option(name: .customLong("directory-period"), help: "First ring's directory period.") var directoryPeriod = "1h"
     @Option(help: "Longest run after the workload to deliver what is on its way.") var drain = "30m"
+    @Option(name: .customLong("group-size"), help: "Members of one group (client 0 its admin) made when the workload starts; 0: no group.")
+    var groupSize = 0
+    @Option(name: .customLong("group-post-interval"), help: "Each group member's mean time between posts.") var groupPostInterval = "60s"
+    @Option(name: .customLong("group-removals"), help: "Members the admin removes during the workload.") var groupRemovals = 0
+    @Option(name: .customLong("group-joins"), help: "Clients the admin adds during the workload (beyond --group-size).") var groupJoins = 0
     @Option(help: "Threads (the output is the same for any number; default: the processors).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -92,6 +97,15 @@ struct SimCommand: ParsableCommand {
         o.coverRate = coverRate
         o.loopRate = loopRate
         o.relayCoverRate = relayCoverRate
+        guard groupSize == 0 || (2...1_000).contains(groupSize), groupSize + groupJoins <= clients, groupRemovals >= 0, groupJoins >= 0,
+              groupRemovals < max(groupSize - 1, 1) else {
+            throw ValidationError("--group-size is 0 or 2...1000, --group-size + --group-joins at most --clients, --group-removals below --group-size - 1")
+        }
+        o.groupSize = groupSize
+        o.groupPostInterval = try duration(groupPostInterval, "--group-post-interval")
+        guard o.groupPostInterval > .zero else { throw ValidationError("--group-post-interval must be positive") }
+        o.groupRemovals = groupRemovals
+        o.groupJoins = groupJoins
         o.crashes = try crash.map(parseCrash)
         o.partitions = try partition.map(parsePartition)
         return o

@@ -227,17 +227,18 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? SealedPacket.open(input, with: FuzzFixture.bob.identity.agreement)
     }
 
-    /// Group formats (issue 13), by the first byte (mod 9): 0 a sender-key message decrypted by a
+    /// Group formats (issue 13), by the first byte (mod 11): 0 a sender-key message decrypted by a
     /// member holding the fixture chain; 1 a sender-key distribution; 2 a roster update given to a
     /// member's ledger, as sent and re-signed by the group's admin (to reach the checks behind
     /// the signature); 3 a roster snapshot; 4 a group post taken into a timeline; 5 a channel
     /// message; 6 a rekey opened by a member; 7 an invitation joined; 8 the rest as a channel
     /// transfer sealed to the fixture epoch and received by a member's session (814 bytes as they
-    /// are: one mailbox body).
+    /// are: one mailbox body); 9 a member's stored session state restored (a client's store); 10
+    /// a pairwise group control message (envelope kind 6).
     static func group(_ input: [UInt8]) {
         guard let selector = input.first else { return }
         let rest = Array(input.dropFirst())
-        switch selector % 9 {
+        switch selector % 11 {
         case 0:
             guard let message = try? SenderKeyMessage.decode(rest, maxPlaintext: GroupPost.maxBodyLength + 1_024) else { return }
             precondition(message.encoded == rest, "a decoded sender-key message encodes to other bytes")
@@ -272,6 +273,13 @@ enum FuzzTarget: String, CaseIterable, Sendable {
             guard let invitation = try? GroupInvitation.decode(rest) else { return }
             var rng = FuzzFixture.seeded("group join")
             _ = GroupSession.join(invitation, identity: FuzzFixture.bob.identity, now: FuzzFixture.now, rng: &rng)
+        case 9:
+            guard let session = try? GroupSession(state: rest, identity: FuzzFixture.bob.identity) else { return }
+            precondition(session.state == rest, "a decoded group session state encodes to other bytes")
+        case 10:
+            guard let control = try? GroupControl.decode(rest) else { return }
+            precondition(control.encoded == rest, "a decoded group control message encodes to other bytes")
+            if case let .invitation(bytes) = control { _ = try? GroupInvitation.decode(bytes) }
         default:
             var rng = FuzzFixture.seeded("group receive")
             var session = FuzzFixture.groupSession

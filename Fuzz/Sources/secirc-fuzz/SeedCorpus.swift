@@ -79,7 +79,8 @@ enum SeedCorpus {
         var seeds: Seeds = [("sender-key-message", [0] + message.encoded), ("distribution", [1] + chain.distribution.encoded),
                             ("update", [2] + update.encoded), ("snapshot", [3] + roster.snapshot), ("post", [4] + post.encoded),
                             ("rekey-join", [6] + joinRekey.encoded), ("rekey-removal", [6] + removalRekey.encoded),
-                            ("invitation", [7] + invitation.encoded)]
+                            ("invitation", [7] + invitation.encoded), ("session-state", [9] + FuzzFixture.groupSession.state),
+                            ("control-invitation", [10] + GroupControl.invitation(invitation.encoded).encoded)]
         let resend = GroupResendRequest(epoch: 0, rosterSerial: 0, wantsRekey: true,
                                         posts: [.init(member: FuzzFixture.alice.signing.publicKey, from: 1, through: 3)],
                                         chains: [.init(epoch: 0, chainID: chain.chainID)])
