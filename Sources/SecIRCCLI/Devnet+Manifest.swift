@@ -42,7 +42,8 @@ extension Devnet {
     /// What `secirc devnet` prints once the network is up: every endpoint and commands to try.
     /// `secirc` is how to run the command line (a path when it is not on PATH); `staysUp` adds
     /// how to stop it.
-    public func summary(secirc: String, staysUp: Bool = true) -> String {
+    /// `group`: the group of every client (its name and id), when one was made.
+    public func summary(secirc: String, staysUp: Bool = true, group: (name: String, id: String)? = nil) -> String {
         var lines = ["", "secirc devnet is up: \(relays.count) relays, \(clients.count) clients (in \(directory))", "", "relays:"]
         let ringNames = ring.isEmpty ? Array(relays.prefix(1).map(\.name)) : ring.map(\.name)
         lines += TextFormat.table(relays.map { relay in
@@ -67,6 +68,15 @@ extension Devnet {
                 "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" \(a.apiURL)/v1/contacts",
                 "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" -H 'Content-Type: application/json' -d '{\"text\":\"hi\"}' \(a.apiURL)/v1/conversations/\(b.id)/messages",
                 "  curl -N -H \"Authorization: Bearer $(cat \(b.tokenFile))\" \(b.apiURL)/v1/events",
+            ]
+            if let group {
+                lines += [
+                    "  \(secirc) \(flags(b)) groups post \(group.name) hello   # the group of every client, \(a.name) its admin",
+                    "  \(secirc) \(flags(a)) groups messages \(group.name)",
+                    "  curl -H \"Authorization: Bearer $(cat \(a.tokenFile))\" -H 'Content-Type: application/json' -d '{\"text\":\"hi\"}' \(a.apiURL)/v1/groups/\(group.id)/messages",
+                ]
+            }
+            lines += [
                 "  curl \(Self.curlPin(relays[0]))-H \"Authorization: Bearer $(cat \(relays[0].adminTokenFile))\" \(relays[0].http)/v1/admin/status",
             ]
             if ring.count > 1 {

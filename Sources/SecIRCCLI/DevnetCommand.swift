@@ -1,24 +1,26 @@
 import ArgumentParser
 import Foundation
+import SecIRCAPI
 import SecIRCLauncher
 
 /// `secirc devnet`: five relays (a first ring of three) and two clients on this machine.
 struct DevnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devnet",
-        abstract: "Run a secIRC network on this machine: relays a, b, c (the first ring, 2 of 3 sign), d, e and clients alice and bob, contacts of each other.",
+        abstract: "Run a secIRC network on this machine: relays a, b, c (the first ring, 2 of 3 sign), d, e and clients alice, bob and carol, contacts of each other and in a group \"devnet\".",
         discussion: """
             Every process listens on 127.0.0.1 at a free port; their configuration, data and logs (<name>.log) go to --dir \
             (default: a new directory under /tmp, removed on a clean stop), and <dir>/devnet.json lists the endpoints and \
             the ring. Relays serve HTTPS with self-signed certificates that every URL pins (#spki=); --plain-http turns \
             that off. Runs until Ctrl-C or SIGTERM, then stops everything. With --smoke, alice and bob send each other a \
-            message and it exits: 0 when both were delivered and received within 60 s.
+            message and alice posts to the group, and it exits: 0 when both messages were delivered and received and \
+            bob and carol read the post, each within 60 s.
             """)
 
     @Option(name: .long, help: ArgumentHelp("Directory for configuration, data and logs (kept).", valueName: "dir"))
     var dir: String?
 
-    @Flag(name: .long, help: "Check that alice and bob can message each other, then stop (exit 0 when they can).")
+    @Flag(name: .long, help: "Check that alice and bob can message each other and the group reads alice's post, then stop (exit 0 when they can).")
     var smoke = false
 
     @Option(name: .customLong("bin-dir"), help: ArgumentHelp(
@@ -37,6 +39,9 @@ struct DevnetCommand: ParsableCommand {
     var plainHTTP = false
 
     static let relayNames = ["a", "b", "c", "d", "e"]
+    static let clientNames = ["alice", "bob", "carol"]
+    /// The group of every client the devnet makes (alice its admin).
+    static let groupName = "devnet"
 
     func validate() throws {
         if let meanDelay, !(0...60_000).contains(meanDelay) { throw ValidationError("--mean-delay-ms must be 0 to 60000.") }
@@ -56,14 +61,17 @@ struct DevnetCommand: ParsableCommand {
         options.meanDelayMilliseconds = meanDelay
         options.ringSize = ring
         options.relayNames = Self.relayNames
+        options.clientNames = Self.clientNames
         options.selfSignedTLS = !plainHTTP
         let stop = StopFlag()
         let signals = stop.catchSignals()
         defer { signals.forEach { $0.cancel() } }
         let devnet = Devnet(options: options, progress: { Console.out("devnet: \($0)") }, interrupted: { stop.isSet })
 
+        let group: SecIRCAPI.Group
         do {
             try devnet.start()
+            group = try devnet.makeGroup(Self.groupName)
             try devnet.writeManifest()
         } catch .interrupted {
             Console.out("devnet: interrupted; stopping")
@@ -74,14 +82,17 @@ struct DevnetCommand: ParsableCommand {
             devnet.stop()
             throw CLIError("devnet: \(error)" + (devnet.directory.isEmpty ? "" : "\n(logs and data kept in \(devnet.directory))"))
         }
-        Console.out(devnet.summary(secirc: Self.displayName(of: executable), staysUp: !smoke))
+        Console.out(devnet.summary(secirc: Self.displayName(of: executable), staysUp: !smoke, group: (group.name, group.id)))
 
         if smoke {
             Console.out("")
             Console.out("devnet: smoke test")
-            let result: Devnet.SmokeResult
+            var result: Devnet.SmokeResult
             do {
                 result = try devnet.smoke()
+                let posted = try devnet.groupSmoke(group)
+                result.lines += posted.lines
+                result.passed = result.passed && posted.passed
             } catch {
                 devnet.stop()
                 throw CLIError("devnet: smoke test: \(error)\n(logs and data kept in \(devnet.directory))")
@@ -102,6 +113,11 @@ struct DevnetCommand: ParsableCommand {
         if let greeting = try? devnet.smoke(label: "hello") {
             greeting.lines.forEach { Console.out("  \($0)") }
             if !greeting.passed { Console.out("devnet: the greeting did not get through; see the logs in \(devnet.directory)") }
+        }
+        Console.out("devnet: alice greets the group \"\(group.name)\" (one post, read by bob and carol from its group mailbox)")
+        if let greeting = try? devnet.groupSmoke(group, label: "hello") {
+            greeting.lines.forEach { Console.out("  \($0)") }
+            if !greeting.passed { Console.out("devnet: the group greeting did not get through; see the logs in \(devnet.directory)") }
         }
         Console.out("devnet: up; Ctrl-C stops everything")
 

@@ -67,7 +67,7 @@ extension Devnet {
         return SmokeResult(lines: lines, passed: sent.allSatisfy { $0.delivered != nil && $0.received != nil })
     }
 
-    private static func seconds(_ duration: Duration) -> String {
+    static func seconds(_ duration: Duration) -> String {
         let c = duration.components
         return String(format: "%.2f s", Double(c.seconds) + Double(c.attoseconds) * 1e-18)
     }

@@ -18,6 +18,7 @@ import Testing
         let text = devnet.log
         #expect(devnet.termination == .exited(0), "secirc devnet --smoke:\n\(text)")
         #expect(text.contains("devnet: smoke test passed"))
+        #expect(text.contains("read by bob") && text.contains("read by carol"), "the group post reached bob and carol")
 
         let manifest = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/net/devnet.json"))) as? [String: Any])
@@ -35,12 +36,12 @@ import Testing
         #expect(ring["members"] as? [String] == ["a", "b", "c"] && ring["threshold"] as? Int == 2)
         #expect(text.contains("first ring (2 of 3)") && text.contains("/v1/ring/status") && text.contains("--pinnedpubkey"))
         let clients = try #require(manifest["clients"] as? [String: [String: Any]])
-        #expect(Set(clients.keys) == ["alice", "bob"])
+        #expect(Set(clients.keys) == ["alice", "bob", "carol"])
         for (name, client) in clients {
             for key in ["api", "token_file", "data_dir"] { #expect(client[key] is String, "\(name) \(key)") }
             #expect(FileManager.default.fileExists(atPath: client["token_file"] as? String ?? ""), "\(name)'s token file")
         }
-        for name in ["a", "b", "c", "d", "e", "alice", "bob"] {
+        for name in ["a", "b", "c", "d", "e", "alice", "bob", "carol"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/net/\(name).log"), "\(name).log")
         }
     }
