@@ -180,7 +180,7 @@ extension ClientEngine {
                 if !stored { fetch.notStored = true }
                 groupFetches[slot] = fetch
             }
-            if case let .finishing(fetchStatus, left, sent, _) = fetch.stage, Self.acknowledgeable(fetch, remaining: left, sent: sent) != nil {
+            if case let .finishing(fetchStatus, left, sent, _) = fetch.stage, Self.readPrefix(fetch, remaining: left, sent: sent).whole {
                 groupFetches[slot] = nil
                 groupFetchDone(slot, fetch, status: fetchStatus, remaining: left, sent: sent)
                 if left > 0, fetch.round < configuration.fetchRounds, let held = tracker.held {
@@ -196,14 +196,15 @@ extension ClientEngine {
                 return true
             }
             groupSubscribedOn[slot] = fetchStatus == .ok && subscribed ? fetch.session : nil
-            guard fetchStatus != .ok || fetch.notStored || Self.acknowledgeable(fetch, remaining: remaining, sent: sent) != nil else {
+            guard fetchStatus != .ok || fetch.notStored || Self.readPrefix(fetch, remaining: remaining, sent: sent).whole else {
                 fetch.stage = .finishing(status: fetchStatus, remaining: remaining, sent: sent, until: now.adding(configuration.fetchStragglers))
                 groupFetches[slot] = fetch
                 return true
             }
             groupFetches[slot] = nil
-            groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
-            if fetchStatus == .ok, remaining > 0, fetch.round < configuration.fetchRounds, let held = tracker.held {
+            let whole = groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
+            // More to read, or a hole to read again: at once, within the rounds of a poll.
+            if fetchStatus == .ok, remaining > 0 || !whole, fetch.round < configuration.fetchRounds, let held = tracker.held {
                 startGroupFetch(slot, key: fetch.mailbox.key, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
             }
             return true
@@ -212,17 +213,45 @@ extension ClientEngine {
         }
     }
 
-    /// A whole batch moves the cursor past it; anything less (a lost datagram, a body the store
-    /// could not take) leaves it, and the next fetch hands the rest over again.
+    /// The cursor moves past the part of the batch read without a hole: up to the first message
+    /// that did not come (a lost datagram) or could not be stored — nothing is deleted from a
+    /// group mailbox, so the next fetch hands over the rest, from there. True when the batch was
+    /// whole.
+    @discardableResult
     private mutating func groupFetchDone(_ slot: GroupSlot, _ fetch: MailboxFetch, status fetchStatus: FetchStatus, remaining: UInt32,
-                                         sent: UInt32) {
-        guard fetchStatus == .ok else { return status.drop(.fetchRefused) }
-        guard let last = Self.acknowledgeable(fetch, remaining: remaining, sent: sent) else {
-            return status.drop(fetch.notStored ? .fetchNotStored : .fetchIncomplete)
+                                         sent: UInt32) -> Bool {
+        guard fetchStatus == .ok else {
+            status.drop(.fetchRefused)
+            return false
         }
-        guard last > groupCursors[slot] ?? 0 else { return }
-        groupCursors[slot] = last
-        groupRead[slot] = groupRead[slot]?.filter { $0 > last }
+        let (last, whole) = Self.readPrefix(fetch, remaining: remaining, sent: sent)
+        if !whole { status.drop(fetch.notStored ? .fetchNotStored : .fetchIncomplete) }
+        if let last, last > groupCursors[slot] ?? 0 {
+            groupCursors[slot] = last
+            groupRead[slot] = groupRead[slot]?.filter { $0 > last }
+        }
+        return whole
+    }
+
+    /// The last sequence of the longest run of a batch's first messages that all came (and
+    /// were stored), each in its place (see ``acknowledgeable(_:remaining:sent:)``), and
+    /// whether that run is the whole batch.
+    static func readPrefix(_ fetch: MailboxFetch, remaining: UInt32, sent: UInt32) -> (last: UInt64?, whole: Bool) {
+        let count = Int(sent)
+        guard count > 0 else { return (nil, !fetch.notStored) }
+        var places = [UInt64?](repeating: nil, count: count)
+        for (sequence, after) in fetch.received {
+            let place = Int(remaining) + count - 1 - Int(after)
+            guard (0..<count).contains(place), places[place] == nil else { continue }
+            places[place] = sequence
+        }
+        var last: UInt64?
+        for place in places {
+            guard let sequence = place, sequence > (last ?? 0) else { return (last, false) }
+            last = sequence
+        }
+        // A message that could not be stored is among them: the cursor must not pass it.
+        return fetch.notStored ? (nil, false) : (last, true)
     }
 
     /// One body of a group mailbox: confirms a deposit of ours, or goes to the group's session.
