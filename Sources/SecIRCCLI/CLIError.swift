@@ -6,6 +6,7 @@ public protocol CLIFailure: Error, CustomStringConvertible {}
 
 extension APIError: CLIFailure {}
 extension ContactResolutionError: CLIFailure {}
+extension GroupResolutionError: CLIFailure {}
 extension DevnetError: CLIFailure {}
 
 /// A failure of the command line itself (a file it cannot read, a wait that timed out).

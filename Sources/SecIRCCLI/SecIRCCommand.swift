@@ -11,13 +11,14 @@ public struct SecIRCCommand: ParsableCommand {
         discussion: """
             The daemon is found at --api (or $SECIRC_API, default \(APIClient.defaultURL)) with the token in \
             --token-file (or $SECIRC_TOKEN_FILE, or <--data-dir>/api.token, default data/client/api.token). \
-            A <contact> is a contact's name, its id, or a prefix of its id that only it has. \
+            A <contact> is a contact's name, its id, or a prefix of its id that only it has; a <group> is a group's \
+            name, its id, or a prefix of its id (4 hex digits or more) that only it has. \
             `secirc devnet` starts three relays and two clients (alice, bob) on this machine. \
             Exit status 1: the daemon is not running, or answered with an error (printed as code: message).
             """,
         subcommands: [
             IdentityCommand.self, InviteCommand.self, ContactsCommand.self, SendCommand.self,
-            MessagesCommand.self, WatchCommand.self, NetworkCommand.self, DevnetCommand.self,
+            MessagesCommand.self, GroupsCommand.self, WatchCommand.self, NetworkCommand.self, DevnetCommand.self,
         ])
 
     @OptionGroup public var global: GlobalOptions

@@ -5,7 +5,7 @@ import SecIRCAPI
 struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Print incoming messages, delivery receipts and contact changes as they happen (Ctrl-C stops).",
+        abstract: "Print incoming messages, delivery receipts, contact changes and group posts, roster changes and invitations as they happen (Ctrl-C stops).",
         discussion: "With --json each event is one line {\"event\":...,\"data\":...}.")
 
     @OptionGroup var global: GlobalOptions

@@ -40,6 +40,7 @@ extension ClientRoutes {
         var rng = SystemRandom()
         let view = try messenger.createGroup(name: body.name, members: members, now: clock(), rng: &rng)
         poke()
+        for event in view.events { events.publish(event) }
         return try groupResponse(view, status: 201)
     }
 
@@ -124,9 +125,11 @@ extension ClientRoutes {
 
     // MARK: Helpers
 
-    /// A change was stored: the network thread deposits what it queued.
+    /// A change was stored: the network thread deposits what it queued, and the event streams
+    /// hear of it (another front end of the same daemon included).
     private func changed(_ view: Messenger.GroupView) throws -> HTTPResponse {
         poke()
+        for event in view.events { events.publish(event) }
         return try groupResponse(view)
     }
 

@@ -97,7 +97,9 @@ extension Simulation {
               let final = try? nodes[groupAdmin].messenger!.group(id: group) else { return [("group", "not created")] }
         let members = Set(final.roster.members.keys.compactMap { context.clientByID[$0.id] })
         var posts = 0, owed = 0, lost = 0, leaked = 0
+        var lostBy: [Int: Int] = [:]
         var reach99: [Double] = []
+        var arrivals: [Double] = []
         for poster in groupClients {
             for (number, post) in nodes[poster].groupPosts.enumerated() {
                 posts += 1
@@ -111,10 +113,12 @@ extension Simulation {
                             times.append(Double(at.nanoseconds - post.at.nanoseconds) / 1e6)
                         } else {
                             lost += 1
+                            lostBy[member, default: 0] += 1
                         }
                     }
                 }
                 for (member, epoch) in groupRemovedEpoch where epoch <= post.epoch && nodes[member].groupArrivals[key] != nil { leaked += 1 }
+                arrivals += times
                 let needed = post.roster.filter { $0 != poster && members.contains($0) && (groupJoinEpoch[$0] ?? .max) <= post.epoch }.count
                 if needed > 0, times.count * 100 >= needed * 99 {
                     times.sort()
@@ -123,12 +127,15 @@ extension Simulation {
             }
         }
         reach99.sort()
-        func percentile(_ p: Double) -> String {
-            reach99.isEmpty ? "0" : "\((reach99[min(reach99.count - 1, Int(Double(reach99.count) * p))] * 10).rounded() / 10)"
+        arrivals.sort()
+        func percentile(_ p: Double, of list: [Double]) -> String {
+            list.isEmpty ? "0" : "\((list[min(list.count - 1, Int(Double(list.count) * p))] * 10).rounded() / 10)"
         }
+        func percentile(_ p: Double) -> String { percentile(p, of: reach99) }
         let deposits = groupClients.reduce(0) { $0 + nodes[$1].groupPostDeposits }
         var lines: [(String, String)] = [
             ("group_members", "\(members.count)"),
+            ("group_joined", "\(groupClients.count { nodes[$0].group != nil })"),
             ("group_epoch", "\(final.epoch)"),
             ("group_posts", "\(posts)"),
             ("group_owed", "\(owed)"),
@@ -137,10 +144,16 @@ extension Simulation {
             ("group_duplicated", "\(groupClients.reduce(0) { $0 + nodes[$1].groupDuplicated })"),
             ("group_deposits_per_post", "\((Double(deposits) / Double(max(posts, 1)) * 100).rounded() / 100)"),
             ("group_packets_per_post", "\((Double(deposits * 2) / Double(max(posts, 1)) * 100).rounded() / 100)"),
+            ("group_arrival_p50_ms", percentile(0.5, of: arrivals)),
+            ("group_arrival_p99_ms", percentile(0.99, of: arrivals)),
             ("group_reach99_p50_ms", percentile(0.5)),
             ("group_reach99_p99_ms", percentile(0.99)),
             ("group_posts_reaching_99pct", "\(reach99.count)"),
         ]
+        if !lostBy.isEmpty {
+            let worst = lostBy.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(8)
+            lines.append(("group_lost_by_member", worst.map { "c\($0.key - options.relays):\($0.value)" }.joined(separator: ",")))
+        }
         let deferred = groupClients.reduce(0) { $0 + nodes[$1].groupPostsDeferred }
         if deferred > 0 { lines.append(("group_posts_deferred", "\(deferred)")) }
         let problems = groupClients.reduce(0) { $0 + nodes[$1].groupProblems }

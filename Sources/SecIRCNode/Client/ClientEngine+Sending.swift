@@ -195,7 +195,12 @@ extension ClientEngine {
     private mutating func transmit(_ packet: [UInt8], via entry: RelayDescriptor, freshLink: Bool, now: UnixTime,
                                    rng: inout some RandomSource, effects: inout NodeEffects<Event>) throws {
         guard let peer = linkPeer(entry) else { throw SendError.noEntry(entry.id) }
-        if freshLink { links.reset(entry.id) }
+        // A retry makes the link again — once per relay in `freshLinkInterval`: many messages
+        // retried at once (a burst of invitations) must not tear down the link over and over.
+        if freshLink, lastFreshLink[entry.id].map({ now.duration(since: $0) >= Self.freshLinkInterval || $0 > now }) ?? true {
+            lastFreshLink[entry.id] = now
+            links.reset(entry.id)
+        }
         guard links.send(LinkFrame.sphinx(packet).encoded(), to: peer, now: now, rng: &rng, out: &effects.datagrams) != .dropped else {
             return status.drop(.sendFailed)
         }

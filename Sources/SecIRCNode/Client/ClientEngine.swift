@@ -203,6 +203,9 @@ public struct ClientEngine: NodeEngine {
     var groupResendForced = false
     /// Hashes of the bodies waiting in the group outbox (read back from a mailbox, they are confirmed).
     var pendingGroupDeposits: Set<Bytes32> = []
+    /// When a retry last made the link to each entry relay again (``freshLinkInterval``).
+    var lastFreshLink: [ID: UnixTime] = [:]
+    static var freshLinkInterval: Duration { .seconds(10) }
     /// What `GET /v1/network` reports (the loop publishes it after each turn).
     public internal(set) var status = ClientNetworkStatus()
 

@@ -23,6 +23,8 @@ extension Messenger {
         public var epoch: UInt32
         /// Whether a post would be taken now (a member, not waiting for the rekey after a departure).
         public var canPost: Bool
+        /// What the change that returned this view did (roster changes), for the API's event stream.
+        public var events: [ClientEvent] = []
     }
 
     /// What a change to a group did: the state it left, what to show and tell.
@@ -52,9 +54,6 @@ extension Messenger {
     public func groupMessages(in group: ID, before: Int64?, limit: Int) throws -> GroupMessagePage {
         try store.read { tx in
             guard try tx.group(id: group) != nil else { throw MessengerError.notFound("no group \(group.hex)") }
-            if let before, try tx.groupMessage(cursor: before)?.group != group {
-                throw MessengerError.invalidRequest("before names no post of this group")
-            }
             return try tx.groupMessages(in: group, before: before, limit: limit)
         }
     }
@@ -99,9 +98,11 @@ extension Messenger {
             }
             var change = GroupChange()
             let record = GroupRecord(id: session.roster.groupID, name: name, joinedMs: now.milliseconds, isMember: true, state: [])
-            return try save(session, record: record, output: output, was: nil, tx, now: now, rng: &rng, into: &change)
+            return (try save(session, record: record, output: output, was: nil, tx, now: now, rng: &rng, into: &change), change.events)
         }
-        return try view(record)
+        var view = try view(record.0)
+        view.events = record.1
+        return view
     }
 
     /// Posts `text` to the group.
@@ -123,7 +124,7 @@ extension Messenger {
 
     /// An admin adds the accepted contact `contact`, who gets an invitation.
     public func addToGroup(_ group: ID, contact: ID, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
-        _ = try changeGroupInTransaction(group, now: now, rng: &rng) { session, tx, rng in
+        let change = try changeGroupInTransaction(group, now: now, rng: &rng) { session, tx, rng in
             try requireAdmin(session)
             let member = try groupIdentity(of: contact, tx)
             guard session.roster.members[member.signing] == nil else { throw MessengerError.conflict("already a member") }
@@ -132,23 +133,27 @@ extension Messenger {
             }
             return try session.add(member, now: now, rng: &rng)
         }
-        return try self.group(id: group)
+        var view = try self.group(id: group)
+        view.events = change.events
+        return view
     }
 
     /// An admin removes `member` (its ID); the group is rekeyed so it reads nothing after.
     public func removeFromGroup(_ group: ID, member: ID, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
-        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+        let change = try changeGroup(group, now: now, rng: &rng) { session, rng in
             try requireAdmin(session)
             let key = try memberKey(member, in: session)
-            guard key != session.me else { throw MessengerError.invalidRequest("to leave, use leave") }
+            guard key != session.me else { throw MessengerError.conflict("an admin does not remove itself: leave the group instead") }
             return try session.remove(key, now: now, rng: &rng)
         }
-        return try self.group(id: group)
+        var view = try self.group(id: group)
+        view.events = change.events
+        return view
     }
 
     /// An admin makes `member` an admin or a member.
     public func setGroupRole(_ group: ID, member: ID, admin: Bool, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
-        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+        let change = try changeGroup(group, now: now, rng: &rng) { session, rng in
             try requireAdmin(session)
             let key = try memberKey(member, in: session)
             let role: GroupRole = admin ? .admin : .member
@@ -156,7 +161,9 @@ extension Messenger {
             if !admin, session.roster.admins == [key] { throw MessengerError.conflict("a group keeps at least one admin") }
             return try session.change([.setRole(key, role)], now: now, rng: &rng)
         }
-        return try self.group(id: group)
+        var view = try self.group(id: group)
+        view.events = change.events
+        return view
     }
 
     /// An admin renames the group.
@@ -164,32 +171,39 @@ extension Messenger {
         guard GroupRoster.isValidName(name) else {
             throw MessengerError.invalidRequest("a group name is 1 to \(GroupRoster.maxNameBytes) bytes of UTF-8 with no control character")
         }
-        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+        let change = try changeGroup(group, now: now, rng: &rng) { session, rng in
             try requireAdmin(session)
             guard session.roster.name != name else { return GroupSession.Output() }
             return try session.change([.rename(name)], now: now, rng: &rng)
         }
-        return try self.group(id: group)
+        var view = try self.group(id: group)
+        view.events = change.events
+        return view
     }
 
     /// Leaves the group (kept in the list, read-only, until deleted). The last admin must first
     /// make another member an admin.
     public func leaveGroup(_ group: ID, now: UnixTime, rng: inout some RandomSource) throws -> GroupView {
-        _ = try changeGroup(group, now: now, rng: &rng) { session, rng in
+        let change = try changeGroup(group, now: now, rng: &rng) { session, rng in
             guard session.isMember else { throw MessengerError.conflict("this client is not a member of the group") }
             if session.roster.admins == [session.me], session.roster.members.count > 1 {
                 throw MessengerError.conflict("the only admin cannot leave: make another member an admin first")
             }
             return try session.leave(now: now, rng: &rng)
         }
-        return try self.group(id: group)
+        var view = try self.group(id: group)
+        view.events = change.events
+        return view
     }
 
-    /// Forgets a group this client is no longer in, with its posts.
+    /// Forgets a group this client is no longer in (or whose only member it is), with its posts.
     public func deleteGroup(_ group: ID) throws {
         try store.write { tx in
             guard let record = try tx.group(id: group) else { throw MessengerError.notFound("no group \(group.hex)") }
-            guard !record.isMember else { throw MessengerError.conflict("leave the group before deleting it") }
+            // A group whose only member is this client is deleted at once (nobody to tell).
+            guard try !record.isMember || session(of: record).roster.members.count == 1 else {
+                throw MessengerError.conflict("leave the group before deleting it")
+            }
             _ = try tx.deleteGroup(group)
             groupSessions.withLock { _ = $0.removeValue(forKey: group) }
         }
@@ -218,9 +232,11 @@ extension Messenger {
             // A first request asks the admins for what changed since the invitation was made.
             var joined = session
             let asked = joined.requestMissing(force: true, now: now, rng: &rng)
-            return try save(joined, record: saved, output: asked, was: session, tx, now: now, rng: &rng, into: &change)
+            return (try save(joined, record: saved, output: asked, was: session, tx, now: now, rng: &rng, into: &change), change.events)
         }
-        return try view(record)
+        var view = try view(record.0)
+        view.events = record.1
+        return view
     }
 
     /// Declines a waiting invitation (the inviter is not told).
