@@ -21,12 +21,36 @@ import Testing
 
     @Test func aSmallGroupThroughJoinsAndRemovals() {
         let report = Simulation(options: Self.options(members: 5, clients: 7, seed: "group small")).run()
-        print(report)
         #expect(Int(report["group_posts"] ?? "") ?? 0 > 10, "\(report)")
         #expect(report["group_members"] == "5", "\(report)")
         #expect(report["group_lost"] == "0", "\(report)")
         #expect(report["group_leaked"] == "0", "\(report)")
         #expect(report["group_duplicated"] == "0", "\(report)")
         #expect(report["group_problems"] == nil, "\(report)")
+    }
+
+    /// Ten members, 5% of datagrams lost and the busiest mailbox relay down for a minute while
+    /// the admin removes two members and adds two: every post reaches every member that had to
+    /// read it, once, and none reaches a member after its removal.
+    @Test func tenMembersThroughLossChurnAndAMailboxRelayCrash() {
+        var options = SimulationOptions()
+        options.relays = 4
+        options.clients = 12
+        options.contacts = 0
+        options.messageInterval = .seconds(100_000)
+        options.duration = .seconds(240)
+        options.seed = "gla"
+        options.groupSize = 10
+        options.groupPostInterval = .seconds(30)
+        options.groupRemovals = 2
+        options.groupJoins = 2
+        options.loss = 0.05
+        options.crashes = [SimulationOptions.Crash(relay: .busiestMailbox, at: .seconds(120), downtime: .seconds(60))]
+        let report = Simulation(options: options).run()
+        #expect(Int(report["group_owed"] ?? "") ?? 0 > 400, "\(report)")
+        #expect(report["group_joined"] == "12", "\(report)")
+        #expect(report["group_lost"] == "0" && report["group_leaked"] == "0" && report["group_duplicated"] == "0", "\(report)")
+        #expect(report["group_packets_per_post"] == "2.0", "\(report)")
+        #expect(report["crashes"]?.hasPrefix("relay") == true, "\(report)")
     }
 }

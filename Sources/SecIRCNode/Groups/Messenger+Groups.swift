@@ -207,6 +207,7 @@ extension Messenger {
             _ = try tx.deleteGroup(group)
             groupSessions.withLock { _ = $0.removeValue(forKey: group) }
         }
+        groupsChanged() // its mailboxes are not fetched any more
     }
 
     /// Joins the group of a waiting invitation.
@@ -259,6 +260,8 @@ extension Messenger {
         do {
             let change = try changeGroup(group, now: now, rng: &rng) { session, rng in session.receive(body, now: now, rng: &rng) }
             return (change, false)
+        } catch MessengerError.notFound {
+            return (GroupChange(), false) // the group was deleted meanwhile: nothing to keep
         } catch {
             return (GroupChange(), true)
         }
