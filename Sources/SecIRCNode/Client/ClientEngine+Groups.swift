@@ -85,7 +85,8 @@ extension ClientEngine {
     var nextGroupPoll: UnixTime {
         guard let last = lastGroupPoll else { return UnixTime(nanoseconds: 0) }
         let subscribed = configuration.push && !groupMailboxes.isEmpty
-            && groupSubscribedOn.count >= groupMailboxes.count && groupSubscribedOn.values.allSatisfy { links.hasSession($0) }
+            && groupSubscribedOn.count >= groupMailboxes.count * configuration.mailboxRelays
+            && groupSubscribedOn.values.allSatisfy { links.hasSession($0) }
         return last.adding(subscribed ? configuration.pushPollInterval : configuration.pollInterval)
     }
 

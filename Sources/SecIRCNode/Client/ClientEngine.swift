@@ -397,6 +397,8 @@ public struct ClientEngine: NodeEngine {
     /// whole step: polling and cover traffic must not stop (silent cover shows the client).
     private mutating func pullBackDeadlines(now: UnixTime) {
         if let last = lastPoll, last > now { lastPoll = nil }
+        if let last = lastGroupPoll, last > now { lastGroupPoll = nil }
+        if let resend = nextGroupResend, resend.duration(since: now) > Self.groupResendInterval { nextGroupResend = now }
         for (id, due) in acknowledgeDue where due.duration(since: now) > configuration.pushAcknowledgeDelay { acknowledgeDue[id] = now }
         if nextHousekeeping.duration(since: now) > Self.idleHousekeepingInterval { nextHousekeeping = now }
         if nextMailboxCheck.duration(since: now) > Self.idleHousekeepingInterval { nextMailboxCheck = now }
