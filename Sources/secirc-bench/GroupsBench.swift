@@ -4,10 +4,10 @@ import SecIRCCore
 import SecIRCCrypto
 
 /// Groups in one process, no network (issue 13): what a post costs its sender (deposits, CPU)
-/// and each member (CPU to read it), and what a removal costs the admin and each member that
-/// stays (the rekey, and reading everyone's new chain), for groups of each size. No C
-/// reference and no mixnet: the devnet and simulator figures the issue asks for (time until 99%
-/// of members have a post) need groups in the client, which they are not yet.
+/// and each member (CPU to read it), what a client's store adds to each (the member's state,
+/// encoded and decoded: `GroupSession.state`), and what a removal costs the admin and each member
+/// that stays (the rekey, and reading everyone's new chain), for groups of each size. No C
+/// reference and no mixnet: `secirc-sim --group-size` measures groups through a network.
 struct GroupsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "groups",
@@ -25,7 +25,7 @@ struct GroupsBench: ParsableCommand {
         var rng = SeededRandom(seed: "secirc-bench groups")
         let now = UnixTime(seconds: 1_800_000_000)
         var last = (size: 0, deposits: 0)
-        print("size  deposits/post  post_bytes  sender_us/post  member_us/post  removal_admin_ms  removal_member_ms")
+        print("size  deposits/post  post_bytes  sender_us/post  member_us/post  state_bytes  state_save_us  state_load_us  removal_admin_ms  removal_member_ms")
         for size in groupSizes {
             let people = (0..<size).map { _ in SessionSetup.Identity(using: &rng) }
             let identities = people.map { GroupIdentity(signing: $0.signing.publicKey, agreement: $0.agreement.publicKey) }
@@ -68,6 +68,11 @@ struct GroupsBench: ParsableCommand {
                 guard shown == 1 else { throw ValidationError("bob did not show post \(i)") }
             }
 
+            // What a client's store adds per change: the member's state encoded (saved) and decoded.
+            var state: [UInt8] = []
+            let saveTimes = (0..<20).map { _ in Self.time { state = bob.state } }
+            let loadTimes = try (0..<20).map { _ in try Self.time { _ = try GroupSession(state: state, identity: people[1]) } }
+
             // A removal: the admin's update and rekey; then bob takes them and reads every other
             // member's new chain (they all move to the new epoch).
             var removal = GroupSession.Output()
@@ -82,8 +87,9 @@ struct GroupsBench: ParsableCommand {
                 for body in removal.deposits.map(\.body) + chains { _ = bob.receive(body, now: now, rng: &rng) }
             }
             guard bob.epoch.number == admin.epoch.number else { throw ValidationError("bob did not follow the rekey") }
-            print(String(format: "%4d  %13d  %10d  %14.1f  %14.1f  %16.1f  %17.1f", size, deposits, bytes, Self.median(senderTimes) * 1e6,
-                         Self.median(memberTimes) * 1e6, adminTime * 1e3, memberTime * 1e3))
+            print(String(format: "%4d  %13d  %10d  %14.1f  %14.1f  %11d  %13.1f  %13.1f  %16.1f  %17.1f", size, deposits, bytes,
+                         Self.median(senderTimes) * 1e6, Self.median(memberTimes) * 1e6, state.count, Self.median(saveTimes) * 1e6,
+                         Self.median(loadTimes) * 1e6, adminTime * 1e3, memberTime * 1e3))
             last = (size, deposits)
         }
         print("group_deposits_per_post_\(last.size) \(last.deposits)")
