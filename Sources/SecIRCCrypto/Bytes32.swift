@@ -41,6 +41,18 @@ public struct Bytes32: Hashable, Sendable {
     /// The bytes as an array.
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 
+    /// Byte-wise order (the bytes as an unsigned big-endian number), without copying them: what
+    /// `bytes.lexicographicallyPrecedes(other.bytes)` says, with no two arrays made per comparison.
+    public func lexicographicallyPrecedes(_ other: Bytes32) -> Bool {
+        var a = words, b = other.words
+        if a.0 != b.0 { return UInt64(bigEndian: a.0) < UInt64(bigEndian: b.0) }
+        if a.1 != b.1 { return UInt64(bigEndian: a.1) < UInt64(bigEndian: b.1) }
+        if a.2 != b.2 { return UInt64(bigEndian: a.2) < UInt64(bigEndian: b.2) }
+        a.3 = UInt64(bigEndian: a.3)
+        b.3 = UInt64(bigEndian: b.3)
+        return a.3 < b.3
+    }
+
     /// Lowercase hexadecimal.
     public var hex: String { Hex.encode(bytes) }
 

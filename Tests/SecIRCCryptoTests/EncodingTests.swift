@@ -79,4 +79,22 @@ struct EncodingTests {
         let error = #expect(throws: CryptoError.self) { try Bytes32(hex: String(repeating: "zz", count: 32)) }
         if case .invalidEncoding = error {} else { Issue.record("expected invalidEncoding, got \(String(describing: error))") }
     }
+
+    @Test("Bytes32 order is the bytes' lexicographic order")
+    func bytes32Order() throws {
+        var rng = SystemRandom()
+        var samples = (0..<200).map { _ in try! Bytes32(rng.bytes(32)) }
+        // Pairs that differ only late, and equal ones.
+        let base = rng.bytes(32)
+        for i in 0..<32 {
+            var other = base
+            other[i] ^= 0x80
+            samples += [try Bytes32(base), try Bytes32(other)]
+        }
+        for a in samples {
+            for b in samples.prefix(60) {
+                #expect(a.lexicographicallyPrecedes(b) == a.bytes.lexicographicallyPrecedes(b.bytes))
+            }
+        }
+    }
 }

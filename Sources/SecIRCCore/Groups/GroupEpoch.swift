@@ -152,7 +152,7 @@ public struct GroupRekey: Hashable, Sendable {
 
     /// The members of `roster` in box order: ascending Ed25519 key bytes.
     static func recipients(of roster: GroupRoster) -> [GroupIdentity] {
-        roster.members.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+        roster.members.keys.sorted { $0.rawValue.lexicographicallyPrecedes($1.rawValue) }
             .map { GroupIdentity(signing: $0, agreement: roster.agreementKeys[$0]!) }
     }
 

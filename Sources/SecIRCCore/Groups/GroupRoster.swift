@@ -336,7 +336,7 @@ public struct GroupRoster: Hashable, Sendable {
         w.write(name.utf8)
         w.write(limit)
         w.write(UInt16(members.count))
-        for (key, role) in members.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
+        for (key, role) in members.sorted(by: { $0.key.rawValue.lexicographicallyPrecedes($1.key.rawValue) }) {
             w.write(key.rawValue)
             w.write(agreementKeys[key]!.rawValue)
             w.write(role.rawValue)

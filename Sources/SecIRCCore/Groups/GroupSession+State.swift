@@ -101,7 +101,7 @@ extension GroupSession {
         w.write(UInt8(rekeys.count))
         for (_, rekey) in rekeys.sorted(by: { $0.key < $1.key }) { w.writeLengthPrefixed(rekey.encoded) }
         w.write(UInt16(epochMembers.count))
-        for member in epochMembers.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) { w.write(member.rawValue) }
+        for member in epochMembers.sorted(by: { $0.rawValue.lexicographicallyPrecedes($1.rawValue) }) { w.write(member.rawValue) }
         if let lastWants { w.writeLengthPrefixed(lastWants.encoded) }
 
         timeline.writeState(to: &w)

@@ -14,7 +14,7 @@ extension GroupTimeline {
     func writeState(to w: inout ByteWriter) {
         w.write(clock)
         w.write(UInt16(streams.count))
-        for (member, stream) in streams.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
+        for (member, stream) in streams.sorted(by: { $0.key.rawValue.lexicographicallyPrecedes($1.key.rawValue) }) {
             w.write(member.rawValue)
             w.write(stream.contiguous)
             w.write(stream.known)
