@@ -1,4 +1,5 @@
 import Foundation
+import SecIRCAPI
 @testable import SecIRCClient
 import SecIRCConfig
 import SecIRCCore
@@ -282,5 +283,30 @@ extension HTTPResponse {
             }
         }
         #expect(documented == f.router.openAPIOperations)
+    }
+
+    /// The spec's `Event` names every event the daemon sends, and each of its examples is an
+    /// event the API's own reader takes, written back as the example says.
+    @Test func openAPIEventsAreTheEventsSent() throws {
+        let spec = try Self.clientSpec()
+        let schemas = try #require((spec["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let event = try #require(schemas["Event"] as? [String: Any])
+        let properties = try #require(event["properties"] as? [String: Any])
+        let names = try #require((properties["event"] as? [String: Any])?["enum"] as? [String])
+        let paths = try #require(spec["paths"] as? [String: Any])
+        let get = try #require((paths["/v1/events"] as? [String: Any])?["get"] as? [String: Any])
+        let ok = try #require((get["responses"] as? [String: Any])?["200"] as? [String: Any])
+        let stream = try #require((ok["content"] as? [String: Any])?["text/event-stream"] as? [String: Any])
+        let examples = try #require(stream["examples"] as? [String: Any])
+        #expect(Set(examples.keys) == Set(names) && names.count == Set(names).count)
+        for (key, example) in examples {
+            let value = try #require((example as? [String: Any])?["value"] as? [String: String], "\(key)")
+            let sent = ServerSentEvent(event: try #require(value["event"]), data: try #require(value["data"]))
+            let decoded = try #require(APIEvent(sent), "\(key): the example is not that event's JSON")
+            #expect(decoded.name == key && sent.event == key)
+            let written = try JSONSerialization.jsonObject(with: Data(decoded.serverSentEvent.data.utf8)) as? NSDictionary
+            let documented = try JSONSerialization.jsonObject(with: Data(sent.data.utf8)) as? NSDictionary
+            #expect(written == documented, "\(key)")
+        }
     }
 }
