@@ -35,10 +35,25 @@ import Testing
         claimed.replaceSubrange((GroupChain.encodedLength - 64)..., with: thief.sign(GroupChain.label + signedPart).bytes)
         let claim = try GroupChain.decode(claimed)
         #expect(claim.member == thief.publicKey && !claim.signatureIsValid)
-        let decoded = try GroupInvitation.decode(invitation.encoded)
-        #expect(decoded.roster == invitation.roster && decoded.epoch.hasSameSecret(as: invitation.epoch) && decoded.epoch.number == 3)
+        // What travels is the ticket: the snapshot it names completes it.
+        let roster = try #require(invitation.roster)
+        let ticket = try GroupInvitation.decode(invitation.encoded)
+        #expect(ticket.roster == nil && ticket.epoch.hasSameSecret(as: invitation.epoch) && ticket.epoch.number == 3)
+        #expect(ticket.groupID == roster.groupID && ticket.serial == roster.serial && ticket.name == "g" && ticket.memberCount == 1)
+        #expect(invitation.encoded.count <= GroupInvitation.maxTicketLength)
+        let decoded = try #require(ticket.completed(with: roster.snapshot))
+        #expect(decoded.roster == roster && decoded.encoded == invitation.encoded)
+        let kept = try GroupInvitation.decode(try #require(decoded.completeEncoding))
+        #expect(kept.roster == roster && kept.epoch.hasSameSecret(as: invitation.epoch) && kept.encoded == invitation.encoded)
+        // Another group's roster, and a cut snapshot, are not the one it names.
+        var otherRng = SeededRandom(seed: "other")
+        let creator = GroupIdentity(signing: Self.member.signing.publicKey, agreement: Self.member.agreement.publicKey)
+        let other = try GroupRoster.create(groupKey: SigningPrivateKey(using: &otherRng), name: "g", creator: creator).1
+        #expect(ticket.completed(with: other.snapshot) == nil && ticket.completed(with: roster.snapshot.dropLast().map { $0 }) == nil)
         #expect(try GroupResendRequest.decode(resend.encoded) == resend)
-        for message in [GroupChannelMessage.chain(chain), .resend(resend)] {
+        let snapshotRequest = GroupResendRequest(epoch: 3, rosterSerial: 0, wantsRekey: false, wantsSnapshot: true, posts: [], chains: [])
+        #expect(try GroupResendRequest.decode(snapshotRequest.encoded) == snapshotRequest)
+        for message in [GroupChannelMessage.chain(chain), .resend(resend), .snapshot(roster.snapshot)] {
             #expect(try GroupChannelMessage.decode(message.encoded) == message)
         }
     }
@@ -48,6 +63,7 @@ import Testing
         let inputs: [(String, [UInt8], ([UInt8]) throws -> Void)] = [
             ("chain", chain.encoded, { _ = try GroupChain.decode($0) }),
             ("invitation", invitation.encoded, { _ = try GroupInvitation.decode($0) }),
+            ("complete invitation", try #require(invitation.completeEncoding), { _ = try GroupInvitation.decode($0) }),
             ("resend", resend.encoded, { _ = try GroupResendRequest.decode($0) }),
             ("channel", GroupChannelMessage.resend(resend).encoded, { _ = try GroupChannelMessage.decode($0) }),
         ]
@@ -67,7 +83,20 @@ import Testing
         var tooMany = resend.encoded
         tooMany[14] = 9
         #expect(throws: DecodeError.self) { try GroupResendRequest.decode(tooMany) }
-        #expect(throws: DecodeError.self) { try GroupChannelMessage.decode([6, 1, 2]) }
+        #expect(throws: DecodeError.self) { try GroupChannelMessage.decode([7, 1, 2]) }
+        #expect(throws: DecodeError.self, "a snapshot longer than a full group's") {
+            try GroupChannelMessage.decode([6] + [UInt8](repeating: 1, count: GroupRoster.maxSnapshotLength + 1))
+        }
+        // A ticket for no member, or with a name no roster takes.
+        var empty = invitation.encoded
+        empty.replaceSubrange(109..<111, with: [0, 0])
+        #expect(throws: DecodeError.self) { try GroupInvitation.decode(empty) }
+        var badName = invitation.encoded
+        badName[badName.count - 1] = 0x07
+        #expect(throws: DecodeError.self) { try GroupInvitation.decode(badName) }
+        var flags = resend.encoded
+        flags[13] = 4
+        #expect(throws: DecodeError.self, "an unknown resend flag") { try GroupResendRequest.decode(flags) }
         var rng = SeededRandom(seed: "channel random")
         for round in 0..<3_000 {
             var input = rng.bytes(Int.random(in: 0..<260, using: &rng))

@@ -18,6 +18,15 @@ import Testing
         GroupIdentity(signing: person.signing.publicKey, agreement: person.agreement.publicKey)
     }
 
+    /// `ticket` completed by the snapshot among `output`'s deposits.
+    static func complete(_ ticket: GroupInvitation, from output: GroupSession.Output) -> GroupInvitation? {
+        var wait = GroupSnapshotWait(ticket: ticket)
+        for deposit in output.deposits where deposit.mailbox == ticket.epoch.mailboxID {
+            if let complete = wait.receive(deposit.body, now: t0) { return complete }
+        }
+        return nil
+    }
+
     /// The group mailboxes (one per epoch) and everyone's sessions; each member reads each
     /// mailbox it holds a key for from its own cursor, in a shuffled order and with repeats.
     struct Network {
@@ -51,7 +60,10 @@ import Testing
             shown[member, default: []] += output.shown
             dropped[member, default: [:]].merge(output.dropped, uniquingKeysWith: +)
             for invitation in output.invitations {
-                guard let person = people[invitation.member], let decoded = try? GroupInvitation.decode(invitation.bytes),
+                // The ticket, and the snapshot deposited by the same call (a client's outbox deposits
+                // it until it reads it back: it is not lost here).
+                guard let person = people[invitation.member], let ticket = try? GroupInvitation.decode(invitation.bytes),
+                      ticket.roster == nil, let decoded = GroupSessionTests.complete(ticket, from: output),
                       let (session, joined) = GroupSession.join(decoded, identity: person, now: GroupSessionTests.t0, rng: &rng) else {
                     Issue.record("an invitation that could not be taken")
                     continue
@@ -283,17 +295,21 @@ import Testing
         var expected: [SigningPublicKey: Set<String>] = [:]
         var rng = SeededRandom(seed: "lossy churn")
         var number = 0
+        // Those to be removed do not post: a deposit lost here is lost for good, and one removed
+        // cannot answer for its posts (a client's outbox deposits each until it reads it back).
+        var victims = everyone[1..<20].map(\.signing.publicKey).sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+            .shuffled(using: &rng).prefix(3).map { $0 }
         for round in 0..<6 {
             for _ in 0..<5 {
-                let poster = inGroup.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }).randomElement(using: &rng)!
+                let poster = inGroup.subtracting(victims).sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+                    .randomElement(using: &rng)!
                 try net.post(poster, "post \(number)")
                 for member in inGroup { expected[member, default: []].insert("post \(number)") }
                 number += 1
             }
             net.recover()
             if round % 2 == 0 {
-                let victim = inGroup.filter { $0 != admin.signing.publicKey }.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) })
-                    .randomElement(using: &rng)!
+                let victim = victims.removeFirst()
                 try net.act(admin.signing.publicKey) { session, rng in try session.remove(victim, now: GroupSessionTests.t0, rng: &rng) }
                 inGroup.remove(victim)
             } else {
@@ -305,6 +321,15 @@ import Testing
             }
             net.recover()
         }
+        // A poster's last post lost on the way is known to nobody until it posts again (a client's
+        // outbox deposits it until it reads it back): everyone posts once more, without loss.
+        net.lossRate = 0
+        for member in inGroup.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            try net.post(member, "post \(number)")
+            for reader in inGroup { expected[reader, default: []].insert("post \(number)") }
+            number += 1
+        }
+        net.recover()
         #expect(net.lost > 10, "the loss happened: \(net.lost) deposits lost")
         for member in inGroup {
             let texts = net.texts(member)
@@ -365,5 +390,49 @@ import Testing
             }
         }
         _ = try bob.post(Array("now".utf8), now: Self.t0, rng: &net.rng)
+    }
+
+    /// An invitation is a small ticket whatever the group's size; the snapshot goes once into
+    /// the epoch's mailbox. A joiner whose snapshot was lost asks for it (flag bit 1) and an admin
+    /// deposits it again; a snapshot another roster's, or bodies of another epoch, complete nothing.
+    @Test func aTicketIsCompletedByTheSnapshotAndALostOneIsAskedForAgain() throws {
+        var rng = SeededRandom(seed: "tickets")
+        let admin = Self.person("admin"), bob = Self.person("bob")
+        let others = (0..<200).map { Self.person("other \($0)") }
+        let (session, output) = try GroupSession.create(groupKey: SigningPrivateKey(using: &rng), name: "big", identity: admin,
+                                                        others: ([bob] + others).map(Self.identity), now: Self.t0, rng: &rng)
+        var adminSession = session
+        #expect(output.invitations.count == 201 && output.invitations.allSatisfy { $0.bytes.count <= GroupInvitation.maxTicketLength })
+        let ticket = try GroupInvitation.decode(try #require(output.invitations.first { $0.member == bob.signing.publicKey }).bytes)
+        #expect(ticket.roster == nil && ticket.memberCount == 202 && ticket.name == "big")
+        // The snapshot of 202 members takes many packets, deposited once for all 201 joiners.
+        #expect(output.deposits.count > 10 && output.deposits.count < 30)
+        #expect(Self.complete(ticket, from: output)?.roster == adminSession.roster)
+        // Lost: every body but the snapshot's.
+        var wait = GroupSnapshotWait(ticket: ticket)
+        let snapshotPackets = try SealedPacket.fragments(of: GroupChannelMessage.snapshot(adminSession.roster.snapshot).encoded,
+                                                         transferID: MessageID(using: &rng)).count
+        for deposit in output.deposits.dropFirst(snapshotPackets) { #expect(wait.receive(deposit.body, now: Self.t0) == nil) }
+        var strangers = GroupSnapshotWait(ticket: ticket)
+        // The joiner asks; only an admin answers, with the snapshot of the serial asked for.
+        var answered = GroupSession.Output()
+        for deposit in try wait.request(rng: &rng) {
+            #expect(deposit.mailbox == ticket.epoch.mailboxID)
+            let out = adminSession.receive(deposit.body, now: Self.t0, rng: &rng)
+            answered.deposits += out.deposits
+        }
+        #expect(answered.deposits.count == snapshotPackets)
+        var complete: GroupInvitation?
+        for deposit in answered.deposits { complete = complete ?? wait.receive(deposit.body, now: Self.t0) }
+        let joined = try #require(complete)
+        #expect(joined.roster == adminSession.roster && joined.encoded == ticket.encoded)
+        #expect(GroupSession.join(joined, identity: bob, now: Self.t0, rng: &rng) != nil)
+        #expect(GroupSession.join(ticket, identity: bob, now: Self.t0, rng: &rng) == nil, "a ticket alone joins nothing")
+        // Bodies of another group's epoch, and a snapshot of another roster, complete nothing.
+        let (_, elsewhere) = try GroupSession.create(groupKey: SigningPrivateKey(using: &rng), name: "big", identity: admin,
+                                                     others: ([bob] + others).map(Self.identity), now: Self.t0, rng: &rng)
+        for deposit in elsewhere.deposits { #expect(strangers.receive(deposit.body, now: Self.t0) == nil) }
+        let forged = try GroupSession.deposits(of: .snapshot(Array(adminSession.roster.snapshot.dropLast(65))), in: ticket.epoch, rng: &rng)
+        for deposit in forged { #expect(strangers.receive(deposit.body, now: Self.t0) == nil) }
     }
 }

@@ -32,17 +32,19 @@ import Testing
 
         /// `peer` reads what is new in each mailbox it fetches.
         func read(_ peer: Peer, now: UnixTime) throws {
-            for (group, keys) in try peer.messenger.groupFetchKeys() {
+            for (group, keys, waiting) in try peer.messenger.groupFetchKeys() {
+                // As the engine does: a mailbox read for an invitation's snapshot is read again once joined.
+                let reader = waiting ? peer.name + " (waiting)" : peer.name
                 for key in keys {
                     let id = key.publicKey.id.rawValue
                     let all = bodies[id] ?? []
-                    let from = cursors[peer.name]?[id] ?? 0
+                    let from = cursors[reader]?[id] ?? 0
                     for body in all[from...] {
                         let (change, notStored) = peer.messenger.receiveGroupBody(body, group: group, now: now, rng: &peer.rng)
                         #expect(!notStored)
                         peer.events += change.events
                     }
-                    cursors[peer.name, default: [:]][id] = all.count
+                    cursors[reader, default: [:]][id] = all.count
                 }
             }
         }
@@ -170,12 +172,16 @@ import Testing
 
         // Carol gets the invitation meant for bob (forwarded by alice's contact... here sent by alice
         // to carol as raw control messages): not for her keys; then garbage.
-        let invitation = try #require(GroupSession.create(groupKey: SigningPrivateKey(using: &alice.rng), name: "x",
-                                                           identity: alice.messenger.identity.keys,
-                                                           others: [GroupIdentity(signing: bob.messenger.identity.signingKey,
-                                                                                  agreement: bob.messenger.identity.agreementKey)],
-                                                           now: .t0, rng: &alice.rng).1.invitations.first)
-        for body in [GroupControl.invitation(invitation.bytes).encoded, [2, 1, 2, 3], [1, 9, 9]] {
+        let created = try GroupSession.create(groupKey: SigningPrivateKey(using: &alice.rng), name: "x",
+                                              identity: alice.messenger.identity.keys,
+                                              others: [GroupIdentity(signing: bob.messenger.identity.signingKey,
+                                                                     agreement: bob.messenger.identity.agreementKey)],
+                                              now: .t0, rng: &alice.rng)
+        let invitation = try #require(created.1.invitations.first)
+        let ticket = try GroupInvitation.decode(invitation.bytes)
+        let whole = try #require(GroupInvitation(roster: created.0.roster, epoch: ticket.epoch).completeEncoding)
+        // A complete invitation is refused at once; a ticket waits for its snapshot, unseen.
+        for body in [GroupControl.invitation(whole).encoded, [2, 1, 2, 3], [1, 9, 9], GroupControl.invitation(invitation.bytes).encoded] {
             try alice.store.write { tx in
                 _ = try tx.insertMessage(id: MessageID(using: &alice.rng), contact: carol.id, direction: .outgoing, kind: .groupControl,
                                          timestampMs: UnixTime.t0.milliseconds, body: body, state: .queued,
@@ -185,6 +191,21 @@ import Testing
         try Self.pairwise([alice, carol], now: .t0)
         #expect(carol.dropLabels == [.groupInvitationRefused, .malformedGroupControl, .malformedGroupControl], "\(carol.dropLabels)")
         #expect(try carol.messenger.groupInvitations().isEmpty)
+        let waiting = try carol.messenger.groupFetchKeys()
+        #expect(waiting.count == 1 && waiting[0].waiting && waiting[0].group == ticket.groupID
+            && waiting[0].keys.map(\.publicKey) == [ticket.epoch.mailboxKey.publicKey])
+        #expect(throws: MessengerError.self, "a ticket alone is not accepted") {
+            try carol.messenger.acceptGroupInvitation(ticket.groupID, now: .t0, rng: &carol.rng)
+        }
+        // Its snapshot comes: not for carol's keys, so the invitation goes, counted.
+        var dropped: [GroupDropReason: Int] = [:]
+        for deposit in created.1.deposits {
+            let (change, notStored) = carol.messenger.receiveGroupBody(deposit.body, group: ticket.groupID, now: .t0, rng: &carol.rng)
+            #expect(!notStored && change.events.isEmpty)
+            dropped.merge(change.dropped, uniquingKeysWith: +)
+        }
+        #expect(dropped == [.invitationRefused: 1])
+        #expect(try carol.messenger.groupFetchKeys().isEmpty && carol.messenger.groupInvitations().isEmpty)
     }
 
     @Test func aRestartedMessengerGoesOnWhereItStopped() throws {

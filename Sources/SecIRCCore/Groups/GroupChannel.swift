@@ -10,6 +10,7 @@ public import SecIRCCrypto
 ///   3 rekey   a GroupRekey (§7.9)
 ///   4 chain   a GroupChain: a member's sender chain for the epoch
 ///   5 resend  a GroupResendRequest: what a member missed
+///   6 snapshot  a roster snapshot (§7.7) for those who join by a ticket (GroupInvitation)
 /// ```
 public enum GroupChannelMessage: Equatable, Sendable {
     case post(SenderKeyMessage)
@@ -17,6 +18,7 @@ public enum GroupChannelMessage: Equatable, Sendable {
     case rekey(GroupRekey)
     case chain(GroupChain)
     case resend(GroupResendRequest)
+    case snapshot([UInt8])
 
     public var encoded: [UInt8] {
         switch self {
@@ -25,6 +27,7 @@ public enum GroupChannelMessage: Equatable, Sendable {
         case let .rekey(rekey): [3] + rekey.encoded
         case let .chain(chain): [4] + chain.encoded
         case let .resend(request): [5] + request.encoded
+        case let .snapshot(bytes): [6] + bytes
         }
     }
 
@@ -39,6 +42,9 @@ public enum GroupChannelMessage: Equatable, Sendable {
         case 3: return .rekey(try GroupRekey.decode(rest))
         case 4: return .chain(try GroupChain.decode(rest))
         case 5: return .resend(try GroupResendRequest.decode(rest))
+        case 6:
+            guard rest.count <= GroupRoster.maxSnapshotLength else { throw .trailingBytes(count: rest.count - GroupRoster.maxSnapshotLength) }
+            return .snapshot(rest)
         default: throw .invalidValue("group channel message kind \(kind)")
         }
     }
@@ -138,40 +144,152 @@ public struct GroupChain: Equatable, Sendable {
     }
 }
 
-/// What an admin hands a new member inside their pairwise session (envelope kind 6): the
-/// roster with the new member in it, and the epoch made for it. It holds the epoch secret: it is
-/// sent only inside an end-to-end session, whose sender the invitee knows.
+/// What an admin hands a new member inside their pairwise session (envelope kind 6): a small
+/// *ticket* — the epoch made for it (its secret too), the group key and the roster's serial and
+/// the SHA-256 of its snapshot (§7.7), its name and size — while the snapshot itself, which grows
+/// with the group (≈ 65 KB at 1,000 members), is deposited once in the epoch's group mailbox
+/// (channel kind 6) for every joiner of the change. The ticket holds the epoch secret: it is sent
+/// only inside an end-to-end session, whose sender the invitee knows; the snapshot is bound to
+/// the ticket by its hash, so the joiner trusts the inviter for it as for the ticket.
 ///
 /// ```
-/// invitation = 0x01 | epoch (4) | epoch secret (32) | snapshot (§7.7, the rest)
+/// ticket   = 0x02 | epoch (4) | epoch secret (32) | group key (32) | serial (8)
+///            | snapshot hash (32) | member count (2) | name length (1) | name
+/// complete = 0x01 | epoch (4) | epoch secret (32) | snapshot (the rest)      (kept by a client
+///            once the snapshot came; not sent)
 /// ```
 public struct GroupInvitation: Sendable {
-    public static let version: UInt8 = 1
-    public let roster: GroupRoster
-    public let epoch: GroupEpoch
+    public static let ticketVersion: UInt8 = 2
+    public static let completeVersion: UInt8 = 1
+    /// The longest ticket.
+    public static let maxTicketLength = 1 + 4 + 32 + 32 + 8 + 32 + 2 + 1 + GroupRoster.maxNameBytes
 
+    public let epoch: GroupEpoch
+    public let groupKey: SigningPublicKey
+    public let serial: UInt64
+    public let snapshotHash: Bytes32
+    public let memberCount: Int
+    public let name: String
+    /// The roster, once its snapshot is here (nil for a ticket alone).
+    public let roster: GroupRoster?
+
+    public var groupID: ID { ID(rawValue: SHA256.hash(groupKey.rawValue.bytes)) }
+
+    /// The invitation to `roster` in `epoch`, complete.
     public init(roster: GroupRoster, epoch: GroupEpoch) {
-        self.roster = roster
         self.epoch = epoch
+        groupKey = roster.groupKey
+        serial = roster.serial
+        snapshotHash = SHA256.hash(roster.snapshot)
+        memberCount = roster.members.count
+        name = roster.name
+        self.roster = roster
     }
 
+    private init(epoch: GroupEpoch, groupKey: SigningPublicKey, serial: UInt64, snapshotHash: Bytes32, memberCount: Int, name: String) {
+        self.epoch = epoch
+        self.groupKey = groupKey
+        self.serial = serial
+        self.snapshotHash = snapshotHash
+        self.memberCount = memberCount
+        self.name = name
+        roster = nil
+    }
+
+    /// The ticket, as sent.
     public var encoded: [UInt8] {
+        var w = ByteWriter(capacity: Self.maxTicketLength)
+        w.write(Self.ticketVersion)
+        w.write(epoch.number)
+        epoch.secret.withUnsafeBytes { w.write($0) }
+        w.write(groupKey.rawValue)
+        w.write(serial)
+        w.write(snapshotHash)
+        w.write(UInt16(clamping: memberCount))
+        w.write(UInt8(name.utf8.count))
+        w.write(name.utf8)
+        return w.bytes
+    }
+
+    /// The complete form (the ticket's epoch and the snapshot), as a client keeps it; nil for a
+    /// ticket alone.
+    public var completeEncoding: [UInt8]? {
+        guard let roster else { return nil }
         var w = ByteWriter()
-        w.write(Self.version)
+        w.write(Self.completeVersion)
         w.write(epoch.number)
         epoch.secret.withUnsafeBytes { w.write($0) }
         w.write(roster.snapshot)
         return w.bytes
     }
 
+    /// This ticket with the snapshot it names: nil when `snapshot` is not the one (its hash), or
+    /// does not parse.
+    public func completed(with snapshot: [UInt8]) -> GroupInvitation? {
+        guard SHA256.hash(snapshot) == snapshotHash, let roster = try? GroupRoster(snapshot: snapshot),
+              roster.groupKey == groupKey, roster.serial == serial else { return nil }
+        return GroupInvitation(roster: roster, epoch: epoch)
+    }
+
+    /// Parses a ticket or a complete invitation (untrusted): each field checked, nothing left over.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> GroupInvitation {
         guard bytes.count >= 37 else { throw .incomplete(deficit: 37 - bytes.count) }
-        guard bytes[0] == version else { throw .invalidValue("group invitation version \(bytes[0])") }
         let number = bytes[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard let secret = try? SymmetricKey(secret: SecureBytes(Array(bytes[5..<37]))) else {
             throw .invalidValue("group invitation secret") // unreachable: 32 bytes by the length check
         }
-        return GroupInvitation(roster: try GroupRoster(snapshot: Array(bytes[37...])), epoch: GroupEpoch(number: number, secret: secret))
+        let epoch = GroupEpoch(number: number, secret: secret)
+        switch bytes[0] {
+        case completeVersion:
+            return GroupInvitation(roster: try GroupRoster(snapshot: Array(bytes[37...])), epoch: epoch)
+        case ticketVersion:
+            var r = ByteReader(Array(bytes[37...]))
+            do {
+                let key = SigningPublicKey(rawValue: try r.readBytes32())
+                let serial = try r.readUInt64()
+                let hash = try r.readBytes32()
+                let count = Int(try r.readUInt16())
+                let name = try GroupRoster.readName(&r)
+                guard r.remaining == 0 else { throw DecodeError.trailingBytes(count: r.remaining) }
+                guard (1...Int(GroupRoster.maxMembers)).contains(count) else { throw DecodeError.invalidValue("group ticket of \(count) members") }
+                return GroupInvitation(epoch: epoch, groupKey: key, serial: serial, snapshotHash: hash, memberCount: count, name: name)
+            } catch let error as DecodeError {
+                throw error
+            } catch {
+                throw .invalidValue("group ticket: \(error)")
+            }
+        default:
+            throw .invalidValue("group invitation version \(bytes[0])")
+        }
+    }
+}
+
+/// A joiner's wait for the snapshot its ticket names (§7.10): it opens bodies of the ticket's
+/// epoch mailbox, reassembles channel messages and keeps the first snapshot whose hash is the
+/// ticket's. A value with no clock of its own; bounded (its own small reassembler).
+public struct GroupSnapshotWait: Sendable {
+    public let ticket: GroupInvitation
+    private var reassembler = Reassembler(maxTransfers: 16, maxBytes: 512 << 10, timeout: .seconds(3_600))
+
+    public init(ticket: GroupInvitation) {
+        self.ticket = ticket
+    }
+
+    /// A body of the ticket's epoch mailbox: the complete invitation when it finishes the
+    /// snapshot; nil otherwise (another channel message, a part of one, or not for this epoch).
+    public mutating func receive(_ body: [UInt8], now: UnixTime) -> GroupInvitation? {
+        guard let fragment = try? SealedPacket.open(body, with: ticket.epoch.sealingKey),
+              let whole = try? reassembler.add(fragment, now: now),
+              case let .snapshot(snapshot)? = try? GroupChannelMessage.decode(whole) else { return nil }
+        return ticket.completed(with: snapshot)
+    }
+
+    /// A request for the snapshot (§7.10, flag bit 1), to deposit in the ticket's epoch mailbox
+    /// when it has not come.
+    public func request(rng: inout some RandomSource) throws -> [GroupSession.Deposit] {
+        let request = GroupResendRequest(epoch: ticket.epoch.number, rosterSerial: ticket.serial, wantsRekey: false, wantsSnapshot: true,
+                                         posts: [], chains: [])
+        return try GroupSession.deposits(of: .resend(request), in: ticket.epoch, rng: &rng)
     }
 }
 
@@ -180,13 +298,16 @@ public struct GroupInvitation: Sendable {
 /// rekey into the epoch after its own.
 ///
 /// ```
-/// resend = 0x01 | epoch (4) | roster serial (8) | flags (1: bit 0 the next epoch's rekey)
+/// resend = 0x01 | epoch (4) | roster serial (8) | flags (1: bit 0 the next epoch's rekey,
+///          bit 1 the snapshot of the roster at `roster serial`)
 ///          | post ranges (1, ≤ 8) × (member (32) | from (8) | through (8))
 ///          | chains (1, ≤ 8) × (epoch (4) | chain ID (4))
 /// ```
 /// A post range is answered by its member only (its own posts, at most 64 a request, from the
-/// epochs it still holds); a chain by its owner; the updates after `roster serial`, and the
-/// rekey into `epoch + 1`, by the admins. Requests are only readable by the epoch's members.
+/// epochs it still holds); a chain by its owner; the updates after `roster serial`, the rekey
+/// into `epoch + 1` and the snapshot, by the admins (the snapshot when they still hold that
+/// roster: the last 16). Requests are only readable by the epoch's members and those it was
+/// made for (a joiner with a ticket asks for its snapshot before it is a member).
 public struct GroupResendRequest: Hashable, Sendable {
     public static let version: UInt8 = 1
     public static let maxEntries = 8
@@ -216,13 +337,15 @@ public struct GroupResendRequest: Hashable, Sendable {
     public let epoch: UInt32
     public let rosterSerial: UInt64
     public let wantsRekey: Bool
+    public let wantsSnapshot: Bool
     public let posts: [Range]
     public let chains: [Chain]
 
-    public init(epoch: UInt32, rosterSerial: UInt64, wantsRekey: Bool, posts: [Range], chains: [Chain]) {
+    public init(epoch: UInt32, rosterSerial: UInt64, wantsRekey: Bool, wantsSnapshot: Bool = false, posts: [Range], chains: [Chain]) {
         self.epoch = epoch
         self.rosterSerial = rosterSerial
         self.wantsRekey = wantsRekey
+        self.wantsSnapshot = wantsSnapshot
         self.posts = Array(posts.prefix(Self.maxEntries))
         self.chains = Array(chains.prefix(Self.maxEntries))
     }
@@ -232,7 +355,7 @@ public struct GroupResendRequest: Hashable, Sendable {
         w.write(Self.version)
         w.write(epoch)
         w.write(rosterSerial)
-        w.write(UInt8(wantsRekey ? 1 : 0))
+        w.write(UInt8(wantsRekey ? 1 : 0) | UInt8(wantsSnapshot ? 2 : 0))
         w.write(UInt8(posts.count))
         for range in posts {
             w.write(range.member.rawValue)
@@ -255,7 +378,7 @@ public struct GroupResendRequest: Hashable, Sendable {
             let epoch = try r.readUInt32()
             let serial = try r.readUInt64()
             let flags = try r.readUInt8()
-            guard flags <= 1 else { throw DecodeError.invalidValue("group resend flags \(flags)") }
+            guard flags <= 3 else { throw DecodeError.invalidValue("group resend flags \(flags)") }
             let postCount = Int(try r.readUInt8())
             guard postCount <= maxEntries else { throw DecodeError.invalidValue("group resend with \(postCount) ranges") }
             var posts: [Range] = []
@@ -270,7 +393,7 @@ public struct GroupResendRequest: Hashable, Sendable {
             var chains: [Chain] = []
             for _ in 0..<chainCount { chains.append(Chain(epoch: try r.readUInt32(), chainID: try r.readUInt32())) }
             guard r.remaining == 0 else { throw DecodeError.trailingBytes(count: r.remaining) }
-            return GroupResendRequest(epoch: epoch, rosterSerial: serial, wantsRekey: flags == 1, posts: posts, chains: chains)
+            return GroupResendRequest(epoch: epoch, rosterSerial: serial, wantsRekey: flags & 1 != 0, wantsSnapshot: flags & 2 != 0, posts: posts, chains: chains)
         } catch let error as DecodeError {
             throw error
         } catch {

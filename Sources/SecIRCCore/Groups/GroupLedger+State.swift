@@ -33,5 +33,5 @@ extension GroupLedger {
 
 extension GroupRoster {
     /// The longest snapshot: a full group with the longest name.
-    static let maxSnapshotLength = 1 + 32 + 8 + 32 + 1 + maxNameBytes + 2 + 2 + 65 * Int(maxMembers)
+    public static let maxSnapshotLength = 1 + 32 + 8 + 32 + 1 + maxNameBytes + 2 + 2 + 65 * Int(maxMembers)
 }

@@ -16,6 +16,9 @@ public enum GroupDropReason: String, Hashable, Sendable, CaseIterable {
     case postRefused = "post_refused"
     /// A post, rekey or update held for what it needs (a chain, a roster) was let go at the bound.
     case heldTooMany = "held_too_many"
+    /// A snapshot that came for a ticket (an invitation) whose roster does not make its sender
+    /// an admin or does not hold this client's keys: the invitation is dropped.
+    case invitationRefused = "invitation_refused"
 }
 
 /// One member's state in one group (issue 13): its roster ledger (§7.7), the epoch it holds
@@ -144,21 +147,23 @@ public struct GroupSession: Sendable {
         let (_, roster) = try GroupRoster.create(groupKey: groupKey, name: name, creator: me, others: others)
         var session = GroupSession(identity: identity, roster: roster, epoch: GroupEpoch(number: 0, using: &rng), rng: &rng)
         var output = Output()
-        for other in others {
-            output.invitations.append(Invitation(member: other.signing,
-                                                 bytes: GroupInvitation(roster: roster, epoch: session.epoch).encoded))
+        if !others.isEmpty {
+            let ticket = GroupInvitation(roster: roster, epoch: session.epoch).encoded
+            for other in others { output.invitations.append(Invitation(member: other.signing, bytes: ticket)) }
+            try? session.deposit(.snapshot(roster.snapshot), in: session.epoch, now: now, rng: &rng, into: &output)
         }
         session.announceChain(now: now, rng: &rng, into: &output)
         return (session, output)
     }
 
-    /// Joins from an invitation (its sender is the inviting admin, known from the pairwise
-    /// session); nil when this member is not in its roster. The output holds this member's chain.
+    /// Joins from a complete invitation (its sender is the inviting admin, known from the
+    /// pairwise session; its snapshot came: ``GroupSnapshotWait``); nil when this member is not in
+    /// its roster, or the snapshot is not here. The output holds this member's chain.
     public static func join(_ invitation: GroupInvitation, identity: SessionSetup.Identity, now: UnixTime,
                             rng: inout some RandomSource) -> (GroupSession, Output)? {
-        guard invitation.roster.agreementKeys[identity.signing.publicKey] == identity.agreement.publicKey,
-              invitation.roster.serial < .max - 1, invitation.epoch.number < .max - 1 else { return nil }
-        var session = GroupSession(identity: identity, roster: invitation.roster, epoch: invitation.epoch, rng: &rng)
+        guard let roster = invitation.roster, roster.agreementKeys[identity.signing.publicKey] == identity.agreement.publicKey,
+              roster.serial < .max - 1, invitation.epoch.number < .max - 1 else { return nil }
+        var session = GroupSession(identity: identity, roster: roster, epoch: invitation.epoch, rng: &rng)
         var output = Output()
         session.announceChain(now: now, rng: &rng, into: &output)
         return (session, output)
@@ -221,8 +226,13 @@ public struct GroupSession: Sendable {
         let rekey = GroupRekey.make(next, for: after, previous: lostAny ? nil : epoch, author: identity.signing, rng: &rng)
         rekeys[next.number] = rekey
         try deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
-        for member in joined.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
-            output.invitations.append(Invitation(member: member, bytes: GroupInvitation(roster: after, epoch: next).encoded))
+        if !joined.isEmpty {
+            // One ticket for every joiner; the snapshot once, in the new epoch's mailbox.
+            let ticket = GroupInvitation(roster: after, epoch: next).encoded
+            for member in joined.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+                output.invitations.append(Invitation(member: member, bytes: ticket))
+            }
+            try deposit(.snapshot(after.snapshot), in: next, now: now, rng: &rng, into: &output)
         }
         enter(next, now: now, rng: &rng, into: &output)
         return output
@@ -279,6 +289,7 @@ public struct GroupSession: Sendable {
         case let .update(update): take(update, now: now, rng: &rng, into: &output)
         case let .rekey(rekey): take(rekey, now: now, rng: &rng, into: &output)
         case let .resend(request): answer(request, epoch: number, now: now, rng: &rng, into: &output)
+        case .snapshot: break // for joiners (``GroupSnapshotWait``); a member has its roster
         }
     }
 
@@ -313,6 +324,9 @@ public struct GroupSession: Sendable {
         }
         if request.wantsRekey || request.epoch < epoch.number, let rekey = rekeys[request.epoch &+ 1] {
             try? deposit(.rekey(rekey), in: target, now: now, rng: &rng, into: &output)
+        }
+        if request.wantsSnapshot, let asked = ledger.rosters.last(where: { $0.serial == request.rosterSerial }) {
+            try? deposit(.snapshot(asked.snapshot), in: target, now: now, rng: &rng, into: &output)
         }
     }
 
@@ -392,7 +406,13 @@ public struct GroupSession: Sendable {
             return
         }
         receivers[key] = (chain.member, SenderKeyReceiver(chain.distribution))
-        timeline.begin(chain.member, after: max(chain.firstSequence, 1) - 1)
+        // A member read since an earlier epoch: its posts before this chain are owed (one lost
+        // just before the epoch changed is a gap); else they are from before this member's start.
+        if chain.epoch > 0, ownChains.contains(where: { $0.epoch == chain.epoch - 1 }), timeline.streams[chain.member] != nil {
+            timeline.expect(chain.member, through: max(chain.firstSequence, 1) - 1)
+        } else {
+            timeline.begin(chain.member, after: max(chain.firstSequence, 1) - 1)
+        }
         let waiting = heldPosts.filter { $0.epoch == chain.epoch && $0.message.chainID == chain.distribution.chainID }
         heldPosts.removeAll { $0.epoch == chain.epoch && $0.message.chainID == chain.distribution.chainID }
         for held in waiting { take(held.message, epoch: held.epoch, into: &output) }
@@ -492,9 +512,14 @@ public struct GroupSession: Sendable {
 
     private func deposit(_ message: GroupChannelMessage, in epoch: GroupEpoch, now: UnixTime, rng: inout some RandomSource,
                          into output: inout Output) throws {
+        output.deposits += try Self.deposits(of: message, in: epoch, rng: &rng)
+    }
+
+    /// `message` cut into sealed packets to `epoch`'s sealing key, for its mailbox.
+    public static func deposits(of message: GroupChannelMessage, in epoch: GroupEpoch, rng: inout some RandomSource) throws -> [Deposit] {
         let sealing = epoch.sealingKey.publicKey
-        for fragment in try SealedPacket.fragments(of: message.encoded, transferID: MessageID(using: &rng)) {
-            output.deposits.append(Deposit(mailbox: epoch.mailboxID, body: try SealedPacket.seal(fragment, to: sealing, rng: &rng)))
+        return try SealedPacket.fragments(of: message.encoded, transferID: MessageID(using: &rng)).map { fragment in
+            Deposit(mailbox: epoch.mailboxID, body: try SealedPacket.seal(fragment, to: sealing, rng: &rng))
         }
     }
 

@@ -75,6 +75,15 @@ public struct GroupTimeline: Hashable, Sendable {
         streams[member] = stream
     }
 
+    /// `member`'s posts up to `sequence` exist (its sender chain for a new epoch starts after
+    /// them): those not held are gaps, asked for like any other. Nothing for a member whose posts
+    /// this member never began to read (a joiner's start is ``begin(_:after:)``).
+    public mutating func expect(_ member: SigningPublicKey, through sequence: UInt64) {
+        guard var stream = streams[member] else { return }
+        stream.known = max(stream.known, min(sequence, Self.ahead(of: stream.contiguous)))
+        streams[member] = stream
+    }
+
     /// Forgets a member that left or was removed.
     public mutating func forget(_ member: SigningPublicKey) {
         streams[member] = nil

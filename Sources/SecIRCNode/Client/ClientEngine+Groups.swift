@@ -61,13 +61,16 @@ extension ClientEngine {
     /// The group mailboxes and the group outbox after a change.
     private mutating func refreshGroups(now: UnixTime) {
         let keys = (try? messenger.groupFetchKeys()) ?? []
-        var mailboxes: [Bytes32: (group: ID, key: SigningPrivateKey)] = [:]
-        for (group, groupKeys) in keys {
-            for key in groupKeys { mailboxes[key.publicKey.id.rawValue] = (group, key) }
+        var mailboxes: [Bytes32: (group: ID, key: SigningPrivateKey, waiting: Bool)] = [:]
+        for (group, groupKeys, waiting) in keys {
+            for key in groupKeys { mailboxes[key.publicKey.id.rawValue] = (group, key, waiting) }
         }
         let gained = !Set(mailboxes.keys).isSubset(of: groupMailboxes.keys)
+        let before = groupMailboxes
         groupMailboxes = mailboxes
-        for slot in Set(groupFetches.keys).union(groupCursors.keys) where mailboxes[slot.mailbox] == nil {
+        // A mailbox read for an invitation's snapshot is read again from its start once joined.
+        for slot in Set(groupFetches.keys).union(groupCursors.keys)
+        where mailboxes[slot.mailbox] == nil || mailboxes[slot.mailbox]?.waiting != before[slot.mailbox]?.waiting {
             groupFetches[slot] = nil
             groupCursors[slot] = nil
             groupRead[slot] = nil

@@ -187,7 +187,7 @@ public struct ClientEngine: NodeEngine {
     var receiptOrder: [ID] = []
     /// Groups (`+Groups`): the group mailboxes to fetch, by ID, with their group and key (read
     /// again whenever the messenger's `groupGeneration` moves).
-    var groupMailboxes: [Bytes32: (group: ID, key: SigningPrivateKey)] = [:]
+    var groupMailboxes: [Bytes32: (group: ID, key: SigningPrivateKey, waiting: Bool)] = [:]
     var groupGenerationSeen: UInt64?
     /// Per group mailbox and relay: the fetch in progress, the cursor (the highest sequence of
     /// a whole batch read), sequences read above it, and the session it is pushed on.

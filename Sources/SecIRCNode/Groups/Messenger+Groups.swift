@@ -58,7 +58,11 @@ extension Messenger {
         }
     }
 
-    public func groupInvitations() throws -> [GroupInvitationRecord] { try store.read { try $0.groupInvitations() } }
+    /// The invitations waiting for the user: those whose snapshot came (a ticket alone waits for
+    /// it, unseen).
+    public func groupInvitations() throws -> [GroupInvitationRecord] {
+        try store.read { try $0.groupInvitations() }.filter { (try? GroupInvitation.decode($0.invitation))?.roster != nil }
+    }
 
     private func view(_ record: GroupRecord) throws -> GroupView {
         let session = try session(of: record)
@@ -221,8 +225,10 @@ extension Messenger {
             if existing == nil, try tx.groups().count >= Self.maximumGroups {
                 throw MessengerError.conflict("this client is in \(Self.maximumGroups) groups already")
             }
-            guard let invitation = try? GroupInvitation.decode(waiting.invitation),
-                  let (session, output) = GroupSession.join(invitation, identity: identity.keys, now: now, rng: &rng) else {
+            guard let invitation = try? GroupInvitation.decode(waiting.invitation), invitation.roster != nil else {
+                throw MessengerError.notFound("the invitation to group \(group.hex) has not come whole yet")
+            }
+            guard let (session, output) = GroupSession.join(invitation, identity: identity.keys, now: now, rng: &rng) else {
                 throw MessengerError.conflict("the invitation does not name this client")
             }
             var change = GroupChange()
@@ -249,14 +255,27 @@ extension Messenger {
 
     // MARK: The group channel
 
-    /// The group mailboxes to fetch: each member group's current and previous epoch's keys.
-    public func groupFetchKeys() throws -> [(group: ID, keys: [SigningPrivateKey])] {
-        try store.read { tx in try tx.groups() }.filter(\.isMember).map { record in (record.id, try session(of: record).fetchKeys) }
+    /// The group mailboxes to fetch: each member group's current and previous epoch's keys, and
+    /// the epoch mailbox of each invitation that waits for its snapshot (`waiting`).
+    public func groupFetchKeys() throws -> [(group: ID, keys: [SigningPrivateKey], waiting: Bool)] {
+        let (groups, invitations) = try store.read { tx in (try tx.groups(), try tx.groupInvitations()) }
+        var keys = try groups.filter(\.isMember).map { record in (group: record.id, keys: try session(of: record).fetchKeys, waiting: false) }
+        var waits: [ID: GroupSnapshotWait] = [:]
+        for record in invitations {
+            guard let ticket = try? GroupInvitation.decode(record.invitation), ticket.roster == nil else { continue }
+            waits[record.group] = groupSnapshotWaits.withLock { $0[record.group] }.flatMap {
+                $0.ticket.encoded == ticket.encoded ? $0 : nil
+            } ?? GroupSnapshotWait(ticket: ticket)
+            keys.append((group: record.group, keys: [ticket.epoch.mailboxKey], waiting: true))
+        }
+        groupSnapshotWaits.withLock { $0 = waits }
+        return keys
     }
 
     /// A body read from one of `group`'s mailboxes, in one transaction. `notStored` when the
     /// store failed (the caller reads it again later).
     public func receiveGroupBody(_ body: [UInt8], group: ID, now: UnixTime, rng: inout some RandomSource) -> (change: GroupChange, notStored: Bool) {
+        if groupSnapshotWaits.withLock({ $0[group] != nil }) { return snapshotBody(body, group: group, now: now) }
         do {
             let change = try changeGroup(group, now: now, rng: &rng) { session, rng in session.receive(body, now: now, rng: &rng) }
             return (change, false)
@@ -432,22 +451,65 @@ extension Messenger {
         throws -> GroupControlOutcome {
         guard case let .invitation(bytes)? = try? GroupControl.decode(body),
               let invitation = try? GroupInvitation.decode(bytes) else { return .refused(.malformedGroupControl) }
-        let roster = invitation.roster
-        // From an admin of the group it names, for this client's keys.
-        guard roster.members[contact.identityKey] == .admin,
-              roster.agreementKeys[identity.signingKey] == identity.agreementKey else { return .refused(.groupInvitationRefused) }
-        if let existing = try tx.group(id: roster.groupID), existing.isMember,
+        // A complete invitation is checked now; a ticket when its snapshot comes.
+        if let roster = invitation.roster, !Self.invitationFits(roster, from: contact, for: identity) {
+            return .refused(.groupInvitationRefused)
+        }
+        let group = invitation.groupID
+        if let existing = try tx.group(id: group), existing.isMember,
            let held = try? session(of: existing), held.epoch.number >= invitation.epoch.number {
             return .taken(nil) // already in it, at that epoch or later
         }
         let waiting = try tx.groupInvitations()
-        if !waiting.contains(where: { $0.group == roster.groupID }), waiting.count >= Self.maximumGroupInvitations {
+        if !waiting.contains(where: { $0.group == group }), waiting.count >= Self.maximumGroupInvitations {
             return .refused(.groupInvitationLimit)
         }
-        let record = GroupInvitationRecord(group: roster.groupID, from: contact.id, name: roster.name, memberCount: roster.members.count,
-                                           receivedMs: now.milliseconds, invitation: bytes)
+        let record = GroupInvitationRecord(group: group, from: contact.id, name: invitation.name, memberCount: invitation.memberCount,
+                                           receivedMs: now.milliseconds, invitation: invitation.completeEncoding ?? bytes)
         try tx.setGroupInvitation(record)
+        if invitation.roster == nil {
+            groupsChanged() // its epoch mailbox is fetched for the snapshot
+            return .taken(nil)
+        }
         return .taken(.groupInvite(record))
+    }
+
+    /// An invitation's roster is from an admin of the group it names, for this client's keys.
+    static func invitationFits(_ roster: GroupRoster, from contact: ContactRecord, for identity: ClientIdentity) -> Bool {
+        roster.members[contact.identityKey] == .admin && roster.agreementKeys[identity.signingKey] == identity.agreementKey
+    }
+
+    /// A body of the epoch mailbox of an invitation that waits for its snapshot: when it finishes
+    /// the snapshot, the invitation is stored whole, checked as a complete one, and told.
+    private func snapshotBody(_ body: [UInt8], group: ID, now: UnixTime) -> (change: GroupChange, notStored: Bool) {
+        guard let complete = groupSnapshotWaits.withLock({ waits -> GroupInvitation? in
+            guard var wait = waits[group] else { return nil }
+            defer { waits[group] = wait }
+            return wait.receive(body, now: now)
+        }), let roster = complete.roster, let encoded = complete.completeEncoding else { return (GroupChange(), false) }
+        var change = GroupChange()
+        do {
+            try store.write { tx in
+                guard var record = try tx.groupInvitations().first(where: { $0.group == group }),
+                      let ticket = try? GroupInvitation.decode(record.invitation), ticket.roster == nil,
+                      ticket.encoded == complete.encoded else { return }
+                guard let contact = try tx.contact(id: record.from), Self.invitationFits(roster, from: contact, for: identity) else {
+                    _ = try tx.deleteGroupInvitation(group)
+                    change.dropped[.invitationRefused, default: 0] += 1
+                    return
+                }
+                record.invitation = encoded
+                record.name = roster.name
+                record.memberCount = roster.members.count
+                try tx.setGroupInvitation(record)
+                change.events.append(.groupInvite(record))
+            }
+        } catch {
+            return (GroupChange(), true)
+        }
+        groupSnapshotWaits.withLock { _ = $0.removeValue(forKey: group) }
+        groupsChanged() // its epoch mailbox is not fetched any more (until the user accepts)
+        return (change, false)
     }
 }
 

@@ -50,6 +50,9 @@ public final class Messenger: Sendable {
     /// the store's lock); a transaction that rolled back left other bytes in the store, so its
     /// entry is not used.
     let groupSessions = Locked<[ID: (state: [UInt8], session: GroupSession)]>([:])
+    /// Invitations that came as a ticket alone, each waiting for its snapshot from the group
+    /// mailbox (``GroupSnapshotWait``): in memory, made again from the stored ticket after a start.
+    let groupSnapshotWaits = Locked<[ID: GroupSnapshotWait]>([:])
 
     /// The number of group changes so far (see `groupChanges`).
     public var groupGeneration: UInt64 { groupChanges.load(ordering: .acquiring) }
