@@ -422,6 +422,12 @@ import Testing
             answered.deposits += out.deposits
         }
         #expect(answered.deposits.count == snapshotPackets)
+        // One answer serves every joiner reading the mailbox: none again within a minute.
+        for (at, expected) in [(Self.t0.adding(.seconds(30)), 0), (Self.t0.adding(.seconds(61)), snapshotPackets)] {
+            var again = 0
+            for deposit in try wait.request(rng: &rng) { again += adminSession.receive(deposit.body, now: at, rng: &rng).deposits.count }
+            #expect(again == expected)
+        }
         var complete: GroupInvitation?
         for deposit in answered.deposits { complete = complete ?? wait.receive(deposit.body, now: Self.t0) }
         let joined = try #require(complete)

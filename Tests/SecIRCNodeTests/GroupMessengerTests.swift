@@ -197,6 +197,9 @@ import Testing
         #expect(throws: MessengerError.self, "a ticket alone is not accepted") {
             try carol.messenger.acceptGroupInvitation(ticket.groupID, now: .t0, rng: &carol.rng)
         }
+        // Not come: asked for after a minute of waiting, then every five minutes.
+        let asks = [0, 59, 60, 61, 300, 360].map { carol.messenger.snapshotRequests(now: UnixTime.t0.adding(.seconds($0)), rng: &carol.rng) }
+        #expect(asks.map(\.count) == [0, 0, 1, 0, 0, 1] && asks[2][0].mailbox == ticket.epoch.mailboxID)
         // Its snapshot comes: not for carol's keys, so the invitation goes, counted.
         var dropped: [GroupDropReason: Int] = [:]
         for deposit in created.1.deposits {

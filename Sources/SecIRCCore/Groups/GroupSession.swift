@@ -116,6 +116,10 @@ public struct GroupSession: Sendable {
     public internal(set) var timeline = GroupTimeline()
     /// Unfinished multi-packet channel messages; not saved by ``state`` (GroupSession+State.swift).
     private var reassembler = Reassembler(maxTransfers: 64, maxBytes: 4 << 20)
+    /// When this member last deposited a roster's snapshot again, by serial (not saved): one
+    /// answer serves every joiner reading the mailbox, so requests within a minute get none.
+    private var snapshotsResent: [UInt64: UnixTime] = [:]
+    static let snapshotResendInterval = Duration.seconds(60)
     var heldPosts: [(epoch: UInt32, message: SenderKeyMessage)] = []
     var heldRekeys: [GroupRekey] = []
     var heldUpdates: [GroupUpdate] = []
@@ -325,7 +329,10 @@ public struct GroupSession: Sendable {
         if request.wantsRekey || request.epoch < epoch.number, let rekey = rekeys[request.epoch &+ 1] {
             try? deposit(.rekey(rekey), in: target, now: now, rng: &rng, into: &output)
         }
-        if request.wantsSnapshot, let asked = ledger.rosters.last(where: { $0.serial == request.rosterSerial }) {
+        if request.wantsSnapshot, let asked = ledger.rosters.last(where: { $0.serial == request.rosterSerial }),
+           snapshotsResent[asked.serial].map({ now < $0 || now.duration(since: $0) >= Self.snapshotResendInterval }) ?? true {
+            snapshotsResent = snapshotsResent.filter { $0.key >= ledger.rosters[0].serial }
+            snapshotsResent[asked.serial] = now
             try? deposit(.snapshot(asked.snapshot), in: target, now: now, rng: &rng, into: &output)
         }
     }

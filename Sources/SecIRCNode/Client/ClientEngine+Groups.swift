@@ -47,6 +47,11 @@ extension ClientEngine {
             nextGroupResend = now.adding(Self.groupResendInterval)
             let force = !groupResendForced
             groupResendForced = true
+            if let held = tracker.held {
+                for request in messenger.snapshotRequests(now: now, rng: &rng) {
+                    sendOnce(request.body, to: request.mailbox, held: held, now: now, rng: &rng, effects: &effects)
+                }
+            }
             do {
                 if try messenger.requestMissingGroupPosts(force: force, now: now, rng: &rng) > 0 {
                     groupDepositDue = (try? messenger.nextGroupDepositDue()) ?? groupDepositDue
@@ -282,6 +287,20 @@ extension ClientEngine {
 
     // MARK: Depositing
 
+    /// Sends `body` to each relay of group mailbox `mailbox` but those in `skipping`, each along
+    /// its own onion path.
+    private mutating func sendOnce(_ body: [UInt8], to mailbox: Bytes32, skipping: Set<ID> = [], held: DirectoryTracker.Held,
+                                   now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
+        for relay in Self.groupMailboxRelays(mailbox, held: held, count: configuration.mailboxRelays) where !skipping.contains(relay.id) {
+            do {
+                let (packet, entry) = try onion(body, to: MailboxAddress(relayID: relay.id, mailboxID: mailbox), held: held, now: now, rng: &rng)
+                try sendOnion(packet, via: entry, freshLink: false, message: nil, now: now, rng: &rng, effects: &effects)
+            } catch {
+                status.drop(.sendFailed)
+            }
+        }
+    }
+
     /// Sends each due deposit of the group outbox to the relays of its mailbox that have not
     /// been seen to hold it, along its own onion path, in the cover stream like any real packet.
     private mutating func sendGroupDeposits(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
@@ -292,16 +311,7 @@ extension ClientEngine {
             return effects.events.append(.problem("cannot read the group outbox: \(error)"))
         }
         for deposit in due {
-            for relay in Self.groupMailboxRelays(deposit.mailbox, held: held, count: configuration.mailboxRelays)
-            where !deposit.confirmed.contains(relay.id) {
-                do {
-                    let (packet, entry) = try onion(deposit.body, to: MailboxAddress(relayID: relay.id, mailboxID: deposit.mailbox), held: held,
-                                                    now: now, rng: &rng)
-                    try sendOnion(packet, via: entry, freshLink: false, message: nil, now: now, rng: &rng, effects: &effects)
-                } catch {
-                    status.drop(.sendFailed)
-                }
-            }
+            sendOnce(deposit.body, to: deposit.mailbox, skipping: deposit.confirmed, held: held, now: now, rng: &rng, effects: &effects)
             do { try messenger.groupDepositAttempted(deposit, now: now) } catch {
                 effects.events.append(.problem("cannot update the group outbox: \(error)"))
             }

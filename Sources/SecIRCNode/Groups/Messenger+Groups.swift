@@ -11,6 +11,9 @@ extension Messenger {
     /// for what they miss, §7.10): 1, 2, 4, 8, 16 s after the first.
     public static let groupDepositAttempts = 6
     public static let groupDepositRetryMs: Int64 = 1_000
+    /// An invitation waits this long for its snapshot before it asks for it, then asks this often.
+    public static let snapshotAskAfter = Duration.seconds(60)
+    public static let snapshotAskInterval = Duration.seconds(300)
     /// Invitations waiting for the user, at most (more are refused: `group_invitation_limit`).
     public static let maximumGroupInvitations = 64
     /// Groups this client may be in (or have left and still list), at most.
@@ -260,12 +263,12 @@ extension Messenger {
     public func groupFetchKeys() throws -> [(group: ID, keys: [SigningPrivateKey], waiting: Bool)] {
         let (groups, invitations) = try store.read { tx in (try tx.groups(), try tx.groupInvitations()) }
         var keys = try groups.filter(\.isMember).map { record in (group: record.id, keys: try session(of: record).fetchKeys, waiting: false) }
-        var waits: [ID: GroupSnapshotWait] = [:]
+        var waits: [ID: SnapshotWaitEntry] = [:]
         for record in invitations {
             guard let ticket = try? GroupInvitation.decode(record.invitation), ticket.roster == nil else { continue }
             waits[record.group] = groupSnapshotWaits.withLock { $0[record.group] }.flatMap {
-                $0.ticket.encoded == ticket.encoded ? $0 : nil
-            } ?? GroupSnapshotWait(ticket: ticket)
+                $0.wait.ticket.encoded == ticket.encoded ? $0 : nil
+            } ?? SnapshotWaitEntry(wait: GroupSnapshotWait(ticket: ticket))
             keys.append((group: record.group, keys: [ticket.epoch.mailboxKey], waiting: true))
         }
         groupSnapshotWaits.withLock { $0 = waits }
@@ -479,13 +482,35 @@ extension Messenger {
         roster.members[contact.identityKey] == .admin && roster.agreementKeys[identity.signingKey] == identity.agreementKey
     }
 
+    /// Requests for the snapshots that have not come (§7.10, resend flag bit 1): for each
+    /// invitation waiting ``snapshotAskAfter`` for it, one every ``snapshotAskInterval``. Sent
+    /// once each, not through the group outbox (the next one follows if it is lost).
+    public func snapshotRequests(now: UnixTime, rng: inout some RandomSource) -> [GroupSession.Deposit] {
+        groupSnapshotWaits.withLock { waits in
+            var deposits: [GroupSession.Deposit] = []
+            for (group, var entry) in waits.sorted(by: { $0.key.hex < $1.key.hex }) {
+                defer { waits[group] = entry }
+                guard let since = entry.since, now >= since else {
+                    entry.since = now // first seen (or the clock stepped back)
+                    continue
+                }
+                guard now.duration(since: since) >= Self.snapshotAskAfter,
+                      entry.asked.map({ now < $0 || now.duration(since: $0) >= Self.snapshotAskInterval }) ?? true,
+                      let request = try? entry.wait.request(rng: &rng) else { continue }
+                entry.asked = now
+                deposits += request
+            }
+            return deposits
+        }
+    }
+
     /// A body of the epoch mailbox of an invitation that waits for its snapshot: when it finishes
     /// the snapshot, the invitation is stored whole, checked as a complete one, and told.
     private func snapshotBody(_ body: [UInt8], group: ID, now: UnixTime) -> (change: GroupChange, notStored: Bool) {
         guard let complete = groupSnapshotWaits.withLock({ waits -> GroupInvitation? in
-            guard var wait = waits[group] else { return nil }
-            defer { waits[group] = wait }
-            return wait.receive(body, now: now)
+            guard var entry = waits[group] else { return nil }
+            defer { waits[group] = entry }
+            return entry.wait.receive(body, now: now)
         }), let roster = complete.roster, let encoded = complete.completeEncoding else { return (GroupChange(), false) }
         var change = GroupChange()
         do {
@@ -538,4 +563,12 @@ public enum GroupControl: Equatable, Sendable {
         default: throw .invalidValue("group control type \(type)")
         }
     }
+}
+
+/// An invitation's wait for its snapshot (``Messenger/groupSnapshotWaits``), with when it was
+/// first seen waiting and last asked for.
+struct SnapshotWaitEntry: Sendable {
+    var wait: GroupSnapshotWait
+    var since: UnixTime?
+    var asked: UnixTime?
 }

@@ -52,7 +52,7 @@ public final class Messenger: Sendable {
     let groupSessions = Locked<[ID: (state: [UInt8], session: GroupSession)]>([:])
     /// Invitations that came as a ticket alone, each waiting for its snapshot from the group
     /// mailbox (``GroupSnapshotWait``): in memory, made again from the stored ticket after a start.
-    let groupSnapshotWaits = Locked<[ID: GroupSnapshotWait]>([:])
+    let groupSnapshotWaits = Locked<[ID: SnapshotWaitEntry]>([:])
 
     /// The number of group changes so far (see `groupChanges`).
     public var groupGeneration: UInt64 { groupChanges.load(ordering: .acquiring) }
