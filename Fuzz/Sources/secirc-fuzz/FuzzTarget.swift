@@ -271,8 +271,12 @@ enum FuzzTarget: String, CaseIterable, Sendable {
                                 roster: FuzzFixture.groupRoster, previous: FuzzFixture.groupEpoch)
         case 7:
             guard let invitation = try? GroupInvitation.decode(rest) else { return }
+            precondition((invitation.completeEncoding ?? invitation.encoded) == rest, "a decoded invitation encodes to other bytes")
             var rng = FuzzFixture.seeded("group join")
             _ = GroupSession.join(invitation, identity: FuzzFixture.bob.identity, now: FuzzFixture.now, rng: &rng)
+            if invitation.roster == nil, let snapshot = invitation.completed(with: FuzzFixture.groupRoster.snapshot) {
+                precondition(snapshot.roster == FuzzFixture.groupRoster, "a ticket completed by another roster")
+            }
         case 9:
             guard let session = try? GroupSession(state: rest, identity: FuzzFixture.bob.identity) else { return }
             precondition(session.state == rest, "a decoded group session state encodes to other bytes")

@@ -175,7 +175,7 @@ extension ClientEngine {
             let slot = GroupSlot(mailbox: mailbox, relay: relay)
             var stored = true
             if sequence > groupCursors[slot] ?? 0, groupRead[slot]?.contains(sequence) != true {
-                stored = readGroupBody(body, group: entry.group, slot: slot, now: now, rng: &rng, effects: &effects)
+                stored = readGroupBody(body, group: entry.group, waiting: entry.waiting, slot: slot, now: now, rng: &rng, effects: &effects)
                 if stored {
                     if groupRead[slot, default: []].count >= Self.maxStoredSequences { groupRead[slot] = [] }
                     groupRead[slot, default: []].insert(sequence)
@@ -265,13 +265,14 @@ extension ClientEngine {
 
     /// One body of a group mailbox: confirms a deposit of ours, or goes to the group's session.
     /// False when the store could not take it.
-    private mutating func readGroupBody(_ body: [UInt8], group: ID, slot: GroupSlot, now: UnixTime, rng: inout some RandomSource,
-                                        effects: inout NodeEffects<Event>) -> Bool {
+    private mutating func readGroupBody(_ body: [UInt8], group: ID, waiting: Bool, slot: GroupSlot, now: UnixTime,
+                                        rng: inout some RandomSource, effects: inout NodeEffects<Event>) -> Bool {
         if !pendingGroupDeposits.isEmpty, case let hash = SHA256.hash(body), pendingGroupDeposits.contains(hash), let held = tracker.held {
             let relays = Set(Self.groupMailboxRelays(slot.mailbox, held: held, count: configuration.mailboxRelays).map(\.id))
             if (try? messenger.groupDepositSeen(hash: hash, at: slot.relay, of: relays)) == nil { return false }
         }
-        let (change, notStored) = messenger.receiveGroupBody(body, group: group, now: now, rng: &rng)
+        let (change, notStored) = waiting ? messenger.receiveInvitationBody(body, group: group, now: now)
+            : messenger.receiveGroupBody(body, group: group, now: now, rng: &rng)
         if notStored {
             status.drop(.notStored)
             return false

@@ -278,7 +278,6 @@ extension Messenger {
     /// A body read from one of `group`'s mailboxes, in one transaction. `notStored` when the
     /// store failed (the caller reads it again later).
     public func receiveGroupBody(_ body: [UInt8], group: ID, now: UnixTime, rng: inout some RandomSource) -> (change: GroupChange, notStored: Bool) {
-        if groupSnapshotWaits.withLock({ $0[group] != nil }) { return snapshotBody(body, group: group, now: now) }
         do {
             let change = try changeGroup(group, now: now, rng: &rng) { session, rng in session.receive(body, now: now, rng: &rng) }
             return (change, false)
@@ -504,9 +503,10 @@ extension Messenger {
         }
     }
 
-    /// A body of the epoch mailbox of an invitation that waits for its snapshot: when it finishes
-    /// the snapshot, the invitation is stored whole, checked as a complete one, and told.
-    private func snapshotBody(_ body: [UInt8], group: ID, now: UnixTime) -> (change: GroupChange, notStored: Bool) {
+    /// A body of the epoch mailbox of an invitation that waits for its snapshot (a mailbox
+    /// ``groupFetchKeys()`` lists as `waiting`): when it finishes the snapshot, the invitation is
+    /// stored whole, checked as a complete one, and told. `notStored` when the store failed.
+    public func receiveInvitationBody(_ body: [UInt8], group: ID, now: UnixTime) -> (change: GroupChange, notStored: Bool) {
         guard let complete = groupSnapshotWaits.withLock({ waits -> GroupInvitation? in
             guard var entry = waits[group] else { return nil }
             defer { waits[group] = entry }
