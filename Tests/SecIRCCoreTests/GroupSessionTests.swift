@@ -441,4 +441,29 @@ import Testing
         let forged = try GroupSession.deposits(of: .snapshot(Array(adminSession.roster.snapshot.dropLast(65))), in: ticket.epoch, rng: &rng)
         for deposit in forged { #expect(strangers.receive(deposit.body, now: Self.t0) == nil) }
     }
+
+    /// A group of 1,000 made at once: update 0 holds 980 others, update 1 the rest; every ticket
+    /// is for the last epoch and roster, whose snapshot is deposited once.
+    @Test func aThousandMembersAreMadeInTwoUpdatesAndJoinOneEpoch() throws {
+        var rng = SeededRandom(seed: "thousand")
+        let admin = Self.person("admin")
+        let others = (0..<999).map { _ in SessionSetup.Identity(using: &rng) }
+        let (session, output) = try GroupSession.create(groupKey: SigningPrivateKey(using: &rng), name: "all", identity: admin,
+                                                        others: others.map(Self.identity), now: Self.t0, rng: &rng)
+        #expect(session.roster.members.count == 1_000 && session.roster.serial == 1 && session.epoch.number == 1)
+        #expect(Set(output.invitations.map(\.member)) == Set(others.map(\.signing.publicKey)))
+        #expect(Set(output.invitations.map(\.bytes)).count == 1 && output.invitations[0].bytes.count <= GroupInvitation.maxTicketLength)
+        let ticket = try GroupInvitation.decode(output.invitations[0].bytes)
+        #expect(ticket.epoch.number == 1 && ticket.serial == 1 && ticket.memberCount == 1_000)
+        let complete = try #require(Self.complete(ticket, from: output))
+        // One snapshot (92 packets at most), the update, the rekey and the admin's chains: no more.
+        #expect(output.deposits.count < 100, "\(output.deposits.count) deposits")
+        for index in [0, 979, 980, 998] {
+            #expect(GroupSession.join(complete, identity: others[index], now: Self.t0, rng: &rng) != nil)
+        }
+        #expect(throws: GroupRosterError.self) {
+            try GroupSession.create(groupKey: SigningPrivateKey(using: &rng), name: "too many", identity: admin,
+                                    others: (others + [Self.person("one more")]).map(Self.identity), now: Self.t0, rng: &rng)
+        }
+    }
 }

@@ -209,6 +209,8 @@ public struct GroupRoster: Hashable, Sendable {
     /// The most members a group may have.
     public static let maxMembers: UInt16 = 1000
     public static let maxNameBytes = 64
+    /// Members other than the creator that update 0 holds (it must fit ``GroupUpdate/maxEncodedLength``).
+    public static let maxOthersAtCreation = 980
     public static let snapshotVersion: UInt8 = 1
 
     public let groupKey: SigningPublicKey
@@ -255,8 +257,8 @@ public struct GroupRoster: Hashable, Sendable {
     public static func create(groupKey: SigningPrivateKey, name: String, limit: UInt16 = maxMembers,
                               creator: GroupIdentity, others: [GroupIdentity] = []) throws(GroupRosterError) -> (GroupUpdate, GroupRoster) {
         let operations: [GroupOperation] = [.rename(name), .setLimit(limit), .add(creator, .admin)] + others.map { .add($0, .member) }
-        guard operations.count <= GroupUpdate.maxOperations, others.count <= 980 else {
-            throw .invalidOperation("more than 980 members in one update")
+        guard operations.count <= GroupUpdate.maxOperations, others.count <= maxOthersAtCreation else {
+            throw .invalidOperation("more than \(maxOthersAtCreation) members in one update")
         }
         let update = GroupUpdate.signed(groupKey: groupKey.publicKey, serial: 0, previous: Bytes32.zero, operations: operations, by: groupKey)
         return (update, try GroupRoster(creation: update))

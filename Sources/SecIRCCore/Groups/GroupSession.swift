@@ -144,9 +144,35 @@ public struct GroupSession: Sendable {
     }
 
     /// A new group with this member as its admin and `others` as members: the session, and the
-    /// invitations for the others and this member's chain to deposit.
+    /// invitations for the others and this member's chain to deposit. More others than update 0
+    /// holds (``GroupRoster/maxOthersAtCreation``) are added by update 1, in epoch 1, and every
+    /// ticket is for that epoch.
     public static func create(groupKey: SigningPrivateKey, name: String, identity: SessionSetup.Identity, others: [GroupIdentity],
                               now: UnixTime, rng: inout some RandomSource) throws(GroupRosterError) -> (GroupSession, Output) {
+        guard others.count > GroupRoster.maxOthersAtCreation else {
+            return try createInOneUpdate(groupKey: groupKey, name: name, identity: identity, others: others, depositSnapshot: true,
+                                         now: now, rng: &rng)
+        }
+        let first = Array(others.prefix(GroupRoster.maxOthersAtCreation))
+        var (session, output) = try createInOneUpdate(groupKey: groupKey, name: name, identity: identity, others: first,
+                                                      depositSnapshot: false, now: now, rng: &rng)
+        do {
+            let rest = try session.change(others.dropFirst(first.count).map { .add($0, .member) }, now: now, rng: &rng)
+            output.deposits += rest.deposits
+        } catch let error as GroupRosterError {
+            throw error
+        } catch {
+            throw .invalidOperation("\(error)")
+        }
+        // Every member joins in the last epoch, from the last roster (whose snapshot is deposited there).
+        let ticket = GroupInvitation(roster: session.roster, epoch: session.epoch).encoded
+        output.invitations = others.map { Invitation(member: $0.signing, bytes: ticket) }
+        return (session, output)
+    }
+
+    private static func createInOneUpdate(groupKey: SigningPrivateKey, name: String, identity: SessionSetup.Identity,
+                                          others: [GroupIdentity], depositSnapshot: Bool, now: UnixTime,
+                                          rng: inout some RandomSource) throws(GroupRosterError) -> (GroupSession, Output) {
         let me = GroupIdentity(signing: identity.signing.publicKey, agreement: identity.agreement.publicKey)
         let (_, roster) = try GroupRoster.create(groupKey: groupKey, name: name, creator: me, others: others)
         var session = GroupSession(identity: identity, roster: roster, epoch: GroupEpoch(number: 0, using: &rng), rng: &rng)
@@ -154,7 +180,7 @@ public struct GroupSession: Sendable {
         if !others.isEmpty {
             let ticket = GroupInvitation(roster: roster, epoch: session.epoch).encoded
             for other in others { output.invitations.append(Invitation(member: other.signing, bytes: ticket)) }
-            try? session.deposit(.snapshot(roster.snapshot), in: session.epoch, now: now, rng: &rng, into: &output)
+            if depositSnapshot { try? session.deposit(.snapshot(roster.snapshot), in: session.epoch, now: now, rng: &rng, into: &output) }
         }
         session.announceChain(now: now, rng: &rng, into: &output)
         return (session, output)
