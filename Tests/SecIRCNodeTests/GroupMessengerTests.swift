@@ -15,6 +15,8 @@ import Testing
         /// Deposits dropped on the way (every `dropEvery`th, 0: none).
         var dropEvery = 0
         var deposits = 0
+        /// Whether a member mailbox's new bodies are read together (as the engine reads a fetch).
+        var batched = false
 
         /// Takes every due deposit of `peer` (each reaches the mailbox unless dropped).
         func collect(_ peer: Peer, now: UnixTime) throws {
@@ -39,6 +41,13 @@ import Testing
                     let id = key.publicKey.id.rawValue
                     let all = bodies[id] ?? []
                     let from = cursors[reader]?[id] ?? 0
+                    if batched && !waiting {
+                        let (change, notStored) = peer.messenger.receiveGroupBodies(Array(all[from...]), group: group, now: now, rng: &peer.rng)
+                        #expect(!notStored)
+                        peer.events += change.events
+                        cursors[reader, default: [:]][id] = all.count
+                        continue
+                    }
                     for body in all[from...] {
                         let (change, notStored) = waiting ? peer.messenger.receiveInvitationBody(body, group: group, now: now)
                             : peer.messenger.receiveGroupBody(body, group: group, now: now, rng: &peer.rng)
@@ -85,9 +94,11 @@ import Testing
         try peer.messenger.groupMessages(in: group, before: nil, limit: 500).messages.map(\.text)
     }
 
-    @Test func threePeopleTalkAndCarolReadsNothingAfterHerRemoval() throws {
+    /// The same with each fetch's bodies read one by one and together (one transaction).
+    @Test(arguments: [false, true]) func threePeopleTalkAndCarolReadsNothingAfterHerRemoval(batched: Bool) throws {
         let (alice, bob, carol) = try Self.three()
         let mailboxes = Mailboxes()
+        mailboxes.batched = batched
         let made = try alice.messenger.createGroup(name: "trio", members: [bob.id, carol.id], now: .t0, rng: &alice.rng)
         let group = made.record.id
         #expect(made.roster.members.count == 3 && made.canPost)

@@ -50,6 +50,15 @@ public struct GroupSession: Sendable {
         public var rosterChanged = false
 
         public init() {}
+
+        /// Adds what a later call produced (in order).
+        public mutating func merge(_ other: Output) {
+            deposits += other.deposits
+            invitations += other.invitations
+            shown += other.shown
+            dropped.merge(other.dropped, uniquingKeysWith: +)
+            rosterChanged = rosterChanged || other.rosterChanged
+        }
     }
 
     public struct Deposit: Hashable, Sendable {

@@ -32,7 +32,7 @@ extension ClientEngine {
             refreshGroups(now: now)
         }
         if groupMailboxes.isEmpty && groupDepositDue == nil { return }
-        expireGroupFetches(now: now)
+        expireGroupFetches(now: now, rng: &rng, effects: &effects)
         if now >= nextGroupPoll {
             lastGroupPoll = now
             for (mailbox, entry) in groupMailboxes.sorted(by: { $0.key.hex < $1.key.hex }) {
@@ -74,9 +74,10 @@ extension ClientEngine {
         let before = groupMailboxes
         groupMailboxes = mailboxes
         // A mailbox read for an invitation's snapshot is read again from its start once joined.
-        for slot in Set(groupFetches.keys).union(groupCursors.keys)
+        for slot in Set(groupFetches.keys).union(groupCursors.keys).union(groupBatches.keys)
         where mailboxes[slot.mailbox] == nil || mailboxes[slot.mailbox]?.waiting != before[slot.mailbox]?.waiting {
             groupFetches[slot] = nil
+            groupBatches[slot] = nil
             groupCursors[slot] = nil
             groupRead[slot] = nil
             groupSubscribedOn[slot] = nil
@@ -130,13 +131,14 @@ extension ClientEngine {
         }
     }
 
-    private mutating func expireGroupFetches(now: UnixTime) {
+    private mutating func expireGroupFetches(now: UnixTime, rng: inout some RandomSource, effects: inout NodeEffects<Event>) {
         for (slot, fetch) in groupFetches {
             if case let .finishing(fetchStatus, remaining, sent, until) = fetch.stage, now >= until {
                 groupFetches[slot] = nil
-                groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
+                finishGroupFetch(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent, now: now, rng: &rng, effects: &effects)
             } else if now < fetch.started || now.duration(since: fetch.started) >= configuration.fetchTimeout {
                 groupFetches[slot] = nil
+                groupBatches[slot] = nil // not marked read: fetched again
                 links.reset(slot.relay)
                 groupSubscribedOn[slot] = nil
                 status.drop(.fetchFailed)
@@ -174,11 +176,18 @@ extension ClientEngine {
             guard let entry = groupMailboxes[mailbox] else { return false }
             let slot = GroupSlot(mailbox: mailbox, relay: relay)
             var stored = true
-            if sequence > groupCursors[slot] ?? 0, groupRead[slot]?.contains(sequence) != true {
-                stored = readGroupBody(body, group: entry.group, waiting: entry.waiting, slot: slot, now: now, rng: &rng, effects: &effects)
-                if stored {
-                    if groupRead[slot, default: []].count >= Self.maxStoredSequences { groupRead[slot] = [] }
-                    groupRead[slot, default: []].insert(sequence)
+            let fetching = groupFetches[slot].map { if case .awaitingChallenge = $0.stage { false } else { true } } ?? false
+            if sequence > groupCursors[slot] ?? 0, groupRead[slot]?.contains(sequence) != true,
+               !(groupBatches[slot]?.contains { $0.sequence == sequence } ?? false) {
+                if fetching && !entry.waiting {
+                    // Read with the rest of the batch when the fetch ends: one transaction, one save of the group.
+                    groupBatches[slot, default: []].append((sequence, body))
+                } else {
+                    stored = readGroupBody(body, group: entry.group, waiting: entry.waiting, slot: slot, now: now, rng: &rng, effects: &effects)
+                    if stored {
+                        if groupRead[slot, default: []].count >= Self.maxStoredSequences { groupRead[slot] = [] }
+                        groupRead[slot, default: []].insert(sequence)
+                    }
                 }
             }
             guard var fetch = groupFetches[slot] else { return true } // pushed: read, the next poll moves the cursor
@@ -191,7 +200,7 @@ extension ClientEngine {
             }
             if case let .finishing(fetchStatus, left, sent, _) = fetch.stage, Self.readPrefix(fetch, remaining: left, sent: sent).whole {
                 groupFetches[slot] = nil
-                groupFetchDone(slot, fetch, status: fetchStatus, remaining: left, sent: sent)
+                finishGroupFetch(slot, fetch, status: fetchStatus, remaining: left, sent: sent, now: now, rng: &rng, effects: &effects)
                 if left > 0, fetch.round < configuration.fetchRounds, let held = tracker.held {
                     startGroupFetch(slot, key: entry.key, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
                 }
@@ -211,7 +220,8 @@ extension ClientEngine {
                 return true
             }
             groupFetches[slot] = nil
-            let whole = groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
+            let whole = finishGroupFetch(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent, now: now, rng: &rng,
+                                         effects: &effects)
             // More to read, or a hole to read again: at once, within the rounds of a poll.
             if fetchStatus == .ok, remaining > 0 || !whole, fetch.round < configuration.fetchRounds, let held = tracker.held {
                 startGroupFetch(slot, key: fetch.mailbox.key, round: fetch.round + 1, held: held, now: now, rng: &rng, effects: &effects)
@@ -220,6 +230,25 @@ extension ClientEngine {
         default:
             return false
         }
+    }
+
+    /// Reads what the fetch of `slot` collected (``groupBatches``), all in one transaction of the
+    /// group, then moves the cursor (``groupFetchDone(_:_:status:remaining:sent:)``). True when
+    /// the batch was whole.
+    @discardableResult
+    private mutating func finishGroupFetch(_ slot: GroupSlot, _ fetch: MailboxFetch, status fetchStatus: FetchStatus, remaining: UInt32,
+                                           sent: UInt32, now: UnixTime, rng: inout some RandomSource,
+                                           effects: inout NodeEffects<Event>) -> Bool {
+        var fetch = fetch
+        if let batch = groupBatches.removeValue(forKey: slot), !batch.isEmpty, let entry = groupMailboxes[slot.mailbox] {
+            if readGroupBodies(batch.map(\.body), group: entry.group, slot: slot, now: now, rng: &rng, effects: &effects) {
+                if groupRead[slot, default: []].count + batch.count > Self.maxStoredSequences { groupRead[slot] = [] }
+                groupRead[slot, default: []].formUnion(batch.map(\.sequence))
+            } else {
+                fetch.notStored = true
+            }
+        }
+        return groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
     }
 
     /// The cursor moves past the part of the batch read without a hole: up to the first message
@@ -267,12 +296,31 @@ extension ClientEngine {
     /// False when the store could not take it.
     private mutating func readGroupBody(_ body: [UInt8], group: ID, waiting: Bool, slot: GroupSlot, now: UnixTime,
                                         rng: inout some RandomSource, effects: inout NodeEffects<Event>) -> Bool {
-        if !pendingGroupDeposits.isEmpty, case let hash = SHA256.hash(body), pendingGroupDeposits.contains(hash), let held = tracker.held {
-            let relays = Set(Self.groupMailboxRelays(slot.mailbox, held: held, count: configuration.mailboxRelays).map(\.id))
-            if (try? messenger.groupDepositSeen(hash: hash, at: slot.relay, of: relays)) == nil { return false }
-        }
+        guard confirmOwnDeposit(body, slot: slot) else { return false }
         let (change, notStored) = waiting ? messenger.receiveInvitationBody(body, group: group, now: now)
             : messenger.receiveGroupBody(body, group: group, now: now, rng: &rng)
+        return took(change, notStored: notStored, now: now, effects: &effects)
+    }
+
+    /// Bodies of one fetch of a group mailbox, read in one transaction. False when the store could
+    /// not take them.
+    private mutating func readGroupBodies(_ bodies: [[UInt8]], group: ID, slot: GroupSlot, now: UnixTime, rng: inout some RandomSource,
+                                          effects: inout NodeEffects<Event>) -> Bool {
+        for body in bodies { guard confirmOwnDeposit(body, slot: slot) else { return false } }
+        let (change, notStored) = messenger.receiveGroupBodies(bodies, group: group, now: now, rng: &rng)
+        return took(change, notStored: notStored, now: now, effects: &effects)
+    }
+
+    /// A body of ours read back at `slot`'s relay: that relay holds it. False when the store failed.
+    private func confirmOwnDeposit(_ body: [UInt8], slot: GroupSlot) -> Bool {
+        guard !pendingGroupDeposits.isEmpty, case let hash = SHA256.hash(body), pendingGroupDeposits.contains(hash),
+              let held = tracker.held else { return true }
+        let relays = Set(Self.groupMailboxRelays(slot.mailbox, held: held, count: configuration.mailboxRelays).map(\.id))
+        return (try? messenger.groupDepositSeen(hash: hash, at: slot.relay, of: relays)) != nil
+    }
+
+    /// What reading bodies changed: drops counted, events told, deposits and invitations due.
+    private mutating func took(_ change: Messenger.GroupChange, notStored: Bool, now: UnixTime, effects: inout NodeEffects<Event>) -> Bool {
         if notStored {
             status.drop(.notStored)
             return false

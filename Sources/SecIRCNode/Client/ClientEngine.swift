@@ -194,6 +194,8 @@ public struct ClientEngine: NodeEngine {
     var groupFetches: [GroupSlot: MailboxFetch] = [:]
     var groupCursors: [GroupSlot: UInt64] = [:]
     var groupRead: [GroupSlot: Set<UInt64>] = [:]
+    /// Bodies a fetch in progress collected, read together when it ends.
+    var groupBatches: [GroupSlot: [(sequence: UInt64, body: [UInt8])]] = [:]
     var groupSubscribedOn: [GroupSlot: UInt32] = [:]
     var lastGroupPoll: UnixTime?
     /// When the group outbox is due next, and when each group is asked for what this member

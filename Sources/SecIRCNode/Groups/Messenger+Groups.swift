@@ -288,6 +288,24 @@ extension Messenger {
         }
     }
 
+    /// Bodies read from one of `group`'s mailboxes in one fetch, in one transaction (one save of
+    /// the group's state, whatever their number). `notStored` when the store failed.
+    public func receiveGroupBodies(_ bodies: [[UInt8]], group: ID, now: UnixTime,
+                                   rng: inout some RandomSource) -> (change: GroupChange, notStored: Bool) {
+        do {
+            let change = try changeGroup(group, now: now, rng: &rng) { session, rng in
+                var output = GroupSession.Output()
+                for body in bodies { output.merge(session.receive(body, now: now, rng: &rng)) }
+                return output
+            }
+            return (change, false)
+        } catch MessengerError.notFound {
+            return (GroupChange(), false)
+        } catch {
+            return (GroupChange(), true)
+        }
+    }
+
     /// Asks each group for what this member misses (§7.10, asking again); `force` once after a
     /// start. Called by the network loop every ``GroupSession`` resend interval.
     public func requestMissingGroupPosts(force: Bool, now: UnixTime, rng: inout some RandomSource) throws -> Int {
