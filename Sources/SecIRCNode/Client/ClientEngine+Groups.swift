@@ -10,6 +10,9 @@ struct GroupSlot: Hashable, Sendable {
 extension ClientEngine {
     /// How often each group is asked for what this member misses (§7.10, asking again).
     static var groupResendInterval: Duration { .seconds(30) }
+    /// How long bodies of a fetch wait to be read together: one transaction for a burst, and a
+    /// pushed post held back at most this long behind a fetch that does not end.
+    static var groupBatchWindow: Duration { .milliseconds(50) }
 
     /// The relays that hold a group mailbox (docs/PROTOCOL.md §8, Groups): of the relays the
     /// first ring flagged `mailbox`, the `count` whose SHA-256(mailbox ID | relay ID) is lowest
@@ -32,6 +35,9 @@ extension ClientEngine {
             refreshGroups(now: now)
         }
         if groupMailboxes.isEmpty && groupDepositDue == nil { return }
+        for (slot, batch) in groupBatches where batch.first.map({ now < $0.at || now >= $0.at.adding(Self.groupBatchWindow) }) ?? true {
+            if !readGroupBatch(slot, now: now, rng: &rng, effects: &effects) { groupFetches[slot]?.notStored = true }
+        }
         expireGroupFetches(now: now, rng: &rng, effects: &effects)
         if now >= nextGroupPoll {
             lastGroupPoll = now
@@ -108,6 +114,7 @@ extension ClientEngine {
             consider(nextGroupResend)
         }
         consider(groupDepositDue)
+        for batch in groupBatches.values { consider(batch.first?.at.adding(Self.groupBatchWindow)) }
         for fetch in groupFetches.values {
             consider(fetch.started.adding(configuration.fetchTimeout))
             if case let .finishing(_, _, _, until) = fetch.stage { consider(until) }
@@ -138,7 +145,7 @@ extension ClientEngine {
                 finishGroupFetch(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent, now: now, rng: &rng, effects: &effects)
             } else if now < fetch.started || now.duration(since: fetch.started) >= configuration.fetchTimeout {
                 groupFetches[slot] = nil
-                groupBatches[slot] = nil // not marked read: fetched again
+                _ = readGroupBatch(slot, now: now, rng: &rng, effects: &effects) // what came is read; the cursor stays
                 links.reset(slot.relay)
                 groupSubscribedOn[slot] = nil
                 status.drop(.fetchFailed)
@@ -176,12 +183,13 @@ extension ClientEngine {
             guard let entry = groupMailboxes[mailbox] else { return false }
             let slot = GroupSlot(mailbox: mailbox, relay: relay)
             var stored = true
-            let fetching = groupFetches[slot].map { if case .awaitingChallenge = $0.stage { false } else { true } } ?? false
+            let batching = groupFetches[slot].map { if case .awaitingMessages = $0.stage { true } else { false } } ?? false
             if sequence > groupCursors[slot] ?? 0, groupRead[slot]?.contains(sequence) != true,
                !(groupBatches[slot]?.contains { $0.sequence == sequence } ?? false) {
-                if fetching && !entry.waiting {
-                    // Read with the rest of the batch when the fetch ends: one transaction, one save of the group.
-                    groupBatches[slot, default: []].append((sequence, body))
+                if batching && !entry.waiting {
+                    // Read with the rest of the batch when the relay says it was sent, or within
+                    // ``groupBatchWindow``: one transaction, one save of the group.
+                    groupBatches[slot, default: []].append((sequence, body, now))
                 } else {
                     stored = readGroupBody(body, group: entry.group, waiting: entry.waiting, slot: slot, now: now, rng: &rng, effects: &effects)
                     if stored {
@@ -214,6 +222,7 @@ extension ClientEngine {
                 return true
             }
             groupSubscribedOn[slot] = fetchStatus == .ok && subscribed ? fetch.session : nil
+            if !readGroupBatch(slot, now: now, rng: &rng, effects: &effects) { fetch.notStored = true }
             guard fetchStatus != .ok || fetch.notStored || Self.readPrefix(fetch, remaining: remaining, sent: sent).whole else {
                 fetch.stage = .finishing(status: fetchStatus, remaining: remaining, sent: sent, until: now.adding(configuration.fetchStragglers))
                 groupFetches[slot] = fetch
@@ -232,23 +241,27 @@ extension ClientEngine {
         }
     }
 
-    /// Reads what the fetch of `slot` collected (``groupBatches``), all in one transaction of the
-    /// group, then moves the cursor (``groupFetchDone(_:_:status:remaining:sent:)``). True when
+    /// Reads what the fetch of `slot` collected and has not read (``groupBatches``), then moves
+    /// the cursor (``groupFetchDone(_:_:status:remaining:sent:)``). True when
     /// the batch was whole.
     @discardableResult
     private mutating func finishGroupFetch(_ slot: GroupSlot, _ fetch: MailboxFetch, status fetchStatus: FetchStatus, remaining: UInt32,
                                            sent: UInt32, now: UnixTime, rng: inout some RandomSource,
                                            effects: inout NodeEffects<Event>) -> Bool {
         var fetch = fetch
-        if let batch = groupBatches.removeValue(forKey: slot), !batch.isEmpty, let entry = groupMailboxes[slot.mailbox] {
-            if readGroupBodies(batch.map(\.body), group: entry.group, slot: slot, now: now, rng: &rng, effects: &effects) {
-                if groupRead[slot, default: []].count + batch.count > Self.maxStoredSequences { groupRead[slot] = [] }
-                groupRead[slot, default: []].formUnion(batch.map(\.sequence))
-            } else {
-                fetch.notStored = true
-            }
-        }
+        if !readGroupBatch(slot, now: now, rng: &rng, effects: &effects) { fetch.notStored = true }
         return groupFetchDone(slot, fetch, status: fetchStatus, remaining: remaining, sent: sent)
+    }
+
+    /// Reads the bodies collected for `slot` (``groupBatches``) in one transaction and marks them
+    /// read; false when the store could not take them (they are fetched again).
+    private mutating func readGroupBatch(_ slot: GroupSlot, now: UnixTime, rng: inout some RandomSource,
+                                         effects: inout NodeEffects<Event>) -> Bool {
+        guard let batch = groupBatches.removeValue(forKey: slot), !batch.isEmpty, let entry = groupMailboxes[slot.mailbox] else { return true }
+        guard readGroupBodies(batch.map(\.body), group: entry.group, slot: slot, now: now, rng: &rng, effects: &effects) else { return false }
+        if groupRead[slot, default: []].count + batch.count > Self.maxStoredSequences { groupRead[slot] = [] }
+        groupRead[slot, default: []].formUnion(batch.map(\.sequence))
+        return true
     }
 
     /// The cursor moves past the part of the batch read without a hole: up to the first message

@@ -195,7 +195,7 @@ public struct ClientEngine: NodeEngine {
     var groupCursors: [GroupSlot: UInt64] = [:]
     var groupRead: [GroupSlot: Set<UInt64>] = [:]
     /// Bodies a fetch in progress collected, read together when it ends.
-    var groupBatches: [GroupSlot: [(sequence: UInt64, body: [UInt8])]] = [:]
+    var groupBatches: [GroupSlot: [(sequence: UInt64, body: [UInt8], at: UnixTime)]] = [:]
     var groupSubscribedOn: [GroupSlot: UInt32] = [:]
     var lastGroupPoll: UnixTime?
     /// When the group outbox is due next, and when each group is asked for what this member
