@@ -231,18 +231,16 @@ extension Messenger {
             guard let invitation = try? GroupInvitation.decode(waiting.invitation), invitation.roster != nil else {
                 throw MessengerError.notFound("the invitation to group \(group.hex) has not come whole yet")
             }
-            guard let (session, output) = GroupSession.join(invitation, identity: identity.keys, now: now, rng: &rng) else {
+            guard var (session, output) = GroupSession.join(invitation, identity: identity.keys, now: now, rng: &rng) else {
                 throw MessengerError.conflict("the invitation does not name this client")
             }
+            // A first request asks the admins for what changed since the invitation was made.
+            output.merge(session.requestMissing(force: true, now: now, rng: &rng))
             var change = GroupChange()
             let was = try existing.map { try self.session(of: $0) }
             let record = GroupRecord(id: group, name: session.roster.name, joinedMs: existing?.joinedMs ?? now.milliseconds,
                                      isMember: true, state: [])
-            let saved = try save(session, record: record, output: output, was: was, tx, now: now, rng: &rng, into: &change)
-            // A first request asks the admins for what changed since the invitation was made.
-            var joined = session
-            let asked = joined.requestMissing(force: true, now: now, rng: &rng)
-            return (try save(joined, record: saved, output: asked, was: session, tx, now: now, rng: &rng, into: &change), change.events)
+            return (try save(session, record: record, output: output, was: was, tx, now: now, rng: &rng, into: &change), change.events)
         }
         var view = try view(record.0)
         view.events = record.1
