@@ -309,9 +309,9 @@ extension ClientEngine {
     /// False when the store could not take it.
     private mutating func readGroupBody(_ body: [UInt8], group: ID, waiting: Bool, slot: GroupSlot, now: UnixTime,
                                         rng: inout some RandomSource, effects: inout NodeEffects<Event>) -> Bool {
+        guard waiting else { return readGroupBodies([body], group: group, slot: slot, now: now, rng: &rng, effects: &effects) }
         guard confirmOwnDeposit(body, slot: slot) else { return false }
-        let (change, notStored) = waiting ? messenger.receiveInvitationBody(body, group: group, now: now)
-            : messenger.receiveGroupBody(body, group: group, now: now, rng: &rng)
+        let (change, notStored) = messenger.receiveInvitationBody(body, group: group, now: now)
         return took(change, notStored: notStored, now: now, effects: &effects)
     }
 

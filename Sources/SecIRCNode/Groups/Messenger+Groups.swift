@@ -276,14 +276,7 @@ extension Messenger {
     /// A body read from one of `group`'s mailboxes, in one transaction. `notStored` when the
     /// store failed (the caller reads it again later).
     public func receiveGroupBody(_ body: [UInt8], group: ID, now: UnixTime, rng: inout some RandomSource) -> (change: GroupChange, notStored: Bool) {
-        do {
-            let change = try changeGroup(group, now: now, rng: &rng) { session, rng in session.receive(body, now: now, rng: &rng) }
-            return (change, false)
-        } catch MessengerError.notFound {
-            return (GroupChange(), false) // the group was deleted meanwhile: nothing to keep
-        } catch {
-            return (GroupChange(), true)
-        }
+        receiveGroupBodies([body], group: group, now: now, rng: &rng)
     }
 
     /// Bodies read from one of `group`'s mailboxes in one fetch, in one transaction (one save of
@@ -298,7 +291,7 @@ extension Messenger {
             }
             return (change, false)
         } catch MessengerError.notFound {
-            return (GroupChange(), false)
+            return (GroupChange(), false) // the group was deleted meanwhile: nothing to keep
         } catch {
             return (GroupChange(), true)
         }
@@ -483,7 +476,7 @@ extension Messenger {
             return .refused(.groupInvitationLimit)
         }
         let record = GroupInvitationRecord(group: group, from: contact.id, name: invitation.name, memberCount: invitation.memberCount,
-                                           receivedMs: now.milliseconds, invitation: invitation.completeEncoding ?? bytes)
+                                           receivedMs: now.milliseconds, invitation: bytes) // as decoded: canonical (fuzz target group)
         try tx.setGroupInvitation(record)
         if invitation.roster == nil {
             groupsChanged() // its epoch mailbox is fetched for the snapshot
