@@ -45,7 +45,7 @@ public final class SQLiteMessengerStore: MessengerStore {
         try checkKey()
     }
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -151,6 +151,22 @@ public final class SQLiteMessengerStore: MessengerStore {
                     attempts INTEGER NOT NULL,
                     next_attempt_ms INTEGER NOT NULL
                 );
+                """)
+        }
+        // A group's state in parts (docs/PROTOCOL.md §8, Groups; GroupSession+State.swift), so a
+        // change rewrites only what it changed: each part sealed on its own. A state stored whole
+        // by v4 becomes the part with the empty key, read as such until the next change.
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: """
+                CREATE TABLE group_state (
+                    group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+                    part BLOB NOT NULL,
+                    state BLOB NOT NULL,
+                    PRIMARY KEY (group_id, part)
+                ) WITHOUT ROWID;
+                INSERT INTO group_state (group_id, part, state) SELECT id, x'', state FROM groups;
+                ALTER TABLE groups DROP COLUMN state;
+                ALTER TABLE groups ADD COLUMN state_tag INTEGER NOT NULL DEFAULT 0;
                 """)
         }
         return migrator

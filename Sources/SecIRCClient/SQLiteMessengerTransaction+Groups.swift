@@ -4,15 +4,19 @@ import SecIRCCore
 import SecIRCCrypto
 import SecIRCNode
 
-// Groups on disk (migration v4): states and invitations sealed with the storage key, post
-// bodies sealed like message bodies; names, member keys and times in the clear for listing.
+// Groups on disk (migrations v4, v5): state parts and invitations sealed with the storage key,
+// post bodies sealed like message bodies; names, member keys and times in the clear for listing.
 extension SQLiteMessengerTransaction {
-    private static let groupColumns = "id, name, joined_ms, is_member, state"
+    private static let groupColumns = "id, name, joined_ms, is_member, state_tag"
 
     private func group(_ row: Row) throws -> GroupRecord {
-        let id = try ID(hex: row["id"])
-        return GroupRecord(id: id, name: row["name"], joinedMs: row["joined_ms"], isMember: row["is_member"],
-                           state: try sealer.open(row["state"], purpose: "group \(id.hex)"))
+        GroupRecord(id: try ID(hex: row["id"]), name: row["name"], joinedMs: row["joined_ms"], isMember: row["is_member"],
+                    stateTag: UInt64(bitPattern: row["state_tag"]))
+    }
+
+    /// Each part sealed for its group and key (the empty key: a version-1 state sealed whole by v4).
+    private static func purpose(_ group: ID, part: [UInt8]) -> String {
+        part.isEmpty ? "group \(group.hex)" : "group \(group.hex) part \(Hex.encode(part))"
     }
 
     func groups() throws -> [GroupRecord] {
@@ -26,11 +30,37 @@ extension SQLiteMessengerTransaction {
     func setGroup(_ record: GroupRecord) throws {
         try op {
             try execute(sql: """
-                INSERT INTO groups (id, name, joined_ms, is_member, state) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO groups (id, name, joined_ms, is_member, state_tag) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, joined_ms = excluded.joined_ms,
-                    is_member = excluded.is_member, state = excluded.state
-                """, arguments: [record.id.hex, record.name, record.joinedMs, record.isMember,
-                                 sealer.seal(record.state, purpose: "group \(record.id.hex)")])
+                    is_member = excluded.is_member, state_tag = excluded.state_tag
+                """, arguments: [record.id.hex, record.name, record.joinedMs, record.isMember, Int64(bitPattern: record.stateTag)])
+        }
+    }
+
+    func groupState(_ group: ID) throws -> [[UInt8]: [UInt8]] {
+        try op {
+            var parts: [[UInt8]: [UInt8]] = [:]
+            for row in try Row.fetchAll(statement("SELECT part, state FROM group_state WHERE group_id = ?"), arguments: [group.hex]) {
+                let part = Array(row["part"] as Data)
+                parts[part] = try sealer.open(row["state"], purpose: Self.purpose(group, part: part))
+            }
+            return parts
+        }
+    }
+
+    func changeGroupState(_ group: ID, _ change: GroupSession.StateChange) throws {
+        try op {
+            guard try Int.fetchOne(statement("SELECT 1 FROM groups WHERE id = ?"), arguments: [group.hex]) != nil else {
+                throw ClientError.notFound("no group \(group.hex)")
+            }
+            if change.isWhole { try execute(sql: "DELETE FROM group_state WHERE group_id = ?", arguments: [group.hex]) }
+            for part in change.removed {
+                try execute(sql: "DELETE FROM group_state WHERE group_id = ? AND part = ?", arguments: [group.hex, Data(part)])
+            }
+            for (part, state) in change.written {
+                try execute(sql: "INSERT OR REPLACE INTO group_state (group_id, part, state) VALUES (?, ?, ?)",
+                            arguments: [group.hex, Data(part), sealer.seal(state, purpose: Self.purpose(group, part: part))])
+            }
         }
     }
 

@@ -2,9 +2,11 @@
 import SecIRCCrypto
 import Testing
 
-/// `GroupSession.state` (the client's storage form): sessions saved and restored at many points
-/// of a group's life go on exactly as copies that never were; the decoder refuses every
-/// truncation, oversized count, wrong version, trailing byte and other member, and never traps.
+/// `GroupSession.state` and its parts (the client's storage forms): sessions saved and restored at
+/// many points of a group's life go on exactly as copies that never were; parts written only
+/// where they changed add up to every part; the decoder refuses every truncation, oversized
+/// count, wrong version, trailing byte and other member, and never traps; version-1 states (one
+/// piece, before parts) still read.
 @Suite struct GroupSessionStateTests {
     typealias Network = GroupSessionTests.Network
     static let t0 = GroupSessionTests.t0
@@ -19,6 +21,11 @@ import Testing
         var restored: Network
         /// What the saved states held (to check that the interesting cases were saved).
         var seen: Set<String> = []
+        /// Each member's parts as a store holds them: changed at each checkpoint by
+        /// `stateChange(from:)` the session of the checkpoint before.
+        var stored: [SigningPublicKey: (session: GroupSession, parts: [[UInt8]: [UInt8]])] = [:]
+        /// Parts written by changes, and parts there were (changes write far fewer).
+        var partsWritten = 0, partsHeld = 0
         var checkpoints = 0
 
         init(seed: String) {
@@ -37,7 +44,18 @@ import Testing
                 let session = restored.sessions[member]!
                 note(session)
                 let state = session.state
+                let change = session.stateChange(from: stored[member]?.session)
+                var parts = change.isWhole ? [:] : stored[member]?.parts ?? [:]
+                for key in change.removed { parts[key] = nil }
+                parts.merge(change.written) { $1 }
+                let all = session.stateParts
+                let sameParts = parts == all
+                #expect(sameParts, "the parts written where they changed are every part: \(comment)")
+                if stored[member] != nil { (partsWritten, partsHeld) = (partsWritten + change.written.count, partsHeld + all.count) }
+                let fromParts = try GroupSession(parts: parts, identity: restored.people[member]!).state == state
+                #expect(fromParts, comment)
                 let back = try GroupSession(state: state, identity: restored.people[member]!)
+                stored[member] = (back, parts)
                 // Compared as Bools: the failure message would print every byte.
                 let readsBack = back.state == state, sameAsPlain = plain.sessions[member]?.state == state
                 #expect(readsBack, comment)
@@ -197,6 +215,31 @@ import Testing
                            "awaiting rekey", "awaiting rekey after loss", "last wants", "held posts", "ledger history", "gaps",
                            "not a member"]
         #expect(wanted.isSubset(of: step.seen), "never saved: \(wanted.subtracting(step.seen).sorted())")
+        #expect(step.partsWritten * 2 < step.partsHeld, "changes write few parts: \(step.partsWritten) of \(step.partsHeld)")
+    }
+
+    /// Reading a post in a group of 30 writes the head, the poster's chain and the poster's
+    /// timeline stream: a few hundred bytes, not the whole state.
+    @Test func aPostReadWritesThreeSmallParts() throws {
+        var net = Network(seed: "parts of a post")
+        let people = (0..<29).map { GroupSessionTests.person("member \($0)") }
+        try net.create(admin: Self.alice, others: people)
+        net.settle()
+        let poster = Self.key(people[3])
+        try net.post(poster, "hello")
+        let before = net.sessions[Self.key(Self.alice)]!
+        net.settle()
+        let after = net.sessions[Self.key(Self.alice)]!
+        #expect(net.texts(Self.key(Self.alice)).contains("hello"))
+        let change = after.stateChange(from: before)
+        let chain = try #require(after.receivers.first { $0.value.member == poster }?.key)
+        let expected: Set = [GroupSession.StatePart.head.key, GroupSession.StatePart.stream(poster).key,
+                             GroupSession.StatePart.receiver(epoch: chain.epoch, chainID: chain.chainID).key]
+        #expect(Set(change.written.keys) == expected && change.removed.isEmpty && !change.isWhole)
+        let written = change.written.values.reduce(0) { $0 + $1.count }, whole = after.state.count
+        #expect(written < 1_000 && whole > 10 * written, "\(written) bytes written of \(whole)")
+        #expect(after.stateChange(from: after).written.keys.sorted { $0.lexicographicallyPrecedes($1) } == [GroupSession.StatePart.head.key],
+                "no change writes the head alone")
     }
 
     // MARK: Decoding
@@ -233,19 +276,56 @@ import Testing
         let back = try GroupSession(state: state, identity: Self.alice)
         #expect(back.state == state && back.roster == session.roster && back.timeline == session.timeline)
         var other = state
-        other[0] = 2
-        #expect(throws: DecodeError.invalidValue("group state version 2")) { try GroupSession(state: other, identity: Self.alice) }
+        other[0] = 3
+        #expect(throws: DecodeError.invalidValue("group state version 3")) { try GroupSession(state: other, identity: Self.alice) }
         #expect(throws: DecodeError.trailingBytes(count: 1)) { try GroupSession(state: state + [0], identity: Self.alice) }
         #expect(throws: DecodeError.invalidValue("group state of another member")) { try GroupSession(state: state, identity: Self.bob) }
         // Alice's signing key with bob's X25519 key is not alice.
         let mixed = SessionSetup.Identity(signing: Self.alice.signing, agreement: Self.bob.agreement)
         #expect(throws: DecodeError.self) { try GroupSession(state: state, identity: mixed) }
-        other = state
-        other[1] ^= 1
-        #expect(throws: DecodeError.invalidValue("group state roster of another group")) { try GroupSession(state: other, identity: Self.alice) }
-        other = state
-        other[97] = 0x10
-        #expect(throws: DecodeError.invalidValue("group state flags 16")) { try GroupSession(state: other, identity: Self.alice) }
+
+        let parts = session.stateParts
+        let head = GroupSession.StatePart.head.key, roster = GroupSession.StatePart.roster.key
+        func refused(_ change: (inout [[UInt8]: [UInt8]]) -> Void) -> DecodeError? {
+            var bad = parts
+            change(&bad)
+            do { _ = try GroupSession(parts: bad, identity: Self.alice) } catch { return error }
+            return nil
+        }
+        #expect(refused { $0[head]![0] = 1 } == .invalidValue("group state head version 1"))
+        #expect(refused { $0[head]![1] ^= 1 } == .invalidValue("group state roster of another group"))
+        #expect(refused { $0[head]![97] = 0x10 } == .invalidValue("group state flags 16"))
+        #expect(refused { $0[head] = nil } == .invalidValue("group state without its head or roster"))
+        #expect(refused { $0[roster] = nil } == .invalidValue("group state without its head or roster"))
+        #expect(refused { $0[head]!.append(0) } == .trailingBytes(count: 1))
+        #expect(refused { $0[[5]] = [] } == .invalidValue("group state part kind 5"))
+        #expect(refused { $0[[3, 1]] = [] } != nil, "a key of the wrong length")
+        #expect(refused { $0[[]] = [] } != nil, "the empty key beside others")
+        let receiver = try #require(parts.keys.first { $0.first == 2 })
+        #expect(refused { $0[receiver]!.append(0) } == .trailingBytes(count: 1))
+        // Parts out of order in the one piece.
+        let layout = StateLayout(state)
+        let first = try #require(layout.parts.first), second = try #require(layout.parts.dropFirst().first)
+        var swapped = Array(state[..<first.lowerBound]) + Array(state[second]) + Array(state[first])
+        swapped += state[second.upperBound...]
+        #expect(throws: DecodeError.invalidValue("group state parts not ascending")) { try GroupSession(state: swapped, identity: Self.alice) }
+    }
+
+    /// A state written whole in version 1 (before parts) reads back, alone or as the part with
+    /// the empty key a v4 store's state became; its truncations throw.
+    @Test func versionOneStatesStillRead() throws {
+        let (state, session) = try Self.richState()
+        let v1 = session.stateVersion1
+        #expect(v1[0] == 1 && v1.count > 1_000)
+        #expect(try GroupSession(state: v1, identity: Self.alice).state == state)
+        #expect(try GroupSession(parts: [[]: v1], identity: Self.alice).state == state)
+        #expect(throws: DecodeError.invalidValue("group state of another member")) { try GroupSession(state: v1, identity: Self.bob) }
+        var accepted: [Int] = []
+        for length in stride(from: 0, to: v1.count, by: 7) where (try? GroupSession(state: Array(v1.prefix(length)), identity: Self.alice)) != nil {
+            accepted.append(length)
+        }
+        #expect(accepted.isEmpty)
+        #expect(throws: DecodeError.trailingBytes(count: 1)) { try GroupSession(state: v1 + [0], identity: Self.alice) }
     }
 
     /// Each count field set past its bound is refused as such (not read as entries until the
@@ -255,9 +335,9 @@ import Testing
         let fields = StateLayout(state)
         #expect(fields.end == state.count, "the layout walks the whole state")
         let names = Set(fields.counts.map(\.name))
-        for name in ["ledger rosters", "snapshot length", "update length", "receivers", "skipped", "own chains", "retired chains",
-                     "sent posts", "sent post length", "announcements", "rekeys", "rekey length", "epoch members", "last wants length",
-                     "streams", "held sequences", "recent", "held posts", "held rekeys", "held updates"] {
+        for name in ["parts", "part length", "ledger rosters", "snapshot length", "update length", "skipped", "own chains",
+                     "retired chains", "announcements", "rekeys", "rekey length", "epoch members", "last wants length",
+                     "held sequences", "recent", "held posts", "held rekeys", "held updates"] {
             #expect(names.contains(name), "\(name) in the walked state")
         }
         for field in fields.counts {
@@ -311,38 +391,43 @@ struct StateLayout {
     }
 
     private(set) var counts: [Count] = []
+    /// Each part with its key and length fields.
+    private(set) var parts: [Range<Int>] = []
     private(set) var end = 0
     private let bytes: [UInt8]
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
-        end = 1 + 32 + 32 + 32
+        end = 1
+        for _ in 0..<count("parts", 4, bound: 2 + 2_000 + 1_001 + 1_000) {
+            let start = end
+            let key = Array(bytes[(end + 1)..<(end + 1 + Int(bytes[end]))])
+            end += 1 + key.count
+            let length = count("part length", 4, bound: 1 << 24)
+            switch key.first {
+            case 0: head()
+            case 1: roster()
+            case 2:
+                end += 32 + 32 + 4 + 32
+                end += count("skipped", 2, bound: 2_000) * (4 + 64)
+            case 3:
+                end += 16
+                end += count("held sequences", 2, bound: 1_000) * 8
+            default: end += length
+            }
+            parts.append(start..<end)
+        }
+    }
+
+    private mutating func head() {
+        end += 1 + 32 + 32 + 32
         let flags = bytes[end]
         end += 1
-        let rosters = count("ledger rosters", 1, bound: 16)
-        end += count("snapshot length", 4, bound: 65_142)
-        for _ in 1..<rosters { end += count("update length", 4, bound: 65_536) }
         end += flags & 1 != 0 ? 72 : 36
         end += 72 + 8
-        for _ in 0..<count("receivers", 2, bound: 2_000) {
-            end += 4 + 4 + 32 + 32 + 4 + 32
-            end += count("skipped", 2, bound: 2_000) * (4 + 64)
-        }
         end += count("own chains", 1, bound: 2) * 8
-        end += count("retired chains", 2, bound: 2_000) * 8
-        for _ in 0..<count("sent posts", 2, bound: 1_000) {
-            end += 12
-            end += count("sent post length", 4, bound: 65_536 + GroupPost.fixedLength + 320 + SenderKeyFormat.overhead)
-        }
-        end += count("announcements", 1, bound: 2) * GroupChain.encodedLength
-        for _ in 0..<count("rekeys", 1, bound: 2) { end += count("rekey length", 4, bound: 48_209) }
-        end += count("epoch members", 2, bound: 1_000) * 32
         if flags & 8 != 0 { end += count("last wants length", 4, bound: 464) }
         end += 8
-        for _ in 0..<count("streams", 2, bound: 1_001) {
-            end += 48
-            end += count("held sequences", 2, bound: 1_000) * 8
-        }
         end += count("recent", 1, bound: 8) * 32
         for _ in 0..<count("held posts", 2, bound: 256) {
             end += 4
@@ -352,11 +437,86 @@ struct StateLayout {
         for _ in 0..<count("held updates", 2, bound: 256) { end += count("held update length", 4, bound: 65_536) }
     }
 
+    private mutating func roster() {
+        let rosters = count("ledger rosters", 1, bound: 16)
+        end += count("snapshot length", 4, bound: 65_142)
+        for _ in 1..<rosters { end += count("update length", 4, bound: 65_536) }
+        end += count("announcements", 1, bound: 2) * GroupChain.encodedLength
+        for _ in 0..<count("rekeys", 1, bound: 2) { end += count("rekey length", 4, bound: 48_209) }
+        end += count("epoch members", 2, bound: 1_000) * 32
+        end += count("retired chains", 2, bound: 2_000) * 8
+    }
+
     /// Reads the count at `end`, notes it, and moves past it.
     private mutating func count(_ name: String, _ width: Int, bound: Int) -> Int {
         let value = bytes[end..<(end + width)].reduce(0) { $0 << 8 | Int($1) }
         counts.append(Count(name: name, offset: end, width: width, bound: bound))
         end += width
         return value
+    }
+}
+
+extension GroupSession {
+    /// The version-1 form (GroupSession+State.swift, decodeVersion1), as clients wrote it before
+    /// parts: only tests write it now.
+    var stateVersion1: [UInt8] {
+        func chainKeys(_ keys: Set<ChainKey>, _ w: inout ByteWriter) {
+            for key in keys.sorted(by: { ($0.epoch, $0.chainID) < ($1.epoch, $1.chainID) }) {
+                w.write(key.epoch)
+                w.write(key.chainID)
+            }
+        }
+        let head = stateParts[StatePart.head.key]!
+        var w = ByteWriter(capacity: 4096)
+        w.write(UInt8(1))
+        w.write(Array(head[1..<98])) // group ID, member keys, flags
+        ledger.writeState(to: &w)
+        for held in [epoch] + (previousEpoch.map { [$0] } ?? []) {
+            w.write(held.number)
+            w.writeSecret(held.secret)
+        }
+        chain.writeState(to: &w)
+        w.write(sequence)
+        w.write(UInt16(receivers.count))
+        for (key, value) in receivers.sorted(by: { ($0.key.epoch, $0.key.chainID) < ($1.key.epoch, $1.key.chainID) }) {
+            w.write(key.epoch)
+            w.write(key.chainID)
+            w.write(value.member.rawValue)
+            value.receiver.writeState(to: &w)
+        }
+        w.write(UInt8(ownChains.count))
+        chainKeys(ownChains, &w)
+        w.write(UInt16(retiredChains.count))
+        chainKeys(retiredChains, &w)
+        w.write(UInt16(sentPosts.count))
+        for (sequence, sent) in sentPosts.sorted(by: { $0.key < $1.key }) {
+            w.write(sequence)
+            w.write(sent.epoch)
+            w.writeLengthPrefixed(sent.message.encoded)
+        }
+        w.write(UInt8(announcements.count))
+        for (_, announcement) in announcements.sorted(by: { $0.key < $1.key }) { w.write(announcement.encoded) }
+        w.write(UInt8(rekeys.count))
+        for (_, rekey) in rekeys.sorted(by: { $0.key < $1.key }) { w.writeLengthPrefixed(rekey.encoded) }
+        w.write(UInt16(epochMembers.count))
+        for member in epochMembers.sorted(by: { $0.rawValue.lexicographicallyPrecedes($1.rawValue) }) { w.write(member.rawValue) }
+        if let lastWants { w.writeLengthPrefixed(lastWants.encoded) }
+        w.write(timeline.clock)
+        w.write(UInt16(timeline.streams.count))
+        for (member, stream) in timeline.streams.sorted(by: { $0.key.rawValue.lexicographicallyPrecedes($1.key.rawValue) }) {
+            w.write(member.rawValue)
+            w.write(GroupTimeline.part(stream))
+        }
+        timeline.writeRecent(to: &w)
+        w.write(UInt16(heldPosts.count))
+        for held in heldPosts {
+            w.write(held.epoch)
+            w.writeLengthPrefixed(held.message.encoded)
+        }
+        w.write(UInt16(heldRekeys.count))
+        for rekey in heldRekeys { w.writeLengthPrefixed(rekey.encoded) }
+        w.write(UInt16(heldUpdates.count))
+        for update in heldUpdates { w.writeLengthPrefixed(update.encoded) }
+        return w.bytes
     }
 }

@@ -106,6 +106,7 @@ class CrashingReadTransaction: MessengerReadTransaction {
     func message(id: MessageID) throws -> MessageRecord? { try store.tick(); return try reader.message(id: id) }
     func groups() throws -> [GroupRecord] { try store.tick(); return try reader.groups() }
     func group(id: ID) throws -> GroupRecord? { try store.tick(); return try reader.group(id: id) }
+    func groupState(_ group: ID) throws -> [[UInt8]: [UInt8]] { try store.tick(); return try reader.groupState(group) }
     func groupInvitations() throws -> [GroupInvitationRecord] { try store.tick(); return try reader.groupInvitations() }
     func groupMessages(in group: ID, before: Int64?, limit: Int) throws -> GroupMessagePage {
         try store.tick()
@@ -166,6 +167,7 @@ final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {
     func setState(_ state: MessageRecord.State, cursor: Int64) throws { try store.tick(); try tx.setState(state, cursor: cursor) }
     func markDelivered(_ id: MessageID, to contact: ID) throws -> Bool { try store.tick(); return try tx.markDelivered(id, to: contact) }
     func setGroup(_ record: GroupRecord) throws { try store.tick(); try tx.setGroup(record) }
+    func changeGroupState(_ group: ID, _ change: GroupSession.StateChange) throws { try store.tick(); try tx.changeGroupState(group, change) }
     func deleteGroup(_ id: ID) throws -> Bool { try store.tick(); return try tx.deleteGroup(id) }
     func setGroupInvitation(_ record: GroupInvitationRecord) throws { try store.tick(); try tx.setGroupInvitation(record) }
     func deleteGroupInvitation(_ group: ID) throws -> Bool { try store.tick(); return try tx.deleteGroupInvitation(group) }

@@ -25,6 +25,12 @@ extension SenderKeyChain {
 }
 
 extension SenderKeyReceiver {
+    /// Whether `other` is this chain at the same point: the same signing key, next iteration and
+    /// skipped keys (the chain key follows from where the chain is; compared without its bytes).
+    func hasSameState(as other: SenderKeyReceiver) -> Bool {
+        signingKey == other.signingKey && chainID == other.chainID && next == other.next && skippedOrder == other.skippedOrder
+    }
+
     func writeState(to w: inout ByteWriter) {
         w.write(signingKey.rawValue)
         w.write(next)

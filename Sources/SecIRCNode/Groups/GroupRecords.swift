@@ -1,9 +1,9 @@
 public import SecIRCCore
 public import SecIRCCrypto
 
-/// A group this client is in or was in, as its ``MessengerStore`` keeps it: the member engine's
-/// state (``GroupSession/state``, sealed at rest by a store on disk) and what a list shows
-/// without opening it.
+/// A group this client is in or was in, as its ``MessengerStore`` keeps it: what a list shows
+/// without opening the member engine's state, which the store keeps beside it in parts
+/// (``GroupSession/stateParts``, sealed at rest by a store on disk).
 public struct GroupRecord: Sendable, Equatable {
     /// The group ID: SHA-256 of the group's public key (docs/PROTOCOL.md §7.7).
     public var id: ID
@@ -13,15 +13,16 @@ public struct GroupRecord: Sendable, Equatable {
     public var joinedMs: Int64
     /// Whether this client is in the current roster (false once it left or was removed).
     public var isMember: Bool
-    /// ``GroupSession/state``.
-    public var state: [UInt8]
+    /// Changed with every write of the state's parts (a random value): a session kept in memory
+    /// is the stored one while its tag is the record's.
+    public var stateTag: UInt64
 
-    public init(id: ID, name: String, joinedMs: Int64, isMember: Bool, state: [UInt8]) {
+    public init(id: ID, name: String, joinedMs: Int64, isMember: Bool, stateTag: UInt64 = 0) {
         self.id = id
         self.name = name
         self.joinedMs = joinedMs
         self.isMember = isMember
-        self.state = state
+        self.stateTag = stateTag
     }
 }
 

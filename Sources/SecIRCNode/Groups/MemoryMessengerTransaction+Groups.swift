@@ -13,6 +13,11 @@ extension MemoryMessengerTransaction {
         return state.groups[id]
     }
 
+    func groupState(_ group: ID) throws -> [[UInt8]: [UInt8]] {
+        readable()
+        return state.groupStates[group] ?? [:]
+    }
+
     func groupInvitations() throws -> [GroupInvitationRecord] {
         readable()
         return state.groupInvitations.values.sorted { ($0.receivedMs, $0.group) < ($1.receivedMs, $1.group) }
@@ -48,18 +53,32 @@ extension MemoryMessengerTransaction {
         state.groups[record.id] = record
     }
 
+    func changeGroupState(_ group: ID, _ change: GroupSession.StateChange) throws {
+        changing()
+        guard state.groups[group] != nil else { throw MessengerError.notFound("no group \(group.hex)") }
+        let old = state.groupStates[group]
+        undo.append { $0.groupStates[group] = old }
+        var parts = change.isWhole ? [:] : old ?? [:]
+        for key in change.removed { parts[key] = nil }
+        parts.merge(change.written) { $1 }
+        state.groupStates[group] = parts
+    }
+
     func deleteGroup(_ id: ID) throws -> Bool {
         changing()
         guard let old = state.groups[id] else { return false }
+        let parts = state.groupStates[id]
         let messages = state.groupMessages[id]
         let deposits = state.groupDeposits.filter { $0.value.group == id }
         undo.append { state in
             state.groups[id] = old
+            state.groupStates[id] = parts
             state.groupMessages[id] = messages
             for message in messages ?? [] { state.groupMessageGroup[message.cursor] = id }
             state.groupDeposits.merge(deposits) { $1 }
         }
         state.groups[id] = nil
+        state.groupStates[id] = nil
         for message in messages ?? [] { state.groupMessageGroup[message.cursor] = nil }
         state.groupMessages[id] = nil
         for cursor in deposits.keys { state.groupDeposits[cursor] = nil }

@@ -2,9 +2,9 @@ public import SecIRCCore
 public import SecIRCCrypto
 
 /// Groups (issue 13, docs/PROTOCOL.md §7.6–7.10 and §8, Groups): each group's ``GroupSession``
-/// is kept in the store (``GroupRecord/state``) and every change — a post, a roster change, a
-/// body read from the group mailbox — is one transaction: the new state, the posts to show and
-/// the packets to deposit (the group outbox) commit together. Invitations travel inside the
+/// is kept in the store in parts (``GroupSession/stateParts``) and every change — a post, a
+/// roster change, a body read from the group mailbox — is one transaction: the parts it changed,
+/// the posts to show and the packets to deposit (the group outbox) commit together. Invitations travel inside the
 /// pairwise sessions (envelope kind 6, ``GroupControl``) through the ordinary outbox.
 extension Messenger {
     /// Deposits of one packet to each of its group mailbox's relays, at most (members ask again
@@ -46,12 +46,14 @@ extension Messenger {
     // MARK: Reading
 
     public func groups() throws -> [GroupView] {
-        try store.read { tx in try tx.groups() }.map(view)
+        try store.read { tx in try tx.groups().map { try view($0, tx) } }
     }
 
     public func group(id: ID) throws -> GroupView {
-        guard let record = try store.read({ tx in try tx.group(id: id) }) else { throw MessengerError.notFound("no group \(id.hex)") }
-        return try view(record)
+        try store.read { tx in
+            guard let record = try tx.group(id: id) else { throw MessengerError.notFound("no group \(id.hex)") }
+            return try view(record, tx)
+        }
     }
 
     public func groupMessages(in group: ID, before: Int64?, limit: Int) throws -> GroupMessagePage {
@@ -67,16 +69,26 @@ extension Messenger {
         try store.read { try $0.groupInvitations() }.filter { (try? GroupInvitation.decode($0.invitation))?.roster != nil }
     }
 
-    private func view(_ record: GroupRecord) throws -> GroupView {
-        let session = try session(of: record)
+    private func view(_ record: GroupRecord, _ tx: any MessengerReadTransaction) throws -> GroupView {
+        let session = try session(of: record, tx)
         return GroupView(record: record, roster: session.roster, epoch: session.epoch.number, canPost: session.canPost)
     }
 
-    func session(of record: GroupRecord) throws(MessengerError) -> GroupSession {
-        if let cached = groupSessions.withLock({ $0[record.id] }), cached.state == record.state { return cached.session }
-        do { return try GroupSession(state: record.state, identity: identity.keys) } catch {
+    /// The group's session: the one kept in memory while it is the stored one (its tag is the
+    /// record's), else read from the stored parts and kept.
+    func session(of record: GroupRecord, _ tx: any MessengerReadTransaction) throws(MessengerError) -> GroupSession {
+        if let cached = groupSessions.withLock({ $0[record.id] }), cached.tag == record.stateTag { return cached.session }
+        let parts: [[UInt8]: [UInt8]]
+        do { parts = try tx.groupState(record.id) } catch {
+            throw error as? MessengerError ?? .storage("group \(record.id.hex): its state does not read: \(error)")
+        }
+        let session: GroupSession
+        do { session = try GroupSession(parts: parts, identity: identity.keys) } catch {
             throw .storage("group \(record.id.hex): its stored state does not decode: \(error)")
         }
+        // A version-1 state stored whole is not kept, so that the next save writes every part.
+        if parts[[]] == nil { groupSessions.withLock { $0[record.id] = (record.stateTag, session) } }
+        return session
     }
 
     // MARK: Changing
@@ -104,10 +116,10 @@ extension Messenger {
                 throw MessengerError.invalidRequest("cannot make the group: \(error)")
             }
             var change = GroupChange()
-            let record = GroupRecord(id: session.roster.groupID, name: name, joinedMs: now.milliseconds, isMember: true, state: [])
+            let record = GroupRecord(id: session.roster.groupID, name: name, joinedMs: now.milliseconds, isMember: true)
             return (try save(session, record: record, output: output, was: nil, tx, now: now, rng: &rng, into: &change), change.events)
         }
-        var view = try view(record.0)
+        var view = try group(id: record.0.id)
         view.events = record.1
         return view
     }
@@ -208,7 +220,7 @@ extension Messenger {
         try store.write { tx in
             guard let record = try tx.group(id: group) else { throw MessengerError.notFound("no group \(group.hex)") }
             // A group whose only member is this client is deleted at once (nobody to tell).
-            guard try !record.isMember || session(of: record).roster.members.count == 1 else {
+            guard try !record.isMember || session(of: record, tx).roster.members.count == 1 else {
                 throw MessengerError.conflict("leave the group before deleting it")
             }
             _ = try tx.deleteGroup(group)
@@ -237,12 +249,12 @@ extension Messenger {
             // A first request asks the admins for what changed since the invitation was made.
             output.merge(session.requestMissing(force: true, now: now, rng: &rng))
             var change = GroupChange()
-            let was = try existing.map { try self.session(of: $0) }
+            let was = try existing.map { try self.session(of: $0, tx) }
             let record = GroupRecord(id: group, name: session.roster.name, joinedMs: existing?.joinedMs ?? now.milliseconds,
-                                     isMember: true, state: [])
+                                     isMember: true, stateTag: existing?.stateTag ?? 0)
             return (try save(session, record: record, output: output, was: was, tx, now: now, rng: &rng, into: &change), change.events)
         }
-        var view = try view(record.0)
+        var view = try self.group(id: record.0.id)
         view.events = record.1
         return view
     }
@@ -259,8 +271,11 @@ extension Messenger {
     /// The group mailboxes to fetch: each member group's current and previous epoch's keys, and
     /// the epoch mailbox of each invitation that waits for its snapshot (`waiting`).
     public func groupFetchKeys() throws -> [(group: ID, keys: [SigningPrivateKey], waiting: Bool)] {
-        let (groups, invitations) = try store.read { tx in (try tx.groups(), try tx.groupInvitations()) }
-        var keys = try groups.filter(\.isMember).map { record in (group: record.id, keys: try session(of: record).fetchKeys, waiting: false) }
+        let (groups, invitations) = try store.read { tx in
+            (try tx.groups().filter(\.isMember).map { record in (group: record.id, keys: try session(of: record, tx).fetchKeys) },
+             try tx.groupInvitations())
+        }
+        var keys = groups.map { (group: $0.group, keys: $0.keys, waiting: false) }
         var waits: [ID: SnapshotWaitEntry] = [:]
         for record in invitations {
             guard let ticket = try? GroupInvitation.decode(record.invitation), ticket.roster == nil else { continue }
@@ -366,7 +381,7 @@ extension Messenger {
         throws -> GroupChange {
         try store.write { tx in
             guard let record = try tx.group(id: group) else { throw MessengerError.notFound("no group \(group.hex)") }
-            var session = try session(of: record)
+            var session = try session(of: record, tx)
             let was = session
             let output: GroupSession.Output
             do { output = try body(&session, tx, &rng) } catch let error as GroupRosterError {
@@ -386,12 +401,16 @@ extension Messenger {
         // The engine reads the mailboxes to fetch again when they may have changed.
         if was == nil || was?.epoch.number != session.epoch.number || was?.isMember != session.isMember { groupsChanged() }
         let before = was?.roster
+        // Only the parts that changed since the stored state, when the session kept in memory is
+        // that state (its tag is the record's); else every part.
+        let stored = groupSessions.withLock { $0[record.id] }.flatMap { $0.tag == record.stateTag ? $0.session : nil }
         var record = record
-        record.state = session.state
+        record.stateTag = rng.next() | 1
         record.name = session.roster.name
         record.isMember = session.isMember
         try tx.setGroup(record)
-        groupSessions.withLock { $0[record.id] = (record.state, session) }
+        try tx.changeGroupState(record.id, session.stateChange(from: stored))
+        groupSessions.withLock { $0[record.id] = (record.stateTag, session) }
         for (reason, count) in output.dropped { change.dropped[reason, default: 0] += count }
         for deposit in output.deposits {
             _ = try tx.insertGroupDeposit(group: record.id, mailbox: deposit.mailbox, body: deposit.body, nextAttemptMs: now.milliseconds)
@@ -468,7 +487,7 @@ extension Messenger {
         }
         let group = invitation.groupID
         if let existing = try tx.group(id: group), existing.isMember,
-           let held = try? session(of: existing), held.epoch.number >= invitation.epoch.number {
+           let held = try? session(of: existing, tx), held.epoch.number >= invitation.epoch.number {
             return .taken(nil) // already in it, at that epoch or later
         }
         let waiting = try tx.groupInvitations()

@@ -25,6 +25,7 @@ extension MemoryMessengerStore {
         var textCursorsByContact: [ID: [Int64]] = [:]
         var outbox = OutboxQueue()
         var groups: [ID: GroupRecord] = [:]
+        var groupStates: [ID: [[UInt8]: [UInt8]]] = [:]
         var groupInvitations: [ID: GroupInvitationRecord] = [:]
         /// Each group's posts in display order.
         var groupMessages: [ID: [GroupMessageRecord]] = [:]

@@ -45,11 +45,12 @@ public final class Messenger: Sendable {
     /// Counts changes to groups (a new epoch, a group joined or left, deposits queued): the
     /// network engine reads the group mailboxes to fetch and the group outbox again when it moves.
     let groupChanges = Atomic<UInt64>(0)
-    /// Each group's session as last saved, with the state bytes it was saved as: a record whose
-    /// state is those bytes is not decoded again. Taken inside store transactions only (after
-    /// the store's lock); a transaction that rolled back left other bytes in the store, so its
-    /// entry is not used.
-    let groupSessions = Locked<[ID: (state: [UInt8], session: GroupSession)]>([:])
+    /// Each group's session as last saved or read, with the record's state tag then: while the
+    /// stored record has that tag, the stored parts are that session's (it is not decoded again,
+    /// and a save writes only the parts that differ from it). Taken inside store transactions
+    /// only (after the store's lock); a transaction that rolled back left another tag in the
+    /// store, so its entry is not used.
+    let groupSessions = Locked<[ID: (tag: UInt64, session: GroupSession)]>([:])
     /// Invitations that came as a ticket alone, each waiting for its snapshot from the group
     /// mailbox (``GroupSnapshotWait``): in memory, made again from the stored ticket after a start.
     let groupSnapshotWaits = Locked<[ID: SnapshotWaitEntry]>([:])

@@ -66,6 +66,8 @@ public protocol MessengerReadTransaction: AnyObject {
     /// Every group, by `joinedMs` and then ID.
     func groups() throws -> [GroupRecord]
     func group(id: ID) throws -> GroupRecord?
+    /// The parts of the group's state (``GroupSession/stateParts``) by key; none when there is no such group.
+    func groupState(_ group: ID) throws -> [[UInt8]: [UInt8]]
     /// Invitations waiting for the user, by `receivedMs` and then group.
     func groupInvitations() throws -> [GroupInvitationRecord]
     /// The newest `limit` posts of `group` shown before the post at cursor `before` (all when

@@ -62,7 +62,10 @@ public protocol MessengerTransaction: MessengerReadTransaction {
 
     /// Adds or replaces the group `record.id`.
     func setGroup(_ record: GroupRecord) throws
-    /// Deletes a group with its posts and waiting deposits; false when there is none.
+    /// Writes and removes parts of the state of the existing group `group` (all others removed
+    /// first when `change.isWhole`).
+    func changeGroupState(_ group: ID, _ change: GroupSession.StateChange) throws
+    /// Deletes a group with its state, posts and waiting deposits; false when there is none.
     func deleteGroup(_ id: ID) throws -> Bool
     /// Adds or replaces the invitation waiting for `record.group`.
     func setGroupInvitation(_ record: GroupInvitationRecord) throws
