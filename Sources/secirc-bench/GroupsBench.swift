@@ -4,8 +4,9 @@ import SecIRCCore
 import SecIRCCrypto
 
 /// Groups in one process, no network (issue 13): what a post costs its sender (deposits, CPU)
-/// and each member (CPU to read it), what a client's store adds to each (the member's state,
-/// encoded and decoded: `GroupSession.state`), and what a removal costs the admin and each member
+/// and each member (CPU to read it), what a client's store adds to each (the parts of the
+/// member's state a post changes, found and encoded: `GroupSession.stateChange(from:)`; and the
+/// whole state, encoded and decoded: `GroupSession.state`), and what a removal costs the admin and each member
 /// that stays (the rekey, and reading everyone's new chain), for groups of each size. No C
 /// reference and no mixnet: `secirc-sim --group-size` measures groups through a network.
 struct GroupsBench: ParsableCommand {
@@ -25,7 +26,7 @@ struct GroupsBench: ParsableCommand {
         var rng = SeededRandom(seed: "secirc-bench groups")
         let now = UnixTime(seconds: 1_800_000_000)
         var last = (size: 0, deposits: 0)
-        print("size  deposits/post  post_bytes  sender_us/post  member_us/post  state_bytes  state_save_us  state_load_us  removal_admin_ms  removal_member_ms")
+        print("size  deposits/post  post_bytes  sender_us/post  member_us/post  change_bytes/post  change_us/post  state_bytes  state_save_us  state_load_us  removal_admin_ms  removal_member_ms")
         for size in groupSizes {
             let people = (0..<size).map { _ in SessionSetup.Identity(using: &rng) }
             let identities = people.map { GroupIdentity(signing: $0.signing.publicKey, agreement: $0.agreement.publicKey) }
@@ -56,7 +57,7 @@ struct GroupsBench: ParsableCommand {
 
             // A post: what the admin deposits, and what bob spends reading it.
             var deposits = 0, bytes = 0
-            var senderTimes: [Double] = [], memberTimes: [Double] = []
+            var senderTimes: [Double] = [], memberTimes: [Double] = [], changeTimes: [Double] = [], changeBytes: [Int] = []
             for i in 0..<posts {
                 var output = GroupSession.Output()
                 senderTimes.append(try Self.time { output = try admin.post(Array("post \(i): a short message to the group".utf8), now: now, rng: &rng) })
@@ -64,8 +65,13 @@ struct GroupsBench: ParsableCommand {
                 bytes = output.deposits.reduce(0) { $0 + $1.body.count }
                 let bodies = output.deposits.map(\.body)
                 var shown = 0
+                let before = bob
                 memberTimes.append(Self.time { for body in bodies { shown += bob.receive(body, now: now, rng: &rng).shown.count } })
                 guard shown == 1 else { throw ValidationError("bob did not show post \(i)") }
+                // What a store writes for it: the parts that changed.
+                var change = GroupSession.StateChange()
+                changeTimes.append(Self.time { change = bob.stateChange(from: before) })
+                changeBytes.append(change.written.reduce(0) { $0 + $1.key.count + $1.value.count })
             }
 
             // What a client's store adds per change: the member's state encoded (saved) and decoded.
@@ -87,8 +93,9 @@ struct GroupsBench: ParsableCommand {
                 for body in removal.deposits.map(\.body) + chains { _ = bob.receive(body, now: now, rng: &rng) }
             }
             guard bob.epoch.number == admin.epoch.number else { throw ValidationError("bob did not follow the rekey") }
-            print(String(format: "%4d  %13d  %10d  %14.1f  %14.1f  %11d  %13.1f  %13.1f  %16.1f  %17.1f", size, deposits, bytes,
-                         Self.median(senderTimes) * 1e6, Self.median(memberTimes) * 1e6, state.count, Self.median(saveTimes) * 1e6,
+            print(String(format: "%4d  %13d  %10d  %14.1f  %14.1f  %17d  %14.1f  %11d  %13.1f  %13.1f  %16.1f  %17.1f", size, deposits,
+                         bytes, Self.median(senderTimes) * 1e6, Self.median(memberTimes) * 1e6, changeBytes.sorted()[changeBytes.count / 2],
+                         Self.median(changeTimes) * 1e6, state.count, Self.median(saveTimes) * 1e6,
                          Self.median(loadTimes) * 1e6, adminTime * 1e3, memberTime * 1e3))
             last = (size, deposits)
         }
