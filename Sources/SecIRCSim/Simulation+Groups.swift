@@ -98,6 +98,8 @@ extension Simulation {
         let members = Set(final.roster.members.keys.compactMap { context.clientByID[$0.id] })
         var posts = 0, owed = 0, lost = 0, leaked = 0
         var lostBy: [Int: Int] = [:]
+        /// Posts some member never showed: when each was made (seconds into the workload), and how many missed it.
+        var lostPosts: [(at: Double, missed: Int)] = []
         var reach99: [Double] = []
         var arrivals: [Double] = []
         for poster in groupClients {
@@ -105,6 +107,12 @@ extension Simulation {
                 posts += 1
                 let key = SimNode.MessageKey(sender: poster, number: number)
                 var times: [Double] = []
+                let lostBefore = lost
+                defer {
+                    if lost > lostBefore {
+                        lostPosts.append((Double(post.at.nanoseconds - workloadStart.nanoseconds) / 1e9, lost - lostBefore))
+                    }
+                }
                 if members.contains(poster) {
                     for member in post.roster where member != poster && members.contains(member)
                         && (groupJoinEpoch[member] ?? .max) <= post.epoch {
@@ -153,6 +161,8 @@ extension Simulation {
         if !lostBy.isEmpty {
             let worst = lostBy.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(8)
             lines.append(("group_lost_by_member", worst.map { "c\($0.key - options.relays):\($0.value)" }.joined(separator: ",")))
+            lines.append(("group_lost_posts", lostPosts.sorted { $0.at < $1.at }.prefix(12)
+                .map { "t+\(Int($0.at.rounded()))s:\($0.missed)" }.joined(separator: ",")))
         }
         let deferred = groupClients.reduce(0) { $0 + nodes[$1].groupPostsDeferred }
         if deferred > 0 { lines.append(("group_posts_deferred", "\(deferred)")) }

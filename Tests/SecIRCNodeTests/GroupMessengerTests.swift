@@ -132,6 +132,7 @@ import Testing
         #expect(try Self.texts(alice, group).last == "after carol")
         #expect(try !Self.texts(carol, group).contains("after carol"))
         #expect(try Self.texts(carol, group).count == 3)
+        for peer in [alice, bob, carol] { try Self.expectStoredStateIsTheSession(peer, group) }
         // Each post was shown once: one event per post and member.
         let posts = alice.events.filter { if case .groupMessage = $0 { true } else { false } }.count
         #expect(posts == 3, "alice's own post comes back from the API, not as an event here")
@@ -170,6 +171,7 @@ import Testing
         let bobs = try Self.texts(bob, group), carols = try Self.texts(carol, group)
         #expect(bobs == shown, "\(shown) vs \(bobs)")
         #expect(carols == shown, "\(carols)")
+        for peer in [alice, bob, carol] { try Self.expectStoredStateIsTheSession(peer, group) }
     }
 
     @Test func invitationsNeedConsentAndComeOnlyFromAdminsNamingUs() throws {
@@ -232,6 +234,11 @@ import Testing
         try Self.settle([alice, bob, carol], mailboxes, now: .t0)
         _ = try bob.messenger.postToGroup(group, text: "before", now: .t0.plus(seconds: 1), rng: &bob.rng)
         try Self.settle([alice, bob, carol], mailboxes, now: .t0.plus(seconds: 1))
+        // Bob's state as a v4 store leaves it after migration v5: whole, under the empty key.
+        try bob.store.write { tx in
+            let session = try GroupSession(parts: tx.groupState(group), identity: bob.messenger.identity.keys)
+            try tx.changeGroupState(group, GroupSession.StateChange(written: [[]: session.state], isWhole: true))
+        }
         // Bob's daemon restarts: a new messenger over the same store (no cached sessions).
         bob.messenger = try Messenger(store: bob.store, displayName: "bob", retry: RetrySchedule(initialSeconds: 2, maximumSeconds: 60),
                                       policy: .autoAccept, rng: &bob.rng)
@@ -240,6 +247,16 @@ import Testing
         try Self.settle([alice, bob, carol], mailboxes, now: .t0.plus(seconds: 2))
         #expect(try Self.texts(carol, group) == ["before", "after"])
         #expect(try Self.texts(bob, group) == ["before", "after"], "nothing shown twice after reading everything again")
+        let parts = try bob.store.read { tx in try tx.groupState(group) }
+        #expect(parts[[]] == nil && parts.count > 4, "the first change after the restart wrote every part")
+        for peer in [alice, bob, carol] { try Self.expectStoredStateIsTheSession(peer, group) }
+    }
+
+    /// The parts in `peer`'s store, written change by change, are the session its messenger holds.
+    static func expectStoredStateIsTheSession(_ peer: Peer, _ group: ID) throws {
+        let held = try #require(peer.messenger.groupSessions.withLock { $0[group] }?.session)
+        let stored = try peer.store.read { tx in try tx.groupState(group) }
+        #expect(stored == held.stateParts, "\(peer.name)")
     }
 
     @Test func badRequestsAreRefusedWithAReason() throws {
