@@ -68,12 +68,15 @@ import Testing
                     _ = try tx.insertGroupMessage(group: Self.group, id: MessageID(using: &rng), lamport: 9, senderKey: keys[0], sequence: 9,
                                                   kind: .text, timestampMs: 0, body: [], outgoing: true)
                     _ = try tx.deleteGroupInvitation(Self.group)
+                    try tx.changeGroupState(Self.group, GroupSession.StateChange(written: [[0]: [0], [9]: [9]], removed: [[1]]))
                     throw Boom()
                 }
             }
             let kept = try store.read { tx in (try tx.groupMessages(in: Self.group, before: nil, limit: 10).messages.count,
                                                try tx.groupInvitations().count) }
             #expect(kept == (5, 1), "\(kind)")
+            #expect(try store.read { tx in try tx.groupState(Self.group) } == [[0]: Array("head 2".utf8), [1]: Array("roster".utf8), [4]: [4]],
+                    "\(kind): the state's parts rolled back")
             // Posts and deposits of an unknown group are refused; deleting a group takes its posts and deposits.
             #expect(throws: (any Error).self) {
                 try store.write { tx in

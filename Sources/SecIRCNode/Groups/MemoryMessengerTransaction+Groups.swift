@@ -56,12 +56,19 @@ extension MemoryMessengerTransaction {
     func changeGroupState(_ group: ID, _ change: GroupSession.StateChange) throws {
         changing()
         guard state.groups[group] != nil else { throw MessengerError.notFound("no group \(group.hex)") }
-        let old = state.groupStates[group]
-        undo.append { $0.groupStates[group] = old }
-        var parts = change.isWhole ? [:] : old ?? [:]
-        for key in change.removed { parts[key] = nil }
-        parts.merge(change.written) { $1 }
-        state.groupStates[group] = parts
+        if change.isWhole {
+            let old = state.groupStates[group]
+            undo.append { $0.groupStates[group] = old }
+            state.groupStates[group] = change.written
+            return
+        }
+        // In place, with an undo step per part touched: a copy of every part per change would
+        // cost as much as the whole state this layout avoids writing.
+        let touched = change.removed + Array(change.written.keys)
+        let old = touched.map { (key: $0, part: state.groupStates[group]?[$0]) }
+        undo.append { state in for (key, part) in old { state.groupStates[group]?[key] = part } }
+        for key in change.removed { state.groupStates[group]?[key] = nil }
+        for (key, part) in change.written { state.groupStates[group, default: [:]][key] = part }
     }
 
     func deleteGroup(_ id: ID) throws -> Bool {
