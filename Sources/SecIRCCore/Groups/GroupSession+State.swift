@@ -168,23 +168,45 @@ extension GroupSession {
             || epochMembers != stored.epochMembers || retiredChains != stored.retiredChains {
             change.written[StatePart.roster.key] = rosterPart
         }
-        for (key, value) in receivers {
-            if let old = stored.receivers[key], old.member == value.member, old.receiver.hasSameState(as: value.receiver) { continue }
-            change.written[Self.receiverKey(key)] = Self.receiverPart(value)
-        }
-        for key in stored.receivers.keys where receivers[key] == nil { change.removed.append(Self.receiverKey(key)) }
-        for (member, stream) in timeline.streams where stored.timeline.streams[member] != stream {
-            change.written[StatePart.stream(member).key] = GroupTimeline.part(stream)
-        }
-        for member in stored.timeline.streams.keys where timeline.streams[member] == nil { change.removed.append(StatePart.stream(member).key) }
-        for (sequence, sent) in sentPosts {
-            if let old = stored.sentPosts[sequence], old.epoch == sent.epoch, old.message == sent.message { continue }
-            change.written[StatePart.sentPost(sequence: sequence).key] = Self.sentPostPart(sent)
-        }
-        for sequence in stored.sentPosts.keys where sentPosts[sequence] == nil {
-            change.removed.append(StatePart.sentPost(sequence: sequence).key)
-        }
+        Self.compare(receivers, stored.receivers, same: { $0.member == $1.member && $0.receiver.hasSameState(as: $1.receiver) },
+                     changed: { change.written[Self.receiverKey($0)] = Self.receiverPart($1) },
+                     removed: { change.removed.append(Self.receiverKey($0)) })
+        Self.compare(timeline.streams, stored.timeline.streams, same: ==,
+                     changed: { change.written[StatePart.stream($0).key] = GroupTimeline.part($1) },
+                     removed: { change.removed.append(StatePart.stream($0).key) })
+        Self.compare(sentPosts, stored.sentPosts, same: { $0.epoch == $1.epoch && $0.message == $1.message },
+                     changed: { change.written[StatePart.sentPost(sequence: $0).key] = Self.sentPostPart($1) },
+                     removed: { change.removed.append(StatePart.sentPost(sequence: $0).key) })
         return change
+    }
+
+    /// Calls `changed` for each entry of `new` not in `old` or not `same` as there, and `removed`
+    /// for each key of `old` only. A session's collections are copies of the stored session's,
+    /// changed in a few values, and two copies of a dictionary keep one layout until a key comes
+    /// or goes: those are walked side by side, without hashing (at 1,000 members that is most of
+    /// the cost); others by lookup.
+    private static func compare<Key, Value>(_ new: [Key: Value], _ old: [Key: Value], same: (Value, Value) -> Bool,
+                                            changed: (Key, Value) -> Void, removed: (Key) -> Void) {
+        if new.count == old.count {
+            var differing: [(Key, Value)] = []
+            var sameLayout = true
+            for (mine, theirs) in zip(new, old) {
+                guard mine.key == theirs.key else {
+                    sameLayout = false
+                    break
+                }
+                if !same(mine.value, theirs.value) { differing.append((mine.key, mine.value)) }
+            }
+            if sameLayout {
+                for (key, value) in differing { changed(key, value) }
+                return
+            }
+        }
+        for (key, value) in new {
+            if let before = old[key], same(value, before) { continue }
+            changed(key, value)
+        }
+        for key in old.keys where new[key] == nil { removed(key) }
     }
 
     /// The whole session in one piece (the layout above).
