@@ -20,9 +20,16 @@ struct GroupsBench: ParsableCommand {
     @Option(help: "Posts timed per size; medians are reported.")
     var posts: Int = 200
 
+    @Option(help: "Also a group of this many clients on a devnet of real processes (3 relays; 0: none; 2…20).")
+    var devnet: Int = 0
+
+    @Option(name: .customLong("devnet-posts"), help: "Posts timed on the devnet, one at a time.")
+    var devnetPosts: Int = 30
+
     func run() throws {
         let groupSizes = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !groupSizes.isEmpty, groupSizes.allSatisfy({ (2...1000).contains($0) }) else { throw ValidationError("--sizes: 2…1000 each") }
+        guard devnet == 0 || (2...20).contains(devnet), devnetPosts >= 1 else { throw ValidationError("--devnet: 0 or 2…20; --devnet-posts ≥ 1") }
         var rng = SeededRandom(seed: "secirc-bench groups")
         let now = UnixTime(seconds: 1_800_000_000)
         var last = (size: 0, deposits: 0)
@@ -98,6 +105,13 @@ struct GroupsBench: ParsableCommand {
                          Self.median(changeTimes) * 1e6, state.count, Self.median(saveTimes) * 1e6,
                          Self.median(loadTimes) * 1e6, adminTime * 1e3, memberTime * 1e3))
             last = (size, deposits)
+        }
+        if devnet > 0 {
+            let figures = try runDevnet(size: devnet, posts: devnetPosts)
+            print("devnet: 3 relays, \(devnet) clients in the group, \(figures.posts) posts by the first, one at a time, cover traffic balanced")
+            print("size  packets/post  reach99_p50_ms  reach99_p99_ms  sender_cpu_ms/post  member_cpu_ms/post")
+            print(String(format: "%4d  %12.2f  %14.1f  %14.1f  %18.2f  %18.2f", devnet, figures.packetsPerPost, percentile(figures.reach99, 0.5),
+                         percentile(figures.reach99, 0.99), figures.senderCPUms, figures.memberCPUms))
         }
         print("group_deposits_per_post_\(last.size) \(last.deposits)")
     }

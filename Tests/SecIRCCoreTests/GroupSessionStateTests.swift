@@ -471,10 +471,7 @@ extension GroupSession {
         w.write(UInt8(1))
         w.write(Array(head[1..<98])) // group ID, member keys, flags
         ledger.writeState(to: &w)
-        for held in [epoch] + (previousEpoch.map { [$0] } ?? []) {
-            w.write(held.number)
-            w.writeSecret(held.secret)
-        }
+        writeEpochs(to: &w)
         chain.writeState(to: &w)
         w.write(sequence)
         w.write(UInt16(receivers.count))
@@ -494,10 +491,8 @@ extension GroupSession {
             w.write(sent.epoch)
             w.writeLengthPrefixed(sent.message.encoded)
         }
-        w.write(UInt8(announcements.count))
-        for (_, announcement) in announcements.sorted(by: { $0.key < $1.key }) { w.write(announcement.encoded) }
-        w.write(UInt8(rekeys.count))
-        for (_, rekey) in rekeys.sorted(by: { $0.key < $1.key }) { w.writeLengthPrefixed(rekey.encoded) }
+        writeAnnouncements(to: &w)
+        writeRekeys(to: &w)
         w.write(UInt16(epochMembers.count))
         for member in epochMembers.sorted(by: { $0.rawValue.lexicographicallyPrecedes($1.rawValue) }) { w.write(member.rawValue) }
         if let lastWants { w.writeLengthPrefixed(lastWants.encoded) }
@@ -508,15 +503,7 @@ extension GroupSession {
             w.write(GroupTimeline.part(stream))
         }
         timeline.writeRecent(to: &w)
-        w.write(UInt16(heldPosts.count))
-        for held in heldPosts {
-            w.write(held.epoch)
-            w.writeLengthPrefixed(held.message.encoded)
-        }
-        w.write(UInt16(heldRekeys.count))
-        for rekey in heldRekeys { w.writeLengthPrefixed(rekey.encoded) }
-        w.write(UInt16(heldUpdates.count))
-        for update in heldUpdates { w.writeLengthPrefixed(update.encoded) }
+        writeHeld(to: &w)
         return w.bytes
     }
 }

@@ -283,24 +283,24 @@ extension GroupSession {
         w.write(flags)
     }
 
-    private func writeEpochs(to w: inout ByteWriter) {
+    func writeEpochs(to w: inout ByteWriter) {
         for held in [epoch] + (previousEpoch.map { [$0] } ?? []) {
             w.write(held.number)
             w.writeSecret(held.secret)
         }
     }
 
-    private func writeAnnouncements(to w: inout ByteWriter) {
+    func writeAnnouncements(to w: inout ByteWriter) {
         w.write(UInt8(announcements.count))
         for (_, announcement) in announcements.sorted(by: { $0.key < $1.key }) { w.write(announcement.encoded) }
     }
 
-    private func writeRekeys(to w: inout ByteWriter) {
+    func writeRekeys(to w: inout ByteWriter) {
         w.write(UInt8(rekeys.count))
         for (_, rekey) in rekeys.sorted(by: { $0.key < $1.key }) { w.writeLengthPrefixed(rekey.encoded) }
     }
 
-    private func writeHeld(to w: inout ByteWriter) {
+    func writeHeld(to w: inout ByteWriter) {
         w.write(UInt16(heldPosts.count))
         for held in heldPosts {
             w.write(held.epoch)
