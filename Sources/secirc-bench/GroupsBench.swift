@@ -26,10 +26,15 @@ struct GroupsBench: ParsableCommand {
     @Option(name: .customLong("devnet-posts"), help: "Posts timed on the devnet, one at a time.")
     var devnetPosts: Int = 30
 
+    @Option(name: .customLong("devnet-cover"), help: "The devnet clients' cover traffic: off or balanced.")
+    var devnetCover = "off"
+
     func run() throws {
         let groupSizes = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !groupSizes.isEmpty, groupSizes.allSatisfy({ (2...1000).contains($0) }) else { throw ValidationError("--sizes: 2…1000 each") }
-        guard devnet == 0 || (2...20).contains(devnet), devnetPosts >= 1 else { throw ValidationError("--devnet: 0 or 2…20; --devnet-posts ≥ 1") }
+        guard devnet == 0 || (2...20).contains(devnet), devnetPosts >= 1, ["off", "balanced"].contains(devnetCover) else {
+            throw ValidationError("--devnet: 0 or 2…20; --devnet-posts ≥ 1; --devnet-cover off or balanced")
+        }
         var rng = SeededRandom(seed: "secirc-bench groups")
         let now = UnixTime(seconds: 1_800_000_000)
         var last = (size: 0, deposits: 0)
@@ -107,8 +112,9 @@ struct GroupsBench: ParsableCommand {
             last = (size, deposits)
         }
         if devnet > 0 {
-            let figures = try runDevnet(size: devnet, posts: devnetPosts)
-            print("devnet: 3 relays, \(devnet) clients in the group, \(figures.posts) posts by the first, one at a time, cover traffic balanced")
+            let figures = try runDevnet(size: devnet, posts: devnetPosts, cover: devnetCover)
+            print("devnet: 3 relays, \(devnet) clients in the group, \(figures.posts) posts by the first, one at a time, "
+                  + "cover traffic \(devnetCover), mean per-hop delay security.yaml's")
             print("size  packets/post  reach99_p50_ms  reach99_p99_ms  sender_cpu_ms/post  member_cpu_ms/post")
             print(String(format: "%4d  %12.2f  %14.1f  %14.1f  %18.2f  %18.2f", devnet, figures.packetsPerPost, percentile(figures.reach99, 0.5),
                          percentile(figures.reach99, 0.99), figures.senderCPUms, figures.memberCPUms))

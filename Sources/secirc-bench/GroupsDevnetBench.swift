@@ -5,9 +5,10 @@ import SecIRCLauncher
 /// A group on a devnet of real processes (issue 13: "groups of 10 (devnet)"): three relays and
 /// `size` clients in one group; the first client posts, one post at a time. Measured: the real
 /// packets the poster sends per post (its `packets_sent` less `cover_packets_sent` in
-/// `GET /v1/network`: cover traffic on, a real packet takes a cover slot), the time until 99% of
+/// `GET /v1/network`, counted until the end of the idle phase below, at least 45 s, so that the
+/// deposits made again are in; with cover traffic a real packet takes a cover slot), the time until 99% of
 /// the other members showed it (their `group_message` events), and the CPU each process spends
-/// per post (utime + stime from /proc, less what it spent over as long a time idle just before).
+/// per post (utime + stime from /proc, less what it spends idle in as long, measured after).
 extension GroupsBench {
     struct DevnetFigures {
         var posts = 0
@@ -17,9 +18,10 @@ extension GroupsBench {
         var memberCPUms = 0.0
     }
 
-    func runDevnet(size: Int, posts: Int) throws -> DevnetFigures {
+    func runDevnet(size: Int, posts: Int, cover: String) throws -> DevnetFigures {
         var options = DevnetOptions(binDirectory: try MessagesBench.buildDaemons())
         options.clientNames = (0..<size).map { "m\($0)" }
+        options.coverTraffic = cover
         return try withBenchDevnet(options) { devnet in
             let group = try devnet.makeGroup("bench")
             // Every member reads the poster's chain first.
@@ -77,12 +79,13 @@ extension GroupsBench {
             }
             let elapsed = ContinuousClock.now - started
             let cpuPosting = zip(try cpu(), cpuBefore).map { $0 - $1 }
-            figures.packetsPerPost = Double(try realPackets() - packetsBefore) / Double(posts)
 
-            // As long again idle: what the processes spend without posts (cover traffic, polls).
-            let idleBefore = try cpu()
-            usleep(UInt32(MessagesBench.milliseconds(elapsed) * 1000))
-            let idle = zip(try cpu(), idleBefore).map { $0 - $1 }
+            // Idle: what the processes spend without posts (cover traffic, polls), per second.
+            let idleBefore = try cpu(), idleStarted = ContinuousClock.now
+            usleep(UInt32(max(MessagesBench.milliseconds(elapsed), 45_000) * 1000))
+            let idleSeconds = MessagesBench.milliseconds(ContinuousClock.now - idleStarted) / 1000
+            let idle = zip(try cpu(), idleBefore).map { ($0 - $1) / idleSeconds * MessagesBench.milliseconds(elapsed) / 1000 }
+            figures.packetsPerPost = Double(try realPackets() - packetsBefore) / Double(posts)
             let perPost = zip(cpuPosting, idle).map { max($0 - $1, 0) / Double(posts) * 1000 }
             figures.posts = posts
             figures.senderCPUms = perPost[0]

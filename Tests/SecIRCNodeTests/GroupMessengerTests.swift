@@ -174,6 +174,25 @@ import Testing
         for peer in [alice, bob, carol] { try Self.expectStoredStateIsTheSession(peer, group) }
     }
 
+    /// A deposit not read back is made again after w, 2w, 4w, 8w, 16w (w as the engine says),
+    /// then given up on.
+    @Test func aDepositIsMadeAgainAfterDoublingWaitsThenGivenUpOn() throws {
+        let (alice, bob, _) = try Self.three()
+        let group = try alice.messenger.createGroup(name: "retries", members: [bob.id], now: .t0, rng: &alice.rng).record.id
+        let deposit = try #require(try alice.messenger.groupDeposits().first { $0.group == group })
+        var now = UnixTime.t0
+        var waits: [Int64] = []
+        for _ in 0..<Messenger.groupDepositAttempts {
+            let current = try #require(try alice.messenger.groupDeposits().first { $0.cursor == deposit.cursor })
+            try alice.messenger.groupDepositAttempted(current, now: now, firstRetryMs: 3_300)
+            guard let next = try alice.messenger.groupDeposits().first(where: { $0.cursor == deposit.cursor }) else { break }
+            waits.append(next.nextAttemptMs - now.milliseconds)
+            now = UnixTime(nanoseconds: next.nextAttemptMs * 1_000_000)
+        }
+        #expect(waits == [3_300, 6_600, 13_200, 26_400, 52_800])
+        #expect(try !alice.messenger.groupDeposits().contains { $0.cursor == deposit.cursor }, "given up after six attempts")
+    }
+
     @Test func invitationsNeedConsentAndComeOnlyFromAdminsNamingUs() throws {
         let (alice, bob, carol) = try Self.three()
         let mailboxes = Mailboxes()

@@ -363,6 +363,16 @@ extension ClientEngine {
         }
     }
 
+    /// How long a deposit may take to reach its relays and be read back before it is sent again:
+    /// a second and the mixing delays along its path and back, and with cover traffic the wait
+    /// for four slots of the payload stream (the deposit's two packets, and the queue before them). Shorter, and most posts would be deposited twice over cover traffic (at λ = 2/s
+    /// and μ = 50 ms it is 3.3 s; `secirc-bench groups --devnet 10 --devnet-cover balanced`).
+    var groupDepositFirstRetryMs: Int64 {
+        let mixing = Double(tracker.held?.directory.network.meanDelayMs ?? 0) * configuration.delayFactor * Double(configuration.pathLength)
+        let slots = coverRate > 0 ? 4 / coverRate * 1_000 : 0
+        return Messenger.groupDepositRetryMs + Int64((slots + 2 * mixing).rounded())
+    }
+
     /// Sends each due deposit of the group outbox to the relays of its mailbox that have not
     /// been seen to hold it, along its own onion path, in the cover stream like any real packet.
     private mutating func sendGroupDeposits(_ held: DirectoryTracker.Held, now: UnixTime, rng: inout some RandomSource,
@@ -374,7 +384,7 @@ extension ClientEngine {
         }
         for deposit in due {
             sendOnce(deposit.body, to: deposit.mailbox, skipping: deposit.confirmed, held: held, now: now, rng: &rng, effects: &effects)
-            do { try messenger.groupDepositAttempted(deposit, now: now) } catch {
+            do { try messenger.groupDepositAttempted(deposit, now: now, firstRetryMs: groupDepositFirstRetryMs) } catch {
                 effects.events.append(.problem("cannot update the group outbox: \(error)"))
             }
         }

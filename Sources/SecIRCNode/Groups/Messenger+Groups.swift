@@ -8,7 +8,8 @@ public import SecIRCCrypto
 /// pairwise sessions (envelope kind 6, ``GroupControl``) through the ordinary outbox.
 extension Messenger {
     /// Deposits of one packet to each of its group mailbox's relays, at most (members ask again
-    /// for what they miss, §7.10): 1, 2, 4, 8, 16 s after the first.
+    /// for what they miss, §7.10): w, 2w, 4w, 8w, 16w after the first, w the engine's wait for a
+    /// deposit to be read back (``ClientEngine``'s `groupDepositFirstRetry`; 1 s by default).
     public static let groupDepositAttempts = 6
     public static let groupDepositRetryMs: Int64 = 1_000
     /// An invitation waits this long for its snapshot before it asks for it, then asks this often.
@@ -338,16 +339,16 @@ extension Messenger {
         try store.read { tx in try tx.groupDeposits() }.map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
     }
 
-    /// An attempt of `deposit` was made: the next one after a doubling wait, or none after
-    /// ``groupDepositAttempts`` (it is removed).
-    public func groupDepositAttempted(_ deposit: GroupDepositRecord, now: UnixTime) throws {
+    /// An attempt of `deposit` was made: the next one after a doubling wait from `firstRetryMs`,
+    /// or none after ``groupDepositAttempts`` (it is removed).
+    public func groupDepositAttempted(_ deposit: GroupDepositRecord, now: UnixTime, firstRetryMs: Int64 = groupDepositRetryMs) throws {
         try store.write { tx in
             var record = deposit
             record.attempts += 1
             if record.attempts >= Self.groupDepositAttempts {
                 try tx.deleteGroupDeposit(cursor: record.cursor)
             } else {
-                record.nextAttemptMs = now.milliseconds + Self.groupDepositRetryMs << Int64(record.attempts - 1)
+                record.nextAttemptMs = now.milliseconds + max(firstRetryMs, 1) << Int64(record.attempts - 1)
                 try tx.updateGroupDeposit(record)
             }
         }
