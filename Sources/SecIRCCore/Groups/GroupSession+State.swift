@@ -164,8 +164,8 @@ extension GroupSession {
         guard let stored else { return StateChange(written: stateParts, isWhole: true) }
         var change = StateChange()
         change.written[StatePart.head.key] = headPart
-        if ledger.rosters.map(\.hash) != stored.ledger.rosters.map(\.hash) || announcements != stored.announcements || rekeys != stored.rekeys
-            || epochMembers != stored.epochMembers || retiredChains != stored.retiredChains {
+        if ledger.rosters.map(\.hash) != stored.ledger.rosters.map(\.hash) || announcements != stored.announcements
+            || rekeys != stored.rekeys || epochMembers != stored.epochMembers || retiredChains != stored.retiredChains {
             change.written[StatePart.roster.key] = rosterPart
         }
         Self.compare(receivers, stored.receivers, same: { $0.member == $1.member && $0.receiver.hasSameState(as: $1.receiver) },
@@ -402,13 +402,17 @@ extension GroupSession {
             switch try StatePart(key: key) {
             case .head, .roster: continue
             case let .receiver(epoch, chainID):
-                guard session.receivers.count < Limit.receivers else { throw DecodeError.invalidValue("more than \(Limit.receivers) receivers") }
+                guard session.receivers.count < Limit.receivers else {
+                    throw DecodeError.invalidValue("more than \(Limit.receivers) receivers")
+                }
                 let member = SigningPublicKey(rawValue: try r.readBytes32())
                 session.receivers[ChainKey(epoch: epoch, chainID: chainID)] =
                     (member, try SenderKeyReceiver(groupID: groupID, chainID: chainID, state: &r))
             case let .stream(member):
                 streams += 1
-                guard streams <= GroupTimeline.maxStreams else { throw DecodeError.invalidValue("more than \(GroupTimeline.maxStreams) timeline streams") }
+                guard streams <= GroupTimeline.maxStreams else {
+                    throw DecodeError.invalidValue("more than \(GroupTimeline.maxStreams) timeline streams")
+                }
                 session.timeline.streams[member] = try GroupTimeline.readStream(&r)
             case let .sentPost(sequence):
                 guard session.sentPosts.count < keptPosts else { throw DecodeError.invalidValue("more than \(keptPosts) sent posts") }

@@ -365,8 +365,9 @@ extension ClientEngine {
 
     /// How long a deposit may take to reach its relays and be read back before it is sent again:
     /// a second and the mixing delays along its path and back, and with cover traffic the wait
-    /// for four slots of the payload stream (the deposit's two packets, and the queue before them). Shorter, and most posts would be deposited twice over cover traffic (at λ = 2/s
-    /// and μ = 50 ms it is 3.3 s; `secirc-bench groups --devnet 10 --devnet-cover balanced`).
+    /// for four slots of the payload stream (the deposit's two packets, and the queue before
+    /// them). Shorter, and most posts would be deposited twice over cover traffic (at λ = 2/s and
+    /// μ = 50 ms it is 3.3 s; `secirc-bench groups --devnet 10 --devnet-cover balanced`).
     var groupDepositFirstRetryMs: Int64 {
         let mixing = Double(tracker.held?.directory.network.meanDelayMs ?? 0) * configuration.delayFactor * Double(configuration.pathLength)
         let slots = coverRate > 0 ? 4 / coverRate * 1_000 : 0

@@ -4,12 +4,13 @@ public import SecIRCCrypto
 /// Groups (issue 13, docs/PROTOCOL.md §7.6–7.10 and §8, Groups): each group's ``GroupSession``
 /// is kept in the store in parts (``GroupSession/stateParts``) and every change — a post, a
 /// roster change, a body read from the group mailbox — is one transaction: the parts it changed,
-/// the posts to show and the packets to deposit (the group outbox) commit together. Invitations travel inside the
-/// pairwise sessions (envelope kind 6, ``GroupControl``) through the ordinary outbox.
+/// the posts to show and the packets to deposit (the group outbox) commit together. Invitations
+/// travel inside the pairwise sessions (envelope kind 6, ``GroupControl``) through the ordinary
+/// outbox.
 extension Messenger {
     /// Deposits of one packet to each of its group mailbox's relays, at most (members ask again
     /// for what they miss, §7.10): w, 2w, 4w, 8w, 16w after the first, w the engine's wait for a
-    /// deposit to be read back (``ClientEngine``'s `groupDepositFirstRetry`; 1 s by default).
+    /// deposit to be read back (``ClientEngine``'s `groupDepositFirstRetryMs`; 1 s by default).
     public static let groupDepositAttempts = 6
     public static let groupDepositRetryMs: Int64 = 1_000
     /// An invitation waits this long for its snapshot before it asks for it, then asks this often.
