@@ -427,7 +427,6 @@ struct StateLayout {
         end += 72 + 8
         end += count("own chains", 1, bound: 2) * 8
         if flags & 8 != 0 { end += count("last wants length", 4, bound: 464) }
-        end += count("members missing posts", 2, bound: 1_001) * 32
         end += 8
         end += count("recent", 1, bound: 8) * 32
         for _ in 0..<count("held posts", 2, bound: 256) {

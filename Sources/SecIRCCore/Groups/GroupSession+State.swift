@@ -21,7 +21,6 @@ import SecIRCCrypto
 ///        | sequence (8)
 ///        | own chain count (1, ≤ 2) | (epoch (4) | chain ID (4)) × count
 ///        | [length (4) | resend request]                                  flag bit 3: what the last request found missing
-///        | count (2, ≤ 1,001) | member (32) × count                        members whose new chain showed posts missing
 ///        | timeline clock (8) | recent count (1, ≤ 8) | member (32) × count, oldest first
 ///        | held post count (2, ≤ 256) | (epoch (4) | length (4) | sender-key message) × count
 ///        | held rekey count (2, ≤ 256) | (length (4) | rekey) × count
@@ -234,8 +233,6 @@ extension GroupSession {
         w.write(UInt8(ownChains.count))
         for key in ownChains.sorted(by: Self.precedes) { Self.write(key, to: &w) }
         if let lastWants { w.writeLengthPrefixed(lastWants.encoded) }
-        w.write(UInt16(missingAtEpochChange.count))
-        for member in missingAtEpochChange.sorted(by: { $0.rawValue.lexicographicallyPrecedes($1.rawValue) }) { w.write(member.rawValue) }
         w.write(timeline.clock)
         timeline.writeRecent(to: &w)
         writeHeld(to: &w)
@@ -389,7 +386,6 @@ extension GroupSession {
         var session = try readSession(&h, groupID: groupID, flags: flags, ledger: GroupLedger(state: &o), identity: identity)
         session.ownChains = try readChainKeys(&h, count: h.readCount(UInt8.self, max: Limit.perEpoch, of: "own chains"))
         if flags & Flag.lastWants != 0 { try session.readLastWants(&h) }
-        session.missingAtEpochChange = try readMembers(&h, max: GroupTimeline.maxStreams, of: "members missing posts")
         session.timeline.clock = try h.readUInt64()
         try session.timeline.readRecent(&h)
         try session.readHeld(&h)
@@ -519,22 +515,15 @@ extension GroupSession {
     }
 
     private mutating func readEpochMembers(_ r: inout ByteReader) throws {
-        epochMembers = try Self.readMembers(&r, max: Int(GroupRoster.maxMembers), of: "epoch members")
-    }
-
-    /// count (2) | Ed25519 key (32) × count, keys ascending.
-    private static func readMembers(_ r: inout ByteReader, max: Int, of what: String) throws -> Set<SigningPublicKey> {
-        var members: Set<SigningPublicKey> = []
         var lastMember: [UInt8]?
-        for _ in 0..<(try r.readCount(UInt16.self, max: max, of: what)) {
+        for _ in 0..<(try r.readCount(UInt16.self, max: Int(GroupRoster.maxMembers), of: "epoch members")) {
             let member = SigningPublicKey(rawValue: try r.readBytes32())
             if let lastMember, !lastMember.lexicographicallyPrecedes(member.bytes) {
-                throw DecodeError.invalidValue("\(what) not ascending")
+                throw DecodeError.invalidValue("epoch members not ascending")
             }
             lastMember = member.bytes
-            members.insert(member)
+            epochMembers.insert(member)
         }
-        return members
     }
 
     private mutating func readLastWants(_ r: inout ByteReader) throws {

@@ -128,11 +128,6 @@ public struct GroupSession: Sendable {
     /// When this member last deposited a roster's snapshot again, by serial (not saved): one
     /// answer serves every joiner reading the mailbox, so requests within a minute get none.
     private var snapshotsResent: [UInt64: UnixTime] = [:]
-    /// Members whose new chain showed posts of theirs missing from the epoch before: the next
-    /// ``requestMissing(force:now:rng:)`` asks for them without waiting for a second call. A post
-    /// can be asked for only while its epoch is its poster's current or previous one, and epochs
-    /// may change a minute apart; two calls 30 s apart would leave no time to ask again.
-    var missingAtEpochChange: Set<SigningPublicKey> = []
     static let snapshotResendInterval = Duration.seconds(60)
     var heldPosts: [(epoch: UInt32, message: SenderKeyMessage)] = []
     var heldRekeys: [GroupRekey] = []
@@ -379,8 +374,7 @@ public struct GroupSession: Sendable {
 
     /// Asks the group for what this member misses — posts it knows exist (§7.8 gaps), chains of
     /// posts it holds, updates a held one needs, the rekey after a membership change — when it
-    /// was missing at the previous call too (the rest may be in flight), or, for posts, when a
-    /// member's chain for a new epoch showed them missing since the previous call. `force` asks anyway
+    /// was missing at the previous call too (the rest may be in flight). `force` asks anyway
     /// with this member's roster serial and epoch, so that admins send updates and a rekey it
     /// never heard of (for a member back from offline; it costs one deposit). The caller calls it
     /// from time to time (every 30 s, say).
@@ -397,11 +391,7 @@ public struct GroupSession: Sendable {
                                        wantsRekey: awaitingRekey, posts: ranges, chains: chains.sorted { ($0.epoch, $0.chainID) < ($1.epoch, $1.chainID) })
         defer { lastWants = wants }
         let previous = lastWants
-        let posts = wants.posts.filter { range in
-            missingAtEpochChange.contains(range.member)
-                || previous?.posts.contains { $0.member == range.member && $0.from <= range.from } == true
-        }
-        missingAtEpochChange = []
+        let posts = wants.posts.filter { range in previous?.posts.contains { $0.member == range.member && $0.from <= range.from } == true }
         let stillChains = wants.chains.filter { previous?.chains.contains($0) == true }
         let updates = wants.rosterSerial != .max && (force || previous?.rosterSerial == wants.rosterSerial)
         let rekey = wants.wantsRekey && (force || previous?.wantsRekey == true)
@@ -462,7 +452,6 @@ public struct GroupSession: Sendable {
         // just before the epoch changed is a gap); else they are from before this member's start.
         if chain.epoch > 0, ownChains.contains(where: { $0.epoch == chain.epoch - 1 }), timeline.streams[chain.member] != nil {
             timeline.expect(chain.member, through: max(chain.firstSequence, 1) - 1)
-            if timeline.missesPosts(of: chain.member) { missingAtEpochChange.insert(chain.member) }
         } else {
             timeline.begin(chain.member, after: max(chain.firstSequence, 1) - 1)
         }

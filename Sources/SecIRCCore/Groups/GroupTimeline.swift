@@ -130,11 +130,6 @@ public struct GroupTimeline: Hashable, Sendable {
         .sorted { $0.member.bytes.lexicographicallyPrecedes($1.member.bytes) }
     }
 
-    /// Whether posts of `member` are known to exist and not held (a gap of ``gaps``).
-    public func missesPosts(of member: SigningPublicKey) -> Bool {
-        streams[member].map { $0.known > $0.contiguous } ?? false
-    }
-
     /// Whether sequence `sequence` of `member` is held.
     public func holds(_ member: SigningPublicKey, _ sequence: UInt64) -> Bool {
         guard let stream = streams[member] else { return false }
