@@ -24,6 +24,20 @@ import Testing
         return (wire, alice, bob)
     }
 
+    /// The group outbox's first wait before a deposit is made again (docs/PROTOCOL.md §8,
+    /// Depositing): 1 s and twice the path's mixing delays, and with cover traffic 4/λ more. This
+    /// wire's directory has λ = 1/s and μ = 10 ms; a client's factors scale them (2 and 5: the
+    /// defaults, λ = 2/s and μ = 50 ms, 3.3 s).
+    @Test func theGroupOutboxWaitsForTheMixingDelaysAndThePayloadStream() throws {
+        for (cover, delay, expected) in [(0.0, 0.0, 1_000), (0, 1, 1_060), (1, 1, 5_060), (2, 5, 3_300)] as [(Double, Double, Int64)] {
+            let (wire, alice, _) = try Self.network(tuneClients: {
+                $0.coverRateFactor = cover
+                $0.delayFactor = delay
+            })
+            #expect(wire.clientEngines[alice]!.groupDepositFirstRetryMs == expected, "cover × \(cover), delay × \(delay)")
+        }
+    }
+
     @Test func aMessageArrivesOnceAndItsReceiptMarksItDelivered() throws {
         var (wire, alice, bob) = try Self.network()
         let bobMessenger = wire.clientEngines[bob]!.messenger
