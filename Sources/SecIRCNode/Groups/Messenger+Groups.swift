@@ -458,7 +458,7 @@ extension Messenger {
     }
 
     private func groupIdentity(of contact: ID, _ tx: any MessengerTransaction) throws -> GroupIdentity {
-        guard let record = try tx.contact(id: contact) else { throw MessengerError.notFound("no contact \(contact.hex)") }
+        guard let record = try tx.contact(id: contact) else { throw MessengerError.unknownContact("no contact \(contact.hex)") }
         guard !record.isRequest else { throw MessengerError.conflict("accept the contact request before adding it to a group") }
         return GroupIdentity(signing: record.identityKey, agreement: record.agreementKey)
     }

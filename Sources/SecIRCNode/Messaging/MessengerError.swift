@@ -12,6 +12,9 @@ public enum MessengerError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidInvite(String)
     /// A contact or message that is not there.
     case notFound(String)
+    /// A request body names a contact that is not one (adding it to a group): the request is well
+    /// formed and its target exists, but what it refers to does not.
+    case unknownContact(String)
     /// Something that exists already (a contact added twice).
     case conflict(String)
     /// A request that can never succeed as given (a bad name, an empty text, one's own invite).
@@ -21,7 +24,7 @@ public enum MessengerError: Error, Equatable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case let .storage(m), let .insufficientStorage(m), let .invalidInvite(m), let .notFound(m), let .conflict(m), let .invalidRequest(m), let .notReady(m): m
+        case let .storage(m), let .insufficientStorage(m), let .invalidInvite(m), let .notFound(m), let .unknownContact(m), let .conflict(m), let .invalidRequest(m), let .notReady(m): m
         }
     }
 }
