@@ -71,7 +71,7 @@ public struct ClientRoutes: Sendable {
             case let .invalidInvite(m): throw HTTPError(422, "invalid_invite", m)
             case let .invalidRequest(m): throw HTTPError.invalidRequest(m)
             case let .notFound(m): throw HTTPError.notFound(m)
-            case let .unknownContact(m): throw HTTPError(422, "unknown_contact", m)
+            case let .unknownContact(m): throw HTTPError(409, "unknown_contact", m)
             case let .conflict(m): throw HTTPError.conflict(m)
             case let .notReady(m): throw HTTPError.unavailable(m)
             case let .insufficientStorage(detail):

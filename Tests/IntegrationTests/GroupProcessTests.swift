@@ -83,11 +83,11 @@ import Testing
         #expect(try alice.request("/v1/groups", method: "POST", json: CreateGroupRequest(name: "x", members: ["zz"])).status == 400)
         #expect(try alice.request("/v1/groups/\(String(repeating: "0", count: 64))").status == 404)
         #expect(try alice.request("/v1/groups/nothex").status == 404)
-        // A body naming no contact is a 422 (the group in the path exists; a 404 would say it did not).
+        // A body naming no contact is a 409 unknown_contact (the group in the path exists; a 404 would say it did not).
         let stranger = String(repeating: "c", count: 64)
         let unknownMember = try alice.request("/v1/groups", method: "POST", json: CreateGroupRequest(name: "x", members: [stranger]))
-        #expect(unknownMember.status == 422 && String(decoding: unknownMember.body, as: UTF8.self).contains("unknown_contact"))
-        #expect(try alice.request("/v1/groups/\(group.id)/members", method: "POST", json: AddGroupMemberRequest(contact: stranger)).status == 422)
+        #expect(unknownMember.status == 409 && String(decoding: unknownMember.body, as: UTF8.self).contains("unknown_contact"))
+        #expect(try alice.request("/v1/groups/\(group.id)/members", method: "POST", json: AddGroupMemberRequest(contact: stranger)).status == 409)
         #expect(try bob.request("/v1/groups/\(group.id)", method: "PUT", json: RenameGroupRequest(name: "mine")).status == 409)
         #expect(try alice.request("/v1/groups/\(group.id)/messages?limit=0").status == 400)
         #expect(try alice.request("/v1/groups/\(group.id)", method: "DELETE").status == 409)
