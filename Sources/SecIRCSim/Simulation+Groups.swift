@@ -100,6 +100,8 @@ extension Simulation {
         var lostBy: [Int: Int] = [:]
         /// Posts some member never showed: when each was made (seconds into the workload), and how many missed it.
         var lostPosts: [(at: Double, missed: Int)] = []
+        /// The first few (member, post) lost, with what the member holds of the poster at the end.
+        var lostDetail: [String] = []
         var reach99: [Double] = []
         var arrivals: [Double] = []
         for poster in groupClients {
@@ -122,6 +124,13 @@ extension Simulation {
                         } else {
                             lost += 1
                             lostBy[member, default: 0] += 1
+                            if lostDetail.count < 12 {
+                                let state = (try? nodes[member].messenger!.groupReadingState(group, of: nodes[poster].messenger!.identity.id))
+                                    .flatMap { $0 } ?? "nothing"
+                                let at = Int((Double(post.at.nanoseconds - workloadStart.nanoseconds) / 1e9).rounded())
+                                lostDetail.append("c\(member - options.relays) missed g\(poster):\(number) (epoch \(post.epoch), t+\(at)s); "
+                                    + "of c\(poster - options.relays) it holds: \(state)")
+                            }
                         }
                     }
                 }
@@ -163,6 +172,7 @@ extension Simulation {
             lines.append(("group_lost_by_member", worst.map { "c\($0.key - options.relays):\($0.value)" }.joined(separator: ",")))
             lines.append(("group_lost_posts", lostPosts.sorted { $0.at < $1.at }.prefix(12)
                 .map { "t+\(Int($0.at.rounded()))s:\($0.missed)" }.joined(separator: ",")))
+            for (i, detail) in lostDetail.enumerated() { lines.append(("group_lost_detail_\(i)", detail)) }
         }
         let deferred = groupClients.reduce(0) { $0 + nodes[$1].groupPostsDeferred }
         if deferred > 0 { lines.append(("group_posts_deferred", "\(deferred)")) }

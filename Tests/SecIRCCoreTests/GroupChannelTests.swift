@@ -12,7 +12,7 @@ import Testing
         let identity = GroupIdentity(signing: member.signing.publicKey, agreement: member.agreement.publicKey)
         let roster = try GroupRoster.create(groupKey: SigningPrivateKey(using: &rng), name: "g", creator: identity).1
         let senderChain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
-        let chain = GroupChain.signed(epoch: 3, firstSequence: 7, chain: senderChain, by: member.signing)
+        let chain = GroupChain.signed(epoch: 3, firstSequence: 7, since: 2, chain: senderChain, by: member.signing)
         let resend = GroupResendRequest(epoch: 3, rosterSerial: 2, wantsRekey: true,
                                         posts: [.init(member: member.signing.publicKey, from: 1, through: 9)],
                                         chains: [.init(epoch: 3, chainID: 42)])
@@ -58,6 +58,24 @@ import Testing
         }
     }
 
+    /// Version 1 (no since), as states stored before version 2 hold it: read, its signatures
+    /// verify, and it owes nothing before its first sequence.
+    @Test func aVersionOneChainIsStillRead() throws {
+        var rng = SeededRandom(seed: "version 1")
+        let senderChain = SenderKeyChain(groupID: try Bytes32([UInt8](repeating: 7, count: 32)), using: &rng)
+        var body: [UInt8] = [1, 0, 0, 0, 3] + Self.member.signing.publicKey.bytes + [0, 0, 0, 0, 0, 0, 0, 7]
+        body += senderChain.distribution.encoded
+        let owner = senderChain.ownership(of: body)
+        let bytes = body + owner.bytes + Self.member.signing.sign(GroupChain.label + body + owner.bytes).bytes
+        let version1Length = try GroupChain.encodedLength(version: 1)
+        #expect(bytes.count == GroupChain.encodedLength - 8 && bytes.count == version1Length)
+        let chain = try GroupChain.decode(bytes)
+        #expect(chain.format == 1 && chain.epoch == 3 && chain.firstSequence == 7 && chain.since == 7 && chain.signatureIsValid)
+        #expect(chain.encoded == bytes)
+        #expect(throws: DecodeError.self) { try GroupChain.decode(bytes + [0]) }
+        #expect(throws: DecodeError.self) { try GroupChain.decode(Array(bytes.dropLast())) }
+    }
+
     @Test func decodersRefuseTruncatedOversizedMalformedAndRandomInput() throws {
         let (chain, invitation, resend) = try Self.samples()
         let inputs: [(String, [UInt8], ([UInt8]) throws -> Void)] = [
@@ -77,6 +95,12 @@ import Testing
         var zeroFirst = chain.encoded
         for i in 37..<45 { zeroFirst[i] = 0 }
         #expect(throws: DecodeError.self, "a chain's first sequence is at least 1") { try GroupChain.decode(zeroFirst) }
+        // since is from 1 to the first sequence (7 here).
+        for since: UInt64 in [0, 8, .max] {
+            var bad = chain.encoded
+            bad.replaceSubrange(45..<53, with: withUnsafeBytes(of: since.bigEndian, Array.init))
+            #expect(throws: DecodeError.self, "a chain's since \(since)") { try GroupChain.decode(bad) }
+        }
         var backwards = resend.encoded
         backwards.replaceSubrange(47..<55, with: [0, 0, 0, 0, 0, 0, 0, 10]) // from 10 through 9
         #expect(throws: DecodeError.self) { try GroupResendRequest.decode(backwards) }

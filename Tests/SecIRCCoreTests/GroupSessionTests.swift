@@ -222,6 +222,35 @@ import Testing
         #expect(!net.texts(Self.bob.signing.publicKey).contains("bob gone"))
     }
 
+    /// carol misses bob's first chain and his first post, made just before the epoch changes (the
+    /// simulator's 200-member losses: posts of a poster's first chain, lost with it). Bob's next
+    /// chain says where his posts of the epoch before began (*since*), so carol, who held that
+    /// epoch, takes the post as a gap, asks for it and shows it — where she used to start bob's
+    /// stream after it. dave, who joins with the new epoch, is owed nothing from before.
+    @Test func aPostLostWithItsChainBeforeAnEpochChangeIsAskedFor() throws {
+        var net = Network(seed: "lost with its chain")
+        net.repeats = false
+        try net.create(admin: Self.alice, others: [Self.bob, Self.carol])
+        net.people[Self.dave.signing.publicKey] = Self.dave
+        let carol = Self.carol.signing.publicKey
+        let first = net.sessions[carol]!.epoch.mailboxID
+        try net.post(Self.bob.signing.publicKey, "just before")
+        // Everything in epoch 0's mailbox so far (bob's chain and post among it) is lost to carol.
+        net.cursors[carol, default: [:]][first] = net.mailboxes[first]!.count
+        net.settle()
+        #expect(net.texts(Self.alice.signing.publicKey) == ["just before"] && net.texts(carol).isEmpty)
+        try net.act(Self.alice.signing.publicKey) { session, rng in
+            try session.add(GroupSessionTests.identity(GroupSessionTests.dave), now: GroupSessionTests.t0, rng: &rng)
+        }
+        net.settle()
+        #expect(net.sessions[carol]!.epoch.number == 1, "carol read the rekey")
+        let state = net.sessions[carol]!.readingState(of: Self.bob.signing.publicKey)
+        #expect(state.contains("stream 0/1 +0"), "bob's post 1 is a gap for carol: \(state)")
+        net.recover()
+        #expect(net.texts(carol) == ["just before"], "asked for and shown once")
+        #expect(net.texts(Self.dave.signing.publicKey).isEmpty, "dave joined after it")
+    }
+
     /// A group of 60 through four removals and four joins, mail fetched out of order: every
     /// member shows, exactly once, every post made while it was a member; no one removed shows
     /// a post made after its removal; each post is one deposit. (Each epoch change makes every

@@ -74,7 +74,7 @@ enum SeedCorpus {
         let next = GroupEpoch(number: 1, using: &rng)
         let joinRekey = GroupRekey.make(next, for: roster, previous: FuzzFixture.groupEpoch, author: FuzzFixture.alice.signing, rng: &rng)
         let removalRekey = GroupRekey.make(next, for: roster, previous: nil, author: FuzzFixture.alice.signing, rng: &rng)
-        let announced = GroupChain.signed(epoch: 0, firstSequence: 4, chain: chain, by: FuzzFixture.alice.signing)
+        let announced = GroupChain.signed(epoch: 0, firstSequence: 4, since: 4, chain: chain, by: FuzzFixture.alice.signing)
         let invitation = GroupInvitation(roster: roster, epoch: FuzzFixture.groupEpoch)
         var seeds: Seeds = [("sender-key-message", [0] + message.encoded), ("distribution", [1] + chain.distribution.encoded),
                             ("update", [2] + update.encoded), ("snapshot", [3] + roster.snapshot), ("post", [4] + post.encoded),

@@ -55,75 +55,102 @@ public enum GroupChannelMessage: Equatable, Sendable {
 /// roster (the sealed layer keeps it to the epoch's members).
 ///
 /// ```
-/// chain = 0x01 | epoch (4) | member (32) | first sequence (8) | distribution (105, §7.6)
-///         | owner signature (64) | signature (64)
-/// owner signature = Ed25519(the chain's signing key, "secIRC group chain owner v1" | the 150 bytes before it)
+/// chain = 0x02 | epoch (4) | member (32) | first sequence (8) | since (8, 1 ≤ since ≤ first sequence)
+///         | distribution (105, §7.6) | owner signature (64) | signature (64)
+/// owner signature = Ed25519(the chain's signing key, "secIRC group chain owner v1" | the 158 bytes before it)
 /// signature       = Ed25519(member, "secIRC group chain v1" | every byte before it)
 /// ```
 /// Both are needed: every member reads a chain's distribution, so another member could announce
 /// it under its own name — but only the chain's holder can sign for the member it names.
 /// *first sequence* is the sequence (§7.8) of the chain's first post: earlier posts of the member
-/// are not gaps for a reader that starts from this chain.
+/// are not gaps for a reader that starts from this chain. *since* is the first sequence of the
+/// member's chain in the epoch before (*first sequence* when it held none): a reader that held
+/// that epoch is owed the member's posts from *since* on, even when it never had that chain (a
+/// post made just before the epoch changed, lost with its chain, is a gap, not skipped).
+/// Version 1 (`0x01`, no *since*, 150 bytes before the owner signature) is still read — from
+/// states stored before version 2 — and taken as *since* = *first sequence*.
 public struct GroupChain: Equatable, Sendable {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let label = Array("secIRC group chain v1".utf8)
     public static let ownerLabel = Array("secIRC group chain owner v1".utf8)
-    public static let encodedLength = 1 + 4 + 32 + 8 + SenderKeyDistribution.encodedLength + 2 * Signature.byteCount
+    /// A version-2 chain's length; a version-1 chain is 8 bytes shorter.
+    public static let encodedLength = 1 + 4 + 32 + 8 + 8 + SenderKeyDistribution.encodedLength + 2 * Signature.byteCount
 
+    /// The length of a chain of `version`, which a reader of a stored state takes from the first byte.
+    public static func encodedLength(version: UInt8) throws(DecodeError) -> Int {
+        switch version {
+        case 1: encodedLength - 8
+        case Self.version: encodedLength
+        default: throw .invalidValue("group chain version \(version)")
+        }
+    }
+
+    public let format: UInt8
     public let epoch: UInt32
     public let member: SigningPublicKey
     public let firstSequence: UInt64
+    public let since: UInt64
     public let distribution: SenderKeyDistribution
     public let ownerSignature: Signature
     public let signature: Signature
 
-    /// `chain`'s announcement by `member`, from the chain's next message on.
-    public static func signed(epoch: UInt32, firstSequence: UInt64, chain: SenderKeyChain, by member: SigningPrivateKey) -> GroupChain {
+    /// `chain`'s announcement by `member`, from the chain's next message on; `since` is the first
+    /// sequence of the member's chain in the epoch before (`firstSequence` when it held none).
+    public static func signed(epoch: UInt32, firstSequence: UInt64, since: UInt64, chain: SenderKeyChain,
+                              by member: SigningPrivateKey) -> GroupChain {
+        precondition(since >= 1 && since <= firstSequence, "a chain's since is from 1 to its first sequence")
         let distribution = chain.distribution
-        let body = Self.body(epoch: epoch, member: member.publicKey, firstSequence: firstSequence, distribution: distribution)
+        let body = Self.body(format: version, epoch: epoch, member: member.publicKey, firstSequence: firstSequence, since: since,
+                             distribution: distribution)
         let owner = chain.ownership(of: body)
-        return GroupChain(epoch: epoch, member: member.publicKey, firstSequence: firstSequence, distribution: distribution,
-                          ownerSignature: owner, signature: member.sign(label + body + owner.bytes))
+        return GroupChain(format: version, epoch: epoch, member: member.publicKey, firstSequence: firstSequence, since: since,
+                          distribution: distribution, ownerSignature: owner, signature: member.sign(label + body + owner.bytes))
     }
 
-    private init(epoch: UInt32, member: SigningPublicKey, firstSequence: UInt64, distribution: SenderKeyDistribution,
-                 ownerSignature: Signature, signature: Signature) {
+    private init(format: UInt8, epoch: UInt32, member: SigningPublicKey, firstSequence: UInt64, since: UInt64,
+                 distribution: SenderKeyDistribution, ownerSignature: Signature, signature: Signature) {
+        self.format = format
         self.epoch = epoch
         self.member = member
         self.firstSequence = firstSequence
+        self.since = since
         self.distribution = distribution
         self.ownerSignature = ownerSignature
         self.signature = signature
     }
 
-    private static func body(epoch: UInt32, member: SigningPublicKey, firstSequence: UInt64, distribution: SenderKeyDistribution) -> [UInt8] {
+    private static func body(format: UInt8, epoch: UInt32, member: SigningPublicKey, firstSequence: UInt64, since: UInt64,
+                             distribution: SenderKeyDistribution) -> [UInt8] {
         var w = ByteWriter(capacity: encodedLength)
-        w.write(version)
+        w.write(format)
         w.write(epoch)
         w.write(member.rawValue)
         w.write(firstSequence)
+        if format >= 2 { w.write(since) }
         w.write(distribution.encoded)
         return w.bytes
     }
 
-    public var encoded: [UInt8] {
-        Self.body(epoch: epoch, member: member, firstSequence: firstSequence, distribution: distribution) + ownerSignature.bytes
-            + signature.bytes
+    private var body: [UInt8] {
+        Self.body(format: format, epoch: epoch, member: member, firstSequence: firstSequence, since: since, distribution: distribution)
     }
+
+    public var encoded: [UInt8] { body + ownerSignature.bytes + signature.bytes }
 
     /// Both signatures: the chain's holder names this member, and the member announces it.
     public var signatureIsValid: Bool {
-        let body = Self.body(epoch: epoch, member: member, firstSequence: firstSequence, distribution: distribution)
+        let body = body
         return (try? distribution.signingKey.verify(ownerSignature, for: Self.ownerLabel + body)) != nil
             && (try? member.verify(signature, for: Self.label + body + ownerSignature.bytes)) != nil
     }
 
-    /// Parses untrusted bytes: exactly ``encodedLength``, one version, a first sequence from 1;
-    /// the signature is not checked.
+    /// Parses untrusted bytes: version 2 (or 1), exactly its length, a first sequence from 1 and
+    /// a since from 1 to it; the signature is not checked.
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> GroupChain {
-        guard bytes.count >= encodedLength else { throw .incomplete(deficit: encodedLength - bytes.count) }
-        guard bytes.count == encodedLength else { throw .trailingBytes(count: bytes.count - encodedLength) }
-        guard bytes[0] == version else { throw .invalidValue("group chain version \(bytes[0])") }
+        guard let format = bytes.first else { throw .incomplete(deficit: encodedLength) }
+        let length = try encodedLength(version: format)
+        guard bytes.count >= length else { throw .incomplete(deficit: length - bytes.count) }
+        guard bytes.count == length else { throw .trailingBytes(count: bytes.count - length) }
         var r = ByteReader(bytes)
         do {
             _ = try r.readUInt8()
@@ -131,11 +158,13 @@ public struct GroupChain: Equatable, Sendable {
             let member = SigningPublicKey(rawValue: try r.readBytes32())
             let first = try r.readUInt64()
             guard first >= 1 else { throw DecodeError.invalidValue("group chain first sequence 0") }
+            let since = format >= 2 ? try r.readUInt64() : first
+            guard since >= 1, since <= first else { throw DecodeError.invalidValue("group chain since \(since) not in 1...\(first)") }
             let distribution = try SenderKeyDistribution.decode(r.readBytes(SenderKeyDistribution.encodedLength))
             let owner = try Signature(bytes: r.readBytes(Signature.byteCount))
             let signature = try Signature(bytes: r.readRest())
-            return GroupChain(epoch: epoch, member: member, firstSequence: first, distribution: distribution, ownerSignature: owner,
-                              signature: signature)
+            return GroupChain(format: format, epoch: epoch, member: member, firstSequence: first, since: since,
+                              distribution: distribution, ownerSignature: owner, signature: signature)
         } catch let error as DecodeError {
             throw error
         } catch {

@@ -498,7 +498,8 @@ extension GroupSession {
 
     private mutating func readAnnouncements(_ r: inout ByteReader) throws {
         for _ in 0..<(try r.readCount(UInt8.self, max: Limit.perEpoch, of: "chain announcements")) {
-            let announcement = try GroupChain.decode(r.readBytes(GroupChain.encodedLength))
+            let format = try r.readUInt8()
+            let announcement = try GroupChain.decode([format] + r.readBytes(GroupChain.encodedLength(version: format) - 1))
             guard announcement.member == me, announcements.keys.allSatisfy({ $0 < announcement.epoch }) else {
                 throw DecodeError.invalidValue("chain announcements not this member's or not ascending")
             }

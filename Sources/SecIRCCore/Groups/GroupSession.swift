@@ -144,6 +144,17 @@ public struct GroupSession: Sendable {
     /// flight when the epoch changed).
     public var fetchKeys: [SigningPrivateKey] { [epoch.mailboxKey] + (previousEpoch.map { [$0.mailboxKey] } ?? []) }
 
+    /// What this member holds of `member`'s posts, in one line (the simulator names it for a post
+    /// some member never showed): its epochs, the poster's chains it holds (epoch:first
+    /// sequence), its stream (`contiguous`, `known`, held above), posts held waiting for a chain.
+    /// No secret in it.
+    public func readingState(of member: SigningPublicKey) -> String {
+        let chains = receivers.filter { $0.value.member == member }.keys.map(\.epoch).sorted()
+        let stream = timeline.streams[member].map { "stream \($0.contiguous)/\($0.known) +\($0.above.count)" } ?? "no stream"
+        return "epoch \(epoch.number)\(previousEpoch.map { " (and \($0.number))" } ?? ""), serial \(roster.serial), "
+            + "chains at epochs \(chains), \(stream), held \(heldPosts.count) posts\(awaitingRekey ? ", awaiting a rekey" : "")"
+    }
+
     private init(identity: SessionSetup.Identity, roster: GroupRoster, epoch: GroupEpoch, rng: inout some RandomSource) {
         self.identity = identity
         ledger = GroupLedger(roster)
@@ -448,10 +459,12 @@ public struct GroupSession: Sendable {
             return
         }
         receivers[key] = (chain.member, SenderKeyReceiver(chain.distribution))
-        // A member read since an earlier epoch: its posts before this chain are owed (one lost
-        // just before the epoch changed is a gap); else they are from before this member's start.
-        if chain.epoch > 0, ownChains.contains(where: { $0.epoch == chain.epoch - 1 }), timeline.streams[chain.member] != nil {
-            timeline.expect(chain.member, through: max(chain.firstSequence, 1) - 1)
+        // A reader that held the epoch before is owed the member's posts from `since` (its chain
+        // then) on: those it lacks are gaps, even when it never had that chain (a post lost with
+        // it just before the epoch changed); else they are from before this reader's start.
+        if chain.epoch > 0, ownChains.contains(where: { $0.epoch == chain.epoch - 1 }) {
+            if timeline.streams[chain.member] == nil { timeline.begin(chain.member, after: chain.since - 1) }
+            timeline.expect(chain.member, through: chain.firstSequence - 1)
         } else {
             timeline.begin(chain.member, after: max(chain.firstSequence, 1) - 1)
         }
@@ -536,7 +549,9 @@ public struct GroupSession: Sendable {
     private mutating func announceChain(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
         ownChains = ownChains.filter { $0.epoch >= epoch.number &- 1 }
         ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
-        let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, chain: chain, by: identity.signing)
+        // Readers that held the previous epoch are owed this member's posts from its chain then on.
+        let since = previousEpoch.flatMap { announcements[$0.number] }?.firstSequence ?? sequence + 1
+        let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, since: since, chain: chain, by: identity.signing)
         announcements[epoch.number] = announcement
         try? deposit(.chain(announcement), in: epoch, now: now, rng: &rng, into: &output)
     }

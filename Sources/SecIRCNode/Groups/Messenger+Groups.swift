@@ -58,6 +58,17 @@ extension Messenger {
         }
     }
 
+    /// What this client holds of `member`'s posts in `group` (``GroupSession/readingState(of:)``),
+    /// nil when `member` is in none of its rosters' keys. For diagnosis: no secret in it.
+    public func groupReadingState(_ group: ID, of member: ID) throws -> String? {
+        try store.read { tx in
+            guard let record = try tx.group(id: group) else { throw MessengerError.notFound("no group \(group.hex)") }
+            let session = try session(of: record, tx)
+            guard let key = session.ledger.rosters.lazy.flatMap(\.members.keys).first(where: { $0.id == member }) else { return nil }
+            return session.readingState(of: key)
+        }
+    }
+
     public func groupMessages(in group: ID, before: Int64?, limit: Int) throws -> GroupMessagePage {
         try store.read { tx in
             guard try tx.group(id: group) != nil else { throw MessengerError.notFound("no group \(group.hex)") }
