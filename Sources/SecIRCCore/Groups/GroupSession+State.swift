@@ -26,7 +26,7 @@ import SecIRCCrypto
 ///        | held rekey count (2, ≤ 256) | (length (4) | rekey) × count
 ///        | held update count (2, ≤ 256) | (length (4) | update) × count
 /// roster = ledger                                                         (GroupLedger+State.swift)
-///        | announcement count (1, ≤ 2) | chain announcement (273) × count
+///        | announcement count (1, ≤ 2) | chain announcement (§7.10: 286 bytes; a version-1 one, 278) × count
 ///        | rekey count (1, ≤ 2) | (length (4) | rekey) × count
 ///        | epoch member count (2, ≤ 1,000) | Ed25519 key (32) × count
 ///        | retired chain count (2, ≤ 2,000) | (epoch (4) | chain ID (4)) × count
