@@ -145,8 +145,9 @@ public struct GroupSession: Sendable {
     public var fetchKeys: [SigningPrivateKey] { [epoch.mailboxKey] + (previousEpoch.map { [$0.mailboxKey] } ?? []) }
 
     /// What this member holds of `member`'s posts, in one line (the simulator names it for a post
-    /// some member never showed): its epochs, the poster's chains it holds (epoch:first
-    /// sequence), its stream (`contiguous`, `known`, held above), posts held waiting for a chain.
+    /// some member never showed): its epochs and roster serial, the epochs of the poster's chains
+    /// it holds, its stream of the poster (`contiguous`/`known` +held above), how many posts it
+    /// holds waiting for their chain, and whether it awaits a rekey.
     /// No secret in it.
     public func readingState(of member: SigningPublicKey) -> String {
         let chains = receivers.filter { $0.value.member == member }.keys.map(\.epoch).sorted()
