@@ -54,7 +54,10 @@ import Testing
                 if stored[member] != nil { (partsWritten, partsHeld) = (partsWritten + change.written.count, partsHeld + all.count) }
                 let fromParts = try GroupSession(parts: parts, identity: restored.people[member]!).state == state
                 #expect(fromParts, comment)
-                let back = try GroupSession(state: state, identity: restored.people[member]!)
+                var back = try GroupSession(state: state, identity: restored.people[member]!)
+                // Marked stored, as the messenger marks what it keeps: the next change is found
+                // from the chains touched since (the parts checked above each time).
+                back.markStored(UInt64(checkpoints))
                 stored[member] = (back, parts)
                 // Compared as Bools: the failure message would print every byte.
                 let readsBack = back.state == state, sameAsPlain = plain.sessions[member]?.state == state
@@ -85,7 +88,7 @@ import Testing
         /// Which parts of a session are filled (through `@testable` access).
         mutating func note(_ session: GroupSession) {
             if session.previousEpoch != nil { seen.insert("previous epoch") }
-            if session.receivers.values.contains(where: { $0.receiver.skippedCount > 0 }) { seen.insert("skipped keys") }
+            if session.receivers.entries.values.contains(where: { $0.receiver.skippedCount > 0 }) { seen.insert("skipped keys") }
             if !session.retiredChains.isEmpty { seen.insert("retired chains") }
             if !session.sentPosts.isEmpty { seen.insert("sent posts") }
             if session.rekeys.count == 2 { seen.insert("two rekeys") }
@@ -227,14 +230,23 @@ import Testing
         net.settle()
         let poster = Self.key(people[3])
         try net.post(poster, "hello")
-        let before = net.sessions[Self.key(Self.alice)]!
+        var before = net.sessions[Self.key(Self.alice)]!
+        var marked = before
+        marked.markStored(42)
+        net.sessions[Self.key(Self.alice)] = marked
         net.settle()
         let after = net.sessions[Self.key(Self.alice)]!
         #expect(net.texts(Self.key(Self.alice)).contains("hello"))
-        let change = after.stateChange(from: before)
-        let chain = try #require(after.receivers.first { $0.value.member == poster }?.key)
+        let chain = try #require(after.receivers.entries.first { $0.value.member == poster }?.key)
         let expected: Set = [GroupSession.StatePart.head.key, GroupSession.StatePart.stream(poster).key,
                              GroupSession.StatePart.receiver(epoch: chain.epoch, chainID: chain.chainID).key]
+        // Found by comparing every chain (against an unmarked copy), and from the chains touched
+        // since it was marked stored: the same parts.
+        #expect(after.receivers.touched == [chain])
+        let compared = after.stateChange(from: before), tracked = after.stateChange(from: marked)
+        #expect(compared.written == tracked.written && compared.removed == tracked.removed)
+        before = marked
+        let change = after.stateChange(from: before)
         #expect(Set(change.written.keys) == expected && change.removed.isEmpty && !change.isWhole)
         let written = change.written.values.reduce(0) { $0 + $1.count }, whole = after.state.count
         #expect(written < 1_000 && whole > 10 * written, "\(written) bytes written of \(whole)")
@@ -475,7 +487,7 @@ extension GroupSession {
         chain.writeState(to: &w)
         w.write(sequence)
         w.write(UInt16(receivers.count))
-        for (key, value) in receivers.sorted(by: { ($0.key.epoch, $0.key.chainID) < ($1.key.epoch, $1.key.chainID) }) {
+        for (key, value) in receivers.entries.sorted(by: { ($0.key.epoch, $0.key.chainID) < ($1.key.epoch, $1.key.chainID) }) {
             w.write(key.epoch)
             w.write(key.chainID)
             w.write(value.member.rawValue)

@@ -150,7 +150,7 @@ extension GroupSession {
     public var stateParts: [[UInt8]: [UInt8]] {
         var parts: [[UInt8]: [UInt8]] = [StatePart.head.key: headPart, StatePart.roster.key: rosterPart]
         parts.reserveCapacity(2 + receivers.count + timeline.streams.count + sentPosts.count)
-        for (key, value) in receivers { parts[Self.receiverKey(key)] = Self.receiverPart(value) }
+        for (key, value) in receivers.entries { parts[Self.receiverKey(key)] = Self.receiverPart(value) }
         for (member, stream) in timeline.streams { parts[StatePart.stream(member).key] = GroupTimeline.part(stream) }
         for (sequence, sent) in sentPosts { parts[StatePart.sentPost(sequence: sequence).key] = Self.sentPostPart(sent) }
         return parts
@@ -158,8 +158,10 @@ extension GroupSession {
 
     /// The parts to write and remove to turn `stored` (exactly what the store holds) into this
     /// session; every part when nothing is stored. The head is always written (it is small);
-    /// other parts only when their content changed, found by comparing with `stored` (not by
-    /// marks set on change, which a new path could forget).
+    /// other parts only when their content changed, found by comparing with `stored` — for the
+    /// sender chains, only those set or removed since `stored` was marked stored
+    /// (``markStored(_:)``), when this session was made from it: the chain table records every
+    /// change itself (``GroupReceivers``), so no path can forget to mark one.
     public func stateChange(from stored: GroupSession?) -> StateChange {
         guard let stored else { return StateChange(written: stateParts, isWhole: true) }
         var change = StateChange()
@@ -168,9 +170,22 @@ extension GroupSession {
             || rekeys != stored.rekeys || epochMembers != stored.epochMembers || retiredChains != stored.retiredChains {
             change.written[StatePart.roster.key] = rosterPart
         }
-        Self.compare(receivers, stored.receivers, same: { $0.member == $1.member && $0.receiver.hasSameState(as: $1.receiver) },
-                     changed: { change.written[Self.receiverKey($0)] = Self.receiverPart($1) },
-                     removed: { change.removed.append(Self.receiverKey($0)) })
+        if receivers.base != 0, receivers.base == stored.receivers.base {
+            // Made from `stored` (markStored): the chains set or removed since are all that can differ.
+            for key in receivers.touched {
+                if let value = receivers[key] {
+                    if let before = stored.receivers[key], before.member == value.member, before.receiver.hasSameState(as: value.receiver) { continue }
+                    change.written[Self.receiverKey(key)] = Self.receiverPart(value)
+                } else if stored.receivers[key] != nil {
+                    change.removed.append(Self.receiverKey(key))
+                }
+            }
+        } else {
+            Self.compare(receivers.entries, stored.receivers.entries,
+                         same: { $0.member == $1.member && $0.receiver.hasSameState(as: $1.receiver) },
+                         changed: { change.written[Self.receiverKey($0)] = Self.receiverPart($1) },
+                         removed: { change.removed.append(Self.receiverKey($0)) })
+        }
         Self.compare(timeline.streams, stored.timeline.streams, same: ==,
                      changed: { change.written[StatePart.stream($0).key] = GroupTimeline.part($1) },
                      removed: { change.removed.append(StatePart.stream($0).key) })

@@ -99,7 +99,7 @@ public struct GroupSession: Sendable {
     var chain: SenderKeyChain
     /// This member's posts so far (its last sequence).
     public internal(set) var sequence: UInt64 = 0
-    var receivers: [ChainKey: (member: SigningPublicKey, receiver: SenderKeyReceiver)] = [:]
+    var receivers = GroupReceivers()
     /// This member's own chains (the current epoch's and the previous one's).
     var ownChains: Set<ChainKey> = []
     /// Chains of members who left or were removed: their posts are refused, not held.
@@ -142,6 +142,11 @@ public struct GroupSession: Sendable {
     public var canPost: Bool { isMember && !awaitingRekeyAfterLoss }
     /// The mailbox keys to fetch with: the current epoch's, then the previous one's (posts in
     /// flight when the epoch changed).
+    /// The state stored under `tag` (a caller's random, non-zero) is this session: the next
+    /// ``stateChange(from:)`` of a session made from it, against it, writes the sender chains
+    /// changed since without comparing the others.
+    public mutating func markStored(_ tag: UInt64) { receivers.markStored(tag) }
+
     public var fetchKeys: [SigningPrivateKey] { [epoch.mailboxKey] + (previousEpoch.map { [$0.mailboxKey] } ?? []) }
 
     /// What this member holds of `member`'s posts, in one line (the simulator names it for a post
@@ -150,7 +155,7 @@ public struct GroupSession: Sendable {
     /// holds waiting for their chain, and whether it awaits a rekey.
     /// No secret in it.
     public func readingState(of member: SigningPublicKey) -> String {
-        let chains = receivers.filter { $0.value.member == member }.keys.map(\.epoch).sorted()
+        let chains = receivers.chains(of: member).map(\.epoch).sorted()
         let stream = timeline.streams[member].map { "stream \($0.contiguous)/\($0.known) +\($0.above.count)" } ?? "no stream"
         return "epoch \(epoch.number)\(previousEpoch.map { " (and \($0.number))" } ?? ""), serial \(roster.serial), "
             + "chains at epochs \(chains), \(stream), held \(heldPosts.count) posts\(awaitingRekey ? ", awaiting a rekey" : "")"
@@ -455,7 +460,7 @@ public struct GroupSession: Sendable {
         let key = ChainKey(epoch: chain.epoch, chainID: chain.distribution.chainID)
         guard receivers[key] == nil else { return }
         // One chain per member and epoch: more would each hold skipped keys.
-        guard !receivers.contains(where: { $0.key.epoch == chain.epoch && $0.value.member == chain.member }) else {
+        guard !receivers.chains(of: chain.member).contains(where: { $0.epoch == chain.epoch }) else {
             output.dropped[.chainRefused, default: 0] += 1
             return
         }
@@ -541,7 +546,7 @@ public struct GroupSession: Sendable {
         epochMembers = Set(roster.members.keys)
         rekeys = rekeys.filter { $0.key >= old }
         announcements = announcements.filter { $0.key >= old }
-        receivers = receivers.filter { $0.key.epoch >= old }
+        receivers.removeAll { key, _ in key.epoch < old }
         retiredChains = retiredChains.filter { $0.epoch >= old }
         chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
         announceChain(now: now, rng: &rng, into: &output)
@@ -560,12 +565,11 @@ public struct GroupSession: Sendable {
     private mutating func forget(_ members: Set<SigningPublicKey>) {
         guard !members.isEmpty else { return }
         for member in members { timeline.forget(member) }
-        for (key, value) in receivers where members.contains(value.member) { retiredChains.insert(key) }
+        retiredChains.formUnion(receivers.removeAll(of: members))
         if retiredChains.count > Self.maxRetiredChains {
             let oldest = retiredChains.sorted { ($0.epoch, $0.chainID) < ($1.epoch, $1.chainID) }
             retiredChains.subtract(oldest.prefix(retiredChains.count - Self.maxRetiredChains))
         }
-        receivers = receivers.filter { !members.contains($0.value.member) }
     }
 
     private func deposit(_ message: GroupChannelMessage, in epoch: GroupEpoch, now: UnixTime, rng: inout some RandomSource,

@@ -95,12 +95,15 @@ extension Messenger {
         do { parts = try tx.groupState(record.id) } catch {
             throw error as? MessengerError ?? .storage("group \(record.id.hex): its state does not read: \(error)")
         }
-        let session: GroupSession
+        var session: GroupSession
         do { session = try GroupSession(parts: parts, identity: identity.keys) } catch {
             throw .storage("group \(record.id.hex): its stored state does not decode: \(error)")
         }
         // A version-1 state stored whole is not kept, so that the next save writes every part.
-        if parts[[]] == nil { groupSessions.withLock { $0[record.id] = (record.stateTag, session) } }
+        if parts[[]] == nil {
+            session.markStored(record.stateTag)
+            groupSessions.withLock { $0[record.id] = (record.stateTag, session) }
+        }
         return session
     }
 
@@ -423,7 +426,9 @@ extension Messenger {
         record.isMember = session.isMember
         try tx.setGroup(record)
         try tx.changeGroupState(record.id, session.stateChange(from: stored))
-        groupSessions.withLock { $0[record.id] = (record.stateTag, session) }
+        var saved = session
+        saved.markStored(record.stateTag)
+        groupSessions.withLock { $0[record.id] = (record.stateTag, saved) }
         for (reason, count) in output.dropped { change.dropped[reason, default: 0] += count }
         for deposit in output.deposits {
             _ = try tx.insertGroupDeposit(group: record.id, mailbox: deposit.mailbox, body: deposit.body, nextAttemptMs: now.milliseconds)
