@@ -170,19 +170,19 @@ extension GroupSession {
             || rekeys != stored.rekeys || epochMembers != stored.epochMembers || retiredChains != stored.retiredChains {
             change.written[StatePart.roster.key] = rosterPart
         }
+        let sameReceiver = { (a: GroupReceivers.Entry, b: GroupReceivers.Entry) in a.member == b.member && a.receiver.hasSameState(as: b.receiver) }
         if receivers.base != 0, receivers.base == stored.receivers.base {
             // Made from `stored` (markStored): the chains set or removed since are all that can differ.
             for key in receivers.touched {
                 if let value = receivers[key] {
-                    if let before = stored.receivers[key], before.member == value.member, before.receiver.hasSameState(as: value.receiver) { continue }
+                    if let before = stored.receivers[key], sameReceiver(value, before) { continue }
                     change.written[Self.receiverKey(key)] = Self.receiverPart(value)
                 } else if stored.receivers[key] != nil {
                     change.removed.append(Self.receiverKey(key))
                 }
             }
         } else {
-            Self.compare(receivers.entries, stored.receivers.entries,
-                         same: { $0.member == $1.member && $0.receiver.hasSameState(as: $1.receiver) },
+            Self.compare(receivers.entries, stored.receivers.entries, same: sameReceiver,
                          changed: { change.written[Self.receiverKey($0)] = Self.receiverPart($1) },
                          removed: { change.removed.append(Self.receiverKey($0)) })
         }

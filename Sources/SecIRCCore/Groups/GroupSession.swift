@@ -140,13 +140,13 @@ public struct GroupSession: Sendable {
     /// Whether ``post(_:kind:now:rng:)`` takes a post now: a member, not waiting for the rekey
     /// after someone left (who still holds the current epoch).
     public var canPost: Bool { isMember && !awaitingRekeyAfterLoss }
-    /// The mailbox keys to fetch with: the current epoch's, then the previous one's (posts in
-    /// flight when the epoch changed).
     /// The state stored under `tag` (a caller's random, non-zero) is this session: the next
     /// ``stateChange(from:)`` of a session made from it, against it, writes the sender chains
     /// changed since without comparing the others.
     public mutating func markStored(_ tag: UInt64) { receivers.markStored(tag) }
 
+    /// The mailbox keys to fetch with: the current epoch's, then the previous one's (posts in
+    /// flight when the epoch changed).
     public var fetchKeys: [SigningPrivateKey] { [epoch.mailboxKey] + (previousEpoch.map { [$0.mailboxKey] } ?? []) }
 
     /// What this member holds of `member`'s posts, in one line (the simulator names it for a post
