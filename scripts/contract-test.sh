@@ -19,8 +19,7 @@ if [ "${1:-}" != --inside ]; then
     [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
     if [ "$("$st" --version 2>/dev/null)" != "st, version $version" ]; then
         if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-            sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
-            $sudo apt-get update -q && $sudo apt-get install -y -q python3 python3-venv
+            ./scripts/apt-get.sh update -q && ./scripts/apt-get.sh install -y -q python3 python3-venv
         fi
         echo "contract: installing schemathesis $version into $venv"
         python3 -m venv "$venv"

@@ -21,8 +21,8 @@ say() { echo "docker-test: [$(($(date +%s) - started))s] $*" >&2; }
 apt_install() {
     [ "$(id -u)" -eq 0 ] || { echo "docker-test: need root to install $*" >&2; exit 1; }
     say "installing $*"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+    ./scripts/apt-get.sh update -q >/dev/null
+    ./scripts/apt-get.sh install -y -q --no-install-recommends "$@" >/dev/null
 }
 command -v dockerd >/dev/null || apt_install docker.io
 if docker compose version >/dev/null 2>&1; then

@@ -12,14 +12,9 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -gt 0 ] || [ "${CI:-}" = "true" ]; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-        sudo="sudo"
-    fi
     echo "install-deps: installing ${missing[*]:-(checking all)}" >&2
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
+    "$(dirname "$0")/apt-get.sh" update -q
+    "$(dirname "$0")/apt-get.sh" install -y -q --no-install-recommends "${packages[@]}"
 fi
 
 if ! command -v swift >/dev/null; then

@@ -48,8 +48,8 @@ command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    ./scripts/apt-get.sh update -q >/dev/null
+    ./scripts/apt-get.sh install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 dir=${SECIRC_NETNS_DIR:-$(mktemp -d /tmp/secirc-netns-XXXXXX)}
