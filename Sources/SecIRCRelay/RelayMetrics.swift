@@ -137,6 +137,9 @@ public final class RelayMetrics: Sendable {
         metric("secirc_mailbox_unclaimed", "gauge", "Deposits held that name no known mailbox or queue.", [("", c.unclaimedDeposits)])
         metric("secirc_mailboxes_evicted_total", "counter", "Empty mailboxes forgotten at the mailbox limit.", [("", c.mailboxesEvicted)])
         metric("secirc_mailbox_subscriptions", "gauge", "Mailboxes subscribed for push delivery.", [("", c.subscriptions)])
+        metric("secirc_mailbox_subscriptions_evicted_total", "counter",
+               "Subscriptions a link session gave up, least recently renewed first, to subscribe another at its bound.",
+               [("", c.subscriptionsEvicted)])
         metric("secirc_link_sessions", "gauge", "Link sessions (relays and clients).", [("", c.linkSessions)])
         metric("secirc_link_sessions_unconfirmed", "gauge", "Answered handshakes waiting for confirmation.",
                [("", c.unconfirmedSessions)])

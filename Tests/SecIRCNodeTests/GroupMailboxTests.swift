@@ -64,6 +64,10 @@ import Testing
         #expect(table.sessions(for: Self.group) == [1, 3] && table.count == 3)
         table.keep { $0 != 1 }
         #expect(table.sessions(for: Self.group) == [3] && table.session(for: personal) == nil && table.count == 1)
+        // A member's session at its bound gives up its oldest subscription: an old epoch's
+        // group mailbox it no longer fetches goes before the mailboxes it renews.
+        let renewed = table.subscribe(personal, session: 3) && table.subscribe(another, session: 3)
+        #expect(renewed && table.sessions(for: Self.group).isEmpty && table.evicted == 1 && table.count == 2)
     }
 
     /// A group fetch (bit 1 of the flags) from `client`, signed with the group mailbox key.

@@ -75,12 +75,20 @@ import Testing
             if case let .fetchDone(_, .ok, _, _, subscribed, _)? = frames.last { return subscribed }
             return false
         }
+        func holder(_ key: SigningPrivateKey) -> UInt32? { wire.relays[relay]!.subscriptions.session(for: key.publicKey.id.rawValue) }
+        // Two per session: a third takes the place of the one renewed least recently (the
+        // mailbox the client stopped fetching), not refused.
         #expect(subscribed(Self.subscribe(&wire, keys[0], from: first, to: relay)))
         #expect(subscribed(Self.subscribe(&wire, keys[1], from: first, to: relay)))
-        #expect(!subscribed(Self.subscribe(&wire, keys[2], from: first, to: relay)), "two per session")
-        #expect(subscribed(Self.subscribe(&wire, keys[2], from: second, to: relay)))
-        #expect(!subscribed(Self.subscribe(&wire, keys[3], from: second, to: relay)), "three in all")
-        #expect(wire.relays[relay]!.counters.relayDrops[.subscriptionLimit] == 2)
+        #expect(subscribed(Self.subscribe(&wire, keys[0], from: first, to: relay)), "renewed")
+        #expect(subscribed(Self.subscribe(&wire, keys[2], from: first, to: relay)))
+        #expect(holder(keys[1]) == nil && holder(keys[0]) != nil && holder(keys[0]) == holder(keys[2]))
+        #expect(wire.relays[relay]!.counters.subscriptionsEvicted == 1)
+        #expect(wire.relays[relay]!.counters.relayDrops[.subscriptionLimit] == nil)
+        // Three in all: refused, counted.
+        #expect(subscribed(Self.subscribe(&wire, keys[3], from: second, to: relay)))
+        #expect(!subscribed(Self.subscribe(&wire, keys[1], from: second, to: relay)), "three in all")
+        #expect(wire.relays[relay]!.counters.relayDrops[.subscriptionLimit] == 1)
 
         // A newer subscription of the same mailbox replaces the older one.
         #expect(subscribed(Self.subscribe(&wire, keys[0], from: second, to: relay)))
@@ -89,10 +97,7 @@ import Testing
         try Self.deposit(&wire, "to zero", to: keys[0].publicKey.id.rawValue, at: relay, from: sender)
         #expect(Self.pushed(wire.received[first]).isEmpty)
         #expect(Self.pushed(wire.received[second]) == ["to zero"])
-        // A refused one leaves no older one behind (second holds two already).
-        #expect(!subscribed(Self.subscribe(&wire, keys[1], from: second, to: relay)))
-        #expect(wire.relays[relay]!.subscriptions.session(for: keys[1].publicKey.id.rawValue) == nil)
-        _ = Self.subscribe(&wire, keys[2], from: second, to: relay, subscribe: false)
+        _ = Self.subscribe(&wire, keys[3], from: second, to: relay, subscribe: false)
         #expect(subscribed(Self.subscribe(&wire, keys[1], from: second, to: relay)), "room again after an unsubscribe")
         wire.received[second] = []
         try Self.deposit(&wire, "to one", to: keys[1].publicKey.id.rawValue, at: relay, from: sender)
@@ -111,14 +116,15 @@ import Testing
         var table = MailboxSubscriptions(limits: .init(perSession: 1, total: 2))
         let a = try! Bytes32([UInt8](repeating: 1, count: 32)), b = try! Bytes32([UInt8](repeating: 2, count: 32)),
             c = try! Bytes32([UInt8](repeating: 3, count: 32))
-        let answers = [table.subscribe(a, session: 1), table.subscribe(b, session: 1), table.subscribe(b, session: 2),
-                       table.subscribe(c, session: 3), table.subscribe(a, session: 3)]
-        #expect(answers == [true, false, true, false, true], "one per session, two in all; the last replaces session 1's")
-        #expect(table.session(for: a) == 3 && table.count == 2)
+        let answers = [table.subscribe(a, session: 1), table.subscribe(b, session: 1), table.subscribe(c, session: 2),
+                       table.subscribe(a, session: 3), table.subscribe(b, session: 3)]
+        #expect(answers == [true, true, true, false, true],
+                "one per session (b takes a's place), two in all (a refused); the last replaces session 1's b")
+        #expect(table.session(for: a) == nil && table.session(for: b) == 3 && table.count == 2 && table.evicted == 1)
         table.keep { $0 != 3 }
-        #expect(table.session(for: a) == nil && table.count == 1)
-        table.remove(b)
-        #expect(table.count == 0)
+        #expect(table.session(for: b) == nil && table.count == 1)
+        table.remove(c)
+        #expect(table.count == 0 && table.evicted == 1)
     }
 
     /// Two clients whose only mailbox is pushed to, polling every 30 s while subscribed.

@@ -467,6 +467,7 @@ public struct RelayEngine: NodeEngine {
         c.unclaimedDeposits = mailboxes.unclaimedCount
         c.mailboxesEvicted = mailboxes.evicted
         c.subscriptions = subscriptions.count
+        c.subscriptionsEvicted = subscriptions.evicted
         c.linkSessions = links.sessionCount
         c.unconfirmedSessions = links.unconfirmedCount
         c.handshakeSources = links.trackedSources
