@@ -49,6 +49,10 @@ public final class Simulation {
     var groupJoinsDone = 0
     let threads: Int
     private let pool: WorkerPool
+    /// Called every `progressEvery` of virtual time with the virtual time reached (not part of
+    /// the report: a long run's operator watches it on standard error).
+    public var progress: ((Duration) -> Void)?
+    public var progressEvery: Duration = .seconds(10)
 
     var nodes: [SimNode] { context.nodes }
     var workloadStart: UnixTime { context.workloadStart }
@@ -82,8 +86,13 @@ public final class Simulation {
         }
         let hardStop = workloadEnd.adding(options.drain)
         let lookahead = max(options.latency, .microseconds(1))
+        var nextProgress = start.adding(progressEvery)
         while let first = earliest(), first <= hardStop {
             now = first
+            if let progress, now >= nextProgress {
+                progress(now.duration(since: start))
+                while nextProgress <= now { nextProgress = nextProgress.adding(progressEvery) }
+            }
             if now >= workloadEnd, deliveredTotal == sentTotal, nodes.allSatisfy({ $0.nextSend == nil }),
                options.groupSize == 0 || now >= workloadEnd.adding(options.groupDrain) { break }
             if let global = globals.first, global.time <= first {

@@ -44,12 +44,23 @@ struct SimCommand: ParsableCommand {
     @Option(name: .customLong("group-joins"), help: "Clients the admin adds during the workload (beyond --group-size).") var groupJoins = 0
     @Option(help: "Threads (the output is the same for any number; default: the processors).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Print the virtual time reached to standard error at this virtual interval (a long run's progress); off by default.")
+    var progress: String?
 
     func run() throws {
         DeterministicHashing.ensure()
         let options = try makeOptions()
         let started = ContinuousClock.now
-        let report = Simulation(options: options).run()
+        let simulation = Simulation(options: options)
+        if let progress {
+            simulation.progressEvery = try duration(progress, "--progress")
+            guard simulation.progressEvery >= .seconds(1) else { throw ValidationError("--progress must be at least 1s") }
+            simulation.progress = { virtual in
+                let wall = ContinuousClock.now - started
+                FileHandle.standardError.write(Data("progress virtual_seconds \(virtual.components.seconds) wall_seconds \(wall.components.seconds)\n".utf8))
+            }
+        }
+        let report = simulation.run()
         let elapsed = ContinuousClock.now - started
         print(report.description)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

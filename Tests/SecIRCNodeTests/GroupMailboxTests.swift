@@ -70,6 +70,21 @@ import Testing
         #expect(renewed && table.sessions(for: Self.group).isEmpty && table.evicted == 1 && table.count == 2)
     }
 
+    /// The client's record of group bodies read: a body is known from its insertion until at
+    /// least `generation` others came after it, then forgotten (memory stays bounded).
+    @Test func recentDigestsRememberTheLastGenerationAndForgetOlder() {
+        var digests = RecentDigests()
+        let all = (0..<(3 * RecentDigests.generation)).map { SHA256.hash(Array("body \($0)".utf8)) }
+        for (i, digest) in all.enumerated() {
+            #expect(!digests.contains(digest))
+            digests.insert(digest)
+            #expect(digests.contains(digest))
+            if i >= RecentDigests.generation { #expect(digests.contains(all[i - RecentDigests.generation])) }
+        }
+        #expect(!digests.contains(all[0]) && !digests.contains(all[RecentDigests.generation - 1]), "two generations back: gone")
+        #expect(digests.contains(all[2 * RecentDigests.generation]))
+    }
+
     /// A group fetch (bit 1 of the flags) from `client`, signed with the group mailbox key.
     static func fetch(_ wire: inout EngineWire, _ key: SigningPrivateKey, from client: SocketAddress, to relay: SocketAddress,
                       after cursor: UInt64, subscribe: Bool = false, group: Bool = true) -> [LinkFrame] {

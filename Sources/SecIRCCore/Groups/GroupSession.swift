@@ -451,13 +451,16 @@ public struct GroupSession: Sendable {
 
     private mutating func take(_ chain: GroupChain, into output: inout Output) {
         if chain.member == me { return } // this member's own, back from the mailbox
+        let key = ChainKey(epoch: chain.epoch, chainID: chain.distribution.chainID)
+        // A repeat of a chain held (sent again on request, or another relay's copy) changes
+        // nothing whatever it says: no signatures checked (two Ed25519 verifications a chain).
+        if receivers[key]?.member == chain.member { return }
         let known = [epoch.number] + (previousEpoch.map { [$0.number] } ?? [])
         guard known.contains(chain.epoch), roster.members[chain.member] != nil,
               chain.distribution.groupID == roster.groupID.rawValue, chain.signatureIsValid else {
             output.dropped[.chainRefused, default: 0] += 1
             return
         }
-        let key = ChainKey(epoch: chain.epoch, chainID: chain.distribution.chainID)
         guard receivers[key] == nil else { return }
         // One chain per member and epoch: more would each hold skipped keys.
         guard !receivers.chains(of: chain.member).contains(where: { $0.epoch == chain.epoch }) else {

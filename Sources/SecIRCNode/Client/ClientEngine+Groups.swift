@@ -7,6 +7,24 @@ struct GroupSlot: Hashable, Sendable {
     var relay: ID
 }
 
+/// The digests of the last few thousand bodies: two generations, the older dropped when the
+/// newer is full, so a lookup never misses one of the last `generation` inserted.
+struct RecentDigests: Sendable {
+    static var generation: Int { 2_048 }
+    private var current: Set<Bytes32> = []
+    private var older: Set<Bytes32> = []
+
+    func contains(_ digest: Bytes32) -> Bool { current.contains(digest) || older.contains(digest) }
+
+    mutating func insert(_ digest: Bytes32) {
+        if current.count >= Self.generation {
+            older = current
+            current = []
+        }
+        current.insert(digest)
+    }
+}
+
 extension ClientEngine {
     /// How often each group is asked for what this member misses (§7.10, asking again).
     static var groupResendInterval: Duration { .seconds(30) }
@@ -87,7 +105,9 @@ extension ClientEngine {
             groupCursors[slot] = nil
             groupRead[slot] = nil
             groupSubscribedOn[slot] = nil
+            groupBodiesRead[slot.mailbox] = nil
         }
+        for mailbox in groupBodiesRead.keys where mailboxes[mailbox] == nil { groupBodiesRead[mailbox] = nil }
         if gained { lastGroupPoll = nil } // a new epoch's mailbox: fetch it now
         if !mailboxes.isEmpty, nextGroupResend == nil { nextGroupResend = now }
         let deposits = (try? messenger.groupDeposits()) ?? []
@@ -315,18 +335,30 @@ extension ClientEngine {
         return took(change, notStored: notStored, now: now, effects: &effects)
     }
 
-    /// Bodies of one fetch of a group mailbox, read in one transaction. False when the store could
-    /// not take them.
+    /// Bodies of one fetch of a group mailbox, read in one transaction — but those the session
+    /// read already, from the mailbox's other relay (``groupBodiesRead``). False when the store
+    /// could not take them.
     private mutating func readGroupBodies(_ bodies: [[UInt8]], group: ID, slot: GroupSlot, now: UnixTime, rng: inout some RandomSource,
                                           effects: inout NodeEffects<Event>) -> Bool {
-        for body in bodies { guard confirmOwnDeposit(body, slot: slot) else { return false } }
-        let (change, notStored) = messenger.receiveGroupBodies(bodies, group: group, now: now, rng: &rng)
-        return took(change, notStored: notStored, now: now, effects: &effects)
+        var fresh: [[UInt8]] = []
+        var digests: [Bytes32] = []
+        for body in bodies {
+            let digest = SHA256.hash(body)
+            guard confirmOwnDeposit(body, hash: digest, slot: slot) else { return false }
+            guard groupBodiesRead[slot.mailbox]?.contains(digest) != true, !digests.contains(digest) else { continue }
+            fresh.append(body)
+            digests.append(digest)
+        }
+        guard !fresh.isEmpty else { return true }
+        let (change, notStored) = messenger.receiveGroupBodies(fresh, group: group, now: now, rng: &rng)
+        guard took(change, notStored: notStored, now: now, effects: &effects) else { return false }
+        for digest in digests { groupBodiesRead[slot.mailbox, default: RecentDigests()].insert(digest) }
+        return true
     }
 
     /// A body of ours read back at `slot`'s relay: that relay holds it. False when the store failed.
-    private func confirmOwnDeposit(_ body: [UInt8], slot: GroupSlot) -> Bool {
-        guard !pendingGroupDeposits.isEmpty, case let hash = SHA256.hash(body), pendingGroupDeposits.contains(hash),
+    private func confirmOwnDeposit(_ body: [UInt8], hash: Bytes32? = nil, slot: GroupSlot) -> Bool {
+        guard !pendingGroupDeposits.isEmpty, case let hash = hash ?? SHA256.hash(body), pendingGroupDeposits.contains(hash),
               let held = tracker.held else { return true }
         let relays = Set(Self.groupMailboxRelays(slot.mailbox, held: held, count: configuration.mailboxRelays).map(\.id))
         return (try? messenger.groupDepositSeen(hash: hash, at: slot.relay, of: relays)) != nil
