@@ -49,7 +49,9 @@ extension SimNode {
             nextGroupPost = now.adding(.seconds(1))
             return
         }
-        groupPostDeposits += ((try? messenger.groupDeposits().count) ?? before) - before
+        let made = ((try? messenger.groupDeposits().count) ?? before) - before
+        groupPostDeposits += made
+        groupPostDepositsMost = max(groupPostDepositsMost, made)
         groupPosts.append(SimGroupPost(at: now, epoch: view.epoch,
                                        roster: Set(view.roster.members.keys.compactMap { context.clientByID[$0.id] })))
         let next = now.adding(exponential(mean: context.options.groupPostInterval))

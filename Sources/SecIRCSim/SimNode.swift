@@ -91,6 +91,8 @@ final class SimNode: @unchecked Sendable {
     var groupPostsDeferred = 0
     /// Deposits (sealed packets) the posts of this member queued.
     var groupPostDeposits = 0
+    /// The most one post queued (a first post in an epoch carries its poster's chain).
+    var groupPostDepositsMost = 0
     var groupProblems = 0
     /// What was last put in the simulation's wake-up heap for this node.
     var scheduledWake: UnixTime?

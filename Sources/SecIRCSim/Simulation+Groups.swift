@@ -161,6 +161,7 @@ extension Simulation {
             ("group_duplicated", "\(groupClients.reduce(0) { $0 + nodes[$1].groupDuplicated })"),
             ("group_deposits_per_post", "\((Double(deposits) / Double(max(posts, 1)) * 100).rounded() / 100)"),
             ("group_packets_per_post", "\((Double(deposits * 2) / Double(max(posts, 1)) * 100).rounded() / 100)"),
+            ("group_packets_per_post_max", "\(2 * (groupClients.map { nodes[$0].groupPostDepositsMost }.max() ?? 0))"),
             ("group_arrival_p50_ms", percentile(0.5, of: arrivals)),
             ("group_arrival_p99_ms", percentile(0.99, of: arrivals)),
             ("group_reach99_p50_ms", percentile(0.5)),

@@ -148,10 +148,11 @@ import Testing
         // dave joins; his chain is lost, so his first posts are held until he posts it again.
         try step.run { net in
             try net.act(Self.key(Self.alice)) { session, rng in try session.add(GroupSessionTests.identity(Self.dave), now: Self.t0, rng: &rng) }
-            let mailbox = net.sessions[Self.key(Self.dave)]!.epoch.mailboxID
-            net.mailboxes[mailbox]!.removeLast() // dave's chain, the last deposit of his join
-            net.lost += 1
             try net.post(Self.key(Self.dave), "dave 0")
+            let mailbox = net.sessions[Self.key(Self.dave)]!.epoch.mailboxID
+            let deposits = net.mailboxes[mailbox]!.count
+            net.mailboxes[mailbox]!.remove(at: deposits - 2) // dave's chain, deposited just before his first post
+            net.lost += 1
             try net.post(Self.key(Self.dave), "dave 1")
             net.settle()
             #expect(!net.texts(Self.key(Self.bob)).contains("dave 0"))
@@ -227,6 +228,9 @@ import Testing
         var net = Network(seed: "parts of a post")
         let people = (0..<29).map { GroupSessionTests.person("member \($0)") }
         try net.create(admin: Self.alice, others: people)
+        net.settle()
+        // Everyone posts once, so alice holds every member's chain and stream.
+        for person in people { try net.post(Self.key(person), "first") }
         net.settle()
         let poster = Self.key(people[3])
         try net.post(poster, "hello")

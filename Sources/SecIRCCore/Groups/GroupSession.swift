@@ -109,6 +109,9 @@ public struct GroupSession: Sendable {
     var sentPosts: [UInt64: (epoch: UInt32, message: SenderKeyMessage)] = [:]
     /// This member's chain announcements, by epoch (the current and the previous one).
     var announcements: [UInt32: GroupChain] = [:]
+    /// Whether this member's chain for the current epoch went out: with its first post there,
+    /// or on entering the epoch when it posted in the one before.
+    public var chainAnnounced: Bool { announcements[epoch.number] != nil }
     /// The rekeys into the current and the previous epoch, by the epoch they made.
     var rekeys: [UInt32: GroupRekey] = [:]
     /// A membership change was applied and its rekey has not come yet.
@@ -167,10 +170,11 @@ public struct GroupSession: Sendable {
         self.epoch = epoch
         epochMembers = Set(roster.members.keys)
         chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
+        ownChains = [ChainKey(epoch: epoch.number, chainID: chain.chainID)]
     }
 
     /// A new group with this member as its admin and `others` as members: the session, and the
-    /// invitations for the others and this member's chain to deposit. More others than update 0
+    /// invitations for the others and the snapshot to deposit. More others than update 0
     /// holds (``GroupRoster/maxOthersAtCreation``) are added by update 1, in epoch 1, and every
     /// ticket is for that epoch.
     public static func create(groupKey: SigningPrivateKey, name: String, identity: SessionSetup.Identity, others: [GroupIdentity],
@@ -201,41 +205,40 @@ public struct GroupSession: Sendable {
                                           rng: inout some RandomSource) throws(GroupRosterError) -> (GroupSession, Output) {
         let me = GroupIdentity(signing: identity.signing.publicKey, agreement: identity.agreement.publicKey)
         let (_, roster) = try GroupRoster.create(groupKey: groupKey, name: name, creator: me, others: others)
-        var session = GroupSession(identity: identity, roster: roster, epoch: GroupEpoch(number: 0, using: &rng), rng: &rng)
+        let session = GroupSession(identity: identity, roster: roster, epoch: GroupEpoch(number: 0, using: &rng), rng: &rng)
         var output = Output()
         if !others.isEmpty {
             let ticket = GroupInvitation(roster: roster, epoch: session.epoch).encoded
             for other in others { output.invitations.append(Invitation(member: other.signing, bytes: ticket)) }
             if depositSnapshot { try? session.deposit(.snapshot(roster.snapshot), in: session.epoch, now: now, rng: &rng, into: &output) }
         }
-        session.announceChain(now: now, rng: &rng, into: &output)
         return (session, output)
     }
 
     /// Joins from a complete invitation (its sender is the inviting admin, known from the
     /// pairwise session; its snapshot came: ``GroupSnapshotWait``); nil when this member is not in
-    /// its roster, or the snapshot is not here. The output holds this member's chain.
+    /// its roster, or the snapshot is not here. The output is empty: this member's chain is
+    /// announced with its first post.
     public static func join(_ invitation: GroupInvitation, identity: SessionSetup.Identity, now: UnixTime,
                             rng: inout some RandomSource) -> (GroupSession, Output)? {
         guard let roster = invitation.roster, roster.agreementKeys[identity.signing.publicKey] == identity.agreement.publicKey,
               roster.serial < .max - 1, invitation.epoch.number < .max - 1 else { return nil }
-        var session = GroupSession(identity: identity, roster: roster, epoch: invitation.epoch, rng: &rng)
-        var output = Output()
-        session.announceChain(now: now, rng: &rng, into: &output)
-        return (session, output)
+        return (GroupSession(identity: identity, roster: roster, epoch: invitation.epoch, rng: &rng), Output())
     }
 
     // MARK: Sending
 
-    /// Posts `body` (of `kind`) to the group: encrypted once, deposited once.
+    /// Posts `body` (of `kind`) to the group: encrypted once, deposited once — after this
+    /// member's chain for the epoch, the first time it posts in it.
     public mutating func post(_ body: [UInt8], kind: EnvelopeKind = .text, now: UnixTime, rng: inout some RandomSource) throws -> Output {
         guard isMember, !awaitingRekeyAfterLoss else { throw GroupRosterError.notAllowed }
         guard body.count <= GroupPost.maxBodyLength else { throw GroupRosterError.invalidOperation("a post of \(body.count) bytes") }
+        var output = Output()
+        if announcements[epoch.number] == nil { announceChain(now: now, rng: &rng, into: &output) }
         sequence += 1
         let (lamport, references) = timeline.nextPost(by: me)
         let post = GroupPost(rosterSerial: roster.serial, sequence: sequence, lamport: lamport, id: MessageID(using: &rng),
                              timestampMs: UInt64(max(0, now.nanoseconds / 1_000_000)), kind: kind, references: references, body: body)
-        var output = Output()
         if case let .new(position) = timeline.recordOwn(post, by: me) { output.shown.append(Shown(position: position, post: post)) }
         let sealed = try chain.encrypt(post.encoded)
         sentPosts[sequence] = (epoch.number, sealed)
@@ -538,10 +541,14 @@ public struct GroupSession: Sendable {
 
     // MARK: Epochs and chains
 
-    /// Moves to `next`: a fresh sender chain, posted in the new mailbox; the old epoch stays
-    /// readable (posts in flight) until the one after.
+    /// Moves to `next`: a fresh sender chain; the old epoch stays readable (posts in flight) until
+    /// the one after. The chain is announced in the new mailbox at once when this member posted
+    /// in the old epoch (readers learn from it that those posts exist, and ask for any they
+    /// lack), else with its first post: a group of 1,000 whose members mostly read would
+    /// otherwise have every member read 999 chains at every membership change.
     private mutating func enter(_ next: GroupEpoch, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
         let old = epoch.number
+        let postedInOld = sentPosts[sequence]?.epoch == old
         previousEpoch = epoch
         epoch = next
         awaitingRekey = false
@@ -552,13 +559,15 @@ public struct GroupSession: Sendable {
         receivers.removeAll { key, _ in key.epoch < old }
         retiredChains = retiredChains.filter { $0.epoch >= old }
         chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
-        announceChain(now: now, rng: &rng, into: &output)
-    }
-
-    private mutating func announceChain(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
         ownChains = ownChains.filter { $0.epoch >= epoch.number &- 1 }
         ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
-        // Readers that held the previous epoch are owed this member's posts from its chain then on.
+        if postedInOld { announceChain(now: now, rng: &rng, into: &output) }
+    }
+
+    /// Posts this member's chain for the current epoch (kind 4) in its mailbox.
+    private mutating func announceChain(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        // Readers that held the previous epoch are owed this member's posts from its chain then on
+        // (when it announced none there, it posted nothing there: from this chain's first post).
         let since = previousEpoch.flatMap { announcements[$0.number] }?.firstSequence ?? sequence + 1
         let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, since: since, chain: chain, by: identity.signing)
         announcements[epoch.number] = announcement
