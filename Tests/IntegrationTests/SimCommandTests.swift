@@ -10,7 +10,8 @@ import Testing
 
     @Test func theSameSeedPrintsTheSameBytesInAnotherProcess() throws {
         let first = try Processes.run("secirc-sim", Self.flags + ["--seed", "ci"])
-        let second = try Processes.run("secirc-sim", Self.flags + ["--seed", "ci"])
+        // --progress writes the virtual time reached to standard error, never to the report.
+        let second = try Processes.run("secirc-sim", Self.flags + ["--seed", "ci", "--progress", "30s"])
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(first.stdout == second.stdout)
         for line in ["sent ", "delivered ", "lost 0", "duplicated 0", "latency_p50_ms ", "latency_p99_ms ", "latency_max_ms ",
@@ -18,11 +19,13 @@ import Testing
             #expect(first.stdout.contains("\n" + line), "\(line) in \(first.stdout)")
         }
         #expect(first.stderr.contains("wall_seconds "), "wall time goes to standard error only")
+        #expect(!first.stderr.contains("progress ") && second.stderr.contains("progress virtual_seconds 30 wall_seconds "), "\(second.stderr)")
         let other = try Processes.run("secirc-sim", Self.flags + ["--seed", "another"])
         #expect(other.stdout != first.stdout)
     }
 
-    @Test(arguments: [["--loss", "1.5"], ["--duration", "forever"], ["--cover", "loud"], ["--crash", "10s:99"], ["--partition", "5m-1m"]])
+    @Test(arguments: [["--loss", "1.5"], ["--duration", "forever"], ["--cover", "loud"], ["--crash", "10s:99"], ["--partition", "5m-1m"],
+                            ["--progress", "0s"]])
     func badFlagsAreRefused(arguments: [String]) throws {
         let result = try Processes.run("secirc-sim", ["--relays", "3"] + arguments)
         #expect(result.status != 0)
