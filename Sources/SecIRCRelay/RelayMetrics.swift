@@ -138,7 +138,7 @@ public final class RelayMetrics: Sendable {
         metric("secirc_mailboxes_evicted_total", "counter", "Empty mailboxes forgotten at the mailbox limit.", [("", c.mailboxesEvicted)])
         metric("secirc_mailbox_subscriptions", "gauge", "Mailboxes subscribed for push delivery.", [("", c.subscriptions)])
         metric("secirc_mailbox_subscriptions_evicted_total", "counter",
-               "Subscriptions that gave way, least recently renewed first, at a link session's or a group mailbox's bound.",
+               "Subscriptions a link session gave up, least recently renewed first, to subscribe another at its bound.",
                [("", c.subscriptionsEvicted)])
         metric("secirc_link_sessions", "gauge", "Link sessions (relays and clients).", [("", c.linkSessions)])
         metric("secirc_link_sessions_unconfirmed", "gauge", "Answered handshakes waiting for confirmation.",

@@ -4,10 +4,8 @@ public import SecIRCCrypto
 /// (docs/PROTOCOL.md §4, Mailbox fetch). Bounded per session, per group mailbox and in total. A
 /// session at its bound that subscribes another mailbox gives up the subscription it renewed
 /// least recently (a client renews each one it still reads with every poll, so what goes is a
-/// mailbox it stopped reading, such as a group's old epoch); likewise a group mailbox at its
-/// bound gives up its least recently renewed session (one a client left behind when it made its
-/// link again: it lives on at the relay until it expires, never renewed). A refusal over the
-/// relay's bound is counted by the caller. A mailbox has at most one subscription — a newer one replaces it —
+/// mailbox it stopped reading, such as a group's old epoch); a refusal over the other bounds is
+/// counted by the caller. A mailbox has at most one subscription — a newer one replaces it —
 /// except a group mailbox (`shared`), which every member's session may subscribe.
 /// Subscriptions of a session that ended are dropped (``keep(where:)``, and at push time).
 /// Not thread-safe: the relay engine owns it.
@@ -17,8 +15,7 @@ public struct MailboxSubscriptions: Sendable {
         public var perSession: Int
         /// Subscriptions the relay holds in all.
         public var total: Int
-        /// Sessions one group mailbox may have subscribed (a group has at most 1,000 members); at
-        /// the bound the least recently renewed gives way.
+        /// Sessions one group mailbox may have subscribed (a group has at most 1,000 members).
         public var perGroup: Int
         public init(perSession: Int = 8, total: Int = 65_536, perGroup: Int = 1_000) {
             self.perSession = perSession
@@ -46,10 +43,9 @@ public struct MailboxSubscriptions: Sendable {
     /// Every session that gets `mailbox`'s new mail.
     public func sessions(for mailbox: Bytes32) -> Set<UInt32> { sessionsOf[mailbox] ?? [] }
 
-    /// Subscribes `session` to `mailbox`, or renews its subscription; false when the relay's
-    /// bound refuses it. A session at its own bound gives up its least recently renewed
-    /// subscription, and a group mailbox at its bound its least recently renewed session, instead
-    /// of a refusal. For a personal mailbox (`shared` false) it replaces another session's subscription, and a
+    /// Subscribes `session` to `mailbox`, or renews its subscription; false when a limit refuses
+    /// it. A session at its own bound gives up its least recently renewed subscription instead.
+    /// For a personal mailbox (`shared` false) it replaces another session's subscription, and a
     /// refusal leaves the mailbox with none (an older session must not keep it); a group mailbox
     /// keeps its others.
     public mutating func subscribe(_ mailbox: Bytes32, session: UInt32, shared: Bool = false) -> Bool {
@@ -59,22 +55,14 @@ public struct MailboxSubscriptions: Sendable {
             return true
         }
         if !shared { remove(mailbox) }
-        // At the relay's bound, only a subscription that takes the place of one of the same
-        // session or group mailbox (below) is made.
-        let replacing = mailboxesOf[session, default: [:]].count >= limits.perSession
-            || (shared && sessionsOf[mailbox, default: []].count >= limits.perGroup)
-        guard count < limits.total || replacing, limits.perSession > 0, !shared || limits.perGroup > 0 else {
+        guard count < limits.total || mailboxesOf[session, default: [:]].count >= limits.perSession,
+              sessionsOf[mailbox, default: []].count < (shared ? limits.perGroup : 1), limits.perSession > 0 else {
             if sessionsOf[mailbox]?.isEmpty == true { sessionsOf[mailbox] = nil }
             return false
         }
         if let held = mailboxesOf[session], held.count >= limits.perSession,
            let oldest = held.min(by: { $0.value < $1.value })?.key {
             remove(oldest, session: session)
-            evicted += 1
-        }
-        if shared, let sessions = sessionsOf[mailbox], sessions.count >= limits.perGroup,
-           let oldest = sessions.min(by: { mailboxesOf[$0]?[mailbox] ?? 0 < mailboxesOf[$1]?[mailbox] ?? 0 }) {
-            remove(mailbox, session: oldest)
             evicted += 1
         }
         sessionsOf[mailbox, default: []].insert(session)

@@ -26,7 +26,7 @@ public enum RelayDropReason: String, Sendable, CaseIterable {
     case delayTooLong = "delay_too_long"
     /// Peels handed to the worker threads were at their bound (`RelayEngine.Configuration.peelQueueCapacity`).
     case peelQueueFull = "peel_queue_full"
-    /// A push subscription refused: the relay holds its maximum.
+    /// A push subscription refused: the relay, or the group mailbox, holds its maximum.
     case subscriptionLimit = "subscription_limit"
     /// A queue op refused: the mailbox holds its maximum of contact queues.
     case queueLimit = "queue_limit"
@@ -94,7 +94,7 @@ public struct RelayCounters: Sendable, Equatable {
     public var mailboxesEvicted = 0
     /// Mailboxes subscribed for push delivery.
     public var subscriptions = 0
-    /// Subscriptions that gave way at a bound: a link session's 8, or a group mailbox's 1,000 sessions.
+    /// Subscriptions a link session gave up to subscribe another at its bound of 8.
     public var subscriptionsEvicted = 0
     public var linkSessions = 0
     /// Answered handshakes waiting for the initiator's first packet.
