@@ -60,7 +60,13 @@ struct GroupsBench: ParsableCommand {
                 members.append(session)
                 mailbox += joined.deposits.map(\.body)
             }
-            // bob (member 0) reads everyone's chain, the admin too.
+            // Every member posts once, so that it announces its chain (a chain goes out with a
+            // member's first post in an epoch) and moves to the next epoch with a new one: the
+            // group where everyone talks, the most a reader holds.
+            for index in members.indices {
+                mailbox += try members[index].post(Array("hello from \(index)".utf8), now: now, rng: &rng).deposits.map(\.body)
+            }
+            // bob (member 0) reads everyone's chain and first post, the admin too.
             var bob = members[0]
             for body in mailbox {
                 _ = bob.receive(body, now: now, rng: &rng)
