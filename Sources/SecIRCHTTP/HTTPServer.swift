@@ -58,6 +58,8 @@ public final class HTTPServer: Sendable {
     /// Connections and event streams refused or cut off by the server's limits, and the
     /// connections open now.
     public var limitCounters: HTTPLimitCounters { core.limitCounters }
+    /// Large-body slots held now (tests wait on it).
+    var largeBodySlotsInUse: Int { core.largeBodies.inUse }
 
     /// Binds and starts serving. Errors say why: a bad value, not an address, the address in
     /// use, TLS certificate or key rejected.

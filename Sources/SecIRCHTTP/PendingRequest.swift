@@ -54,4 +54,7 @@ final class LargeBodySlots: Sendable {
         taken.subtract(1, ordering: .acquiringAndReleasing)
     }
 
+    /// Slots held now.
+    var inUse: Int { taken.load(ordering: .acquiring) }
+
 }

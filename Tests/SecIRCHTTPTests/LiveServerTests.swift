@@ -146,12 +146,12 @@ struct LiveServerTests {
         // The first holds the one slot while its body trickles in.
         let slow = try RawHTTPConnection(port: server.boundPort)
         try slow.send("POST /v1/size HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "a", count: 10))
-        var busy: RawHTTPConnection.Response?
-        #expect(try awaitCondition {
-            busy = try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [UInt8](repeating: 1, count: 5000))
-            return busy?.status == 503
-        }, "the second large body waits for the slot")
-        #expect(busy?.text.contains(#""code":"busy""#) == true && busy?.headers["retry-after"] == "1")
+        // Its headers are read on a server thread of their own: wait until it holds the slot
+        // (a probe sent earlier could take the slot first and leave the first one refused).
+        try #require(awaitCondition { server.largeBodySlotsInUse == 1 }, "the first large body holds the slot")
+        let busy = try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [UInt8](repeating: 1, count: 5000))
+        #expect(busy.status == 503, "the second large body is refused while the first holds the slot")
+        #expect(busy.text.contains(#""code":"busy""#) && busy.headers["retry-after"] == "1")
         // A small body needs no slot.
         #expect(try rawRequest(port: server.boundPort, "POST", "/v1/size", body: [1, 2, 3]).status == 200)
         // The first completes; its slot is given back.
