@@ -310,7 +310,7 @@ import Testing
         }
         #expect(refused { $0[head]![0] = 1 } == .invalidValue("group state head version 1"))
         #expect(refused { $0[head]![1] ^= 1 } == .invalidValue("group state roster of another group"))
-        #expect(refused { $0[head]![97] = 0x10 } == .invalidValue("group state flags 16"))
+        #expect(refused { $0[head]![97] = 0x20 } == .invalidValue("group state flags 32"))
         #expect(refused { $0[head] = nil } == .invalidValue("group state without its head or roster"))
         #expect(refused { $0[roster] = nil } == .invalidValue("group state without its head or roster"))
         #expect(refused { $0[head]!.append(0) } == .trailingBytes(count: 1))

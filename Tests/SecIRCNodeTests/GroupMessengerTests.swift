@@ -271,6 +271,73 @@ import Testing
         for peer in [alice, bob, carol] { try Self.expectStoredStateIsTheSession(peer, group) }
     }
 
+    /// Bob is away while alice removes carol and adds dave, and what came into his epoch's mailbox
+    /// meanwhile is lost: he hears no admin for three minutes, asks alice pairwise where the group
+    /// is, her answer moves him on, and the group reads him again. A question from one not in the
+    /// group and an answer from one not an admin are refused.
+    @Test func aMemberLeftTwoEpochsBehindAsksAnAdminAndCatchesUp() throws {
+        let (alice, bob, carol) = try Self.three()
+        let dave = try Peer("dave")
+        _ = try alice.add(dave)
+        try Self.pairwise([alice, dave], now: .t0)
+        let mailboxes = Mailboxes()
+        let group = try alice.messenger.createGroup(name: "away", members: [bob.id, carol.id], now: .t0, rng: &alice.rng).record.id
+        try Self.settle([alice, bob, carol], mailboxes, now: .t0)
+        for peer in [bob, carol] { _ = try peer.messenger.acceptGroupInvitation(group, now: .t0, rng: &peer.rng) }
+        try Self.settle([alice, bob, carol], mailboxes, now: .t0)
+        for peer in [alice, bob, carol] { _ = try peer.messenger.catchUpWithGroups(now: .t0, rng: &peer.rng) } // quiet from now
+        let away = try bob.messenger.group(id: group).epoch
+        let mailbox = try #require(bob.messenger.groupFetchKeys().first?.keys.first).publicKey.id.rawValue
+
+        _ = try alice.messenger.removeFromGroup(group, member: carol.id, now: .t0.plus(seconds: 1), rng: &alice.rng)
+        try Self.settle([alice, carol], mailboxes, now: .t0.plus(seconds: 1))
+        _ = try alice.messenger.addToGroup(group, contact: dave.id, now: .t0.plus(seconds: 2), rng: &alice.rng)
+        try Self.settle([alice, dave], mailboxes, now: .t0.plus(seconds: 2))
+        _ = try dave.messenger.acceptGroupInvitation(group, now: .t0.plus(seconds: 2), rng: &dave.rng)
+        _ = try alice.messenger.postToGroup(group, text: "while bob was away", now: .t0.plus(seconds: 3), rng: &alice.rng)
+        try Self.settle([alice, dave], mailboxes, now: .t0.plus(seconds: 3))
+        mailboxes.bodies[mailbox] = Array((mailboxes.bodies[mailbox] ?? []).prefix(mailboxes.cursors["bob"]?[mailbox] ?? 0))
+        #expect(try alice.messenger.group(id: group).epoch == away + 2)
+
+        // Back, bob hears nothing; after three quiet minutes he asks alice (once, then he waits longer).
+        let back = UnixTime.t0.plus(seconds: 200)
+        try Self.settle([alice, bob, dave], mailboxes, now: back)
+        #expect(try bob.messenger.group(id: group).epoch == away)
+        #expect(try bob.messenger.catchUpWithGroups(now: back, rng: &bob.rng).invitations == 1, "a question to alice")
+        #expect(try bob.messenger.catchUpWithGroups(now: back.plus(seconds: 30), rng: &bob.rng).invitations == 0)
+        try Self.pairwise([alice, bob], now: back)
+        #expect(try alice.messenger.catchUpWithGroups(now: back, rng: &alice.rng).invitations == 1, "the answer")
+        try Self.pairwise([alice, bob], now: back)
+        let moved = try bob.messenger.catchUpWithGroups(now: back, rng: &bob.rng)
+        #expect(moved.deposits >= 1, "a forced request in the new mailbox")
+        #expect(try bob.messenger.group(id: group).epoch == away + 2)
+        try Self.settle([alice, bob, dave], mailboxes, now: back)
+        let view = try bob.messenger.group(id: group)
+        #expect(view.canPost && view.roster.members.count == 3 && view.roster.members.keys.contains { $0.id == dave.id })
+        #expect(try Self.texts(bob, group).contains("while bob was away"))
+        _ = try bob.messenger.postToGroup(group, text: "bob is back", now: back.plus(seconds: 1), rng: &bob.rng)
+        try Self.settle([alice, bob, dave], mailboxes, now: back.plus(seconds: 1))
+        #expect(try Self.texts(alice, group).last == "bob is back" && Self.texts(dave, group).last == "bob is back")
+        let bobTexts = try Self.texts(bob, group)
+        #expect(Set(bobTexts).count == bobTexts.count, "nothing shown twice")
+        for peer in [alice, bob, dave] { try Self.expectStoredStateIsTheSession(peer, group) }
+
+        // carol, out of the group, asks alice; alice's answer, sent by carol to dave (not an admin
+        // of dave's roster... carol is not even a member), is refused.
+        let answer = try #require(alice.messenger.groupSessions.withLock { $0[group] }?.session.catchUpTicket)
+        _ = try carol.add(dave)
+        try Self.pairwise([carol, dave], now: back)
+        for (from, to, control) in [(carol, alice, GroupControl.epochQuery(group: group, epoch: 0, serial: 0)),
+                                    (carol, dave, GroupControl.catchUp(answer.encoded))] {
+            try from.store.write { tx in
+                _ = try tx.insertMessage(id: MessageID(using: &from.rng), contact: to.id, direction: .outgoing, kind: .groupControl,
+                                         timestampMs: back.milliseconds, body: control.encoded, state: .queued, nextAttemptMs: back.milliseconds)
+            }
+            try Self.pairwise([from, to], now: back)
+            #expect(to.dropLabels.last == .groupCatchUpRefused, "\(to.name): \(to.dropLabels)")
+        }
+    }
+
     /// The parts in `peer`'s store, written change by change, are the session its messenger holds.
     static func expectStoredStateIsTheSession(_ peer: Peer, _ group: ID) throws {
         let held = try #require(peer.messenger.groupSessions.withLock { $0[group] }?.session)

@@ -21,6 +21,7 @@ import SecIRCCrypto
 ///        | sequence (8)
 ///        | own chain count (1, ≤ 2) | (epoch (4) | chain ID (4)) × count
 ///        | [length (4) | resend request]                                  flag bit 3: what the last request found missing
+///        | [roster serial (8)]                                            flag bit 4: a catch-up's, until the roster reaches it
 ///        | timeline clock (8) | recent count (1, ≤ 8) | member (32) × count, oldest first
 ///        | held post count (2, ≤ 256) | (epoch (4) | length (4) | sender-key message) × count
 ///        | held rekey count (2, ≤ 256) | (length (4) | rekey) × count
@@ -34,9 +35,10 @@ import SecIRCCrypto
 /// A head and a roster always; a receiver per chain held (≤ 2,000), a stream per member the
 /// timeline follows (≤ 1,001), a sent post per own post kept (≤ 1,000). flags: bit 0 a previous
 /// epoch, bit 1 awaiting a rekey, bit 2 awaiting it after a member was lost, bit 3 a last resend
-/// request; other bits are zero. Integers are big-endian. Keyed collections are written in
-/// ascending key order (chains by (epoch, chain ID), announcements and rekeys by epoch, keys by
-/// their bytes), held messages in the order they came, so equal sessions give equal parts.
+/// request, bit 4 catching up (``GroupSession/catchUpSerial``); other bits are zero. Integers are
+/// big-endian. Keyed collections are written in ascending key order (chains by (epoch, chain ID),
+/// announcements and rekeys by epoch, keys by their bytes), held messages in the order they came,
+/// so equal sessions give equal parts.
 ///
 /// ``state`` is the whole session in one piece (tests, tools, and a store that keeps one value):
 /// ```
@@ -123,7 +125,8 @@ extension GroupSession {
         static let awaitingRekey: UInt8 = 1 << 1
         static let awaitingRekeyAfterLoss: UInt8 = 1 << 2
         static let lastWants: UInt8 = 1 << 3
-        static let all: UInt8 = 0x0F
+        static let catchingUp: UInt8 = 1 << 4
+        static let all: UInt8 = 0x1F
     }
 
     /// Bounds the decoder holds counts and lengths to, before it allocates.
@@ -248,6 +251,7 @@ extension GroupSession {
         w.write(UInt8(ownChains.count))
         for key in ownChains.sorted(by: Self.precedes) { Self.write(key, to: &w) }
         if let lastWants { w.writeLengthPrefixed(lastWants.encoded) }
+        if let catchUpSerial { w.write(catchUpSerial) }
         w.write(timeline.clock)
         timeline.writeRecent(to: &w)
         writeHeld(to: &w)
@@ -288,6 +292,7 @@ extension GroupSession {
         if awaitingRekey { flags |= Flag.awaitingRekey }
         if awaitingRekeyAfterLoss { flags |= Flag.awaitingRekeyAfterLoss }
         if lastWants != nil { flags |= Flag.lastWants }
+        if catchUpSerial != nil { flags |= Flag.catchingUp }
         return flags
     }
 
@@ -401,6 +406,7 @@ extension GroupSession {
         var session = try readSession(&h, groupID: groupID, flags: flags, ledger: GroupLedger(state: &o), identity: identity)
         session.ownChains = try readChainKeys(&h, count: h.readCount(UInt8.self, max: Limit.perEpoch, of: "own chains"))
         if flags & Flag.lastWants != 0 { try session.readLastWants(&h) }
+        if flags & Flag.catchingUp != 0 { session.catchUpSerial = try h.readUInt64() }
         session.timeline.clock = try h.readUInt64()
         try session.timeline.readRecent(&h)
         try session.readHeld(&h)
@@ -455,6 +461,7 @@ extension GroupSession {
     /// chains, sent posts and streams in ascending key order.
     private static func decodeVersion1(_ r: inout ByteReader, identity: SessionSetup.Identity) throws -> GroupSession {
         let (groupID, flags) = try readIdentity(&r, identity: identity)
+        guard flags & Flag.catchingUp == 0 else { throw DecodeError.invalidValue("group state flags \(flags) in version 1") }
         var session = try readSession(&r, groupID: groupID, flags: flags, ledger: GroupLedger(state: &r), identity: identity)
         var last: ChainKey?
         for _ in 0..<(try r.readCount(UInt16.self, max: Limit.receivers, of: "receivers")) {

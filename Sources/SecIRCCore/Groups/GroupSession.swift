@@ -48,6 +48,9 @@ public struct GroupSession: Sendable {
         public var dropped: [GroupDropReason: Int] = [:]
         /// The roster changed.
         public var rosterChanged = false
+        /// Something an admin wrote was read in the current epoch's mailbox (or this member moved
+        /// to a new epoch): the group has not moved on without this member (§7.10, catching up).
+        public var heardAdmin = false
 
         public init() {}
 
@@ -58,6 +61,7 @@ public struct GroupSession: Sendable {
             shown += other.shown
             dropped.merge(other.dropped, uniquingKeysWith: +)
             rosterChanged = rosterChanged || other.rosterChanged
+            heardAdmin = heardAdmin || other.heardAdmin
         }
     }
 
@@ -122,6 +126,15 @@ public struct GroupSession: Sendable {
     /// The members the current epoch was made for: a rekey under its control key is only for
     /// a roster that lost none of them.
     var epochMembers: Set<SigningPublicKey> = []
+    /// After a catch-up (``catchUp(_:from:now:rng:)``), the roster serial its epoch was made for,
+    /// until this member's roster reaches it: the updates up to it made no new epoch for this
+    /// member (the epoch it holds already follows them).
+    public internal(set) var catchUpSerial: UInt64?
+    /// When the lowest-key admin last posted its chain as a sign of life (not saved).
+    private var lastBeacon: UnixTime?
+    /// How often the lowest-key admin posts its chain again when nothing else shows that the
+    /// current epoch is alive (§7.10, catching up).
+    public static let beaconInterval = Duration.seconds(60)
     /// What the last ``requestMissing(force:now:rng:)`` found missing (only what is still
     /// missing one call later is asked for: the rest was in flight).
     var lastWants: GroupResendRequest?
@@ -401,6 +414,7 @@ public struct GroupSession: Sendable {
     public mutating func requestMissing(force: Bool = false, now: UnixTime, rng: inout some RandomSource) -> Output {
         var output = Output()
         guard isMember else { return output }
+        beacon(now: now, rng: &rng, into: &output)
         let ranges = timeline.gaps.map {
             GroupResendRequest.Range(member: $0.member, from: $0.from,
                                      through: $0.through - $0.from < UInt64(Self.maxResentPerRequest) ? $0.through
@@ -420,6 +434,25 @@ public struct GroupSession: Sendable {
                                          posts: posts, chains: stillChains)
         try? deposit(.resend(request), in: epoch, now: now, rng: &rng, into: &output)
         return output
+    }
+
+    /// The lowest-key admin posts its chain in the current mailbox every ``beaconInterval`` (the
+    /// first time it is asked, and each time after that interval): members who read nothing from
+    /// an admin in their current epoch for a while ask an admin, pairwise, where the group is.
+    private mutating func beacon(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        guard roster.members[me] == .admin, !awaitingRekeyAfterLoss, catchUpSerial == nil,
+              roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me else { return }
+        guard let last = lastBeacon, now >= last else {
+            lastBeacon = now // the first call (or the clock stepped back): the next is due an interval on
+            return
+        }
+        guard now.duration(since: last) >= Self.beaconInterval else { return }
+        lastBeacon = now
+        if let announcement = announcements[epoch.number] {
+            try? deposit(.chain(announcement), in: epoch, now: now, rng: &rng, into: &output)
+        } else {
+            announceChain(now: now, rng: &rng, into: &output)
+        }
     }
 
     private mutating func take(_ message: SenderKeyMessage, epoch number: UInt32, into output: inout Output) {
@@ -444,6 +477,7 @@ public struct GroupSession: Sendable {
             return
         }
         receivers[ChainKey(epoch: number, chainID: message.chainID)]?.receiver = reading
+        if number == epoch.number, roster.members[member] == .admin { output.heardAdmin = true }
         // References to anyone not in the roster would make streams (and gaps) for keys that post nothing.
         let references = post.references.filter { roster.members[$0.member] != nil }
         let kept = references.count == post.references.count ? post
@@ -457,7 +491,10 @@ public struct GroupSession: Sendable {
         let key = ChainKey(epoch: chain.epoch, chainID: chain.distribution.chainID)
         // A repeat of a chain held (sent again on request, or another relay's copy) changes
         // nothing whatever it says: no signatures checked (two Ed25519 verifications a chain).
-        if receivers[key]?.member == chain.member { return }
+        if receivers[key]?.member == chain.member {
+            if chain.epoch == epoch.number, roster.members[chain.member] == .admin { output.heardAdmin = true }
+            return
+        }
         let known = [epoch.number] + (previousEpoch.map { [$0.number] } ?? [])
         guard known.contains(chain.epoch), roster.members[chain.member] != nil,
               chain.distribution.groupID == roster.groupID.rawValue, chain.signatureIsValid else {
@@ -471,6 +508,7 @@ public struct GroupSession: Sendable {
             return
         }
         receivers[key] = (chain.member, SenderKeyReceiver(chain.distribution))
+        if chain.epoch == epoch.number, roster.members[chain.member] == .admin { output.heardAdmin = true }
         // A reader that held the epoch before is owed the member's posts from `since` (its chain
         // then) on: those it lacks are gaps, even when it never had that chain (a post lost with
         // it just before the epoch changed); else they are from before this reader's start.
@@ -490,12 +528,19 @@ public struct GroupSession: Sendable {
         switch ledger.receive(update) {
         case .applied:
             output.rosterChanged = true
+            output.heardAdmin = true
             let left = Set(before.members.keys).subtracting(roster.members.keys)
-            if !left.isEmpty || before.members.count != roster.members.count { awaitingRekey = isMember }
-            if !left.isEmpty { awaitingRekeyAfterLoss = isMember }
+            // After a catch-up, the updates up to the serial its epoch was made for made no epoch.
+            let covered = catchUpSerial.map { roster.serial <= $0 } ?? false
+            if let target = catchUpSerial, roster.serial >= target {
+                catchUpSerial = nil
+                epochMembers = Set(roster.members.keys)
+            }
+            if !covered, !left.isEmpty || before.members.count != roster.members.count { awaitingRekey = isMember }
+            if !covered, !left.isEmpty { awaitingRekeyAfterLoss = isMember }
             forget(left)
             // A member that left on its own: the admin whose key sorts lowest rekeys.
-            if left == [update.author], isMember, epoch.number < .max - 1, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
+            if !covered, left == [update.author], isMember, epoch.number < .max - 1, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
                 let next = GroupEpoch(number: epoch.number + 1, using: &rng)
                 let rekey = GroupRekey.make(next, for: roster, previous: nil, author: identity.signing, rng: &rng)
                 rekeys[next.number] = rekey
@@ -537,6 +582,60 @@ public struct GroupSession: Sendable {
         }
         rekeys[next.number] = rekey
         enter(next, now: now, rng: &rng, into: &output)
+        output.heardAdmin = true
+    }
+
+    // MARK: Catching up
+
+    /// What an admin hands a member that asked, pairwise, where the group is (§7.10, catching
+    /// up): its current and previous epoch and its roster's serial and hash. Nil when this member
+    /// is not an admin, or is catching up itself.
+    public var catchUpTicket: GroupCatchUp? {
+        guard roster.members[me] == .admin, catchUpSerial == nil else { return nil }
+        return GroupCatchUp(groupKey: roster.groupKey, epoch: epoch, previousEpoch: previousEpoch, rosterSerial: roster.serial,
+                            rosterHash: roster.hash, awaitingRekey: awaitingRekey, awaitingRekeyAfterLoss: awaitingRekeyAfterLoss)
+    }
+
+    /// Takes `ticket` from `sender` (known from the pairwise session it came in): when the sender
+    /// is an admin in this member's roster and the ticket's epoch is later than this member's,
+    /// this member moves to it — its previous epoch the ticket's, what it held of older epochs
+    /// dropped (posts made there are lost to it), its timeline and sequence kept (nothing shows
+    /// twice) — and asks in the new mailbox, forced, for the updates after its roster. Nil when
+    /// the ticket is refused.
+    public mutating func catchUp(_ ticket: GroupCatchUp, from sender: SigningPublicKey, now: UnixTime,
+                                 rng: inout some RandomSource) -> Output? {
+        guard isMember, sender != me, roster.members[sender] == .admin, ticket.groupKey == roster.groupKey,
+              ticket.epoch.number > epoch.number, ticket.epoch.number < .max - 1,
+              ticket.rosterSerial >= roster.serial, ticket.rosterSerial < .max - 1 else { return nil }
+        var output = Output()
+        let old = epoch.number
+        let postedInOld = sentPosts[sequence]?.epoch == old
+        // One epoch behind, the previous epoch is this member's own: keep its state for it.
+        let keepsOld = ticket.previousEpoch?.number == old
+        previousEpoch = keepsOld ? epoch : ticket.previousEpoch
+        epoch = ticket.epoch
+        awaitingRekey = ticket.awaitingRekey
+        awaitingRekeyAfterLoss = ticket.awaitingRekeyAfterLoss
+        catchUpSerial = ticket.rosterSerial > roster.serial ? ticket.rosterSerial : nil
+        if catchUpSerial == nil { epochMembers = Set(roster.members.keys) }
+        let oldest = previousEpoch?.number ?? epoch.number
+        rekeys = rekeys.filter { $0.key >= oldest }
+        announcements = announcements.filter { $0.key >= oldest }
+        receivers.removeAll { key, _ in key.epoch < oldest }
+        retiredChains = retiredChains.filter { $0.epoch >= oldest }
+        heldPosts.removeAll { $0.epoch < oldest }
+        heldRekeys.removeAll { $0.epoch <= epoch.number }
+        lastWants = nil
+        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
+        ownChains = ownChains.filter { $0.epoch >= oldest }
+        ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
+        // Readers of the old epoch learn of this member's posts there from its chain (as on a
+        // rekey); posts in an epoch nobody reads now are lost to them, and nobody is told of them.
+        if keepsOld, postedInOld { announceChain(now: now, rng: &rng, into: &output) }
+        output.merge(requestMissing(force: true, now: now, rng: &rng))
+        output.rosterChanged = true
+        output.heardAdmin = true
+        return output
     }
 
     // MARK: Epochs and chains

@@ -83,6 +83,11 @@ extension ClientEngine {
             } catch {
                 effects.events.append(.problem("cannot ask groups for missing posts: \(error)"))
             }
+            do {
+                _ = took(try messenger.catchUpWithGroups(now: now, rng: &rng), notStored: false, now: now, effects: &effects)
+            } catch {
+                effects.events.append(.problem("cannot catch up with groups: \(error)"))
+            }
         }
         if let due = groupDepositDue, due <= now { sendGroupDeposits(held, now: now, rng: &rng, effects: &effects) }
     }

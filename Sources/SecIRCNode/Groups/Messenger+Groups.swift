@@ -43,6 +43,8 @@ extension Messenger {
         public var deposits = 0
         /// Pairwise messages queued (invitations).
         public var invitations = 0
+        /// An admin was heard in the group's current epoch (``GroupSession/Output/heardAdmin``).
+        public var heardAdmin = false
     }
 
     // MARK: Reading
@@ -320,6 +322,7 @@ extension Messenger {
                 for body in bodies { output.merge(session.receive(body, now: now, rng: &rng)) }
                 return output
             }
+            if change.heardAdmin { heardAdmin(in: group, now: now) }
             return (change, false)
         } catch MessengerError.notFound {
             return (GroupChange(), false) // the group was deleted meanwhile: nothing to keep
@@ -386,7 +389,7 @@ extension Messenger {
 
     // MARK: Inside transactions
 
-    private func changeGroup<R: RandomSource>(_ group: ID, now: UnixTime, rng: inout R,
+    func changeGroup<R: RandomSource>(_ group: ID, now: UnixTime, rng: inout R,
                                               _ body: (inout GroupSession, inout R) throws -> GroupSession.Output) throws -> GroupChange {
         try changeGroupInTransaction(group, now: now, rng: &rng) { session, _, rng in try body(&session, &rng) }
     }
@@ -430,6 +433,7 @@ extension Messenger {
         saved.markStored(record.stateTag)
         groupSessions.withLock { $0[record.id] = (record.stateTag, saved) }
         for (reason, count) in output.dropped { change.dropped[reason, default: 0] += count }
+        change.heardAdmin = change.heardAdmin || output.heardAdmin
         for deposit in output.deposits {
             _ = try tx.insertGroupDeposit(group: record.id, mailbox: deposit.mailbox, body: deposit.body, nextAttemptMs: now.milliseconds)
             change.deposits += 1
@@ -497,8 +501,15 @@ extension Messenger {
     /// a label, when it is malformed, does not name this client, or too many wait.
     func receiveGroupControl(_ body: [UInt8], from contact: ContactRecord, _ tx: any MessengerTransaction, now: UnixTime)
         throws -> GroupControlOutcome {
-        guard case let .invitation(bytes)? = try? GroupControl.decode(body),
-              let invitation = try? GroupInvitation.decode(bytes) else { return .refused(.malformedGroupControl) }
+        let control: GroupControl
+        do { control = try GroupControl.decode(body) } catch { return .refused(.malformedGroupControl) }
+        let bytes: [UInt8]
+        switch control {
+        case let .invitation(invitation): bytes = invitation
+        case let .epochQuery(group, epoch, _): return try receiveEpochQuery(group: group, epoch: epoch, from: contact, tx)
+        case let .catchUp(answer): return try receiveCatchUp(answer, from: contact, tx)
+        }
+        guard let invitation = try? GroupInvitation.decode(bytes) else { return .refused(.malformedGroupControl) }
         // A complete invitation is checked now; a ticket when its snapshot comes.
         if let roster = invitation.roster, !Self.invitationFits(roster, from: contact, for: identity) {
             return .refused(.groupInvitationRefused)
@@ -592,13 +603,25 @@ enum GroupControlOutcome {
 }
 
 /// The body of an envelope of kind 6 (`groupControl`, docs/PROTOCOL.md §7.10): a type byte,
-/// then its bytes. Type 1: an invitation (§7.10).
+/// then its bytes. Type 1: an invitation (§7.10). Type 2: a member asks an admin where the group
+/// is — group ID (32) | its epoch (4) | its roster serial (8). Type 3: the admin's answer, a
+/// ``GroupCatchUp``.
 public enum GroupControl: Equatable, Sendable {
     case invitation([UInt8])
+    case epochQuery(group: ID, epoch: UInt32, serial: UInt64)
+    case catchUp([UInt8])
 
     public var encoded: [UInt8] {
         switch self {
-        case let .invitation(bytes): [1] + bytes
+        case let .invitation(bytes): return [1] + bytes
+        case let .epochQuery(group, epoch, serial):
+            var w = ByteWriter(capacity: 45)
+            w.write(UInt8(2))
+            w.write(group.rawValue)
+            w.write(epoch)
+            w.write(serial)
+            return w.bytes
+        case let .catchUp(bytes): return [3] + bytes
         }
     }
 
@@ -606,6 +629,16 @@ public enum GroupControl: Equatable, Sendable {
         guard let type = bytes.first else { throw .incomplete(deficit: 1) }
         switch type {
         case 1: return .invitation(Array(bytes.dropFirst()))
+        case 2:
+            guard bytes.count >= 45 else { throw .incomplete(deficit: 45 - bytes.count) }
+            guard bytes.count == 45 else { throw .trailingBytes(count: bytes.count - 45) }
+            var r = ByteReader(Array(bytes.dropFirst()))
+            do {
+                return .epochQuery(group: ID(rawValue: try r.readBytes32()), epoch: try r.readUInt32(), serial: try r.readUInt64())
+            } catch {
+                throw .invalidValue("group epoch query: \(error)") // unreachable: 44 bytes by the length check
+            }
+        case 3: return .catchUp(Array(bytes.dropFirst()))
         default: throw .invalidValue("group control type \(type)")
         }
     }

@@ -54,6 +54,9 @@ public final class Messenger: Sendable {
     /// Invitations that came as a ticket alone, each waiting for its snapshot from the group
     /// mailbox (``GroupSnapshotWait``): in memory, made again from the stored ticket after a start.
     let groupSnapshotWaits = Locked<[ID: SnapshotWaitEntry]>([:])
+    /// Catching up with groups that moved on (§7.10): when an admin was last heard in each
+    /// group's current epoch, the questions asked and to answer, the answers to take. In memory.
+    let groupCatchUps = Locked(GroupCatchUps())
 
     /// The number of group changes so far (see `groupChanges`).
     public var groupGeneration: UInt64 { groupChanges.load(ordering: .acquiring) }

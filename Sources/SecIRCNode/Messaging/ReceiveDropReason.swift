@@ -37,6 +37,10 @@ public enum ReceiveDropReason: String, Sendable, Hashable, CaseIterable {
     case groupInvitationRefused = "group_invitation_refused"
     /// A group invitation while ``Messenger/maximumGroupInvitations`` wait for the user.
     case groupInvitationLimit = "group_invitation_limit"
+    /// A group catch-up question or answer (§7.10, catching up) for a group this client is not in,
+    /// from a contact not in the group (a question) or not an admin of it (an answer), or while
+    /// too many wait.
+    case groupCatchUpRefused = "group_catch_up_refused"
 
     /// Refused by a rule of the user's consent (not a failed check): the sender's retry may
     /// get in later, and ``Messenger/Received/refusal`` names it.

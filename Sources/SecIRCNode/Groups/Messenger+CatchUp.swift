@@ -1,0 +1,179 @@
+public import SecIRCCore
+public import SecIRCCrypto
+
+/// Catching up with a group that moved on (docs/PROTOCOL.md §7.10): a member reads only its
+/// current and previous epoch's mailboxes, so one that missed two membership changes hears
+/// nothing more through the channel. When nothing an admin wrote was read in its current epoch
+/// for ``Messenger/catchUpQuiet`` (the lowest-key admin posts its chain every minute), it asks
+/// an admin who is its contact, pairwise, where the group is (group control type 2); an admin
+/// that holds a later epoch answers with a ``GroupCatchUp`` (type 3), which moves the member on.
+extension Messenger {
+    /// Nothing from an admin in a group's current epoch for this long: ask where the group is.
+    /// Unanswered, each ask waits twice as long as the one before, up to 16 times this.
+    public static let catchUpQuiet = Duration.seconds(180)
+    /// An admin answers one contact about one group at most this often.
+    static let catchUpAnswerInterval = Duration.seconds(60)
+    /// Questions to answer and answers to take, waiting for the next round, at most.
+    static let maxCatchUpsWaiting = 256
+
+    /// A group control question: queued for the next round when this client holds a later epoch
+    /// of `group` as an admin and the asker is a member (else refused or, not behind, ignored).
+    func receiveEpochQuery(group: ID, epoch: UInt32, from contact: ContactRecord, _ tx: any MessengerTransaction)
+        throws -> GroupControlOutcome {
+        guard let record = try tx.group(id: group), record.isMember, let session = try? session(of: record, tx),
+              session.roster.members[contact.identityKey] != nil, session.catchUpTicket != nil else {
+            return .refused(.groupCatchUpRefused)
+        }
+        guard epoch < session.epoch.number else { return .taken(nil) } // not behind: nothing to tell
+        let queued = groupCatchUps.withLock { waiting -> Bool in
+            if waiting.questions.contains(where: { $0.group == group && $0.contact == contact.id }) { return true }
+            guard waiting.questions.count < Self.maxCatchUpsWaiting else { return false }
+            waiting.questions.append((group, contact.id))
+            return true
+        }
+        return queued ? .taken(nil) : .refused(.groupCatchUpRefused)
+    }
+
+    /// A group control answer: queued for the next round when it parses, is for a group this
+    /// client is in, comes from an admin of its roster and names a later epoch.
+    func receiveCatchUp(_ bytes: [UInt8], from contact: ContactRecord, _ tx: any MessengerTransaction) throws -> GroupControlOutcome {
+        guard let answer = try? GroupCatchUp.decode(bytes) else { return .refused(.malformedGroupControl) }
+        let group = answer.groupID
+        guard let record = try tx.group(id: group), record.isMember, let session = try? session(of: record, tx),
+              session.roster.members[contact.identityKey] == .admin else {
+            return .refused(.groupCatchUpRefused)
+        }
+        guard answer.epoch.number > session.epoch.number else { return .taken(nil) } // caught up meanwhile
+        let queued = groupCatchUps.withLock { waiting -> Bool in
+            waiting.answers.removeAll { $0.group == group && $0.answer.epoch.number <= answer.epoch.number }
+            guard waiting.answers.count < Self.maxCatchUpsWaiting else { return false }
+            waiting.answers.append((group, contact.identityKey, answer))
+            return true
+        }
+        return queued ? .taken(nil) : .refused(.groupCatchUpRefused)
+    }
+
+    /// One round of catching up, on the network loop's group timer: takes the answers that came,
+    /// answers the questions, and asks where each quiet group is. What it changed (pairwise
+    /// messages queued are counted as `invitations`).
+    public func catchUpWithGroups(now: UnixTime, rng: inout some RandomSource) throws -> GroupChange {
+        var change = GroupChange()
+        let (answers, questions) = groupCatchUps.withLock { waiting in
+            defer { waiting.answers = []; waiting.questions = [] }
+            return (waiting.answers, waiting.questions)
+        }
+        for (group, admin, answer) in answers {
+            var moved = false
+            let taken = try changeGroup(group, now: now, rng: &rng) { session, rng in
+                guard let output = session.catchUp(answer, from: admin, now: now, rng: &rng) else { return GroupSession.Output() }
+                moved = true
+                return output
+            }
+            change.merge(taken)
+            if moved { groupCatchUps.withLock { $0.heard[group] = now } }
+        }
+        for (group, contact) in questions {
+            let due = groupCatchUps.withLock { waiting in
+                waiting.answered[GroupCatchUps.Pair(group: group, contact: contact)]
+                    .map { now < $0 || now.duration(since: $0) >= Self.catchUpAnswerInterval } ?? true
+            }
+            guard due else { continue }
+            let sent = try store.write { tx -> Bool in
+                guard let record = try tx.group(id: group), record.isMember, let known = try tx.contact(id: contact), !known.isRequest,
+                      let answer = try session(of: record, tx).catchUpTicket else { return false }
+                try queueControl(.catchUp(answer.encoded), to: contact, tx, now: now, rng: &rng)
+                return true
+            }
+            if sent {
+                change.invitations += 1
+                groupCatchUps.withLock { $0.answered[GroupCatchUps.Pair(group: group, contact: contact)] = now }
+            }
+        }
+        change.invitations += try askQuietGroups(now: now, rng: &rng)
+        groupCatchUps.withLock { waiting in
+            waiting.answered = waiting.answered.filter { now >= $0.value && now.duration(since: $0.value) < Self.catchUpAnswerInterval }
+        }
+        return change
+    }
+
+    /// Asks an admin (a contact, in turn) where each group is that no admin was heard in for the
+    /// quiet time; the number of questions queued.
+    private func askQuietGroups(now: UnixTime, rng: inout some RandomSource) throws -> Int {
+        var asked = 0
+        for record in try store.read({ tx in try tx.groups() }) where record.isMember {
+            let group = record.id
+            let due = groupCatchUps.withLock { waiting -> Int? in
+                guard let heard = waiting.heard[group], now >= heard else {
+                    waiting.heard[group] = now // first seen (or the clock stepped back): quiet from now
+                    return nil
+                }
+                let tries = waiting.asked[group]?.count ?? 0
+                let wait = Self.catchUpQuiet * (1 << min(tries, 4))
+                let since = max(heard, waiting.asked[group]?.at ?? heard)
+                return now.duration(since: since) >= wait ? tries : nil
+            }
+            guard let tries = due else { continue }
+            let sent = try store.write { tx -> Bool in
+                guard let session = try? session(of: record, tx), session.isMember else { return false }
+                var admins: [ID] = []
+                for key in session.roster.admins.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) where key != session.me {
+                    if let contact = try tx.contact(id: key.id), !contact.isRequest { admins.append(contact.id) }
+                }
+                guard !admins.isEmpty else { return false }
+                let question = GroupControl.epochQuery(group: group, epoch: session.epoch.number, serial: session.roster.serial)
+                try queueControl(question, to: admins[tries % admins.count], tx, now: now, rng: &rng)
+                return true
+            }
+            groupCatchUps.withLock { $0.asked[group] = (now, tries + 1) }
+            if sent { asked += 1 }
+        }
+        return asked
+    }
+
+    /// Queues a group control message to `contact` in the outbox (like any message: retries, a
+    /// receipt).
+    private func queueControl(_ control: GroupControl, to contact: ID, _ tx: any MessengerTransaction, now: UnixTime,
+                              rng: inout some RandomSource) throws {
+        _ = try tx.insertMessage(id: MessageID(using: &rng), contact: contact, direction: .outgoing, kind: .groupControl,
+                                 timestampMs: now.milliseconds, body: control.encoded, state: .queued, nextAttemptMs: now.milliseconds)
+    }
+
+    /// `group`'s current epoch was heard from an admin now (``GroupChange/heardAdmin``).
+    func heardAdmin(in group: ID, now: UnixTime) {
+        groupCatchUps.withLock { waiting in
+            waiting.heard[group] = now
+            waiting.asked[group] = nil
+        }
+    }
+}
+
+/// ``Messenger/groupCatchUps``: in memory (after a start, each group is quiet from then on).
+struct GroupCatchUps: Sendable {
+    struct Pair: Hashable, Sendable {
+        let group: ID
+        let contact: ID
+    }
+
+    /// When an admin was last heard in each group's current epoch.
+    var heard: [ID: UnixTime] = [:]
+    /// When this client last asked where each group is, and how often since it last heard.
+    var asked: [ID: (at: UnixTime, count: Int)] = [:]
+    /// Questions from contacts, to answer in the next round.
+    var questions: [(group: ID, contact: ID)] = []
+    /// When each contact was last answered about each group.
+    var answered: [Pair: UnixTime] = [:]
+    /// Answers from admins, to take in the next round.
+    var answers: [(group: ID, admin: SigningPublicKey, answer: GroupCatchUp)] = []
+}
+
+extension Messenger.GroupChange {
+    /// Adds what another change did.
+    mutating func merge(_ other: Messenger.GroupChange) {
+        events += other.events
+        posted += other.posted
+        dropped.merge(other.dropped, uniquingKeysWith: +)
+        deposits += other.deposits
+        invitations += other.invitations
+        heardAdmin = heardAdmin || other.heardAdmin
+    }
+}
