@@ -125,8 +125,13 @@ extension Simulation {
                             lost += 1
                             lostBy[member, default: 0] += 1
                             if lostDetail.count < 12 {
-                                let state = (try? nodes[member].messenger!.groupReadingState(group, of: nodes[poster].messenger!.identity.id))
-                                    .flatMap { $0 } ?? "nothing"
+                                let state: String
+                                do {
+                                    state = try nodes[member].messenger!.groupReadingState(group, of: nodes[poster].messenger!.identity.id)
+                                        ?? "nothing"
+                                } catch {
+                                    state = "nothing (\(error))"
+                                }
                                 let at = Int((Double(post.at.nanoseconds - workloadStart.nanoseconds) / 1e9).rounded())
                                 lostDetail.append("c\(member - options.relays) missed g\(poster):\(number) (epoch \(post.epoch), t+\(at)s); "
                                     + "of c\(poster - options.relays) it holds: \(state)")
@@ -175,6 +180,24 @@ extension Simulation {
                 .map { "t+\(Int($0.at.rounded()))s:\($0.missed)" }.joined(separator: ",")))
             for (i, detail) in lostDetail.enumerated() { lines.append(("group_lost_detail_\(i)", detail)) }
         }
+        // Invited clients that never joined, and where their invitation stands.
+        let notJoined = groupJoinEpoch.keys.sorted().filter { nodes[$0].group == nil }
+        if !notJoined.isEmpty {
+            lines.append(("group_not_joined", notJoined.prefix(8).map { member in
+                let waiting = (try? nodes[member].messenger!.groupInvitations()) ?? []
+                let memberID = nodes[member].messenger!.identity.id
+                // The admin's pairwise messages to it still waiting for a receipt (an invitation not delivered).
+                let unanswered = ((try? nodes[groupAdmin].messenger!.dueOutbox(now: now.adding(.seconds(86_400 * 365)), limit: 100_000)) ?? [])
+                    .filter { $0.contact == memberID && $0.kind == .groupControl }
+                let state = !waiting.isEmpty
+                    ? (try? GroupInvitation.decode(waiting[0].invitation))?.roster == nil ? "its ticket waits for the snapshot" : "not taken"
+                    : unanswered.isEmpty ? "no invitation" : "no invitation; the admin sent it \(unanswered.map(\.attempts).max() ?? 0) times"
+                return "c\(member - options.relays) (\(state))"
+            }.joined(separator: ",")))
+        }
+        let catchUps = groupClients.compactMap { nodes[$0].messenger?.groupCatchUpCounts }
+        lines.append(("group_catch_ups", "asked \(catchUps.reduce(0) { $0 + $1.asked }), answered \(catchUps.reduce(0) { $0 + $1.answered }), "
+            + "taken \(catchUps.reduce(0) { $0 + $1.taken }) by \(catchUps.count { $0.taken > 0 }) members"))
         let deferred = groupClients.reduce(0) { $0 + nodes[$1].groupPostsDeferred }
         if deferred > 0 { lines.append(("group_posts_deferred", "\(deferred)")) }
         let problems = groupClients.reduce(0) { $0 + nodes[$1].groupProblems }

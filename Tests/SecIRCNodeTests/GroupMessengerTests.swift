@@ -311,6 +311,8 @@ import Testing
         let moved = try bob.messenger.catchUpWithGroups(now: back, rng: &bob.rng)
         #expect(moved.deposits >= 1, "a forced request in the new mailbox")
         #expect(try bob.messenger.group(id: group).epoch == away + 2)
+        #expect(bob.messenger.groupCatchUpCounts == GroupCatchUpCounts(asked: 1, answered: 0, taken: 1))
+        #expect(alice.messenger.groupCatchUpCounts == GroupCatchUpCounts(asked: 0, answered: 1, taken: 0))
         try Self.settle([alice, bob, dave], mailboxes, now: back)
         let view = try bob.messenger.group(id: group)
         #expect(view.canPost && view.roster.members.count == 3 && view.roster.members.keys.contains { $0.id == dave.id })

@@ -70,7 +70,12 @@ extension Messenger {
                 return output
             }
             change.merge(taken)
-            if moved { groupCatchUps.withLock { $0.heard[group] = now } }
+            if moved {
+                groupCatchUps.withLock { waiting in
+                    waiting.heard[group] = now
+                    waiting.counts.taken += 1
+                }
+            }
         }
         for (group, contact) in questions {
             let due = groupCatchUps.withLock { waiting in
@@ -86,7 +91,10 @@ extension Messenger {
             }
             if sent {
                 change.invitations += 1
-                groupCatchUps.withLock { $0.answered[GroupCatchUps.Pair(group: group, contact: contact)] = now }
+                groupCatchUps.withLock { waiting in
+                    waiting.answered[GroupCatchUps.Pair(group: group, contact: contact)] = now
+                    waiting.counts.answered += 1
+                }
             }
         }
         change.invitations += try askQuietGroups(now: now, rng: &rng)
@@ -124,7 +132,10 @@ extension Messenger {
                 try queueControl(question, to: admins[tries % admins.count], tx, now: now, rng: &rng)
                 return true
             }
-            groupCatchUps.withLock { $0.asked[group] = (now, tries + 1) }
+            groupCatchUps.withLock { waiting in
+                waiting.asked[group] = (now, tries + 1)
+                if sent { waiting.counts.asked += 1 }
+            }
             if sent { asked += 1 }
         }
         return asked
@@ -137,6 +148,9 @@ extension Messenger {
         _ = try tx.insertMessage(id: MessageID(using: &rng), contact: contact, direction: .outgoing, kind: .groupControl,
                                  timestampMs: now.milliseconds, body: control.encoded, state: .queued, nextAttemptMs: now.milliseconds)
     }
+
+    /// Questions asked, answered and catch-ups taken since the start (the simulator reports them).
+    public var groupCatchUpCounts: GroupCatchUpCounts { groupCatchUps.withLock { $0.counts } }
 
     /// `group`'s current epoch was heard from an admin now (``GroupChange/heardAdmin``).
     func heardAdmin(in group: ID, now: UnixTime) {
@@ -164,6 +178,14 @@ struct GroupCatchUps: Sendable {
     var answered: [Pair: UnixTime] = [:]
     /// Answers from admins, to take in the next round.
     var answers: [(group: ID, admin: SigningPublicKey, answer: GroupCatchUp)] = []
+    var counts = GroupCatchUpCounts()
+}
+
+/// How often this client asked where a group is, answered such a question, and took a catch-up.
+public struct GroupCatchUpCounts: Sendable, Equatable {
+    public var asked = 0
+    public var answered = 0
+    public var taken = 0
 }
 
 extension Messenger.GroupChange {
