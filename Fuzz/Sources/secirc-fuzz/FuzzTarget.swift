@@ -234,7 +234,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     /// message; 6 a rekey opened by a member; 7 an invitation joined; 8 the rest as a channel
     /// transfer sealed to the fixture epoch and received by a member's session (814 bytes as they
     /// are: one mailbox body); 9 a member's stored session state restored (a client's store); 10
-    /// a pairwise group control message (envelope kind 6).
+    /// a pairwise group control message (envelope kind 6; a catch-up taken by a member).
     static func group(_ input: [UInt8]) {
         guard let selector = input.first else { return }
         let rest = Array(input.dropFirst())
@@ -288,7 +288,17 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case 10:
             guard let control = try? GroupControl.decode(rest) else { return }
             precondition(control.encoded == rest, "a decoded group control message encodes to other bytes")
-            if case let .invitation(bytes) = control { _ = try? GroupInvitation.decode(bytes) }
+            switch control {
+            case let .invitation(bytes): _ = try? GroupInvitation.decode(bytes)
+            case .epochQuery: break
+            case let .catchUp(bytes):
+                // A catch-up, taken by a member from the group's admin (its checks, then the move).
+                guard let catchUp = try? GroupCatchUp.decode(bytes) else { return }
+                precondition(catchUp.encoded == bytes, "a decoded group catch-up encodes to other bytes")
+                var rng = FuzzFixture.seeded("group catch-up")
+                var session = FuzzFixture.groupSession
+                _ = session.catchUp(catchUp, from: FuzzFixture.alice.signing.publicKey, now: FuzzFixture.now, rng: &rng)
+            }
         default:
             var rng = FuzzFixture.seeded("group receive")
             var session = FuzzFixture.groupSession

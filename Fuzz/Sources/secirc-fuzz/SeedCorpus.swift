@@ -80,7 +80,12 @@ enum SeedCorpus {
                             ("update", [2] + update.encoded), ("snapshot", [3] + roster.snapshot), ("post", [4] + post.encoded),
                             ("rekey-join", [6] + joinRekey.encoded), ("rekey-removal", [6] + removalRekey.encoded),
                             ("invitation", [7] + invitation.encoded), ("session-state", [9] + FuzzFixture.groupSession.state),
-                            ("control-invitation", [10] + GroupControl.invitation(invitation.encoded).encoded)]
+                            ("control-invitation", [10] + GroupControl.invitation(invitation.encoded).encoded),
+                            ("control-question", [10] + GroupControl.epochQuery(group: roster.groupID, epoch: 0, serial: roster.serial).encoded)]
+        let later = GroupEpoch(number: 2, using: &rng)
+        let catchUp = GroupCatchUp(groupKey: roster.groupKey, epoch: later, previousEpoch: next, rosterSerial: roster.serial,
+                                   rosterHash: roster.hash, awaitingRekey: false, awaitingRekeyAfterLoss: false)
+        seeds.append(("control-catch-up", [10] + GroupControl.catchUp(catchUp.encoded).encoded))
         let resend = GroupResendRequest(epoch: 0, rosterSerial: 0, wantsRekey: true,
                                         posts: [.init(member: FuzzFixture.alice.signing.publicKey, from: 1, through: 3)],
                                         chains: [.init(epoch: 0, chainID: chain.chainID)])
