@@ -340,6 +340,32 @@ import Testing
         }
     }
 
+    /// A catch-up waiting for the next round for a group deleted meanwhile is let go; the round
+    /// still answers and asks for the others.
+    @Test func aCatchUpForAGroupDeletedMeanwhileDoesNotStopTheRound() throws {
+        let (alice, bob, carol) = try Self.three()
+        let mailboxes = Mailboxes()
+        let group = try alice.messenger.createGroup(name: "gone", members: [bob.id], now: .t0, rng: &alice.rng).record.id
+        try Self.settle([alice, bob], mailboxes, now: .t0)
+        _ = try bob.messenger.acceptGroupInvitation(group, now: .t0, rng: &bob.rng)
+        try Self.settle([alice, bob], mailboxes, now: .t0)
+        // alice moves the group on twice while bob reads nothing.
+        _ = try alice.messenger.addToGroup(group, contact: carol.id, now: .t0, rng: &alice.rng)
+        _ = try alice.messenger.removeFromGroup(group, member: carol.id, now: .t0, rng: &alice.rng)
+        let answer = try #require(alice.messenger.groupSessions.withLock { $0[group] }?.session.catchUpTicket)
+        try alice.store.write { tx in
+            _ = try tx.insertMessage(id: MessageID(using: &alice.rng), contact: bob.id, direction: .outgoing, kind: .groupControl,
+                                     timestampMs: UnixTime.t0.milliseconds, body: GroupControl.catchUp(answer.encoded).encoded,
+                                     state: .queued, nextAttemptMs: UnixTime.t0.milliseconds)
+        }
+        try Self.pairwise([alice, bob], now: .t0)
+        #expect(!bob.dropLabels.contains(.groupCatchUpRefused), "queued for the next round")
+        _ = try bob.messenger.leaveGroup(group, now: .t0, rng: &bob.rng)
+        try bob.messenger.deleteGroup(group)
+        let round = try bob.messenger.catchUpWithGroups(now: .t0, rng: &bob.rng)
+        #expect(round.deposits == 0 && bob.messenger.groupCatchUpCounts.taken == 0)
+    }
+
     /// The parts in `peer`'s store, written change by change, are the session its messenger holds.
     static func expectStoredStateIsTheSession(_ peer: Peer, _ group: ID) throws {
         let held = try #require(peer.messenger.groupSessions.withLock { $0[group] }?.session)

@@ -64,10 +64,15 @@ extension Messenger {
         }
         for (group, admin, answer) in answers {
             var moved = false
-            let taken = try changeGroup(group, now: now, rng: &rng) { session, rng in
-                guard let output = session.catchUp(answer, from: admin, now: now, rng: &rng) else { return GroupSession.Output() }
-                moved = true
-                return output
+            let taken: GroupChange
+            do {
+                taken = try changeGroup(group, now: now, rng: &rng) { session, rng in
+                    guard let output = session.catchUp(answer, from: admin, now: now, rng: &rng) else { return GroupSession.Output() }
+                    moved = true
+                    return output
+                }
+            } catch MessengerError.notFound {
+                continue // the group was deleted meanwhile: the rest of the round goes on
             }
             change.merge(taken)
             if moved {
