@@ -24,6 +24,19 @@ public enum SealedPacket {
     /// The most fragments of one transfer (91,520 message bytes at the standard geometry).
     public static let maximumFragments = 128
 
+    /// The transfer ID of a session message that is sent more than once (retries): the first 16
+    /// bytes of BLAKE2b-256("secirc transfer" ‖ message). Every attempt of the same bytes is the
+    /// same transfer, so the receiver completes it from the fragments of any attempts (each
+    /// fragment lost on its own, under loss a several-fragment message would otherwise need all
+    /// of one attempt's fragments); other bytes (re-encrypted under a new session) are another.
+    /// Only the recipient sees it (inside the sealed packet), and it can hash the bytes itself.
+    public static func transferID(of message: [UInt8]) -> MessageID {
+        let digest = BLAKE2b.hash(transferIDLabel + message, outputLength: 32)
+        return try! MessageID(bytes: Array(digest.prefix(MessageID.byteCount)))
+    }
+
+    private static let transferIDLabel = Array("secirc transfer".utf8)
+
     /// Cuts `message` into canonical fragments (at least one, even for an empty message).
     /// Throws `tooLarge` when it needs more than `maximumFragments`.
     public static func fragments(of message: [UInt8], transferID: MessageID,

@@ -21,9 +21,10 @@ extension Messenger {
     /// The next attempt of an outbox message, scheduling the one after (``RetrySchedule``) first,
     /// so a message that cannot be prepared is not due again at once. The session message is
     /// encrypted once per session and kept on the outbox entry: a retry sends the same bytes in
-    /// a new transfer (ID from `rng`), so retries never use up ratchet message numbers (a
-    /// receiver accepts a gap of at most `DoubleRatchet.maxSkip`). It is encrypted again only when
-    /// the contact's session was replaced since. Nil when it was delivered meanwhile or cannot be
+    /// the same transfer (``SealedPacket/transferID(of:)``), so retries never use up ratchet
+    /// message numbers (a receiver accepts a gap of at most `DoubleRatchet.maxSkip`) and the
+    /// receiver completes a message from the fragments of several attempts. It is encrypted
+    /// again only when the contact's session was replaced since. Nil when it was delivered meanwhile or cannot be
     /// sent to this contact.
     ///
     /// - Parameter sendDelay: how long the attempt is expected to take before a receipt can
@@ -75,8 +76,8 @@ extension Messenger {
             try tx.setPayload(StoredPayload(bytes: bytes, generation: session.generation), cursor: message.cursor)
         }
         try tx.setState(.sent, cursor: message.cursor)
-        return Outgoing(messageID: message.id, transferID: MessageID(using: &rng), message: bytes, recipient: contact.agreementKey,
-                        mailboxes: contact.mailboxes, attempt: attempts)
+        return Outgoing(messageID: message.id, transferID: SealedPacket.transferID(of: bytes), message: bytes,
+                        recipient: contact.agreementKey, mailboxes: contact.mailboxes, attempt: attempts)
     }
 
     /// Moves an outbox message's next attempt to `until` without making one (its last attempt
