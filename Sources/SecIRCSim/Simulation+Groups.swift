@@ -189,15 +189,22 @@ extension Simulation {
                 // The admin's pairwise messages to it still waiting for a receipt (an invitation not delivered).
                 let unanswered = ((try? nodes[groupAdmin].messenger!.dueOutbox(now: now.adding(.seconds(86_400 * 365)), limit: 100_000)) ?? [])
                     .filter { $0.contact == memberID && $0.kind == .groupControl }
-                let state = !waiting.isEmpty
-                    ? (try? GroupInvitation.decode(waiting[0].invitation))?.roster == nil ? "its ticket waits for the snapshot" : "not taken"
-                    : unanswered.isEmpty ? "no invitation" : "no invitation; the admin sent it \(unanswered.map(\.attempts).max() ?? 0) times"
+                let ticket = ((try? nodes[member].messenger!.groupTicketWaits()) ?? []).first
+                let state = if let ticket {
+                    "its ticket for epoch \(ticket.epoch) waits for the snapshot: \(ticket.bodiesRead) bodies read, "
+                        + "\(ticket.partial) messages begun\(ticket.asked ? ", asked for it" : "")"
+                } else if !waiting.isEmpty {
+                    "not taken"
+                } else {
+                    unanswered.isEmpty ? "no invitation" : "no invitation; the admin sent it \(unanswered.map(\.attempts).max() ?? 0) times"
+                }
                 return "c\(member - options.relays) (\(state))"
             }.joined(separator: ",")))
         }
         let catchUps = groupClients.compactMap { nodes[$0].messenger?.groupCatchUpCounts }
         lines.append(("group_catch_ups", "asked \(catchUps.reduce(0) { $0 + $1.asked }), answered \(catchUps.reduce(0) { $0 + $1.answered }), "
-            + "taken \(catchUps.reduce(0) { $0 + $1.taken }) by \(catchUps.count { $0.taken > 0 }) members"))
+            + "taken \(catchUps.reduce(0) { $0 + $1.taken }) by \(catchUps.count { $0.taken > 0 }) members; "
+            + "new tickets asked \(catchUps.reduce(0) { $0 + $1.ticketsAsked }), made \(catchUps.reduce(0) { $0 + $1.ticketsReissued })"))
         let deferred = groupClients.reduce(0) { $0 + nodes[$1].groupPostsDeferred }
         if deferred > 0 { lines.append(("group_posts_deferred", "\(deferred)")) }
         let problems = groupClients.reduce(0) { $0 + nodes[$1].groupProblems }

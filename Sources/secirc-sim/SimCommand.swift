@@ -42,6 +42,8 @@ struct SimCommand: ParsableCommand {
     @Option(name: .customLong("group-post-interval"), help: "Each group member's mean time between posts.") var groupPostInterval = "60s"
     @Option(name: .customLong("group-removals"), help: "Members the admin removes during the workload.") var groupRemovals = 0
     @Option(name: .customLong("group-joins"), help: "Clients the admin adds during the workload (beyond --group-size).") var groupJoins = 0
+    @Option(name: .customLong("group-drain"), help: "How long a run with a group goes on after the workload at least (its last posts, catching up).")
+    var groupDrain = "120s"
     @Option(help: "Threads (the output is the same for any number; default: the processors).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Print the virtual time reached to standard error at this virtual interval (a long run's progress); off by default.")
@@ -117,6 +119,8 @@ struct SimCommand: ParsableCommand {
         guard o.groupPostInterval > .zero else { throw ValidationError("--group-post-interval must be positive") }
         o.groupRemovals = groupRemovals
         o.groupJoins = groupJoins
+        o.groupDrain = try duration(groupDrain, "--group-drain")
+        guard o.groupDrain <= o.drain else { throw ValidationError("--group-drain must not be longer than --drain") }
         o.crashes = try crash.map(parseCrash)
         o.partitions = try partition.map(parsePartition)
         return o

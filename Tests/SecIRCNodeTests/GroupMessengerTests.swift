@@ -340,6 +340,108 @@ import Testing
         }
     }
 
+    /// Dave's ticket came but its snapshot did not (lost from the ticket's epoch mailbox), and
+    /// the group moved two epochs on: his requests there reach nobody. After three minutes he
+    /// asks alice, who invited him, pairwise; her new ticket (current epoch, the snapshot
+    /// deposited again there) lets him join. An older ticket coming late does not replace it;
+    /// a request from one not in the roster is refused.
+    @Test func aJoinerWhoseSnapshotNeverCameAsksItsInviterForANewTicket() throws {
+        let (alice, bob, carol) = try Self.three()
+        let dave = try Peer("dave")
+        _ = try alice.add(dave)
+        try Self.pairwise([alice, dave], now: .t0)
+        let mailboxes = Mailboxes()
+        let group = try alice.messenger.createGroup(name: "late", members: [bob.id, carol.id], now: .t0, rng: &alice.rng).record.id
+        try Self.settle([alice, bob, carol], mailboxes, now: .t0)
+        for peer in [bob, carol] { _ = try peer.messenger.acceptGroupInvitation(group, now: .t0, rng: &peer.rng) }
+        try Self.settle([alice, bob, carol], mailboxes, now: .t0)
+
+        // alice adds dave; his ticket arrives, the snapshot in its epoch's mailbox is lost.
+        let added = UnixTime.t0.plus(seconds: 1)
+        _ = try alice.messenger.addToGroup(group, contact: dave.id, now: added, rng: &alice.rng)
+        try mailboxes.collect(alice, now: added)
+        try Self.pairwise([alice, dave], now: added)
+        let waiting = try #require(dave.messenger.groupFetchKeys().first { $0.waiting })
+        let ticketMailbox = try #require(waiting.keys.first).publicKey.id.rawValue
+        mailboxes.bodies[ticketMailbox] = []
+        let oldTicket = try #require(dave.store.read { try $0.groupInvitations() }.first).invitation
+        #expect(dave.messenger.snapshotRequests(now: added, rng: &dave.rng).isEmpty, "the wait starts")
+        try Self.settle([alice, bob, carol, dave], mailboxes, now: added)
+        // The group moves two epochs on; dave's request in his ticket's epoch reaches nobody.
+        _ = try alice.messenger.removeFromGroup(group, member: carol.id, now: added.plus(seconds: 1), rng: &alice.rng)
+        try Self.settle([alice, bob, carol, dave], mailboxes, now: added.plus(seconds: 1))
+        _ = try alice.messenger.removeFromGroup(group, member: bob.id, now: added.plus(seconds: 2), rng: &alice.rng)
+        try Self.settle([alice, bob, dave], mailboxes, now: added.plus(seconds: 2))
+        #expect(!dave.messenger.snapshotRequests(now: added.plus(seconds: 61), rng: &dave.rng).isEmpty, "asked in the old mailbox")
+        try Self.settle([alice, dave], mailboxes, now: added.plus(seconds: 61))
+        #expect(try dave.messenger.groupInvitations().isEmpty && dave.messenger.groupTicketWaits().count == 1)
+
+        // Three quiet minutes on, dave asks alice (once; then he waits longer).
+        let asks = added.plus(seconds: 181)
+        #expect(try dave.messenger.catchUpWithGroups(now: added.plus(seconds: 179), rng: &dave.rng).invitations == 0)
+        #expect(try dave.messenger.catchUpWithGroups(now: asks, rng: &dave.rng).invitations == 1, "a question to alice")
+        #expect(try dave.messenger.catchUpWithGroups(now: asks.plus(seconds: 30), rng: &dave.rng).invitations == 0)
+        try Self.pairwise([alice, dave], now: asks)
+        let answer = try alice.messenger.catchUpWithGroups(now: asks, rng: &alice.rng)
+        #expect(answer.invitations == 1 && answer.deposits >= 1, "a new ticket and the snapshot again")
+        #expect(alice.messenger.groupCatchUpCounts.ticketsReissued == 1 && dave.messenger.groupCatchUpCounts.ticketsAsked == 1)
+        try Self.settle([alice, dave], mailboxes, now: asks)
+        let invitation = try #require(dave.messenger.groupInvitations().first)
+        #expect(invitation.group == group && invitation.memberCount == 2)
+
+        // The old ticket, coming again late, does not replace the new one.
+        try alice.store.write { tx in
+            _ = try tx.insertMessage(id: MessageID(using: &alice.rng), contact: dave.id, direction: .outgoing, kind: .groupControl,
+                                     timestampMs: asks.milliseconds, body: GroupControl.invitation(oldTicket).encoded,
+                                     state: .queued, nextAttemptMs: asks.milliseconds)
+        }
+        try Self.pairwise([alice, dave], now: asks)
+        #expect(try dave.messenger.groupInvitations().first?.invitation == invitation.invitation)
+
+        _ = try dave.messenger.acceptGroupInvitation(group, now: asks, rng: &dave.rng)
+        try Self.settle([alice, dave], mailboxes, now: asks)
+        #expect(try dave.messenger.group(id: group).epoch == alice.messenger.group(id: group).epoch)
+        _ = try alice.messenger.postToGroup(group, text: "welcome, dave", now: asks.plus(seconds: 1), rng: &alice.rng)
+        _ = try dave.messenger.postToGroup(group, text: "here at last", now: asks.plus(seconds: 1), rng: &dave.rng)
+        try Self.settle([alice, dave], mailboxes, now: asks.plus(seconds: 1))
+        #expect(try Self.texts(dave, group) == ["welcome, dave", "here at last"] || Self.texts(dave, group) == ["here at last", "welcome, dave"])
+        #expect(try Self.texts(alice, group).contains("here at last"))
+        for peer in [alice, dave] { try Self.expectStoredStateIsTheSession(peer, group) }
+
+        // carol, removed, asks alice for a ticket: refused.
+        try carol.store.write { tx in
+            _ = try tx.insertMessage(id: MessageID(using: &carol.rng), contact: alice.id, direction: .outgoing, kind: .groupControl,
+                                     timestampMs: asks.milliseconds, body: GroupControl.ticketQuery(group: group, epoch: 0, serial: 0).encoded,
+                                     state: .queued, nextAttemptMs: asks.milliseconds)
+        }
+        try Self.pairwise([carol, alice], now: asks)
+        #expect(alice.dropLabels.last == .groupCatchUpRefused, "\(alice.dropLabels)")
+    }
+
+    /// Group control messages (§7.10): each type round-trips; the two questions are exactly 45
+    /// bytes; an empty body, another type, or random bytes are refused or decode to what encodes
+    /// back to them.
+    @Test func theGroupControlDecoderRefusesTruncatedOversizedMalformedAndRandomInput() throws {
+        let group = ID.byte(7)
+        let messages: [GroupControl] = [.invitation([1, 2, 3]), .epochQuery(group: group, epoch: 3, serial: 9), .catchUp([4, 5]),
+                                        .ticketQuery(group: group, epoch: .max, serial: .max)]
+        for message in messages { #expect(try GroupControl.decode(message.encoded) == message) }
+        for query in [messages[1], messages[3]] {
+            let bytes = query.encoded
+            #expect(bytes.count == 45)
+            #expect(throws: DecodeError.incomplete(deficit: 1)) { try GroupControl.decode(Array(bytes.dropLast())) }
+            #expect(throws: DecodeError.trailingBytes(count: 1)) { try GroupControl.decode(bytes + [0]) }
+            #expect(throws: DecodeError.incomplete(deficit: 44)) { try GroupControl.decode([bytes[0]]) }
+        }
+        #expect(throws: DecodeError.incomplete(deficit: 1)) { try GroupControl.decode([]) }
+        for type: UInt8 in [0, 5, 0xFF] { #expect(throws: DecodeError.self) { try GroupControl.decode([type] + Array(repeating: 0, count: 44)) } }
+        var rng = SeededRandom(seed: "group control")
+        for _ in 0..<2_000 {
+            let bytes = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            if let decoded = try? GroupControl.decode(bytes) { #expect(decoded.encoded == bytes) }
+        }
+    }
+
     /// A catch-up waiting for the next round for a group deleted meanwhile is let go; the round
     /// still answers and asks for the others.
     @Test func aCatchUpForAGroupDeletedMeanwhileDoesNotStopTheRound() throws {

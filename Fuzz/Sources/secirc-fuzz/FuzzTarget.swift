@@ -290,7 +290,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
             precondition(control.encoded == rest, "a decoded group control message encodes to other bytes")
             switch control {
             case let .invitation(bytes): _ = try? GroupInvitation.decode(bytes)
-            case .epochQuery: break
+            case .epochQuery, .ticketQuery: break
             case let .catchUp(bytes):
                 // A catch-up, taken by a member from the group's admin (its checks, then the move).
                 guard let catchUp = try? GroupCatchUp.decode(bytes) else { return }

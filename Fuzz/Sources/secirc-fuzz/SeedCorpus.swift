@@ -81,7 +81,9 @@ enum SeedCorpus {
                             ("rekey-join", [6] + joinRekey.encoded), ("rekey-removal", [6] + removalRekey.encoded),
                             ("invitation", [7] + invitation.encoded), ("session-state", [9] + FuzzFixture.groupSession.state),
                             ("control-invitation", [10] + GroupControl.invitation(invitation.encoded).encoded),
-                            ("control-question", [10] + GroupControl.epochQuery(group: roster.groupID, epoch: 0, serial: roster.serial).encoded)]
+                            ("control-question", [10] + GroupControl.epochQuery(group: roster.groupID, epoch: 0, serial: roster.serial).encoded),
+                            ("control-ticket-question",
+                             [10] + GroupControl.ticketQuery(group: roster.groupID, epoch: 0, serial: roster.serial).encoded)]
         let later = GroupEpoch(number: 2, using: &rng)
         let catchUp = GroupCatchUp(groupKey: roster.groupKey, epoch: later, previousEpoch: next, rosterSerial: roster.serial,
                                    rosterHash: roster.hash, awaitingRekey: false, awaitingRekeyAfterLoss: false)

@@ -299,16 +299,22 @@ public struct GroupInvitation: Sendable {
 public struct GroupSnapshotWait: Sendable {
     public let ticket: GroupInvitation
     private var reassembler = Reassembler(maxTransfers: 16, maxBytes: 512 << 10, timeout: .seconds(3_600))
+    /// Bodies of the ticket's epoch read so far (a stranded wait's diagnosis).
+    public private(set) var bodiesRead = 0
 
     public init(ticket: GroupInvitation) {
         self.ticket = ticket
     }
 
+    /// Channel messages begun and not finished (a snapshot missing some of its packets, say).
+    public var partialMessages: Int { reassembler.pendingTransfers }
+
     /// A body of the ticket's epoch mailbox: the complete invitation when it finishes the
     /// snapshot; nil otherwise (another channel message, a part of one, or not for this epoch).
     public mutating func receive(_ body: [UInt8], now: UnixTime) -> GroupInvitation? {
-        guard let fragment = try? SealedPacket.open(body, with: ticket.epoch.sealingKey),
-              let whole = try? reassembler.add(fragment, now: now),
+        guard let fragment = try? SealedPacket.open(body, with: ticket.epoch.sealingKey) else { return nil }
+        bodiesRead += 1
+        guard let whole = try? reassembler.add(fragment, now: now),
               case let .snapshot(snapshot)? = try? GroupChannelMessage.decode(whole) else { return nil }
         return ticket.completed(with: snapshot)
     }

@@ -596,6 +596,24 @@ public struct GroupSession: Sendable {
                             rosterHash: roster.hash, awaitingRekey: awaitingRekey, awaitingRekeyAfterLoss: awaitingRekeyAfterLoss)
     }
 
+    /// A new ticket for `member`, who asked pairwise because the ticket it holds never brought
+    /// its snapshot (§7.10, *Joining late*: once the group moved two epochs on, nobody reads that
+    /// epoch's mailbox to answer a snapshot request there): for this admin's current epoch and
+    /// roster, with the roster's snapshot deposited again in the current epoch's mailbox — at
+    /// most once a minute per roster, as for a request. Nil when this member is not an admin or
+    /// is catching up, or `member` is not in its roster.
+    public mutating func reissueTicket(for member: SigningPublicKey, now: UnixTime, rng: inout some RandomSource) -> Output? {
+        guard catchUpTicket != nil, member != me, roster.members[member] != nil else { return nil }
+        var output = Output()
+        output.invitations = [Invitation(member: member, bytes: GroupInvitation(roster: roster, epoch: epoch).encoded)]
+        if snapshotsResent[roster.serial].map({ now < $0 || now.duration(since: $0) >= Self.snapshotResendInterval }) ?? true {
+            snapshotsResent = snapshotsResent.filter { $0.key >= ledger.rosters[0].serial }
+            snapshotsResent[roster.serial] = now
+            try? deposit(.snapshot(roster.snapshot), in: epoch, now: now, rng: &rng, into: &output)
+        }
+        return output
+    }
+
     /// Takes `ticket` from `sender` (known from the pairwise session it came in): when the sender
     /// is an admin in this member's roster and the ticket's epoch is later than this member's,
     /// this member moves to it — its previous epoch the ticket's, what it held of older epochs

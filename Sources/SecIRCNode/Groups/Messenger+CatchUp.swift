@@ -34,6 +34,22 @@ extension Messenger {
         return queued ? .taken(nil) : .refused(.groupCatchUpRefused)
     }
 
+    /// A request for a new ticket (type 4): queued for the next round when this client is an
+    /// admin of `group` (not catching up) and the asker is in its roster; else refused.
+    func receiveTicketQuery(group: ID, from contact: ContactRecord, _ tx: any MessengerTransaction) throws -> GroupControlOutcome {
+        guard let record = try tx.group(id: group), record.isMember, let session = try? session(of: record, tx),
+              session.roster.members[contact.identityKey] != nil, session.catchUpTicket != nil else {
+            return .refused(.groupCatchUpRefused)
+        }
+        let queued = groupCatchUps.withLock { waiting -> Bool in
+            if waiting.ticketQuestions.contains(where: { $0.group == group && $0.contact == contact.id }) { return true }
+            guard waiting.ticketQuestions.count < Self.maxCatchUpsWaiting else { return false }
+            waiting.ticketQuestions.append((group, contact.id))
+            return true
+        }
+        return queued ? .taken(nil) : .refused(.groupCatchUpRefused)
+    }
+
     /// A group control answer: queued for the next round when it parses, is for a group this
     /// client is in, comes from an admin of its roster and names a later epoch.
     func receiveCatchUp(_ bytes: [UInt8], from contact: ContactRecord, _ tx: any MessengerTransaction) throws -> GroupControlOutcome {
@@ -58,9 +74,9 @@ extension Messenger {
     /// messages queued are counted as `invitations`).
     public func catchUpWithGroups(now: UnixTime, rng: inout some RandomSource) throws -> GroupChange {
         var change = GroupChange()
-        let (answers, questions) = groupCatchUps.withLock { waiting in
-            defer { waiting.answers = []; waiting.questions = [] }
-            return (waiting.answers, waiting.questions)
+        let (answers, questions, ticketQuestions) = groupCatchUps.withLock { waiting in
+            defer { waiting.answers = []; waiting.questions = []; waiting.ticketQuestions = [] }
+            return (waiting.answers, waiting.questions, waiting.ticketQuestions)
         }
         for (group, admin, answer) in answers {
             var moved = false
@@ -82,12 +98,7 @@ extension Messenger {
                 }
             }
         }
-        for (group, contact) in questions {
-            let due = groupCatchUps.withLock { waiting in
-                waiting.answered[GroupCatchUps.Pair(group: group, contact: contact)]
-                    .map { now < $0 || now.duration(since: $0) >= Self.catchUpAnswerInterval } ?? true
-            }
-            guard due else { continue }
+        for (group, contact) in questions where answerDue(group: group, contact: contact, now: now) {
             let sent = try store.write { tx -> Bool in
                 guard let record = try tx.group(id: group), record.isMember, let known = try tx.contact(id: contact), !known.isRequest,
                       let answer = try session(of: record, tx).catchUpTicket else { return false }
@@ -102,11 +113,74 @@ extension Messenger {
                 }
             }
         }
+        for (group, contact) in ticketQuestions where answerDue(group: group, contact: contact, now: now) {
+            let member = try store.read { tx in try tx.contact(id: contact) }
+            guard let member, !member.isRequest else { continue }
+            let reissued: GroupChange
+            do {
+                reissued = try changeGroup(group, now: now, rng: &rng) { session, rng in
+                    session.reissueTicket(for: member.identityKey, now: now, rng: &rng) ?? GroupSession.Output()
+                }
+            } catch MessengerError.notFound {
+                continue
+            }
+            change.merge(reissued)
+            if reissued.invitations > 0 {
+                groupCatchUps.withLock { waiting in
+                    waiting.answered[GroupCatchUps.Pair(group: group, contact: contact)] = now
+                    waiting.counts.ticketsReissued += 1
+                }
+            }
+        }
         change.invitations += try askQuietGroups(now: now, rng: &rng)
+        change.invitations += try askForNewTickets(now: now, rng: &rng)
         groupCatchUps.withLock { waiting in
             waiting.answered = waiting.answered.filter { now >= $0.value && now.duration(since: $0.value) < Self.catchUpAnswerInterval }
         }
         return change
+    }
+
+    /// Whether `contact` may be answered about `group` now: once a minute at most, whatever it asked.
+    private func answerDue(group: ID, contact: ID, now: UnixTime) -> Bool {
+        groupCatchUps.withLock { waiting in
+            waiting.answered[GroupCatchUps.Pair(group: group, contact: contact)]
+                .map { now < $0 || now.duration(since: $0) >= Self.catchUpAnswerInterval } ?? true
+        }
+    }
+
+    /// Asks the contact who invited this client for a new ticket (type 4), for each invitation
+    /// whose snapshot has not come for the quiet time (its own requests in the ticket's epoch
+    /// went unanswered: the group moved on), backing off as ``askQuietGroups(now:rng:)`` does;
+    /// the number of questions queued.
+    private func askForNewTickets(now: UnixTime, rng: inout some RandomSource) throws -> Int {
+        let due = groupSnapshotWaits.withLock { waits -> [(group: ID, ticket: GroupInvitation)] in
+            var due: [(group: ID, ticket: GroupInvitation)] = []
+            for (group, var entry) in waits.sorted(by: { $0.key.hex < $1.key.hex }) {
+                guard let since = entry.since, now >= since else { continue } // set by snapshotRequests
+                let tries = entry.askedInviter?.count ?? 0
+                let from = max(since, entry.askedInviter?.at ?? since)
+                guard now >= from, now.duration(since: from) >= Self.catchUpQuiet * (1 << min(tries, 4)) else { continue }
+                entry.askedInviter = (now, tries + 1)
+                waits[group] = entry
+                due.append((group, entry.wait.ticket))
+            }
+            return due
+        }
+        var asked = 0
+        for (group, ticket) in due {
+            let sent = try store.write { tx -> Bool in
+                guard let record = try tx.groupInvitations().first(where: { $0.group == group }),
+                      let inviter = try tx.contact(id: record.from), !inviter.isRequest else { return false }
+                let question = GroupControl.ticketQuery(group: group, epoch: ticket.epoch.number, serial: ticket.serial)
+                try queueControl(question, to: inviter.id, tx, now: now, rng: &rng)
+                return true
+            }
+            if sent {
+                asked += 1
+                groupCatchUps.withLock { $0.counts.ticketsAsked += 1 }
+            }
+        }
+        return asked
     }
 
     /// Asks an admin (a contact, in turn) where each group is that no admin was heard in for the
@@ -179,6 +253,8 @@ struct GroupCatchUps: Sendable {
     var asked: [ID: (at: UnixTime, count: Int)] = [:]
     /// Questions from contacts, to answer in the next round.
     var questions: [(group: ID, contact: ID)] = []
+    /// Requests for a new ticket from contacts, to answer in the next round.
+    var ticketQuestions: [(group: ID, contact: ID)] = []
     /// When each contact was last answered about each group.
     var answered: [Pair: UnixTime] = [:]
     /// Answers from admins, to take in the next round.
@@ -186,11 +262,14 @@ struct GroupCatchUps: Sendable {
     var counts = GroupCatchUpCounts()
 }
 
-/// How often this client asked where a group is, answered such a question, and took a catch-up.
+/// How often this client asked where a group is, answered such a question, and took a catch-up;
+/// asked for a new ticket, and made one for a contact that asked.
 public struct GroupCatchUpCounts: Sendable, Equatable {
     public var asked = 0
     public var answered = 0
     public var taken = 0
+    public var ticketsAsked = 0
+    public var ticketsReissued = 0
 }
 
 extension Messenger.GroupChange {

@@ -508,6 +508,7 @@ extension Messenger {
         case let .invitation(invitation): bytes = invitation
         case let .epochQuery(group, epoch, _): return try receiveEpochQuery(group: group, epoch: epoch, from: contact, tx)
         case let .catchUp(answer): return try receiveCatchUp(answer, from: contact, tx)
+        case let .ticketQuery(group, _, _): return try receiveTicketQuery(group: group, from: contact, tx)
         }
         guard let invitation = try? GroupInvitation.decode(bytes) else { return .refused(.malformedGroupControl) }
         // A complete invitation is checked now; a ticket when its snapshot comes.
@@ -523,6 +524,10 @@ extension Messenger {
         if !waiting.contains(where: { $0.group == group }), waiting.count >= Self.maximumGroupInvitations {
             return .refused(.groupInvitationLimit)
         }
+        if let held = waiting.first(where: { $0.group == group }), let heldTicket = try? GroupInvitation.decode(held.invitation),
+           heldTicket.epoch.number > invitation.epoch.number {
+            return .taken(nil) // one for a later epoch is held (a new ticket overtook this one)
+        }
         let record = GroupInvitationRecord(group: group, from: contact.id, name: invitation.name, memberCount: invitation.memberCount,
                                            receivedMs: now.milliseconds, invitation: bytes) // as decoded: canonical (fuzz target group)
         try tx.setGroupInvitation(record)
@@ -536,6 +541,22 @@ extension Messenger {
     /// An invitation's roster is from an admin of the group it names, for this client's keys.
     static func invitationFits(_ roster: GroupRoster, from contact: ContactRecord, for identity: ClientIdentity) -> Bool {
         roster.members[contact.identityKey] == .admin && roster.agreementKeys[identity.signingKey] == identity.agreementKey
+    }
+
+    /// The invitations that wait for their snapshot (tickets, which ``groupInvitations()``
+    /// leaves out), each with how its wait stands: the ticket's epoch, the bodies of that epoch
+    /// read and the channel messages begun there and not finished, and whether the snapshot was
+    /// asked for. For a diagnosis (the simulator's report).
+    public func groupTicketWaits() throws -> [(group: ID, epoch: UInt32, bodiesRead: Int, partial: Int, asked: Bool)] {
+        let tickets = try store.read { try $0.groupInvitations() }.compactMap { record -> (ID, GroupInvitation)? in
+            guard let ticket = try? GroupInvitation.decode(record.invitation), ticket.roster == nil else { return nil }
+            return (record.group, ticket)
+        }
+        let waits = groupSnapshotWaits.withLock { $0 }
+        return tickets.map { group, ticket in
+            let entry = waits[group].flatMap { $0.wait.ticket.encoded == ticket.encoded ? $0 : nil }
+            return (group, ticket.epoch.number, entry?.wait.bodiesRead ?? 0, entry?.wait.partialMessages ?? 0, entry?.asked != nil)
+        }
     }
 
     /// Requests for the snapshots that have not come (§7.10, resend flag bit 1): for each
@@ -605,39 +626,51 @@ enum GroupControlOutcome {
 /// The body of an envelope of kind 6 (`groupControl`, docs/PROTOCOL.md §7.10): a type byte,
 /// then its bytes. Type 1: an invitation (§7.10). Type 2: a member asks an admin where the group
 /// is — group ID (32) | its epoch (4) | its roster serial (8). Type 3: the admin's answer, a
-/// ``GroupCatchUp``.
+/// ``GroupCatchUp``. Type 4: one invited asks the admin who invited it for a new ticket, the
+/// snapshot of its own never having come — the same 44 bytes as type 2, its ticket's epoch and
+/// serial; the answer is a type 1 invitation.
 public enum GroupControl: Equatable, Sendable {
     case invitation([UInt8])
     case epochQuery(group: ID, epoch: UInt32, serial: UInt64)
     case catchUp([UInt8])
+    case ticketQuery(group: ID, epoch: UInt32, serial: UInt64)
+
+    static let queryLength = 45
 
     public var encoded: [UInt8] {
         switch self {
-        case let .invitation(bytes): return [1] + bytes
-        case let .epochQuery(group, epoch, serial):
-            var w = ByteWriter(capacity: 45)
-            w.write(UInt8(2))
-            w.write(group.rawValue)
-            w.write(epoch)
-            w.write(serial)
-            return w.bytes
-        case let .catchUp(bytes): return [3] + bytes
+        case let .invitation(bytes): [1] + bytes
+        case let .epochQuery(group, epoch, serial): Self.query(type: 2, group: group, epoch: epoch, serial: serial)
+        case let .catchUp(bytes): [3] + bytes
+        case let .ticketQuery(group, epoch, serial): Self.query(type: 4, group: group, epoch: epoch, serial: serial)
         }
+    }
+
+    private static func query(type: UInt8, group: ID, epoch: UInt32, serial: UInt64) -> [UInt8] {
+        var w = ByteWriter(capacity: queryLength)
+        w.write(type)
+        w.write(group.rawValue)
+        w.write(epoch)
+        w.write(serial)
+        return w.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> GroupControl {
         guard let type = bytes.first else { throw .incomplete(deficit: 1) }
         switch type {
         case 1: return .invitation(Array(bytes.dropFirst()))
-        case 2:
-            guard bytes.count >= 45 else { throw .incomplete(deficit: 45 - bytes.count) }
-            guard bytes.count == 45 else { throw .trailingBytes(count: bytes.count - 45) }
+        case 2, 4:
+            guard bytes.count >= queryLength else { throw .incomplete(deficit: queryLength - bytes.count) }
+            guard bytes.count == queryLength else { throw .trailingBytes(count: bytes.count - queryLength) }
             var r = ByteReader(Array(bytes.dropFirst()))
+            let group: ID, epoch: UInt32, serial: UInt64
             do {
-                return .epochQuery(group: ID(rawValue: try r.readBytes32()), epoch: try r.readUInt32(), serial: try r.readUInt64())
+                (group, epoch, serial) = (ID(rawValue: try r.readBytes32()), try r.readUInt32(), try r.readUInt64())
             } catch {
-                throw .invalidValue("group epoch query: \(error)") // unreachable: 44 bytes by the length check
+                throw .invalidValue("group query: \(error)") // unreachable: 44 bytes by the length check
             }
+            return type == 2 ? .epochQuery(group: group, epoch: epoch, serial: serial)
+                : .ticketQuery(group: group, epoch: epoch, serial: serial)
         case 3: return .catchUp(Array(bytes.dropFirst()))
         default: throw .invalidValue("group control type \(type)")
         }
@@ -650,4 +683,6 @@ struct SnapshotWaitEntry: Sendable {
     var wait: GroupSnapshotWait
     var since: UnixTime?
     var asked: UnixTime?
+    /// When the inviter was last asked pairwise for a new ticket, and how often (type 4).
+    var askedInviter: (at: UnixTime, count: Int)?
 }
