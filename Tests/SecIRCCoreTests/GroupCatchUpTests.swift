@@ -80,6 +80,54 @@ import Testing
         #expect(again.catchUp(ticket, from: alice, now: Self.t0, rng: &net.rng) == nil)
     }
 
+    /// One epoch behind (an admin answered a question while the member could still have heard
+    /// the rekey): the catch-up's previous epoch is the member's own, which it keeps — its
+    /// chains there, and its posts there are still answered. Dave's post in his old epoch, lost
+    /// on the way, is learnt of from the chain he announces at once and is asked for and shown.
+    @Test func aMemberOneEpochBehindKeepsItsOwnEpochAndItsPostThereIsNotLost() throws {
+        var net = Network(seed: "one behind")
+        let alice = Self.alice.signing.publicKey, bob = Self.bob.signing.publicKey, dave = Self.dave.signing.publicKey
+        try net.create(admin: Self.alice, others: [Self.bob, Self.carol, Self.dave])
+        net.settle()
+        try net.post(bob, "b1")
+        net.settle()
+        let removed = net.sessions.removeValue(forKey: dave)
+        let offline = try #require(removed)
+        try net.act(alice) { session, rng in try session.remove(Self.carol.signing.publicKey, now: Self.t0, rng: &rng) }
+        net.settle()
+        let epoch0 = offline.epoch.mailboxID
+        // dave, back, posts in his epoch; the post is lost on the way, and so is what he had not
+        // read of his epoch's mailbox (the rekey).
+        net.sessions[dave] = offline
+        let before = net.mailboxes[epoch0]?.count ?? 0
+        try net.post(dave, "d1")
+        net.mailboxes[epoch0] = Array((net.mailboxes[epoch0] ?? []).prefix(min(before, net.cursors[dave]?[epoch0] ?? 0)))
+        let ticket = try #require(net.sessions[alice]!.catchUpTicket)
+        #expect(ticket.epoch.number == 1 && ticket.previousEpoch?.number == 0)
+
+        var output: GroupSession.Output?
+        net.act(dave) { session, rng in
+            output = session.catchUp(ticket, from: alice, now: Self.t0, rng: &rng)
+            return output ?? GroupSession.Output()
+        }
+        let moved = try #require(output)
+        let caught = net.sessions[dave]!
+        #expect(caught.epoch.number == 1 && caught.fetchKeys.map(\.publicKey) == [ticket.epoch.mailboxKey.publicKey,
+                                                                                  offline.epoch.mailboxKey.publicKey])
+        #expect(caught.readingState(of: bob).contains("chains at epochs [0]"), "his own epoch's chains kept: \(caught.readingState(of: bob))")
+        #expect(moved.deposits.count >= 2 && moved.deposits.contains { $0.mailbox == ticket.epoch.mailboxID },
+                "his chain, announced at once (he posted in the old epoch), and a forced request")
+        net.recover(rounds: 6)
+        #expect(net.texts(alice).contains("d1") && net.texts(bob).contains("d1"), "the lost post, asked for and sent again")
+        try net.post(dave, "d2")
+        net.recover(rounds: 3)
+        #expect(net.texts(alice).suffix(1) == ["d2"] && net.texts(bob).contains("d2"))
+        for member in [alice, bob, dave] {
+            let texts = net.texts(member)
+            #expect(Set(texts).count == texts.count, "nothing shown twice: \(texts)")
+        }
+    }
+
     @Test func aCatchUpFromANonAdminForAnotherGroupOrAnEarlierEpochIsRefused() throws {
         var (net, offline) = try Self.daveFallsBehind()
         let ticket = try #require(net.sessions[Self.alice.signing.publicKey]!.catchUpTicket)
