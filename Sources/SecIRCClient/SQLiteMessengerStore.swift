@@ -169,6 +169,11 @@ public final class SQLiteMessengerStore: MessengerStore {
                 ALTER TABLE groups ADD COLUMN state_tag INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        // A body read back is looked up in the group outbox by its first 32 bytes (a sealed
+        // packet's random key), not by scanning it: an admin's outbox can hold thousands.
+        migrator.registerMigration("v6") { db in
+            try db.execute(sql: "CREATE INDEX group_deposits_by_key ON group_deposits (substr(body, 1, 32))")
+        }
         return migrator
     }
 

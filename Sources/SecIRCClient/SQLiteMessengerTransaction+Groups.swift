@@ -171,10 +171,34 @@ extension SQLiteMessengerTransaction {
     // MARK: The group outbox
 
     func groupDeposits() throws -> [GroupDepositRecord] {
+        try groupDeposits(where: "", arguments: [])
+    }
+
+    /// Looked up by the index on the body's first 32 bytes (migration v6), then compared whole.
+    func groupDeposits(withBody body: [UInt8]) throws -> [GroupDepositRecord] {
+        try groupDeposits(where: "WHERE substr(body, 1, 32) = ? AND body = ?",
+                          arguments: [Data(body.prefix(Bytes32.byteCount)), Data(body)])
+    }
+
+    func groupDeposits(dueByMs ms: Int64, limit: Int) throws -> [GroupDepositRecord] {
+        try groupDeposits(where: "WHERE next_attempt_ms <= ?", arguments: [ms], limit: max(limit, 0))
+    }
+
+    func groupDepositKeys() throws -> [GroupDepositKey] {
         try op {
-            try Row.fetchAll(statement("""
-                SELECT cursor, group_id, mailbox, body, confirmed, attempts, next_attempt_ms FROM group_deposits ORDER BY cursor
-                """)).map { row in
+            try Row.fetchAll(statement("SELECT substr(body, 1, 32) AS key, next_attempt_ms FROM group_deposits ORDER BY cursor")).map { row in
+                GroupDepositKey(key: GroupDepositRecord.key(of: Array(row["key"] as Data)), nextAttemptMs: row["next_attempt_ms"])
+            }
+        }
+    }
+
+    private func groupDeposits(where condition: String, arguments: StatementArguments, limit: Int? = nil) throws -> [GroupDepositRecord] {
+        try op {
+            let statement = try statement("""
+                SELECT cursor, group_id, mailbox, body, confirmed, attempts, next_attempt_ms FROM group_deposits \(condition)
+                ORDER BY cursor\(limit.map { " LIMIT \($0)" } ?? "")
+                """)
+            return try Row.fetchAll(statement, arguments: arguments).map { row in
                 let confirmed = Array(row["confirmed"] as Data)
                 guard confirmed.count % Bytes32.byteCount == 0 else { throw ClientError.storage("a group deposit's relays have the wrong size") }
                 let relays = try stride(from: 0, to: confirmed.count, by: Bytes32.byteCount).map {

@@ -68,9 +68,10 @@ struct GroupsBench: ParsableCommand {
             }
             // bob (member 0) reads everyone's chain and first post, the admin too.
             var bob = members[0]
+            var answered = GroupAnswerLog() // nobody asks for anything here
             for body in mailbox {
-                _ = bob.receive(body, now: now, rng: &rng)
-                _ = admin.receive(body, now: now, rng: &rng)
+                _ = bob.receive(body, now: now, rng: &rng, answered: &answered)
+                _ = admin.receive(body, now: now, rng: &rng, answered: &answered)
             }
 
             // A post: what the admin deposits, and what bob spends reading it.
@@ -86,7 +87,7 @@ struct GroupsBench: ParsableCommand {
                 // Marked stored, as the messenger marks the session it keeps after a save.
                 bob.markStored(UInt64(i) + 1)
                 let before = bob
-                memberTimes.append(Self.time { for body in bodies { shown += bob.receive(body, now: now, rng: &rng).shown.count } })
+                memberTimes.append(Self.time { for body in bodies { shown += bob.receive(body, now: now, rng: &rng, answered: &answered).shown.count } })
                 guard shown == 1 else { throw ValidationError("bob did not show post \(i)") }
                 // What a store writes for it: the parts that changed.
                 var change = GroupSession.StateChange()
@@ -106,11 +107,11 @@ struct GroupsBench: ParsableCommand {
             var chains: [[UInt8]] = []
             for index in 1..<(members.count - 1) {
                 var other = members[index]
-                for body in removal.deposits.map(\.body) { chains += other.receive(body, now: now, rng: &rng).deposits.map(\.body) }
+                for body in removal.deposits.map(\.body) { chains += other.receive(body, now: now, rng: &rng, answered: &answered).deposits.map(\.body) }
             }
             chains += removal.deposits.map(\.body)
             let memberTime = Self.time {
-                for body in removal.deposits.map(\.body) + chains { _ = bob.receive(body, now: now, rng: &rng) }
+                for body in removal.deposits.map(\.body) + chains { _ = bob.receive(body, now: now, rng: &rng, answered: &answered) }
             }
             guard bob.epoch.number == admin.epoch.number else { throw ValidationError("bob did not follow the rekey") }
             print(String(format: "%4d  %13d  %10d  %14.1f  %14.1f  %17d  %14.1f  %11d  %13.1f  %13.1f  %16.1f  %17.1f", size, deposits,

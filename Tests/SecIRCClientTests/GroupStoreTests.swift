@@ -120,6 +120,45 @@ import Testing
         #expect(parts == [[]: blob])
     }
 
+    /// The group outbox looked up without reading it whole (an admin's can hold thousands): by a
+    /// body read back (SQLite: through the index on its first 32 bytes, migration v6), by due
+    /// time, and as keys without bodies — the same answers from both stores.
+    @Test func theGroupOutboxIsFoundByBodyByDueTimeAndAsKeys() throws {
+        var rng = SeededRandom(seed: "outbox")
+        // Two bodies share their first 32 bytes: the whole body tells them apart.
+        let shared = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let bodies = [shared + [1, 2, 3], shared + [1, 2, 4], (0..<814).map { _ in UInt8.random(in: 0...255, using: &rng) }, [7]]
+        for (kind, store, dir) in try Self.stores() {
+            let cursors = try store.write { tx in
+                try tx.setGroup(GroupRecord(id: Self.group, name: "g", joinedMs: 0, isMember: true))
+                return try bodies.enumerated().map { index, body in
+                    try tx.insertGroupDeposit(group: Self.group, mailbox: Bytes32.zero, body: body, nextAttemptMs: Int64(100 * (4 - index)))
+                } + [try tx.insertGroupDeposit(group: Self.group, mailbox: Bytes32.zero, body: bodies[2], nextAttemptMs: 50)]
+            }
+            try store.read { tx throws in
+                #expect(try tx.groupDeposits(withBody: bodies[0]).map(\.cursor) == [cursors[0]], "\(kind)")
+                #expect(try tx.groupDeposits(withBody: bodies[1]).map(\.cursor) == [cursors[1]], "\(kind)")
+                #expect(try tx.groupDeposits(withBody: bodies[2]).map(\.cursor) == [cursors[2], cursors[4]], "\(kind): both copies")
+                #expect(try tx.groupDeposits(withBody: bodies[3]).map(\.body) == [[7]], "\(kind): a short body")
+                #expect(try tx.groupDeposits(withBody: shared).isEmpty && tx.groupDeposits(withBody: []).isEmpty, "\(kind)")
+                #expect(try tx.groupDeposits(dueByMs: 200, limit: 10).map(\.cursor) == [cursors[2], cursors[3], cursors[4]], "\(kind)")
+                #expect(try tx.groupDeposits(dueByMs: 200, limit: 2).map(\.cursor) == [cursors[2], cursors[3]], "\(kind)")
+                #expect(try tx.groupDeposits(dueByMs: 49, limit: 10).isEmpty && tx.groupDeposits(dueByMs: 1_000, limit: 0).isEmpty, "\(kind)")
+                let keys = try tx.groupDepositKeys()
+                #expect(keys == (try tx.groupDeposits()).map { GroupDepositKey(key: $0.key, nextAttemptMs: $0.nextAttemptMs) }, "\(kind)")
+                #expect(keys.map(\.nextAttemptMs) == [400, 300, 200, 100, 50] && keys[0].key == keys[1].key, "\(kind)")
+                #expect(keys[3].key == GroupDepositRecord.key(of: [7] + [UInt8](repeating: 0, count: 31)), "\(kind): zeros past the end")
+            }
+            guard kind == "sqlite" else { continue }
+            let queue = try DatabaseQueue(path: dir.path + "/db.sqlite")
+            let plan = try queue.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT cursor FROM group_deposits WHERE substr(body, 1, 32) = ? AND body = ?",
+                                 arguments: [Data(shared), Data(bodies[0])]).map { $0["detail"] as String }
+            }
+            #expect(plan.contains { $0.contains("group_deposits_by_key") }, "the lookup uses the index: \(plan)")
+        }
+    }
+
     /// The session state and the invitation (epoch secrets) and post bodies are not on disk in the clear.
     @Test func secretsAreSealedOnDisk() throws {
         let dir = TemporaryDirectory()

@@ -162,11 +162,11 @@ import Testing
         let beacon = alice.requestMissing(now: Self.t0.adding(.seconds(60)), rng: &net.rng)
         #expect(beacon.deposits.count == 1)
         #expect(bob.requestMissing(now: Self.t0.adding(.seconds(120)), rng: &net.rng).deposits.isEmpty, "a member posts no beacon")
-        var heard = false
-        for deposit in beacon.deposits { heard = bob.receive(deposit.body, now: Self.t0, rng: &net.rng).heardAdmin || heard }
+        var heard = false, answered = GroupAnswerLog()
+        for deposit in beacon.deposits { heard = bob.receive(deposit.body, now: Self.t0, rng: &net.rng, answered: &answered).heardAdmin || heard }
         #expect(heard, "the admin's chain")
         heard = false
-        for deposit in beacon.deposits { heard = bob.receive(deposit.body, now: Self.t0, rng: &net.rng).heardAdmin || heard }
+        for deposit in beacon.deposits { heard = bob.receive(deposit.body, now: Self.t0, rng: &net.rng, answered: &answered).heardAdmin || heard }
         #expect(heard, "and its repeat")
         let again = alice.requestMissing(now: Self.t0.adding(.seconds(120)), rng: &net.rng)
         #expect(again.deposits.count == 1 && again.deposits[0].mailbox == beacon.deposits[0].mailbox)

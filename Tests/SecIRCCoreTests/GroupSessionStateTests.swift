@@ -177,7 +177,8 @@ import Testing
             let from = net.cursors[bob, default: [:]][mailbox, default: 0]
             let first = net.mailboxes[mailbox]![from]
             net.cursors[bob, default: [:]][mailbox] = from + 1
-            net.act(bob) { session, rng in session.receive(first, now: Self.t0, rng: &rng) }
+            var answered = GroupAnswerLog()
+            net.act(bob) { session, rng in session.receive(first, now: Self.t0, rng: &rng, answered: &answered) }
             #expect(net.sessions[bob]!.roster.members[Self.key(Self.carol)] == nil)
             #expect(!net.sessions[bob]!.canPost, "waiting for the rekey after carol left")
         }

@@ -115,7 +115,10 @@ import Testing
                         batch.shuffle(using: &rng)
                         for body in batch {
                             var session = sessions[member]!
-                            let output = session.receive(body, now: GroupSessionTests.t0, rng: &rng)
+                            // Every request answered (the clock stands still here; the
+                            // answer log's limit has tests of its own).
+                            var answered = GroupAnswerLog()
+                            let output = session.receive(body, now: GroupSessionTests.t0, rng: &rng, answered: &answered)
                             sessions[member] = session
                             take(output, by: member)
                         }
@@ -392,7 +395,8 @@ import Testing
         // rekey at once, is away); it must not post into the old epoch.
         let higher = [Self.alice, Self.bob].max { $0.signing.publicKey.bytes.lexicographicallyPrecedes($1.signing.publicKey.bytes) }!
         var bob = net.sessions[higher.signing.publicKey]!
-        for deposit in left.deposits { _ = bob.receive(deposit.body, now: Self.t0, rng: &net.rng) }
+        var answered = GroupAnswerLog()
+        for deposit in left.deposits { _ = bob.receive(deposit.body, now: Self.t0, rng: &net.rng, answered: &answered) }
         #expect(bob.roster.members[Self.carol.signing.publicKey] == nil && bob.epoch.number == epoch)
         #expect(throws: (any Error).self, "no posts while the one who left still holds the epoch") {
             try bob.post(Array("not yet".utf8), now: Self.t0, rng: &net.rng)
@@ -451,16 +455,17 @@ import Testing
         var strangers = GroupSnapshotWait(ticket: ticket)
         // The joiner asks; only an admin answers, with the snapshot of the serial asked for.
         var answered = GroupSession.Output()
+        var adminLog = GroupAnswerLog()
         for deposit in try wait.request(rng: &rng) {
             #expect(deposit.mailbox == ticket.epoch.mailboxID)
-            let out = adminSession.receive(deposit.body, now: Self.t0, rng: &rng)
+            let out = adminSession.receive(deposit.body, now: Self.t0, rng: &rng, answered: &adminLog)
             answered.deposits += out.deposits
         }
         #expect(answered.deposits.count == snapshotPackets)
         // One answer serves every joiner reading the mailbox: none again within a minute.
         for (at, expected) in [(Self.t0.adding(.seconds(30)), 0), (Self.t0.adding(.seconds(61)), snapshotPackets)] {
             var again = 0
-            for deposit in try wait.request(rng: &rng) { again += adminSession.receive(deposit.body, now: at, rng: &rng).deposits.count }
+            for deposit in try wait.request(rng: &rng) { again += adminSession.receive(deposit.body, now: at, rng: &rng, answered: &adminLog).deposits.count }
             #expect(again == expected)
         }
         var complete: GroupInvitation?

@@ -114,6 +114,15 @@ class CrashingReadTransaction: MessengerReadTransaction {
     }
     func groupMessage(cursor: Int64) throws -> GroupMessageRecord? { try store.tick(); return try reader.groupMessage(cursor: cursor) }
     func groupDeposits() throws -> [GroupDepositRecord] { try store.tick(); return try reader.groupDeposits() }
+    func groupDeposits(withBody body: [UInt8]) throws -> [GroupDepositRecord] {
+        try store.tick()
+        return try reader.groupDeposits(withBody: body)
+    }
+    func groupDeposits(dueByMs ms: Int64, limit: Int) throws -> [GroupDepositRecord] {
+        try store.tick()
+        return try reader.groupDeposits(dueByMs: ms, limit: limit)
+    }
+    func groupDepositKeys() throws -> [GroupDepositKey] { try store.tick(); return try reader.groupDepositKeys() }
 }
 
 final class CrashingTransaction: CrashingReadTransaction, MessengerTransaction {

@@ -27,7 +27,7 @@ import Testing
                     try peer.messenger.groupDepositAttempted(deposit, now: now)
                 } else {
                     bodies[deposit.mailbox, default: []].append(deposit.body)
-                    try peer.messenger.groupDepositSeen(hash: deposit.hash, at: ID.byte(1), of: [ID.byte(1)])
+                    try peer.messenger.groupDepositSeen(deposit.body, at: ID.byte(1), of: [ID.byte(1)])
                 }
             }
         }
@@ -191,6 +191,36 @@ import Testing
         }
         #expect(waits == [3_300, 6_600, 13_200, 26_400, 52_800])
         #expect(try !alice.messenger.groupDeposits().contains { $0.cursor == deposit.cursor }, "given up after six attempts")
+    }
+
+    /// The messenger keeps each group's answer log between reads: members behind asking an
+    /// admin for the same updates within a minute add nothing to its outbox; a minute later one
+    /// answer again; a deleted group's log goes with it.
+    @Test func anAdminAskedTheSameWithinAMinuteAnswersOnce() throws {
+        let (alice, bob, carol) = try Self.three()
+        let mailboxes = Mailboxes()
+        let group = try alice.messenger.createGroup(name: "asked", members: [bob.id, carol.id], now: .t0, rng: &alice.rng).record.id
+        _ = try alice.messenger.renameGroup(group, to: "asked again", now: .t0, rng: &alice.rng)
+        try Self.settle([alice, bob, carol], mailboxes, now: .t0)
+        let session = try #require(alice.messenger.groupSessions.withLock { $0[group] }?.session)
+        // Members that missed the rename ask (as many would) for the update.
+        let request = GroupResendRequest(epoch: session.epoch.number, rosterSerial: session.roster.serial - 1, wantsRekey: false,
+                                         posts: [], chains: [])
+        func ask(at now: UnixTime) throws -> Int {
+            let bodies = try GroupSession.deposits(of: .resend(request), in: session.epoch, rng: &alice.rng).map(\.body)
+            let (change, notStored) = alice.messenger.receiveGroupBodies(bodies, group: group, now: now, rng: &alice.rng)
+            #expect(!notStored)
+            return change.deposits
+        }
+        let first = try ask(at: .t0.plus(seconds: 10))
+        let second = try ask(at: .t0.plus(seconds: 20))
+        let third = try ask(at: .t0.plus(seconds: 69))
+        let later = try ask(at: .t0.plus(seconds: 70))
+        #expect(first > 0 && second == 0 && third == 0 && later == first, "\([first, second, third, later])")
+        #expect(alice.messenger.groupAnswerLogs.withLock { $0[group] } != nil)
+        for member in [bob, carol] { _ = try alice.messenger.removeFromGroup(group, member: member.id, now: .t0.plus(seconds: 71), rng: &alice.rng) }
+        try alice.messenger.deleteGroup(group)
+        #expect(alice.messenger.groupAnswerLogs.withLock { $0[group] } == nil)
     }
 
     @Test func invitationsNeedConsentAndComeOnlyFromAdminsNamingUs() throws {

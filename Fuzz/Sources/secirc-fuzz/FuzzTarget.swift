@@ -310,7 +310,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
                 let sealing = FuzzFixture.groupEpoch.sealingKey.publicKey
                 bodies = fragments.compactMap { try? SealedPacket.seal($0, to: sealing, rng: &rng) }
             }
-            for body in bodies { _ = session.receive(body, now: FuzzFixture.now, rng: &rng) }
+            var answered = GroupAnswerLog()
+            for body in bodies { _ = session.receive(body, now: FuzzFixture.now, rng: &rng, answered: &answered) }
         }
     }
 

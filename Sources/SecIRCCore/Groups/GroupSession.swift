@@ -141,10 +141,6 @@ public struct GroupSession: Sendable {
     public internal(set) var timeline = GroupTimeline()
     /// Unfinished multi-packet channel messages; not saved by ``state`` (GroupSession+State.swift).
     private var reassembler = Reassembler(maxTransfers: 64, maxBytes: 4 << 20)
-    /// When this member last deposited a roster's snapshot again, by serial (not saved): one
-    /// answer serves every joiner reading the mailbox, so requests within a minute get none.
-    private var snapshotsResent: [UInt64: UnixTime] = [:]
-    static let snapshotResendInterval = Duration.seconds(60)
     var heldPosts: [(epoch: UInt32, message: SenderKeyMessage)] = []
     var heldRekeys: [GroupRekey] = []
     var heldUpdates: [GroupUpdate] = []
@@ -326,7 +322,10 @@ public struct GroupSession: Sendable {
     // MARK: Receiving
 
     /// A body fetched from (or pushed by) the group mailbox of the current or previous epoch.
-    public mutating func receive(_ body: [UInt8], now: UnixTime, rng: inout some RandomSource) -> Output {
+    /// A request in it is answered only with what `answered` allows (the caller keeps that log
+    /// for this session, in memory: ``GroupAnswerLog``).
+    public mutating func receive(_ body: [UInt8], now: UnixTime, rng: inout some RandomSource,
+                                 answered: inout GroupAnswerLog) -> Output {
         var output = Output()
         var opened: (Fragment, GroupEpoch)?
         for candidate in [epoch] + (previousEpoch.map { [$0] } ?? []) {
@@ -349,27 +348,28 @@ public struct GroupSession: Sendable {
             output.dropped[.malformed, default: 0] += 1
             return output
         }
-        handle(message, epoch: from.number, now: now, rng: &rng, into: &output)
+        handle(message, epoch: from.number, now: now, rng: &rng, answered: &answered, into: &output)
         return output
     }
 
     private mutating func handle(_ message: GroupChannelMessage, epoch number: UInt32, now: UnixTime, rng: inout some RandomSource,
-                                 into output: inout Output) {
+                                 answered: inout GroupAnswerLog, into output: inout Output) {
         switch message {
         case let .post(sealed): take(sealed, epoch: number, into: &output)
         case let .chain(chain): take(chain, into: &output)
         case let .update(update): take(update, now: now, rng: &rng, into: &output)
         case let .rekey(rekey): take(rekey, now: now, rng: &rng, into: &output)
-        case let .resend(request): answer(request, epoch: number, now: now, rng: &rng, into: &output)
+        case let .resend(request): answer(request, epoch: number, now: now, rng: &rng, answered: &answered, into: &output)
         case .snapshot: break // for joiners (``GroupSnapshotWait``); a member has its roster
         }
     }
 
     /// Posts again what `request` (read in epoch `number`'s mailbox) asks of this member: its own
     /// posts and chains; and, as an admin, the updates after the requester's roster and the rekey
-    /// into the epoch after the requester's. Into the mailbox the request came from.
+    /// into the epoch after the requester's. Into the mailbox the request came from; each item at
+    /// most once a minute there (`answered`), since one answer serves everyone who reads it.
     private mutating func answer(_ request: GroupResendRequest, epoch number: UInt32, now: UnixTime, rng: inout some RandomSource,
-                                 into output: inout Output) {
+                                 answered: inout GroupAnswerLog, into output: inout Output) {
         guard isMember, let target = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == number }) else { return }
         // Posts and chains only for requests read in the current epoch's mailbox (one who left may
         // still hold the previous epoch: it gets updates and rekeys, which tell it nothing new).
@@ -381,26 +381,29 @@ public struct GroupSession: Sendable {
             for sequence in range.from...last {
                 guard resent < Self.maxResentPerRequest, let kept = sentPosts[sequence],
                       let postEpoch = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == kept.epoch }) else { continue }
-                try? deposit(.post(kept.message), in: postEpoch, now: now, rng: &rng, into: &output)
                 resent += 1
+                guard answered.allows(.post(sequence: sequence), inMailboxOf: postEpoch.number, now: now) else { continue }
+                try? deposit(.post(kept.message), in: postEpoch, now: now, rng: &rng, into: &output)
             }
         }
         for wanted in request.chains where current && ownChains.contains(ChainKey(epoch: wanted.epoch, chainID: wanted.chainID)) {
             guard let announcement = announcements[wanted.epoch],
-                  let chainEpoch = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == wanted.epoch }) else { continue }
+                  let chainEpoch = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == wanted.epoch }),
+                  answered.allows(.chain(epoch: wanted.epoch, chainID: wanted.chainID), inMailboxOf: chainEpoch.number, now: now)
+            else { continue }
             try? deposit(.chain(announcement), in: chainEpoch, now: now, rng: &rng, into: &output)
         }
         guard roster.members[me] == .admin else { return }
-        for update in ledger.updates(after: request.rosterSerial) {
+        for update in ledger.updates(after: request.rosterSerial)
+        where answered.allows(.update(serial: update.serial), inMailboxOf: target.number, now: now) {
             try? deposit(.update(update), in: target, now: now, rng: &rng, into: &output)
         }
-        if request.wantsRekey || request.epoch < epoch.number, let rekey = rekeys[request.epoch &+ 1] {
+        if request.wantsRekey || request.epoch < epoch.number, let rekey = rekeys[request.epoch &+ 1],
+           answered.allows(.rekey(into: request.epoch &+ 1), inMailboxOf: target.number, now: now) {
             try? deposit(.rekey(rekey), in: target, now: now, rng: &rng, into: &output)
         }
         if request.wantsSnapshot, let asked = ledger.rosters.last(where: { $0.serial == request.rosterSerial }),
-           snapshotsResent[asked.serial].map({ now < $0 || now.duration(since: $0) >= Self.snapshotResendInterval }) ?? true {
-            snapshotsResent = snapshotsResent.filter { $0.key >= ledger.rosters[0].serial }
-            snapshotsResent[asked.serial] = now
+           answered.allows(.snapshot(serial: asked.serial), inMailboxOf: target.number, now: now) {
             try? deposit(.snapshot(asked.snapshot), in: target, now: now, rng: &rng, into: &output)
         }
     }
@@ -600,15 +603,14 @@ public struct GroupSession: Sendable {
     /// its snapshot (§7.10, *Joining late*: once the group moved two epochs on, nobody reads that
     /// epoch's mailbox to answer a snapshot request there): for this admin's current epoch and
     /// roster, with the roster's snapshot deposited again in the current epoch's mailbox — at
-    /// most once a minute per roster, as for a request. Nil when this member is not an admin or
-    /// is catching up, or `member` is not in its roster.
-    public mutating func reissueTicket(for member: SigningPublicKey, now: UnixTime, rng: inout some RandomSource) -> Output? {
+    /// most once a minute per roster, as for a request (`answered`). Nil when this member is not
+    /// an admin or is catching up, or `member` is not in its roster.
+    public mutating func reissueTicket(for member: SigningPublicKey, now: UnixTime, rng: inout some RandomSource,
+                                       answered: inout GroupAnswerLog) -> Output? {
         guard catchUpTicket != nil, member != me, roster.members[member] != nil else { return nil }
         var output = Output()
         output.invitations = [Invitation(member: member, bytes: GroupInvitation(roster: roster, epoch: epoch).encoded)]
-        if snapshotsResent[roster.serial].map({ now < $0 || now.duration(since: $0) >= Self.snapshotResendInterval }) ?? true {
-            snapshotsResent = snapshotsResent.filter { $0.key >= ledger.rosters[0].serial }
-            snapshotsResent[roster.serial] = now
+        if answered.allows(.snapshot(serial: roster.serial), inMailboxOf: epoch.number, now: now) {
             try? deposit(.snapshot(roster.snapshot), in: epoch, now: now, rng: &rng, into: &output)
         }
         return output

@@ -115,8 +115,14 @@ extension ClientEngine {
         for mailbox in groupBodiesRead.keys where mailboxes[mailbox] == nil { groupBodiesRead[mailbox] = nil }
         if gained { lastGroupPoll = nil } // a new epoch's mailbox: fetch it now
         if !mailboxes.isEmpty, nextGroupResend == nil { nextGroupResend = now }
-        let deposits = (try? messenger.groupDeposits()) ?? []
-        pendingGroupDeposits = Set(deposits.map(\.hash))
+        watchGroupOutbox()
+    }
+
+    /// The keys of the group outbox's deposits (a body read back with one of them may be ours)
+    /// and when the next is due.
+    private mutating func watchGroupOutbox() {
+        let deposits = (try? messenger.groupDepositKeys()) ?? []
+        pendingGroupDeposits = Set(deposits.map(\.key))
         groupDepositDue = deposits.map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
     }
 
@@ -348,8 +354,8 @@ extension ClientEngine {
         var fresh: [[UInt8]] = []
         var digests: [Bytes32] = []
         for body in bodies {
+            guard confirmOwnDeposit(body, slot: slot) else { return false }
             let digest = SHA256.hash(body)
-            guard confirmOwnDeposit(body, hash: digest, slot: slot) else { return false }
             guard groupBodiesRead[slot.mailbox]?.contains(digest) != true, !digests.contains(digest) else { continue }
             fresh.append(body)
             digests.append(digest)
@@ -362,11 +368,11 @@ extension ClientEngine {
     }
 
     /// A body of ours read back at `slot`'s relay: that relay holds it. False when the store failed.
-    private func confirmOwnDeposit(_ body: [UInt8], hash: Bytes32? = nil, slot: GroupSlot) -> Bool {
-        guard !pendingGroupDeposits.isEmpty, case let hash = hash ?? SHA256.hash(body), pendingGroupDeposits.contains(hash),
+    private func confirmOwnDeposit(_ body: [UInt8], slot: GroupSlot) -> Bool {
+        guard !pendingGroupDeposits.isEmpty, pendingGroupDeposits.contains(GroupDepositRecord.key(of: body)),
               let held = tracker.held else { return true }
         let relays = Set(Self.groupMailboxRelays(slot.mailbox, held: held, count: configuration.mailboxRelays).map(\.id))
-        return (try? messenger.groupDepositSeen(hash: hash, at: slot.relay, of: relays)) != nil
+        return (try? messenger.groupDepositSeen(body, at: slot.relay, of: relays)) != nil
     }
 
     /// What reading bodies changed: drops counted, events told, deposits and invitations due.
@@ -426,8 +432,6 @@ extension ClientEngine {
                 effects.events.append(.problem("cannot update the group outbox: \(error)"))
             }
         }
-        let deposits = (try? messenger.groupDeposits()) ?? []
-        pendingGroupDeposits = Set(deposits.map(\.hash))
-        groupDepositDue = deposits.map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
+        watchGroupOutbox()
     }
 }

@@ -207,7 +207,8 @@ public struct ClientEngine: NodeEngine {
     var groupDepositDue: UnixTime?
     var nextGroupResend: UnixTime?
     var groupResendForced = false
-    /// Hashes of the bodies waiting in the group outbox (read back from a mailbox, they are confirmed).
+    /// Keys (``GroupDepositRecord/key``) of the bodies waiting in the group outbox (read back from
+    /// a mailbox, they are confirmed).
     var pendingGroupDeposits: Set<Bytes32> = []
     /// When a retry last made the link to each entry relay again (``freshLinkInterval``).
     var lastFreshLink: [ID: UnixTime] = [:]

@@ -124,6 +124,27 @@ public struct GroupDepositRecord: Sendable, Equatable {
         self.nextAttemptMs = nextAttemptMs
     }
 
-    /// What a fetched body is matched with.
-    public var hash: Bytes32 { SHA256.hash(body) }
+    /// What a body read back is first matched with: its first 32 bytes (a sealed packet's fresh
+    /// X25519 key, random), zeros past a shorter body's end. Nothing is hashed: an admin's outbox
+    /// can hold thousands of deposits, and every body read back is looked up in it.
+    public var key: Bytes32 { Self.key(of: body) }
+
+    /// ``key`` of `body`.
+    public static func key(of body: [UInt8]) -> Bytes32 {
+        Bytes32 { out in
+            body.withUnsafeBytes { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(Bytes32.byteCount))) }
+        }
+    }
+}
+
+/// A deposit of the group outbox without its body: what the network engine watches.
+public struct GroupDepositKey: Sendable, Equatable {
+    /// ``GroupDepositRecord/key``.
+    public var key: Bytes32
+    public var nextAttemptMs: Int64
+
+    public init(key: Bytes32, nextAttemptMs: Int64) {
+        self.key = key
+        self.nextAttemptMs = nextAttemptMs
+    }
 }

@@ -46,6 +46,21 @@ extension MemoryMessengerTransaction {
         return state.groupDeposits.values.sorted { $0.cursor < $1.cursor }
     }
 
+    func groupDeposits(withBody body: [UInt8]) throws -> [GroupDepositRecord] {
+        readable()
+        return state.groupDeposits.values.filter { $0.body == body }.sorted { $0.cursor < $1.cursor }
+    }
+
+    func groupDeposits(dueByMs ms: Int64, limit: Int) throws -> [GroupDepositRecord] {
+        readable()
+        return Array(state.groupDeposits.values.filter { $0.nextAttemptMs <= ms }.sorted { $0.cursor < $1.cursor }.prefix(max(limit, 0)))
+    }
+
+    func groupDepositKeys() throws -> [GroupDepositKey] {
+        readable()
+        return state.groupDeposits.values.sorted { $0.cursor < $1.cursor }.map { GroupDepositKey(key: $0.key, nextAttemptMs: $0.nextAttemptMs) }
+    }
+
     func setGroup(_ record: GroupRecord) throws {
         changing()
         let old = state.groups[record.id]

@@ -118,8 +118,10 @@ extension Messenger {
             guard let member, !member.isRequest else { continue }
             let reissued: GroupChange
             do {
-                reissued = try changeGroup(group, now: now, rng: &rng) { session, rng in
-                    session.reissueTicket(for: member.identityKey, now: now, rng: &rng) ?? GroupSession.Output()
+                reissued = try withAnswerLog(of: group) { answered in
+                    try changeGroup(group, now: now, rng: &rng) { session, rng in
+                        session.reissueTicket(for: member.identityKey, now: now, rng: &rng, answered: &answered) ?? GroupSession.Output()
+                    }
                 }
             } catch MessengerError.notFound {
                 continue

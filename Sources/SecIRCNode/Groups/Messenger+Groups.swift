@@ -243,6 +243,7 @@ extension Messenger {
             }
             _ = try tx.deleteGroup(group)
             groupSessions.withLock { _ = $0.removeValue(forKey: group) }
+            groupAnswerLogs.withLock { _ = $0.removeValue(forKey: group) }
         }
         groupsChanged() // its mailboxes are not fetched any more
     }
@@ -317,10 +318,12 @@ extension Messenger {
     public func receiveGroupBodies(_ bodies: [[UInt8]], group: ID, now: UnixTime,
                                    rng: inout some RandomSource) -> (change: GroupChange, notStored: Bool) {
         do {
-            let change = try changeGroup(group, now: now, rng: &rng) { session, rng in
-                var output = GroupSession.Output()
-                for body in bodies { output.merge(session.receive(body, now: now, rng: &rng)) }
-                return output
+            let change = try withAnswerLog(of: group) { answered in
+                try changeGroup(group, now: now, rng: &rng) { session, rng in
+                    var output = GroupSession.Output()
+                    for body in bodies { output.merge(session.receive(body, now: now, rng: &rng, answered: &answered)) }
+                    return output
+                }
             }
             if change.heardAdmin { heardAdmin(in: group, now: now) }
             return (change, false)
@@ -345,16 +348,18 @@ extension Messenger {
 
     /// Deposits due by `now`, oldest first, at most `limit`.
     public func dueGroupDeposits(now: UnixTime, limit: Int = 64) throws -> [GroupDepositRecord] {
-        let nowMs = now.milliseconds
-        return Array(try store.read { tx in try tx.groupDeposits() }.filter { $0.nextAttemptMs <= nowMs }.prefix(limit))
+        try store.read { tx in try tx.groupDeposits(dueByMs: now.milliseconds, limit: limit) }
     }
 
     /// Every deposit waiting in the group outbox.
     public func groupDeposits() throws -> [GroupDepositRecord] { try store.read { tx in try tx.groupDeposits() } }
 
+    /// Every deposit waiting in the group outbox, without its body.
+    public func groupDepositKeys() throws -> [GroupDepositKey] { try store.read { tx in try tx.groupDepositKeys() } }
+
     /// The earliest due time of the group outbox.
     public func nextGroupDepositDue() throws -> UnixTime? {
-        try store.read { tx in try tx.groupDeposits() }.map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
+        try groupDepositKeys().map(\.nextAttemptMs).min().map { UnixTime(nanoseconds: $0 * 1_000_000) }
     }
 
     /// An attempt of `deposit` was made: the next one after a doubling wait from `firstRetryMs`,
@@ -374,9 +379,9 @@ extension Messenger {
 
     /// A body read back from `relay`'s copy of a group mailbox: a waiting deposit with that body
     /// reached it; once every one of `relays` holds it, it leaves the outbox.
-    public func groupDepositSeen(hash: Bytes32, at relay: ID, of relays: Set<ID>) throws {
+    public func groupDepositSeen(_ body: [UInt8], at relay: ID, of relays: Set<ID>) throws {
         try store.write { tx in
-            for var deposit in try tx.groupDeposits() where deposit.hash == hash {
+            for var deposit in try tx.groupDeposits(withBody: body) {
                 deposit.confirmed.insert(relay)
                 if relays.isSubset(of: deposit.confirmed) {
                     try tx.deleteGroupDeposit(cursor: deposit.cursor)
@@ -385,6 +390,15 @@ extension Messenger {
                 }
             }
         }
+    }
+
+    /// Runs `body` with `group`'s answer log; keeps what it noted when `body` returns (a
+    /// transaction that threw deposited nothing).
+    func withAnswerLog<T>(of group: ID, _ body: (inout GroupAnswerLog) throws -> T) rethrows -> T {
+        var log = groupAnswerLogs.withLock { $0[group] } ?? GroupAnswerLog()
+        let result = try body(&log)
+        groupAnswerLogs.withLock { $0[group] = log }
+        return result
     }
 
     // MARK: Inside transactions

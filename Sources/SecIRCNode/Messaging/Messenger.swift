@@ -54,6 +54,9 @@ public final class Messenger: Sendable {
     /// Invitations that came as a ticket alone, each waiting for its snapshot from the group
     /// mailbox (``GroupSnapshotWait``): in memory, made again from the stored ticket after a start.
     let groupSnapshotWaits = Locked<[ID: SnapshotWaitEntry]>([:])
+    /// What this client deposited again in each group's mailboxes to answer requests, and when
+    /// (``GroupAnswerLog``: an item at most once a minute per mailbox). In memory.
+    let groupAnswerLogs = Locked<[ID: GroupAnswerLog]>([:])
     /// Catching up with groups that moved on (§7.10): when an admin was last heard in each
     /// group's current epoch, the questions asked and to answer, the answers to take. In memory.
     let groupCatchUps = Locked(GroupCatchUps())

@@ -77,4 +77,10 @@ public protocol MessengerReadTransaction: AnyObject {
     func groupMessage(cursor: Int64) throws -> GroupMessageRecord?
     /// Every deposit waiting in the group outbox, by cursor.
     func groupDeposits() throws -> [GroupDepositRecord]
+    /// The deposits waiting in the group outbox whose body is `body`, by cursor.
+    func groupDeposits(withBody body: [UInt8]) throws -> [GroupDepositRecord]
+    /// The deposits whose next attempt is due by `ms`, by cursor, at most `limit`.
+    func groupDeposits(dueByMs ms: Int64, limit: Int) throws -> [GroupDepositRecord]
+    /// Every waiting deposit's key and next attempt time, by cursor (no bodies read).
+    func groupDepositKeys() throws -> [GroupDepositKey]
 }
