@@ -20,34 +20,47 @@ extension Messenger {
     /// of `group` as an admin and the asker is a member (else refused or, not behind, ignored).
     func receiveEpochQuery(group: ID, epoch: UInt32, from contact: ContactRecord, _ tx: any MessengerTransaction)
         throws -> GroupControlOutcome {
-        guard let record = try tx.group(id: group), record.isMember, let session = try? session(of: record, tx),
-              session.roster.members[contact.identityKey] != nil, session.catchUpTicket != nil else {
-            return .refused(.groupCatchUpRefused)
-        }
+        guard let session = try adminSession(of: group, askedBy: contact, tx) else { return .refused(.groupCatchUpRefused) }
         guard epoch < session.epoch.number else { return .taken(nil) } // not behind: nothing to tell
-        let queued = groupCatchUps.withLock { waiting -> Bool in
-            if waiting.questions.contains(where: { $0.group == group && $0.contact == contact.id }) { return true }
-            guard waiting.questions.count < Self.maxCatchUpsWaiting else { return false }
-            waiting.questions.append((group, contact.id))
-            return true
-        }
-        return queued ? .taken(nil) : .refused(.groupCatchUpRefused)
+        return queue(group: group, contact: contact, in: \.questions)
     }
 
     /// A request for a new ticket (type 4): queued for the next round when this client is an
     /// admin of `group` (not catching up) and the asker is in its roster; else refused.
     func receiveTicketQuery(group: ID, from contact: ContactRecord, _ tx: any MessengerTransaction) throws -> GroupControlOutcome {
+        guard try adminSession(of: group, askedBy: contact, tx) != nil else { return .refused(.groupCatchUpRefused) }
+        return queue(group: group, contact: contact, in: \.ticketQuestions)
+    }
+
+    /// `group`'s session when this client is one of its admins and not catching up (it holds a
+    /// ``GroupSession/catchUpTicket``) and `contact` is in its roster; else nil.
+    private func adminSession(of group: ID, askedBy contact: ContactRecord, _ tx: any MessengerTransaction) throws -> GroupSession? {
         guard let record = try tx.group(id: group), record.isMember, let session = try? session(of: record, tx),
-              session.roster.members[contact.identityKey] != nil, session.catchUpTicket != nil else {
-            return .refused(.groupCatchUpRefused)
-        }
+              session.roster.members[contact.identityKey] != nil, session.catchUpTicket != nil else { return nil }
+        return session
+    }
+
+    /// Queues `contact`'s question about `group` in `list` for the next round (once; refused when
+    /// ``maxCatchUpsWaiting`` wait there).
+    private func queue(group: ID, contact: ContactRecord,
+                       in list: WritableKeyPath<GroupCatchUps, [(group: ID, contact: ID)]>) -> GroupControlOutcome {
         let queued = groupCatchUps.withLock { waiting -> Bool in
-            if waiting.ticketQuestions.contains(where: { $0.group == group && $0.contact == contact.id }) { return true }
-            guard waiting.ticketQuestions.count < Self.maxCatchUpsWaiting else { return false }
-            waiting.ticketQuestions.append((group, contact.id))
+            if waiting[keyPath: list].contains(where: { $0.group == group && $0.contact == contact.id }) { return true }
+            guard waiting[keyPath: list].count < Self.maxCatchUpsWaiting else { return false }
+            waiting[keyPath: list].append((group, contact.id))
             return true
         }
         return queued ? .taken(nil) : .refused(.groupCatchUpRefused)
+    }
+
+    /// The number of times asked so far when it is time to ask again — quiet since `quiet`, last
+    /// asked as `asked` (each ask waits twice as long as the one before, from ``catchUpQuiet`` up
+    /// to 16 times it) — else nil.
+    static func triesWhenDue(quietSince quiet: UnixTime, asked: (at: UnixTime, count: Int)?, now: UnixTime) -> Int? {
+        let tries = asked?.count ?? 0
+        let since = max(quiet, asked?.at ?? quiet)
+        guard now >= since, now.duration(since: since) >= catchUpQuiet * (1 << min(tries, 4)) else { return nil }
+        return tries
     }
 
     /// A group control answer: queued for the next round when it parses, is for a group this
@@ -158,10 +171,8 @@ extension Messenger {
         let due = groupSnapshotWaits.withLock { waits -> [(group: ID, ticket: GroupInvitation)] in
             var due: [(group: ID, ticket: GroupInvitation)] = []
             for (group, var entry) in waits.sorted(by: { $0.key.hex < $1.key.hex }) {
-                guard let since = entry.since, now >= since else { continue } // set by snapshotRequests
-                let tries = entry.askedInviter?.count ?? 0
-                let from = max(since, entry.askedInviter?.at ?? since)
-                guard now >= from, now.duration(since: from) >= Self.catchUpQuiet * (1 << min(tries, 4)) else { continue }
+                guard let since = entry.since, now >= since, // set by snapshotRequests
+                      let tries = Self.triesWhenDue(quietSince: since, asked: entry.askedInviter, now: now) else { continue }
                 entry.askedInviter = (now, tries + 1)
                 waits[group] = entry
                 due.append((group, entry.wait.ticket))
@@ -196,10 +207,7 @@ extension Messenger {
                     waiting.heard[group] = now // first seen (or the clock stepped back): quiet from now
                     return nil
                 }
-                let tries = waiting.asked[group]?.count ?? 0
-                let wait = Self.catchUpQuiet * (1 << min(tries, 4))
-                let since = max(heard, waiting.asked[group]?.at ?? heard)
-                return now.duration(since: since) >= wait ? tries : nil
+                return Self.triesWhenDue(quietSince: heard, asked: waiting.asked[group], now: now)
             }
             guard let tries = due else { continue }
             let sent = try store.write { tx -> Bool in
