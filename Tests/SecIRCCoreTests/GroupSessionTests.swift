@@ -122,6 +122,10 @@ import Testing
                             sessions[member] = session
                             take(output, by: member)
                         }
+                        var session = sessions[member]!
+                        let owed = session.finishReading(now: GroupSessionTests.t0, rng: &rng)
+                        sessions[member] = session
+                        take(owed, by: member)
                     }
                 }
             }

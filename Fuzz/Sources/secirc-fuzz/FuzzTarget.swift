@@ -312,6 +312,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
             }
             var answered = GroupAnswerLog()
             for body in bodies { _ = session.receive(body, now: FuzzFixture.now, rng: &rng, answered: &answered) }
+            _ = session.finishReading(now: FuzzFixture.now, rng: &rng)
         }
     }
 

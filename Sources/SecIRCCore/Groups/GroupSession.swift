@@ -138,6 +138,16 @@ public struct GroupSession: Sendable {
     /// What the last ``requestMissing(force:now:rng:)`` found missing (only what is still
     /// missing one call later is asked for: the rest was in flight).
     var lastWants: GroupResendRequest?
+    /// This member is the admin to rekey after a member left, once it has read the batch the
+    /// departure came in (``finishReading(now:rng:)``; not saved: after a start the fallback
+    /// below makes the rekey).
+    private var owesRekey = false
+    /// When this member, an admin, first found itself awaiting the rekey after a loss (not
+    /// saved): the admin ranked k-th by key makes it itself after (k + 1) × ``rekeyFallback``.
+    private var lossNoticed: UnixTime?
+    /// How long the admin ranked first by key waits for a rekey after a loss before making one
+    /// itself (the admin that should have is away); each next admin waits that much longer.
+    public static let rekeyFallback = Duration.seconds(300)
     public internal(set) var timeline = GroupTimeline()
     /// Unfinished multi-packet channel messages; not saved by ``state`` (GroupSession+State.swift).
     private var reassembler = Reassembler(maxTransfers: 64, maxBytes: 4 << 20)
@@ -418,6 +428,7 @@ public struct GroupSession: Sendable {
         var output = Output()
         guard isMember else { return output }
         beacon(now: now, rng: &rng, into: &output)
+        fallBackToOwnRekey(now: now, rng: &rng, into: &output)
         let ranges = timeline.gaps.map {
             GroupResendRequest.Range(member: $0.member, from: $0.from,
                                      through: $0.through - $0.from < UInt64(Self.maxResentPerRequest) ? $0.through
@@ -542,13 +553,10 @@ public struct GroupSession: Sendable {
             if !covered, !left.isEmpty || before.members.count != roster.members.count { awaitingRekey = isMember }
             if !covered, !left.isEmpty { awaitingRekeyAfterLoss = isMember }
             forget(left)
-            // A member that left on its own: the admin whose key sorts lowest rekeys.
-            if !covered, left == [update.author], isMember, epoch.number < .max - 1, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
-                let next = GroupEpoch(number: epoch.number + 1, using: &rng)
-                let rekey = GroupRekey.make(next, for: roster, previous: nil, author: identity.signing, rng: &rng)
-                rekeys[next.number] = rekey
-                try? deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
-                enter(next, now: now, rng: &rng, into: &output)
+            // A member that left on its own: the admin whose key sorts lowest rekeys, once it has
+            // read what came with the departure (another admin's rekey may be there already).
+            if !covered, left == [update.author], isMember, roster.admins.min(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) == me {
+                owesRekey = true
             }
             let waiting = heldUpdates
             heldUpdates = []
@@ -567,6 +575,9 @@ public struct GroupSession: Sendable {
     }
 
     private mutating func take(_ rekey: GroupRekey, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        if rekey.epoch == epoch.number, rekeys[epoch.number] != rekey {
+            return takeCompeting(rekey, now: now, rng: &rng, into: &output)
+        }
         guard epoch.number < .max - 1, rekey.epoch == epoch.number + 1 else {
             if rekey.epoch > epoch.number { output.dropped[.rekeyRefused, default: 0] += 1 }
             return // an epoch this member holds or passed
@@ -586,6 +597,107 @@ public struct GroupSession: Sendable {
         rekeys[next.number] = rekey
         enter(next, now: now, rng: &rng, into: &output)
         output.heardAdmin = true
+    }
+
+    // MARK: Rekeys after a loss, and forks
+
+    /// What this member owes once it has read a batch of bodies (the caller calls it after each
+    /// fetch it read): the rekey after a member left, when it is the admin to make it and no
+    /// rekey into the next epoch was among what it read — an admin back from away finds there the
+    /// one another admin made meanwhile (§7.10, *Leave*), and makes no second.
+    public mutating func finishReading(now: UnixTime, rng: inout some RandomSource) -> Output {
+        var output = Output()
+        if owesRekey, awaitingRekeyAfterLoss { rekeyAfterLoss(now: now, rng: &rng, into: &output) }
+        owesRekey = false
+        return output
+    }
+
+    /// An admin awaiting the rekey after a loss makes it itself when it owes it, or when the
+    /// admin that should have is away: the admin ranked k-th by key (from 0) after
+    /// (k + 1) × ``rekeyFallback`` of waiting. A second rekey made meanwhile is a fork, which
+    /// ``takeCompeting(_:now:rng:into:)`` resolves.
+    private mutating func fallBackToOwnRekey(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        guard awaitingRekeyAfterLoss, roster.members[me] == .admin, catchUpSerial == nil else { return }
+        guard let since = lossNoticed, now >= since else {
+            lossNoticed = now // first seen (or the clock stepped back)
+            if owesRekey { rekeyAfterLoss(now: now, rng: &rng, into: &output) }
+            return
+        }
+        let rank = roster.admins.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.firstIndex(of: me) ?? 0
+        if owesRekey || now.duration(since: since) >= Self.rekeyFallback * (rank + 1) { rekeyAfterLoss(now: now, rng: &rng, into: &output) }
+    }
+
+    /// This admin rekeys (mode 1, to its roster) and moves to the new epoch.
+    private mutating func rekeyAfterLoss(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        guard isMember, roster.members[me] == .admin, epoch.number < .max - 1 else { return }
+        let next = GroupEpoch(number: epoch.number + 1, using: &rng)
+        let rekey = GroupRekey.make(next, for: roster, previous: nil, author: identity.signing, rng: &rng)
+        rekeys[next.number] = rekey
+        try? deposit(.rekey(rekey), in: epoch, now: now, rng: &rng, into: &output)
+        enter(next, now: now, rng: &rng, into: &output)
+    }
+
+    /// Whether rekey `a` wins over `b`, two into the same epoch (§7.9, *Forks*): one naming a
+    /// roster this member holds over one that does not (a roster fork dropped it); then the
+    /// lower author key; of one author, the lower hash.
+    func wins(_ a: GroupRekey, over b: GroupRekey) -> Bool {
+        let (aHeld, bHeld) = (holdsRoster(named: a), holdsRoster(named: b))
+        if aHeld != bHeld { return aHeld }
+        if a.author != b.author { return a.author.bytes.lexicographicallyPrecedes(b.author.bytes) }
+        return SHA256.hash(a.encoded).bytes.lexicographicallyPrecedes(SHA256.hash(b.encoded).bytes)
+    }
+
+    private func holdsRoster(named rekey: GroupRekey) -> Bool {
+        ledger.rosters.contains { $0.serial == rekey.rosterSerial && $0.hash == rekey.rosterHash }
+    }
+
+    /// A rekey into the epoch this member holds (two admins rekeyed at once, or one came back
+    /// while another stood in): when this member entered that epoch by a rekey this one wins
+    /// over, it moves to this one's epoch — the others who read both do too — and posts again
+    /// there, under a fresh chain, what it posted in the losing one (the same posts: nobody shows
+    /// them twice). A losing rekey is ignored like a repeat.
+    private mutating func takeCompeting(_ rekey: GroupRekey, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+        guard isMember, catchUpSerial == nil, let held = rekeys[epoch.number], let previous = previousEpoch,
+              previous.number == epoch.number &- 1 else { return } // joined or caught up into it: no rekey to weigh
+        guard rekey.signatureIsValid else { return output.dropped[.rekeyRefused, default: 0] += 1 }
+        guard rekey.rosterSerial <= roster.serial else { return hold(&heldRekeys, rekey, into: &output) }
+        guard wins(rekey, over: held) else { return }
+        guard let named = ledger.rosters.last(where: { $0.serial == rekey.rosterSerial && $0.hash == rekey.rosterHash }),
+              let next = try? rekey.open(as: me, agreement: identity.agreement, roster: named, previous: previous) else {
+            output.dropped[.rekeyRefused, default: 0] += 1
+            return
+        }
+        let number = epoch.number
+        // This member's posts in the losing epoch, read back with its own chain there.
+        var reposts: [(sequence: UInt64, post: [UInt8])] = []
+        if let announcement = announcements[number] {
+            var reader = SenderKeyReceiver(announcement.distribution)
+            for (sequence, sent) in sentPosts.sorted(by: { $0.key < $1.key }) where sent.epoch == number {
+                if let post = try? reader.decrypt(sent.message) { reposts.append((sequence, post)) }
+            }
+        }
+        epoch = next
+        rekeys[number] = rekey
+        epochMembers = Set(roster.members.keys)
+        receivers.removeAll { key, _ in key.epoch == number }
+        heldPosts.removeAll { $0.epoch == number }
+        retiredChains = retiredChains.filter { $0.epoch != number }
+        ownChains = ownChains.filter { $0.epoch != number }
+        announcements[number] = nil
+        lastWants = nil
+        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
+        ownChains.insert(ChainKey(epoch: number, chainID: chain.chainID))
+        output.heardAdmin = true
+        if let first = reposts.first?.sequence {
+            announceChain(firstSequence: first, now: now, rng: &rng, into: &output)
+            for (sequence, post) in reposts {
+                guard let sealed = try? chain.encrypt(post) else { continue }
+                sentPosts[sequence] = (number, sealed)
+                try? deposit(.post(sealed), in: epoch, now: now, rng: &rng, into: &output)
+            }
+        } else if sentPosts[sequence]?.epoch == previous.number {
+            announceChain(now: now, rng: &rng, into: &output)
+        }
     }
 
     // MARK: Catching up
@@ -672,6 +784,8 @@ public struct GroupSession: Sendable {
         epoch = next
         awaitingRekey = false
         awaitingRekeyAfterLoss = false
+        owesRekey = false
+        lossNoticed = nil
         epochMembers = Set(roster.members.keys)
         rekeys = rekeys.filter { $0.key >= old }
         announcements = announcements.filter { $0.key >= old }
@@ -684,11 +798,15 @@ public struct GroupSession: Sendable {
     }
 
     /// Posts this member's chain for the current epoch (kind 4) in its mailbox.
-    private mutating func announceChain(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+    /// `firstSequence`: the sequence of the chain's first post (the next post's, unless posts
+    /// of a losing epoch are posted again under it).
+    private mutating func announceChain(firstSequence: UInt64? = nil, now: UnixTime, rng: inout some RandomSource,
+                                        into output: inout Output) {
+        let first = firstSequence ?? sequence + 1
         // Readers that held the previous epoch are owed this member's posts from its chain then on
         // (when it announced none there, it posted nothing there: from this chain's first post).
-        let since = previousEpoch.flatMap { announcements[$0.number] }?.firstSequence ?? sequence + 1
-        let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: sequence + 1, since: since, chain: chain, by: identity.signing)
+        let since = previousEpoch.flatMap { announcements[$0.number] }?.firstSequence ?? first
+        let announcement = GroupChain.signed(epoch: epoch.number, firstSequence: first, since: since, chain: chain, by: identity.signing)
         announcements[epoch.number] = announcement
         try? deposit(.chain(announcement), in: epoch, now: now, rng: &rng, into: &output)
     }

@@ -322,6 +322,7 @@ extension Messenger {
                 try changeGroup(group, now: now, rng: &rng) { session, rng in
                     var output = GroupSession.Output()
                     for body in bodies { output.merge(session.receive(body, now: now, rng: &rng, answered: &answered)) }
+                    output.merge(session.finishReading(now: now, rng: &rng))
                     return output
                 }
             }
@@ -432,7 +433,8 @@ extension Messenger {
                       _ tx: any MessengerTransaction, now: UnixTime, rng: inout some RandomSource,
                       into change: inout GroupChange) throws -> GroupRecord {
         // The engine reads the mailboxes to fetch again when they may have changed.
-        if was == nil || was?.epoch.number != session.epoch.number || was?.isMember != session.isMember { groupsChanged() }
+        // (A fork of rekeys changes the epoch and not its number.)
+        if was.map({ !$0.epoch.hasSameSecret(as: session.epoch) || $0.isMember != session.isMember }) ?? true { groupsChanged() }
         let before = was?.roster
         // Only the parts that changed since the stored state, when the session kept in memory is
         // that state (its tag is the record's); else every part.
