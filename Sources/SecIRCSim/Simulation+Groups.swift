@@ -44,14 +44,15 @@ extension Simulation {
             admin.groupProblems += 1
         }
         poke(groupAdmin)
-        let changes = options.groupRemovals + options.groupJoins
+        let changes = options.groupRemovals + options.groupJoins + options.groupLeaves
         for i in 0..<changes {
             let at = workloadStart.adding(options.duration * Double(i + 1) / Double(changes + 1))
             globals.insert(.groupChange(i), at: at)
         }
     }
 
-    /// Change `index`: removals and joins alternate (removals first) while both are left.
+    /// Change `index`: removals and joins alternate (removals first) while both are left; every
+    /// third change is a leave while leaves are left, and once the others are done.
     func changeGroup(_ index: Int) {
         let admin = nodes[groupAdmin]
         guard let group = admin.group, let view = try? admin.messenger!.group(id: group) else { return }
@@ -59,7 +60,20 @@ extension Simulation {
         let removalsLeft = options.groupRemovals - groupRemovalsDone
         let joinsLeft = options.groupJoins - groupJoinsDone
         let remove = removalsLeft > 0 && (joinsLeft == 0 || index % 2 == 0)
+        let leave = options.groupLeaves > groupLeavesDone && (index % 3 == 2 || removalsLeft + joinsLeft == 0)
         do {
+            if leave {
+                let candidates = view.roster.members.keys.compactMap { context.clientByID[$0.id] }.filter { $0 != groupAdmin }.sorted()
+                guard let leaver = candidates.randomElement(using: &rng) else { return }
+                let node = nodes[leaver]
+                _ = try node.messenger!.leaveGroup(group, now: now, rng: &node.random)
+                // It holds the current epoch until the admin's rekey: posts from the next one on
+                // must not reach it.
+                groupRemovedEpoch[leaver] = view.epoch + 1
+                groupLeavesDone += 1
+                poke(leaver)
+                return
+            }
             if remove {
                 let candidates = view.roster.members.keys.compactMap { context.clientByID[$0.id] }.filter { $0 != groupAdmin }.sorted()
                 guard let victim = candidates.randomElement(using: &rng) else { return }

@@ -46,6 +46,7 @@ public final class Simulation {
     var groupJoinEpoch: [Int: UInt32] = [:]
     var groupRemovedEpoch: [Int: UInt32] = [:]
     var groupRemovalsDone = 0
+    var groupLeavesDone = 0
     var groupJoinsDone = 0
     let threads: Int
     private let pool: WorkerPool

@@ -104,11 +104,13 @@ public struct SimulationOptions: Sendable, Equatable {
     /// Groups (issue 13): a group of `groupSize` clients (client 0 is its admin, adding the
     /// others as contacts first) made when the workload starts; each member posts every
     /// `groupPostInterval` on average; the admin removes `groupRemovals` members and adds
-    /// `groupJoins` more clients (contacts it also added) at even times of the workload. 0: none.
+    /// `groupJoins` more clients (contacts it also added) at even times of the workload, and
+    /// `groupLeaves` members leave on their own (the admin, the only one, rekeys). 0: none.
     public var groupSize = 0
     public var groupPostInterval: Duration = .seconds(60)
     public var groupRemovals = 0
     public var groupJoins = 0
+    public var groupLeaves = 0
     /// How long a run with a group goes on after `duration` at least (its posts need a fetch or two).
     public var groupDrain: Duration = .seconds(120)
     /// Threads that run nodes within a window. The output does not depend on it.

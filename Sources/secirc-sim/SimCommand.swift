@@ -42,6 +42,7 @@ struct SimCommand: ParsableCommand {
     @Option(name: .customLong("group-post-interval"), help: "Each group member's mean time between posts.") var groupPostInterval = "60s"
     @Option(name: .customLong("group-removals"), help: "Members the admin removes during the workload.") var groupRemovals = 0
     @Option(name: .customLong("group-joins"), help: "Clients the admin adds during the workload (beyond --group-size).") var groupJoins = 0
+    @Option(name: .customLong("group-leaves"), help: "Members that leave on their own during the workload.") var groupLeaves = 0
     @Option(name: .customLong("group-drain"), help: "How long a run with a group goes on after the workload at least (its last posts, catching up).")
     var groupDrain = "120s"
     @Option(help: "Threads (the output is the same for any number; default: the processors).")
@@ -111,14 +112,16 @@ struct SimCommand: ParsableCommand {
         o.loopRate = loopRate
         o.relayCoverRate = relayCoverRate
         guard groupSize == 0 || (2...1_000).contains(groupSize), groupSize + groupJoins <= clients, groupRemovals >= 0, groupJoins >= 0,
-              groupRemovals < max(groupSize - 1, 1) else {
-            throw ValidationError("--group-size is 0 or 2...1000, --group-size + --group-joins at most --clients, --group-removals below --group-size - 1")
+              groupLeaves >= 0, groupRemovals + groupLeaves < max(groupSize - 1, 1) else {
+            throw ValidationError("--group-size is 0 or 2...1000, --group-size + --group-joins at most --clients, "
+                                  + "--group-removals + --group-leaves below --group-size - 1")
         }
         o.groupSize = groupSize
         o.groupPostInterval = try duration(groupPostInterval, "--group-post-interval")
         guard o.groupPostInterval > .zero else { throw ValidationError("--group-post-interval must be positive") }
         o.groupRemovals = groupRemovals
         o.groupJoins = groupJoins
+        o.groupLeaves = groupLeaves
         o.groupDrain = try duration(groupDrain, "--group-drain")
         guard o.groupDrain <= o.drain else { throw ValidationError("--group-drain must not be longer than --drain") }
         o.crashes = try crash.map(parseCrash)

@@ -29,6 +29,20 @@ import Testing
         #expect(report["group_problems"] == nil, "\(report)")
     }
 
+    /// A member leaves on its own: the admin rekeys once it has read the departure (the group's
+    /// epoch moves on), the others post on, and the one who left reads nothing after.
+    @Test func aMemberLeavesAndTheGroupGoesOnWithoutIt() {
+        var options = Self.options(members: 6, clients: 6, seed: "group leave")
+        options.groupRemovals = 0
+        options.groupJoins = 0
+        options.groupLeaves = 1
+        let report = Simulation(options: options).run()
+        #expect(report["group_members"] == "5" && report["group_epoch"] == "1", "\(report)")
+        #expect(Int(report["group_posts"] ?? "") ?? 0 > 10, "\(report)")
+        #expect(report["group_lost"] == "0" && report["group_leaked"] == "0" && report["group_duplicated"] == "0", "\(report)")
+        #expect(report["group_problems"] == nil, "\(report)")
+    }
+
     /// Ten members, 5% of datagrams lost and the busiest mailbox relay down for a minute while
     /// the admin removes two members and adds two: every post reaches every member that had to
     /// read it, once, and none reaches a member after its removal. (A post lost just before an
