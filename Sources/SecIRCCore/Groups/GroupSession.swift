@@ -826,10 +826,14 @@ public struct GroupSession: Sendable {
         output.deposits += try Self.deposits(of: message, in: epoch, rng: &rng)
     }
 
-    /// `message` cut into sealed packets to `epoch`'s sealing key, for its mailbox.
+    /// `message` cut into sealed packets to `epoch`'s sealing key, for its mailbox. The transfer
+    /// ID is the message's own (``SealedPacket/transferID(of:)``): every copy deposited — an
+    /// answer to a request, a retry — is the same transfer, so a reader completes a rekey or a
+    /// snapshot of many packets from the packets of any copies, each lost on its own.
     public static func deposits(of message: GroupChannelMessage, in epoch: GroupEpoch, rng: inout some RandomSource) throws -> [Deposit] {
         let sealing = epoch.sealingKey.publicKey
-        return try SealedPacket.fragments(of: message.encoded, transferID: MessageID(using: &rng)).map { fragment in
+        let encoded = message.encoded
+        return try SealedPacket.fragments(of: encoded, transferID: SealedPacket.transferID(of: encoded)).map { fragment in
             Deposit(mailbox: epoch.mailboxID, body: try SealedPacket.seal(fragment, to: sealing, rng: &rng))
         }
     }
