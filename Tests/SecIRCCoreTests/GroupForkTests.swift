@@ -117,6 +117,27 @@ import Testing
         }
         for member in [low, high, carol, dave] { #expect(net.drops(member)[.rekeyRefused] == nil) }
     }
+
+    /// A post held for its chain is dropped once its epoch is older than the member's previous
+    /// one: no chain of that epoch is taken any more, so asking for it would only cost requests.
+    @Test func aPostHeldForAChainOfAnEpochGoneIsDropped() throws {
+        var net = Network(seed: "held gone")
+        let alice = Self.alice.signing.publicKey, bob = Self.bob.signing.publicKey, carol = Self.carol.signing.publicKey
+        try net.create(admin: Self.alice, others: [Self.bob, Self.carol])
+        net.people[Self.dave.signing.publicKey] = Self.dave
+        net.settle()
+        let mailbox = net.sessions[bob]!.epoch.mailboxID
+        try net.post(bob, "b1")
+        net.mailboxes[mailbox]!.remove(at: net.mailboxes[mailbox]!.count - 2) // bob's chain, just before his post
+        net.settle()
+        #expect(net.sessions[carol]!.readingState(of: bob).hasSuffix("held 1 posts"), "\(net.sessions[carol]!.readingState(of: bob))")
+        try net.act(alice) { session, rng in try session.add(GroupSessionTests.identity(Self.dave), now: Self.t0, rng: &rng) }
+        net.settle()
+        #expect(net.sessions[carol]!.readingState(of: bob).hasSuffix("held 1 posts"), "its epoch is the previous one: still readable")
+        try net.act(alice) { session, rng in try session.remove(Self.dave.signing.publicKey, now: Self.t0, rng: &rng) }
+        net.settle()
+        #expect(net.sessions[carol]!.readingState(of: bob).hasSuffix("held 0 posts"), "\(net.sessions[carol]!.readingState(of: bob))")
+    }
 }
 
 extension Array {

@@ -790,6 +790,9 @@ public struct GroupSession: Sendable {
         rekeys = rekeys.filter { $0.key >= old }
         announcements = announcements.filter { $0.key >= old }
         receivers.removeAll { key, _ in key.epoch < old }
+        // A post held for a chain of an epoch older than the new previous one can never be read
+        // (no such chain is taken any more): asking for it again would only cost requests.
+        heldPosts.removeAll { $0.epoch < old }
         retiredChains = retiredChains.filter { $0.epoch >= old }
         chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
         ownChains = ownChains.filter { $0.epoch >= epoch.number &- 1 }
