@@ -393,6 +393,13 @@ public struct GroupSession: Sendable {
                       let postEpoch = [epoch, previousEpoch].compactMap({ $0 }).first(where: { $0.number == kept.epoch }) else { continue }
                 resent += 1
                 guard answered.allows(.post(sequence: sequence), inMailboxOf: postEpoch.number, now: now) else { continue }
+                // With its chain (once a minute): one who missed the post often missed the chain
+                // too, and asking for it would take another round — by when, under churn, the
+                // epoch may be gone from this member.
+                if let announcement = announcements[kept.epoch], announcement.distribution.chainID == kept.message.chainID,
+                   answered.allows(.chain(epoch: kept.epoch, chainID: kept.message.chainID), inMailboxOf: postEpoch.number, now: now) {
+                    try? deposit(.chain(announcement), in: postEpoch, now: now, rng: &rng, into: &output)
+                }
                 try? deposit(.post(kept.message), in: postEpoch, now: now, rng: &rng, into: &output)
             }
         }
