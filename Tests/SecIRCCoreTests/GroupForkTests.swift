@@ -118,6 +118,41 @@ import Testing
         for member in [low, high, carol, dave] { #expect(net.drops(member)[.rekeyRefused] == nil) }
     }
 
+    /// A rekey into the same epoch for an earlier roster — one that still holds a member removed
+    /// since (signed by an admin of that roster: a stale concurrent one, or a removed admin's) —
+    /// loses to the one for the later roster whatever its author's key, and a member that read
+    /// it first waits for the rekey instead of posting where the removed member could read.
+    @Test func aRekeyForAnEarlierRosterLosesToOneForTheLater() throws {
+        var net = Network(seed: "earlier roster")
+        try net.create(admin: Self.alice, others: [Self.bob, Self.carol, Self.dave])
+        try net.act(Self.alice.signing.publicKey) { session, rng in
+            try session.change([.setRole(Self.bob.signing.publicKey, .admin)], now: Self.t0, rng: &rng)
+        }
+        net.settle()
+        let admins = [Self.alice, Self.bob].sorted { $0.signing.publicKey.bytes.lexicographicallyPrecedes($1.signing.publicKey.bytes) }
+        let (low, high) = (admins[0], admins[1])
+        let carol = Self.carol.signing.publicKey, dave = Self.dave.signing.publicKey
+        let before = net.sessions[low.signing.publicKey]!
+        // The higher-key admin removes carol; the lower-key one's rekey for the roster before
+        // that lands in the same mailbox, read first by some.
+        try net.act(high.signing.publicKey) { session, rng in try session.remove(carol, now: Self.t0, rng: &rng) }
+        let stale = GroupRekey.make(GroupEpoch(number: before.epoch.number + 1, using: &net.rng), for: before.roster, previous: nil,
+                                    author: low.signing, rng: &net.rng)
+        for deposit in try GroupSession.deposits(of: .rekey(stale), in: before.epoch, rng: &net.rng) {
+            net.mailboxes[deposit.mailbox, default: []].append(deposit.body)
+        }
+        net.settle()
+        let group = net.sessions[high.signing.publicKey]!.epoch
+        for member in [low.signing.publicKey, dave] {
+            let session = net.sessions[member]!
+            #expect(session.epoch.hasSameSecret(as: group) && session.canPost, "\(session.readingState(of: carol))")
+        }
+        try net.post(dave, "after carol")
+        net.settle()
+        #expect(!net.texts(carol).contains("after carol"))
+        #expect(net.texts(low.signing.publicKey).contains("after carol"))
+    }
+
     /// A post held for its chain is dropped once its epoch is older than the member's previous
     /// one: no chain of that epoch is taken any more, so asking for it would only cost requests.
     @Test func aPostHeldForAChainOfAnEpochGoneIsDropped() throws {

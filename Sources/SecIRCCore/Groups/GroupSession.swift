@@ -602,7 +602,7 @@ public struct GroupSession: Sendable {
             return
         }
         rekeys[next.number] = rekey
-        enter(next, now: now, rng: &rng, into: &output)
+        enter(next, madeFor: Set(named.members.keys), now: now, rng: &rng, into: &output)
         output.heardAdmin = true
     }
 
@@ -645,11 +645,14 @@ public struct GroupSession: Sendable {
     }
 
     /// Whether rekey `a` wins over `b`, two into the same epoch (§7.9, *Forks*): one naming a
-    /// roster this member holds over one that does not (a roster fork dropped it); then the
-    /// lower author key; of one author, the lower hash.
+    /// roster this member holds over one that does not (a roster fork dropped it); then the one
+    /// naming the later roster (an epoch for an earlier one may hold a member removed since —
+    /// and a removed admin can still sign for the rosters it was an admin of); then the lower
+    /// author key; of one author, the lower hash.
     func wins(_ a: GroupRekey, over b: GroupRekey) -> Bool {
         let (aHeld, bHeld) = (holdsRoster(named: a), holdsRoster(named: b))
         if aHeld != bHeld { return aHeld }
+        if a.rosterSerial != b.rosterSerial { return a.rosterSerial > b.rosterSerial }
         if a.author != b.author { return a.author.bytes.lexicographicallyPrecedes(b.author.bytes) }
         return SHA256.hash(a.encoded).bytes.lexicographicallyPrecedes(SHA256.hash(b.encoded).bytes)
     }
@@ -685,7 +688,7 @@ public struct GroupSession: Sendable {
         }
         epoch = next
         rekeys[number] = rekey
-        epochMembers = Set(roster.members.keys)
+        setEpochMembers(Set(named.members.keys))
         receivers.removeAll { key, _ in key.epoch == number }
         heldPosts.removeAll { $0.epoch == number }
         retiredChains = retiredChains.filter { $0.epoch != number }
@@ -784,16 +787,16 @@ public struct GroupSession: Sendable {
     /// in the old epoch (readers learn from it that those posts exist, and ask for any they
     /// lack), else with its first post: a group of 1,000 whose members mostly read would
     /// otherwise have every member read 999 chains at every membership change.
-    private mutating func enter(_ next: GroupEpoch, now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
+    /// Moves to `next`, made for the members `madeFor` (the current roster's when nil).
+    private mutating func enter(_ next: GroupEpoch, madeFor: Set<SigningPublicKey>? = nil, now: UnixTime, rng: inout some RandomSource,
+                                into output: inout Output) {
         let old = epoch.number
         let postedInOld = sentPosts[sequence]?.epoch == old
         previousEpoch = epoch
         epoch = next
-        awaitingRekey = false
-        awaitingRekeyAfterLoss = false
         owesRekey = false
         lossNoticed = nil
-        epochMembers = Set(roster.members.keys)
+        setEpochMembers(madeFor ?? Set(roster.members.keys))
         rekeys = rekeys.filter { $0.key >= old }
         announcements = announcements.filter { $0.key >= old }
         receivers.removeAll { key, _ in key.epoch < old }
@@ -808,6 +811,16 @@ public struct GroupSession: Sendable {
     }
 
     /// Posts this member's chain for the current epoch (kind 4) in its mailbox.
+    /// The current epoch was made for `members`. When those are not the current roster's (a rekey
+    /// for an earlier roster: made before a change this member applied since), that change still
+    /// awaits its rekey — and after a loss nothing is posted, since one lost holds this epoch.
+    private mutating func setEpochMembers(_ members: Set<SigningPublicKey>) {
+        epochMembers = members
+        let current = Set(roster.members.keys)
+        awaitingRekey = isMember && members != current
+        awaitingRekeyAfterLoss = isMember && !members.isSubset(of: current)
+    }
+
     /// `firstSequence`: the sequence of the chain's first post (the next post's, unless posts
     /// of a losing epoch are posted again under it).
     private mutating func announceChain(firstSequence: UInt64? = nil, now: UnixTime, rng: inout some RandomSource,
