@@ -782,12 +782,12 @@ public struct GroupSession: Sendable {
 
     // MARK: Epochs and chains
 
-    /// Moves to `next`: a fresh sender chain; the old epoch stays readable (posts in flight) until
-    /// the one after. The chain is announced in the new mailbox at once when this member posted
-    /// in the old epoch (readers learn from it that those posts exist, and ask for any they
-    /// lack), else with its first post: a group of 1,000 whose members mostly read would
-    /// otherwise have every member read 999 chains at every membership change.
-    /// Moves to `next`, made for the members `madeFor` (the current roster's when nil).
+    /// Moves to `next`, made for the members `madeFor` (the current roster's when nil): a fresh
+    /// sender chain; the old epoch stays readable (posts in flight) until the one after. The
+    /// chain is announced in the new mailbox at once when this member posted in the old epoch
+    /// (readers learn from it that those posts exist, and ask for any they lack), else with its
+    /// first post: a group of 1,000 whose members mostly read would otherwise have every member
+    /// read 999 chains at every membership change.
     private mutating func enter(_ next: GroupEpoch, madeFor: Set<SigningPublicKey>? = nil, now: UnixTime, rng: inout some RandomSource,
                                 into output: inout Output) {
         let old = epoch.number
@@ -810,7 +810,6 @@ public struct GroupSession: Sendable {
         if postedInOld { announceChain(now: now, rng: &rng, into: &output) }
     }
 
-    /// Posts this member's chain for the current epoch (kind 4) in its mailbox.
     /// The current epoch was made for `members`. When those are not the current roster's (a rekey
     /// for an earlier roster: made before a change this member applied since), that change still
     /// awaits its rekey — and after a loss nothing is posted, since one lost holds this epoch.
@@ -821,8 +820,9 @@ public struct GroupSession: Sendable {
         awaitingRekeyAfterLoss = isMember && !members.isSubset(of: current)
     }
 
-    /// `firstSequence`: the sequence of the chain's first post (the next post's, unless posts
-    /// of a losing epoch are posted again under it).
+    /// Posts this member's chain for the current epoch (kind 4) in its mailbox. `firstSequence`:
+    /// the sequence of the chain's first post (the next post's, unless posts of a losing epoch
+    /// are posted again under it).
     private mutating func announceChain(firstSequence: UInt64? = nil, now: UnixTime, rng: inout some RandomSource,
                                         into output: inout Output) {
         let first = firstSequence ?? sequence + 1
