@@ -25,7 +25,8 @@ import Testing
     }
 
     @Test(arguments: [["--loss", "1.5"], ["--duration", "forever"], ["--cover", "loud"], ["--crash", "10s:99"], ["--partition", "5m-1m"],
-                            ["--progress", "0s"]])
+                            ["--progress", "0s"], ["--group-size", "5", "--group-leaves", "2", "--group-removals", "2"],
+                            ["--group-size", "5", "--group-leaves", "-1"], ["--group-size", "5", "--group-drain", "2h"]])
     func badFlagsAreRefused(arguments: [String]) throws {
         let result = try Processes.run("secirc-sim", ["--relays", "3"] + arguments)
         #expect(result.status != 0)
