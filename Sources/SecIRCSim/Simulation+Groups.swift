@@ -61,9 +61,9 @@ extension Simulation {
         let joinsLeft = options.groupJoins - groupJoinsDone
         let remove = removalsLeft > 0 && (joinsLeft == 0 || index % 2 == 0)
         let leave = options.groupLeaves > groupLeavesDone && (index % 3 == 2 || removalsLeft + joinsLeft == 0)
+        let candidates = view.roster.members.keys.compactMap { context.clientByID[$0.id] }.filter { $0 != groupAdmin }.sorted()
         do {
             if leave {
-                let candidates = view.roster.members.keys.compactMap { context.clientByID[$0.id] }.filter { $0 != groupAdmin }.sorted()
                 guard let leaver = candidates.randomElement(using: &rng) else { return }
                 let node = nodes[leaver]
                 _ = try node.messenger!.leaveGroup(group, now: now, rng: &node.random)
@@ -75,7 +75,6 @@ extension Simulation {
                 return
             }
             if remove {
-                let candidates = view.roster.members.keys.compactMap { context.clientByID[$0.id] }.filter { $0 != groupAdmin }.sorted()
                 guard let victim = candidates.randomElement(using: &rng) else { return }
                 let after = try admin.messenger!.removeFromGroup(group, member: nodes[victim].messenger!.identity.id, now: now,
                                                                  rng: &admin.random)

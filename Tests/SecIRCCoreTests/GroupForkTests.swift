@@ -135,12 +135,20 @@ import Testing
         let before = net.sessions[low.signing.publicKey]!
         // The higher-key admin removes carol; the lower-key one's rekey for the roster before
         // that lands in the same mailbox, read first by some.
+        let removalAt = net.mailboxes[before.epoch.mailboxID]?.count ?? 0
         try net.act(high.signing.publicKey) { session, rng in try session.remove(carol, now: Self.t0, rng: &rng) }
+        let removal = net.mailboxes[before.epoch.mailboxID]![removalAt] // the update (its rekey follows)
         let stale = GroupRekey.make(GroupEpoch(number: before.epoch.number + 1, using: &net.rng), for: before.roster, previous: nil,
                                     author: low.signing, rng: &net.rng)
-        for deposit in try GroupSession.deposits(of: .rekey(stale), in: before.epoch, rng: &net.rng) {
-            net.mailboxes[deposit.mailbox, default: []].append(deposit.body)
-        }
+        let staleDeposits = try GroupSession.deposits(of: .rekey(stale), in: before.epoch, rng: &net.rng)
+        for deposit in staleDeposits { net.mailboxes[deposit.mailbox, default: []].append(deposit.body) }
+        // A member that applied the removal and then took the stale rekey holds an epoch carol
+        // holds: it posts nothing there and waits for the rekey after the removal.
+        var early = net.sessions[dave]!
+        var answered = GroupAnswerLog()
+        for body in [removal] + staleDeposits.map(\.body) { _ = early.receive(body, now: Self.t0, rng: &net.rng, answered: &answered) }
+        #expect(early.epoch.number == before.epoch.number + 1 && early.roster.members[carol] == nil)
+        #expect(!early.canPost, "the epoch it took was made for a roster with carol")
         net.settle()
         let group = net.sessions[high.signing.publicKey]!.epoch
         for member in [low.signing.publicKey, dave] {

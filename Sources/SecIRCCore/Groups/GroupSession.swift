@@ -625,11 +625,8 @@ public struct GroupSession: Sendable {
     /// ``takeCompeting(_:now:rng:into:)`` resolves.
     private mutating func fallBackToOwnRekey(now: UnixTime, rng: inout some RandomSource, into output: inout Output) {
         guard awaitingRekeyAfterLoss, roster.members[me] == .admin, catchUpSerial == nil else { return }
-        guard let since = lossNoticed, now >= since else {
-            lossNoticed = now // first seen (or the clock stepped back)
-            if owesRekey { rekeyAfterLoss(now: now, rng: &rng, into: &output) }
-            return
-        }
+        if lossNoticed.map({ now < $0 }) ?? true { lossNoticed = now } // first seen (or the clock stepped back)
+        let since = lossNoticed ?? now
         let rank = roster.admins.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.firstIndex(of: me) ?? 0
         if owesRekey || now.duration(since: since) >= Self.rekeyFallback * (rank + 1) { rekeyAfterLoss(now: now, rng: &rng, into: &output) }
     }
@@ -649,7 +646,7 @@ public struct GroupSession: Sendable {
     /// naming the later roster (an epoch for an earlier one may hold a member removed since —
     /// and a removed admin can still sign for the rosters it was an admin of); then the lower
     /// author key; of one author, the lower hash.
-    func wins(_ a: GroupRekey, over b: GroupRekey) -> Bool {
+    private func wins(_ a: GroupRekey, over b: GroupRekey) -> Bool {
         let (aHeld, bHeld) = (holdsRoster(named: a), holdsRoster(named: b))
         if aHeld != bHeld { return aHeld }
         if a.rosterSerial != b.rosterSerial { return a.rosterSerial > b.rosterSerial }
@@ -695,8 +692,7 @@ public struct GroupSession: Sendable {
         ownChains = ownChains.filter { $0.epoch != number }
         announcements[number] = nil
         lastWants = nil
-        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
-        ownChains.insert(ChainKey(epoch: number, chainID: chain.chainID))
+        startChain(using: &rng)
         output.heardAdmin = true
         if let first = reposts.first?.sequence {
             announceChain(firstSequence: first, now: now, rng: &rng, into: &output)
@@ -768,9 +764,8 @@ public struct GroupSession: Sendable {
         heldPosts.removeAll { $0.epoch < oldest }
         heldRekeys.removeAll { $0.epoch <= epoch.number }
         lastWants = nil
-        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
         ownChains = ownChains.filter { $0.epoch >= oldest }
-        ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
+        startChain(using: &rng)
         // Readers of the old epoch learn of this member's posts there from its chain (as on a
         // rekey); posts in an epoch nobody reads now are lost to them, and nobody is told of them.
         if keepsOld, postedInOld { announceChain(now: now, rng: &rng, into: &output) }
@@ -804,10 +799,15 @@ public struct GroupSession: Sendable {
         // (no such chain is taken any more): asking for it again would only cost requests.
         heldPosts.removeAll { $0.epoch < old }
         retiredChains = retiredChains.filter { $0.epoch >= old }
-        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
         ownChains = ownChains.filter { $0.epoch >= epoch.number &- 1 }
-        ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
+        startChain(using: &rng)
         if postedInOld { announceChain(now: now, rng: &rng, into: &output) }
+    }
+
+    /// A fresh sender chain of this member's for the current epoch.
+    private mutating func startChain(using rng: inout some RandomSource) {
+        chain = SenderKeyChain(groupID: roster.groupID.rawValue, using: &rng)
+        ownChains.insert(ChainKey(epoch: epoch.number, chainID: chain.chainID))
     }
 
     /// The current epoch was made for `members`. When those are not the current roster's (a rekey
